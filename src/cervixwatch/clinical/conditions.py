@@ -1,0 +1,313 @@
+"""The condition language of guideline rules, with three-valued logic.
+
+A rule's `when` is a tree written in the knowledge files (YAML) and parsed here:
+
+    singleton                              the fact is true
+    {recorded: <condition>}                known to hold (unknown counts as no, and is not missing)
+    {fact: ga_days, lt: "24+0"}            compare with lt, le, gt, ge, eq, ne ("W+D" = days)
+    {fact: ga_days, between: ["16+0", "24+0"]}   inclusive at both ends
+    {all: [...]}, {any: [...]}, {not: ...}
+    {fired: [code, ...]}                   another rule of the same profile gave one of these
+
+Every condition answers True, False or None (unknown: a fact it needs is None). A rule is given
+only when its condition is True; an unknown result names the facts that were missing.
+`recorded` is for findings that trigger action (exposed membranes, dilation): no record of a
+finding is no reason to act on it, while a rule that needs the finding to be absent must use
+the plain or `not` form so that an unrecorded exam stays unknown.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cervixwatch.clinical.facts import FACT_CATALOGUE, FactValue
+
+Fired = frozenset[str]
+_GA_LITERAL = re.compile(r"^\d{1,2}\+[0-6]$")
+_COMPARATORS: Mapping[str, Callable[[Any, Any], bool]] = {
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "eq": operator.eq,
+    "ne": operator.ne,
+}
+_SYMBOLS = {"lt": "<", "le": "≤", "gt": ">", "ge": "≥", "eq": "=", "ne": "≠"}
+
+
+class ConditionError(ValueError):
+    """A knowledge file's condition is malformed; the message names where."""
+
+
+class Condition:
+    """Base of the condition tree."""
+
+    def value(self, facts: Mapping[str, FactValue], fired: Fired) -> bool | None:
+        raise NotImplementedError
+
+    def explain(self, facts: Mapping[str, FactValue], fired: Fired, out: dict[str, Any]) -> None:
+        """Add to `out` the facts (name: value) that make this condition hold."""
+        raise NotImplementedError
+
+    def unknowns(self, facts: Mapping[str, FactValue], fired: Fired, out: list[str]) -> None:
+        """Add to `out` the facts whose absence makes this condition unknown."""
+        raise NotImplementedError
+
+    def fact_names(self) -> set[str]:
+        raise NotImplementedError
+
+    def uses_fired(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class IsTrue(Condition):
+    fact: str
+
+    def value(self, facts: Mapping[str, FactValue], fired: Fired) -> bool | None:
+        v = facts[self.fact]
+        return None if v is None else bool(v)
+
+    def explain(self, facts: Mapping[str, FactValue], fired: Fired, out: dict[str, Any]) -> None:
+        out[self.fact] = facts[self.fact]
+
+    def unknowns(self, facts: Mapping[str, FactValue], fired: Fired, out: list[str]) -> None:
+        if facts[self.fact] is None and self.fact not in out:
+            out.append(self.fact)
+
+    def fact_names(self) -> set[str]:
+        return {self.fact}
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded(Condition):
+    """Holds only when the inner condition is known to hold: an unrecorded finding is no
+    trigger, and its absence is not reported as missing."""
+
+    inner: Condition
+
+    def value(self, facts: Mapping[str, FactValue], fired: Fired) -> bool | None:
+        return self.inner.value(facts, fired) is True
+
+    def explain(self, facts: Mapping[str, FactValue], fired: Fired, out: dict[str, Any]) -> None:
+        self.inner.explain(facts, fired, out)
+
+    def unknowns(self, facts: Mapping[str, FactValue], fired: Fired, out: list[str]) -> None:
+        return None
+
+    def fact_names(self) -> set[str]:
+        return self.inner.fact_names()
+
+    def uses_fired(self) -> bool:
+        return self.inner.uses_fired()
+
+
+@dataclass(frozen=True, slots=True)
+class Compare(Condition):
+    fact: str
+    op: str
+    operand: float
+
+    def value(self, facts: Mapping[str, FactValue], fired: Fired) -> bool | None:
+        v = facts[self.fact]
+        if v is None:
+            return None
+        return _COMPARATORS[self.op](v, self.operand)
+
+    def explain(self, facts: Mapping[str, FactValue], fired: Fired, out: dict[str, Any]) -> None:
+        out[self.fact] = facts[self.fact]
+
+    def unknowns(self, facts: Mapping[str, FactValue], fired: Fired, out: list[str]) -> None:
+        if facts[self.fact] is None and self.fact not in out:
+            out.append(self.fact)
+
+    def fact_names(self) -> set[str]:
+        return {self.fact}
+
+    def __str__(self) -> str:
+        return f"{self.fact} {_SYMBOLS[self.op]} {self.operand:g}"
+
+
+@dataclass(frozen=True, slots=True)
+class Between(Condition):
+    fact: str
+    low: float
+    high: float
+
+    def value(self, facts: Mapping[str, FactValue], fired: Fired) -> bool | None:
+        v = facts[self.fact]
+        if v is None:
+            return None
+        return bool(self.low <= v <= self.high)  # type: ignore[operator]
+
+    explain = Compare.explain
+    unknowns = Compare.unknowns
+    fact_names = Compare.fact_names
+
+
+@dataclass(frozen=True, slots=True)
+class Not(Condition):
+    inner: Condition
+
+    def value(self, facts: Mapping[str, FactValue], fired: Fired) -> bool | None:
+        v = self.inner.value(facts, fired)
+        return None if v is None else not v
+
+    def explain(self, facts: Mapping[str, FactValue], fired: Fired, out: dict[str, Any]) -> None:
+        for name in sorted(self.inner.fact_names()):
+            out[name] = facts[name]
+
+    def unknowns(self, facts: Mapping[str, FactValue], fired: Fired, out: list[str]) -> None:
+        self.inner.unknowns(facts, fired, out)
+
+    def fact_names(self) -> set[str]:
+        return self.inner.fact_names()
+
+    def uses_fired(self) -> bool:
+        return self.inner.uses_fired()
+
+
+@dataclass(frozen=True, slots=True)
+class All(Condition):
+    parts: tuple[Condition, ...]
+
+    def value(self, facts: Mapping[str, FactValue], fired: Fired) -> bool | None:
+        unknown = False
+        for part in self.parts:
+            v = part.value(facts, fired)
+            if v is False:
+                return False
+            if v is None:
+                unknown = True
+        return None if unknown else True
+
+    def explain(self, facts: Mapping[str, FactValue], fired: Fired, out: dict[str, Any]) -> None:
+        for part in self.parts:
+            part.explain(facts, fired, out)
+
+    def unknowns(self, facts: Mapping[str, FactValue], fired: Fired, out: list[str]) -> None:
+        for part in self.parts:
+            if part.value(facts, fired) is None:
+                part.unknowns(facts, fired, out)
+
+    def fact_names(self) -> set[str]:
+        return set().union(*(p.fact_names() for p in self.parts))
+
+    def uses_fired(self) -> bool:
+        return any(p.uses_fired() for p in self.parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Any_(Condition):
+    parts: tuple[Condition, ...]
+
+    def value(self, facts: Mapping[str, FactValue], fired: Fired) -> bool | None:
+        unknown = False
+        for part in self.parts:
+            v = part.value(facts, fired)
+            if v is True:
+                return True
+            if v is None:
+                unknown = True
+        return None if unknown else False
+
+    def explain(self, facts: Mapping[str, FactValue], fired: Fired, out: dict[str, Any]) -> None:
+        for part in self.parts:
+            if part.value(facts, fired) is True:
+                part.explain(facts, fired, out)
+                return
+
+    unknowns = All.unknowns
+    fact_names = All.fact_names
+    uses_fired = All.uses_fired
+
+
+@dataclass(frozen=True, slots=True)
+class FiredAny(Condition):
+    codes: frozenset[str]
+
+    def value(self, facts: Mapping[str, FactValue], fired: Fired) -> bool | None:
+        return not self.codes.isdisjoint(fired)
+
+    def explain(self, facts: Mapping[str, FactValue], fired: Fired, out: dict[str, Any]) -> None:
+        out["indicated"] = sorted(self.codes & fired)
+
+    def unknowns(self, facts: Mapping[str, FactValue], fired: Fired, out: list[str]) -> None:
+        return None
+
+    def fact_names(self) -> set[str]:
+        return set()
+
+    def uses_fired(self) -> bool:
+        return True
+
+
+def _operand(raw: object, where: str) -> float:
+    if isinstance(raw, bool):
+        raise ConditionError(f"{where}: a comparison needs a number, not {raw!r}")
+    if isinstance(raw, int | float):
+        return float(raw)
+    if isinstance(raw, str) and _GA_LITERAL.match(raw):
+        weeks, days = raw.split("+")
+        return float(int(weeks) * 7 + int(days))
+    raise ConditionError(f"{where}: {raw!r} is neither a number nor a gestational age like 24+0")
+
+
+def _fact_name(raw: object, where: str) -> str:
+    if not isinstance(raw, str) or raw not in FACT_CATALOGUE:
+        raise ConditionError(f"{where}: unknown fact {raw!r}")
+    return raw
+
+
+def parse_condition(raw: object, where: str = "when") -> Condition:
+    """Build a condition tree from its data form; errors name the path inside the rule."""
+    if isinstance(raw, str):
+        return IsTrue(_fact_name(raw, where))
+    if not isinstance(raw, dict) or not raw:
+        raise ConditionError(f"{where}: expected a fact name or a mapping, got {raw!r}")
+    if "all" in raw or "any" in raw:
+        key = "all" if "all" in raw else "any"
+        items = raw[key]
+        if len(raw) != 1 or not isinstance(items, list) or not items:
+            raise ConditionError(f"{where}.{key}: expected a non-empty list and nothing else")
+        parts = tuple(parse_condition(item, f"{where}.{key}[{i}]") for i, item in enumerate(items))
+        return All(parts) if key == "all" else Any_(parts)
+    if "not" in raw:
+        if len(raw) != 1:
+            raise ConditionError(f"{where}.not: 'not' takes one condition and nothing else")
+        return Not(parse_condition(raw["not"], f"{where}.not"))
+    if "recorded" in raw:
+        if len(raw) != 1:
+            raise ConditionError(f"{where}.recorded: takes one condition and nothing else")
+        return Recorded(parse_condition(raw["recorded"], f"{where}.recorded"))
+    if "fired" in raw:
+        codes = raw["fired"]
+        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            raise ConditionError(f"{where}.fired: expected a list of recommendation codes")
+        return FiredAny(frozenset(codes))
+    if "fact" in raw:
+        name = _fact_name(raw["fact"], f"{where}.fact")
+        ops = [k for k in raw if k != "fact"]
+        if len(ops) != 1:
+            raise ConditionError(f"{where}: a fact comparison takes exactly one operator")
+        op = ops[0]
+        if op == "between":
+            bounds = raw[op]
+            if not isinstance(bounds, list) or len(bounds) != 2:
+                raise ConditionError(f"{where}.between: expected [low, high]")
+            low, high = (_operand(b, f"{where}.between") for b in bounds)
+            return Between(name, low, high)
+        if op not in _COMPARATORS:
+            raise ConditionError(f"{where}: unknown operator {op!r}")
+        return Compare(name, op, _operand(raw[op], f"{where}.{op}"))
+    raise ConditionError(f"{where}: unknown condition keys {sorted(raw)}")
+
+
+def unknown_facts(condition: Condition, facts: Mapping[str, FactValue], fired: Fired) -> Sequence[str]:
+    out: list[str] = []
+    condition.unknowns(facts, fired, out)
+    return out

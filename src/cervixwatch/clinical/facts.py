@@ -1,0 +1,320 @@
+"""Facts: the named values that guideline rules are written in.
+
+`derive_facts(records, as_of)` turns a pregnancy's records into a flat mapping of fact name to
+value (bool, number, text) or None when the records cannot tell. Only records dated on or
+before `as_of` count. Every fact a knowledge file may name is in `FACT_CATALOGUE`, with what a
+clinician would need to record for it to be known: the words `missing` reports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from cervixwatch.clinical import history as h
+from cervixwatch.clinical.gestation import ga, gestational_age_on
+from cervixwatch.clinical.records import (
+    CerclageIndication,
+    CerclageRoute,
+    CervicalExam,
+    CervicalLengthMeasurement,
+    Complication,
+    ExcisionKind,
+    LengthMethod,
+    MaternalCondition,
+    Medication,
+    PregnancyRecords,
+    Symptom,
+    SymptomReport,
+)
+
+FactValue = bool | int | float | str | None
+Facts = Mapping[str, FactValue]
+
+#: Symptoms that send a woman to the maternity unit now rather than a same-day call-back
+#: (TRI-05, derived: bleeding, fluid leakage, regular contractions, fever).
+RED_FLAG_SYMPTOMS = frozenset(
+    {Symptom.BLEEDING, Symptom.FLUID_LEAK, Symptom.CONTRACTIONS, Symptom.FEVER}
+)
+#: A symptom report counts as current on the day it was made and the day after
+#: (fhir-mapping.md, "Symptoms reported by the patient").
+CURRENT_REPORT_DAYS = 1
+
+
+@dataclass(frozen=True, slots=True)
+class FactSpec:
+    """What a fact means, and what would have to be recorded for it to be known."""
+
+    meaning: str
+    needs: str
+
+
+_EDD = "estimated due date (EDD), for gestational age"
+_HISTORY = "outcome, gestation and onset of each previous pregnancy"
+_TV_BEFORE_24 = "a transvaginal cervical length measured before 24+0"
+_TV_16_24 = "a transvaginal cervical length measured at 16+0-24+0"
+_EXAM = "a cervical examination (dilation and whether membranes are exposed)"
+
+FACT_CATALOGUE: Mapping[str, FactSpec] = {
+    "ga_days": FactSpec("gestational age today, in days", _EDD),
+    "fetus_count_recorded": FactSpec("a fetus count or multiple-pregnancy record exists", ""),
+    "singleton": FactSpec("one fetus (taken as one when no count is recorded)", ""),
+    "prior_sptb": FactSpec("any previous spontaneous preterm birth", _HISTORY),
+    "prior_sptb_before_34w": FactSpec("a previous sPTB before 34+0 (ACOG142-04)", _HISTORY),
+    "prior_sptb_upto_34w": FactSpec("a previous sPTB at or before 34+0 (NICE-01)", _HISTORY),
+    "prior_mtl": FactSpec("a previous mid-trimester loss, 14+0-23+6", _HISTORY),
+    "prior_mtl_from_16w": FactSpec("a previous loss at 16+0-23+6 (NICE-01)", _HISTORY),
+    "prior_sptb_or_mtl": FactSpec("a previous sPTB or mid-trimester loss", _HISTORY),
+    "prior_sptb_or_mtl_count": FactSpec("previous sPTBs plus mid-trimester losses", _HISTORY),
+    "prior_painless_mtl": FactSpec("a mid-trimester loss from painless dilation", _HISTORY),
+    "prior_exam_indicated_cerclage": FactSpec("an exam-indicated cerclage before", ""),
+    "prior_cerclage": FactSpec("a cerclage in a previous pregnancy", ""),
+    "prior_pprom_before_34w": FactSpec("a previous pregnancy begun by PPROM before 34+0", _HISTORY),
+    "prior_pprom": FactSpec("a previous pregnancy whose onset was PPROM", _HISTORY),
+    "prior_failed_transvaginal_cerclage": FactSpec(
+        "a previous transvaginal cerclage that still ended before 28+0", _HISTORY
+    ),
+    "cervical_excision": FactSpec("any LLETZ, cone biopsy or trachelectomy", ""),
+    "trachelectomy": FactSpec("a trachelectomy", ""),
+    "significant_excision": FactSpec(
+        "LLETZ deeper than 10 mm, more than one LLETZ, or a cone biopsy (SBL-03)",
+        "the depth of each LLETZ",
+    ),
+    "caesarean_full_dilatation": FactSpec("a caesarean at full dilatation", ""),
+    "uterine_anomaly": FactSpec("a uterine anomaly", ""),
+    "intrauterine_adhesions": FactSpec("intrauterine adhesions (Asherman)", ""),
+    "nice_high_risk": FactSpec("high risk by Saving Babies' Lives (SBL-02)", _HISTORY),
+    "nice_intermediate_risk": FactSpec("intermediate risk (SBL-03)", "the depth of each LLETZ"),
+    "no_risk_factor": FactSpec("no preterm-birth risk factor (RCOG75-04)", _HISTORY),
+    "tv_length_count": FactSpec("transvaginal lengths this pregnancy", ""),
+    "shortest_tv_length_mm": FactSpec(
+        "shortest transvaginal length this pregnancy, mm", "a transvaginal cervical length"
+    ),
+    "shortest_tv_length_before_24w_mm": FactSpec(
+        "shortest transvaginal length measured before 24+0, mm", _TV_BEFORE_24
+    ),
+    "shortest_tv_length_16_to_24w_mm": FactSpec(
+        "shortest transvaginal length measured at 16+0-24+0, mm", _TV_16_24
+    ),
+    "latest_tv_length_mm": FactSpec("latest transvaginal length, mm", _TV_BEFORE_24),
+    "tv_length_before_24w_measured": FactSpec("a transvaginal length before 24+0 exists", ""),
+    "tv_length_from_18w_measured": FactSpec("a transvaginal length from 18+0 exists", _EDD),
+    "transabdominal_length_only": FactSpec(
+        "only transabdominal lengths recorded", "a transvaginal cervical length"
+    ),
+    "dilation_cm": FactSpec("cervical dilation on the latest exam, cm", _EXAM),
+    "dilated": FactSpec("dilation of 1 cm or more on the latest exam", _EXAM),
+    "membranes_exposed": FactSpec("membranes visible at or through the os", _EXAM),
+    "dilated_or_membranes_exposed": FactSpec("dilation or exposed membranes", _EXAM),
+    "preterm_labour": FactSpec("preterm labour", ""),
+    "ruptured_membranes": FactSpec("ruptured membranes", ""),
+    "chorioamnionitis": FactSpec("clinical chorioamnionitis", ""),
+    "active_bleeding": FactSpec("active vaginal bleeding (finding, or reported today)", ""),
+    "fetal_death": FactSpec("fetal death", ""),
+    "lethal_fetal_anomaly": FactSpec("lethal fetal anomaly", ""),
+    "placenta_praevia": FactSpec("placenta praevia", ""),
+    "uterine_contractions": FactSpec("preterm labour or contractions reported today", ""),
+    "cerclage_in_situ": FactSpec("a cerclage placed this pregnancy and not removed", ""),
+    "transvaginal_cerclage_in_situ": FactSpec("a transvaginal cerclage in situ", ""),
+    "on_17ohpc": FactSpec("an active 17-OHPC order", ""),
+    "on_vaginal_progesterone": FactSpec("an active vaginal progesterone order", ""),
+    "current_symptom_report": FactSpec("a symptom report from today or yesterday", ""),
+    "current_symptom": FactSpec("any symptom on a current report", ""),
+    "current_red_flag_symptom": FactSpec("bleeding, fluid, contractions or fever reported", ""),
+}
+
+
+def _tri_or(*values: bool | None) -> bool | None:
+    return h.any_of(values)
+
+
+def _shortest(lengths: list[tuple[int | None, CervicalLengthMeasurement]], low: int | None,
+              high: int | None) -> float | None:
+    """Shortest length whose gestation lies in the inclusive window (None bounds: open)."""
+    chosen = [
+        m.length_mm
+        for days, m in lengths
+        if days is not None and (low is None or days >= low) and (high is None or days <= high)
+    ]
+    return min(chosen) if chosen else None
+
+
+def _latest_exam_value(exams: list[CervicalExam], attr: str) -> float | bool | None:
+    for exam in sorted(exams, key=lambda e: e.examined_on, reverse=True):
+        value: float | bool | None = getattr(exam, attr)
+        if value is not None:
+            return value
+    return None
+
+
+def current_reports(reports: tuple[SymptomReport, ...], as_of: dt.date) -> list[SymptomReport]:
+    earliest = as_of - dt.timedelta(days=CURRENT_REPORT_DAYS)
+    return [r for r in reports if earliest <= r.reported_on <= as_of]
+
+
+def derive_facts(records: PregnancyRecords, as_of: dt.date) -> dict[str, FactValue]:
+    """All facts about `records` on `as_of`; records dated after `as_of` are ignored."""
+    edd = records.edd
+    ga_days = gestational_age_on(edd, as_of).total_days if edd is not None else None
+
+    def ga_of(day: dt.date) -> int | None:
+        return gestational_age_on(edd, day).total_days if edd is not None else None
+
+    facts: dict[str, FactValue] = {"ga_days": ga_days}
+
+    # Fetuses: without a count the pregnancy is taken as singleton (fhir-mapping.md).
+    facts["fetus_count_recorded"] = records.fetuses is not None
+    facts["singleton"] = records.fetuses is None or records.fetuses == 1
+
+    priors = [
+        p for p in records.prior_pregnancies if p.ended is None or p.ended.earliest() <= as_of
+    ]
+    sptb = [h.is_spontaneous_preterm_birth(p) for p in priors]
+    mtl = [h.is_mid_trimester_loss(p) for p in priors]
+    prior_sptb = h.any_of(sptb)
+    prior_mtl = h.any_of(mtl)
+    facts["prior_sptb"] = prior_sptb
+    facts["prior_sptb_before_34w"] = h.any_of(
+        h.is_spontaneous_preterm_birth(p, max_days=ga("34+0") - 1) for p in priors
+    )
+    facts["prior_sptb_upto_34w"] = h.any_of(
+        h.is_spontaneous_preterm_birth(p, max_days=ga("34+0")) for p in priors
+    )
+    facts["prior_mtl"] = prior_mtl
+    facts["prior_mtl_from_16w"] = h.any_of(h.is_loss(p, ga("16+0"), ga("23+6")) for p in priors)
+    facts["prior_sptb_or_mtl"] = _tri_or(prior_sptb, prior_mtl)
+    facts["prior_sptb_or_mtl_count"] = h.count_of(
+        _tri_or(s, m) for s, m in zip(sptb, mtl, strict=True)
+    )
+    facts["prior_painless_mtl"] = h.any_of(h.is_painless_mid_trimester_loss(p) for p in priors)
+    facts["prior_exam_indicated_cerclage"] = any(
+        p.cerclage is CerclageIndication.EXAM for p in priors
+    )
+    prior_cerclage = any(p.cerclage is not None for p in priors)
+    facts["prior_cerclage"] = prior_cerclage
+    pprom_before_34 = h.any_of(h.is_pprom_before(p, ga("34+0")) for p in priors)
+    facts["prior_pprom_before_34w"] = pprom_before_34
+    facts["prior_pprom"] = h.any_of(h.is_pprom_before(p, None) for p in priors)
+    facts["prior_failed_transvaginal_cerclage"] = h.any_of(
+        h.is_failed_transvaginal_cerclage(p) for p in priors
+    )
+
+    excisions = [
+        e for e in records.excisions if e.performed is None or e.performed.earliest() <= as_of
+    ]
+    lletz = [e for e in excisions if e.kind is ExcisionKind.LLETZ]
+    trachelectomy = any(e.kind is ExcisionKind.TRACHELECTOMY for e in excisions)
+    facts["cervical_excision"] = bool(excisions)
+    facts["trachelectomy"] = trachelectomy
+    deep_lletz = h.any_of(None if e.depth_mm is None else e.depth_mm > 10 for e in lletz)
+    significant_excision = _tri_or(
+        len(lletz) > 1, any(e.kind is ExcisionKind.CONE_BIOPSY for e in excisions), deep_lletz
+    )
+    facts["significant_excision"] = significant_excision
+    conditions = records.maternal_conditions
+    caesarean_full = MaternalCondition.CAESAREAN_AT_FULL_DILATATION in conditions
+    uterine_anomaly = MaternalCondition.UTERINE_ANOMALY in conditions
+    adhesions = MaternalCondition.INTRAUTERINE_ADHESIONS in conditions
+    facts["caesarean_full_dilatation"] = caesarean_full
+    facts["uterine_anomaly"] = uterine_anomaly
+    facts["intrauterine_adhesions"] = adhesions
+
+    # Saving Babies' Lives tiers (profiles.md, "High risk (nice)").
+    sbl_history = h.any_of(
+        _tri_or(
+            h.is_spontaneous_preterm_birth(p, min_days=ga("16+0"), max_days=ga("34+0")),
+            h.is_loss(p, ga("16+0"), ga("34+0")),
+        )
+        for p in priors
+    )
+    high = _tri_or(
+        sbl_history, pprom_before_34, prior_cerclage, uterine_anomaly, adhesions, trachelectomy
+    )
+    facts["nice_high_risk"] = high
+    intermediate_criteria = _tri_or(significant_excision, caesarean_full)
+    facts["nice_intermediate_risk"] = (
+        False if high is True else (None if high is None else intermediate_criteria)
+    )
+    any_factor = _tri_or(
+        high, intermediate_criteria, prior_sptb, prior_mtl, bool(excisions)
+    )
+    facts["no_risk_factor"] = None if any_factor is None else not any_factor
+
+    # This pregnancy's cervix: transvaginal lengths only (SMFM70-01); a length whose gestation
+    # is negative belongs to no part of this pregnancy and is left out.
+    all_lengths = [m for m in records.cervical_lengths if m.measured_on <= as_of]
+    dated = [(ga_of(m.measured_on), m) for m in all_lengths]
+    dated = [(d, m) for d, m in dated if d is None or d >= 0]
+    tv = [(d, m) for d, m in dated if m.method is LengthMethod.TRANSVAGINAL]
+    facts["tv_length_count"] = len(tv)
+    facts["transabdominal_length_only"] = bool(dated) and not tv
+    facts["shortest_tv_length_mm"] = min((m.length_mm for _, m in tv), default=None)
+    if edd is None and tv:
+        before_24: float | None = None
+        window_16_24: float | None = None
+    else:
+        before_24 = _shortest(tv, None, ga("24+0") - 1)
+        window_16_24 = _shortest(tv, ga("16+0"), ga("24+0"))
+    facts["shortest_tv_length_before_24w_mm"] = before_24
+    facts["shortest_tv_length_16_to_24w_mm"] = window_16_24
+    latest = max(tv, key=lambda dm: dm[1].measured_on, default=None)
+    facts["latest_tv_length_mm"] = latest[1].length_mm if latest else None
+    facts["tv_length_before_24w_measured"] = (
+        None if edd is None and tv else any(d is not None and d < ga("24+0") for d, _ in tv)
+    )
+    facts["tv_length_from_18w_measured"] = (
+        None if edd is None and tv else any(d is not None and d >= ga("18+0") for d, _ in tv)
+    )
+
+    exams = [e for e in records.exams if e.examined_on <= as_of]
+    dilation = _latest_exam_value(exams, "dilation_cm")
+    exposed = _latest_exam_value(exams, "membranes_exposed")
+    facts["dilation_cm"] = dilation
+    facts["membranes_exposed"] = exposed
+    dilated = None if dilation is None else bool(dilation >= 1)
+    facts["dilated"] = dilated
+    facts["dilated_or_membranes_exposed"] = _tri_or(
+        dilated, None if exposed is None else bool(exposed)
+    )
+
+    reports = current_reports(records.symptom_reports, as_of)
+    reported: set[Symptom] = set()
+    for report in reports:
+        reported |= report.present
+    complications = records.complications
+    facts["preterm_labour"] = Complication.PRETERM_LABOUR in complications
+    facts["ruptured_membranes"] = Complication.RUPTURED_MEMBRANES in complications
+    facts["chorioamnionitis"] = Complication.CHORIOAMNIONITIS in complications
+    facts["active_bleeding"] = (
+        Complication.VAGINAL_BLEEDING in complications or Symptom.BLEEDING in reported
+    )
+    facts["fetal_death"] = Complication.FETAL_DEATH in complications
+    facts["lethal_fetal_anomaly"] = Complication.LETHAL_FETAL_ANOMALY in complications
+    facts["placenta_praevia"] = Complication.PLACENTA_PRAEVIA in complications
+    facts["uterine_contractions"] = (
+        Complication.PRETERM_LABOUR in complications or Symptom.CONTRACTIONS in reported
+    )
+
+    removals = [r.removed_on for r in records.cerclage_removals if r.removed_on <= as_of]
+    in_situ = [
+        c
+        for c in records.cerclage_placements
+        if c.placed_on <= as_of
+        and (ga_of(c.placed_on) or 0) >= 0
+        and not any(removed >= c.placed_on for removed in removals)
+    ]
+    facts["cerclage_in_situ"] = bool(in_situ)
+    facts["transvaginal_cerclage_in_situ"] = any(
+        c.route is CerclageRoute.TRANSVAGINAL for c in in_situ
+    )
+    active = {
+        m.medication for m in records.medications if m.started_on is None or m.started_on <= as_of
+    }
+    facts["on_17ohpc"] = Medication.HYDROXYPROGESTERONE_CAPROATE in active
+    facts["on_vaginal_progesterone"] = Medication.VAGINAL_PROGESTERONE in active
+
+    facts["current_symptom_report"] = bool(reports)
+    facts["current_symptom"] = bool(reported)
+    facts["current_red_flag_symptom"] = bool(reported & RED_FLAG_SYMPTOMS)
+    return facts

@@ -1,0 +1,68 @@
+"""Gestational age arithmetic.
+
+Gestational age on a date D is 280 days minus the days from D to the estimated due date
+(fhir-mapping.md, "Dating and the current pregnancy"). It is written weeks+days: "19+3" is
+19 weeks and 3 days, i.e. 136 days. Windows are inclusive of their first day, and every bound
+is kept as days so that "before 24+0" (< 168) and "up to 24+0" (<= 168) stay distinct.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+TERM_DAYS = 280
+_WEEKS_DAYS = re.compile(r"^\s*(\d{1,2})\s*\+\s*([0-6])\s*$")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class GestationalAge:
+    """A gestational age held as whole days since the first day of the last menstrual period."""
+
+    total_days: int
+
+    @classmethod
+    def of(cls, weeks: int, days: int = 0) -> GestationalAge:
+        if not 0 <= days <= 6:
+            raise ValueError(f"days must be 0-6, got {days}")
+        return cls(weeks * 7 + days)
+
+    @classmethod
+    def parse(cls, text: str) -> GestationalAge:
+        """Parse "23+6" (weeks+days)."""
+        match = _WEEKS_DAYS.match(text)
+        if match is None:
+            raise ValueError(f"not a gestational age in weeks+days: {text!r}")
+        return cls.of(int(match.group(1)), int(match.group(2)))
+
+    @property
+    def weeks(self) -> int:
+        return self.total_days // 7
+
+    @property
+    def days(self) -> int:
+        return self.total_days % 7
+
+    def __str__(self) -> str:
+        return f"{self.weeks}+{self.days}"
+
+
+def gestational_age_on(edd: dt.date, on: dt.date) -> GestationalAge:
+    """Gestational age on `on` for a pregnancy due on `edd` (may be negative before conception)."""
+    return GestationalAge(TERM_DAYS - (edd - on).days)
+
+
+def date_at(edd: dt.date, ga: GestationalAge) -> dt.date:
+    """The calendar date on which the pregnancy due on `edd` reaches `ga`."""
+    return edd - dt.timedelta(days=TERM_DAYS - ga.total_days)
+
+
+def pregnancy_start(edd: dt.date) -> dt.date:
+    """First day of the current pregnancy (0+0), by the same dating."""
+    return edd - dt.timedelta(days=TERM_DAYS)
+
+
+def ga(text: str) -> int:
+    """Days in a weeks+days literal: ga("24+0") == 168. For knowledge tables and tests."""
+    return GestationalAge.parse(text).total_days

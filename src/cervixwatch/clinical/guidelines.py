@@ -1,0 +1,251 @@
+"""Guideline profiles as data: their sources, recommendation rules and suppressions.
+
+A profile (`acog`, `nice`, or any other a knowledge file defines) is a set of recommendation
+rules, each naming the recommendation code it gives, the source rule it stands on (ids from
+shared/clinical/guidelines.md), its strength and its condition. `profile_from_data` builds one
+from the plain data of a knowledge file and checks it; reading the file is the caller's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from cervixwatch.clinical.conditions import Condition, ConditionError, parse_condition
+
+STRENGTHS = ("recommend", "offer", "consider", "shared-decision", "not-recommended")
+#: Provenance of a source rule (S, M, D in guidelines.md) and how a recommendation shows it.
+PROVENANCE = {"S": "verified", "M": "unverified", "D": "derived"}
+Provenance = Literal["verified", "unverified", "derived"]
+#: Codes a profile may never give: CervixWatch never recommends 17-OHPC or bed rest
+#: (FDA-01, SMFM23-01; ACOG142-09, RCOG75-08).
+FORBIDDEN_CODE_WORDS = ("bed-rest", "activity-restriction-advised", "start-17ohpc")
+
+
+class KnowledgeError(ValueError):
+    """A knowledge file is malformed; the message names the file and the place."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRule:
+    """One statement of a guideline: guidelines.md's rule id, citation and own words."""
+
+    id: str
+    citation: str
+    section: str
+    words: str
+    provenance: str  # S, M or D
+
+    @property
+    def provenance_label(self) -> str:
+        return PROVENANCE[self.provenance]
+
+
+@dataclass(frozen=True, slots=True)
+class ScanSchedule:
+    """Transvaginal cervical-length scans a rule asks for, by gestational age in days.
+
+    `interval_days` is None when the source leaves the interval to the clinic. A shorter
+    interval applies when the latest length lies in [at_least_mm, below_mm). Below
+    `stop_below_mm` the schedule gives way to a treatment decision.
+    """
+
+    kind: Literal["serial", "single"]
+    from_days: int
+    to_days: int
+    interval_days: int | None = None
+    shorter_interval_days: int | None = None
+    shorter_at_least_mm: float | None = None
+    shorter_below_mm: float | None = None
+    stop_below_mm: float | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RecommendationRule:
+    code: str
+    rule: str
+    also: tuple[str, ...]
+    strength: str
+    provenance: str
+    summary: str
+    when: Condition
+    window: tuple[int, int] | None = None
+    scan: ScanSchedule | None = None
+
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        return (self.rule, *self.also)
+
+    @property
+    def second_pass(self) -> bool:
+        """Rules that look at what other rules gave are evaluated after those."""
+        return self.when.uses_fired()
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """Codes a profile withholds when a condition holds (e.g. twins: no progesterone)."""
+
+    rule: str
+    reason: str
+    when: Condition
+    codes: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class GuidelineProfile:
+    id: str
+    version: str
+    title: str
+    citations: Mapping[str, str]
+    sources: Mapping[str, SourceRule]
+    rules: tuple[RecommendationRule, ...]
+    suppressions: tuple[Suppression, ...]
+
+    def citation_for(self, rule_id: str) -> str:
+        source = self.sources[rule_id]
+        return f"{self.citations[source.citation]} {source.section}."
+
+
+def _require(data: Mapping[str, Any], key: str, where: str, kind: type | tuple[type, ...]) -> Any:
+    if key not in data:
+        raise KnowledgeError(f"{where}: missing '{key}'")
+    value = data[key]
+    if not isinstance(value, kind):
+        raise KnowledgeError(f"{where}.{key}: expected {kind}, got {type(value).__name__}")
+    return value
+
+
+def _ga_days(raw: object, where: str) -> int:
+    if not isinstance(raw, str) or "+" not in raw:
+        raise KnowledgeError(f"{where}: expected a gestational age like '16+0', got {raw!r}")
+    weeks, days = raw.split("+", 1)
+    try:
+        w, d = int(weeks), int(days)
+    except ValueError:
+        raise KnowledgeError(f"{where}: expected a gestational age like '16+0'") from None
+    if not 0 <= d <= 6:
+        raise KnowledgeError(f"{where}: days must be 0-6 in {raw!r}")
+    return w * 7 + d
+
+
+def _scan(raw: Mapping[str, Any], where: str) -> ScanSchedule:
+    kind = _require(raw, "kind", where, str)
+    if kind not in ("serial", "single"):
+        raise KnowledgeError(f"{where}.kind: expected serial or single")
+    shorter = raw.get("shorter_interval") or {}
+    return ScanSchedule(
+        kind=kind,
+        from_days=_ga_days(raw.get("from"), f"{where}.from"),
+        to_days=_ga_days(raw.get("to"), f"{where}.to"),
+        interval_days=raw.get("interval_days"),
+        shorter_interval_days=shorter.get("days"),
+        shorter_at_least_mm=shorter.get("latest_mm_at_least"),
+        shorter_below_mm=shorter.get("latest_mm_below"),
+        stop_below_mm=raw.get("stop_below_mm"),
+        note=str(raw.get("note", "")).strip(),
+    )
+
+
+def _source(rule_id: str, raw: Mapping[str, Any], where: str, citations: Mapping[str, str]) -> SourceRule:
+    citation = _require(raw, "citation", where, str)
+    if citation not in citations:
+        raise KnowledgeError(f"{where}.citation: {citation!r} is not in the profile's citations")
+    provenance = _require(raw, "provenance", where, str)
+    if provenance not in PROVENANCE:
+        raise KnowledgeError(f"{where}.provenance: expected S, M or D, got {provenance!r}")
+    return SourceRule(
+        id=rule_id,
+        citation=citation,
+        section=str(_require(raw, "section", where, str)).strip(),
+        words=" ".join(str(_require(raw, "words", where, str)).split()),
+        provenance=provenance,
+    )
+
+
+def _recommendation(
+    raw: Mapping[str, Any], where: str, sources: Mapping[str, SourceRule]
+) -> RecommendationRule:
+    code = _require(raw, "code", where, str)
+    if any(word in code for word in FORBIDDEN_CODE_WORDS):
+        raise KnowledgeError(f"{where}.code: {code!r} recommends what CervixWatch never does")
+    rule = _require(raw, "rule", where, str)
+    also = tuple(raw.get("also", ()))
+    for rule_id in (rule, *also):
+        if rule_id not in sources:
+            raise KnowledgeError(f"{where}: rule {rule_id!r} is not among the profile's sources")
+    strength = _require(raw, "strength", where, str)
+    if strength not in STRENGTHS:
+        raise KnowledgeError(f"{where}.strength: {strength!r} is not one of {STRENGTHS}")
+    provenance = raw.get("provenance") or sources[rule].provenance
+    if provenance not in PROVENANCE:
+        raise KnowledgeError(f"{where}.provenance: expected S, M or D")
+    try:
+        when = parse_condition(raw.get("when"), f"{where}.when")
+    except ConditionError as error:
+        raise KnowledgeError(str(error)) from None
+    window = None
+    if "window" in raw:
+        window = (
+            _ga_days(raw["window"].get("from"), f"{where}.window.from"),
+            _ga_days(raw["window"].get("to"), f"{where}.window.to"),
+        )
+    scan = _scan(raw["scan"], f"{where}.scan") if "scan" in raw else None
+    return RecommendationRule(
+        code=code,
+        rule=rule,
+        also=also,
+        strength=strength,
+        provenance=PROVENANCE[provenance],
+        summary=" ".join(str(_require(raw, "summary", where, str)).split()),
+        when=when,
+        window=window,
+        scan=scan,
+    )
+
+
+def profile_from_data(data: object, origin: str) -> GuidelineProfile:
+    """Build and check a profile from a knowledge file's data; `origin` names it in errors."""
+    if not isinstance(data, dict):
+        raise KnowledgeError(f"{origin}: expected a mapping at the top level")
+    profile_id = _require(data, "profile", origin, str)
+    citations = _require(data, "citations", origin, dict)
+    raw_sources = _require(data, "sources", origin, dict)
+    sources = {
+        rule_id: _source(rule_id, raw, f"{origin}: sources.{rule_id}", citations)
+        for rule_id, raw in raw_sources.items()
+    }
+    raw_rules = _require(data, "recommendations", origin, list)
+    rules = tuple(
+        _recommendation(raw, f"{origin}: recommendations[{i}] ({raw.get('code')})", sources)
+        for i, raw in enumerate(raw_rules)
+    )
+    suppressions = []
+    for i, raw in enumerate(data.get("suppressions", [])):
+        where = f"{origin}: suppressions[{i}]"
+        rule = _require(raw, "rule", where, str)
+        if rule not in sources:
+            raise KnowledgeError(f"{where}: rule {rule!r} is not among the profile's sources")
+        try:
+            when = parse_condition(raw.get("when"), f"{where}.when")
+        except ConditionError as error:
+            raise KnowledgeError(str(error)) from None
+        suppressions.append(
+            Suppression(
+                rule=rule,
+                reason=" ".join(str(_require(raw, "reason", where, str)).split()),
+                when=when,
+                codes=frozenset(_require(raw, "codes", where, list)),
+            )
+        )
+    return GuidelineProfile(
+        id=profile_id,
+        version=str(_require(data, "version", origin, (str, int, float))),
+        title=str(_require(data, "title", origin, str)),
+        citations={k: " ".join(str(v).split()) for k, v in citations.items()},
+        sources=sources,
+        rules=rules,
+        suppressions=tuple(suppressions),
+    )

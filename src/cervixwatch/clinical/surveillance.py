@@ -1,0 +1,141 @@
+"""The scan plan: when the next transvaginal cervical-length scans are due.
+
+A rule that gives `serial-cervical-length` or `single-cervical-length-screen` carries a
+`ScanSchedule` (its window in gestational age and, for serial scans, the interval). The plan
+turns that into dates for this pregnancy and says whether the next scan is upcoming, due today
+or overdue on `as_of`. Nothing here invents an interval: where the source leaves it to the
+clinic, the plan gives the window and the first date only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+from cervixwatch.clinical.gestation import GestationalAge, date_at, gestational_age_on
+from cervixwatch.clinical.guidelines import ScanSchedule
+from cervixwatch.clinical.records import LengthMethod, PregnancyRecords
+
+ScanStatus = Literal["upcoming", "due", "overdue"]
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledScan:
+    """The next scan: ideally on `due`, acceptable until `latest` (the same day for serial)."""
+
+    due: dt.date
+    latest: dt.date
+    status: ScanStatus
+
+
+@dataclass(frozen=True, slots=True)
+class ScanPlan:
+    guideline: str
+    rule: str
+    kind: Literal["serial", "single"]
+    window_from: dt.date
+    window_to: dt.date
+    window_from_ga: GestationalAge
+    window_to_ga: GestationalAge
+    interval_days: int | None
+    next_scan: ScheduledScan | None
+    planned: tuple[dt.date, ...] = field(default=())
+    note: str = ""
+
+
+def _status(as_of: dt.date, due: dt.date, latest: dt.date) -> ScanStatus:
+    if as_of < due:
+        return "upcoming"
+    return "due" if as_of <= latest else "overdue"
+
+
+def plan_scans(
+    schedule: ScanSchedule,
+    records: PregnancyRecords,
+    as_of: dt.date,
+    guideline: str,
+    rule: str,
+) -> ScanPlan | None:
+    """The plan for one schedule, or None without an EDD (no dates can be set)."""
+    edd = records.edd
+    if edd is None:
+        return None
+    start = date_at(edd, GestationalAge(schedule.from_days))
+    end = date_at(edd, GestationalAge(schedule.to_days))
+    window = dict(
+        guideline=guideline,
+        rule=rule,
+        kind=schedule.kind,
+        window_from=start,
+        window_to=end,
+        window_from_ga=GestationalAge(schedule.from_days),
+        window_to_ga=GestationalAge(schedule.to_days),
+    )
+    if schedule.kind == "single":
+        return ScanPlan(
+            **window,  # type: ignore[arg-type]
+            interval_days=None,
+            next_scan=ScheduledScan(start, end, _status(as_of, start, end)),
+            planned=(start,),
+            note=schedule.note,
+        )
+
+    in_window = sorted(
+        (m for m in records.cervical_lengths
+         if m.method is LengthMethod.TRANSVAGINAL and m.measured_on <= as_of
+         and gestational_age_on(edd, m.measured_on).total_days >= schedule.from_days),
+        key=lambda m: m.measured_on,
+    )
+    last = in_window[-1] if in_window else None
+    interval = schedule.interval_days
+    note = schedule.note
+    if last is not None and schedule.stop_below_mm is not None and (
+        last.length_mm < schedule.stop_below_mm
+    ):
+        return ScanPlan(
+            **window,  # type: ignore[arg-type]
+            interval_days=None,
+            next_scan=None,
+            note=(
+                f"Latest length {last.length_mm:g} mm is below {schedule.stop_below_mm:g} mm: "
+                "the surveillance schedule gives way to a treatment decision "
+                "(see the recommendations)."
+            ),
+        )
+    if (
+        last is not None
+        and schedule.shorter_interval_days is not None
+        and schedule.shorter_at_least_mm is not None
+        and schedule.shorter_below_mm is not None
+        and schedule.shorter_at_least_mm <= last.length_mm < schedule.shorter_below_mm
+    ):
+        interval = schedule.shorter_interval_days
+    if last is None:
+        due = start
+    elif interval is None:
+        return ScanPlan(
+            **window,  # type: ignore[arg-type]
+            interval_days=None,
+            next_scan=None,
+            note=note,
+        )
+    else:
+        due = last.measured_on + dt.timedelta(days=interval)
+    if due > end:
+        return ScanPlan(**window, interval_days=interval, next_scan=None, note=note)  # type: ignore[arg-type]
+    planned: list[dt.date] = []
+    if interval is None:
+        planned.append(due)
+    else:
+        day = due
+        while day <= end:
+            planned.append(day)
+            day += dt.timedelta(days=interval)
+    return ScanPlan(
+        **window,  # type: ignore[arg-type]
+        interval_days=interval,
+        next_scan=ScheduledScan(due, due, _status(as_of, due, due)),
+        planned=tuple(planned),
+        note=note,
+    )

@@ -1,0 +1,52 @@
+"""Reading guideline profiles from knowledge files.
+
+Each profile lives in one YAML file per version, `<profile>-<version>.yaml`, in a knowledge
+directory (the bundled `profiles/` by default). A new guideline (FIGO, SOGC, a hospital's
+local protocol) is added by dropping a file there: nothing in the code names a profile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from cervixwatch.clinical.guidelines import GuidelineProfile, KnowledgeError, profile_from_data
+
+BUNDLED_PROFILES = Path(__file__).parent / "profiles"
+
+__all__ = ["BUNDLED_PROFILES", "KnowledgeError", "load_profile", "load_profiles"]
+
+
+def load_profile(path: Path) -> GuidelineProfile:
+    """Read and check one profile file; errors name the file and the place in it."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise KnowledgeError(f"{path.name}: not valid YAML: {error}") from None
+    return profile_from_data(data, path.name)
+
+
+def _version_key(version: str) -> tuple[int | str, ...]:
+    return tuple(int(part) if part.isdigit() else part for part in version.split("."))
+
+
+def load_profiles(directory: Path = BUNDLED_PROFILES) -> Mapping[str, GuidelineProfile]:
+    """The newest version of every profile in `directory`, by profile id, in id order."""
+    newest: dict[str, GuidelineProfile] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        profile = load_profile(path)
+        current = newest.get(profile.id)
+        if current is None or _version_key(profile.version) > _version_key(current.version):
+            newest[profile.id] = profile
+    if not newest:
+        raise KnowledgeError(f"{directory}: no guideline profiles (*.yaml) found")
+    return dict(sorted(newest.items()))
+
+
+@cache
+def bundled_profiles() -> Mapping[str, GuidelineProfile]:
+    """The profiles shipped with CervixWatch, read once per process."""
+    return load_profiles(BUNDLED_PROFILES)
