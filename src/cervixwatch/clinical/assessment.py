@@ -71,8 +71,9 @@ class Assessment:
         return {r.code for r in self.recommendations if r.guideline == guideline}
 
 
-def _fired_facts(rule: RecommendationRule, facts: Mapping[str, FactValue],
-                 fired: frozenset[str]) -> dict[str, Any]:
+def _fired_facts(
+    rule: RecommendationRule, facts: Mapping[str, FactValue], fired: frozenset[str]
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     rule.when.explain(facts, fired, out)
     return out
@@ -125,8 +126,13 @@ def _evaluate_profile(
             # Not knowing whether a contraindication holds withholds the codes it guards.
             suppressed |= suppression.codes
             withheld.extend(
-                Withheld(r.code, profile.id, r.rule, suppression.rule,
-                         f"could not be ruled out: {suppression.reason}")
+                Withheld(
+                    r.code,
+                    profile.id,
+                    r.rule,
+                    suppression.rule,
+                    f"could not be ruled out: {suppression.reason}",
+                )
                 for r in given
                 if r.code in suppression.codes
             )

@@ -307,7 +307,9 @@ def parse_condition(raw: object, where: str = "when") -> Condition:
     raise ConditionError(f"{where}: unknown condition keys {sorted(raw)}")
 
 
-def unknown_facts(condition: Condition, facts: Mapping[str, FactValue], fired: Fired) -> Sequence[str]:
+def unknown_facts(
+    condition: Condition, facts: Mapping[str, FactValue], fired: Fired
+) -> Sequence[str]:
     out: list[str] = []
     condition.unknowns(facts, fired, out)
     return out

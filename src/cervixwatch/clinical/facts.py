@@ -116,7 +116,10 @@ FACT_CATALOGUE: Mapping[str, FactSpec] = {
     "placenta_praevia": FactSpec("placenta praevia", ""),
     "uterine_contractions": FactSpec("preterm labour or contractions reported today", ""),
     "cerclage_in_situ": FactSpec("a cerclage placed this pregnancy and not removed", ""),
-    "transvaginal_cerclage_in_situ": FactSpec("a transvaginal cerclage in situ", ""),
+    "transvaginal_cerclage_in_situ": FactSpec(
+        "a transvaginal cerclage in situ",
+        "the route of the cerclage in situ (vaginal or abdominal)",
+    ),
     "on_17ohpc": FactSpec("an active 17-OHPC order", ""),
     "on_vaginal_progesterone": FactSpec("an active vaginal progesterone order", ""),
     "current_symptom_report": FactSpec("a symptom report from today or yesterday", ""),
@@ -129,8 +132,9 @@ def _tri_or(*values: bool | None) -> bool | None:
     return h.any_of(values)
 
 
-def _shortest(lengths: list[tuple[int | None, CervicalLengthMeasurement]], low: int | None,
-              high: int | None) -> float | None:
+def _shortest(
+    lengths: list[tuple[int | None, CervicalLengthMeasurement]], low: int | None, high: int | None
+) -> float | None:
     """Shortest length whose gestation lies in the inclusive window (None bounds: open)."""
     chosen = [
         m.length_mm
@@ -236,9 +240,7 @@ def derive_facts(records: PregnancyRecords, as_of: dt.date) -> dict[str, FactVal
     facts["nice_intermediate_risk"] = (
         False if high is True else (None if high is None else intermediate_criteria)
     )
-    any_factor = _tri_or(
-        high, intermediate_criteria, prior_sptb, prior_mtl, bool(excisions)
-    )
+    any_factor = _tri_or(high, intermediate_criteria, prior_sptb, prior_mtl, bool(excisions))
     facts["no_risk_factor"] = None if any_factor is None else not any_factor
 
     # This pregnancy's cervix: transvaginal lengths only (SMFM70-01); a length whose gestation
@@ -305,8 +307,9 @@ def derive_facts(records: PregnancyRecords, as_of: dt.date) -> dict[str, FactVal
         and not any(removed >= c.placed_on for removed in removals)
     ]
     facts["cerclage_in_situ"] = bool(in_situ)
-    facts["transvaginal_cerclage_in_situ"] = any(
-        c.route is CerclageRoute.TRANSVAGINAL for c in in_situ
+    facts["transvaginal_cerclage_in_situ"] = h.any_of(
+        None if c.route is CerclageRoute.UNKNOWN else c.route is CerclageRoute.TRANSVAGINAL
+        for c in in_situ
     )
     active = {
         m.medication for m in records.medications if m.started_on is None or m.started_on <= as_of

@@ -149,7 +149,9 @@ def _scan(raw: Mapping[str, Any], where: str) -> ScanSchedule:
     )
 
 
-def _source(rule_id: str, raw: Mapping[str, Any], where: str, citations: Mapping[str, str]) -> SourceRule:
+def _source(
+    rule_id: str, raw: Mapping[str, Any], where: str, citations: Mapping[str, str]
+) -> SourceRule:
     citation = _require(raw, "citation", where, str)
     if citation not in citations:
         raise KnowledgeError(f"{where}.citation: {citation!r} is not in the profile's citations")

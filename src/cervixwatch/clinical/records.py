@@ -44,6 +44,9 @@ class CerclageIndication(StrEnum):
 class CerclageRoute(StrEnum):
     TRANSVAGINAL = "transvaginal"
     TRANSABDOMINAL = "transabdominal"
+    #: Coded only as "cerclage of cervix": the route decides removal at 36 weeks, so it stays
+    #: unknown rather than assumed.
+    UNKNOWN = "unknown"
 
 
 class LengthMethod(StrEnum):
@@ -51,6 +54,8 @@ class LengthMethod(StrEnum):
 
     TRANSVAGINAL = "transvaginal"
     TRANSABDOMINAL = "transabdominal"
+    #: Any other approach (e.g. transperineal): recorded, never used for decisions.
+    OTHER = "other"
 
 
 class ExcisionKind(StrEnum):

@@ -94,8 +94,10 @@ def _kazemier(
     if (latest.fetuses or 1) > 2:
         return []
     sptb = h.is_spontaneous_preterm_birth(latest)
-    term = latest.outcome in h.BIRTHS and latest.gestation_days is not None and (
-        latest.gestation_days >= ga("37+0")
+    term = (
+        latest.outcome in h.BIRTHS
+        and latest.gestation_days is not None
+        and (latest.gestation_days >= ga("37+0"))
     )
     if sptb is True:
         previous = f"preterm {previous_plural}"
@@ -133,63 +135,80 @@ def _length_evidence(
         for m in records.cervical_lengths
         if m.method is LengthMethod.TRANSVAGINAL and m.measured_on <= as_of
     ]
-    at_24 = [m for m in tv if ga("24+0") <= gestational_age_on(edd, m.measured_on).total_days
-             <= ga("24+6")]
+    at_24 = [
+        m
+        for m in tv
+        if ga("24+0") <= gestational_age_on(edd, m.measured_on).total_days <= ga("24+6")
+    ]
     if singleton and at_24:
         shortest = min(m.length_mm for m in at_24)
         band = next(((mm, pct, rr) for mm, pct, rr in IAMS_24_WEEKS if shortest <= mm), None)
         if band is not None:
             mm, pct, rr = band
-            items.append(EvidenceItem(
-                id="iams-1996-percentile",
-                figure=f"RR {rr:g}",
-                statement=(
-                    f"A length of {shortest:g} mm at 24 weeks is at or below the {pct} "
-                    f"percentile ({mm:g} mm): relative risk {rr:g} of spontaneous delivery "
-                    "before 35 weeks, against women above the 75th percentile."
-                ),
-                population="2,915 singleton pregnancies, 10 US clinics, scanned at about 24 weeks",
-                citation=IAMS_1996,
-            ))
-    in_14_24 = [m for m in tv if ga("14+0") <= gestational_age_on(edd, m.measured_on).total_days
-                <= ga("24+6")]
+            items.append(
+                EvidenceItem(
+                    id="iams-1996-percentile",
+                    figure=f"RR {rr:g}",
+                    statement=(
+                        f"A length of {shortest:g} mm at 24 weeks is at or below the {pct} "
+                        f"percentile ({mm:g} mm): relative risk {rr:g} of spontaneous delivery "
+                        "before 35 weeks, against women above the 75th percentile."
+                    ),
+                    population="2,915 singleton pregnancies, 10 US clinics, scanned at 24 weeks",
+                    citation=IAMS_1996,
+                )
+            )
+    in_14_24 = [
+        m
+        for m in tv
+        if ga("14+0") <= gestational_age_on(edd, m.measured_on).total_days <= ga("24+6")
+    ]
     if singleton and in_14_24 and min(m.length_mm for m in in_14_24) <= 15:
-        items.append(EvidenceItem(
-            id="hassan-2000-15mm",
-            figure="PPV 47.6%",
-            statement=(
-                "A length of 15 mm or less at 14-24 weeks: 47.6% of such women delivered "
-                "spontaneously at or before 32 weeks (a high-prevalence population)."
-            ),
-            population="6,877 women scanned at 14-24 weeks, Detroit",
-            citation=HASSAN_2000,
-        ))
-    in_20_24 = [m for m in tv if ga("20+0") <= gestational_age_on(edd, m.measured_on).total_days
-                <= ga("24+6")]
+        items.append(
+            EvidenceItem(
+                id="hassan-2000-15mm",
+                figure="PPV 47.6%",
+                statement=(
+                    "A length of 15 mm or less at 14-24 weeks: 47.6% of such women delivered "
+                    "spontaneously at or before 32 weeks (a high-prevalence population)."
+                ),
+                population="6,877 women scanned at 14-24 weeks, Detroit",
+                citation=HASSAN_2000,
+            )
+        )
+    in_20_24 = [
+        m
+        for m in tv
+        if ga("20+0") <= gestational_age_on(edd, m.measured_on).total_days <= ga("24+6")
+    ]
     if not singleton and in_20_24:
         shortest = min(m.length_mm for m in in_20_24)
         if shortest <= 20:
-            items.append(EvidenceItem(
-                id="conde-agudelo-2010-twins-20mm",
-                figure="LR+ 10.1",
-                statement=(
-                    "Twins, length 20 mm or less at 20-24 weeks: positive likelihood ratio "
-                    "10.1 for birth before 32 weeks (9.0 before 34 weeks)."
-                ),
-                population="21 studies, 3,523 asymptomatic women with twins",
-                citation=CONDE_AGUDELO_2010,
-            ))
+            items.append(
+                EvidenceItem(
+                    id="conde-agudelo-2010-twins-20mm",
+                    figure="LR+ 10.1",
+                    statement=(
+                        "Twins, length 20 mm or less at 20-24 weeks: positive likelihood ratio "
+                        "10.1 for birth before 32 weeks (9.0 before 34 weeks)."
+                    ),
+                    population="21 studies, 3,523 asymptomatic women with twins",
+                    citation=CONDE_AGUDELO_2010,
+                )
+            )
         elif shortest <= 25:
-            items.append(EvidenceItem(
-                id="conde-agudelo-2010-twins-25mm",
-                figure="LR+ 9.6",
-                statement=(
-                    "Twins, length 25 mm or less at 20-24 weeks: positive likelihood ratio "
-                    "9.6 for birth before 28 weeks."
-                ),
-                population="21 studies, 3,523 asymptomatic women with twins",
-                citation=CONDE_AGUDELO_2010,
-            ))
+            items.append(
+                EvidenceItem(
+                    id="conde-agudelo-2010-twins-25mm",
+                    figure="LR+ 9.6",
+                    statement=(
+                        "Twins, length 25 mm or less at 20-24 weeks: positive likelihood ratio "
+                        "9.6 for birth before 28 weeks."
+                    ),
+                    population="21 studies, 3,523 asymptomatic women with twins",
+                    citation=CONDE_AGUDELO_2010,
+                )
+            )
     return items
 
 

@@ -10,7 +10,7 @@ clinic, the plan gives the window and the first date only.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from cervixwatch.clinical.gestation import GestationalAge, date_at, gestational_age_on
@@ -63,7 +63,7 @@ def plan_scans(
         return None
     start = date_at(edd, GestationalAge(schedule.from_days))
     end = date_at(edd, GestationalAge(schedule.to_days))
-    window = dict(
+    base = ScanPlan(
         guideline=guideline,
         rule=rule,
         kind=schedule.kind,
@@ -71,38 +71,36 @@ def plan_scans(
         window_to=end,
         window_from_ga=GestationalAge(schedule.from_days),
         window_to_ga=GestationalAge(schedule.to_days),
+        interval_days=None,
+        next_scan=None,
+        note=schedule.note,
     )
     if schedule.kind == "single":
-        return ScanPlan(
-            **window,  # type: ignore[arg-type]
-            interval_days=None,
-            next_scan=ScheduledScan(start, end, _status(as_of, start, end)),
-            planned=(start,),
-            note=schedule.note,
+        return replace(
+            base, next_scan=ScheduledScan(start, end, _status(as_of, start, end)), planned=(start,)
         )
 
     in_window = sorted(
-        (m for m in records.cervical_lengths
-         if m.method is LengthMethod.TRANSVAGINAL and m.measured_on <= as_of
-         and gestational_age_on(edd, m.measured_on).total_days >= schedule.from_days),
+        (
+            m
+            for m in records.cervical_lengths
+            if m.method is LengthMethod.TRANSVAGINAL
+            and m.measured_on <= as_of
+            and gestational_age_on(edd, m.measured_on).total_days >= schedule.from_days
+        ),
         key=lambda m: m.measured_on,
     )
     last = in_window[-1] if in_window else None
-    interval = schedule.interval_days
-    note = schedule.note
-    if last is not None and schedule.stop_below_mm is not None and (
-        last.length_mm < schedule.stop_below_mm
-    ):
-        return ScanPlan(
-            **window,  # type: ignore[arg-type]
-            interval_days=None,
-            next_scan=None,
+    stop = schedule.stop_below_mm
+    if last is not None and stop is not None and last.length_mm < stop:
+        return replace(
+            base,
             note=(
-                f"Latest length {last.length_mm:g} mm is below {schedule.stop_below_mm:g} mm: "
-                "the surveillance schedule gives way to a treatment decision "
-                "(see the recommendations)."
+                f"Latest length {last.length_mm:g} mm is below {stop:g} mm: the surveillance"
+                " schedule gives way to a treatment decision (see the recommendations)."
             ),
         )
+    interval = schedule.interval_days
     if (
         last is not None
         and schedule.shorter_interval_days is not None
@@ -114,28 +112,17 @@ def plan_scans(
     if last is None:
         due = start
     elif interval is None:
-        return ScanPlan(
-            **window,  # type: ignore[arg-type]
-            interval_days=None,
-            next_scan=None,
-            note=note,
-        )
+        return base  # the clinic sets the interval: no date can be computed
     else:
         due = last.measured_on + dt.timedelta(days=interval)
     if due > end:
-        return ScanPlan(**window, interval_days=interval, next_scan=None, note=note)  # type: ignore[arg-type]
-    planned: list[dt.date] = []
-    if interval is None:
-        planned.append(due)
-    else:
-        day = due
-        while day <= end:
-            planned.append(day)
-            day += dt.timedelta(days=interval)
-    return ScanPlan(
-        **window,  # type: ignore[arg-type]
+        return replace(base, interval_days=interval)
+    planned = [due]
+    while interval is not None and planned[-1] + dt.timedelta(days=interval) <= end:
+        planned.append(planned[-1] + dt.timedelta(days=interval))
+    return replace(
+        base,
         interval_days=interval,
         next_scan=ScheduledScan(due, due, _status(as_of, due, due)),
         planned=tuple(planned),
-        note=note,
     )

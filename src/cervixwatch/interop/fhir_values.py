@@ -1,0 +1,123 @@
+"""Reading FHIR R4 datatypes from parsed JSON: codings, dates, quantities, with errors that name
+the resource and the field.
+
+FHIR JSON arrives as plain dicts (orjson); walking them directly is many times faster than
+building full model objects, and the checks here are the ones the assessment depends on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from cervixwatch.clinical.records import PartialDate
+from cervixwatch.knowledge.codes import Code
+
+_DATE = re.compile(
+    r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})"
+    r"(?:T(?P<time>\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$"
+)
+
+
+class BundleError(ValueError):
+    """An invalid bundle; the message is one line naming the resource and the field."""
+
+
+class Where:
+    """Names a resource in error messages: `Observation/cl-1 (entry 3)`."""
+
+    __slots__ = ("label",)
+
+    def __init__(self, resource: Mapping[str, Any], index: int) -> None:
+        rid = resource.get("id")
+        kind = resource.get("resourceType", "resource")
+        self.label = f"{kind}/{rid} (entry {index})" if rid else f"{kind} (entry {index})"
+
+    def error(self, field: str, problem: str) -> BundleError:
+        return BundleError(f"{self.label}: {field}: {problem}")
+
+
+def codes_of(concept: object) -> set[Code]:
+    """The (system, code) pairs of a CodeableConcept (or a list of them); junk is tolerated."""
+    out: set[Code] = set()
+    concepts = concept if isinstance(concept, list) else [concept]
+    for item in concepts:
+        if not isinstance(item, dict):
+            continue
+        for coding in item.get("coding") or ():
+            if isinstance(coding, dict):
+                system, code = coding.get("system"), coding.get("code")
+                if isinstance(system, str) and isinstance(code, str):
+                    out.add((system, code))
+    return out
+
+
+def parse_partial_date(text: object, where: Where, field: str) -> PartialDate:
+    """A FHIR date or dateTime to the precision given. A dateTime keeps the calendar date as
+    written in its own offset: the clinic's local day, which is the day that was meant."""
+    if not isinstance(text, str):
+        raise where.error(field, f"expected a date string, got {text!r}")
+    match = _DATE.match(text)
+    if match is None:
+        raise where.error(field, f"{text!r} is not a FHIR date or dateTime")
+    year = int(match["y"])
+    month = int(match["m"]) if match["m"] else None
+    day = int(match["d"]) if match["d"] else None
+    if match["time"] and not match["tz"]:
+        raise where.error(field, f"{text!r}: a dateTime with a time needs a time zone")
+    try:
+        dt.date(year, month or 1, day or 1)
+    except ValueError as error:
+        raise where.error(field, f"{text!r} is not a real date ({error})") from None
+    return PartialDate(year, month, day)
+
+
+def parse_date(text: object, where: Where, field: str) -> dt.date:
+    """A date precise to the day (a year or month alone is an error here)."""
+    partial = parse_partial_date(text, where, field)
+    if partial.day is None:
+        raise where.error(field, f"{text!r} needs a full date (year, month and day)")
+    return partial.earliest()
+
+
+def effective_date(resource: Mapping[str, Any], where: Where) -> dt.date | None:
+    """The clinically relevant date of an Observation: effective[x], else issued."""
+    if "effectiveDateTime" in resource:
+        return parse_partial_date(
+            resource["effectiveDateTime"], where, "effectiveDateTime"
+        ).earliest()
+    period = resource.get("effectivePeriod")
+    if isinstance(period, dict) and "start" in period:
+        return parse_partial_date(period["start"], where, "effectivePeriod.start").earliest()
+    if "effectiveInstant" in resource:
+        return parse_partial_date(
+            resource["effectiveInstant"], where, "effectiveInstant"
+        ).earliest()
+    if "issued" in resource:
+        return parse_partial_date(resource["issued"], where, "issued").earliest()
+    return None
+
+
+def quantity(
+    value: object, where: Where, field: str, units: Mapping[str, float], unit_kind: str
+) -> float:
+    """A Quantity's value converted by `units` (UCUM code, else unit text, to a factor)."""
+    if not isinstance(value, dict):
+        raise where.error(field, "expected a Quantity")
+    number = value.get("value")
+    if isinstance(number, bool) or not isinstance(number, int | float):
+        raise where.error(f"{field}.value", f"{number!r} is not a number")
+    unit = value.get("code") if value.get("code") is not None else value.get("unit")
+    if not isinstance(unit, str) or unit not in units:
+        raise where.error(
+            f"{field}.code", f"{unit!r} is not {unit_kind} (expected {' or '.join(units)})"
+        )
+    return float(number) * units[unit]
+
+
+def boolean(value: object, where: Where, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise where.error(field, f"{value!r} is not a boolean")
+    return value

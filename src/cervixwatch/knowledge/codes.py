@@ -1,0 +1,84 @@
+"""Codes CervixWatch reads and writes, each as (system, code), from shared/clinical/
+fhir-mapping.md and standards.md (verified codes). Matching is by system and code, never display.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+LOINC: Final = "http://loinc.org"
+SNOMED: Final = "http://snomed.info/sct"
+UCUM: Final = "http://unitsofmeasure.org"
+RXNORM: Final = "http://www.nlm.nih.gov/research/umls/rxnorm"
+CW: Final = "https://cervixwatch.org/fhir/CodeSystem/cervixwatch"
+CONDITION_CLINICAL: Final = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+EXCISION_DEPTH_EXTENSION: Final = "https://cervixwatch.org/fhir/StructureDefinition/excision-depth"
+SYMPTOMS_QUESTIONNAIRE: Final = "https://cervixwatch.org/fhir/Questionnaire/symptoms"
+
+Code = tuple[str, str]
+
+
+def cw(code: str) -> Code:
+    return (CW, code)
+
+
+# Dating and the current pregnancy
+EDD_CODES: Final = frozenset({(LOINC, "11778-8"), (LOINC, "11779-6"), (LOINC, "11780-4")})
+FETUS_COUNT: Final = (LOINC, "11878-6")
+MULTIPLE_PREGNANCY_CONDITIONS: Final = frozenset(
+    {(SNOMED, "65147003"), (SNOMED, "16356006"), (SNOMED, "459166009"), (SNOMED, "459167000")}
+)
+TWIN_PREGNANCY: Final = (SNOMED, "65147003")
+
+# Previous pregnancies
+PRIOR_PREGNANCY: Final = cw("prior-pregnancy")
+GESTATIONAL_AGE: Final = (LOINC, "11884-4")
+ONSET: Final = cw("onset")
+PRIOR_CERCLAGE: Final = cw("cerclage")
+PAINLESS_DILATION_SNOMED: Final = (SNOMED, "17382005")
+
+# Other history
+LLETZ: Final = cw("lletz")
+CONE_BIOPSY: Final = cw("cone-biopsy")
+TRACHELECTOMY: Final = cw("trachelectomy")
+CAESAREAN_FULL_DILATATION: Final = cw("caesarean-full-dilatation")
+UTERINE_ANOMALY: Final = cw("uterine-anomaly")
+INTRAUTERINE_ADHESIONS: Final = cw("intrauterine-adhesions")
+CERVICAL_INSUFFICIENCY: Final = (SNOMED, "17382005")
+
+# This pregnancy's cervix
+CERVICAL_LENGTH: Final = (LOINC, "11961-0")
+TRANSVAGINAL: Final = (SNOMED, "54300008")
+ULTRASOUND_NO_APPROACH: Final = (SNOMED, "278292003")
+TRANSABDOMINAL: Final = cw("transabdominal")
+DILATION: Final = (LOINC, "11786-1")
+EFFACEMENT: Final = (LOINC, "11867-9")
+MEMBRANES_EXPOSED: Final = cw("membranes-exposed")
+FFN_QUANTITATIVE: Final = (LOINC, "20403-2")
+FFN_QUALITATIVE: Final = (LOINC, "20404-0")
+POSITIVE: Final = (SNOMED, "10828004")
+NEGATIVE: Final = (SNOMED, "260385009")
+
+# Complications
+PRETERM_LABOUR: Final = (SNOMED, "6383007")
+RUPTURED_MEMBRANES: Final = (SNOMED, "44223004")
+CHORIOAMNIONITIS: Final = cw("chorioamnionitis")
+VAGINAL_BLEEDING: Final = cw("vaginal-bleeding")
+FETAL_DEATH: Final = cw("fetal-death")
+LETHAL_FETAL_ANOMALY: Final = cw("lethal-fetal-anomaly")
+PLACENTA_PRAEVIA: Final = cw("placenta-praevia")
+
+# Treatment
+CERCLAGE_VAGINAL: Final = (SNOMED, "90442009")
+CERCLAGE_ABDOMINAL: Final = (SNOMED, "46681009")
+CERCLAGE_UNSPECIFIED: Final = (SNOMED, "265636007")
+CERCLAGE_REMOVAL: Final = cw("cerclage-removal")
+VAGINAL_PROGESTERONE: Final = cw("vaginal-progesterone")
+PROGESTERONE_200MG: Final = (RXNORM, "312641")
+VAGINAL_ROUTE: Final = (SNOMED, "16857009")
+HYDROXYPROGESTERONE_CAPROATE: Final = cw("hydroxyprogesterone-caproate")
+
+#: UCUM length units accepted for a cervical length, as factors to millimetres.
+LENGTH_UNITS_TO_MM: Final = {"mm": 1.0, "cm": 10.0}
+#: UCUM units for gestational age at the end of a previous pregnancy, as days per unit.
+GESTATION_UNITS_TO_DAYS: Final = {"wk": 7.0, "d": 1.0}

@@ -1,0 +1,1 @@
+"""Views of assessments: JSON for machines, text for clinicians."""
