@@ -149,7 +149,7 @@ def _evaluate_profile(
                 strength=rule.strength,
                 rule=rule.rule,
                 rules=rule.rule_ids,
-                citation=" ".join(profile.citation_for(rule_id) for rule_id in rule.rule_ids),
+                citation=profile.citation_text(rule.rule_ids),
                 provenance=rule.provenance,
                 summary=rule.summary,
                 facts=_fired_facts(rule, facts, fired),

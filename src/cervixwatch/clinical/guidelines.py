@@ -108,6 +108,17 @@ class GuidelineProfile:
         source = self.sources[rule_id]
         return f"{self.citations[source.citation]} {source.section}."
 
+    def citation_text(self, rule_ids: tuple[str, ...]) -> str:
+        """The works cited by these rules, each once, with the section each rule comes from:
+        "ACOG PB 142 ... (ACOG142-04: Summary of recommendations, Level A)"."""
+        by_work: dict[str, list[str]] = {}
+        for rule_id in rule_ids:
+            source = self.sources[rule_id]
+            by_work.setdefault(source.citation, []).append(f"{rule_id}: {source.section}")
+        return " ".join(
+            f"{self.citations[work]} ({'; '.join(sections)})." for work, sections in by_work.items()
+        )
+
 
 def _require(data: Mapping[str, Any], key: str, where: str, kind: type | tuple[type, ...]) -> Any:
     if key not in data:
