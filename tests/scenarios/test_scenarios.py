@@ -45,6 +45,8 @@ def test_scenario(case: Path) -> None:
         must_not = set(expected[guideline].get("must_not", []))
         assert must <= given, f"{guideline}: missing {sorted(must - given)}; gave {sorted(given)}"
         assert not (must_not & given), f"{guideline}: must not give {sorted(must_not & given)}"
+    for item in expected.get("missing_includes", []):
+        assert item in assessment.missing, f"missing should name {item!r}: {assessment.missing}"
 
 
 def test_there_are_scenarios() -> None:

@@ -76,6 +76,13 @@ def plan_scans(
         note=schedule.note,
     )
     if schedule.kind == "single":
+        done = [
+            m.measured_on
+            for m in records.cervical_lengths
+            if m.method is LengthMethod.TRANSVAGINAL and start <= m.measured_on <= min(end, as_of)
+        ]
+        if done:
+            return replace(base, note=f"Done: transvaginal length measured on {max(done)}.")
         return replace(
             base, next_scan=ScheduledScan(start, end, _status(as_of, start, end)), planned=(start,)
         )
