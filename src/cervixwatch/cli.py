@@ -51,9 +51,7 @@ def _choose_profiles(guideline: str, knowledge: Path) -> list[GuidelineProfile]:
     if guideline == "all":
         return list(profiles.values())
     if guideline not in profiles:
-        raise _fail(
-            f"--guideline: {guideline!r} is not one of all, {', '.join(profiles)}"
-        )
+        raise _fail(f"--guideline: {guideline!r} is not one of all, {', '.join(profiles)}")
     return [profiles[guideline]]
 
 
@@ -153,8 +151,12 @@ def rules(
         return
     console = Console(highlight=False)
     for p in profiles:
-        table = Table(title=f"{p.title} ({p.id} {p.version})", show_lines=True, expand=True,
-                      title_justify="left")
+        table = Table(
+            title=f"{p.title} ({p.id} {p.version})",
+            show_lines=True,
+            expand=True,
+            title_justify="left",
+        )
         table.add_column("Code / strength", ratio=2)
         table.add_column("Rule", ratio=1)
         table.add_column("Provenance", ratio=1)
@@ -164,11 +166,19 @@ def rules(
                 f"{s} [{p.sources[s].provenance}]: {p.sources[s].words}\n  {p.citation_for(s)}"
                 for s in r.rule_ids
             )
-            table.add_row(f"{r.code}\n{r.strength}", " + ".join(r.rule_ids), r.provenance,
-                          f"{r.summary}\n\n{sources}")
+            table.add_row(
+                f"{r.code}\n{r.strength}",
+                " + ".join(r.rule_ids),
+                r.provenance,
+                f"{r.summary}\n\n{sources}",
+            )
         for s in p.suppressions:
-            table.add_row("withholds " + ", ".join(sorted(s.codes)), s.rule, "",
-                          f"{s.reason}\n  {p.citation_for(s.rule)}")
+            table.add_row(
+                "withholds " + ", ".join(sorted(s.codes)),
+                s.rule,
+                "",
+                f"{s.reason}\n  {p.citation_for(s.rule)}",
+            )
         console.print(table)
 
 

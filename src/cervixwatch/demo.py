@@ -35,10 +35,12 @@ def main() -> None:
         records = read_bundle((case / "bundle.json").read_bytes(), as_of)
         console.print(Rule(f"{expected['vignette']}: {expected['title']}"))
         render_text(assess(records, as_of, profiles), records, profiles, console)
+    first = cases[0]
+    first_as_of = json.loads((first / "expected.json").read_text())["as_of"]
     console.print(
-        f"\nAssessed {len(cases)} example patients. Try: uv run cervixwatch assess "
-        f"{cases[0] / 'bundle.json'} --as-of {json.loads((cases[0] / 'expected.json').read_text())['as_of']} "
-        "--format json; uv run cervixwatch rules"
+        f"\nAssessed {len(cases)} example patients. Try:\n"
+        f"  uv run cervixwatch assess {first / 'bundle.json'} --as-of {first_as_of} --format json\n"
+        "  uv run cervixwatch rules"
     )
 
 

@@ -24,7 +24,7 @@ _ONSET_WORDS = {
 
 
 def describe_prior(p: PriorPregnancy) -> str:
-    """"sPTB 30+0 (2022, spontaneous labour)" and the like."""
+    """ "sPTB 30+0 (2022, spontaneous labour)" and the like."""
     if h.is_spontaneous_preterm_birth(p) is True:
         label = "sPTB"
     elif h.is_mid_trimester_loss(p) is True:
