@@ -23,6 +23,7 @@ def cw(code: str) -> Code:
 
 
 # Dating and the current pregnancy
+EDD: Final = (LOINC, "11778-8")
 EDD_CODES: Final = frozenset({(LOINC, "11778-8"), (LOINC, "11779-6"), (LOINC, "11780-4")})
 FETUS_COUNT: Final = (LOINC, "11878-6")
 MULTIPLE_PREGNANCY_CONDITIONS: Final = frozenset(
