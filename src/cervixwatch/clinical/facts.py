@@ -29,6 +29,13 @@ from cervixwatch.clinical.records import (
     SymptomReport,
 )
 
+#: Gestational-age bounds in days, parsed once.
+GA_16_0 = ga("16+0")
+GA_18_0 = ga("18+0")
+GA_23_6 = ga("23+6")
+GA_24_0 = ga("24+0")
+GA_34_0 = ga("34+0")
+
 FactValue = bool | int | float | str | None
 Facts = Mapping[str, FactValue]
 
@@ -180,13 +187,13 @@ def derive_facts(records: PregnancyRecords, as_of: dt.date) -> dict[str, FactVal
     prior_mtl = h.any_of(mtl)
     facts["prior_sptb"] = prior_sptb
     facts["prior_sptb_before_34w"] = h.any_of(
-        h.is_spontaneous_preterm_birth(p, max_days=ga("34+0") - 1) for p in priors
+        h.is_spontaneous_preterm_birth(p, max_days=GA_34_0 - 1) for p in priors
     )
     facts["prior_sptb_upto_34w"] = h.any_of(
-        h.is_spontaneous_preterm_birth(p, max_days=ga("34+0")) for p in priors
+        h.is_spontaneous_preterm_birth(p, max_days=GA_34_0) for p in priors
     )
     facts["prior_mtl"] = prior_mtl
-    facts["prior_mtl_from_16w"] = h.any_of(h.is_loss(p, ga("16+0"), ga("23+6")) for p in priors)
+    facts["prior_mtl_from_16w"] = h.any_of(h.is_loss(p, GA_16_0, GA_23_6) for p in priors)
     facts["prior_sptb_or_mtl"] = _tri_or(prior_sptb, prior_mtl)
     facts["prior_sptb_or_mtl_count"] = h.count_of(
         _tri_or(s, m) for s, m in zip(sptb, mtl, strict=True)
@@ -197,7 +204,7 @@ def derive_facts(records: PregnancyRecords, as_of: dt.date) -> dict[str, FactVal
     )
     prior_cerclage = any(p.cerclage is not None for p in priors)
     facts["prior_cerclage"] = prior_cerclage
-    pprom_before_34 = h.any_of(h.is_pprom_before(p, ga("34+0")) for p in priors)
+    pprom_before_34 = h.any_of(h.is_pprom_before(p, GA_34_0) for p in priors)
     facts["prior_pprom_before_34w"] = pprom_before_34
     facts["prior_pprom"] = h.any_of(h.is_pprom_before(p, None) for p in priors)
     facts["prior_failed_transvaginal_cerclage"] = h.any_of(
@@ -227,8 +234,8 @@ def derive_facts(records: PregnancyRecords, as_of: dt.date) -> dict[str, FactVal
     # Saving Babies' Lives tiers (profiles.md, "High risk (nice)").
     sbl_history = h.any_of(
         _tri_or(
-            h.is_spontaneous_preterm_birth(p, min_days=ga("16+0"), max_days=ga("34+0")),
-            h.is_loss(p, ga("16+0"), ga("34+0")),
+            h.is_spontaneous_preterm_birth(p, min_days=GA_16_0, max_days=GA_34_0),
+            h.is_loss(p, GA_16_0, GA_34_0),
         )
         for p in priors
     )
@@ -256,17 +263,17 @@ def derive_facts(records: PregnancyRecords, as_of: dt.date) -> dict[str, FactVal
         before_24: float | None = None
         window_16_24: float | None = None
     else:
-        before_24 = _shortest(tv, None, ga("24+0") - 1)
-        window_16_24 = _shortest(tv, ga("16+0"), ga("24+0"))
+        before_24 = _shortest(tv, None, GA_24_0 - 1)
+        window_16_24 = _shortest(tv, GA_16_0, GA_24_0)
     facts["shortest_tv_length_before_24w_mm"] = before_24
     facts["shortest_tv_length_16_to_24w_mm"] = window_16_24
     latest = max(tv, key=lambda dm: dm[1].measured_on, default=None)
     facts["latest_tv_length_mm"] = latest[1].length_mm if latest else None
     facts["tv_length_before_24w_measured"] = (
-        None if edd is None and tv else any(d is not None and d < ga("24+0") for d, _ in tv)
+        None if edd is None and tv else any(d is not None and d < GA_24_0 for d, _ in tv)
     )
     facts["tv_length_from_18w_measured"] = (
-        None if edd is None and tv else any(d is not None and d >= ga("18+0") for d, _ in tv)
+        None if edd is None and tv else any(d is not None and d >= GA_18_0 for d, _ in tv)
     )
 
     exams = [e for e in records.exams if e.examined_on <= as_of]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import cache
 
 TERM_DAYS = 280
 _WEEKS_DAYS = re.compile(r"^\s*(\d{1,2})\s*\+\s*([0-6])\s*$")
@@ -63,6 +64,7 @@ def pregnancy_start(edd: dt.date) -> dt.date:
     return edd - dt.timedelta(days=TERM_DAYS)
 
 
+@cache
 def ga(text: str) -> int:
     """Days in a weeks+days literal: ga("24+0") == 168. For knowledge tables and tests."""
     return GestationalAge.parse(text).total_days

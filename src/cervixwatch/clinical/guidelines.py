@@ -73,15 +73,12 @@ class RecommendationRule:
     when: Condition
     window: tuple[int, int] | None = None
     scan: ScanSchedule | None = None
+    #: Rules that look at what other rules gave are evaluated after those (set on loading).
+    second_pass: bool = False
 
     @property
     def rule_ids(self) -> tuple[str, ...]:
         return (self.rule, *self.also)
-
-    @property
-    def second_pass(self) -> bool:
-        """Rules that look at what other rules gave are evaluated after those."""
-        return self.when.uses_fired()
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +213,7 @@ def _recommendation(
         when=when,
         window=window,
         scan=scan,
+        second_pass=when.uses_fired(),
     )
 
 

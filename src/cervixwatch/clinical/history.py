@@ -12,7 +12,13 @@ from collections.abc import Iterable
 from cervixwatch.clinical.gestation import ga
 from cervixwatch.clinical.records import CerclageIndication, Onset, PriorOutcome, PriorPregnancy
 
-TERM = ga("37+0")
+#: Gestational-age bounds in days, parsed once.
+GA_14_0 = ga("14+0")
+GA_23_6 = ga("23+6")
+GA_28_0 = ga("28+0")
+GA_37_0 = ga("37+0")
+
+TERM = GA_37_0
 #: Onsets that make a preterm birth spontaneous (fhir-mapping.md: sPTB definition).
 SPONTANEOUS_ONSETS = frozenset(
     {Onset.SPONTANEOUS_LABOUR, Onset.PPROM, Onset.PAINLESS_CERVICAL_DILATION}
@@ -63,7 +69,7 @@ def is_loss(p: PriorPregnancy, min_days: int, max_days: int) -> bool | None:
 
 def is_mid_trimester_loss(p: PriorPregnancy) -> bool | None:
     """Mid-trimester loss as profiles.md defines it: 14+0 to 23+6."""
-    return is_loss(p, ga("14+0"), ga("23+6"))
+    return is_loss(p, GA_14_0, GA_23_6)
 
 
 def is_painless_mid_trimester_loss(p: PriorPregnancy) -> bool | None:
@@ -94,7 +100,7 @@ def is_failed_transvaginal_cerclage(p: PriorPregnancy) -> bool | None:
     consider-abdominal-cerclage; FIGO-C5 defines failure as delivery before 28 weeks)."""
     if p.cerclage not in TRANSVAGINAL_CERCLAGES:
         return False
-    return _in_range(p.gestation_days, None, ga("28+0") - 1)
+    return _in_range(p.gestation_days, None, GA_28_0 - 1)
 
 
 def any_of(values: Iterable[bool | None]) -> bool | None:

@@ -17,6 +17,13 @@ from cervixwatch.clinical.facts import FactValue
 from cervixwatch.clinical.gestation import ga, gestational_age_on
 from cervixwatch.clinical.records import LengthMethod, PregnancyRecords
 
+#: Gestational-age bounds in days, parsed once.
+GA_14_0 = ga("14+0")
+GA_20_0 = ga("20+0")
+GA_24_0 = ga("24+0")
+GA_24_6 = ga("24+6")
+GA_37_0 = ga("37+0")
+
 KAZEMIER_2014 = (
     "Kazemier BM et al. Impact of obstetric history on the risk of spontaneous preterm birth "
     "in singleton and multiple pregnancies: a systematic review. BJOG 2014;121:1197-208."
@@ -97,7 +104,7 @@ def _kazemier(
     term = (
         latest.outcome in h.BIRTHS
         and latest.gestation_days is not None
-        and (latest.gestation_days >= ga("37+0"))
+        and (latest.gestation_days >= GA_37_0)
     )
     if sptb is True:
         previous = f"preterm {previous_plural}"
@@ -136,9 +143,7 @@ def _length_evidence(
         if m.method is LengthMethod.TRANSVAGINAL and m.measured_on <= as_of
     ]
     at_24 = [
-        m
-        for m in tv
-        if ga("24+0") <= gestational_age_on(edd, m.measured_on).total_days <= ga("24+6")
+        m for m in tv if GA_24_0 <= gestational_age_on(edd, m.measured_on).total_days <= GA_24_6
     ]
     if singleton and at_24:
         shortest = min(m.length_mm for m in at_24)
@@ -159,9 +164,7 @@ def _length_evidence(
                 )
             )
     in_14_24 = [
-        m
-        for m in tv
-        if ga("14+0") <= gestational_age_on(edd, m.measured_on).total_days <= ga("24+6")
+        m for m in tv if GA_14_0 <= gestational_age_on(edd, m.measured_on).total_days <= GA_24_6
     ]
     if singleton and in_14_24 and min(m.length_mm for m in in_14_24) <= 15:
         items.append(
@@ -177,9 +180,7 @@ def _length_evidence(
             )
         )
     in_20_24 = [
-        m
-        for m in tv
-        if ga("20+0") <= gestational_age_on(edd, m.measured_on).total_days <= ga("24+6")
+        m for m in tv if GA_20_0 <= gestational_age_on(edd, m.measured_on).total_days <= GA_24_6
     ]
     if not singleton and in_20_24:
         shortest = min(m.length_mm for m in in_20_24)
