@@ -190,9 +190,13 @@ class All(Condition):
             part.explain(facts, fired, out)
 
     def unknowns(self, facts: Mapping[str, FactValue], fired: Fired, out: list[str]) -> None:
+        # Only the first undecided part is reported: once it is known it may settle the rule
+        # (a length above 25 mm makes the exam irrelevant), so the list stays what would
+        # change the answer next. Knowledge files list the more basic facts first.
         for part in self.parts:
             if part.value(facts, fired) is None:
                 part.unknowns(facts, fired, out)
+                return
 
     def fact_names(self) -> set[str]:
         return set().union(*(p.fact_names() for p in self.parts))
@@ -221,7 +225,12 @@ class Any_(Condition):
                 part.explain(facts, fired, out)
                 return
 
-    unknowns = All.unknowns
+    def unknowns(self, facts: Mapping[str, FactValue], fired: Fired, out: list[str]) -> None:
+        # Any undecided alternative could make this hold: report each.
+        for part in self.parts:
+            if part.value(facts, fired) is None:
+                part.unknowns(facts, fired, out)
+
     fact_names = All.fact_names
     uses_fired = All.uses_fired
 

@@ -276,7 +276,12 @@ def derive_facts(records: PregnancyRecords, as_of: dt.date) -> dict[str, FactVal
         None if edd is None and tv else any(d is not None and d >= GA_18_0 for d, _ in tv)
     )
 
-    exams = [e for e in records.exams if e.examined_on <= as_of]
+    # An exam from before this pregnancy began says nothing about today's cervix.
+    exams = [
+        e
+        for e in records.exams
+        if e.examined_on <= as_of and (edd is None or (ga_of(e.examined_on) or 0) >= 0)
+    ]
     dilation = _latest_exam_value(exams, "dilation_cm")
     exposed = _latest_exam_value(exams, "membranes_exposed")
     facts["dilation_cm"] = dilation

@@ -145,21 +145,23 @@ def _entries(bundle: Mapping[str, Any]) -> list[tuple[int, str | None, dict[str,
 
 def _patient_keys(
     entries: list[tuple[int, str | None, dict[str, Any]]],
-) -> tuple[dict[str, Any], set[str]]:
+) -> tuple[int, dict[str, Any], set[str]]:
     patients = [(i, url, r) for i, url, r in entries if r["resourceType"] == "Patient"]
     if not patients:
         raise BundleError("Bundle: no Patient resource")
     if len(patients) > 1:
         raise BundleError(f"Bundle: {len(patients)} Patient resources; expected exactly one")
-    _, url, patient = patients[0]
+    index, url, patient = patients[0]
     keys: set[str] = set()
     if isinstance(patient.get("id"), str):
         keys.add(f"Patient/{patient['id']}")
     if url:
         keys.add(url)
     if not keys:
-        raise BundleError("Patient (entry 0): id: the Patient has neither an id nor a fullUrl")
-    return patient, keys
+        raise BundleError(
+            f"Patient (entry {index}): id: the Patient has neither an id nor a fullUrl"
+        )
+    return index, patient, keys
 
 
 def _refers_to(resource: Mapping[str, Any], keys: set[str]) -> bool:
@@ -176,7 +178,7 @@ def _refers_to(resource: Mapping[str, Any], keys: set[str]) -> bool:
 
 def records_from_bundle(bundle: Mapping[str, Any], as_of: dt.date) -> PregnancyRecords:
     entries = _entries(bundle)
-    patient, keys = _patient_keys(entries)
+    patient_index, patient, keys = _patient_keys(entries)
     got = _Collected()
     medications = {
         key: r
@@ -201,7 +203,7 @@ def records_from_bundle(bundle: Mapping[str, Any], as_of: dt.date) -> PregnancyR
     birth_date = None
     if "birthDate" in patient:
         birth_date = fv.parse_partial_date(
-            patient["birthDate"], Where(patient, 0), "birthDate"
+            patient["birthDate"], Where(patient, patient_index), "birthDate"
         ).earliest()
     edd = max(got.edd)[2] if got.edd else None
     fetuses = max(got.fetus_counts)[2] if got.fetus_counts else None
@@ -240,7 +242,9 @@ def _observation(
     if c.PRIOR_PREGNANCY in code:
         _prior_pregnancy(r, where, as_of, got)
         return
-    when = fv.effective_date(r, where)
+    # Dating observations are ordered by when they were made; a month will do for that.
+    dating = bool(code & c.EDD_CODES) or c.FETUS_COUNT in code
+    when = fv.effective_date(r, where, precise=not dating)
     if when is not None and when > as_of:
         return
     if code & c.EDD_CODES:
@@ -318,7 +322,7 @@ def _cervical_length(
     else:
         method = LengthMethod.OTHER
     measurement = CervicalLengthMeasurement(day, round(length, 1), method, r.get("id"))
-    moment = str(r.get("effectiveDateTime") or day.isoformat())
+    moment = fv.instant_key(str(r.get("effectiveDateTime") or day.isoformat()))
     issued = str(r.get("issued") or "")
     got.lengths.append((moment, method, status in REVISED_STATUSES, issued, measurement))
 

@@ -69,9 +69,18 @@ def parse_partial_date(text: object, where: Where, field: str) -> PartialDate:
         raise where.error(field, f"{text!r}: a dateTime with a time needs a time zone")
     try:
         dt.date(year, month or 1, day or 1)
+        if match["time"]:
+            dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as error:
-        raise where.error(field, f"{text!r} is not a real date ({error})") from None
+        raise where.error(field, f"{text!r} is not a real date and time ({error})") from None
     return PartialDate(year, month, day)
+
+
+def instant_key(text: str) -> str:
+    """A dateTime as a comparable instant (UTC), a date as itself: for matching revisions."""
+    if "T" not in text:
+        return text
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(dt.UTC).isoformat()
 
 
 def parse_date(text: object, where: Where, field: str) -> dt.date:
@@ -82,21 +91,28 @@ def parse_date(text: object, where: Where, field: str) -> dt.date:
     return partial.earliest()
 
 
-def effective_date(resource: Mapping[str, Any], where: Where) -> dt.date | None:
-    """The clinically relevant date of an Observation: effective[x], else issued."""
-    if "effectiveDateTime" in resource:
-        return parse_partial_date(
-            resource["effectiveDateTime"], where, "effectiveDateTime"
-        ).earliest()
-    period = resource.get("effectivePeriod")
-    if isinstance(period, dict) and "start" in period:
-        return parse_partial_date(period["start"], where, "effectivePeriod.start").earliest()
-    if "effectiveInstant" in resource:
-        return parse_partial_date(
-            resource["effectiveInstant"], where, "effectiveInstant"
-        ).earliest()
-    if "issued" in resource:
-        return parse_partial_date(resource["issued"], where, "issued").earliest()
+def effective_date(
+    resource: Mapping[str, Any], where: Where, *, precise: bool = True
+) -> dt.date | None:
+    """The clinically relevant date of an Observation: effective[x], else issued. A
+    measurement must be dated to the day (`precise`); a year or month alone is an error."""
+    for name, value in (
+        ("effectiveDateTime", resource.get("effectiveDateTime")),
+        (
+            "effectivePeriod.start",
+            (resource.get("effectivePeriod") or {}).get("start")
+            if isinstance(resource.get("effectivePeriod"), dict)
+            else None,
+        ),
+        ("effectiveInstant", resource.get("effectiveInstant")),
+        ("issued", resource.get("issued")),
+    ):
+        if value is None:
+            continue
+        partial = parse_partial_date(value, where, name)
+        if precise and partial.day is None:
+            raise where.error(name, f"{value!r} needs a full date (year, month and day)")
+        return partial.earliest()
     return None
 
 

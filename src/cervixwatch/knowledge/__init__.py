@@ -25,7 +25,11 @@ def load_profile(path: Path) -> GuidelineProfile:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
-        raise KnowledgeError(f"{path.name}: not valid YAML: {error}") from None
+        # One line: the CLI reports knowledge errors on a single stderr line.
+        where = getattr(error, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise KnowledgeError(f"{path.name}: not valid YAML{at}: {problem}") from None
     return profile_from_data(data, path.name)
 
 

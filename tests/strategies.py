@@ -1,0 +1,249 @@
+"""All Hypothesis strategies of the test suite.
+
+`pregnancy_records()` draws one woman's records and the day she is assessed: an EDD, 0-3
+previous pregnancies of every outcome, onset and gestation (some parts unknown, some typical
+preterm histories), excisions and maternal conditions, 0-4 cervical lengths of every approach
+(mostly in the ten weeks before `as_of`, some anywhere from 8+0 to 36+0), optional exams,
+complications, a cerclage (some from before this pregnancy, some removed), medications, symptom
+reports around `as_of`, a fetus count of None/1/2/3, and records dated after `as_of` that must
+be ignored. Lengths are held to 0.1 mm as the FHIR reader holds them. The draws lean towards
+12+0-28+6 and recorded values so that cerclage and progesterone rules fire often enough for the
+properties about them to bite; `clinic_visits()` leans further.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import NamedTuple, TypeVar
+
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from cervixwatch.clinical.gestation import GestationalAge, date_at
+from cervixwatch.clinical.records import (
+    CerclageIndication,
+    CerclagePlacement,
+    CerclageRemoval,
+    CerclageRoute,
+    CervicalExam,
+    CervicalExcision,
+    CervicalLengthMeasurement,
+    Complication,
+    ExcisionKind,
+    LengthMethod,
+    MaternalCondition,
+    Medication,
+    MedicationOrder,
+    Onset,
+    PartialDate,
+    PregnancyRecords,
+    PriorOutcome,
+    PriorPregnancy,
+    Symptom,
+    SymptomReport,
+)
+
+T = TypeVar("T")
+
+#: Settings for every property test: enough examples to find boundaries, fast enough for CI.
+PROPERTY_SETTINGS = settings(max_examples=200, deadline=None)
+
+#: Gestational ages (days) at which a woman may be assessed: 6+0 to 42+0.
+AS_OF_DAYS = (42, 294)
+
+
+class RecordsOnDate(NamedTuple):
+    """A pregnancy's records and the day they are assessed on."""
+
+    records: PregnancyRecords
+    as_of: dt.date
+
+
+def mostly(strategy: st.SearchStrategy[T]) -> st.SearchStrategy[T | None]:
+    """`strategy`, or None (unrecorded) about one time in four."""
+    return st.one_of(strategy, strategy, strategy, st.none())
+
+
+def gestational_ages(min_days: int = 0, max_days: int = 699) -> st.SearchStrategy[GestationalAge]:
+    return st.builds(GestationalAge, st.integers(min_days, max_days))
+
+
+def dates(
+    min_value: dt.date = dt.date(2000, 1, 1), max_value: dt.date = dt.date(2040, 12, 31)
+) -> st.SearchStrategy[dt.date]:
+    return st.dates(min_value=min_value, max_value=max_value)
+
+
+def lengths_mm(min_mm: float = 0.2, max_mm: float = 60.0) -> st.SearchStrategy[float]:
+    """A cervical length in mm to 0.1 mm."""
+    return st.integers(round(min_mm * 10), round(max_mm * 10)).map(lambda tenths: tenths / 10)
+
+
+def partial_dates() -> st.SearchStrategy[PartialDate]:
+    return st.one_of(
+        st.builds(PartialDate, st.integers(2010, 2026)),
+        st.builds(PartialDate, st.integers(2010, 2026), st.integers(1, 12)),
+        dates(dt.date(2010, 1, 1), dt.date(2026, 12, 31)).map(
+            lambda d: PartialDate(d.year, d.month, d.day)
+        ),
+    )
+
+
+def prior_pregnancies() -> st.SearchStrategy[PriorPregnancy]:
+    """A previous pregnancy of any outcome, onset and gestation; any part may be unknown."""
+    return st.builds(
+        PriorPregnancy,
+        ended=mostly(partial_dates()),
+        outcome=mostly(st.sampled_from(PriorOutcome)),
+        gestation_days=mostly(st.integers(5 * 7, 42 * 7 + 6)),
+        onset=mostly(st.sampled_from(Onset)),
+        cerclage=st.none() | st.none() | st.sampled_from(CerclageIndication),
+        fetuses=mostly(st.integers(1, 3)),
+    )
+
+
+def preterm_histories() -> st.SearchStrategy[PriorPregnancy]:
+    """The previous pregnancies the rules turn on: births at 14+0-36+6 begun spontaneously (or
+    otherwise) and losses at 12+0-25+6, all fully recorded."""
+    return st.builds(
+        PriorPregnancy,
+        ended=partial_dates(),
+        outcome=st.sampled_from(PriorOutcome),
+        gestation_days=st.integers(12 * 7, 36 * 7 + 6),
+        onset=st.sampled_from(Onset),
+        cerclage=st.none() | st.none() | st.sampled_from(CerclageIndication),
+        fetuses=st.just(1),
+    )
+
+
+def excisions() -> st.SearchStrategy[CervicalExcision]:
+    return st.builds(
+        CervicalExcision,
+        kind=st.sampled_from(ExcisionKind),
+        depth_mm=st.none() | st.integers(2, 25).map(float),
+        performed=st.none() | partial_dates(),
+    )
+
+
+# Parts of a pregnancy, drawn with dates as gestational ages in days (or days from `as_of`)
+# and turned into dates once the EDD and `as_of` are known. Built once: strategies built inside
+# a composite are validated again on every draw, which is most of the cost.
+_EDDS = dates(dt.date(2024, 1, 1), dt.date(2027, 12, 31))
+# Most women are assessed in the weeks where the rules differ (12+0-28+6); some at any time.
+_AS_OF = st.integers(12 * 7, 28 * 7 + 6) | st.integers(*AS_OF_DAYS)
+_FETUSES: st.SearchStrategy[int | None] = st.sampled_from([None, 1, 1, 1, 2, 3])
+_LENGTHS = st.lists(
+    st.tuples(
+        # Mostly in the ten weeks up to `as_of` (a few after it, to be ignored) ...
+        st.tuples(st.just("from as_of"), st.integers(-70, 14))
+        # ... or at any gestation from 8+0 to 36+0.
+        | st.tuples(st.just("at ga"), st.integers(8 * 7, 36 * 7)),
+        lengths_mm(5, 40) | lengths_mm(),
+        st.sampled_from(LengthMethod),
+    ),
+    max_size=4,
+)
+_EXAMS = st.lists(
+    st.tuples(
+        st.integers(12 * 7, 38 * 7),
+        st.none() | st.integers(0, 20).map(lambda half: half / 2),
+        st.none() | st.integers(0, 100).map(float),
+        st.none() | st.booleans(),
+    ),
+    max_size=2,
+)
+_PLACEMENTS: st.SearchStrategy[list[tuple[int, CerclageRoute, CerclageIndication | None]]] = (
+    st.just([])
+    | st.lists(
+        st.tuples(
+            # From before this pregnancy began (a previous pregnancy's cerclage) to 30+0.
+            st.integers(-60, 30 * 7),
+            st.sampled_from(CerclageRoute),
+            st.none() | st.sampled_from(CerclageIndication),
+        ),
+        max_size=1,
+    )
+)
+_REMOVALS = st.lists(st.integers(10 * 7, 40 * 7), max_size=1)
+_MEDICATIONS = st.lists(
+    st.tuples(st.sampled_from(Medication), st.none() | st.integers(8 * 7, 36 * 7)), max_size=2
+)
+_REPORTS = st.lists(
+    st.tuples(st.integers(-3, 1), st.frozensets(st.sampled_from(Symptom))), max_size=2
+)
+_PRIORS = st.lists(prior_pregnancies() | preterm_histories(), max_size=3)
+_EXCISIONS = st.lists(excisions(), max_size=2)
+_MATERNAL = st.frozensets(st.sampled_from(MaternalCondition))
+_COMPLICATIONS = st.just(frozenset[Complication]()) | st.frozensets(
+    st.sampled_from(Complication), max_size=2
+)
+
+
+@st.composite
+def pregnancy_records(
+    draw: st.DrawFn,
+    *,
+    fetuses: st.SearchStrategy[int | None] | None = None,
+    edd: st.SearchStrategy[dt.date] | None = None,
+    as_of_days: st.SearchStrategy[int] | None = None,
+    complications: st.SearchStrategy[frozenset[Complication]] | None = None,
+) -> RecordsOnDate:
+    """One woman's records and the day she is assessed (see the module docstring).
+
+    Each keyword narrows one part: `fetuses` (e.g. `st.just(1)`), `edd`, `as_of_days` (her
+    gestational age in days on `as_of`) and `complications`."""
+    due = draw(edd if edd is not None else _EDDS)
+
+    def day_at(ga_days: int) -> dt.date:
+        return date_at(due, GestationalAge(ga_days))
+
+    as_of = day_at(draw(as_of_days if as_of_days is not None else _AS_OF))
+    lengths = [
+        CervicalLengthMeasurement(
+            as_of + dt.timedelta(days=when) if anchor == "from as_of" else day_at(when), mm, method
+        )
+        for (anchor, when), mm, method in draw(_LENGTHS)
+    ]
+    exams = [
+        CervicalExam(day_at(when), dilation, effacement, exposed)
+        for when, dilation, effacement, exposed in draw(_EXAMS)
+    ]
+    placements = [
+        CerclagePlacement(day_at(when), route, indication)
+        for when, route, indication in draw(_PLACEMENTS)
+    ]
+    removals = [CerclageRemoval(day_at(when)) for when in draw(_REMOVALS)]
+    medications = [
+        MedicationOrder(medication, None if when is None else day_at(when))
+        for medication, when in draw(_MEDICATIONS)
+    ]
+    reports = [
+        SymptomReport(as_of + dt.timedelta(days=offset), present)
+        for offset, present in draw(_REPORTS)
+    ]
+    records = PregnancyRecords(
+        patient_id="generated",
+        edd=due,
+        fetuses=draw(fetuses if fetuses is not None else _FETUSES),
+        prior_pregnancies=tuple(draw(_PRIORS)),
+        excisions=tuple(draw(_EXCISIONS)),
+        maternal_conditions=draw(_MATERNAL),
+        cervical_lengths=tuple(lengths),
+        exams=tuple(exams),
+        complications=draw(complications if complications is not None else _COMPLICATIONS),
+        cerclage_placements=tuple(placements),
+        cerclage_removals=tuple(removals),
+        medications=tuple(medications),
+        symptom_reports=tuple(reports),
+    )
+    return RecordsOnDate(records, as_of)
+
+
+def clinic_visits() -> st.SearchStrategy[RecordsOnDate]:
+    """A singleton without complications seen at 14+0-24+0: where cerclage and progesterone
+    rules fire, so that properties about them are exercised often."""
+    return pregnancy_records(
+        fetuses=st.just(1),
+        as_of_days=st.integers(14 * 7, 24 * 7),
+        complications=st.just(frozenset()),
+    )

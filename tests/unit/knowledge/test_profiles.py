@@ -1,0 +1,351 @@
+"""Guideline profiles are data: the bundled ones load and are internally consistent, a third
+one is added by a file alone, and a malformed file is an error naming the file and the place
+(docs/knowledge-base.md)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from cervixwatch.cli import app
+from cervixwatch.clinical.assessment import assess
+from cervixwatch.clinical.facts import FACT_CATALOGUE
+from cervixwatch.clinical.guidelines import STRENGTHS, GuidelineProfile
+from cervixwatch.knowledge import (
+    BUNDLED_PROFILES,
+    KnowledgeError,
+    bundled_profiles,
+    load_profile,
+    load_profiles,
+)
+from tests import fhir_builders as fb
+from tests.builders import woman
+
+#: The recommendation codes of the DESIGN.md contract.
+CONTRACT_CODES = {
+    "refer-preterm-birth-clinic",
+    "single-cervical-length-screen",
+    "serial-cervical-length",
+    "history-indicated-cerclage",
+    "ultrasound-indicated-cerclage",
+    "exam-indicated-cerclage",
+    "vaginal-progesterone",
+    "cerclage-not-recommended",
+    "cerclage-contraindicated",
+    "no-activity-restriction",
+    "remove-cerclage",
+    "urgent-evaluation",
+    "consider-abdominal-cerclage",
+    "discontinue-17ohpc",
+}
+
+#: A hospital's own protocol: review any singleton with a length under 30 mm before 24+0, and
+#: consider progesterone for it except in twins.
+LOCAL: dict[str, Any] = {
+    "profile": "local",
+    "version": "2026.1",
+    "title": "St Elsewhere Maternity (local protocol)",
+    "citations": {
+        "SEM": "St Elsewhere Maternity. Preterm birth prevention protocol, version 1. 2026.",
+    },
+    "sources": {
+        "SEM-01": {
+            "citation": "SEM",
+            "section": "2.1",
+            "words": "A transvaginal cervical length under 30 mm before 24+0 - review in clinic.",
+            "provenance": "S",
+        },
+        "SEM-02": {
+            "citation": "SEM",
+            "section": "4.2",
+            "words": "Twins - no progesterone.",
+            "provenance": "M",
+        },
+    },
+    "recommendations": [
+        {
+            "code": "refer-preterm-birth-clinic",
+            "rule": "SEM-01",
+            "strength": "recommend",
+            "summary": "Review in the preterm birth clinic: a length under 30 mm before 24+0.",
+            "when": {
+                "all": [
+                    "singleton",
+                    {"fact": "shortest_tv_length_before_24w_mm", "lt": 30},
+                    {"fact": "ga_days", "lt": "24+0"},
+                ]
+            },
+        },
+        {
+            "code": "vaginal-progesterone",
+            "rule": "SEM-01",
+            "strength": "consider",
+            "summary": "Consider vaginal progesterone for a length under 30 mm before 24+0.",
+            "when": {"fact": "shortest_tv_length_before_24w_mm", "lt": 30},
+        },
+    ],
+    "suppressions": [
+        {
+            "rule": "SEM-02",
+            "reason": "Twins or more - no progesterone.",
+            "when": {"not": "singleton"},
+            "codes": ["vaginal-progesterone"],
+        }
+    ],
+}
+
+
+def knowledge_dir(tmp_path: Path, local: dict[str, Any] | None = None) -> Path:
+    """The bundled profiles copied into a directory, with a local profile beside them."""
+    directory = tmp_path / "knowledge"
+    directory.mkdir()
+    for path in BUNDLED_PROFILES.glob("*.yaml"):
+        shutil.copy(path, directory / path.name)
+    (directory / "local-2026.1.yaml").write_text(yaml.safe_dump(local or LOCAL), encoding="utf-8")
+    return directory
+
+
+# --- the bundled profiles ------------------------------------------------------------------------
+
+
+def test_both_bundled_profiles_load() -> None:
+    profiles = bundled_profiles()
+    assert list(profiles) == ["acog", "nice"]
+    assert load_profiles() == profiles
+    for profile_id, profile in profiles.items():
+        assert profile.id == profile_id
+        assert profile.version == "2026.11"
+        assert profile.rules
+
+
+@pytest.mark.parametrize("profile", bundled_profiles().values(), ids=bundled_profiles().keys())
+def test_every_rule_cited_exists_in_the_profiles_sources(profile: GuidelineProfile) -> None:
+    for rule in profile.rules:
+        for rule_id in rule.rule_ids:
+            assert rule_id in profile.sources, f"{rule.code}: {rule_id}"
+    for suppression in profile.suppressions:
+        assert suppression.rule in profile.sources
+    for source in profile.sources.values():
+        assert source.citation in profile.citations, source.id
+        assert source.words
+        assert source.section
+
+
+@pytest.mark.parametrize("profile", bundled_profiles().values(), ids=bundled_profiles().keys())
+def test_bundled_rules_use_contract_codes_known_facts_and_allowed_strengths(
+    profile: GuidelineProfile,
+) -> None:
+    for rule in profile.rules:
+        assert rule.code in CONTRACT_CODES
+        assert rule.strength in STRENGTHS
+        assert rule.provenance in {"verified", "unverified", "derived"}
+        assert rule.when.fact_names() <= set(FACT_CATALOGUE)
+        citation = profile.citation_text(rule.rule_ids)
+        for rule_id in rule.rule_ids:
+            assert rule_id in citation
+    for suppression in profile.suppressions:
+        assert suppression.codes <= CONTRACT_CODES
+
+
+@pytest.mark.parametrize("profile", bundled_profiles().values(), ids=bundled_profiles().keys())
+def test_cerclage_contraindications_and_twins_cannot_be_made_by_a_shorter_cervix(
+    profile: GuidelineProfile,
+) -> None:
+    # Why shortening a length can never add a suppression (tests/unit/clinical/test_properties).
+    contraindicated = [r for r in profile.rules if r.code == "cerclage-contraindicated"]
+    assert contraindicated
+    for rule in contraindicated:
+        assert not {n for n in rule.when.fact_names() if "length" in n}
+    for suppression in profile.suppressions:
+        assert not {n for n in suppression.when.fact_names() if "length" in n}
+
+
+# --- a third profile as a data file ---------------------------------------------------------------
+
+
+def test_a_local_profile_is_added_by_a_file_alone(tmp_path: Path) -> None:
+    profiles = load_profiles(knowledge_dir(tmp_path))
+    assert list(profiles) == ["acog", "local", "nice"]
+    local = profiles["local"]
+    w = woman("20+0").with_length(28.0, at="19+0")
+    result = assess(w.records, w.as_of, [local])
+    assert result.codes("local") == {"refer-preterm-birth-clinic", "vaginal-progesterone"}
+    [refer] = [r for r in result.recommendations if r.code == "refer-preterm-birth-clinic"]
+    assert refer.rule == "SEM-01"
+    assert refer.provenance == "verified"
+    assert "St Elsewhere Maternity" in refer.citation
+    assert refer.facts["shortest_tv_length_before_24w_mm"] == 28.0
+
+
+def test_a_local_suppression_withholds_and_says_so(tmp_path: Path) -> None:
+    local = load_profiles(knowledge_dir(tmp_path))["local"]
+    w = woman("20+0", fetuses=2).with_length(28.0, at="19+0")
+    result = assess(w.records, w.as_of, [local])
+    assert result.codes("local") == set()
+    [held] = result.withheld
+    assert (held.code, held.withheld_by) == ("vaginal-progesterone", "SEM-02")
+
+
+def test_the_newest_version_of_a_profile_is_used(tmp_path: Path) -> None:
+    directory = knowledge_dir(tmp_path)
+    newer = copy.deepcopy(LOCAL) | {"version": "2026.10", "title": "newer"}
+    (directory / "local-2026.10.yaml").write_text(yaml.safe_dump(newer), encoding="utf-8")
+    older = copy.deepcopy(LOCAL) | {"version": "2026.9", "title": "older"}
+    (directory / "local-2026.9.yaml").write_text(yaml.safe_dump(older), encoding="utf-8")
+    assert load_profiles(directory)["local"].title == "newer"
+
+
+def test_the_cli_assesses_with_a_local_profile(tmp_path: Path) -> None:
+    directory = knowledge_dir(tmp_path)
+    bundle = tmp_path / "bundle.json"
+    bundle.write_bytes(fb.dumps(fb.bundle(fb.edd(), fb.cervical_length(28))))
+    result = CliRunner().invoke(
+        app,
+        [
+            "assess",
+            str(bundle),
+            "--knowledge",
+            str(directory),
+            "--guideline",
+            "local",
+            "--as-of",
+            "2026-02-02",
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert {r["guideline"] for r in document["recommendations"]} == {"local"}
+    assert {r["code"] for r in document["recommendations"]} == {
+        "refer-preterm-birth-clinic",
+        "vaginal-progesterone",
+    }
+    assert document["gestational_age"]["weeks"] == 18
+
+
+def test_the_cli_lists_the_local_profiles_rules(tmp_path: Path) -> None:
+    directory = knowledge_dir(tmp_path)
+    result = CliRunner().invoke(
+        app, ["rules", "--knowledge", str(directory), "--guideline", "local", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    [profile] = json.loads(result.stdout)
+    assert profile["profile"] == "local"
+    assert [r["rule"] for r in profile["recommendations"]] == ["SEM-01", "SEM-01"]
+
+
+def test_an_unknown_guideline_is_refused_by_the_cli(tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle.json"
+    bundle.write_bytes(fb.dumps(fb.bundle(fb.edd())))
+    result = CliRunner().invoke(app, ["assess", str(bundle), "--guideline", "local"])
+    assert result.exit_code == 2
+    assert "--guideline" in result.stderr
+    assert "acog, nice" in result.stderr
+
+
+# --- malformed knowledge files -------------------------------------------------------------------
+
+
+def _broken(change: str) -> dict[str, Any]:
+    data = copy.deepcopy(LOCAL)
+    rule = data["recommendations"][0]
+    if change == "unknown fact":
+        rule["when"]["all"][0] = "singletn"
+    elif change == "unknown operator":
+        rule["when"]["all"][1] = {"fact": "shortest_tv_length_before_24w_mm", "below": 30}
+    elif change == "rule id not in sources":
+        rule["rule"] = "SEM-99"
+    elif change == "also id not in sources":
+        rule["also"] = ["SEM-02", "NICE-01"]
+    elif change == "bad strength":
+        rule["strength"] = "must"
+    elif change == "bad provenance":
+        data["sources"]["SEM-01"]["provenance"] = "X"
+    elif change == "citation not listed":
+        data["sources"]["SEM-01"]["citation"] = "NOWHERE"
+    elif change == "bad gestational age":
+        rule["when"]["all"][2] = {"fact": "ga_days", "lt": "24+7"}
+    elif change == "forbidden code":
+        rule["code"] = "start-17ohpc"
+    elif change == "suppression rule not in sources":
+        data["suppressions"][0]["rule"] = "SEM-77"
+    elif change == "missing summary":
+        del rule["summary"]
+    return data
+
+
+@pytest.mark.parametrize(
+    ("change", "place", "problem"),
+    [
+        ("unknown fact", "recommendations[0] (refer-preterm-birth-clinic).when.all[0]", "singletn"),
+        (
+            "unknown operator",
+            "recommendations[0] (refer-preterm-birth-clinic).when.all[1]",
+            "below",
+        ),
+        ("rule id not in sources", "recommendations[0]", "SEM-99"),
+        ("also id not in sources", "recommendations[0]", "NICE-01"),
+        ("bad strength", "recommendations[0] (refer-preterm-birth-clinic).strength", "must"),
+        ("bad provenance", "sources.SEM-01.provenance", "X"),
+        ("citation not listed", "sources.SEM-01.citation", "NOWHERE"),
+        ("bad gestational age", "when.all[2].lt", "24+7"),
+        ("forbidden code", "recommendations[0] (start-17ohpc).code", "never"),
+        ("suppression rule not in sources", "suppressions[0]", "SEM-77"),
+        ("missing summary", "recommendations[0]", "summary"),
+    ],
+)
+def test_a_malformed_knowledge_file_names_the_file_and_the_place(
+    tmp_path: Path, change: str, place: str, problem: str
+) -> None:
+    path = tmp_path / "local-2026.1.yaml"
+    path.write_text(yaml.safe_dump(_broken(change)), encoding="utf-8")
+    with pytest.raises(KnowledgeError) as raised:
+        load_profile(path)
+    message = str(raised.value)
+    assert message.startswith("local-2026.1.yaml: ")
+    assert place in message
+    assert problem in message
+
+
+def test_a_malformed_file_among_good_ones_stops_loading(tmp_path: Path) -> None:
+    directory = knowledge_dir(tmp_path, _broken("bad strength"))
+    with pytest.raises(KnowledgeError, match=r"local-2026\.1\.yaml"):
+        load_profiles(directory)
+
+
+def test_the_cli_reports_a_malformed_knowledge_file_and_exits_2(tmp_path: Path) -> None:
+    directory = knowledge_dir(tmp_path, _broken("unknown fact"))
+    bundle = tmp_path / "bundle.json"
+    bundle.write_bytes(fb.dumps(fb.bundle(fb.edd())))
+    result = CliRunner().invoke(app, ["assess", str(bundle), "--knowledge", str(directory)])
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert "local-2026.1.yaml" in line
+    assert "singletn" in line
+
+
+def test_a_file_that_is_not_yaml_is_an_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "broken-1.yaml"
+    path.write_text("profile: [unclosed\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError, match=r"^broken-1\.yaml: not valid YAML"):
+        load_profile(path)
+
+
+def test_a_file_that_is_not_a_mapping_is_an_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "list-1.yaml"
+    path.write_text("- a\n- b\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError, match=r"^list-1\.yaml: expected a mapping"):
+        load_profile(path)
+
+
+def test_a_directory_without_profiles_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(KnowledgeError, match="no guideline profiles"):
+        load_profiles(tmp_path)
