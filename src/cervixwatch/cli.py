@@ -22,6 +22,7 @@ from cervixwatch.clinical.guidelines import GuidelineProfile, KnowledgeError
 from cervixwatch.interop.fhir_bundle import read_bundle
 from cervixwatch.interop.fhir_values import BundleError
 from cervixwatch.knowledge import BUNDLED_PROFILES, load_profiles
+from cervixwatch.store.commands import db_app
 from cervixwatch.views.json_view import assessment_json
 from cervixwatch.views.text_view import render_text
 
@@ -31,6 +32,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+app.add_typer(db_app, name="db")
 
 
 class OutputFormat(StrEnum):

@@ -17,7 +17,13 @@ from cervixwatch.clinical.guidelines import GuidelineProfile, KnowledgeError, pr
 
 BUNDLED_PROFILES = Path(__file__).parent / "profiles"
 
-__all__ = ["BUNDLED_PROFILES", "KnowledgeError", "load_profile", "load_profiles"]
+__all__ = [
+    "BUNDLED_PROFILES",
+    "KnowledgeError",
+    "bundled_profiles",
+    "load_profile",
+    "load_profiles",
+]
 
 
 def load_profile(path: Path) -> GuidelineProfile:

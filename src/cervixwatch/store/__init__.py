@@ -1,0 +1,43 @@
+"""Persistence: SQLAlchemy models, Alembic migrations, and saving and loading clinical records.
+
+SQLite (one file, WAL) is the embedded default and PostgreSQL (psycopg 3) the production
+database; both run the same models and migrations. Use cases write through `write_records`,
+which saves a woman's records and reassesses her in one transaction.
+"""
+
+from cervixwatch.store.database import database_url, make_engine, session_factory, transaction
+from cervixwatch.store.migrate import upgrade
+from cervixwatch.store.models import RecordSource
+from cervixwatch.store.records import (
+    IdentifierConflict,
+    NotFound,
+    PatientFields,
+    load_records,
+    save_records,
+    store_assessment,
+)
+from cervixwatch.store.worklist import WorklistEntry, WorklistFilter, worklist, worklist_count
+from cervixwatch.store.writes import Written, reassess, refresh_assessments, write_records
+
+__all__ = [
+    "IdentifierConflict",
+    "NotFound",
+    "PatientFields",
+    "RecordSource",
+    "WorklistEntry",
+    "WorklistFilter",
+    "Written",
+    "database_url",
+    "load_records",
+    "make_engine",
+    "reassess",
+    "refresh_assessments",
+    "save_records",
+    "session_factory",
+    "store_assessment",
+    "transaction",
+    "upgrade",
+    "worklist",
+    "worklist_count",
+    "write_records",
+]

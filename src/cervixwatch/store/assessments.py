@@ -1,0 +1,120 @@
+"""Keeping the current assessment of each pregnancy, with the columns the worklist reads.
+
+The stored `result` is exactly the assessment JSON (`views.json_view.assessment_json`); the
+worklist columns are copied out of the `Assessment` and the records it was made from, never
+worked out afresh, so the worklist cannot disagree with the assessment it lists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from cervixwatch.clinical.assessment import Assessment
+from cervixwatch.clinical.gestation import pregnancy_start
+from cervixwatch.clinical.guidelines import GuidelineProfile
+from cervixwatch.clinical.records import (
+    CervicalLengthMeasurement,
+    LengthMethod,
+    PregnancyRecords,
+)
+from cervixwatch.store.models import AssessmentRow
+from cervixwatch.views.json_view import assessment_json
+
+#: The recommendation that puts a woman at the top of the worklist (same-day assessment).
+URGENT_CODE = "urgent-evaluation"
+
+Profiles = Sequence[GuidelineProfile] | Mapping[str, GuidelineProfile]
+
+
+def knowledge_versions(profiles: Profiles) -> dict[str, str]:
+    """The version of each guideline profile used: {"acog": "2026.11", "nice": "2026.11"}."""
+    chosen = profiles.values() if isinstance(profiles, Mapping) else profiles
+    return {p.id: p.version for p in chosen}
+
+
+def _lengths_counted(records: PregnancyRecords, as_of: dt.date) -> list[CervicalLengthMeasurement]:
+    # The lengths `assess` counts (facts.py): transvaginal, measured by `as_of`, in this
+    # pregnancy (from 0+0, when it is dated). Their mm values are checked against the
+    # assessment's own facts in the tests.
+    start = pregnancy_start(records.edd) if records.edd is not None else None
+    return [
+        m
+        for m in records.cervical_lengths
+        if m.method is LengthMethod.TRANSVAGINAL
+        and m.measured_on <= as_of
+        and (start is None or m.measured_on >= start)
+    ]
+
+
+def assessment_columns(
+    assessment: Assessment, records: PregnancyRecords, profiles: Profiles
+) -> dict[str, Any]:
+    """The stored assessment's columns, from an assessment and the records it was made from."""
+    result = assessment_json(assessment, records, profiles)
+    lengths = _lengths_counted(records, assessment.as_of)
+    # As in facts.py: of equal dates the first stored is the latest; of equal lengths the
+    # first measured is the shortest.
+    latest = max(lengths, key=lambda m: m.measured_on, default=None)
+    shortest = min(lengths, key=lambda m: (m.length_mm, m.measured_on), default=None)
+    ga = assessment.gestational_age
+    return {
+        "as_of": assessment.as_of,
+        "knowledge": knowledge_versions(profiles),
+        "result": result,
+        "ga_days": ga.total_days if ga is not None else None,
+        "risk_tier": assessment.risk.tier,
+        "next_scan_due": assessment.next_scan_due,
+        "next_scan_status": result["next_scan_status"],
+        "overdue": any(
+            p.next_scan is not None and p.next_scan.status == "overdue"
+            for p in assessment.scan_plans
+        ),
+        "urgent": any(r.code == URGENT_CODE for r in assessment.recommendations),
+        "codes": {g: sorted(assessment.codes(g)) for g in assessment.guidelines},
+        "latest_length_mm": latest.length_mm if latest else None,
+        "latest_length_on": latest.measured_on if latest else None,
+        "shortest_length_mm": shortest.length_mm if shortest else None,
+        "shortest_length_on": shortest.measured_on if shortest else None,
+    }
+
+
+def _upsert(dialect: str, values: dict[str, Any]) -> Insert:
+    """INSERT, or UPDATE the pregnancy's row if it has one, in one statement (no read first,
+    so two writers cannot both insert)."""
+    if dialect == "postgresql":
+        pg = postgresql.insert(AssessmentRow).values(values)
+        return pg.on_conflict_do_update(
+            index_elements=[AssessmentRow.pregnancy_id],
+            set_={k: pg.excluded[k] for k in values if k != "pregnancy_id"},
+        )
+    if dialect == "sqlite":
+        lite = sqlite.insert(AssessmentRow).values(values)
+        return lite.on_conflict_do_update(
+            index_elements=[AssessmentRow.pregnancy_id],
+            set_={k: lite.excluded[k] for k in values if k != "pregnancy_id"},
+        )
+    raise NotImplementedError(f"no upsert for the {dialect} database")
+
+
+def store_assessment(
+    session: Session,
+    pregnancy_id: str,
+    assessment: Assessment,
+    records: PregnancyRecords,
+    profiles: Profiles,
+    *,
+    computed_at: dt.datetime | None = None,
+) -> None:
+    """Make `assessment` (of `records`, by `profiles`) the pregnancy's current assessment."""
+    values = {
+        "pregnancy_id": pregnancy_id,
+        "computed_at": computed_at or dt.datetime.now(dt.UTC),
+        **assessment_columns(assessment, records, profiles),
+    }
+    session.execute(_upsert(session.get_bind().dialect.name, values))

@@ -1,0 +1,86 @@
+"""Connecting to the database: SQLite (one file, WAL) embedded, PostgreSQL in production.
+
+The URL comes from `CERVIXWATCH_DATABASE_URL`, else `sqlite:///./cervixwatch.db`. Writes go
+through `transaction`, so all of one patient's changes commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_DATABASE_URL = "sqlite:///./cervixwatch.db"
+#: How long a SQLite writer waits for another writer's lock before failing, in ms.
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+#: Execution option naming how a SQLite transaction begins (DEFERRED or IMMEDIATE).
+_SQLITE_BEGIN = "cervixwatch_sqlite_begin"
+
+
+def database_url() -> str:
+    """The configured database URL (`CERVIXWATCH_DATABASE_URL`), else the local SQLite file."""
+    return os.environ.get("CERVIXWATCH_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, say when transactions begin (see `_on_begin`).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            # WAL: readers never wait for the writer, and the writer never waits for readers.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            # SQLite ignores foreign keys (and so ON DELETE CASCADE) unless asked, per connection.
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            # synchronous stays FULL (the default): a committed clinical record survives a
+            # power cut, at the cost of an fsync per commit.
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # A write transaction takes the write lock when it begins (IMMEDIATE). Begun DEFERRED,
+        # it would read first and then fail with "database is locked" if another process
+        # wrote in between: busy_timeout cannot help a reader that must become a writer.
+        mode = connection.get_execution_options().get(_SQLITE_BEGIN, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    """An engine for `url` (default `database_url()`); SQLite gets WAL, foreign keys, a busy
+    timeout and write transactions that lock on begin."""
+    parsed = make_url(url or database_url())
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    # Connections dropped by a database restart or a proxy are replaced, not handed out.
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(parsed, **kwargs)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions bound to `engine`. Objects stay readable after commit (no expiry), since a
+    use case typically returns what it has just written."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commits when the block ends, rolls everything back if it raises."""
+    with factory() as session:
+        if session.get_bind().dialect.name == "sqlite":
+            session.connection(execution_options={_SQLITE_BEGIN: "IMMEDIATE"})
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()

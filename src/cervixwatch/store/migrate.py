@@ -1,0 +1,68 @@
+"""Running the Alembic migrations from code: on start, by `cervixwatch db upgrade`, in tests.
+
+The migration scripts live in the package (`store/migrations`), so an installed CervixWatch
+can migrate its database with no alembic.ini and no source checkout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from cervixwatch.store.database import database_url, make_engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+_Action = Callable[[Config], None]
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """An Alembic configuration for the packaged migrations and the database at `url`."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    # ConfigParser treats % as interpolation: a password with % in it must be escaped.
+    config.set_main_option("sqlalchemy.url", (url or database_url()).replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> None:
+    """Migrate the database at `url` (default: the configured one) up to `revision`."""
+    _run(url, lambda config: command.upgrade(config, revision))
+
+
+def downgrade(url: str | None, revision: str) -> None:
+    """Migrate the database at `url` down to `revision` ("base" empties it)."""
+    _run(url, lambda config: command.downgrade(config, revision))
+
+
+def current_revision(url: str | None = None) -> str | None:
+    """The revision the database is at; None for a database never migrated."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def head_revision() -> str | None:
+    """The newest revision the packaged migrations know."""
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def _run(url: str | None, action: _Action) -> None:
+    config = alembic_config(url)
+    engine = make_engine(url)
+    try:
+        # One connection and one transaction for the whole run: on PostgreSQL (and on SQLite,
+        # whose DDL is transactional too) a failed migration leaves the schema as it was.
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            action(config)
+    finally:
+        engine.dispose()

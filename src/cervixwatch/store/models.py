@@ -1,0 +1,397 @@
+"""SQLAlchemy models: the tables that hold patients, their pregnancies and records, and the
+current assessment of each pregnancy.
+
+Each table of records mirrors one part of `clinical.records.PregnancyRecords`; `store.mapping`
+turns rows into records and back. Enumerations are stored as the domain's string values with a
+CHECK constraint. A woman's own data is deleted with her (ON DELETE CASCADE). Every record row
+says where it came from (`source`) and, when the source gave one, its id there (`source_ref`:
+a FHIR resource id, a DICOM SOP Instance UID, an HL7 v2 message control id).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeEngine
+
+from cervixwatch.clinical.records import (
+    CerclageIndication,
+    CerclageRoute,
+    Complication,
+    ExcisionKind,
+    LengthMethod,
+    MaternalCondition,
+    Medication,
+    Onset,
+    PriorOutcome,
+)
+from cervixwatch.store.types import JSONDocument, UTCDateTime, value_enum
+
+#: Deterministic constraint names, so migrations can name what they alter or drop.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class RecordSource(StrEnum):
+    """Where a record entered CervixWatch."""
+
+    FORM = "form"
+    FHIR = "fhir"
+    DICOM_SR = "dicom-sr"
+    HL7V2 = "hl7v2"
+
+
+class PregnancyStatus(StrEnum):
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class MedicationStatus(StrEnum):
+    """Only `active` orders are part of the records `assess` reads."""
+
+    ACTIVE = "active"
+    STOPPED = "stopped"
+    COMPLETED = "completed"
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, TypeEngine[Any]]] = {
+        dt.datetime: UTCDateTime(),
+        dt.date: Date(),
+    }
+
+
+class PatientRow(Base):
+    """A woman under care. `id` is CervixWatch's own id; `hospital_number` the local MRN."""
+
+    __tablename__ = "patients"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_new_id)
+    hospital_number: Mapped[str] = mapped_column(String(64), unique=True)
+    family_name: Mapped[str | None] = mapped_column(String(200))
+    given_name: Mapped[str | None] = mapped_column(String(200))
+    birth_date: Mapped[dt.date | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=_utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=_utcnow, onupdate=_utcnow)
+
+
+class PregnancyRow(Base):
+    """One pregnancy; a woman has at most one `active` pregnancy at a time.
+
+    `edd` is the estimated due date (dating); `fetuses` None when no count was recorded.
+    `notes` are the notes the records carried (e.g. what an import ignored).
+    """
+
+    __tablename__ = "pregnancies"
+    __table_args__ = (
+        CheckConstraint("fetuses >= 1", name="fetuses_positive"),
+        Index(
+            "uq_pregnancies_one_active",
+            "patient_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_new_id)
+    patient_id: Mapped[str] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    edd: Mapped[dt.date | None]
+    fetuses: Mapped[int | None]
+    status: Mapped[PregnancyStatus] = mapped_column(
+        value_enum(PregnancyStatus, "status"), default=PregnancyStatus.ACTIVE, index=True
+    )
+    ended_on: Mapped[dt.date | None]
+    notes: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(default=_utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=_utcnow, onupdate=_utcnow)
+
+
+class _Provenance:
+    """Where a record came from: the input channel and the record's id in that source."""
+
+    source: Mapped[RecordSource] = mapped_column(value_enum(RecordSource, "source"))
+    source_ref: Mapped[str | None] = mapped_column(String(255))
+
+
+def _patient_fk() -> Mapped[str]:
+    return mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+
+
+def _pregnancy_fk() -> Mapped[str]:
+    return mapped_column(ForeignKey("pregnancies.id", ondelete="CASCADE"), index=True)
+
+
+# --- the woman's history ------------------------------------------------------------------------
+
+
+class PriorPregnancyRow(_Provenance, Base):
+    """A previous pregnancy. `ended_*` is a partial date (year; month and day when known);
+    `gestation_days` the gestational age, in days, when it ended."""
+
+    __tablename__ = "prior_pregnancies"
+    __table_args__ = (
+        CheckConstraint("ended_month BETWEEN 1 AND 12", name="ended_month_range"),
+        CheckConstraint("ended_day BETWEEN 1 AND 31", name="ended_day_range"),
+        CheckConstraint(
+            "(ended_year IS NOT NULL OR ended_month IS NULL)"
+            " AND (ended_month IS NOT NULL OR ended_day IS NULL)",
+            name="ended_partial_date",
+        ),
+        CheckConstraint("gestation_days >= 0", name="gestation_days_positive"),
+        CheckConstraint("fetuses >= 1", name="fetuses_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = _patient_fk()
+    ended_year: Mapped[int | None]
+    ended_month: Mapped[int | None]
+    ended_day: Mapped[int | None]
+    outcome: Mapped[PriorOutcome | None] = mapped_column(value_enum(PriorOutcome, "outcome"))
+    gestation_days: Mapped[int | None]
+    onset: Mapped[Onset | None] = mapped_column(value_enum(Onset, "onset"))
+    cerclage: Mapped[CerclageIndication | None] = mapped_column(
+        value_enum(CerclageIndication, "cerclage")
+    )
+    fetuses: Mapped[int | None]
+
+
+class CervicalExcisionRow(_Provenance, Base):
+    """LLETZ, cone biopsy or trachelectomy; `depth_mm` the excision depth in mm when known."""
+
+    __tablename__ = "cervical_excisions"
+    __table_args__ = (
+        CheckConstraint("depth_mm >= 0", name="depth_positive"),
+        CheckConstraint("performed_month BETWEEN 1 AND 12", name="performed_month_range"),
+        CheckConstraint("performed_day BETWEEN 1 AND 31", name="performed_day_range"),
+        CheckConstraint(
+            "(performed_year IS NOT NULL OR performed_month IS NULL)"
+            " AND (performed_month IS NOT NULL OR performed_day IS NULL)",
+            name="performed_partial_date",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = _patient_fk()
+    kind: Mapped[ExcisionKind] = mapped_column(value_enum(ExcisionKind, "kind"))
+    depth_mm: Mapped[float | None] = mapped_column(Double)
+    performed_year: Mapped[int | None]
+    performed_month: Mapped[int | None]
+    performed_day: Mapped[int | None]
+
+
+class MaternalConditionRow(_Provenance, Base):
+    """A lasting condition of the mother (uterine anomaly, Asherman, ...): once per woman."""
+
+    __tablename__ = "maternal_conditions"
+    __table_args__ = (UniqueConstraint("patient_id", "condition"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = _patient_fk()
+    condition: Mapped[MaternalCondition] = mapped_column(value_enum(MaternalCondition, "condition"))
+
+
+# --- this pregnancy -----------------------------------------------------------------------------
+
+
+class CervicalLengthRow(_Provenance, Base):
+    """A cervical length on ultrasound, in mm (shortest of the acceptable images).
+
+    `operator` is who measured it and `device` the ultrasound machine, when the source says.
+    """
+
+    __tablename__ = "cervical_lengths"
+    __table_args__ = (CheckConstraint("length_mm > 0", name="length_positive"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pregnancy_id: Mapped[str] = _pregnancy_fk()
+    measured_on: Mapped[dt.date]
+    length_mm: Mapped[float] = mapped_column(Double)
+    method: Mapped[LengthMethod] = mapped_column(value_enum(LengthMethod, "method"))
+    operator: Mapped[str | None] = mapped_column(String(200))
+    device: Mapped[str | None] = mapped_column(String(200))
+
+
+class CervicalExamRow(_Provenance, Base):
+    """A pelvic examination: dilation in cm, effacement in %, membranes visible at the os."""
+
+    __tablename__ = "cervical_exams"
+    __table_args__ = (
+        CheckConstraint("dilation_cm >= 0", name="dilation_positive"),
+        CheckConstraint("effacement_percent BETWEEN 0 AND 100", name="effacement_range"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pregnancy_id: Mapped[str] = _pregnancy_fk()
+    examined_on: Mapped[dt.date]
+    dilation_cm: Mapped[float | None] = mapped_column(Double)
+    effacement_percent: Mapped[float | None] = mapped_column(Double)
+    membranes_exposed: Mapped[bool | None]
+
+
+class FibronectinTestRow(_Provenance, Base):
+    """Fetal fibronectin: quantitative in ng/mL, or qualitative positive/negative."""
+
+    __tablename__ = "fibronectin_tests"
+    __table_args__ = (CheckConstraint("ng_per_ml >= 0", name="ng_per_ml_positive"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pregnancy_id: Mapped[str] = _pregnancy_fk()
+    tested_on: Mapped[dt.date]
+    ng_per_ml: Mapped[float | None] = mapped_column(Double)
+    positive: Mapped[bool | None]
+
+
+class ComplicationRow(_Provenance, Base):
+    """A complication of this pregnancy; active while `resolved_on` is empty."""
+
+    __tablename__ = "complications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pregnancy_id: Mapped[str] = _pregnancy_fk()
+    complication: Mapped[Complication] = mapped_column(value_enum(Complication, "complication"))
+    noted_on: Mapped[dt.date | None]
+    resolved_on: Mapped[dt.date | None]
+
+
+class CerclagePlacementRow(_Provenance, Base):
+    """A cerclage placed (route, and why when known)."""
+
+    __tablename__ = "cerclage_placements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pregnancy_id: Mapped[str] = _pregnancy_fk()
+    placed_on: Mapped[dt.date]
+    route: Mapped[CerclageRoute] = mapped_column(value_enum(CerclageRoute, "route"))
+    indication: Mapped[CerclageIndication | None] = mapped_column(
+        value_enum(CerclageIndication, "indication")
+    )
+
+
+class CerclageRemovalRow(_Provenance, Base):
+    __tablename__ = "cerclage_removals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pregnancy_id: Mapped[str] = _pregnancy_fk()
+    removed_on: Mapped[dt.date]
+
+
+class MedicationRow(_Provenance, Base):
+    """A medication order of this pregnancy; `assess` sees the `active` ones."""
+
+    __tablename__ = "medications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pregnancy_id: Mapped[str] = _pregnancy_fk()
+    medication: Mapped[Medication] = mapped_column(value_enum(Medication, "medication"))
+    started_on: Mapped[dt.date | None]
+    stopped_on: Mapped[dt.date | None]
+    status: Mapped[MedicationStatus] = mapped_column(
+        value_enum(MedicationStatus, "status"), default=MedicationStatus.ACTIVE
+    )
+
+
+class SymptomReportRow(_Provenance, Base):
+    """A patient's symptom report: the symptoms she answered yes (`present`) and no (`absent`)
+    to, as sorted lists of questionnaire linkIds. `reported_on` is the clinic's calendar day
+    the guidelines count from; `reported_at` the instant, when the source gave one."""
+
+    __tablename__ = "symptom_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pregnancy_id: Mapped[str] = _pregnancy_fk()
+    reported_on: Mapped[dt.date]
+    reported_at: Mapped[dt.datetime | None]
+    present: Mapped[list[str]] = mapped_column(JSONDocument)
+    absent: Mapped[list[str]] = mapped_column(JSONDocument)
+
+
+# --- identity of imported records and the current assessment -----------------------------------
+
+
+class SourceIdentifierRow(Base):
+    """An identifier a record had in its source, (`system`, `value`), and the row it became.
+
+    Unique, so importing the same resource twice finds the row made the first time instead of
+    storing it again. `table_name`/`row_id` name the row (a patient's uuid or a record's id).
+    """
+
+    __tablename__ = "source_identifiers"
+    __table_args__ = (
+        UniqueConstraint("system", "value"),
+        Index(None, "table_name", "row_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = _patient_fk()
+    system: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(String(255))
+    table_name: Mapped[str] = mapped_column(String(64))
+    row_id: Mapped[str] = mapped_column(String(36))
+
+
+class AssessmentRow(Base):
+    """The current assessment of a pregnancy (one row per pregnancy, replaced on each write).
+
+    `result` is the assessment JSON (`views.json_view.assessment_json`); `knowledge` the
+    guideline profile versions that produced it ({"acog": "2026.11"}) and `as_of` the day it
+    was assessed for. The other columns repeat parts of `result` for the worklist to filter
+    and sort on: gestational age in days, risk tier, the next scan due and its status,
+    `urgent` (an `urgent-evaluation` recommendation), recommendation codes by guideline, and
+    the latest and shortest transvaginal cervical lengths (mm) with their dates.
+    """
+
+    __tablename__ = "assessments"
+    __table_args__ = (Index(None, "urgent", "next_scan_due"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pregnancy_id: Mapped[str] = mapped_column(
+        ForeignKey("pregnancies.id", ondelete="CASCADE"), unique=True
+    )
+    as_of: Mapped[dt.date]
+    knowledge: Mapped[dict[str, str]] = mapped_column(JSONDocument)
+    computed_at: Mapped[dt.datetime]
+    result: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    ga_days: Mapped[int | None]
+    risk_tier: Mapped[str | None] = mapped_column(String(32), index=True)
+    next_scan_due: Mapped[dt.date | None] = mapped_column(index=True)
+    next_scan_status: Mapped[str | None] = mapped_column(String(16))
+    overdue: Mapped[bool] = mapped_column(index=True)
+    urgent: Mapped[bool]
+    codes: Mapped[dict[str, list[str]]] = mapped_column(JSONDocument)
+    latest_length_mm: Mapped[float | None] = mapped_column(Double)
+    latest_length_on: Mapped[dt.date | None]
+    shortest_length_mm: Mapped[float | None] = mapped_column(Double)
+    shortest_length_on: Mapped[dt.date | None]

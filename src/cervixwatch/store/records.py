@@ -1,0 +1,270 @@
+"""Saving a woman's clinical records and loading them back: the SQL between the domain and
+the tables (no clinical logic here).
+
+`save_records` merges records into what is stored, so sending the same records twice stores
+nothing twice:
+- a record with a source id (`source_id`: a FHIR resource id, a DICOM SOP Instance UID ...) is
+  known by the identifier (`system`, `<table>/<source_id>`); sent again it updates its row
+  (an amended result replaces the first), never adds one;
+- a record without one is the same record as a stored one with equal values (a form sent
+  twice), matched one to one, so two equal records sent together are both kept;
+- codes (maternal conditions, active complications) are added once;
+- the EDD, fetus count and birth date are replaced when the records give them, kept otherwise.
+
+`load_records` gives the `PregnancyRecords` of a stored pregnancy, every part in the order it
+was stored; `patient_id` is then CervixWatch's id for the woman.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cervixwatch.clinical.records import PregnancyRecords
+from cervixwatch.store.assessments import store_assessment
+from cervixwatch.store.mapping import RECORD_KINDS, RecordKind
+from cervixwatch.store.models import (
+    PatientRow,
+    PregnancyRow,
+    PregnancyStatus,
+    RecordSource,
+    SourceIdentifierRow,
+)
+
+__all__ = [
+    "IdentifierConflict",
+    "NotFound",
+    "PatientFields",
+    "default_identifier_system",
+    "load_records",
+    "lock_patient",
+    "save_records",
+    "store_assessment",
+]
+
+
+class NotFound(LookupError):
+    """No such patient or pregnancy."""
+
+
+class IdentifierConflict(ValueError):
+    """A source identifier already names a record of another woman or another kind."""
+
+
+@dataclass(frozen=True, slots=True)
+class PatientFields:
+    """Who the woman is: her hospital number (MRN) finds her; names as registered."""
+
+    hospital_number: str
+    family_name: str | None = None
+    given_name: str | None = None
+
+
+def default_identifier_system(patient_id: str, source: RecordSource) -> str:
+    """The identifier system of records whose source gives ids unique only to the woman's own
+    records (a Bundle from a file, a form): scoped to her, so ids reused across patients
+    ("cl-1" in every exported Bundle) never clash. A FHIR server's base URL is the better
+    system when the records came from one."""
+    return f"urn:cervixwatch:patient:{patient_id}:{source.value}"
+
+
+def lock_patient(session: Session, patient_id: str) -> None:
+    """Hold the woman's row until the transaction ends (PostgreSQL), so two writes of her data
+    (or a write and a recomputed assessment) run one after the other. SQLite needs no row
+    lock: `database.transaction` takes the database's write lock when it begins."""
+    session.execute(select(PatientRow.id).where(PatientRow.id == patient_id).with_for_update())
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def _owner_column(kind: RecordKind[Any, Any]) -> Any:
+    return getattr(kind.table, f"{kind.owner}_id")
+
+
+def _stored(session: Session, kind: RecordKind[Any, Any], owner_id: str) -> list[Any]:
+    """The rows of `kind` that belong to the records, in the order they were stored."""
+    query = select(kind.table).where(_owner_column(kind) == owner_id)
+    if kind.current is not None:
+        query = query.where(kind.current())
+    return list(session.scalars(query.order_by(kind.table.id)))
+
+
+def load_records(session: Session, pregnancy_id: str) -> PregnancyRecords:
+    """The records of one stored pregnancy, as `assess` reads them."""
+    pregnancy = session.get(PregnancyRow, pregnancy_id)
+    if pregnancy is None:
+        raise NotFound(f"no pregnancy {pregnancy_id}")
+    patient = session.get(PatientRow, pregnancy.patient_id)
+    assert patient is not None, "a pregnancy's patient exists (foreign key)"
+    parts: dict[str, Any] = {}
+    for kind in RECORD_KINDS:
+        owner_id = patient.id if kind.owner == "patient" else pregnancy.id
+        items = [kind.record(row) for row in _stored(session, kind, owner_id)]
+        parts[kind.field] = frozenset(items) if kind.is_set else tuple(items)
+    return PregnancyRecords(
+        patient_id=patient.id,
+        edd=pregnancy.edd,
+        fetuses=pregnancy.fetuses,
+        birth_date=patient.birth_date,
+        notes=tuple(pregnancy.notes),
+        **parts,
+    )
+
+
+# --- saving -------------------------------------------------------------------------------------
+
+
+def _patient(session: Session, fields: PatientFields, records: PregnancyRecords) -> PatientRow:
+    query = select(PatientRow).where(PatientRow.hospital_number == fields.hospital_number)
+    patient = session.scalars(query.with_for_update()).one_or_none()
+    if patient is None:
+        patient = PatientRow(hospital_number=fields.hospital_number)
+        session.add(patient)
+    if fields.family_name is not None:
+        patient.family_name = fields.family_name
+    if fields.given_name is not None:
+        patient.given_name = fields.given_name
+    if records.birth_date is not None:
+        patient.birth_date = records.birth_date
+    session.flush()
+    return patient
+
+
+def _pregnancy(session: Session, patient_id: str, records: PregnancyRecords) -> PregnancyRow:
+    """Her active pregnancy, started if she has none, with the dating the records give."""
+    query = select(PregnancyRow).where(
+        PregnancyRow.patient_id == patient_id, PregnancyRow.status == PregnancyStatus.ACTIVE
+    )
+    pregnancy = session.scalars(query).one_or_none()
+    if pregnancy is None:
+        pregnancy = PregnancyRow(patient_id=patient_id, notes=[])
+        session.add(pregnancy)
+    if records.edd is not None:
+        pregnancy.edd = records.edd
+    if records.fetuses is not None:
+        pregnancy.fetuses = records.fetuses
+    new_notes = [n for n in records.notes if n not in pregnancy.notes]
+    if new_notes:
+        # A new list, so the change is seen (JSON columns do not track mutation in place).
+        pregnancy.notes = [*pregnancy.notes, *new_notes]
+    session.flush()
+    return pregnancy
+
+
+@dataclass(slots=True)
+class _Identity:
+    """The (system, value) a record is known by, and the woman it belongs to."""
+
+    session: Session
+    system: str
+    patient_id: str
+
+    def find(self, table: str, values: Iterable[str]) -> dict[str, SourceIdentifierRow]:
+        wanted = sorted({f"{table}/{v}" for v in values})
+        if not wanted:
+            return {}
+        query = select(SourceIdentifierRow).where(
+            SourceIdentifierRow.system == self.system, SourceIdentifierRow.value.in_(wanted)
+        )
+        found = {i.value: i for i in self.session.scalars(query)}
+        for identifier in found.values():
+            if identifier.patient_id != self.patient_id:
+                raise IdentifierConflict(
+                    f"{self.system}|{identifier.value} already names a record of another patient"
+                )
+        return found
+
+    def claim(self, table: str, source_id: str, row_id: str) -> None:
+        self.session.add(
+            SourceIdentifierRow(
+                patient_id=self.patient_id,
+                system=self.system,
+                value=f"{table}/{source_id}",
+                table_name=table,
+                row_id=row_id,
+            )
+        )
+
+
+def _merge_part(
+    session: Session,
+    kind: RecordKind[Any, Any],
+    items: list[Any],
+    owner_id: str,
+    source: RecordSource,
+    identity: _Identity,
+) -> None:
+    table = kind.table_name
+    stored = _stored(session, kind, owner_id)
+    by_id = {row.id: row for row in stored}
+    unmatched = [(kind.record(row), row) for row in stored]
+    known = identity.find(table, (ref for item in items if (ref := kind.source_id(item))))
+    added: dict[str, Any] = {}  # source id -> new row
+    for item in items:
+        ref = kind.source_id(item)
+        if ref is not None and ref in added:
+            # The same source record twice in one batch: the later one stands.
+            for column, value in kind.columns(item).items():
+                setattr(added[ref], column, value)
+            continue
+        if ref is not None and (identifier := known.get(f"{table}/{ref}")) is not None:
+            row = by_id.get(int(identifier.row_id)) or session.get(
+                kind.table, int(identifier.row_id)
+            )
+            if row is not None:
+                for column, value in kind.columns(item).items():
+                    setattr(row, column, value)
+                continue
+            # The row was deleted since: store the record again under the same identifier.
+            session.delete(identifier)
+            session.flush()
+        elif ref is None:
+            match = next((i for i, (record, _) in enumerate(unmatched) if record == item), None)
+            if match is not None:
+                del unmatched[match]
+                continue
+        row = kind.table(**{f"{kind.owner}_id": owner_id, "source": source, **kind.columns(item)})
+        session.add(row)
+        if ref is not None:
+            added[ref] = row
+    if added:
+        session.flush()  # assigns the new rows' ids
+        for ref, row in added.items():
+            identity.claim(table, ref, str(row.id))
+
+
+def save_records(
+    session: Session,
+    patient: PatientFields,
+    records: PregnancyRecords,
+    *,
+    source: RecordSource = RecordSource.FORM,
+    identifier_system: str | None = None,
+) -> tuple[str, str]:
+    """Merge `records` into the woman's stored data and her active pregnancy (started if she
+    has none); returns (patient id, pregnancy id). Call inside `database.transaction`, and
+    reassess in the same transaction (`store.writes` does both)."""
+    patient_row = _patient(session, patient, records)
+    pregnancy = _pregnancy(session, patient_row.id, records)
+    system = identifier_system or default_identifier_system(patient_row.id, source)
+    identity = _Identity(session, system, patient_row.id)
+    # Her id in the source (a FHIR Patient id), so the source's references find her.
+    source_patient_id = records.patient_id
+    if (
+        source_patient_id
+        and source_patient_id != patient_row.id
+        and not identity.find("patients", [source_patient_id])
+    ):
+        identity.claim("patients", source_patient_id, patient_row.id)
+    for kind in RECORD_KINDS:
+        owner_id = patient_row.id if kind.owner == "patient" else pregnancy.id
+        items = list(kind.records_of(records))
+        if items:
+            _merge_part(session, kind, items, owner_id, source, identity)
+    session.flush()
+    return patient_row.id, pregnancy.id

@@ -1,0 +1,120 @@
+"""Writing a woman's data: one transaction that saves her records and reassesses her.
+
+The assessment is recomputed from the records as stored (not as sent), through the same pure
+`assess` every other path uses, so what the worklist shows is what `assess` says of what the
+database holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cervixwatch.clinical.assessment import Assessment, assess
+from cervixwatch.clinical.guidelines import GuidelineProfile
+from cervixwatch.clinical.records import PregnancyRecords
+from cervixwatch.store.assessments import knowledge_versions, store_assessment
+from cervixwatch.store.database import transaction
+from cervixwatch.store.models import AssessmentRow, PregnancyRow, PregnancyStatus, RecordSource
+from cervixwatch.store.records import (
+    NotFound,
+    PatientFields,
+    load_records,
+    lock_patient,
+    save_records,
+)
+
+Profiles = Sequence[GuidelineProfile] | Mapping[str, GuidelineProfile]
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What a write left stored: ids, the records as now stored and their assessment."""
+
+    patient_id: str
+    pregnancy_id: str
+    records: PregnancyRecords
+    assessment: Assessment
+
+
+def _profile_list(profiles: Profiles) -> list[GuidelineProfile]:
+    return list(profiles.values()) if isinstance(profiles, Mapping) else list(profiles)
+
+
+def reassess(
+    session: Session,
+    pregnancy_id: str,
+    as_of: dt.date,
+    profiles: Profiles,
+    *,
+    computed_at: dt.datetime | None = None,
+) -> tuple[PregnancyRecords, Assessment]:
+    """Assess the stored records of a pregnancy on `as_of` and store the result as current."""
+    patient_id = session.scalar(
+        select(PregnancyRow.patient_id).where(PregnancyRow.id == pregnancy_id)
+    )
+    if patient_id is None:
+        raise NotFound(f"no pregnancy {pregnancy_id}")
+    lock_patient(session, patient_id)
+    records = load_records(session, pregnancy_id)
+    chosen = _profile_list(profiles)
+    assessment = assess(records, as_of, chosen)
+    store_assessment(session, pregnancy_id, assessment, records, chosen, computed_at=computed_at)
+    return records, assessment
+
+
+def write_records(
+    factory: sessionmaker[Session],
+    patient: PatientFields,
+    records: PregnancyRecords,
+    *,
+    as_of: dt.date,
+    profiles: Profiles,
+    source: RecordSource = RecordSource.FORM,
+    identifier_system: str | None = None,
+) -> Written:
+    """Save `records` for the woman and reassess her on `as_of`, all or nothing."""
+    with transaction(factory) as session:
+        patient_id, pregnancy_id = save_records(
+            session, patient, records, source=source, identifier_system=identifier_system
+        )
+        stored, assessment = reassess(session, pregnancy_id, as_of, profiles)
+    return Written(patient_id, pregnancy_id, stored, assessment)
+
+
+def stale_pregnancies(session: Session, as_of: dt.date, profiles: Profiles) -> list[str]:
+    """Active pregnancies whose current assessment is missing, was made for another day, or
+    by other guideline versions: what a daily refresh must reassess."""
+    versions = knowledge_versions(profiles)
+    query = (
+        select(PregnancyRow.id, AssessmentRow.as_of, AssessmentRow.knowledge)
+        .outerjoin(AssessmentRow, AssessmentRow.pregnancy_id == PregnancyRow.id)
+        .where(PregnancyRow.status == PregnancyStatus.ACTIVE)
+        .order_by(PregnancyRow.id)
+    )
+    return [
+        pregnancy_id
+        for pregnancy_id, assessed_on, knowledge in session.execute(query)
+        if assessed_on != as_of or knowledge != versions
+    ]
+
+
+def refresh_assessments(
+    factory: sessionmaker[Session], as_of: dt.date, profiles: Profiles, *, batch: int = 200
+) -> int:
+    """Reassess every stale active pregnancy on `as_of` (scan status changes with the date);
+    `batch` pregnancies per transaction. Returns how many were reassessed."""
+    with factory() as session:
+        stale = stale_pregnancies(session, as_of, profiles)
+    for start in range(0, len(stale), batch):
+        with transaction(factory) as session:
+            for pregnancy_id in stale[start : start + batch]:
+                try:
+                    reassess(session, pregnancy_id, as_of, profiles)
+                except NotFound:
+                    continue  # deleted since it was listed; nothing was written for it
+    return len(stale)

@@ -1,0 +1,83 @@
+"""A woman's data goes with her: deleting her deletes every record and assessment of hers."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session, sessionmaker
+
+from cervixwatch.clinical.records import (
+    CerclagePlacement,
+    CerclageRemoval,
+    CerclageRoute,
+    CervicalExam,
+    CervicalExcision,
+    CervicalLengthMeasurement,
+    Complication,
+    ExcisionKind,
+    FetalFibronectin,
+    MaternalCondition,
+    Medication,
+    MedicationOrder,
+    PartialDate,
+    PregnancyRecords,
+    PriorOutcome,
+    PriorPregnancy,
+    Symptom,
+    SymptomReport,
+)
+from cervixwatch.knowledge import bundled_profiles
+from cervixwatch.store.models import PatientRow, RecordSource
+from cervixwatch.store.records import PatientFields
+from cervixwatch.store.writes import write_records
+from tests.store.tables import row_counts
+
+DAY = dt.date(2026, 3, 2)
+#: One of every kind of record, each with a source id (so identifiers are stored too).
+EVERYTHING = PregnancyRecords(
+    patient_id="p1",
+    edd=dt.date(2026, 7, 20),
+    fetuses=1,
+    birth_date=dt.date(1990, 5, 1),
+    prior_pregnancies=(
+        PriorPregnancy(PartialDate(2022), PriorOutcome.LIVE_BIRTH, 30 * 7, None, source_id="pp"),
+    ),
+    excisions=(CervicalExcision(ExcisionKind.LLETZ, 12.0, source_id="ex"),),
+    maternal_conditions=frozenset({MaternalCondition.UTERINE_ANOMALY}),
+    cervical_lengths=(CervicalLengthMeasurement(DAY, 22.0, source_id="cl"),),
+    exams=(CervicalExam(DAY, dilation_cm=1.0, source_id="exam"),),
+    fibronectin=(FetalFibronectin(DAY, ng_per_ml=30.0, source_id="ffn"),),
+    complications=frozenset({Complication.PLACENTA_PRAEVIA}),
+    cerclage_placements=(CerclagePlacement(DAY, CerclageRoute.TRANSVAGINAL, source_id="cp"),),
+    cerclage_removals=(CerclageRemoval(DAY, source_id="cr"),),
+    medications=(MedicationOrder(Medication.VAGINAL_PROGESTERONE, DAY, source_id="med"),),
+    symptom_reports=(SymptomReport(DAY, frozenset({Symptom.BACKACHE}), source_id="sr"),),
+    notes=("a note",),
+)
+
+
+def test_deleting_a_patient_deletes_all_her_data(factory: sessionmaker[Session]) -> None:
+    profiles = bundled_profiles()
+    kept = write_records(
+        factory,
+        PatientFields("KEEP"),
+        dataclasses.replace(EVERYTHING, patient_id="p2"),
+        as_of=DAY,
+        profiles=profiles,
+        source=RecordSource.FHIR,
+    )
+    written = write_records(
+        factory, PatientFields("GONE"), EVERYTHING, as_of=DAY, profiles=profiles
+    )
+    with_both = row_counts(factory)
+    assert all(count >= 1 for count in with_both.values()), with_both
+
+    with factory() as session:
+        session.execute(delete(PatientRow).where(PatientRow.id == written.patient_id))
+        session.commit()
+
+    assert {name: count * 2 for name, count in row_counts(factory).items()} == with_both
+    with factory() as session:
+        assert session.get(PatientRow, kept.patient_id) is not None

@@ -1,0 +1,119 @@
+"""Source identifiers: the same resource sent twice is stored once; an amended one replaces
+the first; an identifier never names two records, nor records of two women."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from cervixwatch.clinical.records import (
+    CervicalLengthMeasurement,
+    Complication,
+    PregnancyRecords,
+)
+from cervixwatch.store.database import transaction
+from cervixwatch.store.models import (
+    CervicalLengthRow,
+    ComplicationRow,
+    RecordSource,
+    SourceIdentifierRow,
+)
+from cervixwatch.store.records import (
+    IdentifierConflict,
+    PatientFields,
+    load_records,
+    save_records,
+)
+
+DAY = dt.date(2026, 3, 2)
+EHR = "https://ehr.example.org/fhir"
+
+
+def _records(*lengths: CervicalLengthMeasurement, **changes: Any) -> PregnancyRecords:
+    return dataclasses.replace(
+        PregnancyRecords(patient_id="p1", edd=dt.date(2026, 7, 20), cervical_lengths=lengths),
+        **changes,
+    )
+
+
+def _save(
+    factory: sessionmaker[Session],
+    records: PregnancyRecords,
+    hospital_number: str = "H1",
+    system: str | None = None,
+) -> tuple[str, str]:
+    with transaction(factory) as session:
+        return save_records(
+            session,
+            PatientFields(hospital_number),
+            records,
+            source=RecordSource.FHIR,
+            identifier_system=system,
+        )
+
+
+def _count(factory: sessionmaker[Session], table: type[object]) -> int:
+    with factory() as session:
+        return session.scalar(select(func.count()).select_from(table)) or 0
+
+
+def test_the_database_refuses_a_second_row_with_the_same_identifier(
+    factory: sessionmaker[Session],
+) -> None:
+    patient_id, _ = _save(factory, _records())
+    identifier = {"patient_id": patient_id, "system": EHR, "value": "cervical_lengths/cl1"}
+    with transaction(factory) as session:
+        session.add(SourceIdentifierRow(**identifier, table_name="cervical_lengths", row_id="1"))
+    with pytest.raises(IntegrityError), transaction(factory) as session:
+        session.add(SourceIdentifierRow(**identifier, table_name="cervical_lengths", row_id="2"))
+
+
+def test_a_resource_sent_twice_is_stored_once(factory: sessionmaker[Session]) -> None:
+    length = CervicalLengthMeasurement(DAY, 23.0, source_id="cl1")
+    _save(factory, _records(length), system=EHR)
+    _save(factory, _records(length), system=EHR)
+    assert _count(factory, CervicalLengthRow) == 1
+    assert _count(factory, SourceIdentifierRow) == 2  # the length, and the Patient "p1"
+
+
+def test_an_amended_resource_replaces_the_first(factory: sessionmaker[Session]) -> None:
+    first = CervicalLengthMeasurement(DAY, 23.0, source_id="cl1")
+    _, pregnancy_id = _save(factory, _records(first))
+    amended = CervicalLengthMeasurement(DAY, 18.0, source_id="cl1")
+    _save(factory, _records(amended))
+    with factory() as session:
+        assert load_records(session, pregnancy_id).cervical_lengths == (amended,)
+
+
+def test_new_resources_are_added_to_what_is_stored(factory: sessionmaker[Session]) -> None:
+    first = CervicalLengthMeasurement(DAY, 23.0, source_id="cl1")
+    second = CervicalLengthMeasurement(DAY + dt.timedelta(days=14), 21.0, source_id="cl2")
+    _, pregnancy_id = _save(factory, _records(first))
+    _save(factory, _records(second, complications=frozenset({Complication.PRETERM_LABOUR})))
+    _save(factory, _records(complications=frozenset({Complication.PRETERM_LABOUR})))
+    with factory() as session:
+        stored = load_records(session, pregnancy_id)
+    assert stored.cervical_lengths == (first, second)
+    assert stored.complications == {Complication.PRETERM_LABOUR}
+    assert _count(factory, ComplicationRow) == 1
+
+
+def test_ids_are_scoped_to_the_woman_unless_the_source_is_named(
+    factory: sessionmaker[Session],
+) -> None:
+    # Exported bundles reuse ids ("cl-0") across women: without a system they never clash.
+    length = CervicalLengthMeasurement(DAY, 23.0, source_id="cl-0")
+    _save(factory, _records(length), "H1")
+    _save(factory, _records(length), "H2")
+    assert _count(factory, CervicalLengthRow) == 2
+    # Under one server's system, an id is one resource: it cannot belong to another woman.
+    _save(factory, _records(length, patient_id="a"), "H3", system=EHR)
+    with pytest.raises(IdentifierConflict, match="another patient"):
+        _save(factory, _records(length, patient_id="b"), "H4", system=EHR)
+    assert _count(factory, CervicalLengthRow) == 3
