@@ -1,4 +1,4 @@
-"""Databases for the store tests: every test that takes `factory`, `engine` or `empty_url`
+"""Databases for the tests: every test that takes `factory`, `engine` or `empty_url`
 runs once on SQLite (a file in a temporary directory, WAL) and once on PostgreSQL.
 
 PostgreSQL runs when `CERVIXWATCH_TEST_DATABASE_URL` names a server the tests may create

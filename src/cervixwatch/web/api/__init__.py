@@ -1,0 +1,5 @@
+"""The JSON API under /api (OpenAPI at /docs)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

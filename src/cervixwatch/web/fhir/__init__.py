@@ -1,0 +1,5 @@
+"""The FHIR R4 facade under /fhir."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
