@@ -59,8 +59,11 @@ class FactSpec:
 
 _EDD = "estimated due date (EDD), for gestational age"
 _HISTORY = "outcome, gestation and onset of each previous pregnancy"
-_TV_BEFORE_24 = "a transvaginal cervical length measured before 24+0"
-_TV_16_24 = "a transvaginal cervical length measured at 16+0-24+0"
+#: One need for every length fact: a clinician reads one line, not three variants of it.
+_TV_LENGTH = (
+    "a transvaginal cervical length (ACOG rules: measured before 24+0; NICE rules: at 16+0-24+0)"
+)
+_TV_BEFORE_24 = _TV_16_24 = _TV_LENGTH
 _EXAM = "a cervical examination (dilation and whether membranes are exposed)"
 
 FACT_CATALOGUE: Mapping[str, FactSpec] = {
@@ -96,7 +99,7 @@ FACT_CATALOGUE: Mapping[str, FactSpec] = {
     "no_risk_factor": FactSpec("no preterm-birth risk factor (RCOG75-04)", _HISTORY),
     "tv_length_count": FactSpec("transvaginal lengths this pregnancy", ""),
     "shortest_tv_length_mm": FactSpec(
-        "shortest transvaginal length this pregnancy, mm", "a transvaginal cervical length"
+        "shortest transvaginal length this pregnancy, mm", _TV_LENGTH
     ),
     "shortest_tv_length_before_24w_mm": FactSpec(
         "shortest transvaginal length measured before 24+0, mm", _TV_BEFORE_24
@@ -107,9 +110,7 @@ FACT_CATALOGUE: Mapping[str, FactSpec] = {
     "latest_tv_length_mm": FactSpec("latest transvaginal length, mm", _TV_BEFORE_24),
     "tv_length_before_24w_measured": FactSpec("a transvaginal length before 24+0 exists", ""),
     "tv_length_from_18w_measured": FactSpec("a transvaginal length from 18+0 exists", _EDD),
-    "transabdominal_length_only": FactSpec(
-        "only transabdominal lengths recorded", "a transvaginal cervical length"
-    ),
+    "transabdominal_length_only": FactSpec("only transabdominal lengths recorded", _TV_LENGTH),
     "dilation_cm": FactSpec("cervical dilation on the latest exam, cm", _EXAM),
     "dilated": FactSpec("dilation of 1 cm or more on the latest exam", _EXAM),
     "membranes_exposed": FactSpec("membranes visible at or through the os", _EXAM),
