@@ -17,6 +17,12 @@ from cervixwatch.store.records import (
     store_assessment,
 )
 from cervixwatch.store.worklist import WorklistEntry, WorklistFilter, worklist, worklist_count
+from cervixwatch.store.worklist_search import (
+    WorklistLine,
+    WorklistSearch,
+    count_worklist,
+    search_worklist,
+)
 from cervixwatch.store.writes import Written, reassess, refresh_assessments, write_records
 
 __all__ = [
@@ -26,13 +32,17 @@ __all__ = [
     "RecordSource",
     "WorklistEntry",
     "WorklistFilter",
+    "WorklistLine",
+    "WorklistSearch",
     "Written",
+    "count_worklist",
     "database_url",
     "load_records",
     "make_engine",
     "reassess",
     "refresh_assessments",
     "save_records",
+    "search_worklist",
     "session_factory",
     "store_assessment",
     "transaction",

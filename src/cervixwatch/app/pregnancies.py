@@ -1,0 +1,140 @@
+"""Starting a pregnancy, re-dating it, and ending it.
+
+A woman has one active pregnancy at a time: starting another while one is active, or making
+an ended one active again while another is, is a `Conflict`. Re-dating (a new EDD) must keep
+every record of the pregnancy inside it, or the records would silently stop counting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from cervixwatch.app import checks
+from cervixwatch.app.assessing import reassess_pregnancy
+from cervixwatch.app.errors import Conflict, InvalidField, NotFound
+from cervixwatch.app.recording import PREGNANCY_RECORDS
+from cervixwatch.app.writing import Saved, writing
+from cervixwatch.store import crud
+from cervixwatch.store.models import PregnancyRow, PregnancyStatus
+from cervixwatch.store.records import lock_patient
+from cervixwatch.store.writes import Profiles
+
+
+def _no_other_active(session: Session, patient_id: str, pregnancy_id: str | None) -> None:
+    active = crud.active_pregnancy_id(session, patient_id, other_than=pregnancy_id)
+    if active is not None:
+        raise Conflict(
+            f"patient {patient_id} has an active pregnancy ({active}): end it first (status ended)"
+        )
+
+
+def _records_inside(session: Session, pregnancy_id: str, edd: dt.date) -> None:
+    """Every dated record of the pregnancy lies inside the pregnancy due on `edd`."""
+    first, last = checks.pregnancy_span(edd)
+    for kind in PREGNANCY_RECORDS:
+        for column in kind.dates:
+            earliest, latest = crud.date_span(session, kind.table, pregnancy_id, column)
+            outside = next(
+                (d for d in (earliest, latest) if d is not None and not first <= d <= last), None
+            )
+            if outside is not None:
+                raise InvalidField(
+                    "edd",
+                    f"with EDD {edd.isoformat()} the pregnancy runs from {first.isoformat()} to"
+                    f" {last.isoformat()}, but a {kind.name} of it is dated"
+                    f" {outside.isoformat()} ({column}); correct or delete that record first",
+                    edd,
+                )
+
+
+def start_pregnancy(
+    sessions: sessionmaker[Session],
+    patient_id: str,
+    values: Mapping[str, Any],
+    *,
+    today: dt.date,
+    profiles: Profiles,
+) -> Saved[PregnancyRow]:
+    """Start her active pregnancy (`edd`, `fetuses`) and assess it."""
+    with writing(sessions) as session:
+        patient = crud.get_patient(session, patient_id)
+        if patient is None:
+            raise NotFound(f"no patient {patient_id}")
+        lock_patient(session, patient.id)
+        _no_other_active(session, patient.id, None)
+        checks.due_date("edd", values.get("edd"), today, active=True)
+        row = crud.add_row(
+            session,
+            PregnancyRow,
+            {**values, "patient_id": patient.id, "status": PregnancyStatus.ACTIVE, "notes": []},
+        )
+        summary = reassess_pregnancy(session, row.id, today, profiles)
+        return Saved(row, summary)
+
+
+def get_pregnancy(sessions: sessionmaker[Session], pregnancy_id: str) -> PregnancyRow:
+    with sessions() as session:
+        row = crud.get_pregnancy(session, pregnancy_id)
+    if row is None:
+        raise NotFound(f"no pregnancy {pregnancy_id}")
+    return row
+
+
+def pregnancies_of(sessions: sessionmaker[Session], patient_id: str) -> list[PregnancyRow]:
+    """Her pregnancies, the earliest recorded first."""
+    with sessions() as session:
+        if crud.get_patient(session, patient_id) is None:
+            raise NotFound(f"no patient {patient_id}")
+        return crud.pregnancies_of(session, patient_id)
+
+
+def _merged(row: PregnancyRow, changes: Mapping[str, Any]) -> dict[str, Any]:
+    merged = {
+        "edd": row.edd,
+        "fetuses": row.fetuses,
+        "status": row.status,
+        "ended_on": row.ended_on,
+        **changes,
+    }
+    if merged["status"] == PregnancyStatus.ACTIVE and merged["ended_on"] is not None:
+        if "ended_on" in changes:
+            raise InvalidField(
+                "ended_on", "an active pregnancy has not ended: set status ended, or no date"
+            )
+        merged["ended_on"] = None  # made active again: the end recorded before no longer holds
+    return merged
+
+
+def update_pregnancy(
+    sessions: sessionmaker[Session],
+    pregnancy_id: str,
+    changes: Mapping[str, Any],
+    *,
+    today: dt.date,
+    profiles: Profiles,
+) -> Saved[PregnancyRow]:
+    """Re-date her pregnancy, record the number of fetuses, or end it; and reassess."""
+    with writing(sessions) as session:
+        row = crud.get_pregnancy(session, pregnancy_id)
+        if row is None:
+            raise NotFound(f"no pregnancy {pregnancy_id}")
+        lock_patient(session, row.patient_id)
+        session.refresh(row)
+        merged = _merged(row, changes)
+        active = merged["status"] == PregnancyStatus.ACTIVE
+        if "edd" in changes or ("status" in changes and active):
+            checks.due_date("edd", merged["edd"], today, active=active)
+        if "edd" in changes and merged["edd"] is not None:
+            _records_inside(session, row.id, merged["edd"])
+        if merged["ended_on"] is not None:
+            checks.not_in_future("ended_on", merged["ended_on"], today)
+            checks.inside_pregnancy("ended_on", merged["ended_on"], merged["edd"])
+        if active:
+            _no_other_active(session, row.patient_id, row.id)
+        crud.update_row(session, row, merged)
+        summary = reassess_pregnancy(session, row.id, today, profiles)
+        return Saved(row, summary)

@@ -1,0 +1,397 @@
+"""Recording, reading, amending and deleting one clinical record at a time: a scan, an exam, a
+symptom report, a line of the obstetric history ...
+
+Every kind of record is a `RecordType`: its table, whether the woman or her pregnancy owns it,
+its dates and the checks its values must pass. Values are column values (the web layer maps its
+fields onto them). Every write is one transaction that checks the values against the day and
+the stored pregnancy, writes, and reassesses the pregnancy (for the woman's history: her active
+pregnancy) on `today`, so the worklist never shows an assessment of data no longer stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from cervixwatch.app import checks
+from cervixwatch.app.assessing import AssessmentSummary, reassess_pregnancy
+from cervixwatch.app.errors import Conflict, InvalidField, NotFound
+from cervixwatch.app.writing import Saved, writing
+from cervixwatch.store import crud
+from cervixwatch.store.crud import Owner
+from cervixwatch.store.models import (
+    Base,
+    CerclagePlacementRow,
+    CerclageRemovalRow,
+    CervicalExamRow,
+    CervicalExcisionRow,
+    CervicalLengthRow,
+    ComplicationRow,
+    FibronectinTestRow,
+    MaternalConditionRow,
+    MedicationRow,
+    PriorPregnancyRow,
+    RecordSource,
+    SymptomReportRow,
+)
+from cervixwatch.store.records import lock_patient
+from cervixwatch.store.writes import Profiles
+
+Row = TypeVar("Row", bound=Base)
+Values = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordType(Generic[Row]):
+    """One kind of record and what its values must satisfy."""
+
+    #: In messages: "no cervical length 12".
+    name: str
+    table: type[Row]
+    owner: Owner
+    #: Columns listed in this order (then as stored).
+    order_by: tuple[str, ...]
+    #: Dates (and instants) of this pregnancy: not in the future, inside the pregnancy.
+    dates: tuple[str, ...] = ()
+    #: Partial dates of the history, by column prefix: not in the future.
+    history_dates: tuple[str, ...] = ()
+    #: Columns whose values a woman has once at most (a maternal condition).
+    unique: tuple[str, ...] = ()
+    #: Checks between the values of one record, on the values as they will be stored.
+    check: Callable[[Values], None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Owner:
+    patient_id: str
+    pregnancy_id: str | None  # the pregnancy to reassess
+    edd: dt.date | None
+
+
+def _owner(session: Session, owner: Owner, owner_id: str, *, lock: bool) -> _Owner:
+    """Who owns the records: the woman (and her active pregnancy) or the pregnancy."""
+    if owner == "patient":
+        patient = crud.get_patient(session, owner_id)
+        if patient is None:
+            raise NotFound(f"no patient {owner_id}")
+        if lock:
+            lock_patient(session, patient.id)
+        return _Owner(patient.id, crud.active_pregnancy_id(session, patient.id), None)
+    pregnancy = crud.get_pregnancy(session, owner_id)
+    if pregnancy is None:
+        raise NotFound(f"no pregnancy {owner_id}")
+    if lock:
+        lock_patient(session, pregnancy.patient_id)
+    return _Owner(pregnancy.patient_id, pregnancy.id, pregnancy.edd)
+
+
+def _owner_id(kind: RecordType[Any], row: Base) -> str:
+    value: str = getattr(row, f"{kind.owner}_id")
+    return value
+
+
+def _check(
+    session: Session,
+    kind: RecordType[Row],
+    owner: _Owner,
+    owner_id: str,
+    values: Values,
+    today: dt.date,
+    *,
+    row_id: int | None = None,
+) -> None:
+    checks.pregnancy_dates(values, kind.dates, today, owner.edd)
+    checks.history_dates(values, kind.history_dates, today)
+    if kind.check is not None:
+        kind.check(values)
+    if kind.unique:
+        same = {c: values[c] for c in kind.unique}
+        other = crud.conflicting_row(
+            session, kind.table, kind.owner, owner_id, same, other_than=row_id
+        )
+        if other is not None:
+            shown = ", ".join(f"{c} {v}" for c, v in same.items())
+            raise Conflict(f"{kind.name} with {shown} is already recorded (id {other.id})")  # type: ignore[attr-defined]
+
+
+def _row(session: Session, kind: RecordType[Row], row_id: int) -> Row:
+    row = crud.get_row(session, kind.table, row_id)
+    if row is None:
+        raise NotFound(f"no {kind.name} {row_id}")
+    return row
+
+
+def _locked_row(session: Session, kind: RecordType[Row], row_id: int) -> tuple[Row, _Owner]:
+    """The record, read again once its woman is locked (it may have changed meanwhile)."""
+    owner_id = _owner_id(kind, _row(session, kind, row_id))
+    owner = _owner(session, kind.owner, owner_id, lock=True)
+    row = session.get(kind.table, row_id, populate_existing=True)
+    if row is None:
+        raise NotFound(f"no {kind.name} {row_id}")
+    return row, owner
+
+
+# --- the use cases ------------------------------------------------------------------------------
+
+
+def add_record(
+    sessions: sessionmaker[Session],
+    kind: RecordType[Row],
+    owner_id: str,
+    values: Values,
+    *,
+    today: dt.date,
+    profiles: Profiles,
+    source: RecordSource = RecordSource.FORM,
+) -> Saved[Row]:
+    """Record one `kind` of record for its owner, and reassess."""
+    with writing(sessions) as session:
+        owner = _owner(session, kind.owner, owner_id, lock=True)
+        _check(session, kind, owner, owner_id, values, today)
+        owner_value = owner.patient_id if kind.owner == "patient" else owner.pregnancy_id
+        row = crud.add_row(
+            session, kind.table, {**values, f"{kind.owner}_id": owner_value, "source": source}
+        )
+        summary = reassess_pregnancy(session, owner.pregnancy_id, today, profiles)
+    return Saved(row, summary)
+
+
+def get_record(sessions: sessionmaker[Session], kind: RecordType[Row], row_id: int) -> Row:
+    with sessions() as session:
+        return _row(session, kind, row_id)
+
+
+def list_records(
+    sessions: sessionmaker[Session], kind: RecordType[Row], owner_id: str
+) -> list[Row]:
+    """The owner's records of this kind, by date."""
+    with sessions() as session:
+        _owner(session, kind.owner, owner_id, lock=False)
+        return crud.rows_of(session, kind.table, kind.owner, owner_id, kind.order_by)
+
+
+def update_record(
+    sessions: sessionmaker[Session],
+    kind: RecordType[Row],
+    row_id: int,
+    changes: Values,
+    *,
+    today: dt.date,
+    profiles: Profiles,
+) -> Saved[Row]:
+    """Amend some values of a record (the others stay), and reassess."""
+    with writing(sessions) as session:
+        row, owner = _locked_row(session, kind, row_id)
+        owner_id = _owner_id(kind, row)
+        stored = {c.key: getattr(row, c.key) for c in kind.table.__table__.columns}
+        _check(session, kind, owner, owner_id, {**stored, **changes}, today, row_id=row_id)
+        crud.update_row(session, row, changes)
+        summary = reassess_pregnancy(session, owner.pregnancy_id, today, profiles)
+    return Saved(row, summary)
+
+
+def delete_record(
+    sessions: sessionmaker[Session],
+    kind: RecordType[Row],
+    row_id: int,
+    *,
+    today: dt.date,
+    profiles: Profiles,
+) -> AssessmentSummary | None:
+    """Delete a record (entered in error), and reassess."""
+    with writing(sessions) as session:
+        row, owner = _locked_row(session, kind, row_id)
+        crud.delete_row(session, row)
+        return reassess_pregnancy(session, owner.pregnancy_id, today, profiles)
+
+
+# --- checks within one record -------------------------------------------------------------------
+
+
+def _fibronectin(values: Values) -> None:
+    if values.get("ng_per_ml") is None and values.get("positive") is None:
+        raise InvalidField("positive", "give the result: ng_per_ml, positive, or both")
+
+
+def _complication(values: Values) -> None:
+    checks.not_before("resolved_on", values.get("resolved_on"), "noted_on", values.get("noted_on"))
+
+
+def _medication(values: Values) -> None:
+    checks.not_before(
+        "stopped_on", values.get("stopped_on"), "started_on", values.get("started_on")
+    )
+
+
+def _symptoms(values: Values) -> None:
+    both = set(values.get("present") or ()) & set(values.get("absent") or ())
+    if both:
+        raise InvalidField(
+            "absent", f"{', '.join(sorted(both))} cannot be both present and absent", sorted(both)
+        )
+
+
+# --- the kinds of record ------------------------------------------------------------------------
+
+PRIOR_PREGNANCY = RecordType(
+    "previous pregnancy",
+    PriorPregnancyRow,
+    "patient",
+    order_by=("ended_year", "ended_month", "ended_day"),
+    history_dates=("ended",),
+)
+CERVICAL_EXCISION = RecordType(
+    "cervical excision",
+    CervicalExcisionRow,
+    "patient",
+    order_by=("performed_year", "performed_month", "performed_day"),
+    history_dates=("performed",),
+)
+MATERNAL_CONDITION = RecordType(
+    "maternal condition",
+    MaternalConditionRow,
+    "patient",
+    order_by=("condition",),
+    unique=("condition",),
+)
+CERVICAL_LENGTH = RecordType(
+    "cervical length",
+    CervicalLengthRow,
+    "pregnancy",
+    order_by=("measured_on",),
+    dates=("measured_on",),
+)
+CERVICAL_EXAM = RecordType(
+    "cervical exam", CervicalExamRow, "pregnancy", ("examined_on",), dates=("examined_on",)
+)
+FIBRONECTIN_TEST = RecordType(
+    "fibronectin test",
+    FibronectinTestRow,
+    "pregnancy",
+    order_by=("tested_on",),
+    dates=("tested_on",),
+    check=_fibronectin,
+)
+COMPLICATION = RecordType(
+    "complication",
+    ComplicationRow,
+    "pregnancy",
+    order_by=("noted_on",),
+    dates=("noted_on", "resolved_on"),
+    check=_complication,
+)
+CERCLAGE_PLACEMENT = RecordType(
+    "cerclage placement",
+    CerclagePlacementRow,
+    "pregnancy",
+    order_by=("placed_on",),
+    dates=("placed_on",),
+)
+CERCLAGE_REMOVAL = RecordType(
+    "cerclage removal",
+    CerclageRemovalRow,
+    "pregnancy",
+    order_by=("removed_on",),
+    dates=("removed_on",),
+)
+MEDICATION = RecordType(
+    "medication",
+    MedicationRow,
+    "pregnancy",
+    order_by=("started_on",),
+    dates=("started_on", "stopped_on"),
+    check=_medication,
+)
+SYMPTOM_REPORT = RecordType(
+    "symptom report",
+    SymptomReportRow,
+    "pregnancy",
+    order_by=("reported_on", "reported_at"),
+    dates=("reported_on", "reported_at"),
+    check=_symptoms,
+)
+
+#: The records of a pregnancy (rather than of the woman).
+PREGNANCY_RECORDS: tuple[RecordType[Any], ...] = (
+    CERVICAL_LENGTH,
+    CERVICAL_EXAM,
+    FIBRONECTIN_TEST,
+    COMPLICATION,
+    CERCLAGE_PLACEMENT,
+    CERCLAGE_REMOVAL,
+    MEDICATION,
+    SYMPTOM_REPORT,
+)
+
+
+# --- the use cases by name ----------------------------------------------------------------------
+
+
+def record_scan(
+    sessions: sessionmaker[Session],
+    pregnancy_id: str,
+    values: Values,
+    *,
+    today: dt.date,
+    profiles: Profiles,
+) -> Saved[CervicalLengthRow]:
+    """Record a cervical-length scan (`length_mm`, `measured_on`, `method` ...)."""
+    return add_record(
+        sessions, CERVICAL_LENGTH, pregnancy_id, values, today=today, profiles=profiles
+    )
+
+
+def record_exam(
+    sessions: sessionmaker[Session],
+    pregnancy_id: str,
+    values: Values,
+    *,
+    today: dt.date,
+    profiles: Profiles,
+) -> Saved[CervicalExamRow]:
+    """Record a pelvic examination (`dilation_cm`, `effacement_percent` ...)."""
+    return add_record(sessions, CERVICAL_EXAM, pregnancy_id, values, today=today, profiles=profiles)
+
+
+def report_symptoms(
+    sessions: sessionmaker[Session],
+    pregnancy_id: str,
+    values: Values,
+    *,
+    today: dt.date,
+    profiles: Profiles,
+) -> Saved[SymptomReportRow]:
+    """Record a woman's symptom report (`present`, `absent`: symptom codes)."""
+    return add_record(
+        sessions, SYMPTOM_REPORT, pregnancy_id, values, today=today, profiles=profiles
+    )
+
+
+__all__ = [
+    "CERCLAGE_PLACEMENT",
+    "CERCLAGE_REMOVAL",
+    "CERVICAL_EXAM",
+    "CERVICAL_EXCISION",
+    "CERVICAL_LENGTH",
+    "COMPLICATION",
+    "FIBRONECTIN_TEST",
+    "MATERNAL_CONDITION",
+    "MEDICATION",
+    "PREGNANCY_RECORDS",
+    "PRIOR_PREGNANCY",
+    "SYMPTOM_REPORT",
+    "RecordType",
+    "Saved",
+    "add_record",
+    "delete_record",
+    "get_record",
+    "list_records",
+    "record_exam",
+    "record_scan",
+    "report_symptoms",
+    "update_record",
+]

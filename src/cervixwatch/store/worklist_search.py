@@ -1,0 +1,159 @@
+"""The worklist as the JSON API lists it: the filters of `store.worklist` and more (name or
+hospital number, a guideline's open recommendations, either answer of the urgent and overdue
+flags, an unknown risk tier), a choice of order, and the history line of each woman.
+
+Reads the denormalised columns of `assessments` as `store.worklist` does; the history line is
+the one key read out of the stored assessment document, for the rows of one page only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from cervixwatch.store.crud import text_search
+from cervixwatch.store.models import AssessmentRow, PatientRow, PregnancyRow, PregnancyStatus
+from cervixwatch.store.worklist import WorklistEntry
+
+_AnySelect = Select[*tuple[Any, ...]]
+
+#: `urgent`: urgent first, then overdue, then by the next scan due (the worklist's own order);
+#: `next_scan_due`: soonest first; `ga` / `-ga`: by gestational age, youngest / oldest first;
+#: `name`: by family then given name. Unknown values sort last; the pregnancy id breaks ties.
+WorklistSort = Literal["urgent", "next_scan_due", "ga", "-ga", "name"]
+
+
+@dataclass(frozen=True, slots=True)
+class WorklistSearch:
+    """Which pregnancies to list and in what order; every criterion given must hold.
+
+    `risk_tiers` may hold None for "tier unknown". `urgent` / `overdue`: True lists only
+    those flagged, False only those not. `guideline`: only those with at least one
+    recommendation from that guideline profile. `search`: every word in the woman's name or
+    hospital number.
+    """
+
+    risk_tiers: Collection[str | None] | None = None
+    urgent: bool | None = None
+    overdue: bool | None = None
+    due_by: dt.date | None = None
+    guideline: str | None = None
+    search: str | None = None
+    sort: WorklistSort = "urgent"
+
+
+@dataclass(frozen=True, slots=True)
+class WorklistLine:
+    entry: WorklistEntry
+    #: The obstetric and cervical history in one line, as the stored assessment gives it.
+    history: str | None
+
+
+_COLUMNS = (
+    PatientRow.id,
+    PatientRow.hospital_number,
+    PatientRow.family_name,
+    PatientRow.given_name,
+    PregnancyRow.id,
+    PregnancyRow.edd,
+    AssessmentRow.as_of,
+    AssessmentRow.ga_days,
+    AssessmentRow.risk_tier,
+    AssessmentRow.next_scan_due,
+    AssessmentRow.next_scan_status,
+    AssessmentRow.overdue,
+    AssessmentRow.urgent,
+    AssessmentRow.codes,
+    AssessmentRow.latest_length_mm,
+    AssessmentRow.latest_length_on,
+    AssessmentRow.shortest_length_mm,
+    AssessmentRow.shortest_length_on,
+)
+
+
+def _has_codes_from(session: Session, guideline: str) -> ColumnElement[bool]:
+    """The stored codes of `guideline` are a non-empty list."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.jsonb_array_length(AssessmentRow.codes[guideline]) > 0
+    return func.json_array_length(AssessmentRow.codes, f'$."{guideline}"') > 0
+
+
+def _tiers(tiers: Collection[str | None]) -> ColumnElement[bool]:
+    known = sorted(t for t in tiers if t is not None)
+    conditions = [AssessmentRow.risk_tier.in_(known)]
+    if None in tiers:
+        conditions.append(AssessmentRow.risk_tier.is_(None))
+    return or_(*conditions)
+
+
+def _filtered(session: Session, query: _AnySelect, where: WorklistSearch) -> _AnySelect:
+    query = (
+        query.select_from(AssessmentRow)
+        .join(PregnancyRow, PregnancyRow.id == AssessmentRow.pregnancy_id)
+        .join(PatientRow, PatientRow.id == PregnancyRow.patient_id)
+        .where(PregnancyRow.status == PregnancyStatus.ACTIVE)
+    )
+    if where.risk_tiers is not None:
+        query = query.where(_tiers(where.risk_tiers))
+    if where.urgent is not None:
+        query = query.where(AssessmentRow.urgent.is_(where.urgent))
+    if where.overdue is not None:
+        query = query.where(AssessmentRow.overdue.is_(where.overdue))
+    if where.due_by is not None:
+        query = query.where(AssessmentRow.next_scan_due <= where.due_by)
+    if where.guideline is not None:
+        query = query.where(_has_codes_from(session, where.guideline))
+    if where.search and where.search.split():
+        query = query.where(
+            text_search(
+                where.search,
+                [PatientRow.hospital_number, PatientRow.family_name, PatientRow.given_name],
+            )
+        )
+    return query
+
+
+_BY_NAME = (
+    PatientRow.family_name.asc().nulls_last(),
+    PatientRow.given_name.asc().nulls_last(),
+)
+
+
+def _ordering(sort: WorklistSort) -> tuple[Any, ...]:
+    if sort == "next_scan_due":
+        return (AssessmentRow.next_scan_due.asc().nulls_last(), *_BY_NAME)
+    if sort == "ga":
+        return (AssessmentRow.ga_days.asc().nulls_last(), *_BY_NAME)
+    if sort == "-ga":
+        return (AssessmentRow.ga_days.desc().nulls_last(), *_BY_NAME)
+    if sort == "name":
+        return (*_BY_NAME, PatientRow.hospital_number)
+    return (
+        AssessmentRow.urgent.desc(),
+        AssessmentRow.overdue.desc(),
+        AssessmentRow.next_scan_due.asc().nulls_last(),
+        *_BY_NAME,
+    )
+
+
+def search_worklist(
+    session: Session, where: WorklistSearch, *, limit: int, offset: int
+) -> list[WorklistLine]:
+    """One page of the worklist under `where`, in its order; the pregnancy id keeps pages
+    stable."""
+    history = AssessmentRow.result["history"].as_string()
+    query = _filtered(session, select(*_COLUMNS, history), where).order_by(
+        *_ordering(where.sort), PregnancyRow.id
+    )
+    rows = session.execute(query.limit(limit).offset(offset))
+    return [WorklistLine(WorklistEntry(*row[:-1]), row[-1]) for row in rows]
+
+
+def count_worklist(session: Session, where: WorklistSearch) -> int:
+    """How many pregnancies the worklist holds under `where` (for paging)."""
+    return int(session.scalar(_filtered(session, select(func.count()), where)) or 0)

@@ -1,0 +1,133 @@
+"""Women under care: register, find (by name or hospital number), read and correct."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel
+
+from cervixwatch.app import patients
+from cervixwatch.web.api.errors import BODY, CONFLICT, NOT_FOUND
+from cervixwatch.web.api.paging import PagingDep
+from cervixwatch.web.api.types import (
+    UNSET,
+    AssessmentSummaryPublic,
+    Day,
+    HospitalNumber,
+    Name,
+    RecordIn,
+    SearchText,
+)
+from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep
+
+router = APIRouter(tags=["patients"])
+
+
+class PatientCreate(RecordIn):
+    hospital_number: HospitalNumber
+    family_name: Name | None = None
+    given_name: Name | None = None
+    birth_date: Day | None = None
+
+
+class PatientUpdate(RecordIn):
+    is_patch = True
+
+    hospital_number: HospitalNumber = UNSET
+    family_name: Name | None = None
+    given_name: Name | None = None
+    birth_date: Day | None = None
+
+
+class PatientPublic(BaseModel):
+    id: str
+    hospital_number: str
+    family_name: str | None
+    given_name: str | None
+    birth_date: dt.date | None
+    active_pregnancy_id: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def of(cls, patient: patients.Patient) -> PatientPublic:
+        return cls.model_validate(patient, from_attributes=True)
+
+
+class PatientWritten(PatientPublic):
+    assessment: AssessmentSummaryPublic | None
+
+
+class PatientPage(BaseModel):
+    items: list[PatientPublic]
+    total: int
+    page: int
+    page_size: int
+
+
+@router.post(
+    "/patients",
+    status_code=201,
+    response_model=PatientPublic,
+    responses={**CONFLICT, **BODY},
+    summary="Register a woman",
+)
+def register_patient(
+    body: PatientCreate,
+    request: Request,
+    response: Response,
+    sessions: SessionsDep,
+    today: TodayDep,
+) -> PatientPublic:
+    patient = patients.register_patient(sessions, body.columns(), today=today)
+    response.headers["Location"] = str(request.url_for("get_patient", patient_id=patient.id))
+    return PatientPublic.of(patient)
+
+
+@router.get("/patients", response_model=PatientPage, summary="Find women")
+def find_patients(
+    sessions: SessionsDep,
+    paging: PagingDep,
+    search: Annotated[
+        SearchText | None,
+        Query(description="Words that must each appear in her name or hospital number."),
+    ] = None,
+) -> PatientPage:
+    found = patients.find_patients(sessions, search, page=paging.page, page_size=paging.page_size)
+    return PatientPage(
+        items=[PatientPublic.of(p) for p in found.items],
+        total=found.total,
+        page=paging.page,
+        page_size=paging.page_size,
+    )
+
+
+@router.get(
+    "/patients/{patient_id}", response_model=PatientPublic, responses=NOT_FOUND, summary="Read"
+)
+def get_patient(patient_id: str, sessions: SessionsDep) -> PatientPublic:
+    return PatientPublic.of(patients.get_patient(sessions, patient_id))
+
+
+@router.patch(
+    "/patients/{patient_id}",
+    response_model=PatientWritten,
+    responses={**NOT_FOUND, **CONFLICT, **BODY},
+    summary="Correct her details",
+)
+def update_patient(
+    patient_id: str,
+    body: PatientUpdate,
+    sessions: SessionsDep,
+    profiles: ProfilesDep,
+    today: TodayDep,
+) -> PatientWritten:
+    saved = patients.update_patient(
+        sessions, patient_id, body.columns(), today=today, profiles=profiles
+    )
+    return PatientWritten(
+        **PatientPublic.of(saved.row).model_dump(),
+        assessment=AssessmentSummaryPublic.of(saved.assessment),
+    )

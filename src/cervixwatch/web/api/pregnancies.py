@@ -1,0 +1,132 @@
+"""Pregnancies: start one for a woman (EDD, number of fetuses), re-date it, end it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from cervixwatch.app import pregnancies
+from cervixwatch.app.writing import Saved
+from cervixwatch.store.models import PregnancyRow, PregnancyStatus
+from cervixwatch.web.api.errors import BODY, CONFLICT, NOT_FOUND
+from cervixwatch.web.api.types import JSON_NUMBER, UNSET, AssessmentSummaryPublic, Day, RecordIn
+from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep
+
+router = APIRouter(tags=["pregnancies"])
+
+Edd = Annotated[Day, Field(description="Estimated due date (40+0), from the dating scan.")]
+Fetuses = Annotated[
+    int,
+    JSON_NUMBER,
+    Field(
+        ge=1,
+        le=9,
+        description="Number of fetuses; null when not recorded (taken as 1).",
+    ),
+]
+
+
+class PregnancyCreate(RecordIn):
+    edd: Edd | None = None
+    fetuses: Fetuses | None = None
+
+
+class PregnancyUpdate(RecordIn):
+    is_patch = True
+
+    edd: Edd | None = None
+    fetuses: Fetuses | None = None
+    status: PregnancyStatus = UNSET
+    ended_on: Day | None = Field(default=None, description="The day it ended (with status ended).")
+
+
+class PregnancyPublic(BaseModel):
+    id: str
+    patient_id: str
+    edd: dt.date | None
+    fetuses: int | None
+    status: PregnancyStatus
+    ended_on: dt.date | None
+    notes: list[str] = Field(description="Notes its records carried (e.g. what an import left).")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def of(cls, row: PregnancyRow) -> PregnancyPublic:
+        return cls.model_validate(row, from_attributes=True)
+
+
+class PregnancyWritten(PregnancyPublic):
+    assessment: AssessmentSummaryPublic | None
+
+
+def _written(saved: Saved[PregnancyRow]) -> PregnancyWritten:
+    return PregnancyWritten(
+        **PregnancyPublic.of(saved.row).model_dump(),
+        assessment=AssessmentSummaryPublic.of(saved.assessment),
+    )
+
+
+@router.post(
+    "/patients/{patient_id}/pregnancies",
+    status_code=201,
+    response_model=PregnancyWritten,
+    responses={**NOT_FOUND, **CONFLICT, **BODY},
+    summary="Start her active pregnancy",
+)
+def start_pregnancy(
+    patient_id: str,
+    body: PregnancyCreate,
+    request: Request,
+    response: Response,
+    sessions: SessionsDep,
+    profiles: ProfilesDep,
+    today: TodayDep,
+) -> PregnancyWritten:
+    saved = pregnancies.start_pregnancy(
+        sessions, patient_id, body.columns(), today=today, profiles=profiles
+    )
+    response.headers["Location"] = str(request.url_for("get_pregnancy", pregnancy_id=saved.row.id))
+    return _written(saved)
+
+
+@router.get(
+    "/patients/{patient_id}/pregnancies",
+    response_model=list[PregnancyPublic],
+    responses=NOT_FOUND,
+    summary="Her pregnancies",
+)
+def list_pregnancies(patient_id: str, sessions: SessionsDep) -> list[PregnancyPublic]:
+    return [PregnancyPublic.of(p) for p in pregnancies.pregnancies_of(sessions, patient_id)]
+
+
+@router.get(
+    "/pregnancies/{pregnancy_id}",
+    response_model=PregnancyPublic,
+    responses=NOT_FOUND,
+    summary="Read a pregnancy",
+)
+def get_pregnancy(pregnancy_id: str, sessions: SessionsDep) -> PregnancyPublic:
+    return PregnancyPublic.of(pregnancies.get_pregnancy(sessions, pregnancy_id))
+
+
+@router.patch(
+    "/pregnancies/{pregnancy_id}",
+    response_model=PregnancyWritten,
+    responses={**NOT_FOUND, **CONFLICT, **BODY},
+    summary="Re-date, count fetuses, or end a pregnancy",
+)
+def update_pregnancy(
+    pregnancy_id: str,
+    body: PregnancyUpdate,
+    sessions: SessionsDep,
+    profiles: ProfilesDep,
+    today: TodayDep,
+) -> PregnancyWritten:
+    saved = pregnancies.update_pregnancy(
+        sessions, pregnancy_id, body.columns(), today=today, profiles=profiles
+    )
+    return _written(saved)

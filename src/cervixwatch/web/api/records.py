@@ -1,0 +1,289 @@
+"""Create, list, read, amend and delete for every kind of clinical record: the same five routes,
+made once per kind from its model family and its `RecordType`.
+
+    POST   /api/{owners}/{owner_id}/{records}   record one (201): the record and the assessment
+    GET    /api/{owners}/{owner_id}/{records}   the owner's records of this kind, by date
+    GET    /api/{records}/{id}                  one record
+    PATCH  /api/{records}/{id}                  amend it: the record and the assessment
+    DELETE /api/{records}/{id}                  delete it (204); the pregnancy is reassessed
+
+`owners` is `patients` for the woman's history and `pregnancies` for the rest.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
+
+from cervixwatch.app import recording
+from cervixwatch.app.recording import RecordType
+from cervixwatch.app.writing import Saved
+from cervixwatch.web.api import findings, history, treatments
+from cervixwatch.web.api.errors import BODY, CONFLICT, NOT_FOUND
+from cervixwatch.web.api.types import AssessmentSummaryPublic, RecordIn, RecordOut, written_model
+from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep
+
+
+@dataclass(frozen=True, slots=True)
+class RecordApi:
+    """The routes of one kind of record."""
+
+    kind: RecordType[Any]
+    #: The path segment: "cervical-lengths".
+    collection: str
+    #: In summaries: "cervical length".
+    title: str
+    create: type[RecordIn]
+    update: type[RecordIn]
+    public: type[RecordOut]
+    tag: str
+
+
+RECORD_APIS = (
+    RecordApi(
+        recording.PRIOR_PREGNANCY,
+        "prior-pregnancies",
+        "previous pregnancy",
+        history.PriorPregnancyCreate,
+        history.PriorPregnancyUpdate,
+        history.PriorPregnancyPublic,
+        "history",
+    ),
+    RecordApi(
+        recording.CERVICAL_EXCISION,
+        "cervical-excisions",
+        "cervical excision",
+        history.CervicalExcisionCreate,
+        history.CervicalExcisionUpdate,
+        history.CervicalExcisionPublic,
+        "history",
+    ),
+    RecordApi(
+        recording.MATERNAL_CONDITION,
+        "maternal-conditions",
+        "maternal condition",
+        history.MaternalConditionCreate,
+        history.MaternalConditionUpdate,
+        history.MaternalConditionPublic,
+        "history",
+    ),
+    RecordApi(
+        recording.CERVICAL_LENGTH,
+        "cervical-lengths",
+        "cervical length",
+        findings.CervicalLengthCreate,
+        findings.CervicalLengthUpdate,
+        findings.CervicalLengthPublic,
+        "findings",
+    ),
+    RecordApi(
+        recording.CERVICAL_EXAM,
+        "cervical-exams",
+        "cervical exam",
+        findings.CervicalExamCreate,
+        findings.CervicalExamUpdate,
+        findings.CervicalExamPublic,
+        "findings",
+    ),
+    RecordApi(
+        recording.FIBRONECTIN_TEST,
+        "fibronectin-tests",
+        "fetal fibronectin test",
+        findings.FibronectinTestCreate,
+        findings.FibronectinTestUpdate,
+        findings.FibronectinTestPublic,
+        "findings",
+    ),
+    RecordApi(
+        recording.SYMPTOM_REPORT,
+        "symptom-reports",
+        "symptom report",
+        findings.SymptomReportCreate,
+        findings.SymptomReportUpdate,
+        findings.SymptomReportPublic,
+        "findings",
+    ),
+    RecordApi(
+        recording.COMPLICATION,
+        "complications",
+        "complication",
+        findings.ComplicationCreate,
+        findings.ComplicationUpdate,
+        findings.ComplicationPublic,
+        "findings",
+    ),
+    RecordApi(
+        recording.CERCLAGE_PLACEMENT,
+        "cerclage-placements",
+        "cerclage placement",
+        treatments.CerclagePlacementCreate,
+        treatments.CerclagePlacementUpdate,
+        treatments.CerclagePlacementPublic,
+        "treatments",
+    ),
+    RecordApi(
+        recording.CERCLAGE_REMOVAL,
+        "cerclage-removals",
+        "cerclage removal",
+        treatments.CerclageRemovalCreate,
+        treatments.CerclageRemovalUpdate,
+        treatments.CerclageRemovalPublic,
+        "treatments",
+    ),
+    RecordApi(
+        recording.MEDICATION,
+        "medications",
+        "medication",
+        treatments.MedicationCreate,
+        treatments.MedicationUpdate,
+        treatments.MedicationPublic,
+        "treatments",
+    ),
+)
+
+
+#: The path segment of each owner.
+_OWNERS = {"patient": "patients", "pregnancy": "pregnancies"}
+
+
+def _endpoint(
+    function: Callable[..., Any], *, body: type[BaseModel] | None = None, owner_param: str = ""
+) -> Callable[..., Any]:
+    """`function` with the signature FastAPI should read for this kind: the body's model in
+    place of `Any`, and the owner's id named for the owner (`pregnancy_id`)."""
+    signature = inspect.signature(function)
+    parameters = []
+    for parameter in signature.parameters.values():
+        if parameter.name == "body" and body is not None:
+            parameter = parameter.replace(annotation=body)
+        elif parameter.name == "owner_id" and owner_param:
+            parameter = parameter.replace(name=owner_param)
+        parameters.append(parameter)
+
+    def endpoint(**kwargs: Any) -> Any:
+        if owner_param:
+            kwargs["owner_id"] = kwargs.pop(owner_param)
+        return function(**kwargs)
+
+    endpoint.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    endpoint.__name__ = function.__name__
+    endpoint.__doc__ = function.__doc__
+    return endpoint
+
+
+def _add_routes(router: APIRouter, api: RecordApi) -> None:
+    kind, public = api.kind, api.public
+    written = written_model(public)
+    owner_param = f"{api.kind.owner}_id"
+    owners = f"/{_OWNERS[api.kind.owner]}/{{{owner_param}}}"
+    one = f"/{api.collection}/{{record_id}}"
+    snake = api.collection.replace("-", "_")
+
+    def answer(saved: Saved[Any]) -> BaseModel:
+        return written.model_validate(
+            {
+                **public.from_row(saved.row).model_dump(),
+                "assessment": AssessmentSummaryPublic.of(saved.assessment),
+            }
+        )
+
+    def create(
+        owner_id: str,
+        body: Any,
+        request: Request,
+        response: Response,
+        sessions: SessionsDep,
+        profiles: ProfilesDep,
+        today: TodayDep,
+    ) -> Any:
+        saved = recording.add_record(
+            sessions, kind, owner_id, body.columns(), today=today, profiles=profiles
+        )
+        response.headers["Location"] = str(request.url_for(f"read_{snake}", record_id=saved.row.id))
+        return answer(saved)
+
+    def list_all(owner_id: str, sessions: SessionsDep) -> Any:
+        return [public.from_row(row) for row in recording.list_records(sessions, kind, owner_id)]
+
+    def read(record_id: int, sessions: SessionsDep) -> Any:
+        return public.from_row(recording.get_record(sessions, kind, record_id))
+
+    def update(
+        record_id: int, body: Any, sessions: SessionsDep, profiles: ProfilesDep, today: TodayDep
+    ) -> Any:
+        saved = recording.update_record(
+            sessions, kind, record_id, body.columns(), today=today, profiles=profiles
+        )
+        return answer(saved)
+
+    def delete(
+        record_id: int, sessions: SessionsDep, profiles: ProfilesDep, today: TodayDep
+    ) -> Response:
+        recording.delete_record(sessions, kind, record_id, today=today, profiles=profiles)
+        return Response(status_code=204)
+
+    router.add_api_route(
+        owners + f"/{api.collection}",
+        _endpoint(create, body=api.create, owner_param=owner_param),
+        methods=["POST"],
+        status_code=201,
+        response_model=written,
+        responses={**NOT_FOUND, **CONFLICT, **BODY},
+        summary=f"Record a {api.title}",
+        operation_id=f"create_{snake}",
+        tags=[api.tag],
+    )
+    router.add_api_route(
+        owners + f"/{api.collection}",
+        _endpoint(list_all, owner_param=owner_param),
+        methods=["GET"],
+        response_model=list[public],  # type: ignore[valid-type]
+        responses=NOT_FOUND,
+        summary=f"List the {api.title} records",
+        operation_id=f"list_{snake}",
+        tags=[api.tag],
+    )
+    router.add_api_route(
+        one,
+        read,
+        methods=["GET"],
+        response_model=public,
+        responses=NOT_FOUND,
+        summary=f"Read a {api.title}",
+        operation_id=f"read_{snake}",
+        name=f"read_{snake}",
+        tags=[api.tag],
+    )
+    router.add_api_route(
+        one,
+        _endpoint(update, body=api.update),
+        methods=["PATCH"],
+        response_model=written,
+        responses={**NOT_FOUND, **CONFLICT, **BODY},
+        summary=f"Amend a {api.title}",
+        operation_id=f"update_{snake}",
+        tags=[api.tag],
+    )
+    router.add_api_route(
+        one,
+        delete,
+        methods=["DELETE"],
+        status_code=204,
+        response_class=Response,
+        responses=NOT_FOUND,
+        summary=f"Delete a {api.title}",
+        operation_id=f"delete_{snake}",
+        tags=[api.tag],
+    )
+
+
+def record_router() -> APIRouter:
+    router = APIRouter()
+    for api in RECORD_APIS:
+        _add_routes(router, api)
+    return router

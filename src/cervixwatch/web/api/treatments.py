@@ -1,0 +1,75 @@
+"""What is done in this pregnancy: cerclage placed and removed, medication orders."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import Field
+
+from cervixwatch.clinical.records import CerclageIndication, CerclageRoute, Medication
+from cervixwatch.store.models import MedicationStatus
+from cervixwatch.web.api.types import UNSET, Day, PregnancyRecordOut, RecordIn
+
+# --- cerclage -----------------------------------------------------------------------------------
+
+
+class CerclagePlacementCreate(RecordIn):
+    placed_on: Day
+    route: CerclageRoute
+    indication: CerclageIndication | None = None
+
+
+class CerclagePlacementUpdate(RecordIn):
+    is_patch = True
+
+    placed_on: Day = UNSET
+    route: CerclageRoute = UNSET
+    indication: CerclageIndication | None = None
+
+
+class CerclagePlacementPublic(PregnancyRecordOut):
+    placed_on: dt.date
+    route: CerclageRoute
+    indication: CerclageIndication | None
+
+
+class CerclageRemovalCreate(RecordIn):
+    removed_on: Day
+
+
+class CerclageRemovalUpdate(RecordIn):
+    is_patch = True
+
+    removed_on: Day = UNSET
+
+
+class CerclageRemovalPublic(PregnancyRecordOut):
+    removed_on: dt.date
+
+
+# --- medications --------------------------------------------------------------------------------
+
+
+class MedicationCreate(RecordIn):
+    """A medication order; the assessment counts the `active` ones."""
+
+    medication: Medication
+    started_on: Day | None = None
+    stopped_on: Day | None = None
+    status: MedicationStatus = Field(default=MedicationStatus.ACTIVE)
+
+
+class MedicationUpdate(RecordIn):
+    is_patch = True
+
+    medication: Medication = UNSET
+    started_on: Day | None = None
+    stopped_on: Day | None = None
+    status: MedicationStatus = UNSET
+
+
+class MedicationPublic(PregnancyRecordOut):
+    medication: Medication
+    started_on: dt.date | None
+    stopped_on: dt.date | None
+    status: MedicationStatus
