@@ -1,5 +1,10 @@
-"""The FHIR R4 facade under /fhir."""
+"""The FHIR R4 facade under /fhir: CapabilityStatement, transaction and collection Bundles
+imported all or nothing, read and search of Patient, Observation, Condition, Procedure,
+MedicationRequest and QuestionnaireResponse, and `Patient/{id}/$everything`.
 
-from fastapi import APIRouter
+JSON only; every error is an OperationOutcome (`http.FhirRoute`).
+"""
 
-router = APIRouter()
+from cervixwatch.web.fhir.routes import router
+
+__all__ = ["router"]

@@ -1,0 +1,440 @@
+"""A woman's stored records as FHIR R4 resources: `$everything`, read by id and search, for
+the FHIR facade.
+
+Every resource is written by `interop.fhir_write.bundle_from_records` from the records
+`assess` reads (her active pregnancy, else her latest), so an export given to
+`cervixwatch assess` yields the assessment CervixWatch makes of the stored records.
+
+Resource ids are CervixWatch's own and stable: each names the row the record is stored in
+(`cl-17` is row 17 of the cervical lengths; `exam-5-dilation` the dilation of examination row
+5; `edd-<pregnancy id>` her pregnancy's due date; the Patient's id is CervixWatch's id for
+her). The ids a source sent are kept with the rows (to recognise the same record sent again)
+but are unique only to her records in that source ("cl-1" in every exported Bundle), so they
+cannot name a resource on this server. A record's id therefore stays the same while the record
+does, and `read_resource` finds a resource by its id alone: the id says which row, the row
+whose records to export.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any, Final
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from cervixwatch.app.errors import NotFound
+from cervixwatch.interop.fhir_values import codes_of
+from cervixwatch.interop.fhir_write import bundle_from_records
+from cervixwatch.store.crud import plausible_id
+from cervixwatch.store.exports import (
+    PatientExport,
+    all_patient_ids,
+    load_exports,
+    patients_by_reference,
+    pregnancy_owner,
+    row_owner,
+    search_patients,
+)
+from cervixwatch.store.models import PatientRow
+
+#: Resource types the facade reads and searches.
+RESOURCE_TYPES: Final = (
+    "Patient",
+    "Observation",
+    "Condition",
+    "Procedure",
+    "MedicationRequest",
+    "QuestionnaireResponse",
+)
+V2_0203: Final = "http://terminology.hl7.org/CodeSystem/v2-0203"
+
+#: The id prefix of each tuple part of the records, and the table its rows are in.
+TUPLE_PREFIXES: Final[Mapping[str, tuple[str, str]]] = {
+    "prior_pregnancies": ("prior", "prior_pregnancies"),
+    "excisions": ("excision", "cervical_excisions"),
+    "cervical_lengths": ("cl", "cervical_lengths"),
+    "fibronectin": ("ffn", "fibronectin_tests"),
+    "cerclage_placements": ("cerclage", "cerclage_placements"),
+    "cerclage_removals": ("cerclage-removal", "cerclage_removals"),
+    "medications": ("medication", "medications"),
+    "symptom_reports": ("symptoms", "symptom_reports"),
+}
+SET_PREFIXES: Final[Mapping[str, tuple[str, str]]] = {
+    "maternal_conditions": ("maternal", "maternal_conditions"),
+    "complications": ("complication", "complications"),
+}
+EXAM_PARTS: Final = ("dilation", "effacement", "membranes")
+_TABLE_OF_PREFIX = dict((*TUPLE_PREFIXES.values(), *SET_PREFIXES.values()))
+_ROW_ID = re.compile(
+    r"^(?P<prefix>"
+    + "|".join(sorted(_TABLE_OF_PREFIX, key=len, reverse=True))
+    + r")-(?P<row>\d{1,10})$"
+)
+_EXAM_ID = re.compile(r"^exam-(?P<row>\d{1,10})-(?P<part>" + "|".join(EXAM_PARTS) + r")$")
+_PREGNANCY_ID = re.compile(r"^(?P<what>edd|fetuses)-(?P<pregnancy>[0-9A-Za-z-]{1,36})$")
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceId:
+    """What one of CervixWatch's resource ids names: a row of `table`, or (`table` None) a
+    part of the pregnancy `pregnancy_id` (its due date or fetus count)."""
+
+    table: str | None
+    row_id: int | None = None
+    pregnancy_id: str | None = None
+
+
+def parse_resource_id(resource_id: str) -> ResourceId | None:
+    """What a (non-Patient) resource id of this server names; None if it names nothing."""
+    if match := _ROW_ID.match(resource_id):
+        return ResourceId(_TABLE_OF_PREFIX[match["prefix"]], int(match["row"]))
+    if match := _EXAM_ID.match(resource_id):
+        return ResourceId("cervical_exams", int(match["row"]))
+    if match := _PREGNANCY_ID.match(resource_id):
+        return ResourceId(None, pregnancy_id=match["pregnancy"])
+    return None
+
+
+# --- resources --------------------------------------------------------------------------------
+
+
+def patient_resource(
+    patient_id: str,
+    hospital_number: str,
+    family_name: str | None,
+    given_name: str | None,
+    birth_date: Any,
+) -> dict[str, Any]:
+    """Her Patient resource: CervixWatch's id, her hospital number as the MR identifier (the
+    number an import finds her by), her names and birth date as registered."""
+    resource: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": patient_id,
+        "identifier": [
+            {
+                "use": "usual",
+                "type": {"coding": [{"system": V2_0203, "code": "MR"}], "text": "Hospital number"},
+                "value": hospital_number,
+            }
+        ],
+    }
+    name: dict[str, Any] = {}
+    if family_name:
+        name["family"] = family_name
+    if given_name and given_name.split():
+        name["given"] = given_name.split()
+    if name:
+        resource["name"] = [name]
+    if birth_date is not None:
+        resource["birthDate"] = birth_date.isoformat()
+    return resource
+
+
+def _patient_of(row: PatientRow) -> dict[str, Any]:
+    return patient_resource(
+        row.id, row.hospital_number, row.family_name, row.given_name, row.birth_date
+    )
+
+
+def resources_of(export: PatientExport) -> list[dict[str, Any]]:
+    """Her Patient and every record of the exported pregnancy as FHIR resources, ids naming
+    their rows."""
+    return [resource for resource, _ in sourced_resources(export)]
+
+
+def sourced_resources(export: PatientExport) -> list[tuple[dict[str, Any], str | None]]:
+    """`resources_of`, each resource with the id its record had in its source (None if it had
+    none)."""
+    records = export.records
+    parts: dict[str, Any] = {}
+    sources: dict[str, str | None] = {}
+    for part, (prefix, _table) in TUPLE_PREFIXES.items():
+        items = getattr(records, part)
+        rows = export.rows[part]
+        parts[part] = tuple(
+            replace(item, source_id=f"{prefix}-{row.row_id}")
+            for item, row in zip(items, rows, strict=True)
+        )
+        sources.update((f"{prefix}-{row.row_id}", row.source_ref) for row in rows)
+    # Ids `bundle_from_records` gives records it has no id for, and what they become here.
+    renamed: dict[str, str] = {}
+    for i, row in enumerate(export.rows["exams"]):
+        for part in EXAM_PARTS:
+            renamed[f"exam-{i}-{part}"] = f"exam-{row.row_id}-{part}"
+            sources[f"exam-{row.row_id}-{part}"] = row.source_ref
+    for part, (prefix, _table) in SET_PREFIXES.items():
+        for code, row in export.codes[part].items():
+            renamed[str(code.value)] = f"{prefix}-{row.row_id}"
+    if export.pregnancy_id is not None:
+        renamed["edd"] = f"edd-{export.pregnancy_id}"
+        renamed["fetuses"] = f"fetuses-{export.pregnancy_id}"
+    patient = patient_resource(
+        export.patient_id,
+        export.hospital_number,
+        export.family_name,
+        export.given_name,
+        export.birth_date,
+    )
+    bundle = bundle_from_records(replace(records, **parts), patient)
+    out: list[tuple[dict[str, Any], str | None]] = []
+    for entry in bundle["entry"]:
+        resource: dict[str, Any] = entry["resource"]
+        if resource["resourceType"] != "Patient":
+            resource["id"] = renamed.get(resource["id"], resource["id"])
+        out.append((resource, sources.get(resource["id"])))
+    return out
+
+
+def searchset(
+    resources: Sequence[Mapping[str, Any]],
+    *,
+    base: str = "",
+    total: int | None = None,
+    links: Sequence[Mapping[str, str]] = (),
+) -> dict[str, Any]:
+    """A searchset Bundle of `resources`, each entry with its fullUrl (`base`/Type/id) and
+    search mode `match`."""
+    prefix = f"{base.rstrip('/')}/" if base else ""
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(resources) if total is None else total,
+    }
+    if links:
+        bundle["link"] = [dict(link) for link in links]
+    bundle["entry"] = [
+        {
+            "fullUrl": f"{prefix}{r['resourceType']}/{r['id']}",
+            "resource": r,
+            "search": {"mode": "match"},
+        }
+        for r in resources
+    ]
+    return bundle
+
+
+# --- use cases --------------------------------------------------------------------------------
+
+
+def _export(
+    session: Session, patient_id: str, pregnancy_id: str | None = None
+) -> PatientExport | None:
+    pregnancies = {patient_id: pregnancy_id} if pregnancy_id else None
+    exports = load_exports(session, [patient_id], pregnancies=pregnancies)
+    return exports[0] if exports else None
+
+
+def everything(
+    sessions: sessionmaker[Session],
+    patient_id: str,
+    *,
+    base: str = "",
+    types: Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """`Patient/{id}/$everything`: her Patient and the records of her active (else latest)
+    pregnancy as a searchset Bundle (only `types`, when given)."""
+    with sessions() as session:
+        export = _export(session, patient_id)
+    if export is None:
+        raise NotFound(f"no Patient/{patient_id}")
+    resources = resources_of(export)
+    if types is not None:
+        wanted = set(types)
+        resources = [r for r in resources if r["resourceType"] in wanted]
+    return searchset(resources, base=base)
+
+
+def read_resource(
+    sessions: sessionmaker[Session], resource_type: str, resource_id: str
+) -> dict[str, Any]:
+    """One resource by type and id; `NotFound` if there is none (or it is no longer part of
+    the records: a stopped order, a resolved complication)."""
+    with sessions() as session:
+        if resource_type == "Patient":
+            row = session.get(PatientRow, resource_id) if plausible_id(resource_id) else None
+            if row is None:
+                raise NotFound(f"no Patient/{resource_id}")
+            return _patient_of(row)
+        export = _owner_export(session, resource_id)
+    if export is not None:
+        for resource in resources_of(export):
+            if resource["resourceType"] == resource_type and resource["id"] == resource_id:
+                return resource
+    raise NotFound(f"no {resource_type}/{resource_id}")
+
+
+def _owner(session: Session, resource_id: str) -> tuple[str, str | None] | None:
+    """(patient id, pregnancy id or None) of the record a resource id names."""
+    named = parse_resource_id(resource_id)
+    if named is None:
+        return None
+    if named.table is None:
+        assert named.pregnancy_id is not None
+        patient_id = pregnancy_owner(session, named.pregnancy_id)
+        return None if patient_id is None else (patient_id, named.pregnancy_id)
+    assert named.row_id is not None
+    return row_owner(session, named.table, named.row_id)
+
+
+def _owner_export(session: Session, resource_id: str) -> PatientExport | None:
+    owner = _owner(session, resource_id)
+    return None if owner is None else _export(session, *owner)
+
+
+# --- search -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A token search value: `system|code`, `code` (any system) or `system|` (any code)."""
+
+    system: str | None
+    code: str | None
+
+    @classmethod
+    def parse(cls, text: str) -> Token:
+        if "|" not in text:
+            return cls(None, text)
+        system, code = text.split("|", 1)
+        return cls(system, code or None)
+
+    def matches(self, codes: set[tuple[str, str]]) -> bool:
+        return any(
+            (self.system is None or system == self.system)
+            and (self.code is None or code == self.code)
+            for system, code in codes
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Criteria:
+    """What a search asks for; each list is one parameter (its values ORed), every parameter
+    given must match (AND). None: the parameter was not given."""
+
+    ids: Sequence[str] | None = None
+    patients: Sequence[Sequence[str]] | None = None
+    codes: Sequence[Sequence[Token]] | None = None
+    questionnaires: Sequence[Sequence[str]] | None = None
+    # Patient searches
+    identifiers: Sequence[Sequence[Token]] | None = None
+    family: str | None = None
+    given: str | None = None
+    birth_date: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    resources: list[dict[str, Any]]
+    total: int
+
+
+_CODE_FIELDS: Mapping[str, str] = {
+    "Observation": "code",
+    "Condition": "code",
+    "Procedure": "code",
+    "MedicationRequest": "medicationCodeableConcept",
+}
+
+
+def _code_matches(resource: Mapping[str, Any], tokens: Sequence[Token]) -> bool:
+    field = _CODE_FIELDS.get(resource["resourceType"])
+    codes = codes_of(resource.get(field)) if field else set()
+    return any(token.matches(codes) for token in tokens)
+
+
+def _questionnaire_matches(resource: Mapping[str, Any], urls: Sequence[str]) -> bool:
+    questionnaire = str(resource.get("questionnaire") or "").split("|")[0]
+    return any(questionnaire == url.split("|")[0] for url in urls)
+
+
+def _filters(criteria: Criteria) -> list[Callable[[Mapping[str, Any]], bool]]:
+    filters: list[Callable[[Mapping[str, Any]], bool]] = []
+    if criteria.ids is not None:
+        ids = set(criteria.ids)
+        filters.append(lambda r: r["id"] in ids)
+    for tokens in criteria.codes or ():
+        filters.append(partial(_code_matches, tokens=tokens))
+    for urls in criteria.questionnaires or ():
+        filters.append(partial(_questionnaire_matches, urls=urls))
+    return filters
+
+
+def _candidates(session: Session, criteria: Criteria) -> tuple[list[str], dict[str, str]]:
+    """The women whose records may match, and the pregnancy to export of any of them whose
+    matching record is not in her default pregnancy (a read by `_id`)."""
+    chosen: list[str] | None = None
+    pregnancies: dict[str, str] = {}
+    if criteria.ids is not None:
+        chosen = []
+        for resource_id in criteria.ids:
+            owner = _owner(session, resource_id)
+            if owner is not None:
+                chosen.append(owner[0])
+                if owner[1] is not None:
+                    pregnancies.setdefault(owner[0], owner[1])
+    for references in criteria.patients or ():
+        named = {p for ref in references for p in patients_by_reference(session, ref)}
+        chosen = sorted(named) if chosen is None else [p for p in chosen if p in named]
+    if chosen is None:
+        chosen = all_patient_ids(session)
+    return list(dict.fromkeys(chosen)), pregnancies
+
+
+def search(
+    sessions: sessionmaker[Session],
+    resource_type: str,
+    criteria: Criteria,
+    *,
+    count: int,
+    offset: int = 0,
+) -> SearchResult:
+    """Resources of `resource_type` matching `criteria`: one page (`count` from `offset`) and
+    the total. Records are those of each woman's active (else latest) pregnancy."""
+    if resource_type == "Patient":
+        return _search_patients(sessions, criteria, count=count, offset=offset)
+    filters = _filters(criteria)
+    matches: list[dict[str, Any]] = []
+    with sessions() as session:
+        candidates, pregnancies = _candidates(session, criteria)
+        step = 500
+        for start in range(0, len(candidates), step):
+            chunk = candidates[start : start + step]
+            for export in load_exports(session, chunk, pregnancies=pregnancies):
+                matches.extend(
+                    r
+                    for r in resources_of(export)
+                    if r["resourceType"] == resource_type and all(f(r) for f in filters)
+                )
+    return SearchResult(matches[offset : offset + count], len(matches))
+
+
+def _search_patients(
+    sessions: sessionmaker[Session], criteria: Criteria, *, count: int, offset: int
+) -> SearchResult:
+    with sessions() as session:
+        ids: list[str] | None = list(criteria.ids) if criteria.ids is not None else None
+        for references in criteria.patients or ():
+            named = {p for ref in references for p in patients_by_reference(session, ref)}
+            ids = sorted(named) if ids is None else [i for i in ids if i in named]
+        hospital_numbers: list[str] | None = None
+        for tokens in criteria.identifiers or ():
+            values = {t.code for t in tokens if t.code is not None}
+            hospital_numbers = (
+                sorted(values)
+                if hospital_numbers is None
+                else [h for h in hospital_numbers if h in values]
+            )
+        rows, total = search_patients(
+            session,
+            ids=ids,
+            hospital_numbers=hospital_numbers,
+            family=criteria.family,
+            given=criteria.given,
+            birth_date=criteria.birth_date,
+            limit=count,
+            offset=offset,
+        )
+    return SearchResult([_patient_of(row) for row in rows], total)

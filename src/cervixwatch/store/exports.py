@@ -1,0 +1,380 @@
+"""Reading women's stored records together with the rows they come from, for the FHIR facade:
+exporting them (each record named by its row, so a resource id found in an export can be read
+back), finding who a reference names, and counting what an import changed.
+
+The records are built exactly as `records.load_records` builds them (the same kinds, rows,
+filters and order), so an export is what `assess` reads for the pregnancy. Many women are
+loaded with one query per kind of record (`load_exports`), not one per woman.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, event, func, select
+from sqlalchemy.orm import Session
+
+from cervixwatch.clinical.records import PregnancyRecords
+from cervixwatch.store.crud import plausible_id, plausible_row_id
+from cervixwatch.store.mapping import (
+    COMPLICATIONS,
+    MATERNAL_CONDITIONS,
+    RECORD_KINDS,
+    RecordKind,
+)
+from cervixwatch.store.models import (
+    Base,
+    PatientRow,
+    PregnancyRow,
+    PregnancyStatus,
+    RecordSource,
+    SourceIdentifierRow,
+)
+
+__all__ = [
+    "KINDS_BY_TABLE",
+    "Changes",
+    "PatientExport",
+    "RowRef",
+    "all_patient_ids",
+    "condition_rows",
+    "identified_rows",
+    "load_exports",
+    "own_rows",
+    "patients_by_reference",
+    "patients_by_source_id",
+    "pregnancy_owner",
+    "row_owner",
+    "search_patients",
+    "track_changes",
+]
+
+#: Rows read per query when many women are loaded (an IN list of this many ids).
+CHUNK = 500
+
+KINDS_BY_TABLE: Mapping[str, RecordKind[Any, Any]] = {k.table_name: k for k in RECORD_KINDS}
+
+
+@dataclass(frozen=True, slots=True)
+class RowRef:
+    """The row a record was loaded from: its table, id, and where it came from."""
+
+    table: str
+    row_id: int
+    source: RecordSource
+    source_ref: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PatientExport:
+    """A woman as registered and the records of one of her pregnancies (or, with none, her
+    own history), each tuple part of `records` with the rows it came from, in the same order
+    (`rows[field][i]` is the row of `records.<field>[i]`), and each code of a set part with
+    its row (`codes[field][code]`)."""
+
+    patient_id: str
+    hospital_number: str
+    family_name: str | None
+    given_name: str | None
+    birth_date: dt.date | None
+    pregnancy_id: str | None
+    records: PregnancyRecords
+    rows: Mapping[str, tuple[RowRef, ...]] = field(default_factory=dict)
+    codes: Mapping[str, Mapping[Any, RowRef]] = field(default_factory=dict)
+
+
+def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def _default_pregnancies(session: Session, patient_ids: Sequence[str]) -> dict[str, PregnancyRow]:
+    """Each woman's active pregnancy, else the one recorded last."""
+    chosen: dict[str, PregnancyRow] = {}
+    for chunk in _chunks(patient_ids):
+        query = (
+            select(PregnancyRow)
+            .where(PregnancyRow.patient_id.in_(chunk))
+            .order_by(
+                PregnancyRow.patient_id,
+                case((PregnancyRow.status == PregnancyStatus.ACTIVE, 0), else_=1),
+                PregnancyRow.created_at.desc(),
+                PregnancyRow.id.desc(),
+            )
+        )
+        for pregnancy in session.scalars(query):
+            chosen.setdefault(pregnancy.patient_id, pregnancy)
+    return chosen
+
+
+def _rows_by_owner(
+    session: Session, kind: RecordKind[Any, Any], owner_ids: Sequence[str]
+) -> dict[str, list[Any]]:
+    """The rows of `kind` of each owner, as `records._stored` selects and orders them."""
+    out: dict[str, list[Any]] = {}
+    owner = getattr(kind.table, f"{kind.owner}_id")
+    for chunk in _chunks(owner_ids):
+        query = select(kind.table).where(owner.in_(chunk))
+        if kind.current is not None:
+            query = query.where(kind.current())
+        for row in session.scalars(query.order_by(kind.table.id)):
+            out.setdefault(getattr(row, f"{kind.owner}_id"), []).append(row)
+    return out
+
+
+def load_exports(
+    session: Session,
+    patient_ids: Sequence[str],
+    *,
+    pregnancies: Mapping[str, str] | None = None,
+) -> list[PatientExport]:
+    """The women of `patient_ids` that exist, in that order, each with her active (else latest)
+    pregnancy's records, or the pregnancy `pregnancies[patient_id]` names."""
+    wanted = [p for p in dict.fromkeys(patient_ids) if plausible_id(p)]
+    patients: dict[str, PatientRow] = {}
+    for chunk in _chunks(wanted):
+        patients.update(
+            (p.id, p) for p in session.scalars(select(PatientRow).where(PatientRow.id.in_(chunk)))
+        )
+    found = [p for p in wanted if p in patients]
+    chosen = _default_pregnancies(session, found)
+    for patient_id, pregnancy_id in (pregnancies or {}).items():
+        pregnancy = session.get(PregnancyRow, pregnancy_id)
+        if pregnancy is not None and pregnancy.patient_id == patient_id:
+            chosen[patient_id] = pregnancy
+    pregnancy_ids = [chosen[p].id for p in found if p in chosen]
+    rows = {
+        kind.field: _rows_by_owner(
+            session, kind, found if kind.owner == "patient" else pregnancy_ids
+        )
+        for kind in RECORD_KINDS
+    }
+    exports = []
+    for patient_id in found:
+        patient = patients[patient_id]
+        pregnancy = chosen.get(patient_id)
+        parts: dict[str, Any] = {}
+        refs: dict[str, tuple[RowRef, ...]] = {}
+        codes: dict[str, dict[Any, RowRef]] = {}
+        for kind in RECORD_KINDS:
+            owner_id = patient_id if kind.owner == "patient" else (pregnancy and pregnancy.id)
+            kind_rows = rows[kind.field].get(owner_id, []) if owner_id else []
+            items = [kind.record(row) for row in kind_rows]
+            row_refs = tuple(
+                RowRef(kind.table_name, row.id, row.source, row.source_ref) for row in kind_rows
+            )
+            if kind.is_set:
+                parts[kind.field] = frozenset(items)
+                codes[kind.field] = {}
+                for item, ref in zip(items, row_refs, strict=True):
+                    codes[kind.field].setdefault(item, ref)
+            else:
+                parts[kind.field] = tuple(items)
+                refs[kind.field] = row_refs
+        records = PregnancyRecords(
+            patient_id=patient.id,
+            edd=pregnancy.edd if pregnancy else None,
+            fetuses=pregnancy.fetuses if pregnancy else None,
+            birth_date=patient.birth_date,
+            notes=tuple(pregnancy.notes) if pregnancy else (),
+            **parts,
+        )
+        exports.append(
+            PatientExport(
+                patient_id=patient.id,
+                hospital_number=patient.hospital_number,
+                family_name=patient.family_name,
+                given_name=patient.given_name,
+                birth_date=patient.birth_date,
+                pregnancy_id=pregnancy.id if pregnancy else None,
+                records=records,
+                rows=refs,
+                codes=codes,
+            )
+        )
+    return exports
+
+
+def search_patients(
+    session: Session,
+    *,
+    ids: Sequence[str] | None = None,
+    hospital_numbers: Sequence[str] | None = None,
+    family: str | None = None,
+    given: str | None = None,
+    birth_date: dt.date | None = None,
+    limit: int,
+    offset: int,
+) -> tuple[list[PatientRow], int]:
+    """The women matching every criterion given (ids, hospital numbers, names starting with
+    `family`/`given` case-insensitively, birth date), by name: one page and the total."""
+    where: list[ColumnElement[bool]] = []
+    if ids is not None:
+        where.append(PatientRow.id.in_([i for i in ids if plausible_id(i)]))
+    if hospital_numbers is not None:
+        where.append(PatientRow.hospital_number.in_(hospital_numbers))
+    for column, prefix in ((PatientRow.family_name, family), (PatientRow.given_name, given)):
+        if prefix is not None:
+            escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append(func.lower(column).like(escaped.lower() + "%", escape="\\"))
+    if birth_date is not None:
+        where.append(PatientRow.birth_date == birth_date)
+    total = session.scalar(select(func.count()).select_from(PatientRow).where(*where)) or 0
+    query = (
+        select(PatientRow)
+        .where(*where)
+        .order_by(
+            PatientRow.family_name.asc().nulls_last(),
+            PatientRow.given_name.asc().nulls_last(),
+            PatientRow.hospital_number,
+            PatientRow.id,
+        )
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(session.scalars(query)), int(total)
+
+
+def all_patient_ids(session: Session) -> list[str]:
+    return list(session.scalars(select(PatientRow.id).order_by(PatientRow.id)))
+
+
+def patients_by_reference(session: Session, reference: str) -> set[str]:
+    """The women a reference names: `Patient/<id>` (or a URL ending so, or the bare id) with
+    CervixWatch's id for her, else the id a source knew her by when her records were imported
+    (several women, if several sources used the same id)."""
+    target = reference.split("/_history/")[0]
+    parts = target.rstrip("/").split("/")
+    if len(parts) >= 2 and parts[-2] != "Patient":
+        return set()
+    value = parts[-1]
+    if not value:
+        return set()
+    if plausible_id(value) and session.get(PatientRow, value) is not None:
+        return {value}
+    return patients_by_source_id(session, value)
+
+
+def patients_by_source_id(session: Session, source_id: str) -> set[str]:
+    """The women a source (a FHIR server or file) knew by `source_id` (her Patient id there),
+    as recorded when her records were imported."""
+    query = select(SourceIdentifierRow.patient_id).where(
+        SourceIdentifierRow.table_name == "patients",
+        SourceIdentifierRow.value == f"patients/{source_id}",
+    )
+    return set(session.scalars(query))
+
+
+def row_owner(session: Session, table: str, row_id: int) -> tuple[str, str | None] | None:
+    """(patient id, pregnancy id or None) of a stored record; None if there is no such row."""
+    kind = KINDS_BY_TABLE.get(table)
+    if kind is None or not plausible_row_id(row_id):
+        return None
+    row = session.get(kind.table, row_id)
+    if row is None:
+        return None
+    if kind.owner == "patient":
+        return str(row.patient_id), None
+    pregnancy = session.get(PregnancyRow, row.pregnancy_id)
+    assert pregnancy is not None, "a record's pregnancy exists (foreign key)"
+    return pregnancy.patient_id, pregnancy.id
+
+
+def pregnancy_owner(session: Session, pregnancy_id: str) -> str | None:
+    if not plausible_id(pregnancy_id):
+        return None
+    return session.scalar(select(PregnancyRow.patient_id).where(PregnancyRow.id == pregnancy_id))
+
+
+def own_rows(
+    session: Session, patient_id: str, wanted: Mapping[str, Sequence[int]]
+) -> dict[tuple[str, int], tuple[RowRef, Any]]:
+    """Of the rows `wanted` ({table: row ids}), those that are the woman's: each with its
+    record as `load_records` gives it."""
+    out: dict[tuple[str, int], tuple[RowRef, Any]] = {}
+    for table, row_ids in wanted.items():
+        kind = KINDS_BY_TABLE.get(table)
+        ids = [i for i in row_ids if plausible_row_id(i)]
+        if kind is None or not ids:
+            continue
+        query = select(kind.table).where(kind.table.id.in_(ids))
+        if kind.owner == "patient":
+            query = query.where(kind.table.patient_id == patient_id)
+        else:
+            query = query.join(PregnancyRow, PregnancyRow.id == kind.table.pregnancy_id).where(
+                PregnancyRow.patient_id == patient_id
+            )
+        if kind.current is not None:
+            query = query.where(kind.current())
+        for row in session.scalars(query):
+            ref = RowRef(table, row.id, row.source, row.source_ref)
+            out[(table, row.id)] = (ref, kind.record(row))
+    return out
+
+
+def identified_rows(session: Session, system: str, values: Sequence[str]) -> dict[str, int]:
+    """{value: row id} of the identifiers (`system`, value) that exist, of `values`."""
+    found: dict[str, int] = {}
+    wanted = sorted(set(values))
+    for start in range(0, len(wanted), CHUNK):
+        query = select(SourceIdentifierRow.value, SourceIdentifierRow.row_id).where(
+            SourceIdentifierRow.system == system,
+            SourceIdentifierRow.value.in_(wanted[start : start + CHUNK]),
+        )
+        found.update((value, int(row_id)) for value, row_id in session.execute(query))
+    return found
+
+
+def condition_rows(session: Session, patient_id: str, pregnancy_id: str) -> dict[Any, int]:
+    """{code: row id} of her maternal conditions and the pregnancy's current complications
+    (the first row of each, as `load_exports` names them)."""
+    found: dict[Any, int] = {}
+    kinds: tuple[tuple[RecordKind[Any, Any], str], ...] = (
+        (MATERNAL_CONDITIONS, patient_id),
+        (COMPLICATIONS, pregnancy_id),
+    )
+    for kind, owner_id in kinds:
+        query = select(kind.table).where(getattr(kind.table, f"{kind.owner}_id") == owner_id)
+        if kind.current is not None:
+            query = query.where(kind.current())
+        for row in session.scalars(query.order_by(kind.table.id)):
+            found.setdefault(kind.record(row), row.id)
+    return found
+
+
+@dataclass(slots=True)
+class Changes:
+    """How many record rows a unit of work added, changed (a value differs) and deleted."""
+
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+
+_RECORD_TABLES = frozenset(k.table for k in RECORD_KINDS)
+
+
+@contextmanager
+def track_changes(session: Session) -> Iterator[Changes]:
+    """Count the record rows the session writes while the block runs (no queries)."""
+    changes = Changes()
+
+    def before_flush(session: Session, _context: Any, _instances: Any) -> None:
+        def records(objects: Any) -> list[Base]:
+            return [o for o in objects if type(o) in _RECORD_TABLES]
+
+        changes.created += len(records(session.new))
+        changes.updated += sum(
+            1 for o in records(session.dirty) if session.is_modified(o, include_collections=False)
+        )
+        changes.deleted += len(records(session.deleted))
+
+    event.listen(session, "before_flush", before_flush)
+    try:
+        yield changes
+    finally:
+        event.remove(session, "before_flush", before_flush)

@@ -1,0 +1,157 @@
+"""How the FHIR facade speaks HTTP: JSON only (`application/fhir+json`, or `application/json`
+when that is what the client asked for), and every error an OperationOutcome with a fitting
+status, whatever raised it (`FhirRoute`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
+
+import orjson
+from fastapi import HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+
+from cervixwatch.app.errors import Conflict, NotFound
+from cervixwatch.app.importing import InvalidBundle, RejectedBundle
+from cervixwatch.web.limits import BodyTooLarge
+
+log = logging.getLogger(__name__)
+
+FHIR_JSON = "application/fhir+json"
+_FHIR_FORMATS = frozenset({"json", FHIR_JSON, "application/json+fhir"})
+_PLAIN_FORMATS = frozenset({"application/json", "text/json"})
+_ANY = frozenset({"*/*", "application/*"})
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def outcome(
+    diagnostics: str,
+    code: str = "invalid",
+    severity: str = "error",
+    expression: str | None = None,
+) -> dict[str, Any]:
+    """An OperationOutcome of one issue (`code` from the FHIR IssueType value set)."""
+    issue: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": diagnostics}
+    if expression:
+        issue["expression"] = [expression]
+    return {"resourceType": "OperationOutcome", "issue": [issue]}
+
+
+class FhirError(Exception):
+    """An error answered as an OperationOutcome with `status`."""
+
+    def __init__(
+        self,
+        status: int,
+        diagnostics: str,
+        code: str = "invalid",
+        *,
+        expression: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(diagnostics)
+        self.status = status
+        self.outcome = outcome(diagnostics, code, expression=expression)
+        self.headers = dict(headers or {})
+
+
+def response_media_type(request: Request) -> str:
+    """The media type to answer in: `_format` first, then the Accept header; JSON only."""
+    fmt = request.query_params.get("_format")
+    if fmt is not None:
+        wanted = fmt.split(";")[0].strip().lower()
+        if wanted in _FHIR_FORMATS:
+            return FHIR_JSON
+        if wanted in _PLAIN_FORMATS:
+            return "application/json"
+        raise FhirError(
+            406,
+            f"_format={fmt!r}: this server speaks JSON only "
+            "(_format=json or application/fhir+json)",
+            "not-supported",
+        )
+    accept = request.headers.get("accept", "")
+    ranges = {part.split(";")[0].strip().lower() for part in accept.split(",") if part.strip()}
+    if not ranges or ranges & (_FHIR_FORMATS | _ANY):
+        return FHIR_JSON
+    if ranges & _PLAIN_FORMATS:
+        return "application/json"
+    raise FhirError(
+        406,
+        f"Accept: {accept}: this server speaks JSON only (application/fhir+json)",
+        "not-supported",
+    )
+
+
+def fhir_response(
+    request: Request,
+    resource: Mapping[str, Any],
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+    media_type: str | None = None,
+) -> Response:
+    pretty = request.query_params.get("_pretty") == "true"
+    body = orjson.dumps(resource, option=orjson.OPT_INDENT_2 if pretty else 0)
+    return Response(
+        body,
+        status_code=status,
+        media_type=media_type or response_media_type(request),
+        headers=dict(headers or {}),
+    )
+
+
+def _error_response(request: Request, error: FhirError) -> Response:
+    try:
+        media = response_media_type(request)
+    except FhirError:
+        media = FHIR_JSON
+    return fhir_response(request, error.outcome, error.status, error.headers, media)
+
+
+def _as_fhir_error(error: Exception) -> FhirError | None:
+    match error:
+        case FhirError():
+            return error
+        case InvalidBundle():
+            return FhirError(400, str(error), error.code, expression=error.expression)
+        case RejectedBundle():
+            return FhirError(422, str(error), error.code, expression=error.expression)
+        case NotFound():
+            return FhirError(404, str(error).strip("'\""), "not-found")
+        case Conflict():
+            return FhirError(409, str(error), "conflict")
+        case RequestValidationError():
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}"
+                for e in error.errors()
+            )
+            return FhirError(400, problems or "invalid request", "invalid")
+        case HTTPException():
+            return FhirError(
+                error.status_code, str(error.detail), "processing", headers=error.headers
+            )
+    return None
+
+
+class FhirRoute(APIRoute):
+    """A route whose every error is an OperationOutcome."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except BodyTooLarge:
+                raise  # the size limit answers 413 itself
+            except Exception as error:
+                known = _as_fhir_error(error)
+                if known is None:
+                    log.exception("FHIR %s %s failed", request.method, request.url.path)
+                    known = FhirError(500, "internal error; see the server log", "exception")
+                return _error_response(request, known)
+
+        return route

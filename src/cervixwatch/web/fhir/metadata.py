@@ -1,0 +1,96 @@
+"""`GET /fhir/metadata`: the CapabilityStatement, what this server does in FHIR R4 terms."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from cervixwatch import __version__
+
+#: Search parameters of every record type besides `code` (or `questionnaire`).
+_RECORD_PARAMS = (
+    ("_id", "token", "The resource id (as this server gave it)."),
+    ("patient", "reference", "The woman: Patient/<id>, or the id a source knew her by."),
+    ("subject", "reference", "Same as patient."),
+)
+_CODE = ("code", "token", "A code: system|code, code or system|.")
+SEARCH_PARAMS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "Patient": (
+        ("_id", "token", "CervixWatch's id for her."),
+        ("identifier", "token", "Her hospital number ([system|]value; the value is matched)."),
+        ("family", "string", "Family name, starting with (case-insensitive)."),
+        ("given", "string", "Given name, starting with (case-insensitive)."),
+        ("birthdate", "date", "Date of birth (a full date, eq only)."),
+    ),
+    "Observation": (*_RECORD_PARAMS, _CODE),
+    "Condition": (*_RECORD_PARAMS, _CODE),
+    "Procedure": (*_RECORD_PARAMS, _CODE),
+    "MedicationRequest": (*_RECORD_PARAMS, ("code", "token", "The medication's code.")),
+    "QuestionnaireResponse": (
+        *_RECORD_PARAMS,
+        ("questionnaire", "reference", "The questionnaire's canonical URL."),
+    ),
+}
+EVERYTHING = "http://hl7.org/fhir/OperationDefinition/Patient-everything"
+
+
+def capability_statement(base: str, today: dt.date) -> dict[str, Any]:
+    resources = []
+    for kind, params in SEARCH_PARAMS.items():
+        resource: dict[str, Any] = {
+            "type": kind,
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "versioning": "no-version",
+            "readHistory": False,
+            "updateCreate": False,
+            "searchParam": [
+                {"name": name, "type": kind_, "documentation": doc} for name, kind_, doc in params
+            ],
+        }
+        if kind == "Patient":
+            resource["operation"] = [
+                {
+                    "name": "everything",
+                    "definition": EVERYTHING,
+                    "documentation": "Her Patient and every record of her active (else latest) "
+                    "pregnancy, as `cervixwatch assess` reads them.",
+                }
+            ]
+        resources.append(resource)
+    return {
+        "resourceType": "CapabilityStatement",
+        "id": "cervixwatch",
+        "url": f"{base}/metadata",
+        "version": __version__,
+        "name": "CervixWatch",
+        "title": "CervixWatch FHIR R4 server",
+        "status": "active",
+        "experimental": False,
+        "date": today.isoformat(),
+        "publisher": "CervixWatch",
+        "description": "Records of cervical insufficiency and preterm-birth prevention care, "
+        "coded as the CervixWatch FHIR mapping says: import Bundles, read, search, and "
+        "export a woman's records.",
+        "kind": "instance",
+        "software": {"name": "CervixWatch", "version": __version__},
+        "implementation": {"description": "CervixWatch FHIR R4 facade", "url": base},
+        "fhirVersion": "4.0.1",
+        "format": ["json", "application/fhir+json"],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": "POST a transaction or collection Bundle of one woman's "
+                "records to the base URL: all of it is stored, or (an OperationOutcome naming "
+                "the entry and field) none of it. Sending it again stores nothing twice.",
+                "resource": resources,
+                "interaction": [
+                    {
+                        "code": "transaction",
+                        "documentation": "A transaction (or collection, searchset, document) "
+                        "Bundle of one woman's records, all or nothing.",
+                    }
+                ],
+                "operation": [{"name": "everything", "definition": EVERYTHING}],
+            }
+        ],
+    }

@@ -1,0 +1,334 @@
+"""The FHIR R4 interactions: capabilities, transaction (import), read, search, `$everything`.
+
+Routes parse the request, call one use case (`app.importing`, `app.exporting`) and shape the
+answer; `http.FhirRoute` turns every refusal into an OperationOutcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from cervixwatch.app.exporting import (
+    RESOURCE_TYPES,
+    Criteria,
+    Token,
+    everything,
+    read_resource,
+    search,
+    searchset,
+)
+from cervixwatch.app.importing import RECORD_TYPES, Imported, import_bundle
+from cervixwatch.web.deps import ProfilesDep, SessionsDep, SettingsDep, TodayDep
+from cervixwatch.web.fhir.http import (
+    ALL_METHODS,
+    FHIR_JSON,
+    FhirError,
+    FhirRoute,
+    fhir_response,
+    outcome,
+    response_media_type,
+)
+from cervixwatch.web.fhir.metadata import SEARCH_PARAMS, capability_statement
+
+router = APIRouter(route_class=FhirRoute, tags=["FHIR R4"])
+
+#: Parameters any interaction accepts (they shape the answer, not what it holds).
+_FORMAT_PARAMS = frozenset({"_format", "_pretty"})
+_PAGING_PARAMS = frozenset({"_count", "_offset"})
+
+_OUTCOME: dict[str, Any] = {"content": {FHIR_JSON: {"schema": {"type": "object"}}}}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Bad request (OperationOutcome)", **_OUTCOME},
+    404: {"description": "Not found (OperationOutcome)", **_OUTCOME},
+    406: {"description": "Only JSON is served (OperationOutcome)", **_OUTCOME},
+}
+_IMPORT_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    409: {"description": "Conflicts with stored data (OperationOutcome)", **_OUTCOME},
+    413: {"description": "Body too large (OperationOutcome)", **_OUTCOME},
+    415: {"description": "Not JSON (OperationOutcome)", **_OUTCOME},
+    422: {"description": "A record cannot be imported (OperationOutcome)", **_OUTCOME},
+}
+_RESOURCE: dict[int | str, dict[str, Any]] = {200: {"description": "A FHIR resource", **_OUTCOME}}
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/fhir"
+
+
+def _params(request: Request, allowed: frozenset[str], what: str) -> dict[str, list[str]]:
+    """The query parameters (each with its values), refusing any `allowed` does not name."""
+    out: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        if key in _FORMAT_PARAMS:
+            continue
+        if key not in allowed:
+            raise FhirError(
+                400,
+                f"{what}: unknown or unsupported parameter {key!r} "
+                f"(supported: {', '.join(sorted(allowed | _FORMAT_PARAMS))})",
+                "not-supported",
+                expression=key,
+            )
+        out.setdefault(key, []).append(value)
+    return out
+
+
+def _int(values: Sequence[str] | None, name: str, default: int, low: int, high: int) -> int:
+    if not values:
+        return default
+    text = values[-1]
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise FhirError(
+            400, f"{name}={text!r}: expected a whole number from {low} to {high}", "value"
+        )
+    return int(text)
+
+
+def _values(values: Sequence[str] | None) -> list[list[str]] | None:
+    """Each parameter's comma-separated values (OR), one list per repetition (AND)."""
+    if values is None:
+        return None
+    return [[v for v in value.split(",") if v] for value in values]
+
+
+def _check_type(resource_type: str) -> None:
+    if resource_type not in RESOURCE_TYPES:
+        raise FhirError(
+            404,
+            f"{resource_type!r} is not a resource type this server serves "
+            f"({', '.join(RESOURCE_TYPES)})",
+            "not-supported",
+        )
+
+
+def _not_allowed(request: Request, allowed: str, hint: str = "") -> FhirError:
+    return FhirError(
+        405,
+        f"{request.method} {request.url.path} is not supported{hint}",
+        "not-supported",
+        headers={"Allow": allowed},
+    )
+
+
+# --- capabilities -----------------------------------------------------------------------------
+
+
+@router.get("/metadata", summary="CapabilityStatement", responses={**_RESOURCE, **_ERRORS})
+def metadata(request: Request, today: TodayDep) -> Response:
+    _params(request, frozenset({"mode"}), "metadata")
+    return fhir_response(request, capability_statement(_base(request), today))
+
+
+# --- transaction (import) ----------------------------------------------------------------------
+
+_JSON_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            FHIR_JSON: {"schema": {"type": "object"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+}
+
+
+def _check_content_type(request: Request) -> None:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type and not (
+        content_type.endswith(("/json", "+json")) or content_type == "application/json+fhir"
+    ):
+        raise FhirError(
+            415,
+            f"Content-Type {content_type!r}: send the Bundle as application/fhir+json",
+            "not-supported",
+        )
+
+
+def transaction_response(imported: Imported) -> dict[str, Any]:
+    """A transaction-response Bundle: one entry per entry sent, in order, each with its
+    location on this server (when it is kept); the first says what the import did."""
+    codes = "; ".join(
+        f"{guideline}: {', '.join(found) or 'no recommendation'}"
+        for guideline, found in imported.assessment.codes.items()
+    )
+    summary = (
+        f"Patient/{imported.patient_id}: {imported.received} record(s) received, "
+        f"{imported.created} stored new, {imported.updated} updated, "
+        f"{imported.unchanged} already stored, {imported.removed} removed. "
+        f"Assessed on {imported.assessment.as_of}: {codes}."
+    )
+    entries = []
+    for i, entry in enumerate(imported.entries):
+        response: dict[str, Any] = {"status": "201 Created" if entry.created else "200 OK"}
+        if entry.location:
+            response["location"] = entry.location
+        if i == 0:
+            response["outcome"] = outcome(summary, "informational", "information")
+        elif entry.location is None:
+            why = (
+                "holds nothing CervixWatch records (or was entered in error, or has ended)"
+                if entry.resource_type in RECORD_TYPES
+                else f"CervixWatch keeps no {entry.resource_type} resources"
+            )
+            response["outcome"] = outcome(
+                f"{entry.resource_type} (entry {entry.index}): not kept: {why}",
+                "informational",
+                "information",
+            )
+        entries.append({"response": response})
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction-response",
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "entry": entries,
+    }
+
+
+@router.post(
+    "",
+    summary="Import a transaction or collection Bundle (all or nothing)",
+    responses={**_RESOURCE, **_IMPORT_ERRORS},
+    openapi_extra=_JSON_BODY,
+)
+async def transaction(
+    request: Request, sessions: SessionsDep, profiles: ProfilesDep, today: TodayDep
+) -> Response:
+    _params(request, frozenset(), "transaction")
+    media_type = response_media_type(request)
+    _check_content_type(request)
+    raw = await request.body()
+    imported = await run_in_threadpool(import_bundle, sessions, raw, today=today, profiles=profiles)
+    return fhir_response(request, transaction_response(imported), media_type=media_type)
+
+
+router.add_api_route(
+    "/", transaction, methods=["POST"], include_in_schema=False, response_model=None
+)
+
+
+# --- $everything --------------------------------------------------------------------------------
+
+
+@router.get(
+    "/Patient/{patient_id}/$everything",
+    summary="Her Patient and every record of her current pregnancy (a searchset Bundle)",
+    responses={**_RESOURCE, **_ERRORS},
+)
+def patient_everything(request: Request, patient_id: str, sessions: SessionsDep) -> Response:
+    params = _params(request, frozenset({"_type"}), "$everything")
+    types = None
+    if "_type" in params:
+        types = {t for values in _values(params["_type"]) or [] for t in values}
+        for kind in types:
+            _check_type(kind)
+    bundle = everything(sessions, patient_id, base=_base(request), types=types)
+    bundle["link"] = [{"relation": "self", "url": str(request.url)}]
+    return fhir_response(request, bundle)
+
+
+# --- search and read -----------------------------------------------------------------------------
+
+
+def _criteria(resource_type: str, params: dict[str, list[str]]) -> Criteria:
+    ids = _values(params.get("_id"))
+    patients = _values([*params.get("patient", []), *params.get("subject", [])] or None)
+    codes = _values(params.get("code"))
+    birth_date = None
+    if "birthdate" in params:
+        text = params["birthdate"][-1].removeprefix("eq")
+        try:
+            birth_date = dt.date.fromisoformat(text)
+        except ValueError:
+            raise FhirError(
+                400, f"birthdate={params['birthdate'][-1]!r}: expected a date (eq only)", "value"
+            ) from None
+    identifiers = _values(params.get("identifier"))
+    return Criteria(
+        ids=sorted({i for values in ids for i in values}) if ids is not None else None,
+        patients=patients,
+        codes=[[Token.parse(v) for v in values] for values in codes] if codes else None,
+        questionnaires=_values(params.get("questionnaire")),
+        identifiers=[[Token.parse(v) for v in values] for values in identifiers]
+        if identifiers
+        else None,
+        family=params["family"][-1] if "family" in params else None,
+        given=params["given"][-1] if "given" in params else None,
+        birth_date=birth_date,
+    )
+
+
+@router.get(
+    "/{resource_type}",
+    summary="Search (Patient, Observation, Condition, Procedure, MedicationRequest, "
+    "QuestionnaireResponse)",
+    responses={**_RESOURCE, **_ERRORS},
+)
+def search_type(
+    request: Request, resource_type: str, sessions: SessionsDep, settings: SettingsDep
+) -> Response:
+    _check_type(resource_type)
+    allowed = frozenset(name for name, _, _ in SEARCH_PARAMS[resource_type]) | _PAGING_PARAMS
+    params = _params(request, allowed, f"search {resource_type}")
+    count = _int(params.get("_count"), "_count", settings.page_size, 0, settings.max_page_size)
+    offset = _int(params.get("_offset"), "_offset", 0, 0, 10**9)
+    result = search(
+        sessions, resource_type, _criteria(resource_type, params), count=count, offset=offset
+    )
+    links = [{"relation": "self", "url": str(request.url)}]
+    if offset + count < result.total and count > 0:
+        following = request.url.remove_query_params(["_offset", "_count"]).include_query_params(
+            _count=count, _offset=offset + count
+        )
+        links.append({"relation": "next", "url": str(following)})
+    bundle = searchset(result.resources, base=_base(request), total=result.total, links=links)
+    return fhir_response(request, bundle)
+
+
+@router.get(
+    "/{resource_type}/{resource_id}",
+    summary="Read a resource by id",
+    responses={**_RESOURCE, **_ERRORS},
+)
+def read(request: Request, resource_type: str, resource_id: str, sessions: SessionsDep) -> Response:
+    _check_type(resource_type)
+    _params(request, frozenset(), "read")
+    return fhir_response(request, read_resource(sessions, resource_type, resource_id))
+
+
+# --- everything else: 405 for a known path, 404 otherwise ---------------------------------
+
+
+def _refuse(path: str, allowed: str, hint: str = "") -> None:
+    methods = [m for m in ALL_METHODS if m not in allowed.split(", ")]
+
+    def refuse(request: Request) -> Response:
+        raise _not_allowed(request, allowed, hint)
+
+    router.add_api_route(path, refuse, methods=methods, include_in_schema=False)
+
+
+_refuse("/metadata", "GET")
+_refuse("", "POST")
+_refuse("/", "POST")
+_refuse("/Patient/{patient_id}/$everything", "GET")
+_refuse(
+    "/{resource_type}",
+    "GET",
+    ": this server does not create resources one by one; POST a transaction Bundle to the base URL",
+)
+_refuse(
+    "/{resource_type}/{resource_id}",
+    "GET",
+    ": records change by POSTing a transaction Bundle to the base URL",
+)
+
+
+@router.api_route("/{path:path}", methods=ALL_METHODS, include_in_schema=False)
+def unknown(request: Request, path: str) -> Response:
+    raise FhirError(404, f"{request.url.path}: no such FHIR endpoint", "not-found")

@@ -1,0 +1,93 @@
+"""Helpers for the FHIR facade's tests: posting Bundles, reading OperationOutcomes, counting
+rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+from fastapi.testclient import TestClient
+from httpx2 import Response
+from sqlalchemy import Engine
+
+from cervixwatch.settings import Settings
+from cervixwatch.store.database import session_factory
+from cervixwatch.web.app import create_app
+from tests.store.tables import delete_everything, row_counts
+from tests.web.conftest import TODAY
+
+FHIR_JSON = "application/fhir+json"
+HEADERS = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON}
+
+
+@contextmanager
+def shared_app(engine: Engine) -> Iterator[TestClient]:
+    """A client of one app on `engine`'s database (clock at `TODAY`), for a whole module: the
+    app keeps no state between requests, and starting one per test costs more than the test."""
+    settings = Settings(database_url=engine.url.render_as_string(hide_password=False))
+    with TestClient(create_app(settings, today=lambda: TODAY)) as client:
+        yield client
+
+
+@contextmanager
+def emptied(engine: Engine, client: TestClient) -> Iterator[TestClient]:
+    """`client`, with the database emptied before and after."""
+    delete_everything(engine)
+    try:
+        yield client
+    finally:
+        delete_everything(engine)
+
+
+def post_bundle(client: TestClient, bundle: dict[str, Any] | bytes) -> Response:
+    body = bundle if isinstance(bundle, bytes) else orjson.dumps(bundle)
+    return client.post("/fhir", content=body, headers=HEADERS)
+
+
+def imported(response: Response) -> str:
+    """The id of the woman a successful import stored her records under."""
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith(FHIR_JSON)
+    answer = response.json()
+    assert answer["resourceType"] == "Bundle"
+    assert answer["type"] == "transaction-response"
+    location: str = answer["entry"][0]["response"]["location"]
+    assert location.startswith("Patient/")
+    return location.removeprefix("Patient/")
+
+
+def import_ok(client: TestClient, bundle: dict[str, Any] | bytes) -> str:
+    return imported(post_bundle(client, bundle))
+
+
+def issue(response: Response, status: int) -> dict[str, Any]:
+    """The one error issue of an OperationOutcome answer with `status`."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(FHIR_JSON)
+    outcome = response.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    first: dict[str, Any] = outcome["issue"][0]
+    assert first["severity"] == "error"
+    assert first["diagnostics"]
+    return first
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    return row_counts(session_factory(engine))
+
+
+def everything(client: TestClient, patient_id: str) -> dict[str, Any]:
+    response = client.get(f"/fhir/Patient/{patient_id}/$everything", headers=HEADERS)
+    assert response.status_code == 200, response.text
+    bundle: dict[str, Any] = response.json()
+    return bundle
+
+
+def resources(bundle: dict[str, Any], kind: str | None = None) -> list[dict[str, Any]]:
+    return [
+        e["resource"]
+        for e in bundle.get("entry", [])
+        if kind is None or e["resource"]["resourceType"] == kind
+    ]

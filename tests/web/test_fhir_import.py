@@ -1,0 +1,261 @@
+"""POST /fhir: Bundles imported all or nothing, idempotent on resource ids, and exported by
+`$everything` so that `cervixwatch assess` gives the same assessment as of any day."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from cervixwatch.clinical.assessment import assess
+from cervixwatch.interop.fhir_bundle import read_bundle
+from cervixwatch.knowledge import bundled_profiles
+from cervixwatch.knowledge import codes as c
+from cervixwatch.views.json_view import assessment_json
+from tests import fhir_builders as fb
+from tests.web.fhir_client import (
+    counts,
+    emptied,
+    everything,
+    import_ok,
+    post_bundle,
+    resources,
+    shared_app,
+)
+
+SCENARIOS = Path(__file__).parents[1] / "scenarios"
+CASES = sorted(p.parent for p in SCENARIOS.glob("*/*/expected.json"))
+PROFILES = list(bundled_profiles().values())
+
+
+@pytest.fixture(scope="module")
+def shared(engine: Engine) -> Iterator[TestClient]:
+    with shared_app(engine) as client:
+        yield client
+
+
+@pytest.fixture
+def client(shared: TestClient, engine: Engine) -> Iterator[TestClient]:
+    """One app per module and database backend, its database emptied around each test."""
+    with emptied(engine, shared) as client:
+        yield client
+
+
+def _assessment(raw: bytes, as_of: dt.date) -> dict[str, Any]:
+    """`cervixwatch assess --format json` of a Bundle, less the patient's id."""
+    records = read_bundle(raw, as_of)
+    document = assessment_json(assess(records, as_of, PROFILES), records, PROFILES)
+    document.pop("patient")
+    return document
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])
+def test_round_trip_gives_the_same_assessment(client: TestClient, case: Path) -> None:
+    as_of = dt.date.fromisoformat(json.loads((case / "expected.json").read_text())["as_of"])
+    raw = (case / "bundle.json").read_bytes()
+    patient_id = import_ok(client, raw)
+    exported = everything(client, patient_id)
+    assert exported["type"] == "searchset"
+    assert exported["total"] == len(exported["entry"])
+    assert all(e["search"]["mode"] == "match" for e in exported["entry"])
+    assert all(e["fullUrl"].startswith("http") for e in exported["entry"])
+    original = _assessment(raw, as_of)
+    assert _assessment(orjson.dumps(exported), as_of) == original
+
+
+def test_sending_a_bundle_twice_stores_nothing_twice(client: TestClient, engine: Engine) -> None:
+    raw = (CASES[1] / "bundle.json").read_bytes()
+    first = post_bundle(client, raw)
+    patient_id = import_ok(client, raw)  # the second time
+    assert first.json()["entry"][0]["response"]["location"] == f"Patient/{patient_id}"
+    stored = counts(engine)
+    assert stored["patients"] == 1
+    again = post_bundle(client, raw)
+    assert counts(engine) == stored
+    summary = again.json()["entry"][0]["response"]
+    assert summary["status"] == "200 OK"
+    assert " 0 stored new" in summary["outcome"]["issue"][0]["diagnostics"]
+    # A transaction Bundle of the same resources, with urn:uuid fullUrls, is the same too.
+    bundle = orjson.loads(raw)
+    bundle["type"] = "transaction"
+    for entry in bundle["entry"]:
+        kind, rid = entry["resource"]["resourceType"], entry["resource"]["id"]
+        entry["request"] = {"method": "PUT", "url": f"{kind}/{rid}"}
+    import_ok(client, bundle)
+    assert counts(engine) == stored
+
+
+def test_an_export_sent_back_stores_nothing_twice(client: TestClient, engine: Engine) -> None:
+    patient_id = import_ok(client, fb.v01_bundle())
+    stored = counts(engine)
+    exported = everything(client, patient_id)
+    assert import_ok(client, exported) == patient_id
+    assert counts(engine) == stored
+    assert everything(client, patient_id)["entry"] == exported["entry"]
+
+
+def test_a_record_sent_back_changed_under_its_id_is_updated(
+    client: TestClient, engine: Engine
+) -> None:
+    patient_id = import_ok(client, fb.v01_bundle())
+    stored = counts(engine)
+    [length] = resources(everything(client, patient_id), "Observation")[3:4]
+    assert length["code"]["coding"][0]["code"] == "11961-0"
+    read = client.get(f"/fhir/Observation/{length['id']}").json()
+    read["valueQuantity"]["value"] = 18
+    answer = post_bundle(
+        client,
+        {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {
+                    "resource": read,
+                    "request": {"method": "PUT", "url": f"Observation/{read['id']}"},
+                }
+            ],
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["entry"][0]["response"]["location"] == f"Observation/{read['id']}"
+    after = counts(engine)
+    # The same row, now also known by the id it was sent under.
+    assert after.pop("source_identifiers") == stored.pop("source_identifiers") + 1
+    assert after == stored
+    again = client.get(f"/fhir/Observation/{length['id']}").json()
+    assert again["valueQuantity"]["value"] == 18
+
+
+def test_a_bundle_without_her_patient_adds_to_a_stored_woman(
+    client: TestClient, engine: Engine
+) -> None:
+    patient_id = import_ok(client, fb.v01_bundle())
+    before = counts(engine)
+    later = fb.cervical_length(15, "2026-02-16", rid="cl-2")
+    later["subject"] = {"reference": f"Patient/{patient_id}"}
+    answer = post_bundle(client, fb.bundle(later, with_patient=False))
+    assert answer.status_code == 200, answer.text
+    # By the id her first Bundle gave her (Patient/p1), too.
+    latest = fb.cervical_length(14, "2026-02-23", rid="cl-3")
+    assert post_bundle(client, fb.bundle(latest, with_patient=False)).status_code == 200
+    after = counts(engine)
+    assert after["cervical_lengths"] == before["cervical_lengths"] + 2
+    assert after["patients"] == 1
+    values = [
+        r["valueQuantity"]["value"]
+        for r in resources(everything(client, patient_id), "Observation")
+        if r["code"]["coding"][0]["code"] == "11961-0"
+    ]
+    assert values == [22, 15, 14]
+
+
+def test_another_womans_bundle_with_the_same_ids_leaves_hers_alone(
+    client: TestClient, engine: Engine
+) -> None:
+    first = import_ok(client, fb.v01_bundle())
+    hers = everything(client, first)
+    other = fb.v01_bundle()
+    other["entry"][0]["resource"] = {
+        "resourceType": "Patient",
+        "id": "p2",
+        "identifier": [{"system": "urn:mrn", "value": "MRN-2"}],
+    }
+    for entry in other["entry"][1:]:
+        entry["resource"]["subject"] = {"reference": "Patient/p2"}
+        if entry["resource"]["id"] == "cl":
+            entry["resource"]["valueQuantity"]["value"] = 35
+    second = import_ok(client, other)
+    assert second != first
+    assert everything(client, first)["entry"] == hers["entry"]
+    assert counts(engine)["patients"] == 2
+    [length] = [
+        r for r in resources(everything(client, second), "Observation") if r["id"].startswith("cl-")
+    ]
+    assert length["valueQuantity"]["value"] == 35
+
+
+def test_the_patient_is_registered_from_her_resource(client: TestClient) -> None:
+    bundle = fb.v01_bundle()
+    bundle["entry"][0]["resource"] |= {
+        "identifier": [
+            {"system": "urn:nhs", "value": "943 476 5919"},
+            {
+                "type": {
+                    "coding": [
+                        {"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}
+                    ]
+                },
+                "value": "RX1234",
+            },
+        ],
+        "name": [{"use": "official", "family": "Okafor", "given": ["Ada", "Grace"]}],
+    }
+    patient_id = import_ok(client, bundle)
+    patient = client.get(f"/fhir/Patient/{patient_id}").json()
+    assert patient["identifier"][0]["value"] == "RX1234"
+    assert patient["name"] == [{"family": "Okafor", "given": ["Ada", "Grace"]}]
+    assert patient["birthDate"] == "1990-05-01"
+
+
+def test_everything_dated_after_today_is_kept(client: TestClient) -> None:
+    """The clinic's record keeps what was sent; the assessment is made on today."""
+    future = fb.cervical_length(20, "2026-05-01", rid="cl-future")
+    answer = post_bundle(client, fb.bundle(fb.edd(), future))
+    patient_id = answer.json()["entry"][0]["response"]["location"].removeprefix("Patient/")
+    lengths = [r for r in resources(everything(client, patient_id)) if r["id"].startswith("cl-")]
+    assert [r["effectiveDateTime"] for r in lengths] == ["2026-05-01"]
+    assert "Assessed on 2026-03-02" in str(answer.json()["entry"][0]["response"]["outcome"])
+
+
+def test_records_taken_back_are_taken_back(client: TestClient, engine: Engine) -> None:
+    progesterone = fb.medication_request(c.VAGINAL_PROGESTERONE, authored="2026-02-02")
+    bleeding = fb.condition(c.VAGINAL_BLEEDING, rid="bleeding")
+    bundle = fb.bundle(fb.edd(), fb.cervical_length(22), progesterone, bleeding)
+    patient_id = import_ok(client, bundle)
+    kinds = {r["resourceType"] for r in resources(everything(client, patient_id))}
+    assert {"MedicationRequest", "Condition"} <= kinds
+    taken_back = copy.deepcopy(bundle)
+    for entry in taken_back["entry"]:
+        resource = entry["resource"]
+        if resource.get("id") == "cl":
+            resource["status"] = "entered-in-error"
+        elif resource["resourceType"] == "MedicationRequest":
+            resource["status"] = "stopped"
+        elif resource["resourceType"] == "Condition":
+            resource["clinicalStatus"] = fb.concept((c.CONDITION_CLINICAL, "resolved"))
+    answer = post_bundle(client, taken_back)
+    assert answer.status_code == 200, answer.text
+    left = resources(everything(client, patient_id))
+    assert [r["resourceType"] for r in left] == ["Patient", "Observation"]  # the EDD
+    assert counts(engine)["cervical_lengths"] == 0
+
+
+def test_a_transaction_of_temporary_ids_is_imported(client: TestClient, engine: Engine) -> None:
+    """POST entries with urn:uuid fullUrls and no ids, as transactions are often sent; sent
+    twice, equal records are recognised by their values."""
+    bundle = fb.v01_bundle()
+    bundle["type"] = "transaction"
+    patient_url = bundle["entry"][0]["fullUrl"]
+    bundle["entry"][0]["resource"] = {
+        "resourceType": "Patient",
+        "identifier": [{"value": "T-1"}],
+        "birthDate": "1990-05-01",
+    }
+    for entry in bundle["entry"]:
+        entry["request"] = {"method": "POST", "url": entry["resource"]["resourceType"]}
+        entry["resource"].pop("id", None)
+        if "subject" in entry["resource"]:
+            entry["resource"]["subject"] = {"reference": patient_url}
+    patient_id = import_ok(client, bundle)
+    stored = counts(engine)
+    assert stored["cervical_lengths"] == 1
+    assert import_ok(client, bundle) == patient_id
+    assert counts(engine) == stored

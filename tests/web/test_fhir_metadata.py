@@ -1,0 +1,85 @@
+"""GET /fhir/metadata: a valid R4 CapabilityStatement naming what the server does; JSON only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+from sqlalchemy import Engine
+
+from tests.web.fhir_client import FHIR_JSON, emptied, issue, shared_app
+
+
+@pytest.fixture(scope="module")
+def shared(engine: Engine) -> Iterator[TestClient]:
+    with shared_app(engine) as client:
+        yield client
+
+
+@pytest.fixture
+def client(shared: TestClient, engine: Engine) -> Iterator[TestClient]:
+    """One app per module and database backend, its database emptied around each test."""
+    with emptied(engine, shared) as client:
+        yield client
+
+
+def test_metadata_is_a_valid_capability_statement(client: TestClient) -> None:
+    response = client.get("/fhir/metadata")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(FHIR_JSON)
+    document = response.json()
+    statement = CapabilityStatement.model_validate(document)  # raises if it is not valid R4
+    assert statement.fhirVersion == "4.0.1"
+    assert "json" in document["format"]
+    [rest] = document["rest"]
+    assert rest["mode"] == "server"
+    assert [i["code"] for i in rest["interaction"]] == ["transaction"]
+    served = {r["type"]: r for r in rest["resource"]}
+    assert set(served) == {
+        "Patient",
+        "Observation",
+        "Condition",
+        "Procedure",
+        "MedicationRequest",
+        "QuestionnaireResponse",
+    }
+    for kind, resource in served.items():
+        assert {i["code"] for i in resource["interaction"]} == {"read", "search-type"}, kind
+        params = {p["name"] for p in resource["searchParam"]}
+        assert "_id" in params
+        if kind != "Patient":
+            assert {"patient", "subject"} <= params
+    assert "code" in {p["name"] for p in served["Observation"]["searchParam"]}
+    assert [o["name"] for o in served["Patient"]["operation"]] == ["everything"]
+
+
+def test_json_is_served_however_it_is_asked_for(client: TestClient) -> None:
+    for ask in ({"_format": "json"}, {"_format": "application/fhir+json"}):
+        response = client.get("/fhir/metadata", params=ask)
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith(FHIR_JSON)
+    plain = client.get("/fhir/metadata", headers={"Accept": "application/json"})
+    assert plain.headers["content-type"].startswith("application/json")
+    browser = client.get("/fhir/metadata", headers={"Accept": "text/html,*/*;q=0.8"})
+    assert browser.status_code == 200
+    pretty = client.get("/fhir/metadata", params={"_pretty": "true"})
+    assert pretty.text.startswith("{\n")
+
+
+def test_xml_is_refused(client: TestClient) -> None:
+    assert (
+        "JSON" in issue(client.get("/fhir/metadata", params={"_format": "xml"}), 406)["diagnostics"]
+    )
+    issue(client.get("/fhir/metadata", headers={"Accept": "application/fhir+xml"}), 406)
+
+
+def test_unknown_paths_and_methods_answer_operation_outcomes(client: TestClient) -> None:
+    assert issue(client.get("/fhir/no/such/thing"), 404)["code"] == "not-found"
+    assert issue(client.get("/fhir/Encounter/1"), 404)["code"] == "not-supported"
+    refused = client.delete("/fhir/metadata")
+    issue(refused, 405)
+    assert refused.headers["allow"] == "GET"
+    assert "transaction" in issue(client.post("/fhir/Observation", json={}), 405)["diagnostics"]
+    issue(client.put("/fhir/Observation/cl-1", json={}), 405)
