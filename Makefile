@@ -5,13 +5,22 @@ UV_VERSION ?= 0.9.7
 export UV_LINK_MODE ?= copy
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: help uv install demo test check format bench clean
+.PHONY: help uv install demo demo-text test check format bench bench-api clean
+
+# The demo's own SQLite database (never the production default ./cervixwatch.db).
+DEMO_DB ?= cervixwatch-demo.db
+DEMO_SEED ?= 2026
+DEMO_PATIENTS ?= 500
+DEMO_HOST ?= 127.0.0.1
+DEMO_PORT ?= 8000
 
 help:
-	@echo "make demo    install, then assess the bundled example patients"
+	@echo "make demo    install, load $(DEMO_PATIENTS) SYNTHETIC patients into ./$(DEMO_DB) (once), serve on $(DEMO_HOST):$(DEMO_PORT)"
+	@echo "make demo-text  install, then assess the bundled example patients and print them"
 	@echo "make test    install what the tests need, then run the whole suite"
 	@echo "make check   ruff format --check, ruff check, mypy"
-	@echo "make bench   run the benchmarks in benchmarks/"
+	@echo "make bench   run the assess benchmark (benchmarks/assess.py)"
+	@echo "make bench-api  run the API benchmark against PostgreSQL (benchmarks/api.py)"
 
 # uv comes from PyPI (the only registry we can rely on); the lock file pins everything else.
 uv:
@@ -23,8 +32,17 @@ uv:
 install: uv
 	$(UV) sync --frozen --all-groups
 
+# Loads the cohort (relative to today, fixed seed) only when the demo database is missing or
+# empty, then serves it; `cervixwatch serve` prints what to open.
 demo: install
-	@$(UV) run python -m cervixwatch.demo
+	@$(UV) run cervixwatch demo-data --db --database-url "sqlite:///./$(DEMO_DB)" --if-empty \
+		--patients $(DEMO_PATIENTS) --seed $(DEMO_SEED)
+	@echo "Open http://$(DEMO_HOST):$(DEMO_PORT)/docs (API), /api/worklist (worklist), /fhir/metadata (FHIR)"
+	@$(UV) run cervixwatch serve --host $(DEMO_HOST) --port $(DEMO_PORT) \
+		--database-url "sqlite:///./$(DEMO_DB)"
+
+demo-text: install
+	@$(UV) run cervixwatch demo --text
 
 test: install
 	$(UV) run pytest
@@ -41,5 +59,9 @@ format: install
 bench: install
 	$(UV) run python benchmarks/assess.py
 
+bench-api: install
+	$(UV) run python benchmarks/api.py
+
 clean:
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm

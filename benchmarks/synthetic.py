@@ -36,7 +36,7 @@ import random
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from cervixwatch.clinical.records import (
     CerclageIndication,
@@ -61,16 +61,18 @@ from cervixwatch.clinical.records import (
     Symptom,
     SymptomReport,
 )
-
-T = TypeVar("T")
+from cervixwatch.cohort.draws import clip as _clip
+from cervixwatch.cohort.draws import days as _days
+from cervixwatch.cohort.draws import pick as _pick
+from cervixwatch.cohort.parameters import IAMS_24W_MEAN_MM, IAMS_24W_SD_MM
 
 #: Assessment dates are spread over the year from here.
 FIRST_AS_OF = dt.date(2026, 1, 5)
 DEFAULT_SEED = 20260
 
 #: Cervical length this pregnancy: Iams JD et al., N Engl J Med 1996;334:567-72 (24 weeks).
-LENGTH_MEAN_MM = 35.2
-LENGTH_SD_MM = 8.3
+LENGTH_MEAN_MM = IAMS_24W_MEAN_MM
+LENGTH_SD_MM = IAMS_24W_SD_MM
 LENGTH_MIN_MM = 5.0
 LENGTH_MAX_MM = 60.0
 
@@ -154,18 +156,6 @@ class SyntheticCase:
 
 
 # --- Drawing records ------------------------------------------------------------------------
-
-
-def _pick(rng: random.Random, options: Sequence[T], weights: Sequence[float]) -> T:
-    return rng.choices(options, weights)[0]
-
-
-def _days(n: int) -> dt.timedelta:
-    return dt.timedelta(days=n)
-
-
-def _clip(value: float, low: float, high: float) -> float:
-    return max(low, min(high, value))
 
 
 def _partial(rng: random.Random, day: dt.date, year_only: float, month_only: float) -> PartialDate:

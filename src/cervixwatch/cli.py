@@ -1,12 +1,14 @@
 """The `cervixwatch` command line.
 
 `assess` follows the contract in shared/DESIGN.md: exit 0 on success, 2 with one clear line on
-stderr for an unreadable or invalid bundle (or bad options).
+stderr for an unreadable or invalid bundle (or bad options). `serve` runs the web app,
+`demo-data` makes the synthetic demo cohort and `demo` puts the two together.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -17,11 +19,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cervixwatch import demo as demo_module
 from cervixwatch.clinical.assessment import assess as assess_records
 from cervixwatch.clinical.guidelines import GuidelineProfile, KnowledgeError
+from cervixwatch.cohort import DEFAULT_SEED
 from cervixwatch.interop.fhir_bundle import read_bundle
 from cervixwatch.interop.fhir_values import BundleError
 from cervixwatch.knowledge import BUNDLED_PROFILES, load_profiles
+from cervixwatch.settings import Settings, get_settings
 from cervixwatch.store.commands import db_app
 from cervixwatch.views.json_view import assessment_json
 from cervixwatch.views.text_view import render_text
@@ -184,6 +189,116 @@ def rules(
                 f"{s.reason}\n  {p.citation_for(s.rule)}",
             )
         console.print(table)
+
+
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="SQLAlchemy database URL (default: CERVIXWATCH_DATABASE_URL, else ./cervixwatch.db).",
+        show_default=False,
+    ),
+]
+
+
+@app.command("demo-data")
+def demo_data(
+    patients: Annotated[int, typer.Option("--patients", "-n", min=1, help="How many women.")] = 500,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same cohort.")] = DEFAULT_SEED,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="The cohort's reference date (default today)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write FHIR Bundles to this directory.", file_okay=False),
+    ] = None,
+    ndjson: Annotated[
+        bool, typer.Option("--ndjson", help="With --out: one NDJSON file of Bundles.")
+    ] = False,
+    db: Annotated[bool, typer.Option("--db", help="Load the cohort into the database.")] = False,
+    database_url: DatabaseUrlOption = None,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="With --db: load only into an empty database.")
+    ] = False,
+) -> None:
+    """Make a SYNTHETIC demo cohort: FHIR Bundles (--out DIR) or rows in the database (--db)."""
+    if (out is None) == (not db):
+        raise _fail("demo-data: give exactly one of --out DIR or --db")
+    if ndjson and out is None:
+        raise _fail("demo-data: --ndjson needs --out DIR")
+    if if_empty and not db:
+        raise _fail("demo-data: --if-empty needs --db")
+    reference = _parse_as_of(as_of)
+    console = Console(highlight=False, stderr=True)
+    if out is not None:
+        written = demo_module.write_demo_files(out, patients, seed, reference, ndjson=ndjson)
+        console.print(
+            f"Wrote {patients} synthetic patients (seed {seed}, as of {reference}) to {written}"
+        )
+        return
+    url = database_url or Settings().database_url
+    demo_module.load_demo_database(url, patients, seed, reference, console, if_empty=if_empty)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option("--host", help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="TCP port.")] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="Worker processes.")
+    ] = None,
+    database_url: DatabaseUrlOption = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="Uvicorn log level.")] = "info",
+) -> None:
+    """Run the web app (production entry point). Defaults come from the settings
+    (CERVIXWATCH_HOST, _PORT, _WORKERS, _DATABASE_URL or .env); the database is migrated
+    before the workers start."""
+    settings = _serve_settings(host, port, workers, database_url)
+    demo_module.serve(settings, log_level=log_level)
+
+
+def _serve_settings(
+    host: str | None, port: int | None, workers: int | None, database_url: str | None
+) -> Settings:
+    """The settings with the options applied, also put in the environment: worker processes
+    build their app from the environment (`create_app()` reads `get_settings()`)."""
+    given = {"host": host, "port": port, "workers": workers, "database_url": database_url}
+    for name, value in given.items():
+        if value is not None:
+            os.environ[f"CERVIXWATCH_{name.upper()}"] = str(value)
+    get_settings.cache_clear()
+    return get_settings()
+
+
+@app.command()
+def demo(
+    text: Annotated[
+        bool, typer.Option("--text", help="Only assess the example patients and print them.")
+    ] = False,
+    patients: Annotated[int, typer.Option("--patients", "-n", min=1)] = 500,
+    seed: Annotated[int, typer.Option("--seed")] = DEFAULT_SEED,
+    database_url: Annotated[
+        str, typer.Option("--database-url", help="The demo database.")
+    ] = demo_module.DEMO_DATABASE_URL,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+) -> None:
+    """The demo: load a synthetic cohort into the demo database (if it is empty) and serve it;
+    with --text, print the example patients' assessments instead."""
+    if text:
+        demo_module.text_demo()
+        return
+    console = Console(highlight=False, stderr=True)
+    demo_module.load_demo_database(
+        database_url,
+        patients,
+        seed,
+        _parse_as_of(None),
+        console,
+        if_empty=True,
+    )
+    demo_module.serve(_serve_settings(host, port, 1, database_url))
 
 
 def main() -> None:  # pragma: no cover - console entry point

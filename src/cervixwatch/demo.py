@@ -1,28 +1,130 @@
-"""`make demo` until the web app lands: assess example patients and print what a clinician sees.
+"""The demo: a synthetic clinic served by the web app (`make demo`, `cervixwatch demo`), and the
+text demo that assesses the bundled example patients (`cervixwatch demo --text`).
 
-The examples are the clinical scenario folders (synthetic patients, one per guideline
-vignette), each assessed on the date its scenario is set.
+Also what `cervixwatch demo-data` and `cervixwatch serve` run: writing the synthetic cohort
+as FHIR, loading it into a database, and starting Uvicorn with the app factory.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 
 from rich.console import Console
 from rich.rule import Rule
+from sqlalchemy.engine import make_url
 
 from cervixwatch.clinical.assessment import assess
+from cervixwatch.cohort import iter_cohort, load_cohort, patient_count, write_bundle_files
+from cervixwatch.cohort import write_ndjson as write_cohort_ndjson
 from cervixwatch.interop.fhir_bundle import read_bundle
-from cervixwatch.knowledge import bundled_profiles
+from cervixwatch.knowledge import bundled_profiles, load_profiles
+from cervixwatch.settings import Settings
+from cervixwatch.store import make_engine, session_factory, upgrade
 from cervixwatch.views.text_view import render_text
 
+#: The demo's own database, beside the working directory (never the production default).
+DEMO_DATABASE_URL = "sqlite:///./cervixwatch-demo.db"
 SCENARIOS = Path(__file__).resolve().parents[2] / "tests" / "scenarios" / "vignettes"
 SHOWN = ("V01", "V02", "V06", "V11", "V13", "V21", "V23", "V25")
+#: The app's entry point for Uvicorn: an import string, so that worker processes can build it.
+APP_FACTORY = "cervixwatch.web.app:create_app"
 
 
-def main() -> None:
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def write_demo_files(
+    out: Path, patients: int, seed: int, reference: dt.date, *, ndjson: bool = False
+) -> Path:
+    """The cohort as FHIR Bundles in `out`: one file per woman, or one NDJSON file."""
+    cohort = iter_cohort(patients, seed, reference)
+    if ndjson:
+        path = out / "demo-cohort.ndjson"
+        write_cohort_ndjson(cohort, path)
+        return path
+    write_bundle_files(cohort, out)
+    return out
+
+
+def load_demo_database(
+    url: str,
+    patients: int,
+    seed: int,
+    reference: dt.date,
+    console: Console,
+    *,
+    if_empty: bool = False,
+) -> int:
+    """Migrate the database at `url` and load the cohort, assessed on `reference`; with
+    `if_empty`, leave a database that already holds patients as it is. Returns how many women
+    were loaded."""
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        factory = session_factory(engine)
+        present = patient_count(factory)
+        if if_empty and present:
+            console.print(f"{_shown(url)} already holds {present} patients: not loading.")
+            return 0
+        profiles = load_profiles(Settings().knowledge_dir)
+        started = time.perf_counter()
+        with console.status(f"Loading {patients} synthetic patients into {_shown(url)}") as status:
+
+            def progress(done: int) -> None:
+                if done % 50 == 0:
+                    status.update(f"Loading synthetic patients: {done}/{patients}")
+
+            cohort = iter_cohort(patients, seed, reference, profiles=list(profiles.values()))
+            loaded = load_cohort(factory, cohort, reference, profiles, progress=progress)
+        console.print(
+            f"Loaded {loaded.patients} SYNTHETIC patients (seed {seed}, as of {reference}) into"
+            f" {_shown(url)} in {time.perf_counter() - started:.1f} s:"
+            f" {loaded.urgent} urgent, {loaded.overdue} with an overdue scan."
+        )
+        return loaded.patients
+    finally:
+        engine.dispose()
+
+
+def where_to_go(host: str, port: int) -> str:
+    """What to open once the app is up."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    base = f"http://{shown}:{port}"
+    return (
+        f"CervixWatch is serving on {base}\n"
+        f"  API documentation:  {base}/docs\n"
+        f"  Worklist (JSON):    {base}/api/worklist\n"
+        f"  FHIR capabilities:  {base}/fhir/metadata\n"
+        "Press Ctrl+C to stop."
+    )
+
+
+def serve(settings: Settings, *, log_level: str = "info") -> None:
+    """Migrate the database once, then run Uvicorn on the app factory with `settings` (which
+    the caller has also put in the environment, for the worker processes)."""
+    import uvicorn  # the web server is needed only here
+
+    # Migrate before the workers start, so that several workers never race to create the
+    # schema; each worker's own migration on start then finds nothing to do.
+    upgrade(settings.database_url)
+    Console(highlight=False, stderr=True).print(where_to_go(settings.host, settings.port))
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=log_level,
+    )
+
+
+def text_demo() -> None:
+    """Assess the example patients (clinical scenario folders, each on its own date) and print
+    what a clinician sees."""
     console = Console(highlight=False)
     profiles = list(bundled_profiles().values())
     cases = [p for p in sorted(SCENARIOS.iterdir()) if p.name[:3] in SHOWN]
@@ -45,4 +147,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    text_demo()
