@@ -37,7 +37,6 @@ install: uv
 demo: install
 	@$(UV) run cervixwatch demo-data --db --database-url "sqlite:///./$(DEMO_DB)" --if-empty \
 		--patients $(DEMO_PATIENTS) --seed $(DEMO_SEED)
-	@echo "Open http://$(DEMO_HOST):$(DEMO_PORT)/docs (API), /api/worklist (worklist), /fhir/metadata (FHIR)"
 	@$(UV) run cervixwatch serve --host $(DEMO_HOST) --port $(DEMO_PORT) \
 		--database-url "sqlite:///./$(DEMO_DB)"
 
