@@ -3,6 +3,7 @@ are copied from it and agree with it."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from typing import Any
@@ -145,3 +146,15 @@ def test_a_length_recorded_later_is_picked_up(factory: sessionmaker[Session]) ->
     [row] = _stored(factory)
     assert row.latest_length_mm == 15.0
     assert row.ga_days == 20 * 7
+
+
+def test_a_new_guideline_version_makes_todays_assessments_stale(
+    factory: sessionmaker[Session],
+) -> None:
+    w = woman(at="16+0").with_prior_sptb("30+0")
+    _write(factory, w.records, w.as_of)
+    current = list(PROFILES.values()) if isinstance(PROFILES, dict) else list(PROFILES)
+    updated = [dataclasses.replace(current[0], version="9999.1"), *current[1:]]
+    with factory() as session:
+        assert stale_pregnancies(session, w.as_of, current) == []
+        assert len(stale_pregnancies(session, w.as_of, updated)) == 1

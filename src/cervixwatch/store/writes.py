@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.clinical.assessment import Assessment, assess
@@ -88,19 +88,38 @@ def write_records(
 
 def stale_pregnancies(session: Session, as_of: dt.date, profiles: Profiles) -> list[str]:
     """Active pregnancies whose current assessment is missing, was made for another day, or
-    by other guideline versions: what a daily refresh must reassess."""
+    by other guideline versions: what a daily refresh must reassess.
+
+    Asked on every worklist request, so the common case (nothing stale) must not read every
+    active row: the database finds those not assessed on `as_of`, and the guideline versions
+    of the rest are compared only as their few distinct values.
+    """
     versions = knowledge_versions(profiles)
-    query = (
-        select(PregnancyRow.id, AssessmentRow.as_of, AssessmentRow.knowledge)
+    active = (
+        select(PregnancyRow.id)
         .outerjoin(AssessmentRow, AssessmentRow.pregnancy_id == PregnancyRow.id)
         .where(PregnancyRow.status == PregnancyStatus.ACTIVE)
-        .order_by(PregnancyRow.id)
     )
-    return [
-        pregnancy_id
-        for pregnancy_id, assessed_on, knowledge in session.execute(query)
-        if assessed_on != as_of or knowledge != versions
-    ]
+    stale = set(
+        session.scalars(
+            active.where(or_(AssessmentRow.as_of.is_(None), AssessmentRow.as_of != as_of))
+        )
+    )
+    assessed_today = active.where(AssessmentRow.as_of == as_of)
+    kinds = session.scalars(
+        select(AssessmentRow.knowledge)
+        .where(AssessmentRow.pregnancy_id.in_(assessed_today.scalar_subquery()))
+        .distinct()
+    ).all()
+    if any(knowledge != versions for knowledge in kinds):
+        # A knowledge update: rare, so the plain comparison row by row is fine here.
+        rows = session.execute(
+            select(PregnancyRow.id, AssessmentRow.knowledge)
+            .join(AssessmentRow, AssessmentRow.pregnancy_id == PregnancyRow.id)
+            .where(PregnancyRow.status == PregnancyStatus.ACTIVE, AssessmentRow.as_of == as_of)
+        )
+        stale |= {pregnancy_id for pregnancy_id, knowledge in rows if knowledge != versions}
+    return sorted(stale)
 
 
 def refresh_assessments(
