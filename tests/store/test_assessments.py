@@ -153,7 +153,7 @@ def test_a_new_guideline_version_makes_todays_assessments_stale(
 ) -> None:
     w = woman(at="16+0").with_prior_sptb("30+0")
     _write(factory, w.records, w.as_of)
-    current = list(PROFILES.values()) if isinstance(PROFILES, dict) else list(PROFILES)
+    current = list(PROFILES.values())
     updated = [dataclasses.replace(current[0], version="9999.1"), *current[1:]]
     with factory() as session:
         assert stale_pregnancies(session, w.as_of, current) == []
