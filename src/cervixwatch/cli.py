@@ -242,6 +242,31 @@ def demo_data(
 
 
 @app.command()
+def refresh(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Reassess as of this date (default today).")
+    ] = None,
+    database_url: DatabaseUrlOption = None,
+    knowledge: KnowledgeOption = BUNDLED_PROFILES,
+) -> None:
+    """Reassess every active pregnancy whose stored assessment is not of today (gestational
+    age, scan status and open recommendations move with the calendar). Run it daily, e.g.
+    just after midnight, so the first worklist request of the day does not do it."""
+    from cervixwatch.store import make_engine, refresh_assessments, session_factory, upgrade
+
+    day = _parse_as_of(as_of)
+    profiles = _choose_profiles("all", knowledge)
+    url = database_url or Settings().database_url
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        count = refresh_assessments(session_factory(engine), day, profiles)
+    finally:
+        engine.dispose()
+    print(f"Reassessed {count} active pregnancies as of {day}.")
+
+
+@app.command()
 def serve(
     host: Annotated[str | None, typer.Option("--host", help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option("--port", help="TCP port.")] = None,
