@@ -1,9 +1,9 @@
-"""The worklist as the JSON API lists it: the filters of `store.worklist` and more (name or
-hospital number, a guideline's open recommendations, either answer of the urgent and overdue
-flags, an unknown risk tier), a choice of order, and the history line of each woman.
+"""The worklist query: active pregnancies with their current assessment, filtered (risk tier,
+urgent, overdue, due by, a guideline's open recommendations, name or hospital number), in a
+chosen order, with the history line of each woman.
 
-Reads the denormalised columns of `assessments` as `store.worklist` does; the history line is
-the one key read out of the stored assessment document, for the rows of one page only.
+Reads the denormalised, indexed columns of `assessments`; the history line is the one key read
+out of the stored assessment document, for the rows of one page only.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from cervixwatch.store.crud import text_search
 from cervixwatch.store.models import AssessmentRow, PatientRow, PregnancyRow, PregnancyStatus
-from cervixwatch.store.worklist import WorklistEntry
 
 _AnySelect = Select[*tuple[Any, ...]]
 
@@ -26,6 +25,30 @@ _AnySelect = Select[*tuple[Any, ...]]
 #: `next_scan_due`: soonest first; `ga` / `-ga`: by gestational age, youngest / oldest first;
 #: `name`: by family then given name. Unknown values sort last; the pregnancy id breaks ties.
 WorklistSort = Literal["urgent", "next_scan_due", "ga", "-ga", "name"]
+
+
+@dataclass(frozen=True, slots=True)
+class WorklistEntry:
+    """One line of the worklist. Lengths are transvaginal cervical lengths in mm."""
+
+    patient_id: str
+    hospital_number: str
+    family_name: str | None
+    given_name: str | None
+    pregnancy_id: str
+    edd: dt.date | None
+    as_of: dt.date
+    ga_days: int | None
+    risk_tier: str | None
+    next_scan_due: dt.date | None
+    next_scan_status: str | None
+    overdue: bool
+    urgent: bool
+    codes: dict[str, list[str]]
+    latest_length_mm: float | None
+    latest_length_on: dt.date | None
+    shortest_length_mm: float | None
+    shortest_length_on: dt.date | None
 
 
 @dataclass(frozen=True, slots=True)
