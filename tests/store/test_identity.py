@@ -49,13 +49,14 @@ def _save(
     system: str | None = None,
 ) -> tuple[str, str]:
     with transaction(factory) as session:
-        return save_records(
+        saved = save_records(
             session,
             PatientFields(hospital_number),
             records,
             source=RecordSource.FHIR,
             identifier_system=system,
         )
+    return saved.patient_id, saved.pregnancy_id
 
 
 def _count(factory: sessionmaker[Session], table: type[object]) -> int:

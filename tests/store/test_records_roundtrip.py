@@ -19,7 +19,7 @@ from cervixwatch.clinical.records import PregnancyRecords
 from cervixwatch.interop.fhir_bundle import read_bundle
 from cervixwatch.store.database import session_factory, transaction
 from cervixwatch.store.models import RecordSource
-from cervixwatch.store.records import PatientFields, load_records, save_records
+from cervixwatch.store.records import PatientFields, Saved, load_records, save_records
 from tests.store.tables import delete_everything, row_counts
 from tests.strategies import PROPERTY_SETTINGS, pregnancy_records
 
@@ -68,7 +68,7 @@ def _save(
     records: PregnancyRecords,
     hospital_number: str,
     source: RecordSource = RecordSource.FORM,
-) -> tuple[str, str]:
+) -> Saved:
     with transaction(factory) as session:
         return save_records(session, PatientFields(hospital_number), records, source=source)
 
@@ -83,9 +83,12 @@ def _load(factory: sessionmaker[Session], pregnancy_id: str) -> PregnancyRecords
 def test_save_then_load_gives_the_same_records(engine: Engine, records: PregnancyRecords) -> None:
     factory = session_factory(engine)
     try:
-        patient_id, pregnancy_id = _save(factory, records, f"H-{uuid.uuid4()}")
+        saved = _save(factory, records, f"H-{uuid.uuid4()}")
         # The stored woman has CervixWatch's id; everything else is as saved, in order.
-        assert _load(factory, pregnancy_id) == dataclasses.replace(records, patient_id=patient_id)
+        stored = _load(factory, saved.pregnancy_id)
+        assert stored == dataclasses.replace(records, patient_id=saved.patient_id)
+        # A new woman's records are given back as stored without reading them again.
+        assert saved.records == stored
     finally:
         delete_everything(engine)
 
@@ -97,9 +100,12 @@ def test_saving_the_same_records_again_stores_nothing_new(
 ) -> None:
     factory = session_factory(engine)
     try:
-        patient_id, pregnancy_id = _save(factory, records, "H1")
+        first = _save(factory, records, "H1")
+        patient_id, pregnancy_id = first.patient_id, first.pregnancy_id
         counts = row_counts(factory)
-        assert _save(factory, records, "H1") == (patient_id, pregnancy_id)
+        again = _save(factory, records, "H1")
+        assert (again.patient_id, again.pregnancy_id) == (patient_id, pregnancy_id)
+        assert again.records is None  # she was known: her records are read back to assess
         assert row_counts(factory) == counts
         assert _load(factory, pregnancy_id) == dataclasses.replace(records, patient_id=patient_id)
     finally:
@@ -116,8 +122,10 @@ def test_every_scenario_bundle_round_trips_and_imports_once(
     factory: sessionmaker[Session], case: Path
 ) -> None:
     records = _bundle_records(case)
-    patient_id, pregnancy_id = _save(factory, records, case.name, RecordSource.FHIR)
-    assert _load(factory, pregnancy_id) == dataclasses.replace(records, patient_id=patient_id)
+    saved = _save(factory, records, case.name, RecordSource.FHIR)
+    stored = _load(factory, saved.pregnancy_id)
+    assert stored == dataclasses.replace(records, patient_id=saved.patient_id)
+    assert saved.records == stored
     counts = row_counts(factory)
     _save(factory, records, case.name, RecordSource.FHIR)
     assert row_counts(factory) == counts

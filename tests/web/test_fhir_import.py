@@ -80,6 +80,11 @@ def test_sending_a_bundle_twice_stores_nothing_twice(client: TestClient, engine:
     assert stored["patients"] == 1
     again = post_bundle(client, raw)
     assert counts(engine) == stored
+    # Each entry is answered with the same location whether she was new (the locations come
+    # from what was just written) or known (they are looked up).
+    locations = [e["response"].get("location") for e in first.json()["entry"]]
+    assert [e["response"].get("location") for e in again.json()["entry"]] == locations
+    assert sum(1 for loc in locations if loc) > 2
     summary = again.json()["entry"][0]["response"]
     assert summary["status"] == "200 OK"
     assert " 0 stored new" in summary["outcome"]["issue"][0]["diagnostics"]

@@ -702,9 +702,16 @@ def _kept(entry: _Entry) -> bool:
     return status not in _REMOVED_STATUSES.get(entry.kind, ())
 
 
-def _locations(session: Session, patient_id: str, pregnancy_id: str, plan: _Plan) -> dict[int, str]:
+def _locations(
+    session: Session,
+    patient_id: str,
+    pregnancy_id: str,
+    plan: _Plan,
+    claimed: Mapping[str, int] | None = None,
+) -> dict[int, str]:
     """{entry index: Type/id} of each entry kept as a resource of this server (the ids
-    `app.exporting` gives), found by the identifiers the records were stored under."""
+    `app.exporting` gives), found by the identifiers the records were stored under
+    (`claimed`: all of them, when known)."""
     system = default_identifier_system(patient_id, RecordSource.FHIR)
     kept = [e for e in plan.records if _kept(e)]
     wanted = [
@@ -713,7 +720,11 @@ def _locations(session: Session, patient_id: str, pregnancy_id: str, plan: _Plan
         if isinstance(e.resource.get("id"), str)
         for table in _TABLES_OF_TYPE.get(e.kind, ())
     ]
-    rows = identified_rows(session, system, wanted)
+    rows = (
+        {v: claimed[v] for v in wanted if v in claimed}
+        if claimed is not None
+        else identified_rows(session, system, wanted)
+    )
     conditions: dict[Any, int] = {}
     if any(e.kind in ("Condition", "Procedure") for e in kept):
         conditions = condition_rows(session, patient_id, pregnancy_id)
@@ -808,14 +819,19 @@ def import_bundle(
                 retractions = _retractions(plan, records, today)
                 if plan.own_ids:
                     records = _own_records(session, plan.patient.id, records)
-            patient_id, pregnancy_id = save_records(
-                session, plan.fields, records, source=RecordSource.FHIR
+            saved = save_records(
+                session, plan.fields, records, source=RecordSource.FHIR, new_patient=patient_created
             )
+            patient_id, pregnancy_id = saved.patient_id, saved.pregnancy_id
+            stored = saved.records
             if retractions:
                 system = default_identifier_system(patient_id, RecordSource.FHIR)
                 retract(session, patient_id, pregnancy_id, system, retractions, today)
-            _, assessment = reassess(session, pregnancy_id, today, profiles)
-            locations = _locations(session, patient_id, pregnancy_id, plan)
+                stored = None  # what the retractions changed is read back
+            _, assessment = reassess(session, pregnancy_id, today, profiles, stored=stored)
+            # A new woman's identifiers are all the ones just claimed: no need to look them up.
+            claimed = saved.claimed if patient_created else None
+            locations = _locations(session, patient_id, pregnancy_id, plan, claimed)
     except IdentifierConflict as error:
         raise Conflict(str(error)) from None
     except IntegrityError as error:

@@ -79,7 +79,7 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _new_id() -> str:
+def new_id() -> str:
     return str(uuid.uuid4())
 
 
@@ -96,7 +96,7 @@ class PatientRow(Base):
 
     __tablename__ = "patients"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_new_id)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     hospital_number: Mapped[str] = mapped_column(String(64), unique=True)
     family_name: Mapped[str | None] = mapped_column(String(200))
     given_name: Mapped[str | None] = mapped_column(String(200))
@@ -124,7 +124,7 @@ class PregnancyRow(Base):
         ),
     )
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_new_id)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     patient_id: Mapped[str] = mapped_column(
         ForeignKey("patients.id", ondelete="CASCADE"), index=True
     )

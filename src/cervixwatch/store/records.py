@@ -13,12 +13,17 @@ nothing twice:
 
 `load_records` gives the `PregnancyRecords` of a stored pregnancy, every part in the order it
 was stored; `patient_id` is then CervixWatch's id for the woman.
+
+A woman seen for the first time has nothing stored to merge with: her records are written
+without reading anything first, and `Saved.records` gives them back as stored (what
+`load_records` would read), so the reassessment need not read them again. Most bulk imports
+are of such women, and each skipped read is a round trip to the database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -33,12 +38,14 @@ from cervixwatch.store.models import (
     PregnancyStatus,
     RecordSource,
     SourceIdentifierRow,
+    new_id,
 )
 
 __all__ = [
     "IdentifierConflict",
     "NotFound",
     "PatientFields",
+    "Saved",
     "default_identifier_system",
     "load_records",
     "lock_patient",
@@ -62,6 +69,20 @@ class PatientFields:
     hospital_number: str
     family_name: str | None = None
     given_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """What `save_records` wrote: her ids and, when known without reading them back, her
+    records as now stored."""
+
+    patient_id: str
+    pregnancy_id: str
+    #: The records as stored, given when she was new (nothing stored before these records);
+    #: None: read them with `load_records`.
+    records: PregnancyRecords | None = None
+    #: {identifier value ("<table>/<source id>"): row id} of the identifiers this call claimed.
+    claimed: dict[str, int] = field(default_factory=dict)
 
 
 def default_identifier_system(patient_id: str, source: RecordSource) -> str:
@@ -101,10 +122,20 @@ def load_records(session: Session, pregnancy_id: str) -> PregnancyRecords:
         raise NotFound(f"no pregnancy {pregnancy_id}")
     patient = session.get(PatientRow, pregnancy.patient_id)
     assert patient is not None, "a pregnancy's patient exists (foreign key)"
+    rows = {
+        kind.field: _stored(session, kind, patient.id if kind.owner == "patient" else pregnancy.id)
+        for kind in RECORD_KINDS
+    }
+    return _records_of_rows(patient, pregnancy, rows)
+
+
+def _records_of_rows(
+    patient: PatientRow, pregnancy: PregnancyRow, rows: dict[str, list[Any]]
+) -> PregnancyRecords:
+    """The records held by `rows` ({part: its current rows in stored order})."""
     parts: dict[str, Any] = {}
     for kind in RECORD_KINDS:
-        owner_id = patient.id if kind.owner == "patient" else pregnancy.id
-        items = [kind.record(row) for row in _stored(session, kind, owner_id)]
+        items = [kind.record(row) for row in rows.get(kind.field, ())]
         parts[kind.field] = frozenset(items) if kind.is_set else tuple(items)
     return PregnancyRecords(
         patient_id=patient.id,
@@ -119,11 +150,18 @@ def load_records(session: Session, pregnancy_id: str) -> PregnancyRecords:
 # --- saving -------------------------------------------------------------------------------------
 
 
-def _patient(session: Session, fields: PatientFields, records: PregnancyRecords) -> PatientRow:
-    query = select(PatientRow).where(PatientRow.hospital_number == fields.hospital_number)
-    patient = session.scalars(query.with_for_update()).one_or_none()
+def _patient(
+    session: Session, fields: PatientFields, records: PregnancyRecords, *, new: bool
+) -> tuple[PatientRow, bool]:
+    """Her row, locked (PostgreSQL) until the transaction ends, or a new one; and whether it
+    is new. `new`: the caller has just found no woman with her hospital number."""
+    patient = None
+    if not new:
+        query = select(PatientRow).where(PatientRow.hospital_number == fields.hospital_number)
+        patient = session.scalars(query.with_for_update()).one_or_none()
+    created = patient is None
     if patient is None:
-        patient = PatientRow(hospital_number=fields.hospital_number)
+        patient = PatientRow(id=new_id(), hospital_number=fields.hospital_number)
         session.add(patient)
     if fields.family_name is not None:
         patient.family_name = fields.family_name
@@ -131,18 +169,26 @@ def _patient(session: Session, fields: PatientFields, records: PregnancyRecords)
         patient.given_name = fields.given_name
     if records.birth_date is not None:
         patient.birth_date = records.birth_date
-    session.flush()
-    return patient
+    if created:
+        # Inserted before her records: the rows have no ORM relationships to order them by.
+        session.flush()
+    return patient, created
 
 
-def _pregnancy(session: Session, patient_id: str, records: PregnancyRecords) -> PregnancyRow:
+def _pregnancy(
+    session: Session, patient_id: str, records: PregnancyRecords, *, new_patient: bool
+) -> PregnancyRow:
     """Her active pregnancy, started if she has none, with the dating the records give."""
-    query = select(PregnancyRow).where(
-        PregnancyRow.patient_id == patient_id, PregnancyRow.status == PregnancyStatus.ACTIVE
-    )
-    pregnancy = session.scalars(query).one_or_none()
+    pregnancy = None
+    if not new_patient:
+        query = select(PregnancyRow).where(
+            PregnancyRow.patient_id == patient_id, PregnancyRow.status == PregnancyStatus.ACTIVE
+        )
+        pregnancy = session.scalars(query).one_or_none()
     if pregnancy is None:
-        pregnancy = PregnancyRow(patient_id=patient_id, notes=[])
+        pregnancy = PregnancyRow(
+            id=new_id(), patient_id=patient_id, status=PregnancyStatus.ACTIVE, notes=[]
+        )
         session.add(pregnancy)
     if records.edd is not None:
         pregnancy.edd = records.edd
@@ -152,7 +198,7 @@ def _pregnancy(session: Session, patient_id: str, records: PregnancyRecords) -> 
     if new_notes:
         # A new list, so the change is seen (JSON columns do not track mutation in place).
         pregnancy.notes = [*pregnancy.notes, *new_notes]
-    session.flush()
+    session.flush()  # before her records: the rows have no ORM relationships to order them by
     return pregnancy
 
 
@@ -163,10 +209,13 @@ class _Identity:
     session: Session
     system: str
     patient_id: str
+    #: The system was made for her just now (`default_identifier_system` of a new woman):
+    #: nothing can be stored under it yet, so there is nothing to look up.
+    fresh: bool = False
 
     def find(self, table: str, values: Iterable[str]) -> dict[str, SourceIdentifierRow]:
         wanted = sorted({f"{table}/{v}" for v in values})
-        if not wanted:
+        if not wanted or self.fresh:
             return {}
         query = select(SourceIdentifierRow).where(
             SourceIdentifierRow.system == self.system, SourceIdentifierRow.value.in_(wanted)
@@ -198,12 +247,17 @@ def _merge_part(
     owner_id: str,
     source: RecordSource,
     identity: _Identity,
-) -> None:
+    *,
+    new_owner: bool,
+) -> tuple[list[Any], dict[str, Any]]:
+    """Merge `items` into the owner's stored rows of `kind`. Returns the rows added, in order,
+    and those of them with a source id ({source id: row}), to claim once they have ids."""
     table = kind.table_name
-    stored = _stored(session, kind, owner_id)
+    stored = [] if new_owner else _stored(session, kind, owner_id)
     by_id = {row.id: row for row in stored}
     unmatched = [(kind.record(row), row) for row in stored]
     known = identity.find(table, (ref for item in items if (ref := kind.source_id(item))))
+    rows: list[Any] = []
     added: dict[str, Any] = {}  # source id -> new row
     for item in items:
         ref = kind.source_id(item)
@@ -230,12 +284,10 @@ def _merge_part(
                 continue
         row = kind.table(**{f"{kind.owner}_id": owner_id, "source": source, **kind.columns(item)})
         session.add(row)
+        rows.append(row)
         if ref is not None:
             added[ref] = row
-    if added:
-        session.flush()  # assigns the new rows' ids
-        for ref, row in added.items():
-            identity.claim(table, ref, str(row.id))
+    return rows, added
 
 
 def save_records(
@@ -245,26 +297,49 @@ def save_records(
     *,
     source: RecordSource = RecordSource.FORM,
     identifier_system: str | None = None,
-) -> tuple[str, str]:
+    new_patient: bool = False,
+) -> Saved:
     """Merge `records` into the woman's stored data and her active pregnancy (started if she
-    has none); returns (patient id, pregnancy id). Call inside `database.transaction`, and
-    reassess in the same transaction (`store.writes` does both)."""
-    patient_row = _patient(session, patient, records)
-    pregnancy = _pregnancy(session, patient_row.id, records)
-    system = identifier_system or default_identifier_system(patient_row.id, source)
-    identity = _Identity(session, system, patient_row.id)
-    # Her id in the source (a FHIR Patient id), so the source's references find her.
-    source_patient_id = records.patient_id
-    if (
-        source_patient_id
-        and source_patient_id != patient_row.id
-        and not identity.find("patients", [source_patient_id])
-    ):
-        identity.claim("patients", source_patient_id, patient_row.id)
-    for kind in RECORD_KINDS:
-        owner_id = patient_row.id if kind.owner == "patient" else pregnancy.id
-        items = list(kind.records_of(records))
-        if items:
-            _merge_part(session, kind, items, owner_id, source, identity)
+    has none). Call inside `database.transaction`, and reassess in the same transaction
+    (`store.writes` does both).
+
+    `new_patient`: the caller has looked for her by hospital number in this transaction and
+    found no one, so she is registered without looking again (should another writer register
+    her meanwhile, the hospital number's unique constraint refuses this transaction)."""
+    # Autoflush off: every query here reads what was stored before this call, and the new
+    # rows go to the database together at the end (one INSERT per table).
+    with session.no_autoflush:
+        patient_row, new_patient = _patient(session, patient, records, new=new_patient)
+        pregnancy = _pregnancy(session, patient_row.id, records, new_patient=new_patient)
+        system = identifier_system or default_identifier_system(patient_row.id, source)
+        identity = _Identity(
+            session, system, patient_row.id, fresh=new_patient and identifier_system is None
+        )
+        rows: dict[str, list[Any]] = {}
+        to_claim: list[tuple[str, dict[str, Any]]] = []
+        # Her id in the source (a FHIR Patient id), so the source's references find her.
+        source_patient_id = records.patient_id
+        if (
+            source_patient_id
+            and source_patient_id != patient_row.id
+            and not identity.find("patients", [source_patient_id])
+        ):
+            to_claim.append(("patients", {source_patient_id: patient_row}))
+        for kind in RECORD_KINDS:
+            owner_id = patient_row.id if kind.owner == "patient" else pregnancy.id
+            items = list(kind.records_of(records))
+            if items:
+                rows[kind.field], added = _merge_part(
+                    session, kind, items, owner_id, source, identity, new_owner=new_patient
+                )
+                to_claim.append((kind.table_name, added))
+    session.flush()  # assigns the new rows' ids
+    claimed: dict[str, int] = {}
+    for table, added in to_claim:
+        for ref, row in added.items():
+            identity.claim(table, ref, str(row.id))
+            if table != "patients":
+                claimed[f"{table}/{ref}"] = row.id
     session.flush()
-    return patient_row.id, pregnancy.id
+    stored = _records_of_rows(patient_row, pregnancy, rows) if new_patient else None
+    return Saved(patient_row.id, pregnancy.id, stored, claimed)

@@ -52,15 +52,22 @@ def reassess(
     profiles: Profiles,
     *,
     computed_at: dt.datetime | None = None,
+    stored: PregnancyRecords | None = None,
 ) -> tuple[PregnancyRecords, Assessment]:
-    """Assess the stored records of a pregnancy on `as_of` and store the result as current."""
-    patient_id = session.scalar(
-        select(PregnancyRow.patient_id).where(PregnancyRow.id == pregnancy_id)
-    )
-    if patient_id is None:
-        raise NotFound(f"no pregnancy {pregnancy_id}")
-    lock_patient(session, patient_id)
-    records = load_records(session, pregnancy_id)
+    """Assess the stored records of a pregnancy on `as_of` and store the result as current.
+
+    `stored`: her records as this transaction has just stored them (`Saved.records`, she was
+    new), so they need not be read back; her row is already this transaction's."""
+    if stored is not None:
+        records = stored
+    else:
+        patient_id = session.scalar(
+            select(PregnancyRow.patient_id).where(PregnancyRow.id == pregnancy_id)
+        )
+        if patient_id is None:
+            raise NotFound(f"no pregnancy {pregnancy_id}")
+        lock_patient(session, patient_id)
+        records = load_records(session, pregnancy_id)
     chosen = _profile_list(profiles)
     assessment = assess(records, as_of, chosen)
     store_assessment(session, pregnancy_id, assessment, records, chosen, computed_at=computed_at)
@@ -79,11 +86,13 @@ def write_records(
 ) -> Written:
     """Save `records` for the woman and reassess her on `as_of`, all or nothing."""
     with transaction(factory) as session:
-        patient_id, pregnancy_id = save_records(
+        saved = save_records(
             session, patient, records, source=source, identifier_system=identifier_system
         )
-        stored, assessment = reassess(session, pregnancy_id, as_of, profiles)
-    return Written(patient_id, pregnancy_id, stored, assessment)
+        stored, assessment = reassess(
+            session, saved.pregnancy_id, as_of, profiles, stored=saved.records
+        )
+    return Written(saved.patient_id, saved.pregnancy_id, stored, assessment)
 
 
 def stale_pregnancies(session: Session, as_of: dt.date, profiles: Profiles) -> list[str]:
