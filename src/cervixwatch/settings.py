@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cervixwatch.knowledge import BUNDLED_PROFILES
@@ -25,6 +26,31 @@ class Settings(BaseSettings):
     #: Default page size of list endpoints, and the most a client may ask for.
     page_size: int = 50
     max_page_size: int = 500
+
+    # --- access control (see docs/security.md) ---------------------------------------------
+    #: How long a sign-in lasts (hours), and how long an idle one lasts (minutes).
+    session_hours: int = 12
+    session_idle_minutes: int = 60
+    #: Send the session cookie only over TLS. None: when the request came over https (behind a
+    #: proxy, run uvicorn with --proxy-headers so the scheme is the client's).
+    cookie_secure: bool | None = None
+    #: Consecutive wrong passwords after which an account is locked until an admin unlocks it.
+    lockout_threshold: int = 10
+    #: Days an API token lasts when its creator does not say.
+    token_days: int = 90
+    #: Rate limits ("N/period" as the `limits` library reads them) and where their counters
+    #: live: memory:// is per process; redis://host:port shares them between processes.
+    rate_limit_storage: str = "memory://"
+    sign_in_rate_limit: str = "10/minute"
+    api_rate_limit: str = "1200/minute"
+    #: Origins allowed to call the API from a browser (CORS); none by default.
+    cors_origins: list[str] = []
+    #: OpenID Connect single sign-on, off unless an issuer is set.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    #: Signs the short-lived state of an OpenID Connect sign-in; required when OIDC is on.
+    oidc_state_secret: SecretStr | None = None
 
 
 @cache
