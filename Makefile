@@ -33,10 +33,13 @@ install: uv
 	$(UV) sync --frozen --all-groups
 
 # Loads the cohort (relative to today, fixed seed) only when the demo database is missing or
-# empty, then serves it; `cervixwatch serve` prints what to open.
+# empty, gives the demo users (one per role) new random passwords and prints them, then serves
+# it; `cervixwatch serve` prints what to open.
 demo: install
 	@$(UV) run cervixwatch demo-data --db --database-url "sqlite:///./$(DEMO_DB)" --if-empty \
 		--patients $(DEMO_PATIENTS) --seed $(DEMO_SEED)
+	@$(UV) run cervixwatch demo-accounts --database-url "sqlite:///./$(DEMO_DB)" \
+		--app-url "http://$(DEMO_HOST):$(DEMO_PORT)"
 	@$(UV) run cervixwatch serve --host $(DEMO_HOST) --port $(DEMO_PORT) \
 		--database-url "sqlite:///./$(DEMO_DB)"
 

@@ -28,6 +28,7 @@ from cervixwatch.interop.fhir_values import BundleError
 from cervixwatch.knowledge import BUNDLED_PROFILES, load_profiles
 from cervixwatch.settings import Settings, get_settings
 from cervixwatch.store.commands import db_app
+from cervixwatch.users_cli import demo_accounts, users_app
 from cervixwatch.views.json_view import assessment_json
 from cervixwatch.views.text_view import render_text
 
@@ -40,6 +41,7 @@ app = typer.Typer(
 
 
 app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
 
 
 class OutputFormat(StrEnum):
@@ -239,6 +241,9 @@ def demo_data(
         return
     url = database_url or Settings().database_url
     demo_module.load_demo_database(url, patients, seed, reference, console, if_empty=if_empty)
+
+
+app.command("demo-accounts")(demo_accounts)
 
 
 @app.command()

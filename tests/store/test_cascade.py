@@ -8,6 +8,7 @@ import datetime as dt
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
+from cervixwatch.app.accounts import assign_patient
 from cervixwatch.clinical.records import (
     CerclagePlacement,
     CerclageRemoval,
@@ -71,6 +72,8 @@ def test_deleting_a_patient_deletes_all_her_data(factory: sessionmaker[Session])
     written = write_records(
         factory, PatientFields("GONE"), EVERYTHING, as_of=DAY, profiles=profiles
     )
+    for woman in (kept, written):
+        assign_patient(factory, "Care team", woman.patient_id)
     with_both = row_counts(factory)
     assert all(count >= 1 for count in with_both.values()), with_both
 

@@ -13,6 +13,7 @@ from cervixwatch.store import PatientFields, Written, write_records
 from tests.builders import Woman
 from tests.builders import woman as records_of
 from tests.store.tables import row_counts
+from tests.web.accounts import under_team
 from tests.web.conftest import TODAY
 
 
@@ -38,13 +39,15 @@ def seed(
     """Store a woman's records in one transaction, as an import would: quicker than one
     request per record where the test is not about writing them."""
     app = client.app
-    return write_records(
+    written = write_records(
         app.state.sessions,  # type: ignore[attr-defined]
         PatientFields(hospital_number, family_name=family_name),
         her.records,
         as_of=TODAY,
         profiles=app.state.profiles,  # type: ignore[attr-defined]
     )
+    under_team(client, written.patient_id)
+    return written
 
 
 def ok(response: Any, status: int = 200) -> Any:

@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 from sqlalchemy import Engine
 
-from cervixwatch.settings import Settings
 from cervixwatch.store.database import session_factory
 from cervixwatch.web.app import create_app
 from tests.store.tables import delete_everything, row_counts
+from tests.web.accounts import sign_in_as_clinician, test_settings
 from tests.web.conftest import TODAY
 
 FHIR_JSON = "application/fhir+json"
@@ -26,8 +26,8 @@ HEADERS = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON}
 def shared_app(engine: Engine) -> Iterator[TestClient]:
     """A client of one app on `engine`'s database (clock at `TODAY`), for a whole module: the
     app keeps no state between requests, and starting one per test costs more than the test."""
-    settings = Settings(database_url=engine.url.render_as_string(hide_password=False))
-    with TestClient(create_app(settings, today=lambda: TODAY)) as client:
+    with TestClient(create_app(test_settings(engine), today=lambda: TODAY)) as client:
+        sign_in_as_clinician(client)
         yield client
 
 

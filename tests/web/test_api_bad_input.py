@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from cervixwatch.settings import Settings
 from cervixwatch.web.app import create_app
 from tests.store.tables import delete_everything
+from tests.web.accounts import sign_in_as_clinician, test_settings
 from tests.web.api_builders import at, counts, day_at, edd_for, ok, seed
 from tests.web.conftest import TODAY
 
@@ -314,8 +314,8 @@ def shared(engine: Engine) -> Iterator[TestClient]:
     """One app for the whole module, on a database holding one woman (`stored`): no test here
     may write anything, and each checks that it did not, so they can share it."""
     delete_everything(engine)
-    settings = Settings(database_url=engine.url.render_as_string(hide_password=False))
-    with TestClient(create_app(settings, today=lambda: TODAY)) as test_client:
+    with TestClient(create_app(test_settings(engine), today=lambda: TODAY)) as test_client:
+        sign_in_as_clinician(test_client)
         seed(test_client, "H1", at("19+0").with_prior_sptb("30+0").with_length(30, at="18+0"))
         yield test_client
     delete_everything(engine)

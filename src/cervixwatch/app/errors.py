@@ -9,7 +9,7 @@ from typing import Any
 
 from cervixwatch.store.records import NotFound
 
-__all__ = ["Conflict", "InvalidField", "NotFound"]
+__all__ = ["Conflict", "InvalidField", "NotFound", "OutOfScope"]
 
 
 class Conflict(Exception):
@@ -25,3 +25,8 @@ class InvalidField(ValueError):
         self.field = field
         self.message = message
         self.value = value
+
+
+class OutOfScope(Exception):
+    """The woman is stored, but the caller may not write her record (another care team's):
+    said only where the request itself already names her (her hospital number in an import)."""

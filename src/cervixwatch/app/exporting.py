@@ -25,9 +25,11 @@ from typing import Any, Final
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from cervixwatch.access.principal import Scope
 from cervixwatch.app.errors import NotFound
 from cervixwatch.interop.fhir_values import codes_of
 from cervixwatch.interop.fhir_write import bundle_from_records
+from cervixwatch.store.accounts import visible_patient_ids
 from cervixwatch.store.crud import plausible_id
 from cervixwatch.store.exports import (
     PatientExport,
@@ -279,6 +281,16 @@ def _owner(session: Session, resource_id: str) -> tuple[str, str | None] | None:
     return row_owner(session, named.table, named.row_id)
 
 
+def owner_of_resource(session: Session, resource_type: str, resource_id: str) -> str | None:
+    """The id of the woman a resource of this server belongs to; None if it names none."""
+    if resource_type == "Patient":
+        if not plausible_id(resource_id) or session.get(PatientRow, resource_id) is None:
+            return None
+        return resource_id
+    owner = _owner(session, resource_id)
+    return None if owner is None else owner[0]
+
+
 def _owner_export(session: Session, resource_id: str) -> PatientExport | None:
     owner = _owner(session, resource_id)
     return None if owner is None else _export(session, *owner)
@@ -390,15 +402,20 @@ def search(
     *,
     count: int,
     offset: int = 0,
+    scope: Scope | None = None,
 ) -> SearchResult:
     """Resources of `resource_type` matching `criteria`: one page (`count` from `offset`) and
-    the total. Records are those of each woman's active (else latest) pregnancy."""
+    the total, among the women `scope` may see (None: all). Records are those of each woman's
+    active (else latest) pregnancy."""
     if resource_type == "Patient":
-        return _search_patients(sessions, criteria, count=count, offset=offset)
+        return _search_patients(sessions, criteria, count=count, offset=offset, scope=scope)
     filters = _filters(criteria)
     matches: list[dict[str, Any]] = []
     with sessions() as session:
         candidates, pregnancies = _candidates(session, criteria)
+        if scope is not None:
+            visible = visible_patient_ids(session, scope)
+            candidates = [c for c in candidates if c in visible]
         step = 500
         for start in range(0, len(candidates), step):
             chunk = candidates[start : start + step]
@@ -412,13 +429,21 @@ def search(
 
 
 def _search_patients(
-    sessions: sessionmaker[Session], criteria: Criteria, *, count: int, offset: int
+    sessions: sessionmaker[Session],
+    criteria: Criteria,
+    *,
+    count: int,
+    offset: int,
+    scope: Scope | None = None,
 ) -> SearchResult:
     with sessions() as session:
         ids: list[str] | None = list(criteria.ids) if criteria.ids is not None else None
         for references in criteria.patients or ():
             named = {p for ref in references for p in patients_by_reference(session, ref)}
             ids = sorted(named) if ids is None else [i for i in ids if i in named]
+        if scope is not None:
+            visible = visible_patient_ids(session, scope)
+            ids = sorted(visible) if ids is None else [i for i in ids if i in visible]
         hospital_numbers: list[str] | None = None
         for tokens in criteria.identifiers or ():
             values = {t.code for t in tokens if t.code is not None}

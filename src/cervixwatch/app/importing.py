@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
@@ -36,8 +36,9 @@ import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from cervixwatch.access.principal import Scope
 from cervixwatch.app.assessing import AssessmentSummary, summarise
-from cervixwatch.app.errors import Conflict
+from cervixwatch.app.errors import Conflict, OutOfScope
 from cervixwatch.app.exporting import EXAM_PARTS, TUPLE_PREFIXES, parse_resource_id
 from cervixwatch.clinical.records import (
     CervicalExam,
@@ -50,6 +51,7 @@ from cervixwatch.interop.fhir_bundle import BUNDLE_TYPES, records_from_bundle
 from cervixwatch.interop.fhir_values import BundleError, Where, codes_of
 from cervixwatch.knowledge import codes as c
 from cervixwatch.store import transaction
+from cervixwatch.store.accounts import add_patients_to_teams, visible_patient_ids
 from cervixwatch.store.crud import patient_by_hospital_number, plausible_id
 from cervixwatch.store.exports import (
     condition_rows,
@@ -798,15 +800,33 @@ def _received(records: PregnancyRecords) -> int:
 
 
 def import_bundle(
-    sessions: sessionmaker[Session], raw: bytes, *, today: dt.date, profiles: Profiles
+    sessions: sessionmaker[Session],
+    raw: bytes,
+    *,
+    today: dt.date,
+    profiles: Profiles,
+    scope: Scope | None = None,
+    new_patient_teams: Collection[str] = (),
 ) -> Imported:
     """Store the records of the Bundle `raw` (JSON) for the woman it is about and reassess her
     on `today`, all in one transaction. Raises `InvalidBundle` (unreadable), `RejectedBundle`
-    (readable but wrong: the message names the entry and field) or `Conflict`."""
+    (readable but wrong: the message names the entry and field), `Conflict`, or `OutOfScope`
+    (she is stored but not among the women `scope` may write; None: any woman).
+
+    A woman seen for the first time is put under the care of `new_patient_teams`."""
     entries = _entries(_load(raw))
     try:
         with transaction(sessions) as session, track_changes(session) as changes:
             plan = _plan(session, entries)
+            if (
+                scope is not None
+                and plan.patient is not None
+                and plan.patient.id not in visible_patient_ids(session, scope)
+            ):
+                raise OutOfScope(
+                    "the Bundle's Patient is a woman stored here but not under the care of "
+                    "your care teams; ask to be added to her team"
+                )
             records = _parse(plan)
             _check(records, plan, today)
             if plan.patient_entry is not None and "id" not in plan.patient_entry.resource:
@@ -823,6 +843,8 @@ def import_bundle(
                 session, plan.fields, records, source=RecordSource.FHIR, new_patient=patient_created
             )
             patient_id, pregnancy_id = saved.patient_id, saved.pregnancy_id
+            if patient_created:
+                add_patients_to_teams(session, patient_id, new_patient_teams)
             stored = saved.records
             if retractions:
                 system = default_identifier_system(patient_id, RecordSource.FHIR)

@@ -8,17 +8,18 @@ active pregnancy in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from cervixwatch.access.principal import Scope
 from cervixwatch.app import checks
 from cervixwatch.app.assessing import reassess_pregnancy
 from cervixwatch.app.errors import Conflict, NotFound
 from cervixwatch.app.writing import Saved, writing
-from cervixwatch.store import crud
+from cervixwatch.store import accounts, crud
 from cervixwatch.store.models import PatientRow
 from cervixwatch.store.records import lock_patient
 from cervixwatch.store.writes import Profiles
@@ -64,14 +65,20 @@ def _unused_hospital_number(session: Session, number: str, patient_id: str | Non
 
 
 def register_patient(
-    sessions: sessionmaker[Session], values: Mapping[str, Any], *, today: dt.date
+    sessions: sessionmaker[Session],
+    values: Mapping[str, Any],
+    *,
+    today: dt.date,
+    team_ids: Collection[str] = (),
 ) -> Patient:
-    """Register a woman (`hospital_number`, names, `birth_date`)."""
+    """Register a woman (`hospital_number`, names, `birth_date`) under the care of the care
+    teams `team_ids`."""
     with writing(sessions) as session:
         _unused_hospital_number(session, values["hospital_number"], None)
         if values.get("birth_date") is not None:
             checks.not_in_future("birth_date", values["birth_date"], today)
         row = crud.add_row(session, PatientRow, values)
+        accounts.add_patients_to_teams(session, row.id, team_ids)
         return _patient(row, None)
 
 
@@ -84,12 +91,20 @@ def get_patient(sessions: sessionmaker[Session], patient_id: str) -> Patient:
 
 
 def find_patients(
-    sessions: sessionmaker[Session], search: str | None, *, page: int, page_size: int
+    sessions: sessionmaker[Session],
+    search: str | None,
+    *,
+    page: int,
+    page_size: int,
+    scope: Scope | None = None,
 ) -> PatientPage:
-    """One page of the women whose name or hospital number holds every word of `search`."""
+    """One page of the women whose name or hospital number holds every word of `search`,
+    among those `scope` may see (None: all)."""
     with sessions() as session:
-        rows = crud.find_patients(session, search, limit=page_size, offset=(page - 1) * page_size)
-        total = crud.count_patients(session, search)
+        rows = crud.find_patients(
+            session, search, limit=page_size, offset=(page - 1) * page_size, scope=scope
+        )
+        total = crud.count_patients(session, search, scope=scope)
     return PatientPage([_patient(*row) for row in rows], total)
 
 

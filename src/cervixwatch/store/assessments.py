@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Insert
@@ -84,20 +85,23 @@ def assessment_columns(
     }
 
 
-def _upsert(dialect: str, values: dict[str, Any]) -> Insert:
+@cache
+def _upsert(dialect: str) -> Insert:
     """INSERT, or UPDATE the pregnancy's row if it has one, in one statement (no read first,
-    so two writers cannot both insert)."""
+    so two writers cannot both insert). Built once per dialect, values bound at execution:
+    building it anew for every write cost more than running it."""
+    columns = [c.name for c in AssessmentRow.__table__.columns if c.name != "id"]
     if dialect == "postgresql":
-        pg = postgresql.insert(AssessmentRow).values(values)
+        pg = postgresql.insert(AssessmentRow)
         return pg.on_conflict_do_update(
             index_elements=[AssessmentRow.pregnancy_id],
-            set_={k: pg.excluded[k] for k in values if k != "pregnancy_id"},
+            set_={k: pg.excluded[k] for k in columns if k != "pregnancy_id"},
         )
     if dialect == "sqlite":
-        lite = sqlite.insert(AssessmentRow).values(values)
+        lite = sqlite.insert(AssessmentRow)
         return lite.on_conflict_do_update(
             index_elements=[AssessmentRow.pregnancy_id],
-            set_={k: lite.excluded[k] for k in values if k != "pregnancy_id"},
+            set_={k: lite.excluded[k] for k in columns if k != "pregnancy_id"},
         )
     raise NotImplementedError(f"no upsert for the {dialect} database")
 
@@ -117,4 +121,4 @@ def store_assessment(
         "computed_at": computed_at or dt.datetime.now(dt.UTC),
         **assessment_columns(assessment, records, profiles),
     }
-    session.execute(_upsert(session.get_bind().dialect.name, values))
+    session.execute(_upsert(session.get_bind().dialect.name), values)

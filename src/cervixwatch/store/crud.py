@@ -17,6 +17,8 @@ from typing import Any, Literal, TypeVar
 from sqlalchemy import ColumnElement, Select, and_, delete, func, inspect, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
+from cervixwatch.access.principal import Scope
+from cervixwatch.store.accounts import in_scope
 from cervixwatch.store.models import (
     Base,
     PatientRow,
@@ -102,13 +104,20 @@ def _patient_search(search: str | None) -> ColumnElement[bool] | None:
 
 
 def find_patients(
-    session: Session, search: str | None, *, limit: int, offset: int
+    session: Session,
+    search: str | None,
+    *,
+    limit: int,
+    offset: int,
+    scope: Scope | None = None,
 ) -> list[tuple[PatientRow, str | None]]:
-    """Women whose name or hospital number holds every word of `search`, by name; each with
-    the id of her active pregnancy."""
+    """Women whose name or hospital number holds every word of `search`, by name, among those
+    `scope` may see (None: all); each with the id of her active pregnancy."""
     query = _patients_query()
     if (where := _patient_search(search)) is not None:
         query = query.where(where)
+    if scope is not None:
+        query = query.where(in_scope(PatientRow.id, scope))
     query = query.order_by(
         PatientRow.family_name.asc().nulls_last(),
         PatientRow.given_name.asc().nulls_last(),
@@ -118,10 +127,12 @@ def find_patients(
     return [(row[0], row[1]) for row in session.execute(query.limit(limit).offset(offset))]
 
 
-def count_patients(session: Session, search: str | None) -> int:
+def count_patients(session: Session, search: str | None, *, scope: Scope | None = None) -> int:
     query = select(func.count()).select_from(PatientRow)
     if (where := _patient_search(search)) is not None:
         query = query.where(where)
+    if scope is not None:
+        query = query.where(in_scope(PatientRow.id, scope))
     return int(session.scalar(query) or 0)
 
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
 
+from cervixwatch.access.principal import Role as Role  # re-exported: the column type lives here
 from cervixwatch.clinical.records import (
     CerclageIndication,
     CerclageRoute,
@@ -395,3 +396,139 @@ class AssessmentRow(Base):
     latest_length_on: Mapped[dt.date | None]
     shortest_length_mm: Mapped[float | None] = mapped_column(Double)
     shortest_length_on: Mapped[dt.date | None]
+
+
+# --- access: accounts, care teams, sign-ins, API tokens and the audit log ---------------------
+
+
+class UserRow(Base):
+    """An account. `password_hash` is an Argon2 hash (None: signs in only by single sign-on);
+    `patient_id` links a patient's account to her record. Locked (`locked_at`) after too many
+    wrong passwords in a row, until an admin unlocks it."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(
+            "(role = 'patient') = (patient_id IS NOT NULL)", name="patient_link_iff_patient"
+        ),
+        CheckConstraint("failed_sign_ins >= 0", name="failed_sign_ins_positive"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(value_enum(Role, "role"))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    patient_id: Mapped[str | None] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), unique=True
+    )
+    oidc_subject: Mapped[str | None] = mapped_column(String(255), unique=True)
+    disabled: Mapped[bool] = mapped_column(default=False)
+    failed_sign_ins: Mapped[int] = mapped_column(default=0)
+    locked_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=_utcnow)
+    password_changed_at: Mapped[dt.datetime | None]
+
+
+class CareTeamRow(Base):
+    """A care team: its clinicians see and record the data of its women."""
+
+    __tablename__ = "care_teams"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class TeamMemberRow(Base):
+    """A clinician in a care team."""
+
+    __tablename__ = "team_members"
+
+    team_id: Mapped[str] = mapped_column(
+        ForeignKey("care_teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class TeamPatientRow(Base):
+    """A woman under the care of a care team."""
+
+    __tablename__ = "team_patients"
+
+    team_id: Mapped[str] = mapped_column(
+        ForeignKey("care_teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    patient_id: Mapped[str] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class SignInSessionRow(Base):
+    """A signed-in browser: the cookie holds a random token, stored here only as its SHA-256
+    hash. `csrf_token` must come back with every state-changing request the cookie signs."""
+
+    __tablename__ = "sign_in_sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=_utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=_utcnow)
+    expires_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+
+
+class ApiTokenRow(Base):
+    """A bearer token for an integration, acting as its user; stored as its SHA-256 hash.
+    Valid until `expires_at` unless revoked."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=_utcnow)
+    expires_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+    last_used_at: Mapped[dt.datetime | None]
+
+
+class AuditOutcome(StrEnum):
+    """How an access ended: done, refused (not signed in, not allowed, not found), or failed."""
+
+    SUCCESS = "success"
+    DENIED = "denied"
+    INVALID = "invalid"
+    FAILED = "failed"
+
+
+class AuditEventRow(Base):
+    """One access: who (`actor_id`, `actor_role`; None when not signed in), which woman,
+    what (`action` and the route, with ids but never query values, which may hold names),
+    when, from where, and how it ended (outcome and HTTP status).
+
+    Append-only: the app never updates or deletes a row, and the database refuses to (a
+    trigger on PostgreSQL and SQLite, migration 0002). No foreign keys, so deleting a user or
+    a woman leaves the record of who read what."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index(None, "patient_id", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=_utcnow, index=True)
+    actor_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    actor_role: Mapped[str | None] = mapped_column(String(16))
+    via: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    method: Mapped[str] = mapped_column(String(8))
+    route: Mapped[str] = mapped_column(String(200))
+    path: Mapped[str] = mapped_column(String(500))
+    patient_id: Mapped[str | None] = mapped_column(String(36))
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[AuditOutcome] = mapped_column(value_enum(AuditOutcome, "outcome"))
+    status: Mapped[int]
+    request_id: Mapped[str] = mapped_column(String(36))

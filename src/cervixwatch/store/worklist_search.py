@@ -16,6 +16,8 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from cervixwatch.access.principal import Scope
+from cervixwatch.store.accounts import in_scope
 from cervixwatch.store.crud import text_search
 from cervixwatch.store.models import AssessmentRow, PatientRow, PregnancyRow, PregnancyStatus
 
@@ -68,6 +70,8 @@ class WorklistSearch:
     guideline: str | None = None
     search: str | None = None
     sort: WorklistSort = "urgent"
+    #: Only the women this scope may see (their care teams'); None: all.
+    scope: Scope | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +125,8 @@ def _filtered(session: Session, query: _AnySelect, where: WorklistSearch) -> _An
         .join(PatientRow, PatientRow.id == PregnancyRow.patient_id)
         .where(PregnancyRow.status == PregnancyStatus.ACTIVE)
     )
+    if where.scope is not None:
+        query = query.where(in_scope(PregnancyRow.patient_id, where.scope))
     if where.risk_tiers is not None:
         query = query.where(_tiers(where.risk_tiers))
     if where.urgent is not None:

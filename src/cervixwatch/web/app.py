@@ -1,7 +1,11 @@
 """The web application: `create_app(settings)` builds it; `cervixwatch serve` runs it.
 
 On start it migrates the database (Alembic) and loads the guideline profiles once; the app
-keeps no other state in memory, so several processes can serve behind any proxy.
+keeps no other state in memory (rate-limit counters aside: see `settings.rate_limit_storage`),
+so several processes can serve behind any proxy.
+
+Every route passes `web.access.enforce` (its declared policy), and every access to patient
+data is written to the audit log (`web.audit`) before its answer leaves.
 """
 
 from __future__ import annotations
@@ -10,15 +14,20 @@ import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from cervixwatch import __version__
 from cervixwatch.knowledge import load_profiles
 from cervixwatch.settings import Settings, get_settings
 from cervixwatch.store import make_engine, session_factory, upgrade
+from cervixwatch.web.access import enforce
 from cervixwatch.web.api import router as api_router
+from cervixwatch.web.audit import AuditLog
+from cervixwatch.web.auth_routes import router as auth_router
 from cervixwatch.web.fhir import router as fhir_router
+from cervixwatch.web.hardening import add_hardening, mount_docs
 from cervixwatch.web.limits import RequestSizeLimit
+from cervixwatch.web.rate_limits import RateLimiter
 
 
 def _local_today() -> dt.date:
@@ -48,11 +57,20 @@ def create_app(
         summary="Cervical insufficiency and preterm-birth prevention: records, assessments, "
         "worklist, FHIR R4.",
         lifespan=lifespan,
+        dependencies=[Depends(enforce)],
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.today = today
     app.state.profiles = load_profiles(settings.knowledge_dir)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_storage)
+    app.include_router(auth_router)
     app.include_router(api_router, prefix="/api")
     app.include_router(fhir_router, prefix="/fhir")
+    mount_docs(app)
+    # Outermost last: the size limit sees the request first, the audit log the answer last.
+    app.add_middleware(AuditLog)
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
+    add_hardening(app, settings)
     return app

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cervixwatch.app.assessing import assess_pregnancy
 from cervixwatch.clinical.guidelines import GuidelineProfile
+from cervixwatch.web.access import PatientData, allow, by_pregnancy
 from cervixwatch.web.api.errors import NOT_FOUND, invalid
 from cervixwatch.web.api.types import Day, GestationalAgeOut
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep
@@ -149,6 +150,7 @@ def choose_profiles(
     },
     summary="Assess a pregnancy",
 )
+@allow(PatientData("read", by_pregnancy()))
 def get_assessment(
     pregnancy_id: str,
     sessions: SessionsDep,

@@ -15,10 +15,14 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
+from cervixwatch.web import access
+
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
 
 
 def _refusal(allow: str) -> Callable[[], JSONResponse]:
+    # Public: it answers 405 from the path alone, whatever is stored.
+    @access.allow(access.PUBLIC)
     def method_not_allowed() -> JSONResponse:
         return JSONResponse(
             {"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": allow}

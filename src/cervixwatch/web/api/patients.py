@@ -9,6 +9,15 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from cervixwatch.app import patients
+from cervixwatch.web.access import (
+    ClinicalList,
+    PatientData,
+    PrincipalDep,
+    ScopeDep,
+    allow,
+    audit_patient,
+    by_patient,
+)
 from cervixwatch.web.api.errors import BODY, CONFLICT, NOT_FOUND
 from cervixwatch.web.api.paging import PagingDep
 from cervixwatch.web.api.types import (
@@ -73,29 +82,39 @@ class PatientPage(BaseModel):
     response_model=PatientPublic,
     responses={**CONFLICT, **BODY},
     summary="Register a woman",
+    description="She is put under the care of the registering clinician's care teams.",
 )
+@allow(ClinicalList(audit_action="create", writes=True))
 def register_patient(
     body: PatientCreate,
     request: Request,
     response: Response,
     sessions: SessionsDep,
     today: TodayDep,
+    principal: PrincipalDep,
 ) -> PatientPublic:
-    patient = patients.register_patient(sessions, body.columns(), today=today)
+    patient = patients.register_patient(
+        sessions, body.columns(), today=today, team_ids=principal.team_ids
+    )
+    audit_patient(request, patient.id)
     response.headers["Location"] = str(request.url_for("get_patient", patient_id=patient.id))
     return PatientPublic.of(patient)
 
 
 @router.get("/patients", response_model=PatientPage, summary="Find women")
+@allow(ClinicalList())
 def find_patients(
     sessions: SessionsDep,
     paging: PagingDep,
+    scope: ScopeDep,
     search: Annotated[
         SearchText | None,
         Query(description="Words that must each appear in her name or hospital number."),
     ] = None,
 ) -> PatientPage:
-    found = patients.find_patients(sessions, search, page=paging.page, page_size=paging.page_size)
+    found = patients.find_patients(
+        sessions, search, page=paging.page, page_size=paging.page_size, scope=scope
+    )
     return PatientPage(
         items=[PatientPublic.of(p) for p in found.items],
         total=found.total,
@@ -107,6 +126,7 @@ def find_patients(
 @router.get(
     "/patients/{patient_id}", response_model=PatientPublic, responses=NOT_FOUND, summary="Read"
 )
+@allow(PatientData("read", by_patient()))
 def get_patient(patient_id: str, sessions: SessionsDep) -> PatientPublic:
     return PatientPublic.of(patients.get_patient(sessions, patient_id))
 
@@ -117,6 +137,7 @@ def get_patient(patient_id: str, sessions: SessionsDep) -> PatientPublic:
     responses={**NOT_FOUND, **CONFLICT, **BODY},
     summary="Correct her details",
 )
+@allow(PatientData("write", by_patient()))
 def update_patient(
     patient_id: str,
     body: PatientUpdate,

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from cervixwatch.app import pregnancies
 from cervixwatch.app.writing import Saved
 from cervixwatch.store.models import PregnancyRow, PregnancyStatus
+from cervixwatch.web.access import PatientData, allow, by_patient, by_pregnancy
 from cervixwatch.web.api.errors import BODY, CONFLICT, NOT_FOUND
 from cervixwatch.web.api.types import JSON_NUMBER, UNSET, AssessmentSummaryPublic, Day, RecordIn
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep
@@ -77,6 +78,7 @@ def _written(saved: Saved[PregnancyRow]) -> PregnancyWritten:
     responses={**NOT_FOUND, **CONFLICT, **BODY},
     summary="Start her active pregnancy",
 )
+@allow(PatientData("write", by_patient()))
 def start_pregnancy(
     patient_id: str,
     body: PregnancyCreate,
@@ -99,6 +101,7 @@ def start_pregnancy(
     responses=NOT_FOUND,
     summary="Her pregnancies",
 )
+@allow(PatientData("read", by_patient()))
 def list_pregnancies(patient_id: str, sessions: SessionsDep) -> list[PregnancyPublic]:
     return [PregnancyPublic.of(p) for p in pregnancies.pregnancies_of(sessions, patient_id)]
 
@@ -109,6 +112,7 @@ def list_pregnancies(patient_id: str, sessions: SessionsDep) -> list[PregnancyPu
     responses=NOT_FOUND,
     summary="Read a pregnancy",
 )
+@allow(PatientData("read", by_pregnancy()))
 def get_pregnancy(pregnancy_id: str, sessions: SessionsDep) -> PregnancyPublic:
     return PregnancyPublic.of(pregnancies.get_pregnancy(sessions, pregnancy_id))
 
@@ -119,6 +123,7 @@ def get_pregnancy(pregnancy_id: str, sessions: SessionsDep) -> PregnancyPublic:
     responses={**NOT_FOUND, **CONFLICT, **BODY},
     summary="Re-date, count fetuses, or end a pregnancy",
 )
+@allow(PatientData("write", by_pregnancy()))
 def update_pregnancy(
     pregnancy_id: str,
     body: PregnancyUpdate,

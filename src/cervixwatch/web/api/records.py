@@ -23,6 +23,14 @@ from pydantic import BaseModel
 from cervixwatch.app import recording
 from cervixwatch.app.recording import RecordType
 from cervixwatch.app.writing import Saved
+from cervixwatch.web.access import (
+    Action,
+    PatientData,
+    allow,
+    by_patient,
+    by_pregnancy,
+    by_record,
+)
 from cervixwatch.web.api import findings, history, treatments
 from cervixwatch.web.api.errors import BODY, CONFLICT, NOT_FOUND
 from cervixwatch.web.api.types import AssessmentSummaryPublic, RecordIn, RecordOut, written_model
@@ -227,9 +235,17 @@ def _add_routes(router: APIRouter, api: RecordApi) -> None:
         recording.delete_record(sessions, kind, record_id, today=today, profiles=profiles)
         return Response(status_code=204)
 
+    locate_owner = by_patient() if api.kind.owner == "patient" else by_pregnancy()
+    locate_record = by_record(api.kind.table, api.kind.owner)
+    # A patient may add only her symptom reports; everything else is the care team's.
+    patient_may: frozenset[Action] = (
+        frozenset({"write"}) if api.collection == "symptom-reports" else frozenset()
+    )
     router.add_api_route(
         owners + f"/{api.collection}",
-        _endpoint(create, body=api.create, owner_param=owner_param),
+        allow(PatientData("write", locate_owner, patient_may))(
+            _endpoint(create, body=api.create, owner_param=owner_param)
+        ),
         methods=["POST"],
         status_code=201,
         response_model=written,
@@ -240,7 +256,7 @@ def _add_routes(router: APIRouter, api: RecordApi) -> None:
     )
     router.add_api_route(
         owners + f"/{api.collection}",
-        _endpoint(list_all, owner_param=owner_param),
+        allow(PatientData("read", locate_owner))(_endpoint(list_all, owner_param=owner_param)),
         methods=["GET"],
         response_model=list[public],  # type: ignore[valid-type]
         responses=NOT_FOUND,
@@ -250,7 +266,7 @@ def _add_routes(router: APIRouter, api: RecordApi) -> None:
     )
     router.add_api_route(
         one,
-        read,
+        allow(PatientData("read", locate_record))(read),
         methods=["GET"],
         response_model=public,
         responses=NOT_FOUND,
@@ -261,7 +277,7 @@ def _add_routes(router: APIRouter, api: RecordApi) -> None:
     )
     router.add_api_route(
         one,
-        _endpoint(update, body=api.update),
+        allow(PatientData("write", locate_record))(_endpoint(update, body=api.update)),
         methods=["PATCH"],
         response_model=written,
         responses={**NOT_FOUND, **CONFLICT, **BODY},
@@ -271,7 +287,7 @@ def _add_routes(router: APIRouter, api: RecordApi) -> None:
     )
     router.add_api_route(
         one,
-        delete,
+        allow(PatientData("delete", locate_record))(delete),
         methods=["DELETE"],
         status_code=204,
         response_class=Response,

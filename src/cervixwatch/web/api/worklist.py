@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from cervixwatch.app.worklist import WorklistSearch, list_worklist
 from cervixwatch.clinical.gestation import GestationalAge
 from cervixwatch.store.worklist_search import WorklistLine, WorklistSort
+from cervixwatch.web.access import ClinicalList, ScopeDep, allow
 from cervixwatch.web.api.errors import invalid
 from cervixwatch.web.api.paging import PagingDep
 from cervixwatch.web.api.types import Day, GestationalAgeOut, SearchText
@@ -96,8 +97,10 @@ class WorklistPage(BaseModel):
 
 
 @router.get("/worklist", response_model=WorklistPage, summary="The worklist")
+@allow(ClinicalList())
 def get_worklist(
     sessions: SessionsDep,
+    scope: ScopeDep,
     profiles: ProfilesDep,
     today: TodayDep,
     paging: PagingDep,
@@ -128,8 +131,9 @@ def get_worklist(
         ),
     ] = "urgent",
 ) -> WorklistPage:
-    """Active pregnancies as of today (assessments made on an earlier day are brought up to
-    date first), most pressing first unless `sort` says otherwise."""
+    """The active pregnancies of the caller's care teams as of today (assessments made on an
+    earlier day are brought up to date first), most pressing first unless `sort` says
+    otherwise."""
     if guideline is not None and guideline not in profiles:
         raise invalid(
             "query", "guideline", f"Input should be one of {', '.join(profiles)}", guideline
@@ -144,6 +148,7 @@ def get_worklist(
         guideline=guideline,
         search=search,
         sort=sort,
+        scope=scope,
     )
     page = list_worklist(
         sessions,

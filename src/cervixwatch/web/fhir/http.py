@@ -14,7 +14,7 @@ from fastapi import HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
-from cervixwatch.app.errors import Conflict, NotFound
+from cervixwatch.app.errors import Conflict, NotFound, OutOfScope
 from cervixwatch.app.importing import InvalidBundle, RejectedBundle
 from cervixwatch.web.limits import BodyTooLarge
 
@@ -111,6 +111,10 @@ def _error_response(request: Request, error: FhirError) -> Response:
     return fhir_response(request, error.outcome, error.status, error.headers, media)
 
 
+#: The FHIR IssueType of a refusal by its HTTP status.
+_ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 429: "throttled"}
+
+
 def _as_fhir_error(error: Exception) -> FhirError | None:
     match error:
         case FhirError():
@@ -123,6 +127,8 @@ def _as_fhir_error(error: Exception) -> FhirError | None:
             return FhirError(404, str(error).strip("'\""), "not-found")
         case Conflict():
             return FhirError(409, str(error), "conflict")
+        case OutOfScope():
+            return FhirError(403, str(error), "forbidden")
         case RequestValidationError():
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}"
@@ -131,7 +137,10 @@ def _as_fhir_error(error: Exception) -> FhirError | None:
             return FhirError(400, problems or "invalid request", "invalid")
         case HTTPException():
             return FhirError(
-                error.status_code, str(error.detail), "processing", headers=error.headers
+                error.status_code,
+                str(error.detail),
+                _ISSUE_CODES.get(error.status_code, "processing"),
+                headers=error.headers,
             )
     return None
 

@@ -7,22 +7,35 @@ answer; `http.FhirRoute` turns every refusal into an OperationOutcome.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from cervixwatch.access.principal import Role, scope_of
 from cervixwatch.app.exporting import (
     RESOURCE_TYPES,
     Criteria,
     Token,
     everything,
+    owner_of_resource,
     read_resource,
     search,
     searchset,
 )
 from cervixwatch.app.importing import RECORD_TYPES, Imported, import_bundle
+from cervixwatch.web.access import (
+    PUBLIC,
+    ClinicalList,
+    PatientData,
+    PrincipalDep,
+    ScopeDep,
+    allow,
+    audit_patient,
+    by_patient,
+)
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, SettingsDep, TodayDep
 from cervixwatch.web.fhir.http import (
     ALL_METHODS,
@@ -120,6 +133,7 @@ def _not_allowed(request: Request, allowed: str, hint: str = "") -> FhirError:
 
 
 @router.get("/metadata", summary="CapabilityStatement", responses={**_RESOURCE, **_ERRORS})
+@allow(PUBLIC)
 def metadata(request: Request, today: TodayDep) -> Response:
     _params(request, frozenset({"mode"}), "metadata")
     return fhir_response(request, capability_statement(_base(request), today))
@@ -196,14 +210,28 @@ def transaction_response(imported: Imported) -> dict[str, Any]:
     responses={**_RESOURCE, **_IMPORT_ERRORS},
     openapi_extra=_JSON_BODY,
 )
+@allow(ClinicalList(audit_action="import", writes=True))
 async def transaction(
-    request: Request, sessions: SessionsDep, profiles: ProfilesDep, today: TodayDep
+    request: Request,
+    sessions: SessionsDep,
+    profiles: ProfilesDep,
+    today: TodayDep,
+    principal: PrincipalDep,
 ) -> Response:
     _params(request, frozenset(), "transaction")
     media_type = response_media_type(request)
     _check_content_type(request)
     raw = await request.body()
-    imported = await run_in_threadpool(import_bundle, sessions, raw, today=today, profiles=profiles)
+    imported = await run_in_threadpool(
+        import_bundle,
+        sessions,
+        raw,
+        today=today,
+        profiles=profiles,
+        scope=scope_of(principal),
+        new_patient_teams=principal.team_ids,
+    )
+    audit_patient(request, imported.patient_id)
     return fhir_response(request, transaction_response(imported), media_type=media_type)
 
 
@@ -220,6 +248,7 @@ router.add_api_route(
     summary="Her Patient and every record of her current pregnancy (a searchset Bundle)",
     responses={**_RESOURCE, **_ERRORS},
 )
+@allow(PatientData("read", by_patient(), audit_action="export"))
 def patient_everything(request: Request, patient_id: str, sessions: SessionsDep) -> Response:
     params = _params(request, frozenset({"_type"}), "$everything")
     types = None
@@ -233,6 +262,13 @@ def patient_everything(request: Request, patient_id: str, sessions: SessionsDep)
 
 
 # --- search and read -----------------------------------------------------------------------------
+
+
+def locate_resource(session: Session, params: Mapping[str, str]) -> str | None:
+    """The woman `/{resource_type}/{resource_id}` belongs to (for the access policy)."""
+    resource_type, resource_id = params.get("resource_type", ""), params.get("resource_id", "")
+    _check_type(resource_type)  # an unknown type is said as such, to whoever is signed in
+    return owner_of_resource(session, resource_type, resource_id)
 
 
 def _criteria(resource_type: str, params: dict[str, list[str]]) -> Criteria:
@@ -269,8 +305,13 @@ def _criteria(resource_type: str, params: dict[str, list[str]]) -> Criteria:
     "QuestionnaireResponse)",
     responses={**_RESOURCE, **_ERRORS},
 )
+@allow(ClinicalList(frozenset({Role.CLINICIAN, Role.PATIENT})))
 def search_type(
-    request: Request, resource_type: str, sessions: SessionsDep, settings: SettingsDep
+    request: Request,
+    resource_type: str,
+    sessions: SessionsDep,
+    settings: SettingsDep,
+    scope: ScopeDep,
 ) -> Response:
     _check_type(resource_type)
     allowed = frozenset(name for name, _, _ in SEARCH_PARAMS[resource_type]) | _PAGING_PARAMS
@@ -278,7 +319,12 @@ def search_type(
     count = _int(params.get("_count"), "_count", settings.page_size, 0, settings.max_page_size)
     offset = _int(params.get("_offset"), "_offset", 0, 0, 10**9)
     result = search(
-        sessions, resource_type, _criteria(resource_type, params), count=count, offset=offset
+        sessions,
+        resource_type,
+        _criteria(resource_type, params),
+        count=count,
+        offset=offset,
+        scope=scope,
     )
     links = [{"relation": "self", "url": str(request.url)}]
     if offset + count < result.total and count > 0:
@@ -295,6 +341,7 @@ def search_type(
     summary="Read a resource by id",
     responses={**_RESOURCE, **_ERRORS},
 )
+@allow(PatientData("read", locate_resource))
 def read(request: Request, resource_type: str, resource_id: str, sessions: SessionsDep) -> Response:
     _check_type(resource_type)
     _params(request, frozenset(), "read")
@@ -307,6 +354,8 @@ def read(request: Request, resource_type: str, resource_id: str, sessions: Sessi
 def _refuse(path: str, allowed: str, hint: str = "") -> None:
     methods = [m for m in ALL_METHODS if m not in allowed.split(", ")]
 
+    # Public: it answers 405 from the path alone, whatever is stored.
+    @allow(PUBLIC)
     def refuse(request: Request) -> Response:
         raise _not_allowed(request, allowed, hint)
 
@@ -330,5 +379,6 @@ _refuse(
 
 
 @router.api_route("/{path:path}", methods=ALL_METHODS, include_in_schema=False)
+@allow(PUBLIC)
 def unknown(request: Request, path: str) -> Response:
     raise FhirError(404, f"{request.url.path}: no such FHIR endpoint", "not-found")

@@ -1,0 +1,516 @@
+"""Accounts and sign-in: register users, sign in with a password (locking the account after
+too many wrong ones), sign-in sessions for browsers, bearer tokens for integrations, and
+care teams. Each use case runs in one transaction.
+
+A wrong password and an unknown username answer the same (`SignInRefused`) and take the same
+time, so the answer does not reveal which usernames exist. The count of wrong passwords is
+kept on the user's row, read and written under the row's lock (PostgreSQL `FOR UPDATE`; on
+SQLite the write transaction holds the database), so concurrent guesses are counted one by
+one and the lock holds however many arrive at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from cervixwatch.access.credentials import (
+    WeakPassword,
+    hash_password,
+    needs_rehash,
+    new_secret,
+    secret_hash,
+    spend_verification_time,
+    verify_password,
+)
+from cervixwatch.access.principal import Principal
+from cervixwatch.app.errors import Conflict, InvalidField, NotFound
+from cervixwatch.store import accounts as store
+from cervixwatch.store.database import transaction
+from cervixwatch.store.models import CareTeamRow, PatientRow, Role, UserRow
+
+USERNAME_MAX = 64
+
+
+class SignInRefused(Exception):
+    """Wrong username or password, or the account is disabled or locked (not said which)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """A new browser sign-in: the cookie's secret (shown once, stored hashed) and its CSRF
+    token."""
+
+    secret: str
+    csrf_token: str
+    principal: Principal
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A new API token: the secret is shown once, only its hash is kept."""
+
+    id: str
+    name: str
+    secret: str
+    expires_at: dt.datetime
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def principal_of(session: Session, user: UserRow, via: str, **extra: str) -> Principal:
+    teams = store.team_ids_of(session, user.id) if user.role == Role.CLINICIAN else frozenset()
+    return Principal(
+        user_id=user.id,
+        role=user.role,
+        via="session" if via == "session" else "token",
+        patient_id=user.patient_id,
+        team_ids=teams,
+        csrf_token=extra.get("csrf_token"),
+        session_id=extra.get("session_id"),
+    )
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+def _password_hash(password: str | None) -> str | None:
+    if password is None:
+        return None
+    try:
+        return hash_password(password)
+    except WeakPassword as error:
+        raise InvalidField("password", str(error)) from None
+
+
+def add_user(
+    sessions: sessionmaker[Session],
+    username: str,
+    role: Role,
+    *,
+    password: str | None = None,
+    display_name: str | None = None,
+    patient_id: str | None = None,
+    teams: tuple[str, ...] = (),
+    oidc_subject: str | None = None,
+) -> UserRow:
+    """A new account. A patient's account is linked to her record (`patient_id`); a
+    clinician joins the named care teams (made if new)."""
+    username = username.strip()
+    if not username or len(username) > USERNAME_MAX:
+        raise InvalidField("username", f"1 to {USERNAME_MAX} characters")
+    if (role == Role.PATIENT) != (patient_id is not None):
+        raise InvalidField("patient_id", "a patient's account, and only hers, names her record")
+    if teams and role != Role.CLINICIAN:
+        raise InvalidField("teams", "only clinicians belong to care teams")
+    hashed = _password_hash(password)
+    with transaction(sessions) as session:
+        if store.user_by_username(session, username) is not None:
+            raise Conflict(f"username {username!r} is taken")
+        if patient_id is not None and session.get(PatientRow, patient_id) is None:
+            raise NotFound(f"no patient {patient_id}")
+        user = UserRow(
+            username=username,
+            role=role,
+            password_hash=hashed,
+            display_name=display_name,
+            patient_id=patient_id,
+            oidc_subject=oidc_subject,
+            password_changed_at=_now() if hashed else None,
+        )
+        session.add(user)
+        session.flush()
+        for name in teams:
+            team = store.team_by_name(session, name) or CareTeamRow(name=name)
+            session.add(team)
+            session.flush()
+            store.add_member(session, team.id, user.id)
+    return user
+
+
+def list_users(sessions: sessionmaker[Session]) -> list[tuple[UserRow, frozenset[str]]]:
+    """Every account with the names of its care teams."""
+    with sessions() as session:
+        teams = {t.id: t.name for t in store.list_teams(session)}
+        return [
+            (user, frozenset(teams[t] for t in store.team_ids_of(session, user.id)))
+            for user in store.list_users(session)
+        ]
+
+
+def _user(session: Session, username: str) -> UserRow:
+    user = store.user_by_username(session, username, lock=True)
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    return user
+
+
+def set_disabled(sessions: sessionmaker[Session], username: str, disabled: bool) -> UserRow:
+    with transaction(sessions) as session:
+        user = _user(session, username)
+        user.disabled = disabled
+        if disabled:
+            store.end_sessions_of(session, user.id, _now())
+    return user
+
+
+def unlock(sessions: sessionmaker[Session], username: str) -> UserRow:
+    with transaction(sessions) as session:
+        user = _user(session, username)
+        user.locked_at = None
+        user.failed_sign_ins = 0
+    return user
+
+
+def reset_password(sessions: sessionmaker[Session], username: str, password: str) -> UserRow:
+    """A new password; every sign-in of the old one ends, and a lock is lifted."""
+    hashed = _password_hash(password)
+    with transaction(sessions) as session:
+        user = _user(session, username)
+        user.password_hash = hashed
+        user.password_changed_at = _now()
+        user.locked_at = None
+        user.failed_sign_ins = 0
+        store.end_sessions_of(session, user.id, _now())
+    return user
+
+
+def add_to_team(sessions: sessionmaker[Session], team: str, *, username: str) -> None:
+    with transaction(sessions) as session:
+        user = _user(session, username)
+        if user.role != Role.CLINICIAN:
+            raise InvalidField("username", "only clinicians belong to care teams")
+        row = store.team_by_name(session, team) or CareTeamRow(name=team)
+        session.add(row)
+        session.flush()
+        store.add_member(session, row.id, user.id)
+
+
+def assign_patient(sessions: sessionmaker[Session], team: str, patient_id: str) -> None:
+    """Put a woman under the care of a team (made if new)."""
+    with transaction(sessions) as session:
+        if session.get(PatientRow, patient_id) is None:
+            raise NotFound(f"no patient {patient_id}")
+        row = store.team_by_name(session, team) or CareTeamRow(name=team)
+        session.add(row)
+        session.flush()
+        store.add_patients_to_teams(session, patient_id, [row.id])
+
+
+# --- signing in -------------------------------------------------------------------------------
+
+
+def sign_in(
+    sessions: sessionmaker[Session],
+    username: str,
+    password: str,
+    *,
+    lockout_threshold: int,
+    session_hours: int,
+) -> SignedIn:
+    """Check the password and start a browser sign-in; `SignInRefused` otherwise. The
+    `lockout_threshold`-th wrong password in a row locks the account."""
+    with transaction(sessions) as session:
+        user = store.user_by_username(session, username.strip(), lock=True)
+        if user is None or user.disabled or user.locked_at is not None:
+            spend_verification_time(password)
+            raise SignInRefused
+        if not verify_password(user.password_hash, password):
+            user.failed_sign_ins += 1
+            if user.failed_sign_ins >= lockout_threshold:
+                user.locked_at = _now()
+            # Committed although the sign-in is refused: the count must survive.
+            session.commit()
+            raise SignInRefused
+        user.failed_sign_ins = 0
+        if user.password_hash and needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        return _start(session, user, session_hours)
+
+
+def sign_in_as(sessions: sessionmaker[Session], user_id: str, *, session_hours: int) -> SignedIn:
+    """Start a browser sign-in for a user whose identity was proved elsewhere (single sign-on)."""
+    with transaction(sessions) as session:
+        user = session.get(UserRow, user_id, with_for_update=True)
+        if user is None or user.disabled or user.locked_at is not None:
+            raise SignInRefused
+        return _start(session, user, session_hours)
+
+
+def _start(session: Session, user: UserRow, session_hours: int) -> SignedIn:
+    secret, csrf = new_secret(), new_secret()
+    expires = _now() + dt.timedelta(hours=session_hours)
+    row = store.start_session(session, user.id, secret_hash(secret), csrf, expires)
+    principal = principal_of(session, user, "session", csrf_token=csrf, session_id=row.id)
+    return SignedIn(secret, csrf, principal, expires)
+
+
+def sign_out(sessions: sessionmaker[Session], session_id: str) -> None:
+    with transaction(sessions) as session:
+        store.end_session(session, session_id, _now())
+
+
+#: A sign-in's last-seen time is written at most this often (not on every request).
+TOUCH_EVERY = dt.timedelta(minutes=1)
+
+
+def session_principal(
+    sessions: sessionmaker[Session], secret: str, *, idle_minutes: int
+) -> Principal | None:
+    """Who the sign-in cookie `secret` is, or None (unknown, ended, expired or idle)."""
+    now = _now()
+    with sessions() as session:
+        found = store.live_session(
+            session, secret_hash(secret), now, now - dt.timedelta(minutes=idle_minutes)
+        )
+        if found is None:
+            return None
+        row, user = found
+        if now - row.last_seen_at > TOUCH_EVERY:
+            store.touch_session(session, row.id, now)
+            session.commit()
+        return principal_of(session, user, "session", csrf_token=row.csrf_token, session_id=row.id)
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+
+def issue_token(
+    sessions: sessionmaker[Session], username: str, name: str, *, days: int
+) -> IssuedToken:
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise InvalidField("name", "1 to 100 characters")
+    if not 1 <= days <= 366:
+        raise InvalidField("days", "1 to 366")
+    secret = new_secret()
+    expires = _now() + dt.timedelta(days=days)
+    with transaction(sessions) as session:
+        user = _user(session, username)
+        if user.disabled:
+            raise InvalidField("username", "the account is disabled")
+        row = store.add_token(session, user.id, name, secret_hash(secret), expires)
+    return IssuedToken(row.id, name, secret, expires)
+
+
+def token_principal(sessions: sessionmaker[Session], secret: str) -> Principal | None:
+    now = _now()
+    with sessions() as session:
+        found = store.live_token(session, secret_hash(secret), now)
+        if found is None:
+            return None
+        token, user = found
+        if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
+            token.last_used_at = now
+            session.commit()
+        return principal_of(session, user, "token")
+
+
+def revoke_token(sessions: sessionmaker[Session], token_id: str) -> None:
+    with transaction(sessions) as session:
+        if not store.revoke_token(session, token_id, _now()):
+            raise NotFound(f"no live token {token_id}")
+
+
+# --- administration (the admin API and `cervixwatch users`) ----------------------------------
+
+#: The longest care-team and display name the database holds.
+NAME_MAX = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A user and the names of her care teams (never shown: her password hash)."""
+
+    user: UserRow
+    teams: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class TeamSummary:
+    """A care team: who is in it (usernames) and how many women it cares for."""
+
+    id: str
+    name: str
+    members: tuple[str, ...]
+    patients: int
+
+
+@dataclass(frozen=True, slots=True)
+class TeamAssignment:
+    """A woman under a team's care: ids only (admins read no clinical data). `added` is
+    False when she already was."""
+
+    team_id: str
+    team: str
+    patient_id: str
+    added: bool
+
+
+def _names(field: str, names: Iterable[str]) -> tuple[str, ...]:
+    """Care-team names, trimmed and checked, each once, in the order given."""
+    found: dict[str, None] = {}
+    for name in names:
+        trimmed = name.strip()
+        if not 1 <= len(trimmed) <= NAME_MAX or not trimmed.isprintable():
+            raise InvalidField(field, f"a care team's name is 1 to {NAME_MAX} printable characters")
+        found[trimmed] = None
+    return tuple(found)
+
+
+def _check_password_text(password: str | None) -> None:
+    # A lone surrogate (JSON's "\ud800") cannot be encoded to hash it. The value is never
+    # echoed back in the error.
+    if password is not None:
+        try:
+            password.encode()
+        except UnicodeEncodeError:
+            raise InvalidField("password", "must be text (no lone surrogates)") from None
+
+
+def _team_row(session: Session, name: str) -> CareTeamRow:
+    row = store.team_by_name(session, name)
+    if row is None:
+        row = CareTeamRow(name=name)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def create_user(
+    sessions: sessionmaker[Session],
+    username: str,
+    role: Role,
+    *,
+    password: str | None = None,
+    display_name: str | None = None,
+    patient_id: str | None = None,
+    teams: Iterable[str] = (),
+) -> Account:
+    """`add_user` with what an admin can get wrong refused by field: a display name too
+    long, a bad team name, a woman who does not exist or already has an account (422), and
+    a username taken even by a concurrent request (409)."""
+    team_names = _names("teams", teams)
+    if any(c.isspace() or not c.isprintable() for c in username.strip()):
+        raise InvalidField("username", "no spaces or control characters")
+    if display_name is not None:
+        display_name = display_name.strip() or None
+        if display_name is not None and len(display_name) > NAME_MAX:
+            raise InvalidField("display_name", f"at most {NAME_MAX} characters")
+    _check_password_text(password)
+    if role == Role.PATIENT and patient_id is not None:
+        with sessions() as session:
+            if not store.patient_exists(session, patient_id):
+                raise InvalidField("patient_id", "no such patient", patient_id)
+            if store.user_by_patient(session, patient_id) is not None:
+                raise Conflict(f"patient {patient_id} already has an account")
+    try:
+        user = add_user(
+            sessions,
+            username,
+            role,
+            password=password,
+            display_name=display_name,
+            patient_id=patient_id,
+            teams=team_names,
+        )
+    except IntegrityError:
+        # Another request took the username (or linked the woman) between check and write.
+        raise Conflict("the username, or the patient's account, is taken") from None
+    return Account(user, frozenset(team_names))
+
+
+def update_user(
+    sessions: sessionmaker[Session],
+    username: str,
+    *,
+    disabled: bool | None = None,
+    unlock: bool = False,
+    password: str | None = None,
+    add_teams: Iterable[str] = (),
+    remove_teams: Iterable[str] = (),
+    by: str | None = None,
+) -> Account:
+    """Change an account in one transaction: disable or enable it (disabling ends its
+    sign-ins; its tokens stop working), unlock it, set a new password (ending its sign-ins
+    and lifting a lock), and add or remove care teams (clinicians only; a team is made when
+    first named). `by` is the acting admin's user id: she cannot disable herself."""
+    adding = _names("add_teams", add_teams)
+    removing = _names("remove_teams", remove_teams)
+    _check_password_text(password)
+    hashed = _password_hash(password)  # slow on purpose: before the row is locked
+    now = _now()
+    with transaction(sessions) as session:
+        user = store.user_by_username(session, username.strip(), lock=True)
+        if user is None:
+            raise NotFound("no such user")
+        if adding and user.role != Role.CLINICIAN:
+            raise InvalidField("add_teams", "only clinicians belong to care teams")
+        if disabled and by is not None and user.id == by:
+            raise InvalidField("disabled", "an admin cannot disable her own account")
+        removed = []
+        for name in removing:
+            team = store.team_by_name(session, name)
+            if team is None:
+                raise InvalidField("remove_teams", f"no care team named {name!r}")
+            removed.append(team)
+        if hashed is not None:
+            user.password_hash = hashed
+            user.password_changed_at = now
+        if hashed is not None or unlock:
+            user.locked_at = None
+            user.failed_sign_ins = 0
+        if disabled is not None:
+            user.disabled = disabled
+        if hashed is not None or disabled:
+            store.end_sessions_of(session, user.id, now)
+        for name in adding:
+            store.add_member(session, _team_row(session, name).id, user.id)
+        for team in removed:
+            store.remove_member(session, team.id, user.id)
+        session.flush()
+        return Account(user, store.team_names_of(session, user.id))
+
+
+def list_accounts(sessions: sessionmaker[Session]) -> list[Account]:
+    """Every account with the names of its care teams, by username."""
+    return [Account(user, teams) for user, teams in list_users(sessions)]
+
+
+def list_team_summaries(sessions: sessionmaker[Session]) -> list[TeamSummary]:
+    with sessions() as session:
+        members = store.team_members(session)
+        counts = store.team_patient_counts(session)
+        return [
+            TeamSummary(t.id, t.name, tuple(members.get(t.id, ())), counts.get(t.id, 0))
+            for t in store.list_teams(session)
+        ]
+
+
+def assign_to_team(sessions: sessionmaker[Session], team: str, patient_id: str) -> TeamAssignment:
+    """Put a woman under the care of a team (made if new); a woman who does not exist is
+    refused by field (`patient_id`)."""
+    (name,) = _names("team", [team])
+    with transaction(sessions) as session:
+        if not store.patient_exists(session, patient_id):
+            raise InvalidField("patient_id", "no such patient", patient_id)
+        row = _team_row(session, name)
+        added = store.add_team_patients(session, row.id, [patient_id])
+        return TeamAssignment(row.id, row.name, patient_id, bool(added))
+
+
+def assign_many_to_team(
+    sessions: sessionmaker[Session], team: str, patient_ids: Iterable[str]
+) -> int:
+    """Put many women (ids that exist) under a team's care in one transaction; returns how
+    many were not already."""
+    (name,) = _names("team", [team])
+    with transaction(sessions) as session:
+        return store.add_team_patients(session, _team_row(session, name).id, patient_ids)

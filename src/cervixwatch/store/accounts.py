@@ -1,0 +1,295 @@
+"""Accounts, care teams, sign-in sessions and API tokens: the SQL (no rules here; the rules
+are in `app.accounts` and `web.access`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import ColumnElement, delete, exists, false, func, or_, select, update
+from sqlalchemy.orm import QueryableAttribute, Session
+
+from cervixwatch.access.principal import Scope
+from cervixwatch.store.models import (
+    ApiTokenRow,
+    CareTeamRow,
+    PatientRow,
+    PregnancyRow,
+    PregnancyStatus,
+    Role,
+    SignInSessionRow,
+    TeamMemberRow,
+    TeamPatientRow,
+    UserRow,
+)
+
+
+def user_by_username(session: Session, username: str, *, lock: bool = False) -> UserRow | None:
+    query = select(UserRow).where(UserRow.username == username)
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).one_or_none()
+
+
+def user_by_oidc_subject(session: Session, subject: str) -> UserRow | None:
+    return session.scalars(select(UserRow).where(UserRow.oidc_subject == subject)).one_or_none()
+
+
+def list_users(session: Session, role: Role | None = None) -> Sequence[UserRow]:
+    query = select(UserRow).order_by(UserRow.username)
+    if role is not None:
+        query = query.where(UserRow.role == role)
+    return session.scalars(query).all()
+
+
+def team_ids_of(session: Session, user_id: str) -> frozenset[str]:
+    return frozenset(
+        session.scalars(select(TeamMemberRow.team_id).where(TeamMemberRow.user_id == user_id))
+    )
+
+
+def team_by_name(session: Session, name: str) -> CareTeamRow | None:
+    return session.scalars(select(CareTeamRow).where(CareTeamRow.name == name)).one_or_none()
+
+
+def list_teams(session: Session) -> Sequence[CareTeamRow]:
+    return session.scalars(select(CareTeamRow).order_by(CareTeamRow.name)).all()
+
+
+def add_member(session: Session, team_id: str, user_id: str) -> None:
+    if session.get(TeamMemberRow, (team_id, user_id)) is None:
+        session.add(TeamMemberRow(team_id=team_id, user_id=user_id))
+
+
+def remove_member(session: Session, team_id: str, user_id: str) -> None:
+    session.execute(
+        delete(TeamMemberRow).where(
+            TeamMemberRow.team_id == team_id, TeamMemberRow.user_id == user_id
+        )
+    )
+
+
+def add_patients_to_teams(session: Session, patient_id: str, team_ids: Iterable[str]) -> None:
+    for team_id in sorted(set(team_ids)):
+        if session.get(TeamPatientRow, (team_id, patient_id)) is None:
+            session.add(TeamPatientRow(team_id=team_id, patient_id=patient_id))
+
+
+def patient_in_teams(session: Session, patient_id: str, team_ids: Iterable[str]) -> bool:
+    teams = sorted(set(team_ids))
+    if not teams:
+        return False
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    TeamPatientRow.patient_id == patient_id, TeamPatientRow.team_id.in_(teams)
+                )
+            )
+        )
+    )
+
+
+def in_scope(
+    patient_id: ColumnElement[str] | QueryableAttribute[str], scope: Scope
+) -> ColumnElement[bool]:
+    """A condition on a column of patient ids: the woman is one `scope` may see."""
+    conditions: list[ColumnElement[bool]] = []
+    if scope.team_ids:
+        conditions.append(
+            patient_id.in_(
+                select(TeamPatientRow.patient_id).where(
+                    TeamPatientRow.team_id.in_(sorted(scope.team_ids))
+                )
+            )
+        )
+    if scope.patient_id is not None:
+        conditions.append(patient_id == scope.patient_id)
+    return or_(*conditions) if conditions else false()
+
+
+def visible_patient_ids(session: Session, scope: Scope) -> frozenset[str]:
+    return frozenset(session.scalars(select(PatientRow.id).where(in_scope(PatientRow.id, scope))))
+
+
+def patient_exists(session: Session, patient_id: str) -> bool:
+    return bool(session.scalar(select(exists().where(PatientRow.id == patient_id))))
+
+
+def patient_of_pregnancy(session: Session, pregnancy_id: str) -> str | None:
+    return session.scalar(select(PregnancyRow.patient_id).where(PregnancyRow.id == pregnancy_id))
+
+
+# --- sign-in sessions -------------------------------------------------------------------------
+
+
+def start_session(
+    session: Session, user_id: str, token_hash: str, csrf_token: str, expires_at: dt.datetime
+) -> SignInSessionRow:
+    row = SignInSessionRow(
+        user_id=user_id, token_hash=token_hash, csrf_token=csrf_token, expires_at=expires_at
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def live_session(
+    session: Session, token_hash: str, now: dt.datetime, idle_since: dt.datetime
+) -> tuple[SignInSessionRow, UserRow] | None:
+    """The sign-in with this token and its user, if it has not ended, expired or idled out,
+    and the user may still sign in."""
+    row = session.execute(
+        select(SignInSessionRow, UserRow)
+        .join(UserRow, UserRow.id == SignInSessionRow.user_id)
+        .where(
+            SignInSessionRow.token_hash == token_hash,
+            SignInSessionRow.ended_at.is_(None),
+            SignInSessionRow.expires_at > now,
+            SignInSessionRow.last_seen_at > idle_since,
+            UserRow.disabled.is_(False),
+            UserRow.locked_at.is_(None),
+        )
+    ).one_or_none()
+    return (row[0], row[1]) if row is not None else None
+
+
+def touch_session(session: Session, session_id: str, now: dt.datetime) -> None:
+    session.execute(
+        update(SignInSessionRow).where(SignInSessionRow.id == session_id).values(last_seen_at=now)
+    )
+
+
+def end_session(session: Session, session_id: str, now: dt.datetime) -> None:
+    session.execute(
+        update(SignInSessionRow)
+        .where(SignInSessionRow.id == session_id, SignInSessionRow.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+
+
+def end_sessions_of(session: Session, user_id: str, now: dt.datetime) -> None:
+    """End every sign-in of the user (disabled, locked, password reset)."""
+    session.execute(
+        update(SignInSessionRow)
+        .where(SignInSessionRow.user_id == user_id, SignInSessionRow.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+
+def add_token(
+    session: Session, user_id: str, name: str, token_hash: str, expires_at: dt.datetime
+) -> ApiTokenRow:
+    row = ApiTokenRow(user_id=user_id, name=name, token_hash=token_hash, expires_at=expires_at)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def live_token(
+    session: Session, token_hash: str, now: dt.datetime
+) -> tuple[ApiTokenRow, UserRow] | None:
+    row = session.execute(
+        select(ApiTokenRow, UserRow)
+        .join(UserRow, UserRow.id == ApiTokenRow.user_id)
+        .where(
+            ApiTokenRow.token_hash == token_hash,
+            ApiTokenRow.revoked_at.is_(None),
+            ApiTokenRow.expires_at > now,
+            UserRow.disabled.is_(False),
+        )
+    ).one_or_none()
+    return (row[0], row[1]) if row is not None else None
+
+
+def tokens_of(session: Session, user_id: str | None = None) -> Sequence[ApiTokenRow]:
+    query = select(ApiTokenRow).order_by(ApiTokenRow.created_at)
+    if user_id is not None:
+        query = query.where(ApiTokenRow.user_id == user_id)
+    return session.scalars(query).all()
+
+
+def revoke_token(session: Session, token_id: str, now: dt.datetime) -> bool:
+    result = session.execute(
+        update(ApiTokenRow)
+        .where(ApiTokenRow.id == token_id, ApiTokenRow.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def count_users(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(UserRow)) or 0
+
+
+def user_by_id(session: Session, user_id: str) -> UserRow | None:
+    return session.get(UserRow, user_id)
+
+
+# --- administration ---------------------------------------------------------------------------
+
+
+def user_by_patient(session: Session, patient_id: str) -> UserRow | None:
+    """The account linked to a woman's record, if she has one."""
+    return session.scalars(select(UserRow).where(UserRow.patient_id == patient_id)).one_or_none()
+
+
+def team_names_of(session: Session, user_id: str) -> frozenset[str]:
+    return frozenset(
+        session.scalars(
+            select(CareTeamRow.name)
+            .join(TeamMemberRow, TeamMemberRow.team_id == CareTeamRow.id)
+            .where(TeamMemberRow.user_id == user_id)
+        )
+    )
+
+
+def team_members(session: Session) -> dict[str, list[str]]:
+    """The usernames of each care team's members, by team id (teams without any left out)."""
+    members: dict[str, list[str]] = {}
+    rows = session.execute(
+        select(TeamMemberRow.team_id, UserRow.username)
+        .join(UserRow, UserRow.id == TeamMemberRow.user_id)
+        .order_by(UserRow.username)
+    )
+    for team_id, username in rows:
+        members.setdefault(team_id, []).append(username)
+    return members
+
+
+def team_patient_counts(session: Session) -> dict[str, int]:
+    """How many women each care team holds, by team id (empty teams left out)."""
+    rows = session.execute(
+        select(TeamPatientRow.team_id, func.count()).group_by(TeamPatientRow.team_id)
+    )
+    return {team_id: count for team_id, count in rows}
+
+
+def add_team_patients(session: Session, team_id: str, patient_ids: Iterable[str]) -> int:
+    """Put the women under the team's care (those already under it are left); returns how
+    many were added."""
+    present = set(
+        session.scalars(select(TeamPatientRow.patient_id).where(TeamPatientRow.team_id == team_id))
+    )
+    new = sorted(set(patient_ids) - present)
+    session.add_all(TeamPatientRow(team_id=team_id, patient_id=p) for p in new)
+    session.flush()
+    return len(new)
+
+
+def patients_for_linking(session: Session) -> list[tuple[str, str, bool, bool]]:
+    """Every woman as (id, hospital number, has an active pregnancy, has an account), in
+    order of hospital number."""
+    active = exists().where(
+        PregnancyRow.patient_id == PatientRow.id, PregnancyRow.status == PregnancyStatus.ACTIVE
+    )
+    linked = exists().where(UserRow.patient_id == PatientRow.id)
+    rows = session.execute(
+        select(PatientRow.id, PatientRow.hospital_number, active, linked).order_by(
+            PatientRow.hospital_number
+        )
+    )
+    return [(pid, number, bool(a), bool(u)) for pid, number, a, u in rows]

@@ -1,0 +1,65 @@
+"""The audit log: appending an entry. Entries are never changed or deleted (the database
+refuses to: migration 0002); reading them for auditors is in `store.audit_queries`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from cervixwatch.store.database import transaction
+from cervixwatch.store.models import AuditEventRow, AuditOutcome
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One access, as the web layer saw it. `route` is the route's path template
+    (`/api/pregnancies/{pregnancy_id}`) and `path` the path requested: ids, never query
+    values (a search may hold a name)."""
+
+    action: str
+    method: str
+    route: str
+    path: str
+    status: int
+    request_id: str
+    actor_id: str | None = None
+    actor_role: str | None = None
+    via: str | None = None
+    patient_id: str | None = None
+    client_address: str | None = None
+
+
+def outcome_of(status: int) -> AuditOutcome:
+    if status < 400:
+        return AuditOutcome.SUCCESS
+    if status in (401, 403):
+        return AuditOutcome.DENIED
+    if status < 500:
+        return AuditOutcome.INVALID
+    return AuditOutcome.FAILED
+
+
+def append(session: Session, entry: AuditEntry) -> None:
+    session.add(
+        AuditEventRow(
+            actor_id=entry.actor_id,
+            actor_role=entry.actor_role,
+            via=entry.via,
+            action=entry.action,
+            method=entry.method,
+            route=entry.route[:200],
+            path=entry.path[:500],
+            patient_id=entry.patient_id,
+            client_address=(entry.client_address or None) and entry.client_address[:64],
+            outcome=outcome_of(entry.status),
+            status=entry.status,
+            request_id=entry.request_id,
+        )
+    )
+
+
+def record(sessions: sessionmaker[Session], entry: AuditEntry) -> None:
+    """Append `entry` in a transaction of its own."""
+    with transaction(sessions) as session:
+        append(session, entry)

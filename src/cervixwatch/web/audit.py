@@ -1,0 +1,90 @@
+"""Recording every access to patient data in the audit log (a pure ASGI middleware).
+
+`web.access.enforce` notes who asked, about which woman and for what (`AccessRecord`); a
+route may add the woman it turned out to be about (a registration, an import). When the
+response starts, and before the client sees it, this middleware appends one audit entry in a
+transaction of its own, with the response's status: one entry per access, refused accesses
+included. Requests that touch no patient data (the CapabilityStatement, the API's
+documentation, reading one's own account) are not recorded.
+
+Every response carries an `X-Request-ID`, the id its audit entry (and any log line) has.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import anyio
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cervixwatch.store.audit import AuditEntry, record
+from cervixwatch.web.access import AccessRecord
+
+log = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = b"x-request-id"
+
+
+def _route_template(path: str, params: dict[str, Any]) -> str:
+    """The path with each path parameter's value named instead (`/api/patients/{patient_id}`)."""
+    parts = path.split("/")
+    names = {str(v): k for k, v in params.items()}
+    return "/".join(f"{{{names[p]}}}" if p in names else p for p in parts)
+
+
+class AuditLog:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = str(uuid.uuid4())
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        recorded = False
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal recorded
+            if message["type"] == "http.response.start" and not recorded:
+                recorded = True
+                headers = list(message.get("headers", []))
+                headers.append((REQUEST_ID_HEADER, request_id.encode()))
+                message = {**message, "headers": headers}
+                await self._record(scope, state, request_id, int(message["status"]))
+            await send(message)
+
+        await self.app(scope, receive, send_and_record)
+
+    async def _record(
+        self, scope: Scope, state: dict[str, Any], request_id: str, status: int
+    ) -> None:
+        access: AccessRecord | None = state.get("access")
+        if access is None or access.action is None:
+            return
+        principal = access.principal
+        client = scope.get("client")
+        entry = AuditEntry(
+            action=access.action,
+            method=scope["method"],
+            route=_route_template(scope["path"], scope.get("path_params", {})),
+            path=scope["path"],
+            status=status,
+            request_id=request_id,
+            actor_id=principal.user_id if principal else None,
+            actor_role=principal.role.value if principal else None,
+            via=principal.via if principal else None,
+            patient_id=access.patient_id,
+            client_address=client[0] if client else None,
+        )
+        sessions: sessionmaker[Session] = scope["app"].state.sessions
+        try:
+            await anyio.to_thread.run_sync(record, sessions, entry)
+        except Exception:
+            # The access has happened; a lost entry must be loud in the logs (ids only).
+            log.exception("audit entry for request %s could not be written", request_id)
+            raise

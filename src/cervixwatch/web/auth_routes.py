@@ -1,0 +1,251 @@
+"""Signing in and out, the caller's own account, and her API tokens.
+
+    POST   /auth/sign-in        username + password (JSON or a form): sets the sign-in cookie
+    POST   /auth/sign-out       ends this browser's sign-in
+    GET    /auth/me             who is signed in, and the CSRF token of this sign-in
+    POST   /api/tokens          a new bearer token for an integration (shown once)
+    GET    /api/tokens          the caller's tokens (never their secrets)
+    DELETE /api/tokens/{id}     revoke one
+
+Sign-in is rate limited by client address and by username (`settings.sign_in_rate_limit`),
+on top of the account lock after `settings.lockout_threshold` wrong passwords in a row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from cervixwatch.access.principal import Principal
+from cervixwatch.app import accounts
+from cervixwatch.app.errors import NotFound
+from cervixwatch.store import accounts as account_store
+from cervixwatch.store.models import Role
+from cervixwatch.web.access import (
+    CSRF_FIELD,
+    EVERYONE_SIGNED_IN,
+    PUBLIC,
+    SESSION_COOKIE,
+    PrincipalDep,
+    SignedIn,
+    access_record,
+    allow,
+)
+from cervixwatch.web.deps import SessionsDep, SettingsDep
+
+router = APIRouter(tags=["access"])
+
+
+class SignIn(BaseModel):
+    username: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class Me(BaseModel):
+    id: str
+    username: str
+    display_name: str | None
+    role: Role
+    patient_id: str | None
+    team_ids: list[str]
+    csrf_token: str | None
+
+
+class TokenCreate(BaseModel):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    days: Annotated[int | None, Field(ge=1, le=366)] = None
+
+
+class TokenPublic(BaseModel):
+    id: str
+    name: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+
+
+class TokenIssued(BaseModel):
+    id: str
+    name: str
+    expires_at: dt.datetime
+    #: The bearer secret: shown this once, stored only as its hash.
+    token: str
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _credentials(request: Request) -> SignIn:
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        data = {k: form.get(k) for k in ("username", "password")}
+    else:
+        try:
+            data = await request.json()
+        except ValueError:
+            raise HTTPException(400, "send username and password as JSON or a form") from None
+    try:
+        return SignIn.model_validate(data)
+    except ValidationError as error:
+        # Without "input": it would echo the password back.
+        raise RequestValidationError(
+            [
+                {"type": e["type"], "loc": ("body", *e["loc"]), "msg": e["msg"]}
+                for e in error.errors(include_url=False)
+            ]
+        ) from None
+
+
+def _me(principal: Principal, sessions: SessionsDep) -> Me:
+    with sessions() as session:
+        user = account_store.user_by_id(session, principal.user_id)
+    if user is None:
+        raise HTTPException(401, "sign in first")
+    return Me(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        patient_id=user.patient_id,
+        team_ids=sorted(principal.team_ids),
+        csrf_token=principal.csrf_token,
+    )
+
+
+@router.post(
+    "/auth/sign-in",
+    response_model=Me,
+    summary="Sign in with a username and password (sets the sign-in cookie)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": SignIn.model_json_schema()},
+                "application/x-www-form-urlencoded": {"schema": SignIn.model_json_schema()},
+            },
+        }
+    },
+    responses={401: {"description": "Wrong username or password, or the account is locked"}},
+)
+@allow(PUBLIC)
+async def sign_in(
+    request: Request, response: Response, sessions: SessionsDep, settings: SettingsDep
+) -> Me:
+    record = access_record(request)
+    record.action = "sign-in"
+    credentials = await _credentials(request)
+    limiter = request.app.state.rate_limiter
+    address = _client_address(request)
+    limit = settings.sign_in_rate_limit
+    # Both keys are counted on every attempt, so neither spreading guesses over usernames
+    # nor over addresses escapes the limit.
+    allowed_address = limiter.hit(limit, "sign-in-address", address)
+    allowed_user = limiter.hit(limit, "sign-in-user", credentials.username.strip().lower())
+    if not (allowed_address and allowed_user):
+        retry = max(
+            limiter.retry_after(limit, "sign-in-address", address),
+            limiter.retry_after(limit, "sign-in-user", credentials.username.strip().lower()),
+        )
+        raise HTTPException(
+            429, "too many sign-in attempts; try again later", headers={"Retry-After": str(retry)}
+        )
+    try:
+        signed_in = await run_in_threadpool(
+            accounts.sign_in,
+            sessions,
+            credentials.username,
+            credentials.password,
+            lockout_threshold=settings.lockout_threshold,
+            session_hours=settings.session_hours,
+        )
+    except accounts.SignInRefused:
+        raise HTTPException(
+            401,
+            "wrong username or password, or the account is locked (an admin can unlock it)",
+        ) from None
+    record.principal = signed_in.principal
+    request.state.principal = signed_in.principal
+    secure = settings.cookie_secure
+    response.set_cookie(
+        SESSION_COOKIE,
+        signed_in.secret,
+        max_age=settings.session_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https" if secure is None else secure,
+        path="/",
+    )
+    return _me(signed_in.principal, sessions)
+
+
+@router.post("/auth/sign-out", status_code=204, summary="Sign out (ends this sign-in)")
+@allow(SignedIn(EVERYONE_SIGNED_IN))
+def sign_out(principal: PrincipalDep, sessions: SessionsDep) -> Response:
+    if principal.session_id is not None:
+        accounts.sign_out(sessions, principal.session_id)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    return response
+
+
+@router.get("/auth/me", response_model=Me, summary="Who is signed in")
+@allow(SignedIn(EVERYONE_SIGNED_IN))
+def me(principal: PrincipalDep, sessions: SessionsDep) -> Me:
+    return _me(principal, sessions)
+
+
+@router.post("/api/tokens", status_code=201, response_model=TokenIssued, summary="New API token")
+@allow(SignedIn(EVERYONE_SIGNED_IN, audit_action="token-issue"))
+def issue_token(
+    body: TokenCreate, principal: PrincipalDep, sessions: SessionsDep, settings: SettingsDep
+) -> TokenIssued:
+    with sessions() as session:
+        user = account_store.user_by_id(session, principal.user_id)
+    if user is None:
+        raise HTTPException(401, "sign in first")
+    issued = accounts.issue_token(
+        sessions, user.username, body.name, days=body.days or settings.token_days
+    )
+    return TokenIssued(
+        id=issued.id, name=issued.name, expires_at=issued.expires_at, token=issued.secret
+    )
+
+
+@router.get("/api/tokens", response_model=list[TokenPublic], summary="Your API tokens")
+@allow(SignedIn(EVERYONE_SIGNED_IN))
+def list_tokens(principal: PrincipalDep, sessions: SessionsDep) -> list[TokenPublic]:
+    with sessions() as session:
+        rows = account_store.tokens_of(session, principal.user_id)
+        return [TokenPublic.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.delete(
+    "/api/tokens/{token_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Revoke an API token",
+    responses={404: {"description": "No such live token of yours"}},
+)
+@allow(SignedIn(EVERYONE_SIGNED_IN, audit_action="token-revoke"))
+def revoke_token(token_id: str, principal: PrincipalDep, sessions: SessionsDep) -> Response:
+    with sessions() as session:
+        owned = {row.id for row in account_store.tokens_of(session, principal.user_id)}
+    # An admin may revoke anyone's token (a leaked one); others only their own.
+    if token_id not in owned and principal.role != Role.ADMIN:
+        raise HTTPException(404, "no such live token of yours")
+    try:
+        accounts.revoke_token(sessions, token_id)
+    except NotFound:
+        raise HTTPException(404, "no such live token of yours") from None
+    return Response(status_code=204)
+
+
+__all__ = ["CSRF_FIELD", "router"]

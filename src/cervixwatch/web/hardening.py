@@ -1,0 +1,169 @@
+"""Browser-facing hardening: security headers on every answer, CORS only for configured origins,
+and the API's documentation (/docs) served from the app's own files under a strict policy.
+
+Why each header is there, and what a new page must respect, is in docs/security-headers.md.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Final
+
+from fastapi import FastAPI, Request
+from starlette.datastructures import MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import HTMLResponse
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cervixwatch.settings import Settings
+
+CONTENT_SECURITY_POLICY: Final = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+PERMISSIONS_POLICY: Final = "camera=(), microphone=(), geolocation=(), payment=()"
+# No includeSubDomains or preload: other hosts of a hospital's domain may still need plain HTTP,
+# and that is not ours to decide.
+STRICT_TRANSPORT_SECURITY: Final = "max-age=31536000"
+
+#: Headers every answer carries unless its handler set its own.
+DEFAULT_HEADERS: Final = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    ("Permissions-Policy", PERMISSIONS_POLICY),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+#: Paths whose answers hold patient data or credentials, so no browser or proxy may keep them.
+PRIVATE_PREFIXES: Final = ("/api", "/fhir", "/auth")
+
+CORS_METHODS: Final = ("GET", "POST", "PUT", "PATCH", "DELETE")
+CORS_HEADERS: Final = ("Authorization", "Content-Type", "X-CSRF-Token")
+# A cross-origin client cannot read a response header unless it is exposed: these are the ones
+# it needs (where a created resource is, and when to retry after a 429).
+CORS_EXPOSED_HEADERS: Final = ("Location", "Retry-After")
+
+DOCS_URL: Final = "/docs"
+DOCS_STATIC_URL: Final = "/docs/static"
+#: The app's own static files (docs-init.js).
+STATIC_DIR: Final = Path(__file__).parent / "static"
+# Swagger UI 5 (it renders OpenAPI 3.1, which FastAPI writes; 4.x refuses it), shipped as
+# plain files inside a PyPI package so that no page ever loads from a CDN.
+SWAGGER_UI_PACKAGE: Final = ("fastapi_offline", "static")
+
+
+def add_hardening(app: FastAPI, settings: Settings) -> None:
+    """Install CORS (when origins are configured) and the security headers. Call it after every
+    other `add_middleware`, so that the headers wrap every answer, a CORS preflight or a 413
+    included."""
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=list(CORS_METHODS),
+            allow_headers=list(CORS_HEADERS),
+            expose_headers=list(CORS_EXPOSED_HEADERS),
+            # Cross-origin callers sign requests with bearer tokens; the sign-in cookie stays
+            # first-party, so another site can never ride on a clinician's session.
+            allow_credentials=False,
+        )
+    app.add_middleware(SecurityHeaders)
+
+
+class SecurityHeaders:
+    """Pure ASGI (not BaseHTTPMiddleware): it touches only the response's start message, so
+    streamed bodies pass through untouched and no extra task is spawned per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        https = scope.get("scheme") == "https"
+        private = _is_private(_app_path(scope))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(raw=list(message.get("headers", [])))
+                _harden(headers, https=https, private=private)
+                message["headers"] = headers.raw
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _harden(headers: MutableHeaders, *, https: bool, private: bool) -> None:
+    # A handler may add a policy of its own (say, a sandbox for a download), but browsers
+    # enforce every policy sent, so appending ours means no handler can ever loosen it.
+    if CONTENT_SECURITY_POLICY not in headers.getlist("content-security-policy"):
+        headers.append("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    for name, value in DEFAULT_HEADERS:
+        headers.setdefault(name, value)
+    # Over plain HTTP the header is ignored by browsers, and sending it would wrongly suggest
+    # the deployment has TLS.
+    if https:
+        headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
+    if private:
+        headers.setdefault("Cache-Control", "no-store")
+
+
+def _app_path(scope: Scope) -> str:
+    # Behind a proxy that mounts the app under a prefix, the path may include root_path.
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+def _is_private(path: str) -> bool:
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in PRIVATE_PREFIXES)
+
+
+def mount_docs(app: FastAPI) -> None:
+    """Serve Swagger UI at /docs with its assets under /docs/static, all from the app itself.
+
+    The app must be made with `FastAPI(docs_url=None, redoc_url=None)`: FastAPI's own pages
+    load Swagger UI from a CDN and start it with an inline script, which the policy forbids.
+    """
+    if app.docs_url is not None or app.redoc_url is not None:
+        raise ValueError("create the app with FastAPI(docs_url=None, redoc_url=None)")
+    if app.openapi_url is None:
+        raise ValueError("/docs needs the OpenAPI document: keep the app's openapi_url")
+    openapi_url = app.openapi_url
+    title = f"{app.title} API"
+
+    # A plain route, like FastAPI's own /docs and /openapi.json: the documentation is public
+    # and must not reach the database.
+    async def docs_page(request: Request) -> HTMLResponse:
+        root = str(request.scope.get("root_path", "")).rstrip("/")
+        return HTMLResponse(_docs_html(title, root, f"{root}{openapi_url}"))
+
+    app.add_route(DOCS_URL, docs_page, include_in_schema=False)
+    app.mount(
+        DOCS_STATIC_URL,
+        StaticFiles(directory=STATIC_DIR, packages=[SWAGGER_UI_PACKAGE]),
+        name="docs-static",
+    )
+
+
+def _docs_html(title: str, root: str, openapi_url: str) -> str:
+    # The OpenAPI URL travels in a data attribute, since the page may hold no script of its own.
+    static = html.escape(f"{root}{DOCS_STATIC_URL}", quote=True)
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{html.escape(title)}</title>
+<link rel="stylesheet" href="{static}/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui" data-openapi-url="{html.escape(openapi_url, quote=True)}"></div>
+<script src="{static}/swagger-ui-bundle.js"></script>
+<script src="{static}/docs-init.js"></script>
+</body>
+</html>
+"""

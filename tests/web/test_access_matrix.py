@@ -1,0 +1,353 @@
+"""Every route of the app, asked by every role (anonymous included): the expected answer for
+each cell, written out below per kind of route. A route that is not in `ROUTES` fails
+`test_every_route_is_in_the_matrix`, and one without a declared policy answers 500 to all
+(so its row fails too).
+
+The world: women X and Y under care team A, woman Z under team B. Users: a clinician of A,
+a clinician of B, patient X (linked to X's record), patient Z, an admin and an auditor.
+Every request is about woman X (her ids in the path), so:
+- the clinician of A may (the answer is the route's own: 200, 201, 204, or 422 for the empty
+  body the matrix sends to writes);
+- the clinician of B and patient Z get 404, as for an id that does not exist;
+- patient X may read her record and add symptom reports, and gets 403 for other writes;
+- admins and auditors get 403 on clinical data; anonymous callers get 401.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from starlette.routing import BaseRoute, Mount, Route
+
+from cervixwatch.settings import Settings
+from cervixwatch.store.models import Role
+from cervixwatch.web.access import policy_of
+from cervixwatch.web.app import create_app
+from tests.store.tables import delete_everything
+from tests.web.accounts import TEAM, bearer, make_user, test_settings, under_team
+from tests.web.api_builders import at, ok, seed
+from tests.web.conftest import TODAY
+from tests.web.test_api_records import KINDS
+
+OTHER_TEAM = "Other team"
+
+#: The columns of the matrix.
+ROLES = (
+    "anonymous",
+    "clinician",
+    "other-clinician",
+    "patient",
+    "other-patient",
+    "admin",
+    "auditor",
+)
+
+#: Expected answers: "ok" means the request passed access control and the route answered
+#: for itself (any status below 500 other than 401, 403 and 404).
+OK = "ok"
+CATEGORIES: dict[str, dict[str, int | str]] = {
+    # Anyone: what reveals no patient data.
+    "public": dict.fromkeys(ROLES, OK),
+    # One woman's record, read.
+    "her-record-read": {
+        "anonymous": 401,
+        "clinician": OK,
+        "other-clinician": 404,
+        "patient": OK,
+        "other-patient": 404,
+        "admin": 403,
+        "auditor": 403,
+    },
+    # One woman's record, changed by her care team only.
+    "her-record-write": {
+        "anonymous": 401,
+        "clinician": OK,
+        "other-clinician": 404,
+        "patient": 403,
+        "other-patient": 404,
+        "admin": 403,
+        "auditor": 403,
+    },
+    # Her symptom reports: she may add her own.
+    "her-symptoms-write": {
+        "anonymous": 401,
+        "clinician": OK,
+        "other-clinician": 404,
+        "patient": OK,
+        "other-patient": 404,
+        "admin": 403,
+        "auditor": 403,
+    },
+    # Lists over many women (worklist, registration, import): clinicians, narrowed to their
+    # teams' women.
+    "clinician-list": {
+        "anonymous": 401,
+        "clinician": OK,
+        "other-clinician": OK,
+        "patient": 403,
+        "other-patient": 403,
+        "admin": 403,
+        "auditor": 403,
+    },
+    # FHIR search: clinicians (their teams' women) and patients (their own record).
+    "fhir-search": {
+        "anonymous": 401,
+        "clinician": OK,
+        "other-clinician": OK,
+        "patient": OK,
+        "other-patient": OK,
+        "admin": 403,
+        "auditor": 403,
+    },
+    # One's own account and tokens.
+    "signed-in": {
+        "anonymous": 401,
+        "clinician": OK,
+        "other-clinician": OK,
+        "patient": OK,
+        "other-patient": OK,
+        "admin": OK,
+        "auditor": OK,
+    },
+    "admin": {
+        "anonymous": 401,
+        "clinician": 403,
+        "other-clinician": 403,
+        "patient": 403,
+        "other-patient": 403,
+        "admin": OK,
+        "auditor": 403,
+    },
+    "auditor": {
+        "anonymous": 401,
+        "clinician": 403,
+        "other-clinician": 403,
+        "patient": 403,
+        "other-patient": 403,
+        "admin": 403,
+        "auditor": OK,
+    },
+}
+
+_RECORDS = "|".join(k.collection for k in KINDS)
+
+#: Every route (method, path template) and its kind. Record routes are matched by pattern.
+ROUTES: dict[tuple[str, str], str] = {
+    ("POST", "/auth/sign-in"): "public",
+    ("POST", "/auth/sign-out"): "signed-in",
+    ("GET", "/auth/me"): "signed-in",
+    ("POST", "/api/tokens"): "signed-in",
+    ("GET", "/api/tokens"): "signed-in",
+    ("DELETE", "/api/tokens/{token_id}"): "signed-in",
+    ("POST", "/api/patients"): "clinician-list",
+    ("GET", "/api/patients"): "clinician-list",
+    ("GET", "/api/patients/{patient_id}"): "her-record-read",
+    ("PATCH", "/api/patients/{patient_id}"): "her-record-write",
+    ("POST", "/api/patients/{patient_id}/pregnancies"): "her-record-write",
+    ("GET", "/api/patients/{patient_id}/pregnancies"): "her-record-read",
+    ("GET", "/api/pregnancies/{pregnancy_id}"): "her-record-read",
+    ("PATCH", "/api/pregnancies/{pregnancy_id}"): "her-record-write",
+    ("GET", "/api/pregnancies/{pregnancy_id}/assessment"): "her-record-read",
+    ("GET", "/api/worklist"): "clinician-list",
+    ("GET", "/fhir/metadata"): "public",
+    ("POST", "/fhir"): "clinician-list",
+    ("POST", "/fhir/"): "clinician-list",
+    ("GET", "/fhir/Patient/{patient_id}/$everything"): "her-record-read",
+    ("GET", "/fhir/{resource_type}"): "fhir-search",
+    ("GET", "/fhir/{resource_type}/{resource_id}"): "her-record-read",
+}
+
+
+def _record_route(method: str, path: str) -> str | None:
+    """The kind of one of the generated record routes, or None if `path` is not one."""
+    if re.fullmatch(rf"/api/(patients|pregnancies)/\{{\w+\}}/({_RECORDS})", path):
+        if method == "GET":
+            return "her-record-read"
+        return "her-symptoms-write" if path.endswith("/symptom-reports") else "her-record-write"
+    if re.fullmatch(rf"/api/({_RECORDS})/\{{record_id\}}", path):
+        return "her-record-read" if method == "GET" else "her-record-write"
+    return None
+
+
+# --- enumerating the app's routes ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    route: Any
+    hidden: bool
+
+
+def _walk(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for route in routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        if callable(contexts):  # an included router (FastAPI >= 0.13x)
+            for context in contexts():
+                yield context.path, context.original_route
+        elif isinstance(route, Mount):
+            yield prefix + route.path, route
+        else:
+            yield prefix + getattr(route, "path", "?"), route
+
+
+def app_endpoints(app: FastAPI) -> list[Endpoint]:
+    found = []
+    for path, route in _walk(app.router.routes):
+        if isinstance(route, APIRoute):
+            for method in sorted(route.methods or ()):
+                found.append(Endpoint(method, path, route, not route.include_in_schema))
+        elif isinstance(route, Route):
+            for method in sorted(route.methods or {"GET"}):
+                found.append(Endpoint(method, path, route, True))
+        else:
+            found.append(Endpoint("*", path, route, True))
+    return found
+
+
+#: Routes the framework or static files serve, answering the same to everyone.
+FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/static"}
+
+
+# --- the world --------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    client: TestClient
+    tokens: dict[str, str]
+    ids: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def world(engine: Engine) -> Iterator[World]:
+    delete_everything(engine)
+    with TestClient(create_app(test_settings(engine), today=lambda: TODAY)) as client:
+        tokens: dict[str, str] = {}
+        _, tokens["clinician"] = make_user(client, Role.CLINICIAN, teams=(TEAM,))
+        _, tokens["other-clinician"] = make_user(client, Role.CLINICIAN, teams=(OTHER_TEAM,))
+        client.headers.update(bearer(tokens["clinician"]))
+        x = seed(client, "X1", at("19+0").with_prior_sptb("30+0").with_length(30, at="18+0"))
+        seed(client, "Y1", at("22+0"))
+        z = seed(client, "Z1", at("20+0"))
+        under_team(client, z.patient_id, OTHER_TEAM)
+        _, tokens["patient"] = make_user(client, Role.PATIENT, patient_id=x.patient_id)
+        _, tokens["other-patient"] = make_user(client, Role.PATIENT, patient_id=z.patient_id)
+        _, tokens["admin"] = make_user(client, Role.ADMIN)
+        _, tokens["auditor"] = make_user(client, Role.AUDITOR)
+        ids = {"patient_id": x.patient_id, "pregnancy_id": x.pregnancy_id}
+        for kind in KINDS:
+            owner = ids["patient_id" if kind.owner == "patients" else "pregnancy_id"]
+            made = ok(
+                client.post(f"/api/{kind.owner}/{owner}/{kind.collection}", json=kind.create), 201
+            )
+            ids[kind.collection] = str(made["id"])
+        everything = ok(client.get(f"/fhir/Patient/{x.patient_id}/$everything"))
+        observation = next(
+            e["resource"]
+            for e in everything["entry"]
+            if e["resource"]["resourceType"] == "Observation"
+        )
+        ids["observation"] = observation["id"]
+        client.headers.pop("Authorization")
+        yield World(client, tokens, ids)
+    delete_everything(engine)
+
+
+def _path(world: World, endpoint: Endpoint) -> str:
+    path = endpoint.path
+    if "{record_id}" in path:
+        collection = path.split("/")[2]
+        path = path.replace("{record_id}", world.ids[collection])
+    replacements = {
+        "{patient_id}": world.ids["patient_id"],
+        "{pregnancy_id}": world.ids["pregnancy_id"],
+        "{resource_type}/{resource_id}": f"Observation/{world.ids['observation']}",
+        "{resource_type}": "Observation",
+        "{token_id}": "no-such-token",
+        "{path:path}": "Nothing/here",
+    }
+    for name, value in replacements.items():
+        path = path.replace(name, value)
+    assert "{" not in path, f"the matrix does not know how to fill {path}"
+    return path
+
+
+def _category(endpoint: Endpoint) -> str | None:
+    return ROUTES.get((endpoint.method, endpoint.path)) or _record_route(
+        endpoint.method, endpoint.path
+    )
+
+
+def _listing_app() -> FastAPI:
+    """The app, built only to list its routes (never started: no database is touched)."""
+    return create_app(Settings(database_url="sqlite://"))
+
+
+def _matrix_endpoints() -> list[Endpoint]:
+    return [
+        e
+        for e in app_endpoints(_listing_app())
+        if e.path not in FRAMEWORK_ROUTES and e.method != "*"
+    ]
+
+
+ENDPOINTS = _matrix_endpoints()
+
+
+def test_every_route_is_in_the_matrix() -> None:
+    missing = [f"{e.method} {e.path}" for e in ENDPOINTS if not e.hidden and _category(e) is None]
+    assert not missing, f"routes with no row in the access matrix: {missing}"
+    assert len([e for e in ENDPOINTS if not e.hidden]) > 60
+
+
+def test_every_route_declares_its_policy() -> None:
+    undeclared = [
+        f"{e.method} {e.path}"
+        for e in ENDPOINTS
+        if policy_of(getattr(e.route, "endpoint", None)) is None
+    ]
+    assert not undeclared, f"routes without an access policy: {undeclared}"
+
+
+def test_framework_routes_are_the_documentation_only() -> None:
+    app = _listing_app()
+    others = {e.path for e in app_endpoints(app) if not isinstance(e.route, APIRoute)}
+    assert others <= FRAMEWORK_ROUTES, others
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [e for e in ENDPOINTS if not e.hidden],
+    ids=lambda e: f"{e.method} {e.path}",
+)
+def test_route_by_role(world: World, endpoint: Endpoint) -> None:
+    expected = CATEGORIES[_category(endpoint) or "missing"]
+    path = _path(world, endpoint)
+    for role in ROLES:
+        headers = {} if role == "anonymous" else bearer(world.tokens[role])
+        body: dict[str, Any] | None = None
+        if endpoint.method in ("POST", "PUT", "PATCH"):
+            body = {}
+        if endpoint.method == "DELETE" and expected[role] == OK:
+            continue  # deleting is checked in the records' own tests; here only refusals
+        answer = world.client.request(endpoint.method, path, json=body, headers=headers)
+        want = expected[role]
+        if want == OK:
+            said = f"{role}: {endpoint.method} {path} answered {answer.status_code}: {answer.text}"
+            assert answer.status_code < 500, said
+            assert answer.status_code not in (401, 403, 404), said
+        else:
+            assert answer.status_code == want, (
+                f"{role}: {endpoint.method} {path} answered {answer.status_code}, "
+                f"expected {want}: {answer.text}"
+            )
