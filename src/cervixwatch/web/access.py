@@ -45,6 +45,7 @@ SESSION_COOKIE: Final = "cw_session"
 CSRF_HEADER: Final = "X-CSRF-Token"
 CSRF_FIELD: Final = "csrf_token"
 _SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_ROW_ID: Final = 2**31 - 1
 
 Action = Literal["read", "write", "delete"]
 #: Finds the woman a request is about from its path parameters; None if there is none.
@@ -137,7 +138,9 @@ def by_record(
 
     def locate(session: Session, params: Mapping[str, str]) -> str | None:
         raw = params.get(param, "")
-        if not raw.isdigit() or len(raw) > 18:
+        # Record ids are 32-bit INTEGERs: a larger number names nothing (and PostgreSQL
+        # would refuse to compare it).
+        if not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_ROW_ID:
             return None
         owner_id = session.scalar(select(getattr(table, f"{owner}_id")).where(table.id == int(raw)))
         if owner_id is None or owner == "patient":
