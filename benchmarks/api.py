@@ -52,6 +52,8 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from cervixwatch.access.principal import Role
+from cervixwatch.app import accounts
 from cervixwatch.cohort import DEFAULT_SEED, bundle_bytes, cohort_patient
 from cervixwatch.interop.fhir_bundle import read_bundle
 from cervixwatch.knowledge import bundled_profiles
@@ -153,6 +155,9 @@ def free_port() -> int:
 def running_server(url: str, port: int, workers: int) -> Iterator[subprocess.Popen[bytes]]:
     """`cervixwatch serve` on 127.0.0.1:`port`, stopped (SIGINT) afterwards."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERVIXWATCH_")}
+    # One integration sends everything: the per-user API rate limit (1,200/minute by
+    # default) would otherwise be what is measured.
+    env["CERVIXWATCH_API_RATE_LIMIT"] = "10000000/minute"
     command = [
         sys.executable,
         "-c",
@@ -203,10 +208,27 @@ def request(port: int, method: str, path: str, body: bytes | None = None) -> tup
         connection.close()
 
 
+#: The benchmark's clinician: every request carries her bearer token (set by `main`).
+AUTH: dict[str, str] = {}
+
+
 def _headers(body: bytes | None) -> dict[str, str]:
     if body is None:
-        return {"Accept": "application/json"}
-    return {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
+        return {"Accept": "application/json", **AUTH}
+    return {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json", **AUTH}
+
+
+def benchmark_clinician(url: str) -> dict[str, str]:
+    """A clinician of one care team, who imports every woman (so they are all her team's) and
+    reads the worklist: the Authorization header of her API token."""
+    engine = make_engine(url)
+    try:
+        sessions = session_factory(engine)
+        accounts.add_user(sessions, "benchmark", Role.CLINICIAN, teams=("Benchmark clinic",))
+        token = accounts.issue_token(sessions, "benchmark", "benchmarks/api.py", days=1)
+    finally:
+        engine.dispose()
+    return {"Authorization": f"Bearer {token.secret}"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,6 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with throwaway_database(server_url, args.keep) as url:
         upgrade(url)
+        AUTH.update(benchmark_clinician(url))
         port = free_port()
         with running_server(url, port, args.workers):
             http_path = not args.store and has_fhir_import(port)
