@@ -163,6 +163,15 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/fhir/Patient/{patient_id}/$everything"): "her-record-read",
     ("GET", "/fhir/{resource_type}"): "fhir-search",
     ("GET", "/fhir/{resource_type}/{resource_id}"): "her-record-read",
+    ("GET", "/api/admin/users"): "admin",
+    ("POST", "/api/admin/users"): "admin",
+    ("PATCH", "/api/admin/users/{username}"): "admin",
+    ("GET", "/api/admin/teams"): "admin",
+    ("POST", "/api/admin/teams/{team}/patients"): "admin",
+    ("GET", "/api/audit-events"): "auditor",
+    ("GET", "/api/audit-events.ndjson"): "auditor",
+    ("GET", "/fhir/AuditEvent"): "auditor",
+    ("GET", "/fhir/AuditEvent/{event_id}"): "auditor",
 }
 
 
@@ -233,7 +242,7 @@ def world(engine: Engine) -> Iterator[World]:
     delete_everything(engine)
     with TestClient(create_app(test_settings(engine), today=lambda: TODAY)) as client:
         tokens: dict[str, str] = {}
-        _, tokens["clinician"] = make_user(client, Role.CLINICIAN, teams=(TEAM,))
+        clinician, tokens["clinician"] = make_user(client, Role.CLINICIAN, teams=(TEAM,))
         _, tokens["other-clinician"] = make_user(client, Role.CLINICIAN, teams=(OTHER_TEAM,))
         client.headers.update(bearer(tokens["clinician"]))
         x = seed(client, "X1", at("19+0").with_prior_sptb("30+0").with_length(30, at="18+0"))
@@ -244,7 +253,7 @@ def world(engine: Engine) -> Iterator[World]:
         _, tokens["other-patient"] = make_user(client, Role.PATIENT, patient_id=z.patient_id)
         _, tokens["admin"] = make_user(client, Role.ADMIN)
         _, tokens["auditor"] = make_user(client, Role.AUDITOR)
-        ids = {"patient_id": x.patient_id, "pregnancy_id": x.pregnancy_id}
+        ids = {"patient_id": x.patient_id, "pregnancy_id": x.pregnancy_id, "username": clinician}
         for kind in KINDS:
             owner = ids["patient_id" if kind.owner == "patients" else "pregnancy_id"]
             made = ok(
@@ -274,6 +283,9 @@ def _path(world: World, endpoint: Endpoint) -> str:
         "{resource_type}/{resource_id}": f"Observation/{world.ids['observation']}",
         "{resource_type}": "Observation",
         "{token_id}": "no-such-token",
+        "{username}": world.ids["username"],
+        "{team}": "No such team",
+        "{event_id}": "1",
         "{path:path}": "Nothing/here",
     }
     for name, value in replacements.items():

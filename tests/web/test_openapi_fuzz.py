@@ -9,6 +9,7 @@ one woman of the clinician's care team, so reads of real ids and writes happen t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schemathesis
@@ -51,7 +52,7 @@ def fuzzed(engine: Engine) -> Iterator[TestClient]:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 def test_no_server_error_and_answers_keep_to_the_schema(
-    case: schemathesis.Case, fuzzed: TestClient
+    case: schemathesis.Case[Any], fuzzed: TestClient
 ) -> None:
     kwargs = case.as_transport_kwargs(base_url="http://testserver")
     kwargs.pop("cookies", None)  # no cookie parameters are documented; this client signs by token

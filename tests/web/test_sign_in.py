@@ -171,7 +171,7 @@ def test_the_api_is_rate_limited_per_user(engine: Engine) -> None:
 
 
 def test_a_revoked_or_unknown_token_is_refused(app_client: TestClient) -> None:
-    username, token = make_user(app_client, Role.CLINICIAN, teams=(TEAM,))
+    _, token = make_user(app_client, Role.CLINICIAN, teams=(TEAM,))
     headers = {"Authorization": f"Bearer {token}"}
     assert app_client.get("/api/worklist", headers=headers).status_code == 200
     [listed] = ok(app_client.get("/api/tokens", headers=headers))

@@ -65,8 +65,19 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def principal_of(session: Session, user: UserRow, via: str, **extra: str) -> Principal:
-    teams = store.team_ids_of(session, user.id) if user.role == Role.CLINICIAN else frozenset()
+def principal_of(
+    session: Session,
+    user: UserRow,
+    via: str,
+    *,
+    teams: frozenset[str] | None = None,
+    **extra: str,
+) -> Principal:
+    """`teams`: her care-team ids when already read (else they are read here)."""
+    if user.role != Role.CLINICIAN:
+        teams = frozenset()
+    elif teams is None:
+        teams = store.team_ids_of(session, user.id)
     return Principal(
         user_id=user.id,
         role=user.role,
@@ -272,11 +283,13 @@ def session_principal(
         )
         if found is None:
             return None
-        row, user = found
+        row, user, teams = found
         if now - row.last_seen_at > TOUCH_EVERY:
             store.touch_session(session, row.id, now)
             session.commit()
-        return principal_of(session, user, "session", csrf_token=row.csrf_token, session_id=row.id)
+        return principal_of(
+            session, user, "session", teams=teams, csrf_token=row.csrf_token, session_id=row.id
+        )
 
 
 # --- API tokens -------------------------------------------------------------------------------
@@ -306,11 +319,11 @@ def token_principal(sessions: sessionmaker[Session], secret: str) -> Principal |
         found = store.live_token(session, secret_hash(secret), now)
         if found is None:
             return None
-        token, user = found
+        token, user, teams = found
         if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
             token.last_used_at = now
             session.commit()
-        return principal_of(session, user, "token")
+        return principal_of(session, user, "token", teams=teams)
 
 
 def revoke_token(sessions: sessionmaker[Session], token_id: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import ColumnElement, delete, exists, false, func, or_, select, update
 from sqlalchemy.orm import QueryableAttribute, Session
@@ -134,13 +135,28 @@ def start_session(
     return row
 
 
+def _team_ids_column() -> Any:
+    """The user's care-team ids, comma-separated, as a column of the same query: asked on
+    every request, so one round trip rather than two."""
+    return (
+        select(func.aggregate_strings(TeamMemberRow.team_id, ","))
+        .where(TeamMemberRow.user_id == UserRow.id)
+        .correlate(UserRow)
+        .scalar_subquery()
+    )
+
+
+def _teams(joined: str | None) -> frozenset[str]:
+    return frozenset(joined.split(",")) if joined else frozenset()
+
+
 def live_session(
     session: Session, token_hash: str, now: dt.datetime, idle_since: dt.datetime
-) -> tuple[SignInSessionRow, UserRow] | None:
-    """The sign-in with this token and its user, if it has not ended, expired or idled out,
-    and the user may still sign in."""
+) -> tuple[SignInSessionRow, UserRow, frozenset[str]] | None:
+    """The sign-in with this token, its user and her care teams, if it has not ended,
+    expired or idled out, and the user may still sign in."""
     row = session.execute(
-        select(SignInSessionRow, UserRow)
+        select(SignInSessionRow, UserRow, _team_ids_column())
         .join(UserRow, UserRow.id == SignInSessionRow.user_id)
         .where(
             SignInSessionRow.token_hash == token_hash,
@@ -151,7 +167,7 @@ def live_session(
             UserRow.locked_at.is_(None),
         )
     ).one_or_none()
-    return (row[0], row[1]) if row is not None else None
+    return (row[0], row[1], _teams(row[2])) if row is not None else None
 
 
 def touch_session(session: Session, session_id: str, now: dt.datetime) -> None:
@@ -191,9 +207,10 @@ def add_token(
 
 def live_token(
     session: Session, token_hash: str, now: dt.datetime
-) -> tuple[ApiTokenRow, UserRow] | None:
+) -> tuple[ApiTokenRow, UserRow, frozenset[str]] | None:
+    """The live token with this hash, its user and her care teams."""
     row = session.execute(
-        select(ApiTokenRow, UserRow)
+        select(ApiTokenRow, UserRow, _team_ids_column())
         .join(UserRow, UserRow.id == ApiTokenRow.user_id)
         .where(
             ApiTokenRow.token_hash == token_hash,
@@ -202,7 +219,7 @@ def live_token(
             UserRow.disabled.is_(False),
         )
     ).one_or_none()
-    return (row[0], row[1]) if row is not None else None
+    return (row[0], row[1], _teams(row[2])) if row is not None else None
 
 
 def tokens_of(session: Session, user_id: str | None = None) -> Sequence[ApiTokenRow]:
@@ -265,7 +282,7 @@ def team_patient_counts(session: Session) -> dict[str, int]:
     rows = session.execute(
         select(TeamPatientRow.team_id, func.count()).group_by(TeamPatientRow.team_id)
     )
-    return {team_id: count for team_id, count in rows}
+    return dict(rows.all())
 
 
 def add_team_patients(session: Session, team_id: str, patient_ids: Iterable[str]) -> int:
