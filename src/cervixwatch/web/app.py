@@ -13,8 +13,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from cervixwatch import __version__
 from cervixwatch.knowledge import load_profiles
@@ -27,7 +29,10 @@ from cervixwatch.web.auth_routes import router as auth_router
 from cervixwatch.web.fhir import router as fhir_router
 from cervixwatch.web.hardening import add_hardening, mount_docs
 from cervixwatch.web.limits import RequestSizeLimit
+from cervixwatch.web.pages import router as pages_router
 from cervixwatch.web.rate_limits import RateLimiter
+
+STATIC_DIR = Path(__file__).parent / "static"
 
 
 def _local_today() -> dt.date:
@@ -69,6 +74,9 @@ def create_app(
     app.include_router(api_router, prefix="/api")
     app.include_router(fhir_router, prefix="/fhir")
     mount_docs(app)
+    app.include_router(pages_router)
+    # The pages' own stylesheet, scripts and vendored libraries: no CDN.
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Outermost last: the size limit sees the request first, the audit log the answer last.
     app.add_middleware(AuditLog)
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)

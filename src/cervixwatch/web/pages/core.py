@@ -1,0 +1,128 @@
+"""What every page shares: templates, the signed-in user in every template, and errors shown
+as pages.
+
+Pages are server-rendered (Jinja2, autoescaped) with htmx for partial updates; every asset is
+served by the app from /static, and no page has an inline script or style (the
+content-security policy forbids both). Every route declares its access policy with
+`web.access.allow`, as the API's routes do; a page that needs a signed-in user and has none
+redirects to the sign-in page rather than answering 401.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Coroutine, Mapping
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import quote
+
+from fastapi import HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+
+from cervixwatch.access.principal import Principal, Role
+from cervixwatch.web.access import CSRF_FIELD, authenticate
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_DIR: Final = Path(__file__).parent.parent / "templates"
+templates: Final = Jinja2Templates(directory=TEMPLATE_DIR)
+
+#: Where each role lands after signing in.
+HOME: Final = {
+    Role.CLINICIAN: "/worklist",
+    Role.PATIENT: "/my",
+    Role.ADMIN: "/account",
+    Role.AUDITOR: "/account",
+}
+
+_ERROR_TITLES: Final = {
+    400: "That request could not be read",
+    403: "You do not have access to this page",
+    404: "Not found",
+    405: "Not allowed",
+    413: "Too large",
+    429: "Too many requests",
+}
+
+
+def principal_of(request: Request) -> Principal | None:
+    try:
+        return authenticate(request)
+    except HTTPException:
+        return None
+
+
+def render(
+    request: Request,
+    name: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The template `name` with what every page needs: the signed-in user, her CSRF token
+    (every form carries it in the `csrf_token` field) and the clinic's date."""
+    principal = principal_of(request)
+    today: dt.date = request.app.state.today()
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {
+            "principal": principal,
+            "csrf_field": CSRF_FIELD,
+            "csrf_token": principal.csrf_token if principal else None,
+            "today": today,
+            "home": HOME.get(principal.role, "/") if principal else "/sign-in",
+            **(context or {}),
+        },
+        status_code=status_code,
+    )
+    # Pages show patient data: never kept by the browser or a proxy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def error_page(request: Request, status: int, detail: str) -> HTMLResponse:
+    title = _ERROR_TITLES.get(status, "Something went wrong")
+    return render(
+        request,
+        "error.html",
+        {"title": title, "detail": detail, "status": status},
+        status_code=status,
+    )
+
+
+class PageRoute(APIRoute):
+    """A page: refusals become pages (401 sends the browser to sign in), never JSON."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except HTTPException as error:
+                if error.status_code == 401:
+                    target = request.url.path
+                    if request.url.query:
+                        target += "?" + request.url.query
+                    return RedirectResponse(f"/sign-in?next={quote(target)}", status_code=303)
+                return error_page(request, error.status_code, str(error.detail))
+            except RequestValidationError as error:
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg')}"
+                    for e in error.errors()
+                )
+                return error_page(request, 400, problems)
+
+        return route
+
+
+def safe_next(target: str | None) -> str | None:
+    """A local path to go back to after signing in; anything else (another site) is dropped."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target

@@ -1,0 +1,122 @@
+"""Signing in and out from the browser, and the front door that sends each role home."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request, Response
+from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from cervixwatch.app import accounts
+from cervixwatch.web.access import (
+    EVERYONE_SIGNED_IN,
+    PUBLIC,
+    SESSION_COOKIE,
+    SignedIn,
+    access_record,
+    allow,
+)
+from cervixwatch.web.deps import SessionsDep, SettingsDep
+from cervixwatch.web.pages.core import HOME, PageRoute, principal_of, render, safe_next
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+
+@router.get("/")
+@allow(PUBLIC)
+def front_door(request: Request) -> Response:
+    principal = principal_of(request)
+    if principal is None:
+        return RedirectResponse("/sign-in", status_code=303)
+    return RedirectResponse(HOME[principal.role], status_code=303)
+
+
+@router.get("/sign-in")
+@allow(PUBLIC)
+def sign_in_page(request: Request, next: str | None = None) -> Response:
+    return render(request, "sign_in.html", {"next": safe_next(next), "error": None})
+
+
+@router.post("/sign-in")
+@allow(PUBLIC)
+async def sign_in(
+    request: Request,
+    sessions: SessionsDep,
+    settings: SettingsDep,
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    next: Annotated[str | None, Form()] = None,
+) -> Response:
+    record = access_record(request)
+    record.action = "sign-in"
+    target = safe_next(next)
+    limiter = request.app.state.rate_limiter
+    address = request.client.host if request.client else "unknown"
+    limit = settings.sign_in_rate_limit
+    allowed_address = limiter.hit(limit, "sign-in-address", address)
+    allowed_user = limiter.hit(limit, "sign-in-user", username.strip().lower())
+    if not (allowed_address and allowed_user):
+        return render(
+            request,
+            "sign_in.html",
+            {
+                "next": target,
+                "username": username,
+                "error": "Too many attempts. Wait a minute and try again.",
+            },
+            status_code=429,
+        )
+    try:
+        signed_in = await run_in_threadpool(
+            accounts.sign_in,
+            sessions,
+            username,
+            password,
+            lockout_threshold=settings.lockout_threshold,
+            session_hours=settings.session_hours,
+        )
+    except accounts.SignInRefused:
+        return render(
+            request,
+            "sign_in.html",
+            {
+                "next": target,
+                "username": username,
+                "error": "Wrong username or password, or the account is locked.",
+            },
+            status_code=401,
+        )
+    record.principal = signed_in.principal
+    response = RedirectResponse(target or HOME[signed_in.principal.role], status_code=303)
+    secure = settings.cookie_secure
+    response.set_cookie(
+        SESSION_COOKIE,
+        signed_in.secret,
+        max_age=settings.session_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https" if secure is None else secure,
+        path="/",
+    )
+    return response
+
+
+@router.post("/sign-out")
+@allow(SignedIn(EVERYONE_SIGNED_IN))
+def sign_out(request: Request, sessions: SessionsDep) -> Response:
+    principal = principal_of(request)
+    if principal is None:
+        raise HTTPException(401, "sign in first")
+    if principal.session_id is not None:
+        accounts.sign_out(sessions, principal.session_id)
+    response = RedirectResponse("/sign-in", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    return response
+
+
+@router.get("/account")
+@allow(SignedIn(EVERYONE_SIGNED_IN))
+def account(request: Request) -> Response:
+    """Home of admins and auditors, whose work is on the command line and the API."""
+    return render(request, "account.html")
