@@ -7,7 +7,7 @@ answers in one place (`errors.translate_errors`).
 
 from fastapi import APIRouter, Depends
 
-from cervixwatch.web.api import assessment, patients, pregnancies, records, worklist
+from cervixwatch.web.api import admin, assessment, audit, patients, pregnancies, records, worklist
 from cervixwatch.web.api.errors import translate_errors
 from cervixwatch.web.api.methods import method_not_allowed_router
 
@@ -17,6 +17,8 @@ _ROUTERS = (
     records.record_router(),
     assessment.router,
     worklist.router,
+    admin.router,
+    audit.router,
 )
 
 router = APIRouter(dependencies=[Depends(translate_errors)])

@@ -37,6 +37,7 @@ from cervixwatch.web.access import (
     by_patient,
 )
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, SettingsDep, TodayDep
+from cervixwatch.web.fhir.audit_routes import router as audit_router
 from cervixwatch.web.fhir.http import (
     ALL_METHODS,
     FHIR_JSON,
@@ -49,6 +50,8 @@ from cervixwatch.web.fhir.http import (
 from cervixwatch.web.fhir.metadata import SEARCH_PARAMS, capability_statement
 
 router = APIRouter(route_class=FhirRoute, tags=["FHIR R4"])
+# The audit log's AuditEvent routes come before the generic `/{resource_type}` ones.
+router.include_router(audit_router)
 
 #: Parameters any interaction accepts (they shape the answer, not what it holds).
 _FORMAT_PARAMS = frozenset({"_format", "_pretty"})
