@@ -471,7 +471,7 @@ def test_every_access_leaves_exactly_one_entry(client: TestClient) -> None:
         (imported, mine, imported_id, "import", AuditOutcome.SUCCESS, 200, "C"),
         (exported, mine, pid, "export", AuditOutcome.SUCCESS, 200, "R"),
         # Another team's clinician is told "not found"; who tried to reach whom is kept.
-        (refused, other_id, pid, "read", AuditOutcome.INVALID, 404, "R"),
+        (refused, other_id, pid, "read", AuditOutcome.DENIED, 404, "R"),
         (anonymous, None, None, "read", AuditOutcome.DENIED, 401, "R"),
     ]
     for response, actor, woman, action, outcome, status, code in expected:

@@ -227,20 +227,40 @@ def sign_in(
     session_hours: int,
 ) -> SignedIn:
     """Check the password and start a browser sign-in; `SignInRefused` otherwise. The
-    `lockout_threshold`-th wrong password in a row locks the account."""
+    `lockout_threshold`-th wrong password in a row locks the account.
+
+    The slow part (Argon2) runs outside any transaction, so concurrent attempts never wait
+    on the database for it; what must be exact is done by single UPDATE statements on the
+    user's row: a wrong password counts one more (only while unlocked, locking at the
+    threshold), and a right one clears the count only if the account is still unlocked and
+    enabled at that moment. So every guess is counted once, and no sign-in slips past a lock
+    set by a concurrent guess."""
+    username = username.strip()
+    if "\x00" in username:  # no username holds one (and PostgreSQL text cannot)
+        spend_verification_time(password)
+        raise SignInRefused
+    with sessions() as session:
+        user = store.user_by_username(session, username)
+        candidate = (
+            (user.id, user.password_hash)
+            if user is not None and not user.disabled and user.locked_at is None
+            else None
+        )
+    if candidate is None:
+        spend_verification_time(password)
+        raise SignInRefused
+    user_id, stored_hash = candidate
+    right = verify_password(stored_hash, password)
     with transaction(sessions) as session:
-        user = store.user_by_username(session, username.strip(), lock=True)
-        if user is None or user.disabled or user.locked_at is not None:
-            spend_verification_time(password)
-            raise SignInRefused
-        if not verify_password(user.password_hash, password):
-            user.failed_sign_ins += 1
-            if user.failed_sign_ins >= lockout_threshold:
-                user.locked_at = _now()
+        if not right:
+            store.count_failed_sign_in(session, user_id, lockout_threshold, _now())
             # Committed although the sign-in is refused: the count must survive.
             session.commit()
             raise SignInRefused
-        user.failed_sign_ins = 0
+        if not store.clear_failed_sign_ins(session, user_id):
+            raise SignInRefused  # locked or disabled meanwhile
+        user = session.get(UserRow, user_id)
+        assert user is not None
         if user.password_hash and needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         return _start(session, user, session_hours)

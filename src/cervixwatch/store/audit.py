@@ -30,10 +30,12 @@ class AuditEntry:
     client_address: str | None = None
 
 
-def outcome_of(status: int) -> AuditOutcome:
+def outcome_of(status: int, patient_id: str | None = None) -> AuditOutcome:
+    """`patient_id`: the woman the request was found to be about. A 404 about a known woman
+    is a refusal (the caller may not see her: the answer hides that she exists)."""
     if status < 400:
         return AuditOutcome.SUCCESS
-    if status in (401, 403):
+    if status in (401, 403) or (status == 404 and patient_id is not None):
         return AuditOutcome.DENIED
     if status < 500:
         return AuditOutcome.INVALID
@@ -52,7 +54,7 @@ def append(session: Session, entry: AuditEntry) -> None:
             path=entry.path[:500],
             patient_id=entry.patient_id,
             client_address=(entry.client_address or None) and entry.client_address[:64],
-            outcome=outcome_of(entry.status),
+            outcome=outcome_of(entry.status, entry.patient_id),
             status=entry.status,
             request_id=entry.request_id,
         )

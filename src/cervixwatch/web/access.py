@@ -140,7 +140,7 @@ def by_record(
         raw = params.get(param, "")
         # Record ids are 32-bit INTEGERs: a larger number names nothing (and PostgreSQL
         # would refuse to compare it).
-        if not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_ROW_ID:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > MAX_ROW_ID:
             return None
         owner_id = session.scalar(select(getattr(table, f"{owner}_id")).where(table.id == int(raw)))
         if owner_id is None or owner == "patient":

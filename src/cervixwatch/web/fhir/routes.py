@@ -7,6 +7,7 @@ answer; `http.FhirRoute` turns every refusal into an OperationOutcome.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -99,7 +100,8 @@ def _int(values: Sequence[str] | None, name: str, default: int, low: int, high: 
     if not values:
         return default
     text = values[-1]
-    if not text.isdigit() or not low <= int(text) <= high:
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    if not re.fullmatch(r"[0-9]{1,10}", text) or not low <= int(text) <= high:
         raise FhirError(
             400, f"{name}={text!r}: expected a whole number from {low} to {high}", "value"
         )
