@@ -29,6 +29,7 @@ from cervixwatch.web.auth_routes import router as auth_router
 from cervixwatch.web.fhir import router as fhir_router
 from cervixwatch.web.hardening import add_hardening, mount_docs
 from cervixwatch.web.limits import RequestSizeLimit
+from cervixwatch.web.oidc import add_oidc
 from cervixwatch.web.pages import router as pages_router
 from cervixwatch.web.rate_limits import RateLimiter
 
@@ -73,6 +74,7 @@ def create_app(
     app.include_router(auth_router)
     app.include_router(api_router, prefix="/api")
     app.include_router(fhir_router, prefix="/fhir")
+    add_oidc(app, settings)  # single sign-on, when CERVIXWATCH_OIDC_ISSUER is set
     mount_docs(app)
     app.include_router(pages_router)
     # The pages' own stylesheet, scripts and vendored libraries: no CDN.
