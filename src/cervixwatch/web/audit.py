@@ -35,6 +35,18 @@ def _route_template(path: str, params: dict[str, Any]) -> str:
     return "/".join(f"{{{names[p]}}}" if p in names else p for p in parts)
 
 
+def _ids_only(path: str, params: dict[str, Any]) -> str:
+    """The path as recorded: the values of id parameters kept, any other parameter (a
+    username, a team's name) replaced by its name, since logs carry ids, never names."""
+    parts = path.split("/")
+    hidden = {str(v): k for k, v in params.items() if not _is_id(k)}
+    return "/".join(f"{{{hidden[p]}}}" if p in hidden else p for p in parts)
+
+
+def _is_id(name: str) -> bool:
+    return name.endswith("_id") or name in ("resource_type", "path")
+
+
 class AuditLog:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -72,7 +84,7 @@ class AuditLog:
             action=access.action,
             method=scope["method"],
             route=_route_template(scope["path"], scope.get("path_params", {})),
-            path=scope["path"],
+            path=_ids_only(scope["path"], scope.get("path_params", {})),
             status=status,
             request_id=request_id,
             actor_id=principal.user_id if principal else None,
