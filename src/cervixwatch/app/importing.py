@@ -844,7 +844,7 @@ def import_bundle(
             )
             patient_id, pregnancy_id = saved.patient_id, saved.pregnancy_id
             if patient_created:
-                add_patients_to_teams(session, patient_id, new_patient_teams)
+                add_patients_to_teams(session, patient_id, new_patient_teams, new_patient=True)
             stored = saved.records
             if retractions:
                 system = default_identifier_system(patient_id, RecordSource.FHIR)

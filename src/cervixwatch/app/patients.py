@@ -78,7 +78,7 @@ def register_patient(
         if values.get("birth_date") is not None:
             checks.not_in_future("birth_date", values["birth_date"], today)
         row = crud.add_row(session, PatientRow, values)
-        accounts.add_patients_to_teams(session, row.id, team_ids)
+        accounts.add_patients_to_teams(session, row.id, team_ids, new_patient=True)
         return _patient(row, None)
 
 

@@ -70,9 +70,13 @@ def remove_member(session: Session, team_id: str, user_id: str) -> None:
     )
 
 
-def add_patients_to_teams(session: Session, patient_id: str, team_ids: Iterable[str]) -> None:
+def add_patients_to_teams(
+    session: Session, patient_id: str, team_ids: Iterable[str], *, new_patient: bool = False
+) -> None:
+    """Put the woman under these teams' care (once each). `new_patient`: she was registered
+    in this transaction, so she is under no team yet and nothing need be looked up."""
     for team_id in sorted(set(team_ids)):
-        if session.get(TeamPatientRow, (team_id, patient_id)) is None:
+        if new_patient or session.get(TeamPatientRow, (team_id, patient_id)) is None:
             session.add(TeamPatientRow(team_id=team_id, patient_id=patient_id))
 
 
