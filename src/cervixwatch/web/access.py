@@ -249,9 +249,10 @@ def _not_found(params: Mapping[str, str]) -> HTTPException:
     probed. It names what the path asked for, as the routes' own 404s do."""
     if "resource_type" in params and "resource_id" in params:
         return HTTPException(404, f"no {params['resource_type']}/{params['resource_id']}")
-    if not params:
+    ids = [(name, value) for name, value in params.items() if name.endswith("_id")]
+    if not ids:
         return HTTPException(404, "not found")
-    name, value = list(params.items())[-1]
+    name, value = ids[-1]
     return HTTPException(404, f"no {name.removesuffix('_id').replace('_', ' ')} {value}")
 
 

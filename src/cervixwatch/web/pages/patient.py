@@ -1,9 +1,194 @@
-"""(Being built: see docs/pages.md when it lands.)"""
+"""The patient's portal: her pregnancy in plain language, what cervical insufficiency is, and
+reporting her symptoms.
+
+    GET  /my            her gestational age, due date, next scan and what her team recommends
+    GET  /learn         "About cervical insufficiency" (any signed-in user may read it)
+    GET  /my/symptoms   the symptom form
+    POST /my/symptoms   store her report; say what to do now
+
+She sees only her own record: it is found from her account (`principal.patient_id`), never
+from the request, so no id in a URL can reach another woman. Her report goes through the same
+use case as the API's (`recording.add_record`), which reassesses her pregnancy in the same
+transaction: a report that calls for same-day review is urgent on her team's worklist at once.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+from typing import Annotated, Any, Final
 
-from cervixwatch.web.pages.core import PageRoute
+from fastapi import APIRouter, Form, Request, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session, sessionmaker
+
+from cervixwatch.access.principal import Principal, Role
+from cervixwatch.app import recording
+from cervixwatch.app.assessing import assess_pregnancy
+from cervixwatch.app.errors import Conflict, InvalidField, NotFound
+from cervixwatch.app.patients import Patient, get_patient
+from cervixwatch.clinical.records import Symptom
+from cervixwatch.views import plain_language as plain
+from cervixwatch.web.access import (
+    EVERYONE_SIGNED_IN,
+    PrincipalDep,
+    SignedIn,
+    allow,
+    audit_patient,
+)
+from cervixwatch.web.api.findings import SymptomReportCreate
+from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep
+from cervixwatch.web.pages.core import PageRoute, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+PATIENTS: Final = frozenset({Role.PATIENT})
+#: The checkbox field of the symptom form (one value per ticked symptom).
+SYMPTOM_FIELD: Final = "symptom"
+_KNOWN: Final = frozenset(s.value for s in Symptom)
+#: Her recent reports shown on her page.
+RECENT_REPORTS: Final = 3
+
+
+def _her_record(sessions: sessionmaker[Session], principal: Principal) -> Patient | None:
+    """Her own record, by her account; None if the account is linked to no woman."""
+    if principal.patient_id is None:
+        return None
+    try:
+        return get_patient(sessions, principal.patient_id)
+    except NotFound:
+        return None
+
+
+def _now_on(today: dt.date) -> dt.datetime:
+    """The time now, on the clinic's calendar day (the day the report is dated), with the
+    server's UTC offset."""
+    now = dt.datetime.now(dt.UTC).astimezone()
+    return dt.datetime.combine(today, now.timetz())
+
+
+def _symptom_form(
+    request: Request,
+    patient: Patient | None,
+    *,
+    ticked: frozenset[str] = frozenset(),
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "symptoms.html",
+        {
+            "patient": patient,
+            "symptoms": [(s.value, label) for s, label in plain.SYMPTOM_LABELS.items()],
+            "field": SYMPTOM_FIELD,
+            "ticked": ticked,
+            "error": error,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/my")
+@allow(SignedIn(PATIENTS, audit_action="read"))
+def my_pregnancy(
+    request: Request,
+    principal: PrincipalDep,
+    sessions: SessionsDep,
+    profiles: ProfilesDep,
+    today: TodayDep,
+) -> Response:
+    patient = _her_record(sessions, principal)
+    audit_patient(request, patient.id if patient else None)
+    context: dict[str, Any] = {"patient": patient, "page": None, "reports": []}
+    if patient is not None and patient.active_pregnancy_id is not None:
+        pregnancy_id = patient.active_pregnancy_id
+        assessment = assess_pregnancy(sessions, pregnancy_id, today, list(profiles.values()))
+        rows = recording.list_records(sessions, recording.SYMPTOM_REPORT, pregnancy_id)
+        context["page"] = plain.my_pregnancy(assessment)
+        context["reports"] = [
+            {
+                "day": plain.long_date(row.reported_on),
+                "present": plain.join_words(plain.symptom_names(row.present)) or "no symptoms",
+            }
+            for row in reversed(rows[-RECENT_REPORTS:])
+        ]
+    return render(request, "my_pregnancy.html", context)
+
+
+@router.get("/learn")
+@allow(SignedIn(EVERYONE_SIGNED_IN))
+def learn(request: Request) -> Response:
+    return render(request, "learn.html")
+
+
+@router.get("/my/symptoms")
+@allow(SignedIn(PATIENTS))
+def symptom_form(request: Request, principal: PrincipalDep, sessions: SessionsDep) -> Response:
+    return _symptom_form(request, _her_record(sessions, principal))
+
+
+@router.post("/my/symptoms")
+@allow(SignedIn(PATIENTS, audit_action="write"))
+def report_symptoms(
+    request: Request,
+    principal: PrincipalDep,
+    sessions: SessionsDep,
+    profiles: ProfilesDep,
+    today: TodayDep,
+    symptom: Annotated[list[str] | None, Form(max_length=64)] = None,
+) -> Response:
+    patient = _her_record(sessions, principal)
+    audit_patient(request, patient.id if patient else None)
+    if patient is None or patient.active_pregnancy_id is None:
+        return _symptom_form(request, patient, status_code=409)
+    ticked = frozenset(symptom or ())
+    if not ticked:
+        return _symptom_form(
+            request,
+            patient,
+            error="Tick at least one box. If you are not sure, call your maternity unit.",
+            status_code=400,
+        )
+    if not ticked <= _KNOWN:
+        return _symptom_form(
+            request,
+            patient,
+            ticked=ticked & _KNOWN,
+            error="We did not understand one of your answers. Please tick the boxes again.",
+            status_code=400,
+        )
+    present = [Symptom(s) for s in sorted(ticked)]
+    absent = [s for s in Symptom if s.value not in ticked]
+    try:
+        # The JSON API's own model checks the report, as for a report sent to the API.
+        report = SymptomReportCreate(
+            reported_on=today, reported_at=_now_on(today), present=present, absent=absent
+        )
+        saved = recording.add_record(
+            sessions,
+            recording.SYMPTOM_REPORT,
+            patient.active_pregnancy_id,
+            report.columns(),
+            today=today,
+            profiles=profiles,
+        )
+    except (ValidationError, InvalidField, NotFound, Conflict):
+        return _symptom_form(
+            request,
+            patient,
+            ticked=ticked,
+            error="We could not save your report. Please call your maternity unit.",
+            status_code=409,
+        )
+    advice = plain.symptom_advice(frozenset(present))
+    return render(
+        request,
+        "symptom_advice.html",
+        {
+            "advice": advice,
+            "red_flags": plain.join_words(advice.red_flags),
+            "reported": plain.join_words(advice.reported),
+            "urgent_for_team": saved.assessment is not None and saved.assessment.urgent,
+            "reported_on": plain.long_date(today),
+        },
+    )
