@@ -386,11 +386,15 @@ def cerclage_status(
     placements: Sequence[CerclagePlacementRow],
     removals: Sequence[CerclageRemovalRow],
     today: dt.date,
+    edd: dt.date | None = None,
 ) -> tuple[bool, str]:
-    """(in situ?, in words): a cerclage placed by today and not removed since."""
+    """(in situ?, in words): a cerclage placed this pregnancy by today and not removed since,
+    as `clinical.facts` decides `cerclage_in_situ` (a date before the pregnancy began, EDD
+    less 280 days, is another pregnancy's)."""
     removed = [r.removed_on for r in removals if r.removed_on <= today]
+    start = edd - dt.timedelta(days=280) if edd is not None else None
     for c in sorted(placements, key=lambda c: c.placed_on, reverse=True):
-        if c.placed_on > today:
+        if c.placed_on > today or (start is not None and c.placed_on < start):
             continue
         how = ", ".join(
             x for x in (c.route.value, c.indication.value if c.indication else None) if x
@@ -424,7 +428,10 @@ def pregnancy_page(
         raise HTTPException(404, str(error)) from error
     lengths = records[recording.CERVICAL_LENGTH.name]
     in_situ, cerclage = cerclage_status(
-        records[recording.CERCLAGE_PLACEMENT.name], records[recording.CERCLAGE_REMOVAL.name], today
+        records[recording.CERCLAGE_PLACEMENT.name],
+        records[recording.CERCLAGE_REMOVAL.name],
+        today,
+        pregnancy.edd,
     )
     ga = document["gestational_age"]
     chart = chart_data(lengths, pregnancy.edd)
