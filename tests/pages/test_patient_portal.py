@@ -506,3 +506,24 @@ def test_unknown_is_never_said_to_be_normal() -> None:
 def test_dates_are_written_out() -> None:
     assert plain_language.long_date(dt.date(2026, 3, 2)) == "2 March 2026"
     assert plain_language.join_words(["a", "b", "c"]) == "a, b and c"
+
+
+def test_the_advice_page_is_reached_by_redirect_so_a_reload_sends_nothing_again(
+    portal: TestClient,
+) -> None:
+    mine = _store(portal, "H-PRG", at("22+0"), given_name="Ruth")
+    other = _store(portal, "H-PRG-2", at("24+0").with_symptoms(Symptom.BLEEDING))
+    _as_patient(portal, mine.patient_id)
+    token = _csrf(portal.get("/my/symptoms").text)
+    posted = portal.post(
+        "/my/symptoms", data={"symptom": ["bleeding"], "csrf_token": token}, follow_redirects=False
+    )
+    assert posted.status_code == 303
+    advice = posted.headers["location"]
+    assert advice.startswith("/my/symptoms/")
+    for _ in range(2):  # reloading the advice page
+        assert "Go to your maternity unit now" in ok_page(portal.get(advice))
+    assert len(_reports(portal, mine.pregnancy_id)) == 1
+    # Another woman's report id answers as one that does not exist.
+    [theirs] = _reports(portal, other.pregnancy_id)
+    assert portal.get(f"/my/symptoms/{theirs.id}").status_code == 404

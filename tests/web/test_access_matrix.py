@@ -174,6 +174,16 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "admin": 403,
         "auditor": 403,
     },
+    # The advice page of one of her symptom reports.
+    "page-her-report": {
+        "anonymous": 303,
+        "clinician": 403,
+        "other-clinician": 403,
+        "patient": OK,
+        "other-patient": 404,
+        "admin": 403,
+        "auditor": 403,
+    },
     "auditor": {
         "anonymous": 401,
         "clinician": 403,
@@ -204,6 +214,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/my"): "page-patient",
     ("GET", "/my/symptoms"): "page-patient",
     ("POST", "/my/symptoms"): "page-patient",
+    ("GET", "/my/symptoms/{report_id}"): "page-her-report",
     ("POST", "/auth/sign-in"): "public",
     ("POST", "/auth/sign-out"): "signed-in",
     ("GET", "/auth/me"): "signed-in",
@@ -347,6 +358,7 @@ def _path(world: World, endpoint: Endpoint) -> str:
         "{resource_type}": "Observation",
         "{token_id}": "no-such-token",
         "{kind}": "cervical-length",
+        "{report_id}": world.ids["symptom-reports"],
         "{username}": world.ids["username"],
         "{team}": "No such team",
         "{event_id}": "1",

@@ -17,16 +17,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, HTTPException, Request, Response
+from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.access.principal import Principal, Role
-from cervixwatch.app import recording
+from cervixwatch.app import pregnancies, recording
 from cervixwatch.app.assessing import assess_pregnancy
 from cervixwatch.app.errors import Conflict, InvalidField, NotFound
 from cervixwatch.app.patients import Patient, get_patient
 from cervixwatch.clinical.records import Symptom
+from cervixwatch.store.assessments import URGENT_CODE
 from cervixwatch.views import plain_language as plain
 from cervixwatch.web.access import (
     EVERYONE_SIGNED_IN,
@@ -180,7 +182,37 @@ def report_symptoms(
             error="We could not save your report. Please call your maternity unit.",
             status_code=409,
         )
-    advice = plain.symptom_advice(frozenset(present))
+    # Post/Redirect/Get: reloading the advice page must not send the report again.
+    return RedirectResponse(f"/my/symptoms/{saved.row.id}", status_code=303)
+
+
+@router.get("/my/symptoms/{report_id}")
+@allow(SignedIn(PATIENTS, audit_action="read"))
+def symptom_advice(
+    report_id: str,
+    request: Request,
+    principal: PrincipalDep,
+    sessions: SessionsDep,
+    profiles: ProfilesDep,
+    today: TodayDep,
+) -> Response:
+    """What to do now about one of her reports (where a report's submission lands)."""
+    patient = _her_record(sessions, principal)
+    audit_patient(request, patient.id if patient else None)
+    if patient is None or not (report_id.isascii() and report_id.isdigit()) or len(report_id) > 9:
+        raise HTTPException(404, f"no symptom report {report_id}")
+    try:
+        row = recording.get_record(sessions, recording.SYMPTOM_REPORT, int(report_id))
+    except NotFound:
+        raise HTTPException(404, f"no symptom report {report_id}") from None
+    # Only her own reports: another woman's report id answers as one that does not exist.
+    hers = {p.id for p in pregnancies.pregnancies_of(sessions, patient.id)}
+    if row.pregnancy_id not in hers:
+        raise HTTPException(404, f"no symptom report {report_id}")
+    present = frozenset(Symptom(s) for s in row.present)
+    advice = plain.symptom_advice(present)
+    document = assess_pregnancy(sessions, row.pregnancy_id, today, list(profiles.values()))
+    urgent = any(r["code"] == URGENT_CODE for r in document["recommendations"])
     return render(
         request,
         "symptom_advice.html",
@@ -188,7 +220,7 @@ def report_symptoms(
             "advice": advice,
             "red_flags": plain.join_words(advice.red_flags),
             "reported": plain.join_words(advice.reported),
-            "urgent_for_team": saved.assessment is not None and saved.assessment.urgent,
-            "reported_on": plain.long_date(today),
+            "urgent_for_team": urgent,
+            "reported_on": plain.long_date(row.reported_on),
         },
     )
