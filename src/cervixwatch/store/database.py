@@ -63,6 +63,11 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         return engine
     # Connections dropped by a database restart or a proxy are replaced, not handed out.
     kwargs.setdefault("pool_pre_ping", True)
+    # A request may hold two connections at once (its work, and the audit entry written as
+    # its answer starts) under the thread pool's concurrency: a pool of SQLAlchemy's default
+    # 5 overflowed, and every overflow connection was opened and closed again per request.
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("max_overflow", 20)
     return create_engine(parsed, **kwargs)
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Final, Literal, TypeVar
 
 from fastapi import Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -283,15 +284,25 @@ def _rate_limit(request: Request, principal: Principal) -> None:
 
 
 async def enforce(request: Request) -> None:
-    """Apply the matched route's policy (an app-wide dependency: it runs for every route)."""
+    """Apply the matched route's policy (an app-wide dependency: it runs for every route).
+
+    The database work runs in the thread pool, not on the event loop, which would otherwise
+    wait for it and hold every other request of the process; only reading a form for its
+    CSRF token is done here."""
     route = request.scope.get("route")
     policy = policy_of(getattr(route, "endpoint", None))
-    record = access_record(request)
     if policy is None:
         log.error("route %s has no access policy; refused", getattr(route, "path", "?"))
         raise HTTPException(500, "this route has no access policy")
     if isinstance(policy, Public):
         return
+    principal = await run_in_threadpool(_apply, request, policy)
+    await _check_csrf(request, principal)
+
+
+def _apply(request: Request, policy: SignedIn | ClinicalList | PatientData) -> Principal:
+    """Who is asking and whether the policy lets her: the caller, or an HTTPException."""
+    record = access_record(request)
     principal = authenticate(request)
     record.principal = principal
     if principal is not None:
@@ -312,7 +323,7 @@ async def enforce(request: Request) -> None:
             record.patient_id = patient_id
             _may_touch(session, principal, patient_id, policy, params)
     assert principal is not None
-    await _check_csrf(request, principal)
+    return principal
 
 
 def current_principal(request: Request) -> Principal:
