@@ -5,7 +5,7 @@ UV_VERSION ?= 0.9.7
 export UV_LINK_MODE ?= copy
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: help uv install demo demo-text test check format bench bench-api clean
+.PHONY: help uv install browser-deps demo demo-text test check format bench bench-api clean
 
 # The demo's own SQLite database (never the production default ./cervixwatch.db).
 DEMO_DB ?= cervixwatch-demo.db
@@ -29,7 +29,25 @@ uv:
 		python3 -m pip install --quiet --user "uv>=$(UV_VERSION)" || \
 		python3 -m pip install --quiet --break-system-packages "uv>=$(UV_VERSION)"
 
+# WeasyPrint (the clinic letter's PDF) needs Pango, HarfBuzz and a font from the system. As root
+# the Debian packages missing are installed (`apt-get update` only when the first try fails:
+# missing or stale package lists); otherwise this says how.
+WEASYPRINT_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+
 install: uv
+	@missing=$$(for p in $(WEASYPRINT_DEBS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q ' installed$$' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ] && command -v apt-get >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			export DEBIAN_FRONTEND=noninteractive; \
+			apt-get install -y -q --no-install-recommends $$missing >/dev/null 2>&1 || \
+				{ apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; }; \
+		else \
+			echo "The clinic letter (WeasyPrint) needs:" $$missing; \
+			echo "Install them with: sudo apt-get install -y --no-install-recommends" $$missing; \
+		fi; \
+	fi
 	$(UV) sync --frozen --all-groups
 
 # Loads the cohort (relative to today, fixed seed) only when the demo database is missing or
@@ -46,8 +64,42 @@ demo: install
 demo-text: install
 	@$(UV) run cervixwatch demo --text
 
-test: install
+test: install browser-deps
 	$(UV) run pytest
+
+# The browser tests (tests/browser) drive Debian's Chromium through Playwright; browsers cannot
+# be downloaded here, so `playwright install` is never run. As root the package is installed
+# (`apt-get update` only when the first try fails: missing or stale package lists); otherwise
+# this says how, and the browser tests skip saying the same.
+CHROMIUM ?= /usr/bin/chromium
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+
+browser-deps: $(AXE)
+	@if [ ! -x $(CHROMIUM) ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			export DEBIAN_FRONTEND=noninteractive; \
+			apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 || \
+				{ apt-get update -q && apt-get install -y -q --no-install-recommends chromium; }; \
+		else \
+			echo "Chromium is missing ($(CHROMIUM)): the browser tests will be skipped."; \
+			echo "Install it with: sudo apt-get install -y --no-install-recommends chromium"; \
+		fi; \
+	fi
+
+# axe-core (accessibility checks in the browser tests), pinned by tests/browser/package-lock.json;
+# installed again only when the lock file changes.
+$(AXE): tests/browser/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -q --no-install-recommends nodejs npm >/dev/null 2>&1 || \
+			{ apt-get update -q && apt-get install -y -q --no-install-recommends nodejs npm; }; \
+	fi
+	@if command -v npm >/dev/null 2>&1; then \
+		cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && \
+		touch node_modules/axe-core/axe.min.js; \
+	else \
+		echo "npm is missing: the accessibility checks will be skipped (install Node.js and npm)"; \
+	fi
 
 check: install
 	$(UV) run ruff format --check src tests benchmarks

@@ -1,0 +1,76 @@
+"""Signing in from a browser: the form, its refusal, the way back to the page first asked for,
+the account page, and all of it with the keyboard alone."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from cervixwatch.store.models import Role
+from tests.browser.harness import LiveServer, OpenPage, axe, screenshot, sign_in, tab_to
+from tests.web.accounts import PASSWORD, TEAM
+
+
+def test_a_wrong_password_is_refused_keeping_the_username(
+    open_page: OpenPage, live: LiveServer
+) -> None:
+    username = live.user(Role.CLINICIAN, teams=(TEAM,))
+    page = open_page()
+    page.goto("/sign-in")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Wrong username or password")
+    username_box = page.get_by_label("Username")
+    expect(username_box).to_have_value(username)
+    expect(username_box).to_have_attribute("aria-describedby", "sign-in-error")
+    expect(page.get_by_label("Password")).to_have_value("")
+    axe(page)
+    screenshot(page, "sign-in-refused")
+
+
+def test_signing_in_returns_to_the_page_first_asked_for(
+    open_page: OpenPage, live: LiveServer
+) -> None:
+    page = open_page()
+    page.goto("/account")
+    page.wait_for_url(re.compile(r"/sign-in\?next=(/|%2F)account$"))
+    sign_in_here = live.user(Role.ADMIN)
+    page.get_by_label("Username").fill(sign_in_here)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/account")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+
+
+def test_signing_out(open_page: OpenPage, live: LiveServer) -> None:
+    page = open_page()
+    sign_in(page, live.user(Role.ADMIN), lands_on="/account")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/sign-in")
+    page.goto("/account")
+    page.wait_for_url(re.compile(r"/sign-in\?next=(/|%2F)account$"))
+
+
+def test_keyboard_alone_signs_in_and_reaches_the_worklist(
+    open_page: OpenPage, live: LiveServer
+) -> None:
+    username = live.user(Role.CLINICIAN, teams=(TEAM,))
+    page = open_page()
+    page.goto("/sign-in")
+    tab_to(page, "#username")  # the form has the focus on arrival (autofocus)
+    page.keyboard.type(username)
+    tab_to(page, "#password", limit=1)
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/worklist")
+
+    # The first stop is the skip link, and it takes the focus past the navigation.
+    page.keyboard.press("Tab")
+    expect(page.locator(":focus")).to_have_text("Skip to content")
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    expect(page.get_by_role("heading", level=1)).to_have_count(1)
