@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Final, Literal, TypeVar
 
 from fastapi import Depends, HTTPException, Request
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from cervixwatch.access.credentials import same_secret
 from cervixwatch.access.principal import Principal, Role, Scope, scope_of
