@@ -44,7 +44,10 @@ def test_metadata_is_a_valid_capability_statement(client: TestClient) -> None:
         "Procedure",
         "MedicationRequest",
         "QuestionnaireResponse",
+        "AuditEvent",
     }
+    audit = served.pop("AuditEvent")
+    assert {p["name"] for p in audit["searchParam"]} == {"patient", "agent", "date"}
     for kind, resource in served.items():
         assert {i["code"] for i in resource["interaction"]} == {"read", "search-type"}, kind
         params = {p["name"] for p in resource["searchParam"]}

@@ -32,6 +32,12 @@ SEARCH_PARAMS: dict[str, tuple[tuple[str, str, str], ...]] = {
     ),
 }
 EVERYTHING = "http://hl7.org/fhir/OperationDefinition/Patient-everything"
+#: The audit log, for auditors only (`web/fhir/audit_routes.py`).
+AUDIT_PARAMS: tuple[tuple[str, str, str], ...] = (
+    ("patient", "reference", "The woman the access was about (Patient/id or id)."),
+    ("agent", "token", "The user who asked (CervixWatch's user id)."),
+    ("date", "date", "When (eq, ge, gt, le, lt at the precision given)."),
+)
 
 
 def capability_statement(base: str, today: dt.date) -> dict[str, Any]:
@@ -57,6 +63,20 @@ def capability_statement(base: str, today: dt.date) -> dict[str, Any]:
                 }
             ]
         resources.append(resource)
+    resources.append(
+        {
+            "type": "AuditEvent",
+            "documentation": "The audit log: every access to patient data. Auditors only.",
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "versioning": "no-version",
+            "readHistory": False,
+            "updateCreate": False,
+            "searchParam": [
+                {"name": name, "type": kind_, "documentation": doc}
+                for name, kind_, doc in AUDIT_PARAMS
+            ],
+        }
+    )
     return {
         "resourceType": "CapabilityStatement",
         "id": "cervixwatch",
