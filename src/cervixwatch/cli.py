@@ -328,6 +328,8 @@ def demo(
         console,
         if_empty=True,
     )
+    # The same accounts `make demo` prints: one of each role, with fresh passwords.
+    demo_accounts(database_url=database_url, app_url=f"http://{host}:{port}")
     demo_module.serve(_serve_settings(host, port, 1, database_url))
 
 

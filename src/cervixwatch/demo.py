@@ -96,6 +96,7 @@ def where_to_go(host: str, port: int) -> str:
     base = f"http://{shown}:{port}"
     return (
         f"CervixWatch is serving on {base}\n"
+        f"  Sign in:            {base}/\n"
         f"  API documentation:  {base}/docs\n"
         f"  Worklist (JSON):    {base}/api/worklist\n"
         f"  FHIR capabilities:  {base}/fhir/metadata\n"

@@ -129,8 +129,8 @@ def credentials_text(made: Sequence[DemoAccount], app_url: str) -> str:
     lines = [
         "Demo accounts (SYNTHETIC data only). New passwords are made on every run and shown",
         "only here; the last ones printed are the ones that work.",
-        f"  Sign in: POST {base}/auth/sign-in with username and password (JSON or a form),",
-        f"  e.g. from the API documentation at {base}/docs",
+        f"  Sign in at {base}/ (clinicians see the worklist, the patient her own pregnancy);",
+        f"  integrations: POST {base}/auth/sign-in, or an API token (cervixwatch users token).",
         "",
         f"  {'ROLE':<10}  {'USERNAME':<{width}}  {'PASSWORD':<{secret_width}}  SEES",
     ]
