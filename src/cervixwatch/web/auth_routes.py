@@ -37,6 +37,7 @@ from cervixwatch.web.access import (
     allow,
 )
 from cervixwatch.web.deps import SessionsDep, SettingsDep
+from cervixwatch.web.signing_in import set_session_cookie, sign_in_refused_for
 
 router = APIRouter(tags=["access"])
 
@@ -76,10 +77,6 @@ class TokenIssued(BaseModel):
     expires_at: dt.datetime
     #: The bearer secret: shown this once, stored only as its hash.
     token: str
-
-
-def _client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 async def _credentials(request: Request) -> SignIn:
@@ -142,18 +139,8 @@ async def sign_in(
     record = access_record(request)
     record.action = "sign-in"
     credentials = await _credentials(request)
-    limiter = request.app.state.rate_limiter
-    address = _client_address(request)
-    limit = settings.sign_in_rate_limit
-    # Both keys are counted on every attempt, so neither spreading guesses over usernames
-    # nor over addresses escapes the limit.
-    allowed_address = limiter.hit(limit, "sign-in-address", address)
-    allowed_user = limiter.hit(limit, "sign-in-user", credentials.username.strip().lower())
-    if not (allowed_address and allowed_user):
-        retry = max(
-            limiter.retry_after(limit, "sign-in-address", address),
-            limiter.retry_after(limit, "sign-in-user", credentials.username.strip().lower()),
-        )
+    retry = sign_in_refused_for(request, settings, credentials.username)
+    if retry is not None:
         raise HTTPException(
             429, "too many sign-in attempts; try again later", headers={"Retry-After": str(retry)}
         )
@@ -173,16 +160,7 @@ async def sign_in(
         ) from None
     record.principal = signed_in.principal
     request.state.principal = signed_in.principal
-    secure = settings.cookie_secure
-    response.set_cookie(
-        SESSION_COOKIE,
-        signed_in.secret,
-        max_age=settings.session_hours * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https" if secure is None else secure,
-        path="/",
-    )
+    set_session_cookie(response, request, settings, signed_in.secret)
     return _me(signed_in.principal, sessions)
 
 

@@ -38,8 +38,9 @@ from starlette.responses import RedirectResponse
 from cervixwatch.app import accounts
 from cervixwatch.settings import Settings
 from cervixwatch.store import accounts as account_store
-from cervixwatch.web.access import PUBLIC, SESSION_COOKIE, access_record, allow
+from cervixwatch.web.access import PUBLIC, access_record, allow
 from cervixwatch.web.deps import SessionsDep, SettingsDep
+from cervixwatch.web.signing_in import set_session_cookie
 
 log = logging.getLogger(__name__)
 
@@ -257,17 +258,7 @@ def oidc_router(settings: Settings) -> APIRouter | None:
         record.principal = signed_in.principal
         request.state.principal = signed_in.principal
         response = RedirectResponse(SIGNED_IN_HOME, status_code=303)
-        # The same cookie as a password sign-in (web/auth_routes.py, `sign_in`).
-        secure = settings.cookie_secure
-        response.set_cookie(
-            SESSION_COOKIE,
-            signed_in.secret,
-            max_age=settings.session_hours * 3600,
-            httponly=True,
-            samesite="lax",
-            secure=request.url.scheme == "https" if secure is None else secure,
-            path="/",
-        )
+        set_session_cookie(response, request, settings, signed_in.secret)
         return response
 
     return router

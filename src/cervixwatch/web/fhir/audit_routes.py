@@ -27,13 +27,20 @@ from cervixwatch.interop.fhir_audit import audit_event_resource
 from cervixwatch.store.audit_queries import AuditFilter, count_events, get_event, list_events
 from cervixwatch.web.access import SignedIn, allow
 from cervixwatch.web.deps import SessionsDep, SettingsDep
-from cervixwatch.web.fhir.http import FHIR_JSON, FhirError, FhirRoute, fhir_response
+from cervixwatch.web.fhir.http import (
+    FHIR_JSON,
+    FhirError,
+    FhirRoute,
+    fhir_base,
+    fhir_response,
+    query_params,
+    whole_number,
+)
 
 READ_AUDIT_LOG: Final = SignedIn(frozenset({Role.AUDITOR}), audit_action="audit-read")
 
 router = APIRouter(route_class=FhirRoute, tags=["FHIR R4"])
 
-_FORMAT_PARAMS: Final = frozenset({"_format", "_pretty"})
 _SEARCH_PARAMS: Final = frozenset({"patient", "agent", "date", "_count", "_offset"})
 _PREFIXES: Final = ("eq", "ge", "gt", "le", "lt")
 #: The largest id `audit_events.id` (a 32-bit integer) holds; PostgreSQL refuses a larger one.
@@ -55,37 +62,6 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"description": "Not an auditor (OperationOutcome)", **_OUTCOME},
     404: {"description": "Not found (OperationOutcome)", **_OUTCOME},
 }
-
-
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/fhir"
-
-
-def _params(request: Request, allowed: frozenset[str], what: str) -> dict[str, list[str]]:
-    """The query parameters (each with its values), refusing any `allowed` does not name."""
-    out: dict[str, list[str]] = {}
-    for key, value in request.query_params.multi_items():
-        if key in _FORMAT_PARAMS:
-            continue
-        if key not in allowed:
-            raise FhirError(
-                400,
-                f"{what}: unknown or unsupported parameter {key!r} "
-                f"(supported: {', '.join(sorted(allowed | _FORMAT_PARAMS))})",
-                "not-supported",
-                expression=key,
-            )
-        out.setdefault(key, []).append(value)
-    return out
-
-
-def _int(values: Sequence[str] | None, name: str, default: int, high: int) -> int:
-    if not values:
-        return default
-    text = values[-1]
-    if not _DIGITS.fullmatch(text) or int(text) > high:
-        raise FhirError(400, f"{name}={text!r}: expected a whole number from 0 to {high}", "value")
-    return int(text)
 
 
 def _one(values: Sequence[str] | None, name: str) -> str | None:
@@ -179,11 +155,13 @@ def _criteria(params: dict[str, list[str]]) -> AuditFilter:
 )
 @allow(READ_AUDIT_LOG)
 def search_audit_events(request: Request, sessions: SessionsDep, settings: SettingsDep) -> Response:
-    params = _params(request, _SEARCH_PARAMS, "search AuditEvent")
-    count = _int(params.get("_count"), "_count", settings.page_size, settings.max_page_size)
-    offset = _int(params.get("_offset"), "_offset", 0, 10**9)
+    params = query_params(request, _SEARCH_PARAMS, "search AuditEvent")
+    count = whole_number(
+        params.get("_count"), "_count", settings.page_size, 0, settings.max_page_size
+    )
+    offset = whole_number(params.get("_offset"), "_offset", 0, 0, 10**9)
     where = _criteria(params)
-    base = _base(request)
+    base = fhir_base(request)
     with sessions() as session:
         total = count_events(session, where)
         rows = list_events(session, where, limit=count, offset=offset)
@@ -202,11 +180,11 @@ def search_audit_events(request: Request, sessions: SessionsDep, settings: Setti
 )
 @allow(READ_AUDIT_LOG)
 def read_audit_event(request: Request, event_id: str, sessions: SessionsDep) -> Response:
-    _params(request, frozenset(), "read AuditEvent")
+    query_params(request, frozenset(), "read AuditEvent")
     row = None
     if _DIGITS.fullmatch(event_id) and int(event_id) <= _MAX_ID:
         with sessions() as session:
             row = get_event(session, int(event_id))
     if row is None:
         raise FhirError(404, f"AuditEvent/{event_id} is not known", "not-found")
-    return fhir_response(request, audit_event_resource(row, _base(request)))
+    return fhir_response(request, audit_event_resource(row, fhir_base(request)))

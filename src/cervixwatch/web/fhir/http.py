@@ -6,7 +6,8 @@ status, whatever raised it (`FhirRoute`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine, Mapping
+import re
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -164,3 +165,44 @@ class FhirRoute(APIRoute):
                 return _error_response(request, known)
 
         return route
+
+
+#: Parameters every interaction takes (the answer's format), besides its own.
+FORMAT_PARAMS = frozenset({"_format", "_pretty"})
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,10}")
+
+
+def fhir_base(request: Request) -> str:
+    """The facade's base URL, as the client reached it."""
+    return str(request.base_url).rstrip("/") + "/fhir"
+
+
+def query_params(request: Request, allowed: frozenset[str], what: str) -> dict[str, list[str]]:
+    """The query parameters (each with its values), refusing any `allowed` does not name."""
+    out: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        if key in FORMAT_PARAMS:
+            continue
+        if key not in allowed:
+            raise FhirError(
+                400,
+                f"{what}: unknown or unsupported parameter {key!r} "
+                f"(supported: {', '.join(sorted(allowed | FORMAT_PARAMS))})",
+                "not-supported",
+                expression=key,
+            )
+        out.setdefault(key, []).append(value)
+    return out
+
+
+def whole_number(values: Sequence[str] | None, name: str, default: int, low: int, high: int) -> int:
+    """The last value of a whole-number parameter (`_count`, `_offset`), or `default`."""
+    if not values:
+        return default
+    text = values[-1]
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    if not _WHOLE_NUMBER.fullmatch(text) or not low <= int(text) <= high:
+        raise FhirError(
+            400, f"{name}={text!r}: expected a whole number from {low} to {high}", "value"
+        )
+    return int(text)

@@ -7,7 +7,6 @@ answer; `http.FhirRoute` turns every refusal into an OperationOutcome.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -44,9 +43,12 @@ from cervixwatch.web.fhir.http import (
     FHIR_JSON,
     FhirError,
     FhirRoute,
+    fhir_base,
     fhir_response,
     outcome,
+    query_params,
     response_media_type,
+    whole_number,
 )
 from cervixwatch.web.fhir.metadata import SEARCH_PARAMS, capability_statement
 
@@ -55,7 +57,6 @@ router = APIRouter(route_class=FhirRoute, tags=["FHIR R4"])
 router.include_router(audit_router)
 
 #: Parameters any interaction accepts (they shape the answer, not what it holds).
-_FORMAT_PARAMS = frozenset({"_format", "_pretty"})
 _PAGING_PARAMS = frozenset({"_count", "_offset"})
 
 _OUTCOME: dict[str, Any] = {"content": {FHIR_JSON: {"schema": {"type": "object"}}}}
@@ -72,40 +73,6 @@ _IMPORT_ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"description": "A record cannot be imported (OperationOutcome)", **_OUTCOME},
 }
 _RESOURCE: dict[int | str, dict[str, Any]] = {200: {"description": "A FHIR resource", **_OUTCOME}}
-
-
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/fhir"
-
-
-def _params(request: Request, allowed: frozenset[str], what: str) -> dict[str, list[str]]:
-    """The query parameters (each with its values), refusing any `allowed` does not name."""
-    out: dict[str, list[str]] = {}
-    for key, value in request.query_params.multi_items():
-        if key in _FORMAT_PARAMS:
-            continue
-        if key not in allowed:
-            raise FhirError(
-                400,
-                f"{what}: unknown or unsupported parameter {key!r} "
-                f"(supported: {', '.join(sorted(allowed | _FORMAT_PARAMS))})",
-                "not-supported",
-                expression=key,
-            )
-        out.setdefault(key, []).append(value)
-    return out
-
-
-def _int(values: Sequence[str] | None, name: str, default: int, low: int, high: int) -> int:
-    if not values:
-        return default
-    text = values[-1]
-    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
-    if not re.fullmatch(r"[0-9]{1,10}", text) or not low <= int(text) <= high:
-        raise FhirError(
-            400, f"{name}={text!r}: expected a whole number from {low} to {high}", "value"
-        )
-    return int(text)
 
 
 def _values(values: Sequence[str] | None) -> list[list[str]] | None:
@@ -140,8 +107,8 @@ def _not_allowed(request: Request, allowed: str, hint: str = "") -> FhirError:
 @router.get("/metadata", summary="CapabilityStatement", responses={**_RESOURCE, **_ERRORS})
 @allow(PUBLIC)
 def metadata(request: Request, today: TodayDep) -> Response:
-    _params(request, frozenset({"mode"}), "metadata")
-    return fhir_response(request, capability_statement(_base(request), today))
+    query_params(request, frozenset({"mode"}), "metadata")
+    return fhir_response(request, capability_statement(fhir_base(request), today))
 
 
 # --- transaction (import) ----------------------------------------------------------------------
@@ -223,7 +190,7 @@ async def transaction(
     today: TodayDep,
     principal: PrincipalDep,
 ) -> Response:
-    _params(request, frozenset(), "transaction")
+    query_params(request, frozenset(), "transaction")
     media_type = response_media_type(request)
     _check_content_type(request)
     raw = await request.body()
@@ -255,13 +222,13 @@ router.add_api_route(
 )
 @allow(PatientData("read", by_patient(), audit_action="export"))
 def patient_everything(request: Request, patient_id: str, sessions: SessionsDep) -> Response:
-    params = _params(request, frozenset({"_type"}), "$everything")
+    params = query_params(request, frozenset({"_type"}), "$everything")
     types = None
     if "_type" in params:
         types = {t for values in _values(params["_type"]) or [] for t in values}
         for kind in types:
             _check_type(kind)
-    bundle = everything(sessions, patient_id, base=_base(request), types=types)
+    bundle = everything(sessions, patient_id, base=fhir_base(request), types=types)
     bundle["link"] = [{"relation": "self", "url": str(request.url)}]
     return fhir_response(request, bundle)
 
@@ -320,9 +287,11 @@ def search_type(
 ) -> Response:
     _check_type(resource_type)
     allowed = frozenset(name for name, _, _ in SEARCH_PARAMS[resource_type]) | _PAGING_PARAMS
-    params = _params(request, allowed, f"search {resource_type}")
-    count = _int(params.get("_count"), "_count", settings.page_size, 0, settings.max_page_size)
-    offset = _int(params.get("_offset"), "_offset", 0, 0, 10**9)
+    params = query_params(request, allowed, f"search {resource_type}")
+    count = whole_number(
+        params.get("_count"), "_count", settings.page_size, 0, settings.max_page_size
+    )
+    offset = whole_number(params.get("_offset"), "_offset", 0, 0, 10**9)
     result = search(
         sessions,
         resource_type,
@@ -337,7 +306,7 @@ def search_type(
             _count=count, _offset=offset + count
         )
         links.append({"relation": "next", "url": str(following)})
-    bundle = searchset(result.resources, base=_base(request), total=result.total, links=links)
+    bundle = searchset(result.resources, base=fhir_base(request), total=result.total, links=links)
     return fhir_response(request, bundle)
 
 
@@ -349,7 +318,7 @@ def search_type(
 @allow(PatientData("read", locate_resource))
 def read(request: Request, resource_type: str, resource_id: str, sessions: SessionsDep) -> Response:
     _check_type(resource_type)
-    _params(request, frozenset(), "read")
+    query_params(request, frozenset(), "read")
     return fhir_response(request, read_resource(sessions, resource_type, resource_id))
 
 

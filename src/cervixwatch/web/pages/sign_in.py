@@ -19,6 +19,7 @@ from cervixwatch.web.access import (
 )
 from cervixwatch.web.deps import SessionsDep, SettingsDep
 from cervixwatch.web.pages.core import HOME, PageRoute, principal_of, render, safe_next
+from cervixwatch.web.signing_in import set_session_cookie, sign_in_refused_for
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -51,12 +52,7 @@ async def sign_in(
     record = access_record(request)
     record.action = "sign-in"
     target = safe_next(next)
-    limiter = request.app.state.rate_limiter
-    address = request.client.host if request.client else "unknown"
-    limit = settings.sign_in_rate_limit
-    allowed_address = limiter.hit(limit, "sign-in-address", address)
-    allowed_user = limiter.hit(limit, "sign-in-user", username.strip().lower())
-    if not (allowed_address and allowed_user):
+    if sign_in_refused_for(request, settings, username) is not None:
         return render(
             request,
             "sign_in.html",
@@ -89,16 +85,7 @@ async def sign_in(
         )
     record.principal = signed_in.principal
     response = RedirectResponse(target or HOME[signed_in.principal.role], status_code=303)
-    secure = settings.cookie_secure
-    response.set_cookie(
-        SESSION_COOKIE,
-        signed_in.secret,
-        max_age=settings.session_hours * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https" if secure is None else secure,
-        path="/",
-    )
+    set_session_cookie(response, request, settings, signed_in.secret)
     return response
 
 
