@@ -9,42 +9,17 @@ import datetime as dt
 import html
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 
 from cervixwatch.app import accounts
 from cervixwatch.clinical.records import LengthMethod, Medication, Symptom
 from cervixwatch.store import PatientFields, write_records
 from cervixwatch.store.models import Role
-from cervixwatch.web.app import create_app
-from tests.pages.test_worklist_page import csp_clean
-from tests.store.tables import delete_everything
-from tests.web.accounts import PASSWORD, TEAM, make_user, test_settings
+from tests.pages.html import csp_clean, sign_in
 from tests.web.api_builders import at, day_at, ok, seed
 from tests.web.conftest import TODAY
-
-
-@pytest.fixture
-def browser(engine: Engine) -> Iterator[TestClient]:
-    """A client with no bearer token: it signs in through the sign-in form, as a browser."""
-    delete_everything(engine)
-    with TestClient(create_app(test_settings(engine), today=lambda: TODAY)) as client:
-        yield client
-    delete_everything(engine)
-
-
-def sign_in(client: TestClient, role: Role = Role.CLINICIAN, patient_id: str | None = None) -> str:
-    teams = (TEAM,) if role == Role.CLINICIAN else ()
-    username, token = make_user(client, role, teams=teams, patient_id=patient_id)
-    answer = client.post(
-        "/sign-in", data={"username": username, "password": PASSWORD}, follow_redirects=False
-    )
-    assert answer.status_code == 303, answer.text
-    return token
 
 
 def fisher(client: TestClient) -> tuple[str, str]:

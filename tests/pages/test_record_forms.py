@@ -7,45 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 
 from cervixwatch.store.models import Role
-from cervixwatch.web.app import create_app
 from cervixwatch.web.pages.forms import FORMS
-from tests.store.tables import delete_everything
-from tests.web.accounts import PASSWORD, TEAM, bearer, make_user, test_settings
+from tests.pages.html import sign_in
+from tests.web.accounts import bearer
 from tests.web.api_builders import at, counts, day_at, edd_for, ok, seed
 from tests.web.conftest import TODAY
-
-
-@pytest.fixture
-def browser(engine: Engine) -> Iterator[TestClient]:
-    """A client with no bearer token: it signs in through the sign-in form, as a browser."""
-    delete_everything(engine)
-    with TestClient(create_app(test_settings(engine), today=lambda: TODAY)) as client:
-        yield client
-    delete_everything(engine)
-
-
-def sign_in(
-    client: TestClient,
-    role: Role = Role.CLINICIAN,
-    *,
-    team: str = TEAM,
-    patient_id: str | None = None,
-) -> str:
-    """Sign `client` in through the form as a new user; returns her bearer token too."""
-    teams = (team,) if role == Role.CLINICIAN else ()
-    username, token = make_user(client, role, teams=teams, patient_id=patient_id)
-    answer = client.post(
-        "/sign-in", data={"username": username, "password": PASSWORD}, follow_redirects=False
-    )
-    assert answer.status_code == 303, answer.text
-    return token
 
 
 def csrf_of(html: str) -> str:

@@ -5,81 +5,18 @@ results. No inline script or style anywhere. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from html.parser import HTMLParser
 
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 
 from cervixwatch.app import accounts
 from cervixwatch.clinical.records import Symptom
 from cervixwatch.store import PatientFields, write_records
 from cervixwatch.store.models import Role
-from cervixwatch.web.app import create_app
-from tests.store.tables import delete_everything
-from tests.web.accounts import PASSWORD, TEAM, make_user, test_settings
+from tests.pages.html import csp_clean, sign_in
 from tests.web.api_builders import at, seed
 from tests.web.conftest import TODAY
 
 OTHER_TEAM = "Another team"
-
-
-@pytest.fixture
-def browser(engine: Engine) -> Iterator[TestClient]:
-    """A client with no bearer token: it signs in through the sign-in form, as a browser."""
-    delete_everything(engine)
-    with TestClient(create_app(test_settings(engine), today=lambda: TODAY)) as client:
-        yield client
-    delete_everything(engine)
-
-
-def sign_in(client: TestClient, role: Role = Role.CLINICIAN, patient_id: str | None = None) -> None:
-    teams = (TEAM,) if role == Role.CLINICIAN else ()
-    username, _ = make_user(client, role, teams=teams, patient_id=patient_id)
-    answer = client.post(
-        "/sign-in", data={"username": username, "password": PASSWORD}, follow_redirects=False
-    )
-    assert answer.status_code == 303, answer.text
-
-
-class _Markup(HTMLParser):
-    """What the content-security policy forbids in a page: inline scripts, <style>, style=
-    attributes, on...= handlers."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.problems: list[str] = []
-        self.scripts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        names = {name for name, _ in attrs}
-        if tag == "script":
-            source = dict(attrs).get("src")
-            if not source:
-                self.problems.append("a <script> without src")
-            else:
-                self.scripts.append(source)
-        if tag == "style":
-            self.problems.append("a <style> element")
-        if "style" in names:
-            self.problems.append(f"a style attribute on <{tag}>")
-        self.problems += [f"{n} on <{tag}>" for n in names if n.startswith("on") or n == "hx-on"]
-        self.problems += [f"{n} on <{tag}>" for n in names if n.startswith(("hx-on:", "hx-on-"))]
-
-    def handle_data(self, data: str) -> None:
-        if self.lasttag == "script" and data.strip():
-            self.problems.append("a <script> with content")
-
-
-def csp_clean(html: str) -> list[str]:
-    """The page's scripts (all by src), after asserting nothing inline is in it."""
-    markup = _Markup()
-    markup.feed(html)
-    assert markup.problems == [], markup.problems
-    for source in markup.scripts:
-        assert source.startswith("/static/"), source
-    return markup.scripts
 
 
 def numbers(html: str) -> list[str]:

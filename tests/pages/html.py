@@ -1,0 +1,67 @@
+"""Helpers for the pages' tests: signing in through the form, and what the
+content-security policy forbids in a page."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+from fastapi.testclient import TestClient
+
+from cervixwatch.store.models import Role
+from tests.web.accounts import PASSWORD, TEAM, make_user
+
+
+def sign_in(
+    client: TestClient,
+    role: Role = Role.CLINICIAN,
+    *,
+    team: str = TEAM,
+    patient_id: str | None = None,
+) -> str:
+    """Sign `client` in through the form as a new user; returns her bearer token too."""
+    teams = (team,) if role == Role.CLINICIAN else ()
+    username, token = make_user(client, role, teams=teams, patient_id=patient_id)
+    answer = client.post(
+        "/sign-in", data={"username": username, "password": PASSWORD}, follow_redirects=False
+    )
+    assert answer.status_code == 303, answer.text
+    return token
+
+
+class _Markup(HTMLParser):
+    """What the content-security policy forbids in a page: inline scripts, <style>, style=
+    attributes, on...= handlers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.problems: list[str] = []
+        self.scripts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        names = {name for name, _ in attrs}
+        if tag == "script":
+            source = dict(attrs).get("src")
+            if not source:
+                self.problems.append("a <script> without src")
+            else:
+                self.scripts.append(source)
+        if tag == "style":
+            self.problems.append("a <style> element")
+        if "style" in names:
+            self.problems.append(f"a style attribute on <{tag}>")
+        self.problems += [f"{n} on <{tag}>" for n in names if n.startswith("on") or n == "hx-on"]
+        self.problems += [f"{n} on <{tag}>" for n in names if n.startswith(("hx-on:", "hx-on-"))]
+
+    def handle_data(self, data: str) -> None:
+        if self.lasttag == "script" and data.strip():
+            self.problems.append("a <script> with content")
+
+
+def csp_clean(html: str) -> list[str]:
+    """The page's scripts (all by src), after asserting nothing inline is in it."""
+    markup = _Markup()
+    markup.feed(html)
+    assert markup.problems == [], markup.problems
+    for source in markup.scripts:
+        assert source.startswith("/static/"), source
+    return markup.scripts
