@@ -257,6 +257,17 @@ def load(
     port: int, method: str, path: str, bodies: Sequence[bytes | None], concurrency: int
 ) -> Run:
     """Send one request per body from `concurrency` threads, each with a keep-alive connection."""
+    return send(port, [(method, path, body) for body in bodies], concurrency)
+
+
+def send(
+    port: int,
+    requests: Sequence[tuple[str, str, bytes | None]],
+    concurrency: int,
+    extra_headers: dict[str, str] | None = None,
+) -> Run:
+    """Send each (method, path, body) once, from `concurrency` threads, each with a keep-alive
+    connection; an answer of 300 or more is counted and the first one kept."""
     counter = itertools.count()
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
     statuses: dict[int, int] = {}
@@ -267,17 +278,18 @@ def load(
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         mine = latencies[slot]
         try:
-            while (i := next(counter)) < len(bodies):
-                body = bodies[i]
+            while (i := next(counter)) < len(requests):
+                method, path, body = requests[i]
+                headers = {**_headers(body), **(extra_headers or {})}
                 started = time.perf_counter()
-                connection.request(method, path, body=body, headers=_headers(body))
+                connection.request(method, path, body=body, headers=headers)
                 response = connection.getresponse()
                 payload = response.read()
                 mine.append(time.perf_counter() - started)
                 with lock:
                     statuses[response.status] = statuses.get(response.status, 0) + 1
                     if response.status >= 300 and not errors:
-                        errors.append(f"{response.status}: {payload[:300]!r}")
+                        errors.append(f"{path} {response.status}: {payload[:300]!r}")
         finally:
             connection.close()
 

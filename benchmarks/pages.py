@@ -39,7 +39,6 @@ import os
 import random
 import secrets
 import sys
-import threading
 import time
 import urllib.parse
 from collections.abc import Sequence
@@ -53,6 +52,7 @@ from api import (
     free_port,
     machine,
     running_server,
+    send,
     throwaway_database,
     verdict,
 )
@@ -151,39 +151,7 @@ def sign_in(port: int, password: str) -> str:
 
 def timed_gets(port: int, paths: Sequence[str], headers: dict[str, str], concurrency: int) -> Run:
     """GET each path once, from `concurrency` threads, each with a keep-alive connection."""
-    counter = itertools.count()
-    latencies: list[list[float]] = [[] for _ in range(concurrency)]
-    statuses: dict[int, int] = {}
-    errors: list[str] = []
-    lock = threading.Lock()
-
-    def client(slot: int) -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        mine = latencies[slot]
-        try:
-            while (i := next(counter)) < len(paths):
-                started = time.perf_counter()
-                connection.request("GET", paths[i], headers=headers)
-                response = connection.getresponse()
-                payload = response.read()
-                mine.append(time.perf_counter() - started)
-                with lock:
-                    statuses[response.status] = statuses.get(response.status, 0) + 1
-                    if response.status != 200 and not errors:
-                        errors.append(f"{paths[i]} {response.status}: {payload[:300]!r}")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=client, args=(slot,)) for slot in range(concurrency)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    seconds = time.perf_counter() - started
-    return Run(
-        seconds, [x for xs in latencies for x in xs], statuses, errors[0] if errors else None
-    )
+    return send(port, [("GET", path, None) for path in paths], concurrency, headers)
 
 
 def worklist_total(port: int, headers: dict[str, str]) -> int:
