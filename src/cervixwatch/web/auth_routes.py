@@ -30,14 +30,13 @@ from cervixwatch.web.access import (
     CSRF_FIELD,
     EVERYONE_SIGNED_IN,
     PUBLIC,
-    SESSION_COOKIE,
     PrincipalDep,
     SignedIn,
     access_record,
     allow,
 )
 from cervixwatch.web.deps import SessionsDep, SettingsDep
-from cervixwatch.web.signing_in import set_session_cookie, sign_in_refused_for
+from cervixwatch.web.signing_in import end_sign_in, set_session_cookie, sign_in_refused_for
 
 router = APIRouter(tags=["access"])
 
@@ -167,11 +166,7 @@ async def sign_in(
 @router.post("/auth/sign-out", status_code=204, summary="Sign out (ends this sign-in)")
 @allow(SignedIn(EVERYONE_SIGNED_IN))
 def sign_out(principal: PrincipalDep, sessions: SessionsDep) -> Response:
-    if principal.session_id is not None:
-        accounts.sign_out(sessions, principal.session_id)
-    response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
-    return response
+    return end_sign_in(Response(status_code=204), sessions, principal)
 
 
 @router.get("/auth/me", response_model=Me, summary="Who is signed in")

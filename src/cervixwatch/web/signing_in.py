@@ -1,10 +1,13 @@
 """What every way of signing in shares (the JSON sign-in, the sign-in page, single sign-on):
-the sign-in rate limit and the session cookie."""
+the sign-in rate limit, the session cookie, and signing out."""
 
 from __future__ import annotations
 
 from fastapi import Request, Response
+from sqlalchemy.orm import Session, sessionmaker
 
+from cervixwatch.access.principal import Principal
+from cervixwatch.app import accounts
 from cervixwatch.settings import Settings
 from cervixwatch.web.access import SESSION_COOKIE
 from cervixwatch.web.rate_limits import RateLimiter
@@ -43,3 +46,14 @@ def set_session_cookie(
         secure=request.url.scheme == "https" if secure is None else secure,
         path="/",
     )
+
+
+def end_sign_in(
+    response: Response, sessions: sessionmaker[Session], principal: Principal
+) -> Response:
+    """End the caller's browser sign-in (a token is not one: it is revoked, not signed out)
+    and clear its cookie on `response`."""
+    if principal.session_id is not None:
+        accounts.sign_out(sessions, principal.session_id)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    return response

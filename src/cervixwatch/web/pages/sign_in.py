@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request, Response
+from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -12,14 +12,14 @@ from cervixwatch.app import accounts
 from cervixwatch.web.access import (
     EVERYONE_SIGNED_IN,
     PUBLIC,
-    SESSION_COOKIE,
+    PrincipalDep,
     SignedIn,
     access_record,
     allow,
 )
 from cervixwatch.web.deps import SessionsDep, SettingsDep
 from cervixwatch.web.pages.core import HOME, PageRoute, principal_of, render, safe_next
-from cervixwatch.web.signing_in import set_session_cookie, sign_in_refused_for
+from cervixwatch.web.signing_in import end_sign_in, set_session_cookie, sign_in_refused_for
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -91,15 +91,8 @@ async def sign_in(
 
 @router.post("/sign-out")
 @allow(SignedIn(EVERYONE_SIGNED_IN))
-def sign_out(request: Request, sessions: SessionsDep) -> Response:
-    principal = principal_of(request)
-    if principal is None:
-        raise HTTPException(401, "sign in first")
-    if principal.session_id is not None:
-        accounts.sign_out(sessions, principal.session_id)
-    response = RedirectResponse("/sign-in", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
-    return response
+def sign_out(principal: PrincipalDep, sessions: SessionsDep) -> Response:
+    return end_sign_in(RedirectResponse("/sign-in", status_code=303), sessions, principal)
 
 
 @router.get("/account")
