@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     lockout_threshold: int = 10
     #: Days an API token lasts when its creator does not say.
     token_days: int = 90
+    #: Seconds a bearer token's principal is remembered between requests (0: looked up on
+    #: every request). A token revoked or an account disabled through another worker process
+    #: or the CLI stops working at most this much later (`access/token_cache.py`).
+    token_cache_seconds: float = 5.0
     #: Rate limits ("N/period" as the `limits` library reads them) and where their counters
     #: live: memory:// is per process; redis://host:port shares them between processes.
     rate_limit_storage: str = "memory://"

@@ -28,6 +28,7 @@ from cervixwatch.access.credentials import (
     verify_password,
 )
 from cervixwatch.access.principal import Principal
+from cervixwatch.access.token_cache import TokenCache, forget_everywhere
 from cervixwatch.app.errors import Conflict, InvalidField, NotFound
 from cervixwatch.store import accounts as store
 from cervixwatch.store.database import transaction
@@ -169,6 +170,7 @@ def set_disabled(sessions: sessionmaker[Session], username: str, disabled: bool)
         user.disabled = disabled
         if disabled:
             store.end_sessions_of(session, user.id, _now())
+    forget_everywhere()  # her tokens stop working now, not when a cached entry runs out
     return user
 
 
@@ -202,6 +204,7 @@ def add_to_team(sessions: sessionmaker[Session], team: str, *, username: str) ->
         session.add(row)
         session.flush()
         store.add_member(session, row.id, user.id)
+    forget_everywhere()  # her principal's care teams have changed
 
 
 def assign_patient(sessions: sessionmaker[Session], team: str, patient_id: str) -> None:
@@ -333,23 +336,40 @@ def issue_token(
     return IssuedToken(row.id, name, secret, expires)
 
 
-def token_principal(sessions: sessionmaker[Session], secret: str) -> Principal | None:
+def cached_token_principal(cache: TokenCache, secret: str) -> Principal | None:
+    """The principal of a token looked up within the cache's few seconds, without the
+    database; None: look it up with `token_principal`."""
+    return cache.get(secret_hash(secret))
+
+
+def token_principal(
+    sessions: sessionmaker[Session], secret: str, cache: TokenCache | None = None
+) -> Principal | None:
+    """Who the bearer token `secret` is, or None (unknown, expired, revoked, or its account
+    disabled). With `cache`, a token found live is remembered for the cache's few seconds."""
+    hashed = secret_hash(secret)
+    if cache is not None and (cached := cache.get(hashed)) is not None:
+        return cached
     now = _now()
     with sessions() as session:
-        found = store.live_token(session, secret_hash(secret), now)
+        found = store.live_token(session, hashed, now)
         if found is None:
             return None
         token, user, teams = found
         if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
             token.last_used_at = now
             session.commit()
-        return principal_of(session, user, "token", teams=teams)
+        principal = principal_of(session, user, "token", teams=teams)
+    if cache is not None:
+        cache.put(hashed, principal, token.expires_at)
+    return principal
 
 
 def revoke_token(sessions: sessionmaker[Session], token_id: str) -> None:
     with transaction(sessions) as session:
         if not store.revoke_token(session, token_id, _now()):
             raise NotFound(f"no live token {token_id}")
+    forget_everywhere()
 
 
 # --- administration (the admin API and `cervixwatch users`) ----------------------------------
@@ -509,7 +529,10 @@ def update_user(
         for team in removed:
             store.remove_member(session, team.id, user.id)
         session.flush()
-        return Account(user, store.team_names_of(session, user.id))
+        account = Account(user, store.team_names_of(session, user.id))
+    # Disabled, or her care teams changed: her tokens' cached principals are out of date.
+    forget_everywhere()
+    return account
 
 
 def list_accounts(sessions: sessionmaker[Session]) -> list[Account]:

@@ -19,6 +19,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from cervixwatch import __version__
+from cervixwatch.access.token_cache import TokenCache
 from cervixwatch.knowledge import load_profiles
 from cervixwatch.settings import Settings, get_settings
 from cervixwatch.store import make_engine, session_factory, upgrade
@@ -71,6 +72,7 @@ def create_app(
     app.state.today = today
     app.state.profiles = load_profiles(settings.knowledge_dir)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_storage)
+    app.state.token_cache = TokenCache(settings.token_cache_seconds)
     app.include_router(auth_router)
     app.include_router(api_router, prefix="/api")
     app.include_router(fhir_router, prefix="/fhir")

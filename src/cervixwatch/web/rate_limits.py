@@ -45,6 +45,8 @@ class RateLimiter:
 
     def __init__(self, storage_uri: str = "memory://") -> None:
         self._strategy = MovingWindowRateLimiter(storage_from_string(storage_uri))
+        #: The counters are in this process's memory: counting blocks on nothing.
+        self.in_memory = storage_uri.startswith("memory://")
 
     def hit(self, limit: str, *keys: str) -> bool:
         """Count one request against `limit` for `keys`; False (and not counted) when over it."""

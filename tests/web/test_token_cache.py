@@ -1,0 +1,125 @@
+"""The few seconds a bearer token's principal is remembered (`access/token_cache.py`): a change
+made in this process bites at once; one made elsewhere (another worker, the CLI) within the
+cache's seconds; and no entry outlives its token."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, update
+
+from cervixwatch.access.principal import Principal, Role
+from cervixwatch.access.token_cache import TokenCache, forget_everywhere
+from cervixwatch.app import accounts
+from cervixwatch.store.models import ApiTokenRow, UserRow
+from cervixwatch.web.app import create_app
+from tests.store.tables import delete_everything
+from tests.web.accounts import TEAM, bearer, make_user, test_settings
+from tests.web.conftest import TODAY
+
+CACHE_SECONDS = 0.5
+
+
+def _client(engine: Engine, seconds: float) -> TestClient:
+    settings = test_settings(engine, token_cache_seconds=seconds)
+    return TestClient(create_app(settings, today=lambda: TODAY))
+
+
+@pytest.fixture
+def cached(engine: Engine) -> Iterator[TestClient]:
+    delete_everything(engine)
+    with _client(engine, CACHE_SECONDS) as client:
+        yield client
+    delete_everything(engine)
+
+
+def _revoke_behind_the_apps_back(client: TestClient, token_id: str) -> None:
+    """As another worker process or the CLI would: in the database, not through this
+    process's use cases (which would forget the cache at once)."""
+    sessions = client.app.state.sessions  # type: ignore[attr-defined]
+    with sessions.begin() as session:
+        session.execute(
+            update(ApiTokenRow)
+            .where(ApiTokenRow.id == token_id)
+            .values(revoked_at=dt.datetime.now(dt.UTC))
+        )
+
+
+def _token_id(client: TestClient, token: str) -> str:
+    [listed] = client.get("/api/tokens", headers=bearer(token)).json()
+    return str(listed["id"])
+
+
+def test_a_token_revoked_elsewhere_stops_working_within_the_cache_seconds(
+    cached: TestClient,
+) -> None:
+    _, token = make_user(cached, Role.CLINICIAN, teams=(TEAM,))
+    token_id = _token_id(cached, token)  # looked up, and now remembered
+    _revoke_behind_the_apps_back(cached, token_id)
+    # Within the cache's seconds this process still knows the token...
+    assert cached.get("/api/worklist", headers=bearer(token)).status_code == 200
+    time.sleep(CACHE_SECONDS + 0.1)
+    # ...and once they have passed it asks the database again, which refuses it.
+    assert cached.get("/api/worklist", headers=bearer(token)).status_code == 401
+
+
+def test_with_no_cache_a_token_revoked_elsewhere_stops_at_once(engine: Engine) -> None:
+    delete_everything(engine)
+    with _client(engine, 0) as client:
+        _, token = make_user(client, Role.CLINICIAN, teams=(TEAM,))
+        _revoke_behind_the_apps_back(client, _token_id(client, token))
+        assert client.get("/api/worklist", headers=bearer(token)).status_code == 401
+    delete_everything(engine)
+
+
+def test_changes_made_in_this_process_bite_at_once(cached: TestClient) -> None:
+    sessions = cached.app.state.sessions  # type: ignore[attr-defined]
+    username, token = make_user(cached, Role.CLINICIAN, teams=(TEAM,))
+    assert cached.get("/api/worklist", headers=bearer(token)).status_code == 200
+    # Disabled through the use case: forgotten, so refused on the very next request.
+    accounts.set_disabled(sessions, username, True)
+    assert cached.get("/api/worklist", headers=bearer(token)).status_code == 401
+    with sessions.begin() as session:
+        session.execute(update(UserRow).where(UserRow.username == username).values(disabled=False))
+    forget_everywhere()
+    assert cached.get("/api/worklist", headers=bearer(token)).status_code == 200
+    # Revoked through the API: refused at once, however fresh the cached entry.
+    token_id = _token_id(cached, token)
+    assert cached.delete(f"/api/tokens/{token_id}", headers=bearer(token)).status_code == 204
+    assert cached.get("/api/worklist", headers=bearer(token)).status_code == 401
+
+
+def test_a_new_care_team_is_seen_at_once(cached: TestClient) -> None:
+    sessions = cached.app.state.sessions  # type: ignore[attr-defined]
+    username, token = make_user(cached, Role.CLINICIAN, teams=(TEAM,))
+    before = accounts.token_principal(sessions, token, cached.app.state.token_cache)  # type: ignore[attr-defined]
+    assert before is not None
+    assert len(before.team_ids) == 1
+    accounts.update_user(sessions, username, add_teams=["Second team"])
+    after = accounts.token_principal(sessions, token, cached.app.state.token_cache)  # type: ignore[attr-defined]
+    assert after is not None
+    assert len(after.team_ids) == 2
+
+
+_SOMEONE = Principal(user_id="u1", role=Role.CLINICIAN, via="token")
+
+
+def test_an_entry_never_outlives_its_token() -> None:
+    cache = TokenCache(seconds=60)
+    now = dt.datetime.now(dt.UTC)
+    cache.put("expired", _SOMEONE, now - dt.timedelta(seconds=1))
+    assert cache.get("expired") is None
+    cache.put("expiring", _SOMEONE, now + dt.timedelta(seconds=0.2))
+    assert cache.get("expiring") == _SOMEONE
+    time.sleep(0.3)
+    assert cache.get("expiring") is None
+
+
+def test_a_cache_of_zero_seconds_remembers_nothing() -> None:
+    cache = TokenCache(seconds=0)
+    cache.put("t", _SOMEONE, dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+    assert cache.get("t") is None
