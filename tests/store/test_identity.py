@@ -118,3 +118,29 @@ def test_ids_are_scoped_to_the_woman_unless_the_source_is_named(
     with pytest.raises(IdentifierConflict, match="another patient"):
         _save(factory, _records(length, patient_id="b"), "H4", system=EHR)
     assert _count(factory, CervicalLengthRow) == 3
+
+
+@pytest.mark.parametrize("system", [None, EHR], ids=["first records", "merged"])
+def test_the_same_resource_twice_in_one_batch_is_one_row_with_the_later_values(
+    factory: sessionmaker[Session], system: str | None
+) -> None:
+    """Both ways of saving agree: a new woman's first records (plain INSERTs) and records
+    merged into what is stored (an identifier system given, so the merge looks it up)."""
+    first = CervicalLengthMeasurement(DAY, 23.0, source_id="cl1")
+    other = CervicalLengthMeasurement(DAY, 30.0, source_id="cl2")
+    amended = CervicalLengthMeasurement(DAY, 18.0, source_id="cl1")
+    with transaction(factory) as session:
+        saved = save_records(
+            session,
+            PatientFields("H1"),
+            _records(first, other, amended),
+            source=RecordSource.FHIR,
+            identifier_system=system,
+        )
+    with factory() as session:
+        stored = load_records(session, saved.pregnancy_id)
+        lengths = {row.source_ref: row.id for row in session.scalars(select(CervicalLengthRow))}
+    assert stored.cervical_lengths == (amended, other)
+    assert saved.records == stored
+    assert saved.claimed == {f"cervical_lengths/{ref}": row_id for ref, row_id in lengths.items()}
+    assert _count(factory, SourceIdentifierRow) == 3  # cl1, cl2 and the Patient "p1"

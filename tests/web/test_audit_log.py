@@ -499,7 +499,7 @@ def test_the_database_refuses_to_change_or_delete_entries(engine: Engine) -> Non
     sessions = session_factory(engine)
     request_id = f"append-only-{now().timestamp()}"
     record(
-        sessions,
+        engine,
         AuditEntry(
             action="read",
             method="GET",

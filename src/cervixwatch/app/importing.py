@@ -860,6 +860,7 @@ def import_bundle(
         raise Conflict(
             f"the Bundle conflicts with stored data ({type(error.orig).__name__})"
         ) from None
+    created = changes.created + saved.inserted  # a new woman's rows are written by plain INSERTs
     results = []
     for entry in entries:
         if entry is plan.patient_entry:
@@ -873,9 +874,9 @@ def import_bundle(
         pregnancy_id=pregnancy_id,
         patient_created=patient_created,
         received=received,
-        created=changes.created,
+        created=created,
         updated=changes.updated,
-        unchanged=max(0, received - changes.created - changes.updated),
+        unchanged=max(0, received - created - changes.updated),
         removed=changes.deleted,
         entries=results,
         assessment=summarise(pregnancy_id, assessment),

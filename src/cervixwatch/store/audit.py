@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, insert
 
-from cervixwatch.store.database import transaction
+from cervixwatch.store.database import write_connection
 from cervixwatch.store.models import AuditEventRow, AuditOutcome
 
 
@@ -42,26 +42,25 @@ def outcome_of(status: int, patient_id: str | None = None) -> AuditOutcome:
     return AuditOutcome.FAILED
 
 
-def append(session: Session, entry: AuditEntry) -> None:
-    session.add(
-        AuditEventRow(
-            actor_id=entry.actor_id,
-            actor_role=entry.actor_role,
-            via=entry.via,
-            action=entry.action,
-            method=entry.method,
-            route=entry.route[:200],
-            path=entry.path[:500],
-            patient_id=entry.patient_id,
-            client_address=(entry.client_address or None) and entry.client_address[:64],
-            outcome=outcome_of(entry.status, entry.patient_id),
-            status=entry.status,
-            request_id=entry.request_id,
-        )
-    )
+def _columns(entry: AuditEntry) -> dict[str, object]:
+    return {
+        "actor_id": entry.actor_id,
+        "actor_role": entry.actor_role,
+        "via": entry.via,
+        "action": entry.action,
+        "method": entry.method,
+        "route": entry.route[:200],
+        "path": entry.path[:500],
+        "patient_id": entry.patient_id,
+        "client_address": (entry.client_address or None) and entry.client_address[:64],
+        "outcome": outcome_of(entry.status, entry.patient_id),
+        "status": entry.status,
+        "request_id": entry.request_id,
+    }
 
 
-def record(sessions: sessionmaker[Session], entry: AuditEntry) -> None:
-    """Append `entry` in a transaction of its own."""
-    with transaction(sessions) as session:
-        append(session, entry)
+def record(engine: Engine, entry: AuditEntry) -> None:
+    """Append `entry` in a transaction of its own: one INSERT, on every request that touches
+    a woman's data, so no ORM session around it."""
+    with write_connection(engine) as connection:
+        connection.execute(insert(AuditEventRow), _columns(entry))

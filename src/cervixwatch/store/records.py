@@ -24,9 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from cervixwatch.clinical.records import PregnancyRecords
@@ -83,6 +84,9 @@ class Saved:
     records: PregnancyRecords | None = None
     #: {identifier value ("<table>/<source id>"): row id} of the identifiers this call claimed.
     claimed: dict[str, int] = field(default_factory=dict)
+    #: Record rows written by plain INSERTs, which the session's change tracking
+    #: (`exports.track_changes`) does not see: a new woman's records.
+    inserted: int = 0
 
 
 def default_identifier_system(patient_id: str, source: RecordSource) -> str:
@@ -130,7 +134,9 @@ def load_records(session: Session, pregnancy_id: str) -> PregnancyRecords:
 
 
 def _records_of_rows(
-    patient: PatientRow, pregnancy: PregnancyRow, rows: dict[str, list[Any]]
+    patient: PatientRow | SimpleNamespace,
+    pregnancy: PregnancyRow | SimpleNamespace,
+    rows: dict[str, list[Any]],
 ) -> PregnancyRecords:
     """The records held by `rows` ({part: its current rows in stored order})."""
     parts: dict[str, Any] = {}
@@ -150,15 +156,17 @@ def _records_of_rows(
 # --- saving -------------------------------------------------------------------------------------
 
 
+def _find_patient(session: Session, hospital_number: str) -> PatientRow | None:
+    """The woman with this hospital number, her row locked (PostgreSQL) until the transaction
+    ends; None if there is none."""
+    query = select(PatientRow).where(PatientRow.hospital_number == hospital_number)
+    return session.scalars(query.with_for_update()).one_or_none()
+
+
 def _patient(
-    session: Session, fields: PatientFields, records: PregnancyRecords, *, new: bool
-) -> tuple[PatientRow, bool]:
-    """Her row, locked (PostgreSQL) until the transaction ends, or a new one; and whether it
-    is new. `new`: the caller has just found no woman with her hospital number."""
-    patient = None
-    if not new:
-        query = select(PatientRow).where(PatientRow.hospital_number == fields.hospital_number)
-        patient = session.scalars(query.with_for_update()).one_or_none()
+    session: Session, patient: PatientRow | None, fields: PatientFields, records: PregnancyRecords
+) -> PatientRow:
+    """Her row (`patient`, found) with what the records say, or a new one."""
     created = patient is None
     if patient is None:
         patient = PatientRow(id=new_id(), hospital_number=fields.hospital_number)
@@ -172,7 +180,7 @@ def _patient(
     if created:
         # Inserted before her records: the rows have no ORM relationships to order them by.
         session.flush()
-    return patient, created
+    return patient
 
 
 def _pregnancy(
@@ -209,13 +217,10 @@ class _Identity:
     session: Session
     system: str
     patient_id: str
-    #: The system was made for her just now (`default_identifier_system` of a new woman):
-    #: nothing can be stored under it yet, so there is nothing to look up.
-    fresh: bool = False
 
     def find(self, table: str, values: Iterable[str]) -> dict[str, SourceIdentifierRow]:
         wanted = sorted({f"{table}/{v}" for v in values})
-        if not wanted or self.fresh:
+        if not wanted:
             return {}
         query = select(SourceIdentifierRow).where(
             SourceIdentifierRow.system == self.system, SourceIdentifierRow.value.in_(wanted)
@@ -306,15 +311,18 @@ def save_records(
     `new_patient`: the caller has looked for her by hospital number in this transaction and
     found no one, so she is registered without looking again (should another writer register
     her meanwhile, the hospital number's unique constraint refuses this transaction)."""
+    existing = None if new_patient else _find_patient(session, patient.hospital_number)
+    if existing is None and identifier_system is None:
+        # Nothing stored to merge with, and no identifier that could be taken already.
+        return _save_first_records(session, patient, records, source)
     # Autoflush off: every query here reads what was stored before this call, and the new
     # rows go to the database together at the end (one INSERT per table).
+    new_patient = existing is None
     with session.no_autoflush:
-        patient_row, new_patient = _patient(session, patient, records, new=new_patient)
+        patient_row = _patient(session, existing, patient, records)
         pregnancy = _pregnancy(session, patient_row.id, records, new_patient=new_patient)
         system = identifier_system or default_identifier_system(patient_row.id, source)
-        identity = _Identity(
-            session, system, patient_row.id, fresh=new_patient and identifier_system is None
-        )
+        identity = _Identity(session, system, patient_row.id)
         rows: dict[str, list[Any]] = {}
         to_claim: list[tuple[str, dict[str, Any]]] = []
         # Her id in the source (a FHIR Patient id), so the source's references find her.
@@ -343,3 +351,98 @@ def save_records(
     session.flush()
     stored = _records_of_rows(patient_row, pregnancy, rows) if new_patient else None
     return Saved(patient_row.id, pregnancy.id, stored, claimed)
+
+
+# --- a woman's first records: plain INSERTs ----------------------------------------------------
+
+
+def _first_rows(kind: RecordKind[Any, Any], items: list[Any]) -> tuple[list[Any], list[str | None]]:
+    """The column values of the rows `items` become, in order, and each row's source id:
+    the same source record twice in one batch is one row, at its first place, with the
+    values of the later (an amended result replaces the first)."""
+    values: list[dict[str, Any]] = []
+    refs: list[str | None] = []
+    place: dict[str, int] = {}
+    for item in items:
+        ref = kind.source_id(item)
+        if ref is not None and ref in place:
+            values[place[ref]].update(kind.columns(item))
+            continue
+        if ref is not None:
+            place[ref] = len(values)
+        values.append(kind.columns(item))
+        refs.append(ref)
+    return values, refs
+
+
+def _save_first_records(
+    session: Session, fields: PatientFields, records: PregnancyRecords, source: RecordSource
+) -> Saved:
+    """Register a woman seen for the first time with her records and a new pregnancy.
+
+    With nothing stored to merge with, every row is new: one INSERT per table through the
+    session's connection (the ORM's unit of work, which tracks each object, cost more than the
+    database did), the ids of rows with a source id taken from RETURNING, and the records
+    given back as stored without reading them."""
+    connection = session.connection()
+    patient_id, pregnancy_id = new_id(), new_id()
+    patient = SimpleNamespace(
+        id=patient_id,
+        hospital_number=fields.hospital_number,
+        family_name=fields.family_name,
+        given_name=fields.given_name,
+        birth_date=records.birth_date,
+    )
+    connection.execute(insert(PatientRow), vars(patient))
+    pregnancy = SimpleNamespace(
+        id=pregnancy_id,
+        patient_id=patient_id,
+        status=PregnancyStatus.ACTIVE,
+        edd=records.edd,
+        fetuses=records.fetuses,
+        notes=list(records.notes),
+    )
+    connection.execute(insert(PregnancyRow), vars(pregnancy))
+    system = default_identifier_system(patient_id, source)
+    identifiers: list[dict[str, str]] = []
+    if records.patient_id and records.patient_id != patient_id:
+        # Her id in the source (a FHIR Patient id), so the source's references find her.
+        identifiers.append(
+            _identifier(patient_id, system, "patients", records.patient_id, patient_id)
+        )
+    rows: dict[str, list[Any]] = {}
+    claimed: dict[str, int] = {}
+    for kind in RECORD_KINDS:
+        items = list(kind.records_of(records))
+        if not items:
+            continue
+        owner = {f"{kind.owner}_id": patient_id if kind.owner == "patient" else pregnancy_id}
+        values, refs = _first_rows(kind, items)
+        stored = [{**owner, "source": source, **v} for v in values]
+        returning = insert(kind.table).returning(kind.table.id, sort_by_parameter_order=True)
+        ids = connection.execute(returning, stored).scalars().all()
+        rows[kind.field] = [SimpleNamespace(**v) for v in stored]
+        for ref, row_id in zip(refs, ids, strict=True):
+            if ref is not None:
+                identifiers.append(
+                    _identifier(patient_id, system, kind.table_name, ref, str(row_id))
+                )
+                claimed[f"{kind.table_name}/{ref}"] = row_id
+    if identifiers:
+        connection.execute(insert(SourceIdentifierRow), identifiers)
+    inserted = sum(len(part) for part in rows.values())
+    return Saved(
+        patient_id, pregnancy_id, _records_of_rows(patient, pregnancy, rows), claimed, inserted
+    )
+
+
+def _identifier(
+    patient_id: str, system: str, table: str, source_id: str, row_id: str
+) -> dict[str, Any]:
+    return {
+        "patient_id": patient_id,
+        "system": system,
+        "value": f"{table}/{source_id}",
+        "table_name": table,
+        "row_id": row_id,
+    }

@@ -17,7 +17,7 @@ import uuid
 from typing import Any
 
 import anyio
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cervixwatch.store.audit import AuditEntry, record
@@ -93,9 +93,9 @@ class AuditLog:
             patient_id=access.patient_id,
             client_address=client[0] if client else None,
         )
-        sessions: sessionmaker[Session] = scope["app"].state.sessions
+        engine: Engine = scope["app"].state.engine
         try:
-            await anyio.to_thread.run_sync(record, sessions, entry)
+            await anyio.to_thread.run_sync(record, engine, entry)
         except Exception:
             # The access has happened; a lost entry must be loud in the logs (ids only).
             log.exception("audit entry for request %s could not be written", request_id)
