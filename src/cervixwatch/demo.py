@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.rule import Rule
 from sqlalchemy.engine import make_url
 
+from cervixwatch import serving
 from cervixwatch.clinical.assessment import assess
 from cervixwatch.cohort import iter_cohort, load_cohort, patient_count, write_bundle_files
 from cervixwatch.cohort import write_ndjson as write_cohort_ndjson
@@ -107,19 +108,12 @@ def where_to_go(host: str, port: int) -> str:
 def serve(settings: Settings, *, log_level: str = "info") -> None:
     """Migrate the database once, then run Uvicorn on the app factory with `settings` (which
     the caller has also put in the environment, for the worker processes)."""
-    import uvicorn  # the web server is needed only here
-
     # Migrate before the workers start, so that several workers never race to create the
     # schema; each worker's own migration on start then finds nothing to do.
     upgrade(settings.database_url)
     Console(highlight=False, stderr=True).print(where_to_go(settings.host, settings.port))
-    uvicorn.run(
-        APP_FACTORY,
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=log_level,
+    serving.run(
+        serving.Listen(APP_FACTORY, settings.host, settings.port, log_level), settings.workers
     )
 
 

@@ -1,0 +1,178 @@
+"""Running the web app under Uvicorn with several worker processes, each accepting on its own
+socket.
+
+Why not `uvicorn.run(workers=N)`: there the workers share one listening socket and race to
+accept; the worker that wakes first takes every connection waiting, so connections opened
+together (an integration engine's or a proxy's pool of keep-alive connections) all land on one
+worker while the others idle. Measured with `benchmarks/api.py` (8 keep-alive clients, 2
+workers): one worker at 97% CPU, the other at 0.2%, and 119 bundles/s where spread connections
+gave about 150/s (docs/performance.md).
+
+On Linux the parent here opens one listening socket per worker, all bound to the same address
+with `SO_REUSEPORT`, and the kernel hands each new connection to one of them by a hash of its
+addresses. All are listening before any worker starts, so connections that arrive while the
+workers start are spread too (each waits in its socket's queue for its worker). Worker i
+serves socket i; a worker that dies is restarted on the same socket, so what waits in its
+queue is served, not lost. On SIGINT or SIGTERM the parent stops them all (Uvicorn's graceful
+shutdown: requests in progress finish). Where `SO_REUSEPORT` is missing, or with one worker,
+this is plain `uvicorn.run`.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
+from types import FrameType
+from typing import Final
+
+log = logging.getLogger("cervixwatch.serving")
+
+#: Seconds a stopping worker is given to finish its requests before it is killed.
+STOP_GRACE_SECONDS: Final = 30
+#: A worker that dies within this many seconds of starting is not restarted in a loop: the
+#: server stops (a broken configuration would otherwise restart forever).
+EARLY_DEATH_SECONDS: Final = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Listen:
+    """What each worker runs: the app factory on `host`:`port`."""
+
+    app: str
+    host: str
+    port: int
+    log_level: str = "info"
+
+
+def spreads_connections() -> bool:
+    """Whether this system lets several sockets share a port and spreads connections over
+    them (Linux's `SO_REUSEPORT`; BSD's option of that name does not spread them)."""
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+def run(listen: Listen, workers: int) -> None:
+    """Serve until SIGINT or SIGTERM."""
+    import uvicorn  # the web server is needed only here
+
+    if workers <= 1 or not spreads_connections():
+        uvicorn.run(
+            listen.app,
+            factory=True,
+            host=listen.host,
+            port=listen.port,
+            workers=workers,
+            log_level=listen.log_level,
+        )
+        return
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(workers):
+            sockets.append(_listening_socket(listen))
+        _Supervisor(listen, sockets).run()
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+#: Connections a socket holds waiting to be accepted (Uvicorn's default).
+BACKLOG: Final = 2048
+
+
+def _listening_socket(listen: Listen) -> socket.socket:
+    """A TCP socket listening on the address, in its `SO_REUSEPORT` group. Its protocol is
+    given as TCP so that asyncio sets TCP_NODELAY on the connections it accepts."""
+    family = socket.AF_INET6 if ":" in listen.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((listen.host, listen.port))
+        sock.listen(BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _worker(listen: Listen, sock: socket.socket) -> None:
+    """One worker process: Uvicorn on its own socket."""
+    import uvicorn
+
+    config = uvicorn.Config(listen.app, factory=True, log_level=listen.log_level, backlog=BACKLOG)
+    config.configure_logging()
+    # The parent stops a worker with SIGTERM, which Uvicorn handles; SIGINT (Ctrl+C reaches
+    # the whole process group) is left to the parent, so shutdown happens once, in order.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+class _Supervisor:
+    def __init__(self, listen: Listen, sockets: list[socket.socket]) -> None:
+        self.listen = listen
+        self.sockets = sockets
+        self.context = multiprocessing.get_context("spawn")
+        self.workers: list[BaseProcess] = []
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        previous = {s: signal.signal(s, self._stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.workers = [self._start(sock) for sock in self.sockets]
+            self._watch()
+        finally:
+            self._stop_all()
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+    def _start(self, sock: socket.socket) -> BaseProcess:
+        process = self.context.Process(target=_worker, args=(self.listen, sock), daemon=False)
+        process.start()
+        log.info("started worker process %s", process.pid)
+        return process
+
+    def _stop(self, _signum: int, _frame: FrameType | None) -> None:
+        self.stopping.set()
+
+    def _watch(self) -> None:
+        """Restart a worker that dies, until asked to stop."""
+        started = {p.pid: time.monotonic() for p in self.workers}
+        while not self.stopping.is_set():
+            wait([p.sentinel for p in self.workers], timeout=0.5)
+            for i, process in enumerate(self.workers):
+                if process.is_alive() or self.stopping.is_set():
+                    continue
+                lived = time.monotonic() - started.get(process.pid, 0.0)
+                if lived < EARLY_DEATH_SECONDS:
+                    log.error(
+                        "worker process %s exited (code %s) %.1f s after starting; stopping",
+                        process.pid,
+                        process.exitcode,
+                        lived,
+                    )
+                    raise SystemExit(3)
+                log.warning(
+                    "worker process %s exited (code %s); starting another",
+                    process.pid,
+                    process.exitcode,
+                )
+                self.workers[i] = self._start(self.sockets[i])
+                started[self.workers[i].pid] = time.monotonic()
+
+    def _stop_all(self) -> None:
+        for process in self.workers:
+            if process.is_alive():
+                process.terminate()  # SIGTERM: Uvicorn finishes the requests in progress
+        for process in self.workers:
+            process.join(STOP_GRACE_SECONDS)
+            if process.is_alive():
+                log.warning("worker process %s did not stop in time; killed", process.pid)
+                process.kill()
+                process.join()
