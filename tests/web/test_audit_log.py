@@ -454,6 +454,16 @@ def test_every_access_leaves_exactly_one_entry(client: TestClient) -> None:
     updated = client.patch(record_url, json=kind.update)
     deleted = client.delete(record_url)
     imported = post_bundle(client, fb.bundle(fb.edd()))
+    # Written in the import's own transaction when it succeeds: refused, that entry is rolled
+    # back with the import, and the refusal is recorded instead, once.
+    no_identifier = {"resourceType": "Patient", "name": [{"family": "Secret"}]}
+    rejected = client.post(
+        "/fhir",
+        content=orjson.dumps(
+            {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": no_identifier}]}
+        ),
+        headers={"Content-Type": "application/fhir+json"},
+    )
     exported = client.get(f"/fhir/Patient/{pid}/$everything")
     refused = client.get(f"/api/patients/{pid}", headers=other)
     with signed_out(client):
@@ -469,6 +479,7 @@ def test_every_access_leaves_exactly_one_entry(client: TestClient) -> None:
         (updated, mine, pid, "write", AuditOutcome.SUCCESS, 200, "U"),
         (deleted, mine, pid, "delete", AuditOutcome.SUCCESS, 204, "D"),
         (imported, mine, imported_id, "import", AuditOutcome.SUCCESS, 200, "C"),
+        (rejected, mine, None, "import", AuditOutcome.INVALID, 422, "C"),
         (exported, mine, pid, "export", AuditOutcome.SUCCESS, 200, "R"),
         # Another team's clinician is told "not found"; who tried to reach whom is kept.
         (refused, other_id, pid, "read", AuditOutcome.DENIED, 404, "R"),

@@ -52,6 +52,8 @@ from cervixwatch.interop.fhir_values import BundleError, Where, codes_of
 from cervixwatch.knowledge import codes as c
 from cervixwatch.store import transaction
 from cervixwatch.store.accounts import add_patients_to_teams, visible_patient_ids
+from cervixwatch.store.audit import AuditEntry
+from cervixwatch.store.audit import append as append_audit_entry
 from cervixwatch.store.crud import patient_by_hospital_number, plausible_id
 from cervixwatch.store.exports import (
     condition_rows,
@@ -807,13 +809,16 @@ def import_bundle(
     profiles: Profiles,
     scope: Scope | None = None,
     new_patient_teams: Collection[str] = (),
+    audit: AuditEntry | None = None,
 ) -> Imported:
     """Store the records of the Bundle `raw` (JSON) for the woman it is about and reassess her
     on `today`, all in one transaction. Raises `InvalidBundle` (unreadable), `RejectedBundle`
     (readable but wrong: the message names the entry and field), `Conflict`, or `OutOfScope`
     (she is stored but not among the women `scope` may write; None: any woman).
 
-    A woman seen for the first time is put under the care of `new_patient_teams`."""
+    A woman seen for the first time is put under the care of `new_patient_teams`. `audit`: the
+    request's audit entry, appended (naming the woman) in the same transaction, so the import
+    and its entry stand or fall together."""
     entries = _entries(_load(raw))
     try:
         with transaction(sessions) as session, track_changes(session) as changes:
@@ -854,6 +859,8 @@ def import_bundle(
             # A new woman's identifiers are all the ones just claimed: no need to look them up.
             claimed = saved.claimed if patient_created else None
             locations = _locations(session, patient_id, pregnancy_id, plan, claimed)
+            if audit is not None:
+                append_audit_entry(session, replace(audit, patient_id=patient_id))
     except IdentifierConflict as error:
         raise Conflict(str(error)) from None
     except IntegrityError as error:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, insert
+from sqlalchemy.orm import Session
 
 from cervixwatch.store.database import write_connection
 from cervixwatch.store.models import AuditEventRow, AuditOutcome
@@ -57,6 +58,12 @@ def _columns(entry: AuditEntry) -> dict[str, object]:
         "status": entry.status,
         "request_id": entry.request_id,
     }
+
+
+def append(session: Session, entry: AuditEntry) -> None:
+    """Append `entry` in the session's transaction: a write and its entry stand or fall
+    together."""
+    session.connection().execute(insert(AuditEventRow), _columns(entry))
 
 
 def record(engine: Engine, entry: AuditEntry) -> None:

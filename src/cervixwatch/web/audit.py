@@ -7,6 +7,11 @@ transaction of its own, with the response's status: one entry per access, refuse
 included. Requests that touch no patient data (the CapabilityStatement, the API's
 documentation, reading one's own account) are not recorded.
 
+A route that writes may instead append its entry in its own transaction (`entry_for`, then
+`recorded_by_route`): the write and its entry then stand or fall together, in one commit
+instead of two. The middleware then writes none; should the answer's status turn out other
+than the one recorded (the response failed after the commit), it logs that, by request id.
+
 Every response carries an `X-Request-ID`, the id its audit entry (and any log line) has.
 """
 
@@ -18,6 +23,7 @@ from typing import Any
 
 import anyio
 from sqlalchemy import Engine
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cervixwatch.store.audit import AuditEntry, record
@@ -47,6 +53,44 @@ def _is_id(name: str) -> bool:
     return name.endswith("_id") or name in ("resource_type", "path")
 
 
+_RECORDED_BY_ROUTE = "audit_recorded_by_route"
+
+
+def _entry(scope: Scope, state: dict[str, Any], request_id: str, status: int) -> AuditEntry | None:
+    """The request's audit entry with `status`; None if it touches no patient data."""
+    access: AccessRecord | None = state.get("access")
+    if access is None or access.action is None:
+        return None
+    principal = access.principal
+    client = scope.get("client")
+    return AuditEntry(
+        action=access.action,
+        method=scope["method"],
+        route=_route_template(scope["path"], scope.get("path_params", {})),
+        path=_ids_only(scope["path"], scope.get("path_params", {})),
+        status=status,
+        request_id=request_id,
+        actor_id=principal.user_id if principal else None,
+        actor_role=principal.role.value if principal else None,
+        via=principal.via if principal else None,
+        patient_id=access.patient_id,
+        client_address=client[0] if client else None,
+    )
+
+
+def entry_for(request: Request, status: int) -> AuditEntry | None:
+    """This request's audit entry as it will be answered (`status`), for the route to append
+    in its own transaction (`store.audit.append`); then call `recorded_by_route`."""
+    state = request.scope.get("state", {})
+    return _entry(request.scope, state, state.get("request_id", ""), status)
+
+
+def recorded_by_route(request: Request, status: int) -> None:
+    """The route's transaction, holding this request's audit entry with `status`, has
+    committed: the middleware writes no other."""
+    request.scope.setdefault("state", {})[_RECORDED_BY_ROUTE] = status
+
+
 class AuditLog:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -67,7 +111,17 @@ class AuditLog:
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER, request_id.encode()))
                 message = {**message, "headers": headers}
-                await self._record(scope, state, request_id, int(message["status"]))
+                status = int(message["status"])
+                by_route = state.get(_RECORDED_BY_ROUTE)
+                if by_route is None:
+                    await self._record(scope, state, request_id, status)
+                elif by_route != status:
+                    log.warning(
+                        "request %s: audit entry written as %s, answered %s",
+                        request_id,
+                        by_route,
+                        status,
+                    )
             await send(message)
 
         await self.app(scope, receive, send_and_record)
@@ -75,24 +129,9 @@ class AuditLog:
     async def _record(
         self, scope: Scope, state: dict[str, Any], request_id: str, status: int
     ) -> None:
-        access: AccessRecord | None = state.get("access")
-        if access is None or access.action is None:
+        entry = _entry(scope, state, request_id, status)
+        if entry is None:
             return
-        principal = access.principal
-        client = scope.get("client")
-        entry = AuditEntry(
-            action=access.action,
-            method=scope["method"],
-            route=_route_template(scope["path"], scope.get("path_params", {})),
-            path=_ids_only(scope["path"], scope.get("path_params", {})),
-            status=status,
-            request_id=request_id,
-            actor_id=principal.user_id if principal else None,
-            actor_role=principal.role.value if principal else None,
-            via=principal.via if principal else None,
-            patient_id=access.patient_id,
-            client_address=client[0] if client else None,
-        )
         engine: Engine = scope["app"].state.engine
         try:
             await anyio.to_thread.run_sync(record, engine, entry)

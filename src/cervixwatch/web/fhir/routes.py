@@ -36,6 +36,7 @@ from cervixwatch.web.access import (
     audit_patient,
     by_patient,
 )
+from cervixwatch.web.audit import entry_for, recorded_by_route
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, SettingsDep, TodayDep
 from cervixwatch.web.fhir.audit_routes import router as audit_router
 from cervixwatch.web.fhir.http import (
@@ -202,7 +203,10 @@ async def transaction(
         profiles=profiles,
         scope=scope_of(principal),
         new_patient_teams=principal.team_ids,
+        # Recorded in the import's own transaction: one commit, and no import without it.
+        audit=entry_for(request, 200),
     )
+    recorded_by_route(request, 200)
     audit_patient(request, imported.patient_id)
     return fhir_response(request, transaction_response(imported), media_type=media_type)
 
