@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, exists, false, func, or_, select, update
+from sqlalchemy import ColumnElement, case, delete, exists, false, func, insert, or_, select, update
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from cervixwatch.access.principal import Scope
@@ -75,8 +75,16 @@ def add_patients_to_teams(
 ) -> None:
     """Put the woman under these teams' care (once each). `new_patient`: she was registered
     in this transaction, so she is under no team yet and nothing need be looked up."""
-    for team_id in sorted(set(team_ids)):
-        if new_patient or session.get(TeamPatientRow, (team_id, patient_id)) is None:
+    teams = sorted(set(team_ids))
+    if new_patient:
+        if teams:
+            # One INSERT, as her other first rows are (`records._save_first_records`).
+            session.connection().execute(
+                insert(TeamPatientRow), [{"team_id": t, "patient_id": patient_id} for t in teams]
+            )
+        return
+    for team_id in teams:
+        if session.get(TeamPatientRow, (team_id, patient_id)) is None:
             session.add(TeamPatientRow(team_id=team_id, patient_id=patient_id))
 
 

@@ -121,4 +121,7 @@ def store_assessment(
         "computed_at": computed_at or dt.datetime.now(dt.UTC),
         **assessment_columns(assessment, records, profiles),
     }
-    session.execute(_upsert(session.get_bind().dialect.name), values)
+    # On the session's connection: through the session, the ORM would treat the statement as
+    # a bulk insert of objects, at a cost above the database's own.
+    connection = session.connection()
+    connection.execute(_upsert(connection.dialect.name), values)
