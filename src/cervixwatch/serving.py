@@ -75,7 +75,12 @@ def run(listen: Listen, workers: int) -> None:
     sockets: list[socket.socket] = []
     try:
         for _ in range(workers):
-            sockets.append(_listening_socket(listen))
+            try:
+                sockets.append(_listening_socket(listen))
+            except OSError as error:
+                raise SystemExit(
+                    f"cannot listen on {listen.host}:{listen.port}: {error.strerror or error}"
+                ) from None
         _Supervisor(listen, sockets).run()
     finally:
         for sock in sockets:

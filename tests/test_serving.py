@@ -1,0 +1,173 @@
+"""`cervixwatch serve --workers N` on Linux (`serving.py`): each worker accepts on its own
+`SO_REUSEPORT` socket, so connections opened together are spread over the workers; a worker
+that dies is replaced and the server keeps answering; SIGINT stops everything cleanly.
+
+Read off the real processes: which worker holds which connection comes from /proc."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from cervixwatch.serving import spreads_connections
+
+pytestmark = pytest.mark.skipif(
+    not spreads_connections(), reason="SO_REUSEPORT spreads connections only on Linux"
+)
+
+STARTUP_SECONDS = 40
+WORKERS = 2
+CONNECTIONS = 16
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _workers_of(parent: int) -> list[int]:
+    """The worker processes the server has started (not multiprocessing's helpers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and b"spawn_main" in command:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def _established_on(pid: int, port: int) -> int:
+    """How many established connections to `port` the process holds."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].split(":")[1], 16)
+        if local_port == port and fields[3] == "01" and fields[9] in inodes:
+            count += 1
+    return count
+
+
+def _answers(port: int) -> bool:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        connection.request("GET", "/fhir/metadata")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
+def _wait_for(condition: object, what: str, seconds: float = STARTUP_SECONDS) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@contextmanager
+def _server(tmp_path: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CERVIXWATCH_")}
+    command = [
+        sys.executable,
+        "-c",
+        "from cervixwatch.cli import app; app()",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(WORKERS),
+        "--database-url",
+        f"sqlite:///{tmp_path / 'serve.db'}",
+        "--log-level",
+        "warning",
+    ]
+    server = subprocess.Popen(
+        command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        yield server
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
+def test_workers_share_the_connections_and_a_dead_one_is_replaced(tmp_path: Path) -> None:
+    port = _free_port()
+    with _server(tmp_path, port) as server:
+        _wait_for(lambda: len(_workers_of(server.pid)) == WORKERS, "the workers to start")
+        _wait_for(lambda: _answers(port), "the server to answer")
+
+        # Connections opened together, kept open, each used once (so each is accepted).
+        clients = [http.client.HTTPConnection("127.0.0.1", port) for _ in range(CONNECTIONS)]
+        for client in clients:
+            client.connect()
+        for client in clients:
+            client.request("GET", "/fhir/metadata")
+            assert client.getresponse().read()
+        held = {pid: _established_on(pid, port) for pid in _workers_of(server.pid)}
+        assert sum(held.values()) == CONNECTIONS
+        # The kernel spreads them by a hash of their addresses: every worker has some (all 16
+        # on one of 2 workers would happen once in 32,768 runs).
+        assert all(count > 0 for count in held.values()), held
+        for client in clients:
+            client.close()
+
+        # A worker killed is replaced, and the server answers throughout.
+        victim = _workers_of(server.pid)[0]
+        time.sleep(6)  # past the early-death guard, which stops a server that cannot start
+        os.kill(victim, signal.SIGKILL)
+        _wait_for(
+            lambda: (
+                len(_workers_of(server.pid)) == WORKERS and victim not in _workers_of(server.pid)
+            ),
+            "a replacement worker",
+        )
+        _wait_for(lambda: _answers(port), "the server to answer again")
+
+        server.send_signal(signal.SIGINT)
+        output, _ = server.communicate(timeout=40)
+        assert server.returncode == 0, output.decode(errors="replace")
+        assert _workers_of(server.pid) == []
+
+
+def test_a_port_in_use_is_refused_at_once(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with _server(tmp_path, port) as server:
+            output, _ = server.communicate(timeout=STARTUP_SECONDS)
+    assert server.returncode != 0
+    assert b"Address already in use" in output or b"address already in use" in output.lower()
