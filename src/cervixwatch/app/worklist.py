@@ -19,8 +19,7 @@ from cervixwatch.store import refresh_assessments
 from cervixwatch.store.worklist_search import (
     WorklistLine,
     WorklistSearch,
-    count_worklist,
-    search_worklist,
+    worklist_page,
 )
 from cervixwatch.store.writes import Profiles
 
@@ -47,6 +46,5 @@ def list_worklist(
     """One page of the worklist as of `today`, and how many pregnancies it holds in all."""
     refreshed = refresh_assessments(sessions, today, profiles)
     with sessions() as session:
-        lines = search_worklist(session, where, limit=page_size, offset=(page - 1) * page_size)
-        total = count_worklist(session, where)
+        lines, total = worklist_page(session, where, limit=page_size, offset=(page - 1) * page_size)
     return WorklistPage(lines, total, refreshed)

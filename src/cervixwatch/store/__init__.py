@@ -22,6 +22,7 @@ from cervixwatch.store.worklist_search import (
     WorklistSearch,
     count_worklist,
     search_worklist,
+    worklist_page,
 )
 from cervixwatch.store.writes import Written, reassess, refresh_assessments, write_records
 
@@ -49,5 +50,6 @@ __all__ = [
     "upgrade",
     "worklist",
     "worklist_count",
+    "worklist_page",
     "write_records",
 ]

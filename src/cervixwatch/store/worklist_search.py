@@ -179,6 +179,29 @@ def search_worklist(
         *_ordering(where.sort), PregnancyRow.id
     )
     entries = [WorklistEntry(*row) for row in session.execute(query.limit(limit).offset(offset))]
+    return _with_history(session, entries)
+
+
+def worklist_page(
+    session: Session, where: WorklistSearch, *, limit: int, offset: int
+) -> tuple[list[WorklistLine], int]:
+    """`search_worklist`, and how many pregnancies the worklist holds under `where` in all.
+
+    The total is counted in the same query, over the rows the database filters and sorts for
+    the page anyway (a window), instead of filtering and joining them all again; only a page
+    past the end, which has no row to carry it, counts them apart."""
+    query = _filtered(session, select(*_COLUMNS, func.count().over()), where).order_by(
+        *_ordering(where.sort), PregnancyRow.id
+    )
+    rows = session.execute(query.limit(limit).offset(offset)).all()
+    if not rows:
+        return [], count_worklist(session, where) if offset else 0
+    total = int(rows[0][-1])
+    entries = [WorklistEntry(*row[:-1]) for row in rows]
+    return _with_history(session, entries), total
+
+
+def _with_history(session: Session, entries: list[WorklistEntry]) -> list[WorklistLine]:
     # The history line lives inside the stored result: read it for this page only, not for
     # every row the database sorts (that made the page query several times slower).
     history = AssessmentRow.result["history"].as_string()

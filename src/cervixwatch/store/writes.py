@@ -99,36 +99,26 @@ def stale_pregnancies(session: Session, as_of: dt.date, profiles: Profiles) -> l
     """Active pregnancies whose current assessment is missing, was made for another day, or
     by other guideline versions: what a daily refresh must reassess.
 
-    Asked on every worklist request, so the common case (nothing stale) must not read every
-    active row: the database finds those not assessed on `as_of`, and the guideline versions
-    of the rest are compared only as their few distinct values.
+    Asked on every worklist request, so it is one query that the database answers from the
+    active rows alone (nothing stale is the common case). The versions are compared as JSON
+    documents on PostgreSQL and as the stored text on SQLite, where two serialisations of
+    the same versions could differ: that can only call an assessment stale that is not,
+    and reassessing it is harmless; never the other way round.
     """
     versions = knowledge_versions(profiles)
-    active = (
+    query = (
         select(PregnancyRow.id)
         .outerjoin(AssessmentRow, AssessmentRow.pregnancy_id == PregnancyRow.id)
-        .where(PregnancyRow.status == PregnancyStatus.ACTIVE)
-    )
-    stale = set(
-        session.scalars(
-            active.where(or_(AssessmentRow.as_of.is_(None), AssessmentRow.as_of != as_of))
+        .where(
+            PregnancyRow.status == PregnancyStatus.ACTIVE,
+            or_(
+                AssessmentRow.as_of.is_(None),
+                AssessmentRow.as_of != as_of,
+                AssessmentRow.knowledge != versions,
+            ),
         )
     )
-    assessed_today = active.where(AssessmentRow.as_of == as_of)
-    kinds = session.scalars(
-        select(AssessmentRow.knowledge)
-        .where(AssessmentRow.pregnancy_id.in_(assessed_today.scalar_subquery()))
-        .distinct()
-    ).all()
-    if any(knowledge != versions for knowledge in kinds):
-        # A knowledge update: rare, so the plain comparison row by row is fine here.
-        rows = session.execute(
-            select(PregnancyRow.id, AssessmentRow.knowledge)
-            .join(AssessmentRow, AssessmentRow.pregnancy_id == PregnancyRow.id)
-            .where(PregnancyRow.status == PregnancyStatus.ACTIVE, AssessmentRow.as_of == as_of)
-        )
-        stale |= {pregnancy_id for pregnancy_id, knowledge in rows if knowledge != versions}
-    return sorted(stale)
+    return sorted(session.scalars(query))
 
 
 def refresh_assessments(
