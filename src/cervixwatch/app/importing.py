@@ -712,10 +712,12 @@ def _locations(
     pregnancy_id: str,
     plan: _Plan,
     claimed: Mapping[str, int] | None = None,
+    code_rows: Mapping[Any, int] | None = None,
 ) -> dict[int, str]:
     """{entry index: Type/id} of each entry kept as a resource of this server (the ids
     `app.exporting` gives), found by the identifiers the records were stored under
-    (`claimed`: all of them, when known)."""
+    (`claimed`: all of them, when known), and conditions by their code (`code_rows`, when
+    known)."""
     system = default_identifier_system(patient_id, RecordSource.FHIR)
     kept = [e for e in plan.records if _kept(e)]
     wanted = [
@@ -729,9 +731,13 @@ def _locations(
         if claimed is not None
         else identified_rows(session, system, wanted)
     )
-    conditions: dict[Any, int] = {}
+    conditions: Mapping[Any, int] = {}
     if any(e.kind in ("Condition", "Procedure") for e in kept):
-        conditions = condition_rows(session, patient_id, pregnancy_id)
+        conditions = (
+            code_rows
+            if code_rows is not None
+            else condition_rows(session, patient_id, pregnancy_id)
+        )
     out: dict[int, str] = {}
     for entry in kept:
         rid = entry.resource.get("id")
@@ -856,9 +862,10 @@ def import_bundle(
                 retract(session, patient_id, pregnancy_id, system, retractions, today)
                 stored = None  # what the retractions changed is read back
             _, assessment = reassess(session, pregnancy_id, today, profiles, stored=stored)
-            # A new woman's identifiers are all the ones just claimed: no need to look them up.
+            # A new woman's identifiers and condition rows are all the ones just written.
             claimed = saved.claimed if patient_created else None
-            locations = _locations(session, patient_id, pregnancy_id, plan, claimed)
+            code_rows = saved.code_rows if patient_created else None
+            locations = _locations(session, patient_id, pregnancy_id, plan, claimed, code_rows)
             if audit is not None:
                 append_audit_entry(session, replace(audit, patient_id=patient_id))
     except IdentifierConflict as error:

@@ -70,6 +70,10 @@ def remove_member(session: Session, team_id: str, user_id: str) -> None:
     )
 
 
+#: Built once, so it keeps its cache key (see `records._insert`).
+_INSERT_TEAM_PATIENT = insert(TeamPatientRow)
+
+
 def add_patients_to_teams(
     session: Session, patient_id: str, team_ids: Iterable[str], *, new_patient: bool = False
 ) -> None:
@@ -80,7 +84,7 @@ def add_patients_to_teams(
         if teams:
             # One INSERT, as her other first rows are (`records._save_first_records`).
             session.connection().execute(
-                insert(TeamPatientRow), [{"team_id": t, "patient_id": patient_id} for t in teams]
+                _INSERT_TEAM_PATIENT, [{"team_id": t, "patient_id": patient_id} for t in teams]
             )
         return
     for team_id in teams:

@@ -43,6 +43,11 @@ def outcome_of(status: int, patient_id: str | None = None) -> AuditOutcome:
     return AuditOutcome.FAILED
 
 
+#: Built once: reused, the statement keeps its cache key (worked out anew on each execution
+#: of a fresh one), and every request that touches a woman's data runs it.
+_INSERT = insert(AuditEventRow)
+
+
 def _columns(entry: AuditEntry) -> dict[str, object]:
     return {
         "actor_id": entry.actor_id,
@@ -63,11 +68,11 @@ def _columns(entry: AuditEntry) -> dict[str, object]:
 def append(session: Session, entry: AuditEntry) -> None:
     """Append `entry` in the session's transaction: a write and its entry stand or fall
     together."""
-    session.connection().execute(insert(AuditEventRow), _columns(entry))
+    session.connection().execute(_INSERT, _columns(entry))
 
 
 def record(engine: Engine, entry: AuditEntry) -> None:
     """Append `entry` in a transaction of its own: one INSERT, on every request that touches
     a woman's data, so no ORM session around it."""
     with write_connection(engine) as connection:
-        connection.execute(insert(AuditEventRow), _columns(entry))
+        connection.execute(_INSERT, _columns(entry))

@@ -24,16 +24,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Insert, insert, select
 from sqlalchemy.orm import Session
 
 from cervixwatch.clinical.records import PregnancyRecords
 from cervixwatch.store.assessments import store_assessment
 from cervixwatch.store.mapping import RECORD_KINDS, RecordKind
 from cervixwatch.store.models import (
+    Base,
     PatientRow,
     PregnancyRow,
     PregnancyStatus,
@@ -84,6 +86,9 @@ class Saved:
     records: PregnancyRecords | None = None
     #: {identifier value ("<table>/<source id>"): row id} of the identifiers this call claimed.
     claimed: dict[str, int] = field(default_factory=dict)
+    #: {code: row id} of her maternal conditions and complications, when she was new (what
+    #: `exports.condition_rows` would read); None: read them.
+    code_rows: dict[Any, int] | None = None
     #: Record rows written by plain INSERTs, which the session's change tracking
     #: (`exports.track_changes`) does not see: a new woman's records.
     inserted: int = 0
@@ -356,6 +361,19 @@ def save_records(
 # --- a woman's first records: plain INSERTs ----------------------------------------------------
 
 
+@cache
+def _insert(table: type[Base]) -> Insert:
+    # Built once: a statement object reused keeps its cache key, which SQLAlchemy otherwise
+    # works out again on every execution (a measurable share of a new woman's import).
+    return insert(table)
+
+
+@cache
+def _insert_returning_ids(table: type[Base]) -> Insert:
+    """INSERT of many rows giving their ids back in the order the rows were given."""
+    return insert(table).returning(table.id, sort_by_parameter_order=True)  # type: ignore[attr-defined]
+
+
 def _first_rows(kind: RecordKind[Any, Any], items: list[Any]) -> tuple[list[Any], list[str | None]]:
     """The column values of the rows `items` become, in order, and each row's source id:
     the same source record twice in one batch is one row, at its first place, with the
@@ -393,7 +411,7 @@ def _save_first_records(
         given_name=fields.given_name,
         birth_date=records.birth_date,
     )
-    connection.execute(insert(PatientRow), vars(patient))
+    connection.execute(_insert(PatientRow), vars(patient))
     pregnancy = SimpleNamespace(
         id=pregnancy_id,
         patient_id=patient_id,
@@ -402,7 +420,7 @@ def _save_first_records(
         fetuses=records.fetuses,
         notes=list(records.notes),
     )
-    connection.execute(insert(PregnancyRow), vars(pregnancy))
+    connection.execute(_insert(PregnancyRow), vars(pregnancy))
     system = default_identifier_system(patient_id, source)
     identifiers: list[dict[str, str]] = []
     if records.patient_id and records.patient_id != patient_id:
@@ -412,6 +430,7 @@ def _save_first_records(
         )
     rows: dict[str, list[Any]] = {}
     claimed: dict[str, int] = {}
+    code_rows: dict[Any, int] = {}
     for kind in RECORD_KINDS:
         items = list(kind.records_of(records))
         if not items:
@@ -419,9 +438,12 @@ def _save_first_records(
         owner = {f"{kind.owner}_id": patient_id if kind.owner == "patient" else pregnancy_id}
         values, refs = _first_rows(kind, items)
         stored = [{**owner, "source": source, **v} for v in values]
-        returning = insert(kind.table).returning(kind.table.id, sort_by_parameter_order=True)
+        returning = _insert_returning_ids(cast("type[Base]", kind.table))
         ids = connection.execute(returning, stored).scalars().all()
         rows[kind.field] = [SimpleNamespace(**v) for v in stored]
+        if kind.is_set:
+            for row, row_id in zip(rows[kind.field], ids, strict=True):
+                code_rows.setdefault(kind.record(row), row_id)
         for ref, row_id in zip(refs, ids, strict=True):
             if ref is not None:
                 identifiers.append(
@@ -429,10 +451,15 @@ def _save_first_records(
                 )
                 claimed[f"{kind.table_name}/{ref}"] = row_id
     if identifiers:
-        connection.execute(insert(SourceIdentifierRow), identifiers)
-    inserted = sum(len(part) for part in rows.values())
+        connection.execute(_insert(SourceIdentifierRow), identifiers)
+    stored_records = _records_of_rows(patient, pregnancy, rows)
     return Saved(
-        patient_id, pregnancy_id, _records_of_rows(patient, pregnancy, rows), claimed, inserted
+        patient_id,
+        pregnancy_id,
+        stored_records,
+        claimed,
+        code_rows=code_rows,
+        inserted=sum(len(part) for part in rows.values()),
     )
 
 
