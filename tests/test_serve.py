@@ -3,24 +3,16 @@ the database, answers on the port it was given, and stops cleanly."""
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+from tests.server_process import clean_environment, free_port, serve_command
+
 STARTUP_SECONDS = 25
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -32,25 +24,14 @@ def _get(url: str) -> tuple[int, bytes]:
 
 
 def test_serve_answers_on_its_port_and_stops(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     database = tmp_path / "serve.db"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CERVIXWATCH_")}
-    command = [
-        sys.executable,
-        "-c",
-        "from cervixwatch.cli import app; app()",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--database-url",
-        f"sqlite:///{database}",
-        "--log-level",
-        "warning",
-    ]
     with subprocess.Popen(
-        command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        serve_command(port, database),
+        env=clean_environment(),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     ) as server:
         try:
             deadline = time.monotonic() + STARTUP_SECONDS

@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from cervixwatch.serving import spreads_connections
+from tests.server_process import clean_environment, free_port, serve_command
 
 pytestmark = pytest.mark.skipif(
     not spreads_connections(), reason="SO_REUSEPORT spreads connections only on Linux"
@@ -28,13 +28,6 @@ pytestmark = pytest.mark.skipif(
 STARTUP_SECONDS = 40
 WORKERS = 2
 CONNECTIONS = 16
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _workers_of(parent: int) -> list[int]:
@@ -95,25 +88,13 @@ def _wait_for(condition: object, what: str, seconds: float = STARTUP_SECONDS) ->
 
 @contextmanager
 def _server(tmp_path: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CERVIXWATCH_")}
-    command = [
-        sys.executable,
-        "-c",
-        "from cervixwatch.cli import app; app()",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(WORKERS),
-        "--database-url",
-        f"sqlite:///{tmp_path / 'serve.db'}",
-        "--log-level",
-        "warning",
-    ]
+    command = serve_command(port, tmp_path / "serve.db", "--workers", str(WORKERS))
     server = subprocess.Popen(
-        command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        command,
+        env=clean_environment(),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         yield server
@@ -124,7 +105,7 @@ def _server(tmp_path: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
 
 
 def test_workers_share_the_connections_and_a_dead_one_is_replaced(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     with _server(tmp_path, port) as server:
         _wait_for(lambda: len(_workers_of(server.pid)) == WORKERS, "the workers to start")
         _wait_for(lambda: _answers(port), "the server to answer")

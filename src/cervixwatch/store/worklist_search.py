@@ -170,15 +170,22 @@ def _ordering(sort: WorklistSort) -> tuple[Any, ...]:
     )
 
 
+def _page_query(
+    session: Session, where: WorklistSearch, query: _AnySelect, *, limit: int, offset: int
+) -> _AnySelect:
+    """`query` filtered by `where`, in its order (the pregnancy id keeps pages stable), one
+    page of it."""
+    ordered = _filtered(session, query, where).order_by(*_ordering(where.sort), PregnancyRow.id)
+    return ordered.limit(limit).offset(offset)
+
+
 def search_worklist(
     session: Session, where: WorklistSearch, *, limit: int, offset: int
 ) -> list[WorklistLine]:
     """One page of the worklist under `where`, in its order; the pregnancy id keeps pages
     stable."""
-    query = _filtered(session, select(*_COLUMNS), where).order_by(
-        *_ordering(where.sort), PregnancyRow.id
-    )
-    entries = [WorklistEntry(*row) for row in session.execute(query.limit(limit).offset(offset))]
+    query = _page_query(session, where, select(*_COLUMNS), limit=limit, offset=offset)
+    entries = [WorklistEntry(*row) for row in session.execute(query)]
     return _with_history(session, entries)
 
 
@@ -190,10 +197,8 @@ def worklist_page(
     The total is counted in the same query, over the rows the database filters and sorts for
     the page anyway (a window), instead of filtering and joining them all again; only a page
     past the end, which has no row to carry it, counts them apart."""
-    query = _filtered(session, select(*_COLUMNS, func.count().over()), where).order_by(
-        *_ordering(where.sort), PregnancyRow.id
-    )
-    rows = session.execute(query.limit(limit).offset(offset)).all()
+    counted = select(*_COLUMNS, func.count().over())
+    rows = session.execute(_page_query(session, where, counted, limit=limit, offset=offset)).all()
     if not rows:
         return [], count_worklist(session, where) if offset else 0
     total = int(rows[0][-1])
