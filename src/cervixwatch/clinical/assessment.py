@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from cervixwatch.clinical.facts import FACT_CATALOGUE, FactValue, derive_facts
 from cervixwatch.clinical.gestation import GestationalAge
@@ -36,6 +36,29 @@ class Recommendation:
     summary: str
     facts: Mapping[str, Any]
     window: tuple[dt.date, dt.date] | None = None
+    #: The course of care (profiles.md): due, in-place, declined, overdue or missed.
+    state: RecommendationState = "due"
+    #: The state in plain words, with its dates and rule ("declined on 2026-02-01").
+    state_note: str = ""
+    #: Plain sentences, one per usual value assumed for an unknown fact (CD-01).
+    assumptions: tuple[str, ...] = ()
+    #: Why, in the clinic's words, where the rule's facts alone do not say (the symptoms of
+    #: an unreviewed report, who reported them and how long they have waited: CD-07).
+    reason: str = ""
+
+
+RecommendationState = Literal["due", "in-place", "declined", "overdue", "missed"]
+STATES: tuple[RecommendationState, ...] = ("due", "in-place", "declined", "overdue", "missed")
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentTreatment:
+    """A treatment under way on the assessment's day: a cerclage in situ, an active order."""
+
+    treatment: str  # "cerclage", "vaginal-progesterone", "hydroxyprogesterone-caproate"
+    since: dt.date | None
+    since_ga: GestationalAge | None
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +84,8 @@ class Assessment:
     scan_plans: tuple[ScanPlan, ...]
     risk: RiskSummary
     facts: Mapping[str, FactValue]
+    #: Treatments under way on `as_of` (a cerclage in situ, active orders), with their dates.
+    current_treatments: tuple[CurrentTreatment, ...] = ()
 
     @property
     def next_scan_due(self) -> dt.date | None:

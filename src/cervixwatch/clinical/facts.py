@@ -297,7 +297,8 @@ def derive_facts(records: PregnancyRecords, as_of: dt.date) -> dict[str, FactVal
     reported: set[Symptom] = set()
     for report in reports:
         reported |= report.present
-    complications = records.complications
+    # Only complications active on `as_of` count (CD-06): noted by then and not yet resolved.
+    complications = {c.complication for c in records.complications if c.active_on(as_of)}
     facts["preterm_labour"] = Complication.PRETERM_LABOUR in complications
     facts["ruptured_membranes"] = Complication.RUPTURED_MEMBRANES in complications
     facts["chorioamnionitis"] = Complication.CHORIOAMNIONITIS in complications
@@ -324,9 +325,7 @@ def derive_facts(records: PregnancyRecords, as_of: dt.date) -> dict[str, FactVal
         None if c.route is CerclageRoute.UNKNOWN else c.route is CerclageRoute.TRANSVAGINAL
         for c in in_situ
     )
-    active = {
-        m.medication for m in records.medications if m.started_on is None or m.started_on <= as_of
-    }
+    active = {m.medication for m in records.medications if m.active_on(as_of)}
     facts["on_17ohpc"] = Medication.HYDROXYPROGESTERONE_CAPROATE in active
     facts["on_vaginal_progesterone"] = Medication.VAGINAL_PROGESTERONE in active
 

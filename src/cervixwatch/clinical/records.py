@@ -65,7 +65,7 @@ class ExcisionKind(StrEnum):
 
 
 class Complication(StrEnum):
-    """Active complications of this pregnancy."""
+    """Complications of this pregnancy (each dated: `ComplicationRecord`)."""
 
     PRETERM_LABOUR = "preterm-labour"
     RUPTURED_MEMBRANES = "ruptured-membranes"
@@ -88,6 +88,34 @@ class MaternalCondition(StrEnum):
 class Medication(StrEnum):
     VAGINAL_PROGESTERONE = "vaginal-progesterone"
     HYDROXYPROGESTERONE_CAPROATE = "hydroxyprogesterone-caproate"
+
+
+class ReviewOutcome(StrEnum):
+    """What a clinician's review of a symptom report concluded (CD-07; fhir-mapping.md,
+    "A review of a symptom report": Task.businessStatus)."""
+
+    SEEN_IN_TRIAGE = "seen-in-triage"
+    ADVISED_BY_PHONE = "advised-by-phone"
+    ADMITTED = "admitted"
+    NO_ACTION_NEEDED = "no-action-needed"
+
+
+class DeclinableCode(StrEnum):
+    """Recommendations a woman can decline, by their recommendation code (DESIGN.md).
+
+    A declined offer is recorded with its date; the assessment then shows the recommendation as
+    `declined` instead of a task, until a rule fires it on newer findings (profiles.md, "The
+    course of care")."""
+
+    VAGINAL_PROGESTERONE = "vaginal-progesterone"
+    HISTORY_INDICATED_CERCLAGE = "history-indicated-cerclage"
+    ULTRASOUND_INDICATED_CERCLAGE = "ultrasound-indicated-cerclage"
+    EXAM_INDICATED_CERCLAGE = "exam-indicated-cerclage"
+    ABDOMINAL_CERCLAGE = "consider-abdominal-cerclage"
+    SERIAL_CERVICAL_LENGTH = "serial-cervical-length"
+    SINGLE_CERVICAL_LENGTH_SCREEN = "single-cervical-length-screen"
+    REFERRAL = "refer-preterm-birth-clinic"
+    CERCLAGE_REMOVAL = "remove-cerclage"
 
 
 class Symptom(StrEnum):
@@ -134,6 +162,10 @@ class PriorPregnancy:
     cerclage: CerclageIndication | None = None
     fetuses: int | None = None
     source_id: str | None = None
+    #: Set when the pregnancy is known only from a count in a summary (e.g. IPS LOINC 11637-6
+    #: "preterm births: 1"): the words of that count ("preterm birth"), so the assessment can
+    #: ask for the details instead of reading the missing outcome, gestation or onset as none.
+    counted_as: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,14 +178,28 @@ class CervicalExcision:
     source_id: str | None = None
 
 
+class LengthComparator(StrEnum):
+    """A length reported as a bound (FHIR `valueQuantity.comparator`): "<10 mm"."""
+
+    BELOW = "<"
+    AT_MOST = "<="
+    AT_LEAST = ">="
+    ABOVE = ">"
+
+
 @dataclass(frozen=True, slots=True)
 class CervicalLengthMeasurement:
-    """A cervical length in mm on ultrasound: the shortest of the acceptable images."""
+    """A cervical length in mm on ultrasound: the shortest of the acceptable images.
+
+    With a `comparator` the length is a bound: "<10 mm" is under 10 mm and counts as short
+    wherever 10 mm would; ">30 mm" or ">=30 mm" is never counted as short (facts.py).
+    """
 
     measured_on: dt.date
     length_mm: float
     method: LengthMethod = LengthMethod.TRANSVAGINAL
     source_id: str | None = None
+    comparator: LengthComparator | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,22 +238,78 @@ class CerclageRemoval:
 
 
 @dataclass(frozen=True, slots=True)
+class ComplicationRecord:
+    """A complication of this pregnancy with the dates it was noted and resolved.
+
+    It counts on a day D only while active: noted on or before D (an undated one counts from
+    the start) and not resolved by D (CD-06). `resolved_on` is None while it lasts.
+    """
+
+    complication: Complication
+    noted_on: dt.date | None = None
+    resolved_on: dt.date | None = None
+    source_id: str | None = None
+
+    def active_on(self, day: dt.date) -> bool:
+        started = self.noted_on is None or self.noted_on <= day
+        return started and (self.resolved_on is None or self.resolved_on > day)
+
+
+@dataclass(frozen=True, slots=True)
 class MedicationOrder:
-    """An active medication order of this pregnancy."""
+    """A medication order of this pregnancy: active from `started_on` (unknown: from the start)
+    until `stopped_on` (None while it goes on)."""
 
     medication: Medication
     started_on: dt.date | None = None
+    source_id: str | None = None
+    stopped_on: dt.date | None = None
+
+    def active_on(self, day: dt.date) -> bool:
+        started = self.started_on is None or self.started_on <= day
+        return started and (self.stopped_on is None or self.stopped_on > day)
+
+
+@dataclass(frozen=True, slots=True)
+class DeclinedDecision:
+    """An offer the woman declined in this pregnancy, on `declined_on` (fhir-mapping.md, "A
+    decision: offered and declined")."""
+
+    code: DeclinableCode
+    declined_on: dt.date
+    source_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SymptomReview:
+    """A clinician's review of a symptom report (CD-07): who, when, and the outcome."""
+
+    reviewed_on: dt.date
+    outcome: ReviewOutcome
+    reviewer: str | None = None
     source_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class SymptomReport:
-    """A patient's symptom report: the symptoms she answered yes and no to."""
+    """A patient's symptom report: the symptoms she answered yes and no to.
+
+    It stays open, and urgent, until a review dated on or before the assessment's day exists
+    (CD-07): it never lapses with the calendar. `reported_by` says who entered it ("the woman",
+    or a clinician's name) when the source says.
+    """
 
     reported_on: dt.date
     present: frozenset[Symptom]
     absent: frozenset[Symptom] = frozenset()
     source_id: str | None = None
+    reported_by: str | None = None
+    reviews: tuple[SymptomReview, ...] = ()
+
+    def review_by(self, day: dt.date) -> SymptomReview | None:
+        """The first review recorded on or before `day`, or None: the report is open."""
+        known = [r for r in self.reviews if r.reviewed_on <= day]
+        return min(known, key=lambda r: r.reviewed_on) if known else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,9 +330,10 @@ class PregnancyRecords:
     cervical_lengths: tuple[CervicalLengthMeasurement, ...] = ()
     exams: tuple[CervicalExam, ...] = ()
     fibronectin: tuple[FetalFibronectin, ...] = ()
-    complications: frozenset[Complication] = frozenset()
+    complications: tuple[ComplicationRecord, ...] = ()
     cerclage_placements: tuple[CerclagePlacement, ...] = ()
     cerclage_removals: tuple[CerclageRemoval, ...] = ()
     medications: tuple[MedicationOrder, ...] = ()
     symptom_reports: tuple[SymptomReport, ...] = ()
+    declined: tuple[DeclinedDecision, ...] = ()
     notes: tuple[str, ...] = field(default=())
