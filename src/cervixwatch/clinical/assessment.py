@@ -10,16 +10,20 @@ every rule left undecided by a missing fact adds that fact's need to `missing`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from cervixwatch.clinical.facts import FACT_CATALOGUE, FactValue, derive_facts
-from cervixwatch.clinical.gestation import GestationalAge
-from cervixwatch.clinical.guidelines import GuidelineProfile, RecommendationRule
-from cervixwatch.clinical.records import PregnancyRecords
+from cervixwatch.clinical import course
+from cervixwatch.clinical.facts import FACT_CATALOGUE, FactValue, derive_facts, open_reports
+from cervixwatch.clinical.gestation import GestationalAge, gestational_age_on
+from cervixwatch.clinical.guidelines import Course, GuidelineProfile, RecommendationRule
+from cervixwatch.clinical.records import Medication, PregnancyRecords
 from cervixwatch.clinical.risk import RiskSummary, summarise_risk
 from cervixwatch.clinical.surveillance import ScanPlan, plan_scans
+
+RecommendationState = Literal["due", "in-place", "declined", "overdue", "missed"]
+STATES: tuple[RecommendationState, ...] = ("due", "in-place", "declined", "overdue", "missed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +49,6 @@ class Recommendation:
     #: Why, in the clinic's words, where the rule's facts alone do not say (the symptoms of
     #: an unreviewed report, who reported them and how long they have waited: CD-07).
     reason: str = ""
-
-
-RecommendationState = Literal["due", "in-place", "declined", "overdue", "missed"]
-STATES: tuple[RecommendationState, ...] = ("due", "in-place", "declined", "overdue", "missed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,27 +111,43 @@ def _window_dates(rule: RecommendationRule, edd: dt.date | None) -> tuple[dt.dat
     return (edd - dt.timedelta(days=280 - start), edd - dt.timedelta(days=280 - end))
 
 
-def _evaluate_profile(
-    profile: GuidelineProfile,
-    records: PregnancyRecords,
-    facts: Mapping[str, FactValue],
-    as_of: dt.date,
-    missing: list[str],
-) -> tuple[list[Recommendation], list[Withheld], list[ScanPlan]]:
+def _fire(
+    profile: GuidelineProfile, facts: Mapping[str, FactValue], missing: list[str] | None
+) -> list[RecommendationRule]:
+    """The rules whose condition holds, first pass then second; undecided ones add the facts
+    they lack to `missing`. A treatment with a course may only be *started* in its start window
+    (profiles.md, "The course of care"): outside it, and not in place, its rules do not fire."""
     given: list[RecommendationRule] = []
+    ga_days = facts["ga_days"]
     for second_pass in (False, True):
         fired = frozenset(r.code for r in given)
         for rule in profile.rules:
             if rule.second_pass is not second_pass:
                 continue
             outcome = rule.when.value(facts, fired)
+            treatment = profile.courses.get(rule.code)
+            if outcome is True and treatment is not None and facts[treatment.in_place] is not True:
+                if ga_days is None:
+                    outcome = None
+                    if missing is not None:
+                        missing.append("ga_days")
+                elif isinstance(ga_days, int) and ga_days > treatment.start_until_days:
+                    outcome = False
             if outcome is True:
                 given.append(rule)
-            elif outcome is None:
+            elif outcome is None and missing is not None:
                 unknown: list[str] = []
                 rule.when.unknowns(facts, fired, unknown)
                 missing.extend(unknown)
+    return given
 
+
+def _suppress(
+    profile: GuidelineProfile,
+    given: list[RecommendationRule],
+    facts: Mapping[str, FactValue],
+    missing: list[str],
+) -> tuple[set[str], list[Withheld]]:
     fired = frozenset(r.code for r in given)
     withheld: list[Withheld] = []
     suppressed: set[str] = set()
@@ -145,7 +161,7 @@ def _evaluate_profile(
                 if r.code in suppression.codes
             )
         elif outcome is None:
-            unknown = []
+            unknown: list[str] = []
             suppression.when.unknowns(facts, fired, unknown)
             missing.extend(unknown)
             # Not knowing whether a contraindication holds withholds the codes it guards.
@@ -161,12 +177,65 @@ def _evaluate_profile(
                 for r in given
                 if r.code in suppression.codes
             )
+    return suppressed, withheld
 
+
+def _course_recommendation(
+    course: Course, profile: GuidelineProfile, facts: Mapping[str, FactValue]
+) -> Recommendation:
+    """A treatment in place past its start window, when no rule offers it any more: shown as
+    the current treatment with how long it continues, from the course's own rule."""
+    rule = course.continue_rule
+    return Recommendation(
+        code=course.code,
+        guideline=profile.id,
+        strength="recommend",
+        rule=rule,
+        rules=(rule,),
+        citation=profile.citation_text((rule,)),
+        provenance=profile.sources[rule].provenance_label,
+        summary=profile.sources[rule].words,
+        facts={course.in_place: facts[course.in_place], "ga_days": facts["ga_days"]},
+        state="in-place",
+    )
+
+
+def _evaluate_profile(
+    profile: GuidelineProfile,
+    records: PregnancyRecords,
+    facts: Mapping[str, FactValue],
+    as_of: dt.date,
+    missing: list[str],
+) -> tuple[list[Recommendation], list[Withheld], list[ScanPlan]]:
+    given = _fire(profile, facts, missing)
+    fired = frozenset(r.code for r in given)
+    suppressed, withheld = _suppress(profile, given, facts, missing)
+    past: dict[dt.date, frozenset[str]] = {}
+
+    def fired_then(day: dt.date, rule: RecommendationRule) -> bool:
+        # The same rule on the day she declined: what was known then (no later record).
+        if day not in past:
+            then = derive_facts(records, day)
+            past[day] = frozenset(r.rule + "|" + r.code for r in _fire(profile, then, None))
+        return rule.rule + "|" + rule.code in past[day]
+
+    edd = records.edd
     recommendations: list[Recommendation] = []
     plans: list[ScanPlan] = []
     for rule in given:
         if rule.code in suppressed:
             continue
+        plan = None
+        if rule.scan is not None:
+            plan = plan_scans(rule.scan, records, as_of, profile.id, rule.rule)
+            if plan is not None:
+                plans.append(plan)
+        words: list[str] = []
+        assumed: list[str] = []
+        rule.when.assumptions(facts, fired, words, assumed)
+        missing.extend(assumed)
+        window = _window_dates(rule, edd)
+        state, note = _state(profile, rule, records, facts, as_of, plan, window, fired_then)
         recommendations.append(
             Recommendation(
                 code=rule.code,
@@ -178,14 +247,86 @@ def _evaluate_profile(
                 provenance=rule.provenance,
                 summary=rule.summary,
                 facts=_fired_facts(rule, facts, fired),
-                window=_window_dates(rule, records.edd),
+                window=window,
+                state=state,
+                state_note=note,
+                assumptions=tuple(words),
+                reason=(
+                    course.urgent_reason(
+                        records, as_of, open_reports(records.symptom_reports, as_of)
+                    )
+                    if rule.code == "urgent-evaluation"
+                    else ""
+                ),
             )
         )
-        if rule.scan is not None:
-            plan = plan_scans(rule.scan, records, as_of, profile.id, rule.rule)
-            if plan is not None:
-                plans.append(plan)
+    for code, treatment in profile.courses.items():
+        shown = any(r.code == code for r in recommendations)
+        if facts[treatment.in_place] is True and not shown and code not in suppressed:
+            recommendations.append(
+                replace(
+                    _course_recommendation(treatment, profile, facts),
+                    state_note=course.course_state(treatment, records, facts, as_of, profile),
+                )
+            )
     return recommendations, withheld, plans
+
+
+def _state(
+    profile: GuidelineProfile,
+    rule: RecommendationRule,
+    records: PregnancyRecords,
+    facts: Mapping[str, FactValue],
+    as_of: dt.date,
+    plan: ScanPlan | None,
+    window: tuple[dt.date, dt.date] | None,
+    fired_then: Callable[[dt.date, RecommendationRule], bool],
+) -> tuple[RecommendationState, str]:
+    """In place beats declined beats the calendar (overdue, missed) beats due."""
+    treatment = profile.courses.get(rule.code)
+    if treatment is not None and facts[treatment.in_place] is True:
+        return "in-place", course.course_state(treatment, records, facts, as_of, profile)
+    declined = course.declined_state(rule.code, rule, records, as_of, fired_then)
+    if declined is not None and declined[0] == "declined":
+        return "declined", declined[1]
+    state: tuple[str, str] = ("due", "")
+    if rule.scan is not None:
+        state = course.plan_state(plan, records.edd)
+    else:
+        state = course.window_state(window, as_of, records.edd) or state
+    if declined is not None:
+        state = (state[0], f"{declined[1]} {state[1]}".strip())
+    return state  # type: ignore[return-value]
+
+
+def _current_treatments(records: PregnancyRecords, as_of: dt.date) -> tuple[CurrentTreatment, ...]:
+    edd = records.edd
+    out = [
+        CurrentTreatment(
+            "cerclage",
+            day,
+            gestational_age_on(edd, day) if edd is not None else None,
+            words,
+        )
+        for day, words in course.cerclage_in_situ_text(records, as_of)
+    ]
+    for medication in Medication:
+        orders = [
+            m for m in records.medications if m.medication is medication and m.active_on(as_of)
+        ]
+        if not orders:
+            continue
+        dated = [m.started_on for m in orders if m.started_on is not None]
+        since = min(dated) if dated else None
+        out.append(
+            CurrentTreatment(
+                medication.value,
+                since,
+                gestational_age_on(edd, since) if edd is not None and since is not None else None,
+                course.medication_text(records, medication, as_of),
+            )
+        )
+    return tuple(out)
 
 
 def _missing_text(names: Iterable[str], facts: Mapping[str, FactValue]) -> list[str]:
@@ -227,4 +368,5 @@ def assess(
         scan_plans=tuple(plans),
         risk=summarise_risk(records, facts, as_of),
         facts=facts,
+        current_treatments=_current_treatments(records, as_of),
     )

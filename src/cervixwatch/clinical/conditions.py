@@ -8,6 +8,8 @@ A rule's `when` is a tree written in the knowledge files (YAML) and parsed here:
     {fact: ga_days, between: ["16+0", "24+0"]}   inclusive at both ends
     {all: [...]}, {any: [...]}, {not: ...}
     {fired: [code, ...]}                   another rule of the same profile gave one of these
+    {assume: <condition>, words: "..."}    the usual value: holds when the inner condition is
+                                           unknown, and says so in `words` (CD-01)
 
 Every condition answers True, False or None (unknown: a fact it needs is None). A rule is given
 only when its condition is True; an unknown result names the facts that were missing.
@@ -61,6 +63,17 @@ class Condition:
         raise NotImplementedError
 
     def uses_fired(self) -> bool:
+        return False
+
+    def assumptions(
+        self, facts: Mapping[str, FactValue], fired: Fired, words: list[str], needs: list[str]
+    ) -> None:
+        """Add the assumptions this condition made to hold (their words, and the facts whose
+        absence they stood in for). Only the parts that decided the outcome are visited."""
+        return None
+
+    def assumes(self) -> bool:
+        """Whether an `assume` node is anywhere in this condition."""
         return False
 
 
@@ -204,6 +217,15 @@ class All(Condition):
     def uses_fired(self) -> bool:
         return any(p.uses_fired() for p in self.parts)
 
+    def assumptions(
+        self, facts: Mapping[str, FactValue], fired: Fired, words: list[str], needs: list[str]
+    ) -> None:
+        for part in self.parts:
+            part.assumptions(facts, fired, words, needs)
+
+    def assumes(self) -> bool:
+        return any(p.assumes() for p in self.parts)
+
 
 @dataclass(frozen=True, slots=True)
 class Any_(Condition):
@@ -233,6 +255,21 @@ class Any_(Condition):
 
     fact_names = All.fact_names
     uses_fired = All.uses_fired
+    assumes = All.assumes
+
+    def assumptions(
+        self, facts: Mapping[str, FactValue], fired: Fired, words: list[str], needs: list[str]
+    ) -> None:
+        # The alternative that made this hold is the one `explain` names: a part that holds
+        # without assuming is preferred, so an assumption is listed only when it was needed.
+        holding = [p for p in self.parts if p.value(facts, fired) is True]
+        for part in holding:
+            probe: list[str] = []
+            part.assumptions(facts, fired, probe, [])
+            if not probe:
+                return
+        if holding:
+            holding[0].assumptions(facts, fired, words, needs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +289,47 @@ class FiredAny(Condition):
         return set()
 
     def uses_fired(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Assume(Condition):
+    """The usual value of an unknown fact (CD-01): holds when `inner` holds or is unknown.
+
+    Only allowed where it leads away from an intervention (checked when a profile is loaded,
+    `guidelines.py`); the recommendation then lists `words`, and `missing` still asks for the
+    facts that were assumed.
+    """
+
+    inner: Condition
+    words: str
+
+    def value(self, facts: Mapping[str, FactValue], fired: Fired) -> bool | None:
+        v = self.inner.value(facts, fired)
+        return True if v is None else v
+
+    def explain(self, facts: Mapping[str, FactValue], fired: Fired, out: dict[str, Any]) -> None:
+        for name in sorted(self.inner.fact_names()):
+            out[name] = facts[name]
+
+    def unknowns(self, facts: Mapping[str, FactValue], fired: Fired, out: list[str]) -> None:
+        return None
+
+    def fact_names(self) -> set[str]:
+        return self.inner.fact_names()
+
+    def uses_fired(self) -> bool:
+        return self.inner.uses_fired()
+
+    def assumptions(
+        self, facts: Mapping[str, FactValue], fired: Fired, words: list[str], needs: list[str]
+    ) -> None:
+        if self.inner.value(facts, fired) is None:
+            if self.words not in words:
+                words.append(self.words)
+            self.inner.unknowns(facts, fired, needs)
+
+    def assumes(self) -> bool:
         return True
 
 
@@ -288,11 +366,28 @@ def parse_condition(raw: object, where: str = "when") -> Condition:
     if "not" in raw:
         if len(raw) != 1:
             raise ConditionError(f"{where}.not: 'not' takes one condition and nothing else")
-        return Not(parse_condition(raw["not"], f"{where}.not"))
+        inner = parse_condition(raw["not"], f"{where}.not")
+        if inner.assumes():
+            # Negating an assumption would turn "assume the usual" into "assume the unusual".
+            raise ConditionError(f"{where}.not: an 'assume' may not be negated")
+        return Not(inner)
+    if "assume" in raw:
+        words = raw.get("words")
+        if set(raw) != {"assume", "words"} or not isinstance(words, str) or not words.strip():
+            raise ConditionError(
+                f"{where}.assume: takes one condition and 'words' (the assumption in plain words)"
+            )
+        inner = parse_condition(raw["assume"], f"{where}.assume")
+        if inner.assumes() or inner.uses_fired():
+            raise ConditionError(f"{where}.assume: assumes facts only, once")
+        return Assume(inner, " ".join(words.split()))
     if "recorded" in raw:
         if len(raw) != 1:
             raise ConditionError(f"{where}.recorded: takes one condition and nothing else")
-        return Recorded(parse_condition(raw["recorded"], f"{where}.recorded"))
+        inner = parse_condition(raw["recorded"], f"{where}.recorded")
+        if inner.assumes():
+            raise ConditionError(f"{where}.recorded: an 'assume' is never a recorded finding")
+        return Recorded(inner)
     if "fired" in raw:
         codes = raw["fired"]
         if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):

@@ -9,6 +9,7 @@ clinician would need to record for it to be known: the words `missing` reports.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from cervixwatch.clinical.records import (
     CervicalLengthMeasurement,
     Complication,
     ExcisionKind,
+    LengthComparator,
     LengthMethod,
     MaternalCondition,
     Medication,
@@ -44,9 +46,6 @@ Facts = Mapping[str, FactValue]
 RED_FLAG_SYMPTOMS = frozenset(
     {Symptom.BLEEDING, Symptom.FLUID_LEAK, Symptom.CONTRACTIONS, Symptom.FEVER}
 )
-#: A symptom report counts as current on the day it was made and the day after
-#: (fhir-mapping.md, "Symptoms reported by the patient").
-CURRENT_REPORT_DAYS = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +87,7 @@ FACT_CATALOGUE: Mapping[str, FactSpec] = {
     "cervical_excision": FactSpec("any LLETZ, cone biopsy or trachelectomy", ""),
     "trachelectomy": FactSpec("a trachelectomy", ""),
     "significant_excision": FactSpec(
-        "LLETZ deeper than 10 mm, more than one LLETZ, or a cone biopsy (SBL-03)",
+        "LLETZ deeper than 15 mm, more than one LLETZ, or a cone biopsy (SBL-03, SBL v3.1)",
         "the depth of each LLETZ",
     ),
     "caesarean_full_dilatation": FactSpec("a caesarean at full dilatation", ""),
@@ -110,6 +109,7 @@ FACT_CATALOGUE: Mapping[str, FactSpec] = {
     "latest_tv_length_mm": FactSpec("latest transvaginal length, mm", _TV_BEFORE_24),
     "tv_length_before_24w_measured": FactSpec("a transvaginal length before 24+0 exists", ""),
     "tv_length_from_18w_measured": FactSpec("a transvaginal length from 18+0 exists", _EDD),
+    "tv_length_from_16w_measured": FactSpec("a transvaginal length from 16+0 exists", _EDD),
     "transabdominal_length_only": FactSpec("only transabdominal lengths recorded", _TV_LENGTH),
     "dilation_cm": FactSpec("cervical dilation on the latest exam, cm", _EXAM),
     "dilated": FactSpec("dilation of 1 cm or more on the latest exam", _EXAM),
@@ -130,9 +130,30 @@ FACT_CATALOGUE: Mapping[str, FactSpec] = {
     ),
     "on_17ohpc": FactSpec("an active 17-OHPC order", ""),
     "on_vaginal_progesterone": FactSpec("an active vaginal progesterone order", ""),
-    "current_symptom_report": FactSpec("a symptom report from today or yesterday", ""),
-    "current_symptom": FactSpec("any symptom on a current report", ""),
-    "current_red_flag_symptom": FactSpec("bleeding, fluid, contractions or fever reported", ""),
+    # A symptom report is current while it is open: until a clinician's review of it is
+    # recorded, whatever its age (CD-07). The names are kept from profiles 2026.11.
+    "current_symptom_report": FactSpec("a symptom report not yet reviewed (CD-07)", ""),
+    "current_symptom": FactSpec("any symptom on a report not yet reviewed", ""),
+    "current_red_flag_symptom": FactSpec(
+        "bleeding, fluid, contractions or fever on a report not yet reviewed", ""
+    ),
+    "open_report_ga_days": FactSpec(
+        "gestational age, in days, on the day of the latest unreviewed report of a symptom", _EDD
+    ),
+    "open_report_days_waiting": FactSpec(
+        "days since the earliest unreviewed report of a symptom was made", ""
+    ),
+    "tv_length_since_report_measured": FactSpec(
+        "a transvaginal length measured on or after the day of an unreviewed symptom report", ""
+    ),
+    "shortest_tv_length_since_report_mm": FactSpec(
+        "shortest transvaginal length measured since the unreviewed symptom report, mm",
+        "a transvaginal cervical length since the symptom report (NICE NG25 1.7.4)",
+    ),
+    "ffn_since_report_ng_per_ml": FactSpec(
+        "quantitative fetal fibronectin taken since the unreviewed symptom report, ng/mL",
+        "a transvaginal cervical length or quantitative fetal fibronectin since the report",
+    ),
 }
 
 
@@ -140,14 +161,28 @@ def _tri_or(*values: bool | None) -> bool | None:
     return h.any_of(values)
 
 
+def comparable_length(m: CervicalLengthMeasurement) -> float | None:
+    """The length a threshold is compared with: "<10 mm" is just under 10 mm, so it counts as
+    short wherever 10 mm would and is never "10 mm or more"; a lower bound (">30 mm", ">=30")
+    is never counted as short, so it takes part in no shortest length (None)."""
+    if m.comparator is None or m.comparator is LengthComparator.AT_MOST:
+        return m.length_mm
+    if m.comparator is LengthComparator.BELOW:
+        return math.nextafter(m.length_mm, 0.0)
+    return None
+
+
 def _shortest(
     lengths: list[tuple[int | None, CervicalLengthMeasurement]], low: int | None, high: int | None
 ) -> float | None:
     """Shortest length whose gestation lies in the inclusive window (None bounds: open)."""
     chosen = [
-        m.length_mm
+        value
         for days, m in lengths
-        if days is not None and (low is None or days >= low) and (high is None or days <= high)
+        if days is not None
+        and (low is None or days >= low)
+        and (high is None or days <= high)
+        and (value := comparable_length(m)) is not None
     ]
     return min(chosen) if chosen else None
 
@@ -160,9 +195,10 @@ def _latest_exam_value(exams: list[CervicalExam], attr: str) -> float | bool | N
     return None
 
 
-def current_reports(reports: tuple[SymptomReport, ...], as_of: dt.date) -> list[SymptomReport]:
-    earliest = as_of - dt.timedelta(days=CURRENT_REPORT_DAYS)
-    return [r for r in reports if earliest <= r.reported_on <= as_of]
+def open_reports(reports: tuple[SymptomReport, ...], as_of: dt.date) -> list[SymptomReport]:
+    """Reports made by `as_of` with no review recorded by then (CD-07): they stay open, and
+    urgent, whatever their age."""
+    return [r for r in reports if r.reported_on <= as_of and r.review_by(as_of) is None]
 
 
 def derive_facts(records: PregnancyRecords, as_of: dt.date) -> dict[str, FactValue]:
@@ -219,7 +255,8 @@ def derive_facts(records: PregnancyRecords, as_of: dt.date) -> dict[str, FactVal
     trachelectomy = any(e.kind is ExcisionKind.TRACHELECTOMY for e in excisions)
     facts["cervical_excision"] = bool(excisions)
     facts["trachelectomy"] = trachelectomy
-    deep_lletz = h.any_of(None if e.depth_mm is None else e.depth_mm > 10 for e in lletz)
+    # SBL v3.1 (CD-08): a single LLETZ counts when more than 15 mm deep (GTG75's 10 mm is older).
+    deep_lletz = h.any_of(None if e.depth_mm is None else e.depth_mm > 15 for e in lletz)
     significant_excision = _tri_or(
         len(lletz) > 1, any(e.kind is ExcisionKind.CONE_BIOPSY for e in excisions), deep_lletz
     )
@@ -259,7 +296,11 @@ def derive_facts(records: PregnancyRecords, as_of: dt.date) -> dict[str, FactVal
     tv = [(d, m) for d, m in dated if m.method is LengthMethod.TRANSVAGINAL]
     facts["tv_length_count"] = len(tv)
     facts["transabdominal_length_only"] = bool(dated) and not tv
-    facts["shortest_tv_length_mm"] = min((m.length_mm for _, m in tv), default=None)
+    facts["shortest_tv_length_mm"] = (
+        _shortest(tv, 0, None)
+        if edd is not None
+        else min((v for _, m in tv if (v := comparable_length(m)) is not None), default=None)
+    )
     if edd is None and tv:
         before_24: float | None = None
         window_16_24: float | None = None
@@ -269,12 +310,15 @@ def derive_facts(records: PregnancyRecords, as_of: dt.date) -> dict[str, FactVal
     facts["shortest_tv_length_before_24w_mm"] = before_24
     facts["shortest_tv_length_16_to_24w_mm"] = window_16_24
     latest = max(tv, key=lambda dm: dm[1].measured_on, default=None)
-    facts["latest_tv_length_mm"] = latest[1].length_mm if latest else None
+    facts["latest_tv_length_mm"] = comparable_length(latest[1]) if latest else None
     facts["tv_length_before_24w_measured"] = (
         None if edd is None and tv else any(d is not None and d < GA_24_0 for d, _ in tv)
     )
     facts["tv_length_from_18w_measured"] = (
         None if edd is None and tv else any(d is not None and d >= GA_18_0 for d, _ in tv)
+    )
+    facts["tv_length_from_16w_measured"] = (
+        None if edd is None and tv else any(d is not None and d >= GA_16_0 for d, _ in tv)
     )
 
     # An exam from before this pregnancy began says nothing about today's cervix.
@@ -293,10 +337,11 @@ def derive_facts(records: PregnancyRecords, as_of: dt.date) -> dict[str, FactVal
         dilated, None if exposed is None else bool(exposed)
     )
 
-    reports = current_reports(records.symptom_reports, as_of)
+    reports = open_reports(records.symptom_reports, as_of)
     reported: set[Symptom] = set()
     for report in reports:
         reported |= report.present
+    with_symptoms = sorted((r for r in reports if r.present), key=lambda r: r.reported_on)
     # Only complications active on `as_of` count (CD-06): noted by then and not yet resolved.
     complications = {c.complication for c in records.complications if c.active_on(as_of)}
     facts["preterm_labour"] = Complication.PRETERM_LABOUR in complications
@@ -332,4 +377,25 @@ def derive_facts(records: PregnancyRecords, as_of: dt.date) -> dict[str, FactVal
     facts["current_symptom_report"] = bool(reports)
     facts["current_symptom"] = bool(reported)
     facts["current_red_flag_symptom"] = bool(reported & RED_FLAG_SYMPTOMS)
+    facts["open_report_ga_days"] = ga_of(with_symptoms[-1].reported_on) if with_symptoms else None
+    facts["open_report_days_waiting"] = (
+        (as_of - with_symptoms[0].reported_on).days if with_symptoms else None
+    )
+
+    # NICE NG25 1.7.4-1.7.7: what was measured since she reported symptoms of preterm labour.
+    since = with_symptoms[0].reported_on if with_symptoms else None
+    after_report = [(d, m) for d, m in tv if since is not None and m.measured_on >= since]
+    facts["tv_length_since_report_measured"] = bool(after_report)
+    facts["shortest_tv_length_since_report_mm"] = min(
+        (v for _, m in after_report if (v := comparable_length(m)) is not None), default=None
+    )
+    ffn = sorted(
+        (
+            f
+            for f in records.fibronectin
+            if since is not None and since <= f.tested_on <= as_of and f.ng_per_ml is not None
+        ),
+        key=lambda f: f.tested_on,
+    )
+    facts["ffn_since_report_ng_per_ml"] = ffn[-1].ng_per_ml if ffn else None
     return facts

@@ -9,10 +9,11 @@ from the plain data of a knowledge file and checks it; reading the file is the c
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from cervixwatch.clinical.conditions import Condition, ConditionError, parse_condition
+from cervixwatch.clinical.facts import FACT_CATALOGUE
 
 STRENGTHS = ("recommend", "offer", "consider", "shared-decision", "not-recommended")
 #: Provenance of a source rule (S, M, D in guidelines.md) and how a recommendation shows it.
@@ -21,6 +22,55 @@ Provenance = Literal["verified", "unverified", "derived"]
 #: Codes a profile may never give: CervixWatch never recommends 17-OHPC or bed rest
 #: (FDA-01, SMFM23-01; ACOG142-09, RCOG75-08).
 FORBIDDEN_CODE_WORDS = ("bed-rest", "activity-restriction-advised", "start-17ohpc")
+
+#: The recommendation codes of the contract (shared/DESIGN.md, "Recommendation codes"), with
+#: their meaning. Every loaded profile is checked against this list: a local protocol can add
+#: rules, not codes that no view, audit or integration knows.
+RECOMMENDATION_CODES: Mapping[str, str] = {
+    "refer-preterm-birth-clinic": "refer to a preterm-birth prevention clinic",
+    "single-cervical-length-screen": "one cervical-length measurement in its window",
+    "serial-cervical-length": "serial transvaginal cervical-length surveillance",
+    "history-indicated-cerclage": "offer cerclage on history alone",
+    "ultrasound-indicated-cerclage": "offer cerclage because the cervix is short on ultrasound",
+    "exam-indicated-cerclage": "offer emergency (physical-exam-indicated) cerclage",
+    "vaginal-progesterone": "offer vaginal progesterone",
+    "cerclage-not-recommended": "cerclage is not advised in this situation",
+    "cerclage-contraindicated": "a contraindication to cerclage is present",
+    "no-activity-restriction": "bed rest / activity restriction is not recommended",
+    "remove-cerclage": "plan or perform removal of a cerclage",
+    "urgent-evaluation": "symptoms or findings need same-day assessment",
+    "consider-abdominal-cerclage": "consider transabdominal cerclage",
+    "discontinue-17ohpc": "stop hydroxyprogesterone caproate (17-OHPC)",
+    "preterm-labour-diagnosed": "treat as diagnosed preterm labour (NICE NG25 1.7.4)",
+}
+#: Codes that give an intervention (a procedure, a medicine or a diagnosis that leads to
+#: treatment). No rule giving one may assume the usual value of an unknown fact (CD-01), and
+#: no rule giving one may depend on a code given on an assumption.
+INTERVENTION_CODES = frozenset(
+    {
+        "history-indicated-cerclage",
+        "ultrasound-indicated-cerclage",
+        "exam-indicated-cerclage",
+        "vaginal-progesterone",
+        "remove-cerclage",
+        "consider-abdominal-cerclage",
+        "discontinue-17ohpc",
+        "preterm-labour-diagnosed",
+    }
+)
+#: Codes that lead away from an intervention or toward more surveillance: the only ones a rule
+#: may give on an assumption (CD-01), besides any rule of strength `not-recommended`.
+ASSUMPTION_ALLOWED_CODES = frozenset(
+    {
+        "cerclage-not-recommended",
+        "cerclage-contraindicated",
+        "no-activity-restriction",
+        "serial-cervical-length",
+        "single-cervical-length-screen",
+        "urgent-evaluation",
+        "refer-preterm-birth-clinic",
+    }
+)
 
 
 class KnowledgeError(ValueError):
@@ -60,6 +110,34 @@ class ScanSchedule:
     shorter_below_mm: float | None = None
     stop_below_mm: float | None = None
     note: str = ""
+    #: Serial: the next scan is overdue this many days after the last (SBL v3.1 "every 2-4
+    #: weeks": due at 14, overdue after 28); None: overdue from the day after it was due.
+    overdue_after_days: int | None = None
+    #: Single: the last gestational day on which the screen would still change management;
+    #: from the day after the window until then it is overdue, after it missed (CD-05).
+    overdue_until_days: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Course:
+    """How a treatment runs once started (profiles.md, "The course of care"), for one code.
+
+    It may be started only up to `start_until_days` (inclusive); while `in_place` (a fact) holds
+    the recommendation is shown as the current treatment, never as an offer; from
+    `continue_until_days` the state says it may stop; from `review_from_days`, "review stopping".
+    Each bound names the source rule it comes from.
+    """
+
+    code: str
+    in_place: str
+    start_until_days: int
+    start_rule: str
+    continue_until_days: int
+    continue_rule: str
+    continue_words: str
+    review_from_days: int | None = None
+    review_rule: str | None = None
+    review_words: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +178,13 @@ class GuidelineProfile:
     sources: Mapping[str, SourceRule]
     rules: tuple[RecommendationRule, ...]
     suppressions: tuple[Suppression, ...]
+    courses: Mapping[str, Course] = field(default_factory=dict)
+
+    def short_reference(self, rule_id: str) -> str:
+        """The work a rule comes from, briefly ("NICE NG25"): the citation's short name."""
+        return self.short_names.get(self.sources[rule_id].citation, self.sources[rule_id].citation)
+
+    short_names: Mapping[str, str] = field(default_factory=dict)
 
     def citation_for(self, rule_id: str) -> str:
         source = self.sources[rule_id]
@@ -153,7 +238,13 @@ def _scan(raw: Mapping[str, Any], where: str) -> ScanSchedule:
         shorter_at_least_mm=shorter.get("latest_mm_at_least"),
         shorter_below_mm=shorter.get("latest_mm_below"),
         stop_below_mm=raw.get("stop_below_mm"),
-        note=str(raw.get("note", "")).strip(),
+        note=" ".join(str(raw.get("note", "")).split()),
+        overdue_after_days=raw.get("overdue_after_days"),
+        overdue_until_days=(
+            _ga_days(raw["overdue_until"], f"{where}.overdue_until")
+            if "overdue_until" in raw
+            else None
+        ),
     )
 
 
@@ -181,6 +272,10 @@ def _recommendation(
     code = _require(raw, "code", where, str)
     if any(word in code for word in FORBIDDEN_CODE_WORDS):
         raise KnowledgeError(f"{where}.code: {code!r} recommends what CervixWatch never does")
+    if code not in RECOMMENDATION_CODES:
+        raise KnowledgeError(
+            f"{where}.code: {code!r} is not a recommendation code of the contract (DESIGN.md)"
+        )
     rule = _require(raw, "rule", where, str)
     also = tuple(raw.get("also", ()))
     for rule_id in (rule, *also):
@@ -203,6 +298,12 @@ def _recommendation(
             _ga_days(raw["window"].get("to"), f"{where}.window.to"),
         )
     scan = _scan(raw["scan"], f"{where}.scan") if "scan" in raw else None
+    if when.assumes() and not (strength == "not-recommended" or code in ASSUMPTION_ALLOWED_CODES):
+        # CD-01: an assumption may lead away from an intervention, never toward one.
+        raise KnowledgeError(
+            f"{where}.when: assumes the usual value of an unknown fact, but {code!r} is not a"
+            " 'not recommended' or surveillance code (CD-01)"
+        )
     return RecommendationRule(
         code=code,
         rule=rule,
@@ -233,6 +334,7 @@ def profile_from_data(data: object, origin: str) -> GuidelineProfile:
         _recommendation(raw, f"{origin}: recommendations[{i}] ({raw.get('code')})", sources)
         for i, raw in enumerate(raw_rules)
     )
+    _check_assumed_codes(rules, origin)
     suppressions = []
     for i, raw in enumerate(data.get("suppressions", [])):
         where = f"{origin}: suppressions[{i}]"
@@ -251,6 +353,14 @@ def profile_from_data(data: object, origin: str) -> GuidelineProfile:
                 codes=frozenset(_require(raw, "codes", where, list)),
             )
         )
+    courses = {
+        code: _course(code, raw, f"{origin}: courses.{code}", sources)
+        for code, raw in (data.get("courses") or {}).items()
+    }
+    short_names = data.get("short_names") or {}
+    for work in short_names:
+        if work not in citations:
+            raise KnowledgeError(f"{origin}: short_names.{work}: not among the citations")
     return GuidelineProfile(
         id=profile_id,
         version=str(_require(data, "version", origin, (str, int, float))),
@@ -259,4 +369,68 @@ def profile_from_data(data: object, origin: str) -> GuidelineProfile:
         sources=sources,
         rules=rules,
         suppressions=tuple(suppressions),
+        courses=courses,
+        short_names={k: str(v) for k, v in short_names.items()},
+    )
+
+
+def _check_assumed_codes(rules: tuple[RecommendationRule, ...], origin: str) -> None:
+    """No intervention may depend, through `fired`, on a code that a rule gives on an
+    assumption (CD-01): the assumption would then lead toward the intervention."""
+    assumed = {r.code for r in rules if r.when.assumes()}
+    for rule in rules:
+        if rule.code in INTERVENTION_CODES and rule.when.uses_fired():
+            named = _fired_codes(rule.when)
+            if named & assumed:
+                raise KnowledgeError(
+                    f"{origin}: {rule.rule} ({rule.code}) depends on {sorted(named & assumed)},"
+                    " given on an assumption (CD-01)"
+                )
+
+
+def _fired_codes(condition: Condition) -> set[str]:
+    codes = getattr(condition, "codes", None)
+    if isinstance(codes, frozenset):
+        return set(codes)
+    out: set[str] = set()
+    for name in ("inner",):
+        inner = getattr(condition, name, None)
+        if isinstance(inner, Condition):
+            out |= _fired_codes(inner)
+    for part in getattr(condition, "parts", ()):
+        out |= _fired_codes(part)
+    return out
+
+
+def _course(
+    code: str, raw: Mapping[str, Any], where: str, sources: Mapping[str, SourceRule]
+) -> Course:
+    if code not in RECOMMENDATION_CODES:
+        raise KnowledgeError(f"{where}: {code!r} is not a recommendation code of the contract")
+    in_place = _require(raw, "in_place", where, str)
+    if in_place not in FACT_CATALOGUE:
+        raise KnowledgeError(f"{where}.in_place: unknown fact {in_place!r}")
+
+    def bound(key: str) -> tuple[int, str, str]:
+        part = _require(raw, key, where, dict)
+        rule = _require(part, "rule", f"{where}.{key}", str)
+        if rule not in sources:
+            raise KnowledgeError(f"{where}.{key}: rule {rule!r} is not among the sources")
+        words = " ".join(str(part.get("words", "")).split())
+        return _ga_days(part.get("ga"), f"{where}.{key}.ga"), rule, words
+
+    start, start_rule, _ = bound("start_until")
+    until, until_rule, until_words = bound("continue_until")
+    review = bound("review_from") if "review_from" in raw else None
+    return Course(
+        code=code,
+        in_place=in_place,
+        start_until_days=start,
+        start_rule=start_rule,
+        continue_until_days=until,
+        continue_rule=until_rule,
+        continue_words=until_words,
+        review_from_days=review[0] if review else None,
+        review_rule=review[1] if review else None,
+        review_words=review[2] if review else "",
     )

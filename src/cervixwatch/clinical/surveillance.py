@@ -42,6 +42,9 @@ class ScanPlan:
     next_scan: ScheduledScan | None
     planned: tuple[dt.date, ...] = field(default=())
     note: str = ""
+    #: The window, and the days after it when a scan would still change management, have
+    #: passed without one (CD-05): shown and counted, no longer a task.
+    missed: bool = False
 
 
 def _status(as_of: dt.date, due: dt.date, latest: dt.date) -> ScanStatus:
@@ -83,6 +86,19 @@ def plan_scans(
         ]
         if done:
             return replace(base, note=f"Done: transvaginal length measured on {max(done)}.")
+        if as_of > end and schedule.overdue_until_days is not None:
+            last_useful = date_at(edd, GestationalAge(schedule.overdue_until_days))
+            if as_of > last_useful:
+                return replace(
+                    base,
+                    missed=True,
+                    note=(
+                        f"Missed: no transvaginal length in {base.window_from_ga}-"
+                        f"{base.window_to_ga} ({start} to {end}), nor by "
+                        f"{GestationalAge(schedule.overdue_until_days)} ({last_useful}), the "
+                        "last day on which it would have changed management."
+                    ),
+                )
         return replace(
             base, next_scan=ScheduledScan(start, end, _status(as_of, start, end)), planned=(start,)
         )
@@ -103,8 +119,9 @@ def plan_scans(
         return replace(
             base,
             note=(
-                f"Latest length {last.length_mm:g} mm is below {stop:g} mm: the surveillance"
-                " schedule gives way to a treatment decision (see the recommendations)."
+                f"No further surveillance scan planned: the latest length, {last.length_mm:g} mm"
+                f" on {last.measured_on}, is below {stop:g} mm, so the schedule gives way to a"
+                " treatment decision (see the recommendations)."
             ),
         )
     interval = schedule.interval_days
@@ -123,13 +140,24 @@ def plan_scans(
     else:
         due = last.measured_on + dt.timedelta(days=interval)
     if due > end:
-        return replace(base, interval_days=interval)
+        return replace(
+            base,
+            interval_days=interval,
+            note=f"No further scan falls in {base.window_from_ga}-{base.window_to_ga}.",
+        )
     planned = [due]
     while interval is not None and planned[-1] + dt.timedelta(days=interval) <= end:
         planned.append(planned[-1] + dt.timedelta(days=interval))
+    # "Every 2-4 weeks" (SBL v3.1): due at the first, overdue only after the second.
+    grace = (
+        schedule.overdue_after_days - interval
+        if schedule.overdue_after_days is not None and interval is not None
+        else 0
+    )
+    latest = min(due + dt.timedelta(days=grace), end)
     return replace(
         base,
         interval_days=interval,
-        next_scan=ScheduledScan(due, due, _status(as_of, due, due)),
+        next_scan=ScheduledScan(due, latest, _status(as_of, due, latest)),
         planned=tuple(planned),
     )

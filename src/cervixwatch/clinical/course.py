@@ -1,0 +1,220 @@
+"""The course of care: what has already been done, and what each recommendation's state is.
+
+An assessment is not a snapshot of findings (profiles.md, "The course of care"). Given the
+recommendations a profile's rules fired, this module says for each whether it is `due`,
+`in-place` (the treatment is under way), `declined` (she declined it, and no newer finding has
+fired it again), `overdue` or `missed` (its window closed without it: CD-05), in plain words
+with dates. It also lists the treatments under way and says why a report is urgent (CD-07).
+
+Pure: records, facts and `as_of` in; nothing read from the clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+
+from cervixwatch.clinical.gestation import GestationalAge, date_at, gestational_age_on
+from cervixwatch.clinical.guidelines import Course, GuidelineProfile, RecommendationRule
+from cervixwatch.clinical.records import (
+    CerclageIndication,
+    CerclageRoute,
+    Medication,
+    PregnancyRecords,
+    SymptomReport,
+)
+from cervixwatch.clinical.surveillance import ScanPlan
+
+#: Words for what a woman reported (the symptoms questionnaire's linkIds).
+SYMPTOM_WORDS = {
+    "cramping": "cramping",
+    "backache": "lower backache",
+    "pelvic-pressure": "pelvic pressure",
+    "spotting": "spotting",
+    "bleeding": "bleeding",
+    "fluid-leak": "leaking fluid",
+    "discharge-change": "a change in discharge",
+    "contractions": "contractions or tightenings",
+    "fever": "fever",
+}
+_MEDICATION_WORDS = {
+    Medication.VAGINAL_PROGESTERONE: "vaginal progesterone",
+    Medication.HYDROXYPROGESTERONE_CAPROATE: "hydroxyprogesterone caproate (17-OHPC)",
+}
+
+
+def at(day: dt.date | None, edd: dt.date | None) -> str:
+    """ "16+0 (2026-01-05)", or the date alone without an EDD, or "an unrecorded date"."""
+    if day is None:
+        return "an unrecorded date"
+    if edd is None:
+        return day.isoformat()
+    return f"{gestational_age_on(edd, day)} ({day.isoformat()})"
+
+
+def ga_date(edd: dt.date | None, days: int) -> str:
+    """ "34+0 (2026-05-18)": a gestational age and, with an EDD, its date."""
+    ga = GestationalAge(days)
+    return f"{ga} ({date_at(edd, ga).isoformat()})" if edd is not None else str(ga)
+
+
+# --- treatments under way ----------------------------------------------------------------------
+
+
+def cerclage_in_situ_text(records: PregnancyRecords, as_of: dt.date) -> list[tuple[dt.date, str]]:
+    """Each cerclage placed in this pregnancy and not removed by `as_of`: (date, words)."""
+    edd = records.edd
+    removals = [r.removed_on for r in records.cerclage_removals if r.removed_on <= as_of]
+    out = []
+    for c in records.cerclage_placements:
+        begun = edd is None or gestational_age_on(edd, c.placed_on).total_days >= 0
+        if c.placed_on > as_of or not begun or any(r >= c.placed_on for r in removals):
+            continue
+        route = {
+            CerclageRoute.TRANSVAGINAL: "transvaginal",
+            CerclageRoute.TRANSABDOMINAL: "transabdominal",
+            CerclageRoute.UNKNOWN: "route not recorded",
+        }[c.route]
+        why = (
+            f", {c.indication.value}"
+            if c.indication is not None and c.indication is not CerclageIndication.ABDOMINAL
+            else ""
+        )
+        out.append((c.placed_on, f"cerclage ({route}{why}) in situ since {at(c.placed_on, edd)}"))
+    return out
+
+
+def medication_text(records: PregnancyRecords, medication: Medication, as_of: dt.date) -> str:
+    """ "vaginal progesterone since 16+0 (2026-01-05)", or "" when no order is active."""
+    orders = [m for m in records.medications if m.medication is medication and m.active_on(as_of)]
+    if not orders:
+        return ""
+    dated = [m.started_on for m in orders if m.started_on is not None]
+    since = at(min(dated), records.edd) if dated else "a start date not recorded"
+    return f"{_MEDICATION_WORDS[medication]} since {since}"
+
+
+# --- states ------------------------------------------------------------------------------------
+
+
+def course_state(
+    course: Course,
+    records: PregnancyRecords,
+    facts: Mapping[str, object],
+    as_of: dt.date,
+    profile: GuidelineProfile,
+) -> str:
+    """The state note of a treatment in place: since when, and how long it continues."""
+    edd = records.edd
+    ga_days = facts["ga_days"]
+    medication = Medication(course.code) if course.code in Medication._value2member_map_ else None
+    since = medication_text(records, medication, as_of) if medication else course.code
+    since = since[0].upper() + since[1:] if since else "In place"
+    continue_words = (
+        course.continue_words or f"continue until {GestationalAge(course.continue_until_days)}"
+    )
+    if (
+        isinstance(ga_days, int)
+        and course.review_from_days is not None
+        and (ga_days >= course.review_from_days)
+    ):
+        return (
+            f"{since}. Review stopping: {course.review_words or 'the preterm period is over'}"
+            f" ({course.review_rule})."
+        )
+    if isinstance(ga_days, int) and ga_days >= course.continue_until_days:
+        return (
+            f"{since}. May stop now: {ga_date(edd, course.continue_until_days)} is reached"
+            f" ({course.continue_rule}: {continue_words})."
+        )
+    return (
+        f"{since}: the current treatment, not an offer; {continue_words}"
+        f" ({course.continue_rule}; until {ga_date(edd, course.continue_until_days)})."
+    )
+
+
+def declined_state(
+    code: str,
+    rule: RecommendationRule,
+    records: PregnancyRecords,
+    as_of: dt.date,
+    fired_then: Callable[[dt.date, RecommendationRule], bool],
+) -> tuple[str, str] | None:
+    """(state, note) when she declined this code by `as_of`, else None.
+
+    Declined stands until a rule fires the same code on newer findings: if the rule that fires
+    now did not fire on the day she declined, the recommendation is due again and says so."""
+    declined = [d for d in records.declined if d.code.value == code and d.declined_on <= as_of]
+    if not declined:
+        return None
+    latest = max(declined, key=lambda d: d.declined_on)
+    when = at(latest.declined_on, records.edd)
+    if fired_then(latest.declined_on, rule):
+        return "declined", f"Offered and declined on {when}: not a task unless new findings."
+    return (
+        "due",
+        f"Declined on {when}; due again: {rule.rule} now applies on findings recorded since then.",
+    )
+
+
+def window_state(
+    window: tuple[dt.date, dt.date] | None, as_of: dt.date, edd: dt.date | None
+) -> tuple[str, str] | None:
+    """Overdue once the rule's planned window has closed (CD-05)."""
+    if window is None or as_of <= window[1]:
+        return None
+    return "overdue", (
+        f"Overdue: planned for {at(window[0], edd)} to {at(window[1], edd)}, not yet recorded."
+    )
+
+
+def plan_state(plan: ScanPlan | None, edd: dt.date | None) -> tuple[str, str]:
+    """The state of a scan recommendation from its plan: both come from the same facts."""
+    if plan is None:
+        return "due", "No scan date can be set without an estimated due date."
+    window = f"{plan.window_from_ga}-{plan.window_to_ga}"
+    if plan.missed:
+        return "missed", plan.note
+    scan = plan.next_scan
+    if scan is None:
+        return "due", plan.note or f"No further scan falls in {window}."
+    if scan.status == "overdue":
+        return "overdue", f"Overdue: the next scan was due by {at(scan.latest, edd)}."
+    if scan.due == scan.latest:
+        return "due", f"Next scan {at(scan.due, edd)}."
+    return "due", f"Next scan from {at(scan.due, edd)}, at the latest by {at(scan.latest, edd)}."
+
+
+# --- why urgent --------------------------------------------------------------------------------
+
+
+def urgent_reason(
+    records: PregnancyRecords, as_of: dt.date, open_reports: Sequence[SymptomReport]
+) -> str:
+    """Which symptoms or findings, reported when and by whom, and how long they have waited
+    (CD-07)."""
+    edd = records.edd
+    parts = []
+    for report in sorted(open_reports, key=lambda r: r.reported_on):
+        if not report.present:
+            continue
+        said = ", ".join(SYMPTOM_WORDS.get(s.value, s.value) for s in sorted(report.present))
+        waited = (as_of - report.reported_on).days
+        age = "today" if waited == 0 else f"{waited} day{'s' if waited != 1 else ''} ago"
+        who = report.reported_by or "the woman"
+        parts.append(
+            f"{said}: reported by {who} on {at(report.reported_on, edd)}, {age}; not yet reviewed"
+        )
+    exams = sorted(
+        (e for e in records.exams if e.examined_on <= as_of), key=lambda e: e.examined_on
+    )
+    for exam in reversed(exams):
+        if exam.membranes_exposed or (exam.dilation_cm is not None and exam.dilation_cm >= 2):
+            found = []
+            if exam.dilation_cm is not None and exam.dilation_cm >= 2:
+                found.append(f"dilation {exam.dilation_cm:g} cm")
+            if exam.membranes_exposed:
+                found.append("membranes exposed")
+            parts.append(f"{' and '.join(found)} on exam on {at(exam.examined_on, edd)}")
+            break
+    return "; ".join(parts)
