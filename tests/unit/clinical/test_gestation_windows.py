@@ -23,6 +23,13 @@ def gives(w: Woman, guideline: str, code: str) -> bool:
     return code in w.codes(guideline)
 
 
+def state(w: Woman, guideline: str, code: str) -> str | None:
+    """The state of the recommendation (due, in-place, declined, overdue, missed), or None."""
+    states = {r.state for r in w.assess(guideline).recommendations if r.code == code}
+    assert len(states) <= 1, states
+    return states.pop() if states else None
+
+
 # --- lengths: which measurements count ------------------------------------------------------
 
 
@@ -46,10 +53,22 @@ def test_nice_counts_a_length_measured_at_24_0_on_that_day() -> None:
 
 @pytest.mark.parametrize(("measured_at", "given"), [("23+6", True), ("24+0", False)])
 def test_acog_counts_lengths_measured_before_24_0(measured_at: str, given: bool) -> None:
-    # SMFM70-03 has no limit on today's gestation, so only the length's own date decides.
+    # SMFM70-06 has no limit on today's gestation, so only the length's own date decides.
     w = woman("24+0").with_prior().with_length(18.0, at=measured_at).with_closed_cervix("24+0")
-    assert gives(w, "acog", "vaginal-progesterone") is given
     assert gives(w, "acog", "cerclage-not-recommended") is given
+
+
+@pytest.mark.parametrize(("today", "given"), [("23+6", True), ("24+0", False), ("37+4", False)])
+def test_acog_progesterone_is_started_only_before_24_0(today: str, given: bool) -> None:
+    # profiles.md, "The course of care": the start window is data (CW-VP-START, derived).
+    w = woman(today).with_prior().with_length(18.0, at="20+0")
+    assert gives(w, "acog", "vaginal-progesterone") is given
+
+
+@pytest.mark.parametrize(("today", "given"), [("24+0", True), ("24+1", False), ("37+4", False)])
+def test_nice_progesterone_is_started_only_up_to_24_0(today: str, given: bool) -> None:
+    w = woman(today).with_prior().with_length(18.0, at="20+0")
+    assert gives(w, "nice", "vaginal-progesterone") is given
 
 
 # --- gestational age today ----------------------------------------------------------------------
@@ -137,16 +156,34 @@ def test_nice_history_indicated_cerclage_before_24_0(today: str, given: bool) ->
     assert gives(w, "nice", "history-indicated-cerclage") is given
 
 
-@pytest.mark.parametrize(("today", "given"), [("21+6", True), ("22+0", False)])
-def test_nice_single_screen_for_intermediate_risk_before_22_0(today: str, given: bool) -> None:
-    w = woman(today).with_excision(ExcisionKind.LLETZ, 12.0)
-    assert gives(w, "nice", "single-cervical-length-screen") is given
+@pytest.mark.parametrize(
+    ("today", "expected"),
+    [
+        ("17+6", "due"),
+        ("22+0", "due"),
+        ("22+1", "overdue"),
+        ("24+0", "overdue"),
+        ("24+1", "missed"),
+    ],
+)
+def test_nice_single_screen_is_due_overdue_then_missed(today: str, expected: str) -> None:
+    # SBL-05 at 18+0-22+0; CD-05: overdue until 24+0, then missed.
+    w = woman(today).with_excision(ExcisionKind.LLETZ, 16.0)
+    assert state(w, "nice", "single-cervical-length-screen") == expected
 
 
-@pytest.mark.parametrize(("today", "given"), [("22+6", True), ("23+0", False)])
-def test_acog_single_screen_before_23_0(today: str, given: bool) -> None:
+@pytest.mark.parametrize(
+    ("today", "expected"),
+    [("22+6", "due"), ("23+0", "overdue"), ("23+6", "overdue"), ("24+0", "missed")],
+)
+def test_acog_single_screen_is_due_overdue_then_missed(today: str, expected: str) -> None:
+    # ACOG234-02 at 18+0-22+6; CD-05: overdue until 23+6, then missed.
     w = woman(today).with_prior()
-    assert gives(w, "acog", "single-cervical-length-screen") is given
+    assert state(w, "acog", "single-cervical-length-screen") == expected
+    missed = [p for p in w.assess("acog").scan_plans if p.missed]
+    assert bool(missed) is (expected == "missed")
+    if expected == "missed":
+        assert w.assess("acog").next_scan_due is None  # not a worklist task
 
 
 @pytest.mark.parametrize(("measured_at", "given"), [("17+6", True), ("18+0", False)])
@@ -155,11 +192,25 @@ def test_acog_single_screen_is_done_by_a_length_from_18_0(measured_at: str, give
     assert gives(w, "acog", "single-cervical-length-screen") is given
 
 
-@BOTH
-@pytest.mark.parametrize(("today", "given"), [("35+6", False), ("36+0", True)])
-def test_remove_a_transvaginal_cerclage_from_36_0(guideline: str, today: str, given: bool) -> None:
+@pytest.mark.parametrize(
+    ("guideline", "today", "expected"),
+    [
+        ("acog", "35+6", None),
+        ("acog", "36+0", "due"),
+        ("acog", "37+0", "due"),
+        ("acog", "37+1", "overdue"),
+        ("nice", "36+0", None),
+        ("nice", "36+1", "due"),
+        ("nice", "37+0", "due"),
+        ("nice", "37+1", "overdue"),
+    ],
+)
+def test_remove_a_transvaginal_cerclage_in_its_window(
+    guideline: str, today: str, expected: str | None
+) -> None:
+    # ACOG142-12 36+0-37+0; RCOG75-10 "usually between 36+1 and 37+0" (CD-08).
     w = woman(today).with_cerclage("13+0")
-    assert gives(w, guideline, "remove-cerclage") is given
+    assert state(w, guideline, "remove-cerclage") == expected
 
 
 @BOTH

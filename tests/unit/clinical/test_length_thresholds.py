@@ -98,10 +98,19 @@ def test_smfm70_06_cerclage_not_recommended_for_10_to_25_mm_and_a_closed_cervix(
     assert gives(w, "acog", "cerclage-not-recommended") is given
 
 
-def test_smfm70_06_stays_undecided_without_an_exam_and_asks_for_one() -> None:
+def test_smfm70_06_assumes_no_dilation_without_an_exam_says_so_and_asks_for_one() -> None:
+    # CD-01: given, with the assumption stated; `missing` still asks for the exam.
     assessment = NO_PRIOR_SPTB.with_length(18.0, at="19+0").assess("acog")
-    assert "cerclage-not-recommended" not in assessment.codes("acog")
+    (given,) = [r for r in assessment.recommendations if r.code == "cerclage-not-recommended"]
+    assert given.assumptions == ("no cervical dilation is assumed: no cervical exam is recorded",)
     assert any("cervical examination" in need for need in assessment.missing)
+
+
+def test_smfm70_06_with_an_exam_recorded_assumes_nothing() -> None:
+    w = NO_PRIOR_SPTB.with_length(18.0, at="19+0").with_closed_cervix("19+0")
+    (given,) = [r for r in w.assess("acog").recommendations if r.code == "cerclage-not-recommended"]
+    assert given.assumptions == ()
+    assert not any("cervical examination" in need for need in w.assess("acog").missing)
 
 
 def test_smfm70_06_is_not_given_when_the_cervix_is_dilated() -> None:
@@ -136,15 +145,11 @@ def test_rcog75_04_does_not_apply_after_a_cervical_excision() -> None:
     assert not gives(w, "nice", "cerclage-not-recommended")
 
 
-@pytest.mark.parametrize(
-    ("length_mm", "at", "given"),
-    [(25.0, "19+0", True), (25.1, "19+0", False), (25.0, "12+0", True), (25.0, "30+0", True)],
-)
-def test_nice_refers_a_length_of_25_mm_or_less_at_any_gestation(
-    length_mm: float, at: str, given: bool
-) -> None:
-    w = NULLIPAROUS.with_length(length_mm, at=at).at("30+0")
-    assert gives(w, "nice", "refer-preterm-birth-clinic") is given
+@pytest.mark.parametrize(("length_mm", "at"), [(25.0, "19+0"), (10.0, "19+0"), (25.0, "12+0")])
+def test_nice_does_not_refer_for_a_short_cervix_alone(length_mm: float, at: str) -> None:
+    # SBL v3.1 (CD-08): a short cervix without a risk history is not a referral criterion.
+    w = NULLIPAROUS.with_length(length_mm, at=at).at("20+0")
+    assert not gives(w, "nice", "refer-preterm-birth-clinic")
 
 
 @pytest.mark.parametrize("guideline", ["acog", "nice"])

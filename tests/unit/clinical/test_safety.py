@@ -73,20 +73,29 @@ def test_a_contraindication_withholds_the_cerclage_and_says_why() -> None:
 
 @PROPERTY_SETTINGS
 @given(pregnancy_records(fetuses=st.integers(2, 3)))
-def test_twins_or_more_never_get_progesterone_or_cerclage(case: RecordsOnDate) -> None:
+def test_twins_or_more_never_get_a_cerclage_nor_progesterone_in_acog(case: RecordsOnDate) -> None:
+    # ACOG234-06, ACOG142-08; NG137 1.5.6, RCOG75-11. NICE offers vaginal progesterone to
+    # twins only by NG137 1.5.3 (CD-08): a length of 25 mm or less at 16+0-24+0.
     result = assess_all(case)
     for profile in PROFILES:
-        forbidden = result.codes(profile.id) & (CERCLAGE_CODES | {"vaginal-progesterone"})
+        forbidden = result.codes(profile.id) & CERCLAGE_CODES
+        if profile.id == "acog":
+            forbidden |= result.codes(profile.id) & {"vaginal-progesterone"}
         assert not forbidden, f"{profile.id}: {sorted(forbidden)} for {case.records.fetuses}"
+    for r in result.recommendations:
+        if r.guideline == "nice" and r.code == "vaginal-progesterone" and r.state != "in-place":
+            assert r.rule == "NICE-T1", r.rule
 
 
-def test_twins_with_a_short_cervix_and_a_prior_sptb_get_neither() -> None:
+def test_twins_with_a_short_cervix_and_a_prior_sptb_get_no_cerclage() -> None:
     w = woman("19+0", fetuses=2).with_prior_sptb("30+0").with_length(15.0, at="18+0")
     result = w.assess()
     for guideline in ("acog", "nice"):
         codes = result.codes(guideline)
         assert "cerclage-not-recommended" in codes
-        assert not codes & (CERCLAGE_CODES | {"vaginal-progesterone"})
+        assert not codes & CERCLAGE_CODES
+    assert "vaginal-progesterone" not in result.codes("acog")  # ACOG234-06
+    assert w.rules("nice", "vaginal-progesterone") == {"NICE-T1"}  # NG137 1.5.3 (CD-08)
 
 
 @PROPERTY_SETTINGS

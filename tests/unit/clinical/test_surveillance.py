@@ -125,14 +125,37 @@ def test_no_serial_scan_is_planned_after_the_window_closes() -> None:
     assert p.interval_days == 14
 
 
-def test_nice_serial_gives_the_first_scan_and_leaves_the_interval_to_the_clinic() -> None:
+def test_nice_serial_scans_every_2_to_4_weeks() -> None:
+    # SBL v3.1 (CD-08): the next scan is due 2 weeks after the last and overdue 4 weeks after.
     before = plan(PRIOR_SPTB, "nice", "serial")
     assert before.next_scan is not None
     assert before.next_scan.due == PRIOR_SPTB.day("16+0")
     assert (str(before.window_from_ga), str(before.window_to_ga)) == ("16+0", "24+0")
-    after = plan(PRIOR_SPTB.with_length(35.0, at="16+0").at("17+0"), "nice", "serial")
-    assert after.next_scan is None
-    assert after.interval_days is None
+    scanned = PRIOR_SPTB.with_length(35.0, at="16+0")
+    for today, status in [
+        ("17+6", "upcoming"),
+        ("18+0", "due"),
+        ("20+0", "due"),
+        ("20+1", "overdue"),
+    ]:
+        after = plan(scanned.at(today), "nice", "serial")
+        assert after.interval_days == 14
+        assert after.next_scan is not None
+        assert (after.next_scan.due, after.next_scan.latest) == (
+            scanned.day("18+0"),
+            scanned.day("20+0"),
+        )
+        assert after.next_scan.status == status, today
+    assert PRIOR_SPTB.with_length(35.0, at="16+0").at("20+1").assess("nice").next_scan_due
+
+
+def test_a_nice_high_risk_woman_is_due_and_then_overdue() -> None:
+    # Issue 10: "never gives a NICE high-risk woman a next scan date, so she is never due or
+    # overdue".
+    w = PRIOR_SPTB.with_length(30.0, at="17+0").at("21+2")
+    (serial,) = [r for r in w.assess("nice").recommendations if r.code == "serial-cervical-length"]
+    assert serial.state == "overdue"
+    assert "Overdue" in serial.state_note
 
 
 @pytest.mark.parametrize(

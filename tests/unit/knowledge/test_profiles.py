@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from cervixwatch.cli import app
 from cervixwatch.clinical.assessment import assess
 from cervixwatch.clinical.facts import FACT_CATALOGUE
-from cervixwatch.clinical.guidelines import STRENGTHS, GuidelineProfile
+from cervixwatch.clinical.guidelines import RECOMMENDATION_CODES, STRENGTHS, GuidelineProfile
 from cervixwatch.knowledge import (
     BUNDLED_PROFILES,
     KnowledgeError,
@@ -44,6 +44,7 @@ CONTRACT_CODES = {
     "urgent-evaluation",
     "consider-abdominal-cerclage",
     "discontinue-17ohpc",
+    "preterm-labour-diagnosed",
 }
 
 #: A hospital's own protocol: review any singleton with a length under 30 mm before 24+0, and
@@ -121,8 +122,87 @@ def test_both_bundled_profiles_load() -> None:
     assert load_profiles() == profiles
     for profile_id, profile in profiles.items():
         assert profile.id == profile_id
-        assert profile.version == "2026.11"
+        assert profile.version == "2026.12"
         assert profile.rules
+
+
+def test_the_previous_version_stays_loadable() -> None:
+    # An assessment stored under 2026.11 must still say which version made it (issue 10).
+    for profile_id in ("acog", "nice"):
+        old = load_profile(BUNDLED_PROFILES / f"{profile_id}-2026.11.yaml")
+        assert (old.id, old.version) == (profile_id, "2026.11")
+
+
+def test_the_code_list_checked_on_loading_is_the_contracts() -> None:
+    assert set(RECOMMENDATION_CODES) == CONTRACT_CODES
+
+
+def test_a_profile_giving_a_code_outside_the_contract_is_refused(tmp_path: Path) -> None:
+    local = copy.deepcopy(LOCAL)
+    local["recommendations"][0]["code"] = "refer-to-physiotherapy"
+    with pytest.raises(KnowledgeError, match="not a recommendation code of the contract"):
+        load_profiles(knowledge_dir(tmp_path, local))
+
+
+def _assuming(code: str, strength: str) -> dict[str, Any]:
+    local = copy.deepcopy(LOCAL)
+    rule = local["recommendations"][1]
+    rule["code"], rule["strength"] = code, strength
+    rule["when"] = {
+        "all": [
+            {"fact": "shortest_tv_length_before_24w_mm", "lt": 30},
+            {"assume": {"not": "dilated"}, "words": "no dilation is assumed"},
+        ]
+    }
+    return local
+
+
+def test_an_intervention_may_never_rest_on_an_assumption(tmp_path: Path) -> None:
+    # CD-01: an assumption may lead away from an intervention, never toward one.
+    with pytest.raises(KnowledgeError, match="CD-01"):
+        load_profiles(knowledge_dir(tmp_path, _assuming("vaginal-progesterone", "consider")))
+
+
+def test_a_not_recommended_rule_may_assume_and_says_so(tmp_path: Path) -> None:
+    profiles = load_profiles(
+        knowledge_dir(tmp_path, _assuming("cerclage-not-recommended", "not-recommended"))
+    )
+    w = woman("19+0").with_length(22, at="19+0")
+    assessment = assess(w.records, w.as_of, [profiles["local"]])
+    given = [r for r in assessment.recommendations if r.code == "cerclage-not-recommended"]
+    assert [r.assumptions for r in given] == [("no dilation is assumed",)]
+    assert any("cervical examination" in need for need in assessment.missing)
+
+
+def test_an_intervention_may_not_depend_on_a_code_given_on_an_assumption(tmp_path: Path) -> None:
+    local = _assuming("cerclage-not-recommended", "not-recommended")
+    local["recommendations"].append(
+        {
+            "code": "vaginal-progesterone",
+            "rule": "SEM-01",
+            "strength": "consider",
+            "summary": "Progesterone whenever cerclage is not recommended.",
+            "when": {"fired": ["cerclage-not-recommended"]},
+        }
+    )
+    with pytest.raises(KnowledgeError, match="given on an assumption"):
+        load_profiles(knowledge_dir(tmp_path, local))
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        {"not": {"assume": {"not": "dilated"}, "words": "x"}},
+        {"recorded": {"assume": {"not": "dilated"}, "words": "x"}},
+        {"assume": {"not": "dilated"}},
+        {"assume": {"fired": ["urgent-evaluation"]}, "words": "x"},
+    ],
+)
+def test_malformed_assumptions_are_refused(tmp_path: Path, when: dict[str, Any]) -> None:
+    local = _assuming("cerclage-not-recommended", "not-recommended")
+    local["recommendations"][1]["when"] = when
+    with pytest.raises(KnowledgeError, match="assume"):
+        load_profiles(knowledge_dir(tmp_path, local))
 
 
 @pytest.mark.parametrize("profile", bundled_profiles().values(), ids=bundled_profiles().keys())
