@@ -26,6 +26,9 @@ from cervixwatch.clinical.records import (
     CervicalExcision,
     CervicalLengthMeasurement,
     Complication,
+    ComplicationRecord,
+    DeclinableCode,
+    DeclinedDecision,
     ExcisionKind,
     LengthMethod,
     MaternalCondition,
@@ -36,8 +39,10 @@ from cervixwatch.clinical.records import (
     PregnancyRecords,
     PriorOutcome,
     PriorPregnancy,
+    ReviewOutcome,
     Symptom,
     SymptomReport,
+    SymptomReview,
 )
 from cervixwatch.knowledge import bundled_profiles
 
@@ -152,7 +157,20 @@ class Woman:
         return self.with_exam(at, dilation_cm=0.0, membranes_exposed=False)
 
     def with_complications(self, *complications: Complication) -> Woman:
-        return self.with_records(complications=self.records.complications | set(complications))
+        """Complications noted on no known day and never resolved: active throughout."""
+        added = tuple(ComplicationRecord(c) for c in complications)
+        return self.with_records(complications=(*self.records.complications, *added))
+
+    def with_complication(
+        self,
+        complication: Complication,
+        noted_on: dt.date | None = None,
+        resolved_on: dt.date | None = None,
+    ) -> Woman:
+        """A complication noted on `noted_on` and resolved on `resolved_on` (None: unknown,
+        and still active)."""
+        record = ComplicationRecord(complication, noted_on, resolved_on)
+        return self.with_records(complications=(*self.records.complications, record))
 
     def with_cerclage(
         self,
@@ -171,15 +189,33 @@ class Woman:
             removals = (*removals, CerclageRemoval(self.day(removed_at)))
         return self.with_records(cerclage_placements=placements, cerclage_removals=removals)
 
-    def with_medication(self, medication: Medication, started_at: str | None = None) -> Woman:
+    def with_medication(
+        self, medication: Medication, started_at: str | None = None, stopped_at: str | None = None
+    ) -> Woman:
         started = None if started_at is None else self.day(started_at)
-        order = MedicationOrder(medication, started)
+        stopped = None if stopped_at is None else self.day(stopped_at)
+        order = MedicationOrder(medication, started, stopped_on=stopped)
         return self.with_records(medications=(*self.records.medications, order))
 
-    def with_symptoms(self, *symptoms: Symptom, reported_on: dt.date | None = None) -> Woman:
-        """A symptom report (on `as_of` unless `reported_on` is given) saying yes to these."""
+    def with_declined(self, code: DeclinableCode, at: str) -> Woman:
+        """An offer of `code` she declined at `at`."""
+        declined = DeclinedDecision(code, self.day(at))
+        return self.with_records(declined=(*self.records.declined, declined))
+
+    def with_symptoms(
+        self,
+        *symptoms: Symptom,
+        reported_on: dt.date | None = None,
+        reviewed_on: dt.date | None = None,
+        outcome: ReviewOutcome = ReviewOutcome.SEEN_IN_TRIAGE,
+    ) -> Woman:
+        """A symptom report (on `as_of` unless `reported_on` is given) saying yes to these,
+        reviewed on `reviewed_on` when given (open until then: CD-07)."""
+        reviews = () if reviewed_on is None else (SymptomReview(reviewed_on, outcome),)
         report = SymptomReport(
-            reported_on if reported_on is not None else self.as_of, frozenset(symptoms)
+            reported_on if reported_on is not None else self.as_of,
+            frozenset(symptoms),
+            reviews=reviews,
         )
         return self.with_records(symptom_reports=(*self.records.symptom_reports, report))
 

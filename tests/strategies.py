@@ -4,17 +4,20 @@
 previous pregnancies of every outcome, onset and gestation (some parts unknown, some typical
 preterm histories), excisions and maternal conditions, 0-4 cervical lengths of every approach
 (mostly in the ten weeks before `as_of`, some anywhere from 8+0 to 36+0), optional exams,
-complications, a cerclage (some from before this pregnancy, some removed), medications, symptom
-reports around `as_of`, a fetus count of None/1/2/3, and records dated after `as_of` that must
-be ignored. Lengths are held to 0.1 mm as the FHIR reader holds them. The draws lean towards
-12+0-28+6 and recorded values so that cerclage and progesterone rules fire often enough for the
-properties about them to bite; `clinic_visits()` leans further.
+complications (some undated, some noted or resolved before or after `as_of`), a cerclage (some
+from before this pregnancy, some removed), medications (some stopped), symptom reports from
+weeks before `as_of` to the day after (some reviewed, before or after `as_of`), declined
+offers, a fetus count of None/1/2/3, and records dated after `as_of` that must be ignored.
+Lengths are held to 0.1 mm as the FHIR reader holds them. The draws lean towards 12+0-28+6 and
+recorded values so that cerclage and progesterone rules fire often enough for the properties
+about them to bite; `clinic_visits()` leans further.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import NamedTuple, TypeVar
+from collections.abc import Collection
+from typing import Any, NamedTuple, TypeVar
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -29,6 +32,9 @@ from cervixwatch.clinical.records import (
     CervicalExcision,
     CervicalLengthMeasurement,
     Complication,
+    ComplicationRecord,
+    DeclinableCode,
+    DeclinedDecision,
     ExcisionKind,
     LengthMethod,
     MaternalCondition,
@@ -39,8 +45,10 @@ from cervixwatch.clinical.records import (
     PregnancyRecords,
     PriorOutcome,
     PriorPregnancy,
+    ReviewOutcome,
     Symptom,
     SymptomReport,
+    SymptomReview,
 )
 
 T = TypeVar("T")
@@ -166,17 +174,75 @@ _PLACEMENTS: st.SearchStrategy[list[tuple[int, CerclageRoute, CerclageIndication
 )
 _REMOVALS = st.lists(st.integers(10 * 7, 40 * 7), max_size=1)
 _MEDICATIONS = st.lists(
-    st.tuples(st.sampled_from(Medication), st.none() | st.integers(8 * 7, 36 * 7)), max_size=2
+    st.tuples(
+        st.sampled_from(Medication),
+        st.none() | st.integers(8 * 7, 36 * 7),
+        # Stopped some days after it started (or after 8+0 when the start is unknown).
+        st.none() | st.none() | st.integers(0, 10 * 7),
+    ),
+    max_size=2,
+)
+_REVIEWS = st.lists(
+    st.tuples(
+        # Days after the report; some after `as_of`, which an assessment must not know yet.
+        st.integers(0, 10),
+        st.sampled_from(ReviewOutcome),
+        st.none() | st.sampled_from(["Dr A Obstetrician", "Midwife B"]),
+    ),
+    max_size=2,
 )
 _REPORTS = st.lists(
-    st.tuples(st.integers(-3, 1), st.frozensets(st.sampled_from(Symptom))), max_size=2
+    st.tuples(
+        # Mostly in the last days (the urgent ones), some weeks ago (open until reviewed).
+        st.integers(-3, 1) | st.integers(-42, -4),
+        st.frozensets(st.sampled_from(Symptom)),
+        st.none() | _REVIEWS,
+    ),
+    max_size=2,
+)
+_DECLINED: st.SearchStrategy[list[tuple[DeclinableCode, int]]] = st.just([]) | st.lists(
+    # Declined some days before (or after) `as_of`.
+    st.tuples(st.sampled_from(DeclinableCode), st.integers(-60, 7)),
+    max_size=2,
 )
 _PRIORS = st.lists(prior_pregnancies() | preterm_histories(), max_size=3)
 _EXCISIONS = st.lists(excisions(), max_size=2)
 _MATERNAL = st.frozensets(st.sampled_from(MaternalCondition))
-_COMPLICATIONS = st.just(frozenset[Complication]()) | st.frozensets(
-    st.sampled_from(Complication), max_size=2
+#: Complications with the days they were noted and resolved, counted from `as_of` (None:
+#: unknown, or not resolved): some before `as_of`, some after it (not yet known then).
+_COMPLICATIONS: st.SearchStrategy[list[tuple[Complication, int | None, int | None]]] = st.just(
+    []
+) | st.lists(
+    st.tuples(
+        st.sampled_from(Complication),
+        st.none() | st.integers(-60, 7),
+        st.none() | st.none() | st.integers(-30, 30),
+    ),
+    max_size=2,
 )
+Complications = Collection[Complication | ComplicationRecord]
+
+
+def _complication_records(drawn: Collection[Any], as_of: dt.date) -> tuple[ComplicationRecord, ...]:
+    """Complication records from what a strategy drew: a bare code is noted on no known day
+    and never resolved (active throughout); a drawn (code, noted, resolved) has its days
+    counted from `as_of`, resolved no earlier than noted."""
+    out: list[ComplicationRecord] = []
+    for item in sorted(drawn, key=repr) if isinstance(drawn, frozenset | set) else drawn:
+        if isinstance(item, Complication):
+            out.append(ComplicationRecord(item))
+        elif isinstance(item, ComplicationRecord):
+            out.append(item)
+        else:
+            code, noted, resolved = item
+            noted_on = None if noted is None else as_of + dt.timedelta(days=noted)
+            resolved_on = None
+            if resolved is not None:
+                resolved_on = as_of + dt.timedelta(days=resolved)
+                if noted_on is not None and resolved_on < noted_on:
+                    resolved_on = noted_on
+            out.append(ComplicationRecord(code, noted_on, resolved_on))
+    return tuple(out)
 
 
 @st.composite
@@ -186,12 +252,13 @@ def pregnancy_records(
     fetuses: st.SearchStrategy[int | None] | None = None,
     edd: st.SearchStrategy[dt.date] | None = None,
     as_of_days: st.SearchStrategy[int] | None = None,
-    complications: st.SearchStrategy[frozenset[Complication]] | None = None,
+    complications: st.SearchStrategy[Complications] | None = None,
 ) -> RecordsOnDate:
     """One woman's records and the day she is assessed (see the module docstring).
 
     Each keyword narrows one part: `fetuses` (e.g. `st.just(1)`), `edd`, `as_of_days` (her
-    gestational age in days on `as_of`) and `complications`."""
+    gestational age in days on `as_of`) and `complications` (codes, active throughout, or
+    dated `ComplicationRecord`s)."""
     due = draw(edd if edd is not None else _EDDS)
 
     def day_at(ga_days: int) -> dt.date:
@@ -214,12 +281,29 @@ def pregnancy_records(
     ]
     removals = [CerclageRemoval(day_at(when)) for when in draw(_REMOVALS)]
     medications = [
-        MedicationOrder(medication, None if when is None else day_at(when))
-        for medication, when in draw(_MEDICATIONS)
+        MedicationOrder(
+            medication,
+            None if when is None else day_at(when),
+            stopped_on=None if lasted is None else day_at((when or 8 * 7) + lasted),
+        )
+        for medication, when, lasted in draw(_MEDICATIONS)
     ]
-    reports = [
-        SymptomReport(as_of + dt.timedelta(days=offset), present)
-        for offset, present in draw(_REPORTS)
+    reports = []
+    for offset, present, reviews in draw(_REPORTS):
+        reported_on = as_of + dt.timedelta(days=offset)
+        reports.append(
+            SymptomReport(
+                reported_on,
+                present,
+                reviews=tuple(
+                    SymptomReview(reported_on + dt.timedelta(days=after), outcome, reviewer)
+                    for after, outcome, reviewer in reviews or ()
+                ),
+            )
+        )
+    declined = [
+        DeclinedDecision(code, as_of + dt.timedelta(days=offset))
+        for code, offset in draw(_DECLINED)
     ]
     records = PregnancyRecords(
         patient_id="generated",
@@ -230,11 +314,14 @@ def pregnancy_records(
         maternal_conditions=draw(_MATERNAL),
         cervical_lengths=tuple(lengths),
         exams=tuple(exams),
-        complications=draw(complications if complications is not None else _COMPLICATIONS),
+        complications=_complication_records(
+            draw(complications if complications is not None else _COMPLICATIONS), as_of
+        ),
         cerclage_placements=tuple(placements),
         cerclage_removals=tuple(removals),
         medications=tuple(medications),
         symptom_reports=tuple(reports),
+        declined=tuple(declined),
     )
     return RecordsOnDate(records, as_of)
 
@@ -245,5 +332,5 @@ def clinic_visits() -> st.SearchStrategy[RecordsOnDate]:
     return pregnancy_records(
         fetuses=st.just(1),
         as_of_days=st.integers(14 * 7, 24 * 7),
-        complications=st.just(frozenset()),
+        complications=st.just(()),
     )

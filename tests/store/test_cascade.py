@@ -17,6 +17,9 @@ from cervixwatch.clinical.records import (
     CervicalExcision,
     CervicalLengthMeasurement,
     Complication,
+    ComplicationRecord,
+    DeclinableCode,
+    DeclinedDecision,
     ExcisionKind,
     FetalFibronectin,
     MaternalCondition,
@@ -26,8 +29,10 @@ from cervixwatch.clinical.records import (
     PregnancyRecords,
     PriorOutcome,
     PriorPregnancy,
+    ReviewOutcome,
     Symptom,
     SymptomReport,
+    SymptomReview,
 )
 from cervixwatch.knowledge import bundled_profiles
 from cervixwatch.store.models import PatientRow, RecordSource
@@ -50,11 +55,19 @@ EVERYTHING = PregnancyRecords(
     cervical_lengths=(CervicalLengthMeasurement(DAY, 22.0, source_id="cl"),),
     exams=(CervicalExam(DAY, dilation_cm=1.0, source_id="exam"),),
     fibronectin=(FetalFibronectin(DAY, ng_per_ml=30.0, source_id="ffn"),),
-    complications=frozenset({Complication.PLACENTA_PRAEVIA}),
+    complications=(ComplicationRecord(Complication.PLACENTA_PRAEVIA, DAY, source_id="cx"),),
     cerclage_placements=(CerclagePlacement(DAY, CerclageRoute.TRANSVAGINAL, source_id="cp"),),
     cerclage_removals=(CerclageRemoval(DAY, source_id="cr"),),
     medications=(MedicationOrder(Medication.VAGINAL_PROGESTERONE, DAY, source_id="med"),),
-    symptom_reports=(SymptomReport(DAY, frozenset({Symptom.BACKACHE}), source_id="sr"),),
+    symptom_reports=(
+        SymptomReport(
+            DAY,
+            frozenset({Symptom.BACKACHE}),
+            source_id="sr",
+            reviews=(SymptomReview(DAY, ReviewOutcome.ADVISED_BY_PHONE, source_id="rv"),),
+        ),
+    ),
+    declined=(DeclinedDecision(DeclinableCode.VAGINAL_PROGESTERONE, DAY, source_id="dd"),),
     notes=("a note",),
 )
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cervixwatch.clinical.records import (
     CervicalLengthMeasurement,
     Complication,
+    ComplicationRecord,
     PregnancyRecords,
 )
 from cervixwatch.store.database import transaction
@@ -96,12 +97,13 @@ def test_new_resources_are_added_to_what_is_stored(factory: sessionmaker[Session
     first = CervicalLengthMeasurement(DAY, 23.0, source_id="cl1")
     second = CervicalLengthMeasurement(DAY + dt.timedelta(days=14), 21.0, source_id="cl2")
     _, pregnancy_id = _save(factory, _records(first))
-    _save(factory, _records(second, complications=frozenset({Complication.PRETERM_LABOUR})))
-    _save(factory, _records(complications=frozenset({Complication.PRETERM_LABOUR})))
+    labour = ComplicationRecord(Complication.PRETERM_LABOUR, DAY)
+    _save(factory, _records(second, complications=(labour,)))
+    _save(factory, _records(complications=(labour,)))
     with factory() as session:
         stored = load_records(session, pregnancy_id)
     assert stored.cervical_lengths == (first, second)
-    assert stored.complications == {Complication.PRETERM_LABOUR}
+    assert stored.complications == (labour,)
     assert _count(factory, ComplicationRow) == 1
 
 

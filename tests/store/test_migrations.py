@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Integer, MetaData, inspect
+from sqlalchemy import Column, Integer, MetaData, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from cervixwatch.store.database import make_engine
 from cervixwatch.store.migrate import current_revision, downgrade, head_revision, upgrade
@@ -57,3 +59,49 @@ def test_downgrade_removes_everything_and_upgrade_is_repeatable(empty_url: str) 
     upgrade(empty_url)  # at head already: nothing to do, no error
     assert _tables(empty_url) >= set(Base.metadata.tables)
     assert _differences(empty_url, Base.metadata) == []
+
+
+def test_0003_keeps_stored_records_and_checks_its_new_values(empty_url: str) -> None:
+    """Migrating a database that holds records: they stay, the new columns are empty, and the
+    new columns refuse values outside their enumerations on both databases."""
+    upgrade(empty_url, "0002")
+    engine = make_engine(empty_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO patients (id, hospital_number, created_at, updated_at) "
+                    "VALUES ('p', 'H1', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO pregnancies (id, patient_id, status, notes, created_at, "
+                    "updated_at) VALUES ('g', 'p', 'active', '[]', CURRENT_TIMESTAMP, "
+                    "CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO cervical_lengths (pregnancy_id, measured_on, length_mm, method,"
+                    " source) VALUES ('g', '2026-03-01', 22, 'transvaginal', 'form')"
+                )
+            )
+        upgrade(empty_url)
+        with engine.begin() as connection:
+            stored = connection.execute(
+                text("SELECT length_mm, comparator FROM cervical_lengths")
+            ).one()
+            assert tuple(stored) == (22, None)
+            connection.execute(text("UPDATE cervical_lengths SET comparator = '<'"))
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(text("UPDATE cervical_lengths SET comparator = 'about'"))
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO declined_decisions (pregnancy_id, code, declined_on, source) "
+                    "VALUES ('g', 'bed-rest', '2026-03-01', 'form')"
+                )
+            )
+    finally:
+        engine.dispose()

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from cervixwatch.clinical.records import PregnancyRecords
+from cervixwatch.clinical.records import LengthComparator, PregnancyRecords
 from cervixwatch.interop.fhir_bundle import read_bundle
 from cervixwatch.store.database import session_factory, transaction
 from cervixwatch.store.models import RecordSource
@@ -41,21 +41,45 @@ DATED_PARTS = tuple(
         "cerclage_removals",
         "medications",
         "symptom_reports",
+        "complications",
+        "declined",
     }
 )
+
+
+def _with_ids(draw: st.DrawFn, part: str, items: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(
+        dataclasses.replace(item, source_id=f"{part}-{i}") if draw(st.booleans()) else item
+        for i, item in enumerate(items)
+    )
 
 
 @st.composite
 def stored_records(draw: st.DrawFn) -> PregnancyRecords:
     """Generated records with what the shared strategy leaves out: source ids on some
-    records (as an import gives), a birth date and notes."""
+    records and on some reviews of symptom reports (as an import gives), who reported a
+    symptom, lengths given as a bound ("<10 mm"), history known only from a count, a birth
+    date and notes."""
     records = draw(pregnancy_records()).records
     changes: dict[str, Any] = {}
     for part in DATED_PARTS:
-        changes[part] = tuple(
-            dataclasses.replace(item, source_id=f"{part}-{i}") if draw(st.booleans()) else item
-            for i, item in enumerate(getattr(records, part))
+        changes[part] = _with_ids(draw, part, getattr(records, part))
+    changes["symptom_reports"] = tuple(
+        dataclasses.replace(
+            report,
+            reviews=_with_ids(draw, f"review-{i}", report.reviews),
+            reported_by=draw(st.none() | st.sampled_from(["the woman", "Dr A Obstetrician"])),
         )
+        for i, report in enumerate(changes["symptom_reports"])
+    )
+    changes["cervical_lengths"] = tuple(
+        dataclasses.replace(m, comparator=draw(st.none() | st.sampled_from(LengthComparator)))
+        for m in changes["cervical_lengths"]
+    )
+    changes["prior_pregnancies"] = tuple(
+        dataclasses.replace(p, counted_as=draw(st.none() | st.just("preterm birth")))
+        for p in changes["prior_pregnancies"]
+    )
     changes["birth_date"] = draw(st.none() | st.dates(dt.date(1970, 1, 1), dt.date(2010, 12, 31)))
     changes["notes"] = tuple(
         draw(st.lists(st.sampled_from(["1 resource ignored", "note"]), unique=True))

@@ -25,6 +25,8 @@ from cervixwatch.store.models import (
     PregnancyRow,
     PregnancyStatus,
     SourceIdentifierRow,
+    SymptomReportRow,
+    SymptomReviewRow,
 )
 
 Owner = Literal["patient", "pregnancy"]
@@ -230,16 +232,21 @@ def update_row(session: Session, row: Base, values: Mapping[str, Any]) -> None:
 
 
 def delete_row(session: Session, row: Base) -> None:
-    """Delete a record and the source identifiers that name it, so a later import of the same
-    source record stores it afresh rather than pointing at nothing."""
+    """Delete a record (with the records held inside it: a symptom report's reviews) and the
+    source identifiers that name them, so a later import of the same source record stores it
+    afresh rather than pointing at nothing."""
     identity = inspect(row).identity
     assert identity is not None, "a stored row has its primary key"
-    session.execute(
-        delete(SourceIdentifierRow).where(
-            SourceIdentifierRow.table_name == str(row.__tablename__),
-            SourceIdentifierRow.row_id == str(identity[0]),
+    named = [(str(row.__tablename__), [str(identity[0])])]
+    if isinstance(row, SymptomReportRow) and row.reviews:
+        named.append((str(SymptomReviewRow.__tablename__), [str(r.id) for r in row.reviews]))
+    for table_name, row_ids in named:
+        session.execute(
+            delete(SourceIdentifierRow).where(
+                SourceIdentifierRow.table_name == table_name,
+                SourceIdentifierRow.row_id.in_(row_ids),
+            )
         )
-    )
     session.delete(row)
     session.flush()
 

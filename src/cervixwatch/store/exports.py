@@ -21,13 +21,13 @@ from sqlalchemy.orm import Session
 from cervixwatch.clinical.records import PregnancyRecords
 from cervixwatch.store.crud import plausible_id, plausible_row_id
 from cervixwatch.store.mapping import (
-    COMPLICATIONS,
     MATERNAL_CONDITIONS,
     RECORD_KINDS,
     RecordKind,
 )
 from cervixwatch.store.models import (
     Base,
+    ComplicationRow,
     PatientRow,
     PregnancyRow,
     PregnancyStatus,
@@ -57,6 +57,10 @@ __all__ = [
 CHUNK = 500
 
 KINDS_BY_TABLE: Mapping[str, RecordKind[Any, Any]] = {k.table_name: k for k in RECORD_KINDS}
+#: {table of records held inside records: (the kind that holds them, their field)}.
+CHILD_TABLES: Mapping[str, tuple[RecordKind[Any, Any], str]] = {
+    child.table_name: (kind, child.field) for kind in RECORD_KINDS for child in kind.children
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +77,9 @@ class RowRef:
 class PatientExport:
     """A woman as registered and the records of one of her pregnancies (or, with none, her
     own history), each tuple part of `records` with the rows it came from, in the same order
-    (`rows[field][i]` is the row of `records.<field>[i]`), and each code of a set part with
-    its row (`codes[field][code]`)."""
+    (`rows[field][i]` is the row of `records.<field>[i]`), the records held inside them with
+    theirs (`inside[field][i]`: {child field: rows}, e.g. the reviews of a symptom report),
+    and each code of a set part with its row (`codes[field][code]`)."""
 
     patient_id: str
     hospital_number: str
@@ -85,6 +90,7 @@ class PatientExport:
     records: PregnancyRecords
     rows: Mapping[str, tuple[RowRef, ...]] = field(default_factory=dict)
     codes: Mapping[str, Mapping[Any, RowRef]] = field(default_factory=dict)
+    inside: Mapping[str, tuple[Mapping[str, tuple[RowRef, ...]], ...]] = field(default_factory=dict)
 
 
 def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -160,6 +166,7 @@ def load_exports(
         parts: dict[str, Any] = {}
         refs: dict[str, tuple[RowRef, ...]] = {}
         codes: dict[str, dict[Any, RowRef]] = {}
+        inside: dict[str, tuple[Mapping[str, tuple[RowRef, ...]], ...]] = {}
         for kind in RECORD_KINDS:
             owner_id = patient_id if kind.owner == "patient" else (pregnancy and pregnancy.id)
             kind_rows = rows[kind.field].get(owner_id, []) if owner_id else []
@@ -175,6 +182,17 @@ def load_exports(
             else:
                 parts[kind.field] = tuple(items)
                 refs[kind.field] = row_refs
+            if kind.children:
+                inside[kind.field] = tuple(
+                    {
+                        child.field: tuple(
+                            RowRef(child.table_name, held.id, held.source, held.source_ref)
+                            for held in getattr(row, child.field)
+                        )
+                        for child in kind.children
+                    }
+                    for row in kind_rows
+                )
         records = PregnancyRecords(
             patient_id=patient.id,
             edd=pregnancy.edd if pregnancy else None,
@@ -194,6 +212,7 @@ def load_exports(
                 records=records,
                 rows=refs,
                 codes=codes,
+                inside=inside,
             )
         )
     return exports
@@ -270,7 +289,15 @@ def patients_by_source_id(session: Session, source_id: str) -> set[str]:
 
 
 def row_owner(session: Session, table: str, row_id: int) -> tuple[str, str | None] | None:
-    """(patient id, pregnancy id or None) of a stored record; None if there is no such row."""
+    """(patient id, pregnancy id or None) of a stored record (or a record held inside one: a
+    review of a symptom report); None if there is no such row."""
+    if table in CHILD_TABLES and plausible_row_id(row_id):
+        parent_kind, child_field = CHILD_TABLES[table]
+        child = next(c for c in parent_kind.children if c.field == child_field)
+        held = session.get(child.table, row_id)
+        if held is None:
+            return None
+        return row_owner(session, parent_kind.table_name, getattr(held, child.parent_column))
     kind = KINDS_BY_TABLE.get(table)
     if kind is None or not plausible_row_id(row_id):
         return None
@@ -297,8 +324,11 @@ def own_rows(
     record as `load_records` gives it."""
     out: dict[tuple[str, int], tuple[RowRef, Any]] = {}
     for table, row_ids in wanted.items():
-        kind = KINDS_BY_TABLE.get(table)
         ids = [i for i in row_ids if plausible_row_id(i)]
+        if table in CHILD_TABLES and ids:
+            out.update(_own_children(session, patient_id, table, ids))
+            continue
+        kind = KINDS_BY_TABLE.get(table)
         if kind is None or not ids:
             continue
         query = select(kind.table).where(kind.table.id.in_(ids))
@@ -316,6 +346,25 @@ def own_rows(
     return out
 
 
+def _own_children(
+    session: Session, patient_id: str, table: str, ids: Sequence[int]
+) -> dict[tuple[str, int], tuple[RowRef, Any]]:
+    """`own_rows` of a table of records held inside records (the reviews of her reports)."""
+    parent_kind, child_field = CHILD_TABLES[table]
+    child = next(c for c in parent_kind.children if c.field == child_field)
+    parent = parent_kind.table
+    query = (
+        select(child.table)
+        .join(parent, parent.id == getattr(child.table, child.parent_column))
+        .join(PregnancyRow, PregnancyRow.id == parent.pregnancy_id)
+        .where(child.table.id.in_(ids), PregnancyRow.patient_id == patient_id)
+    )
+    return {
+        (table, row.id): (RowRef(table, row.id, row.source, row.source_ref), child.record(row))
+        for row in session.scalars(query)
+    }
+
+
 def identified_rows(session: Session, system: str, values: Sequence[str]) -> dict[str, int]:
     """{value: row id} of the identifiers (`system`, value) that exist, of `values`."""
     found: dict[str, int] = {}
@@ -330,19 +379,19 @@ def identified_rows(session: Session, system: str, values: Sequence[str]) -> dic
 
 
 def condition_rows(session: Session, patient_id: str, pregnancy_id: str) -> dict[Any, int]:
-    """{code: row id} of her maternal conditions and the pregnancy's current complications
-    (the first row of each, as `load_exports` names them)."""
+    """{code: row id} of her maternal conditions and the pregnancy's complications (the first
+    row of each code), to name the stored row of a condition sent without an id."""
     found: dict[Any, int] = {}
-    kinds: tuple[tuple[RecordKind[Any, Any], str], ...] = (
-        (MATERNAL_CONDITIONS, patient_id),
-        (COMPLICATIONS, pregnancy_id),
+    maternal = select(MATERNAL_CONDITIONS.table).where(
+        MATERNAL_CONDITIONS.table.patient_id == patient_id
     )
-    for kind, owner_id in kinds:
-        query = select(kind.table).where(getattr(kind.table, f"{kind.owner}_id") == owner_id)
-        if kind.current is not None:
-            query = query.where(kind.current())
-        for row in session.scalars(query.order_by(kind.table.id)):
-            found.setdefault(kind.record(row), row.id)
+    for row in session.scalars(maternal.order_by(MATERNAL_CONDITIONS.table.id)):
+        found.setdefault(MATERNAL_CONDITIONS.record(row), row.id)
+    complications = select(ComplicationRow.complication, ComplicationRow.id).where(
+        ComplicationRow.pregnancy_id == pregnancy_id
+    )
+    for code, row_id in session.execute(complications.order_by(ComplicationRow.id)):
+        found.setdefault(code, row_id)
     return found
 
 
@@ -355,7 +404,9 @@ class Changes:
     deleted: int = 0
 
 
-_RECORD_TABLES = frozenset(k.table for k in RECORD_KINDS)
+_RECORD_TABLES = frozenset(
+    (*(k.table for k in RECORD_KINDS), *(c.table for k in RECORD_KINDS for c in k.children))
+)
 
 
 @contextmanager

@@ -1,18 +1,25 @@
 """Rows to clinical records and back: one `RecordKind` per table of records.
 
 Pure (no session, no SQL): each kind says which part of `PregnancyRecords` it holds, whether a
-patient or a pregnancy owns it, which rows are part of the records `assess` reads (an active
-order, an unresolved complication), and how one record becomes column values and a row becomes
-a record again, losing nothing.
+patient or a pregnancy owns it, which rows are part of the records `assess` reads (an order
+that goes on or whose stop date is known), and how one record becomes column values and a row
+becomes a record again, losing nothing.
+
+Records are stored whatever their dates: every complication, resolved or not, and every
+review, so that the assessment of any day (`as_of`) sees what was known then. The cut by date
+is the clinical core's (CD-06, CD-07), never the store's.
+
+A kind may hold records inside its records (`children`): the reviews of a symptom report are
+rows of their own table, read and written with their report.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, Literal, TypeVar
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, or_
 
 from cervixwatch.clinical.records import (
     CerclagePlacement,
@@ -20,7 +27,8 @@ from cervixwatch.clinical.records import (
     CervicalExam,
     CervicalExcision,
     CervicalLengthMeasurement,
-    Complication,
+    ComplicationRecord,
+    DeclinedDecision,
     FetalFibronectin,
     MaternalCondition,
     MedicationOrder,
@@ -29,6 +37,7 @@ from cervixwatch.clinical.records import (
     PriorPregnancy,
     Symptom,
     SymptomReport,
+    SymptomReview,
 )
 from cervixwatch.store.models import (
     Base,
@@ -38,16 +47,34 @@ from cervixwatch.store.models import (
     CervicalExcisionRow,
     CervicalLengthRow,
     ComplicationRow,
+    DeclinedDecisionRow,
     FibronectinTestRow,
     MaternalConditionRow,
     MedicationRow,
     MedicationStatus,
     PriorPregnancyRow,
     SymptomReportRow,
+    SymptomReviewRow,
 )
 
 R = TypeVar("R")
 Row = TypeVar("Row", bound=Base)
+
+
+@dataclass(frozen=True, slots=True)
+class ChildKind(Generic[R, Row]):
+    """Records held inside the records of another kind (`field` of the parent record), each a
+    row of `table` that names its parent's row by `parent_column`."""
+
+    field: str
+    table: type[Row]
+    parent_column: str
+    columns: Callable[[R], dict[str, Any]]
+    record: Callable[[Row], R]
+
+    @property
+    def table_name(self) -> str:
+        return str(self.table.__tablename__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +92,8 @@ class RecordKind(Generic[R, Row]):
     current: Callable[[], ColumnElement[bool]] | None = None
     #: The part is a set of codes (frozenset) rather than a tuple of dated records.
     is_set: bool = False
+    #: Records held inside each record (read from the row's relationship of the same name).
+    children: tuple[ChildKind[Any, Any], ...] = ()
 
     @property
     def table_name(self) -> str:
@@ -73,6 +102,12 @@ class RecordKind(Generic[R, Row]):
     def records_of(self, records: PregnancyRecords) -> Iterable[R]:
         items: Iterable[R] = getattr(records, self.field)
         return items
+
+    def bare(self, record: R) -> R:
+        """The record without the records held inside it: what its own row holds."""
+        if not self.children:
+            return record
+        return replace(record, **{child.field: () for child in self.children})  # type: ignore[type-var]
 
 
 def _partial_date(prefix: str, value: PartialDate | None) -> dict[str, int | None]:
@@ -111,6 +146,7 @@ PRIOR_PREGNANCIES: RecordKind[PriorPregnancy, PriorPregnancyRow] = RecordKind(
         "onset": p.onset,
         "cerclage": p.cerclage,
         "fetuses": p.fetuses,
+        "counted_as": p.counted_as,
         "source_ref": p.source_id,
     },
     record=lambda r: PriorPregnancy(
@@ -121,6 +157,7 @@ PRIOR_PREGNANCIES: RecordKind[PriorPregnancy, PriorPregnancyRow] = RecordKind(
         cerclage=r.cerclage,
         fetuses=r.fetuses,
         source_id=r.source_ref,
+        counted_as=r.counted_as,
     ),
     source_id=_own_id,
 )
@@ -162,10 +199,15 @@ CERVICAL_LENGTHS: RecordKind[CervicalLengthMeasurement, CervicalLengthRow] = Rec
         "measured_on": m.measured_on,
         "length_mm": m.length_mm,
         "method": m.method,
+        "comparator": m.comparator,
         "source_ref": m.source_id,
     },
     record=lambda r: CervicalLengthMeasurement(
-        measured_on=r.measured_on, length_mm=r.length_mm, method=r.method, source_id=r.source_ref
+        measured_on=r.measured_on,
+        length_mm=r.length_mm,
+        method=r.method,
+        source_id=r.source_ref,
+        comparator=r.comparator,
     ),
     source_id=_own_id,
 )
@@ -207,15 +249,23 @@ FIBRONECTIN: RecordKind[FetalFibronectin, FibronectinTestRow] = RecordKind(
     source_id=_own_id,
 )
 
-COMPLICATIONS: RecordKind[Complication, ComplicationRow] = RecordKind(
+COMPLICATIONS: RecordKind[ComplicationRecord, ComplicationRow] = RecordKind(
     field="complications",
     table=ComplicationRow,
     owner="pregnancy",
-    columns=lambda c: {"complication": c},
-    record=lambda r: r.complication,
-    source_id=_no_id,
-    current=lambda: ComplicationRow.resolved_on.is_(None),
-    is_set=True,
+    columns=lambda c: {
+        "complication": c.complication,
+        "noted_on": c.noted_on,
+        "resolved_on": c.resolved_on,
+        "source_ref": c.source_id,
+    },
+    record=lambda r: ComplicationRecord(
+        complication=r.complication,
+        noted_on=r.noted_on,
+        resolved_on=r.resolved_on,
+        source_id=r.source_ref,
+    ),
+    source_id=_own_id,
 )
 
 CERCLAGE_PLACEMENTS: RecordKind[CerclagePlacement, CerclagePlacementRow] = RecordKind(
@@ -243,6 +293,15 @@ CERCLAGE_REMOVALS: RecordKind[CerclageRemoval, CerclageRemovalRow] = RecordKind(
     source_id=_own_id,
 )
 
+
+def _current_medication() -> ColumnElement[bool]:
+    # An order that has ended counts until the day it stopped, when that day is known; one
+    # stopped on an unknown day cannot be placed in time, and is left out as before.
+    return or_(
+        MedicationRow.status == MedicationStatus.ACTIVE, MedicationRow.stopped_on.is_not(None)
+    )
+
+
 MEDICATIONS: RecordKind[MedicationOrder, MedicationRow] = RecordKind(
     field="medications",
     table=MedicationRow,
@@ -250,14 +309,33 @@ MEDICATIONS: RecordKind[MedicationOrder, MedicationRow] = RecordKind(
     columns=lambda m: {
         "medication": m.medication,
         "started_on": m.started_on,
-        "status": MedicationStatus.ACTIVE,
+        "stopped_on": m.stopped_on,
+        "status": MedicationStatus.ACTIVE if m.stopped_on is None else MedicationStatus.STOPPED,
         "source_ref": m.source_id,
     },
     record=lambda r: MedicationOrder(
-        medication=r.medication, started_on=r.started_on, source_id=r.source_ref
+        medication=r.medication,
+        started_on=r.started_on,
+        source_id=r.source_ref,
+        stopped_on=r.stopped_on,
     ),
     source_id=_own_id,
-    current=lambda: MedicationRow.status == MedicationStatus.ACTIVE,
+    current=_current_medication,
+)
+
+SYMPTOM_REVIEWS: ChildKind[SymptomReview, SymptomReviewRow] = ChildKind(
+    field="reviews",
+    table=SymptomReviewRow,
+    parent_column="symptom_report_id",
+    columns=lambda v: {
+        "reviewed_on": v.reviewed_on,
+        "outcome": v.outcome,
+        "reviewer": v.reviewer,
+        "source_ref": v.source_id,
+    },
+    record=lambda r: SymptomReview(
+        reviewed_on=r.reviewed_on, outcome=r.outcome, reviewer=r.reviewer, source_id=r.source_ref
+    ),
 )
 
 SYMPTOM_REPORTS: RecordKind[SymptomReport, SymptomReportRow] = RecordKind(
@@ -269,6 +347,7 @@ SYMPTOM_REPORTS: RecordKind[SymptomReport, SymptomReportRow] = RecordKind(
         # Sorted, so equal reports are equal rows and diffs between rows are readable.
         "present": sorted(str(symptom) for symptom in s.present),
         "absent": sorted(str(symptom) for symptom in s.absent),
+        "reported_by": s.reported_by,
         "source_ref": s.source_id,
     },
     record=lambda r: SymptomReport(
@@ -276,6 +355,20 @@ SYMPTOM_REPORTS: RecordKind[SymptomReport, SymptomReportRow] = RecordKind(
         present=_symptoms(r.present),
         absent=_symptoms(r.absent),
         source_id=r.source_ref,
+        reported_by=r.reported_by,
+        reviews=tuple(SYMPTOM_REVIEWS.record(review) for review in r.reviews),
+    ),
+    source_id=_own_id,
+    children=(SYMPTOM_REVIEWS,),
+)
+
+DECLINED: RecordKind[DeclinedDecision, DeclinedDecisionRow] = RecordKind(
+    field="declined",
+    table=DeclinedDecisionRow,
+    owner="pregnancy",
+    columns=lambda d: {"code": d.code, "declined_on": d.declined_on, "source_ref": d.source_id},
+    record=lambda r: DeclinedDecision(
+        code=r.code, declined_on=r.declined_on, source_id=r.source_ref
     ),
     source_id=_own_id,
 )
@@ -293,4 +386,5 @@ RECORD_KINDS: tuple[RecordKind[Any, Any], ...] = (
     CERCLAGE_REMOVALS,
     MEDICATIONS,
     SYMPTOM_REPORTS,
+    DECLINED,
 )

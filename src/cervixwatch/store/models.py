@@ -27,7 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeEngine
 
 from cervixwatch.access.principal import Role as Role  # re-exported: the column type lives here
@@ -35,12 +35,15 @@ from cervixwatch.clinical.records import (
     CerclageIndication,
     CerclageRoute,
     Complication,
+    DeclinableCode,
     ExcisionKind,
+    LengthComparator,
     LengthMethod,
     MaternalCondition,
     Medication,
     Onset,
     PriorOutcome,
+    ReviewOutcome,
 )
 from cervixwatch.store.types import JSONDocument, UTCDateTime, value_enum
 
@@ -69,7 +72,9 @@ class PregnancyStatus(StrEnum):
 
 
 class MedicationStatus(StrEnum):
-    """Only `active` orders are part of the records `assess` reads."""
+    """Whether an order goes on. An order that has ended is still part of the records `assess`
+    reads when the day it stopped is known (`stopped_on`): the assessment of an earlier day
+    sees it as it was then."""
 
     ACTIVE = "active"
     STOPPED = "stopped"
@@ -160,7 +165,9 @@ def _pregnancy_fk() -> Mapped[str]:
 
 class PriorPregnancyRow(_Provenance, Base):
     """A previous pregnancy. `ended_*` is a partial date (year; month and day when known);
-    `gestation_days` the gestational age, in days, when it ended."""
+    `gestation_days` the gestational age, in days, when it ended. `counted_as` is set when
+    the pregnancy is known only from a count in a summary ("preterm birth"): its details are
+    unknown, not absent."""
 
     __tablename__ = "prior_pregnancies"
     __table_args__ = (
@@ -187,6 +194,7 @@ class PriorPregnancyRow(_Provenance, Base):
         value_enum(CerclageIndication, "cerclage")
     )
     fetuses: Mapped[int | None]
+    counted_as: Mapped[str | None] = mapped_column(String(200))
 
 
 class CervicalExcisionRow(_Provenance, Base):
@@ -230,6 +238,7 @@ class MaternalConditionRow(_Provenance, Base):
 class CervicalLengthRow(_Provenance, Base):
     """A cervical length on ultrasound, in mm (shortest of the acceptable images).
 
+    `comparator` is set when the length was reported as a bound ("<10 mm": `<`, 10).
     `operator` is who measured it and `device` the ultrasound machine, when the source says.
     """
 
@@ -241,6 +250,9 @@ class CervicalLengthRow(_Provenance, Base):
     measured_on: Mapped[dt.date]
     length_mm: Mapped[float] = mapped_column(Double)
     method: Mapped[LengthMethod] = mapped_column(value_enum(LengthMethod, "method"))
+    comparator: Mapped[LengthComparator | None] = mapped_column(
+        value_enum(LengthComparator, "comparator")
+    )
     operator: Mapped[str | None] = mapped_column(String(200))
     device: Mapped[str | None] = mapped_column(String(200))
 
@@ -276,7 +288,9 @@ class FibronectinTestRow(_Provenance, Base):
 
 
 class ComplicationRow(_Provenance, Base):
-    """A complication of this pregnancy; active while `resolved_on` is empty."""
+    """A complication of this pregnancy, noted on `noted_on` (unknown: from the start) and
+    resolved on `resolved_on` (empty while it lasts). Every row is part of the records: the
+    assessment of a day counts the complications active on it (CD-06)."""
 
     __tablename__ = "complications"
 
@@ -310,7 +324,8 @@ class CerclageRemovalRow(_Provenance, Base):
 
 
 class MedicationRow(_Provenance, Base):
-    """A medication order of this pregnancy; `assess` sees the `active` ones."""
+    """A medication order of this pregnancy, from `started_on` until `stopped_on`; `assess`
+    sees the active ones and those whose stop date is known (`MedicationStatus`)."""
 
     __tablename__ = "medications"
 
@@ -327,7 +342,11 @@ class MedicationRow(_Provenance, Base):
 class SymptomReportRow(_Provenance, Base):
     """A patient's symptom report: the symptoms she answered yes (`present`) and no (`absent`)
     to, as sorted lists of questionnaire linkIds. `reported_on` is the clinic's calendar day
-    the guidelines count from; `reported_at` the instant, when the source gave one."""
+    the guidelines count from; `reported_at` the instant, when the source gave one;
+    `reported_by` who entered it ("the woman", a clinician's name), when known.
+
+    A report stays open (urgent) until a clinician's review of it is recorded (CD-07): its
+    `reviews`, loaded with it in the order they were stored, and deleted with it."""
 
     __tablename__ = "symptom_reports"
 
@@ -337,6 +356,42 @@ class SymptomReportRow(_Provenance, Base):
     reported_at: Mapped[dt.datetime | None]
     present: Mapped[list[str]] = mapped_column(JSONDocument)
     absent: Mapped[list[str]] = mapped_column(JSONDocument)
+    reported_by: Mapped[str | None] = mapped_column(String(200))
+    reviews: Mapped[list[SymptomReviewRow]] = relationship(
+        order_by="SymptomReviewRow.id",
+        # Loaded with the reports in one more query (never one per report); deleted by the
+        # database with its report (ON DELETE CASCADE) when not loaded.
+        lazy="selectin",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class SymptomReviewRow(_Provenance, Base):
+    """A clinician's review of a symptom report (CD-07): when (`reviewed_on`, the clinic's
+    calendar day), the outcome, and who (`reviewer`, a name as it is shown)."""
+
+    __tablename__ = "symptom_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    symptom_report_id: Mapped[int] = mapped_column(
+        ForeignKey("symptom_reports.id", ondelete="CASCADE"), index=True
+    )
+    reviewed_on: Mapped[dt.date]
+    outcome: Mapped[ReviewOutcome] = mapped_column(value_enum(ReviewOutcome, "outcome"))
+    reviewer: Mapped[str | None] = mapped_column(String(200))
+
+
+class DeclinedDecisionRow(_Provenance, Base):
+    """An offer the woman declined in this pregnancy (`code`: the recommendation's code), on
+    `declined_on` (fhir-mapping.md, "A decision: offered and declined")."""
+
+    __tablename__ = "declined_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pregnancy_id: Mapped[str] = _pregnancy_fk()
+    code: Mapped[DeclinableCode] = mapped_column(value_enum(DeclinableCode, "code"))
+    declined_on: Mapped[dt.date]
 
 
 # --- identity of imported records and the current assessment -----------------------------------

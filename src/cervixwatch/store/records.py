@@ -8,7 +8,9 @@ nothing twice:
   (an amended result replaces the first), never adds one;
 - a record without one is the same record as a stored one with equal values (a form sent
   twice), matched one to one, so two equal records sent together are both kept;
-- codes (maternal conditions, active complications) are added once;
+- records held inside a record (the reviews of a symptom report) are merged into the stored
+  ones of its row the same way: by their own source id, else by equal values;
+- codes (maternal conditions) are added once;
 - the EDD, fetus count and birth date are replaced when the records give them, kept otherwise.
 
 `load_records` gives the `PregnancyRecords` of a stored pregnancy, every part in the order it
@@ -33,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from cervixwatch.clinical.records import PregnancyRecords
 from cervixwatch.store.assessments import store_assessment
-from cervixwatch.store.mapping import RECORD_KINDS, RecordKind
+from cervixwatch.store.mapping import RECORD_KINDS, ChildKind, RecordKind
 from cervixwatch.store.models import (
     Base,
     PatientRow,
@@ -86,7 +88,7 @@ class Saved:
     records: PregnancyRecords | None = None
     #: {identifier value ("<table>/<source id>"): row id} of the identifiers this call claimed.
     claimed: dict[str, int] = field(default_factory=dict)
-    #: {code: row id} of her maternal conditions and complications, when she was new (what
+    #: {code: row id} of her maternal conditions, when she was new (what
     #: `exports.condition_rows` would read); None: read them.
     code_rows: dict[Any, int] | None = None
     #: Record rows written by plain INSERTs, which the session's change tracking
@@ -259,22 +261,25 @@ def _merge_part(
     identity: _Identity,
     *,
     new_owner: bool,
-) -> tuple[list[Any], dict[str, Any]]:
+) -> tuple[list[Any], list[tuple[str, dict[str, Any]]]]:
     """Merge `items` into the owner's stored rows of `kind`. Returns the rows added, in order,
-    and those of them with a source id ({source id: row}), to claim once they have ids."""
+    and, per table, the rows added with a source id ({source id: row}), to claim once they
+    have ids."""
     table = kind.table_name
     stored = [] if new_owner else _stored(session, kind, owner_id)
     by_id = {row.id: row for row in stored}
-    unmatched = [(kind.record(row), row) for row in stored]
+    unmatched = [(kind.bare(kind.record(row)), row) for row in stored]
     known = identity.find(table, (ref for item in items if (ref := kind.source_id(item))))
     rows: list[Any] = []
     added: dict[str, Any] = {}  # source id -> new row
+    placed: list[tuple[Any, Any]] = []  # (record, the row it is stored in)
     for item in items:
         ref = kind.source_id(item)
         if ref is not None and ref in added:
             # The same source record twice in one batch: the later one stands.
             for column, value in kind.columns(item).items():
                 setattr(added[ref], column, value)
+            placed.append((item, added[ref]))
             continue
         if ref is not None and (identifier := known.get(f"{table}/{ref}")) is not None:
             row = by_id.get(int(identifier.row_id)) or session.get(
@@ -283,21 +288,77 @@ def _merge_part(
             if row is not None:
                 for column, value in kind.columns(item).items():
                     setattr(row, column, value)
+                placed.append((item, row))
                 continue
             # The row was deleted since: store the record again under the same identifier.
             session.delete(identifier)
             session.flush()
         elif ref is None:
-            match = next((i for i, (record, _) in enumerate(unmatched) if record == item), None)
+            bare = kind.bare(item)
+            match = next((i for i, (record, _) in enumerate(unmatched) if record == bare), None)
             if match is not None:
+                placed.append((item, unmatched[match][1]))
                 del unmatched[match]
                 continue
         row = kind.table(**{f"{kind.owner}_id": owner_id, "source": source, **kind.columns(item)})
         session.add(row)
         rows.append(row)
+        placed.append((item, row))
         if ref is not None:
             added[ref] = row
-    return rows, added
+    to_claim = [(table, added)]
+    for child in kind.children:
+        added_children = _merge_children(session, child, placed, source, identity)
+        to_claim.append((child.table_name, added_children))
+    return rows, to_claim
+
+
+def _merge_children(
+    session: Session,
+    child: ChildKind[Any, Any],
+    placed: list[tuple[Any, Any]],
+    source: RecordSource,
+    identity: _Identity,
+) -> dict[str, Any]:
+    """Merge the records held inside each record (`child.field`) into its row's stored ones
+    (the relationship of the same name). Returns the rows added with a source id."""
+    table = child.table_name
+    wanted = [(item, row) for item, row in placed if getattr(item, child.field)]
+    known = identity.find(
+        table,
+        (v.source_id for item, _ in wanted for v in getattr(item, child.field) if v.source_id),
+    )
+    added: dict[str, Any] = {}
+    unmatched: dict[int, list[tuple[Any, Any]]] = {}  # parent row -> its stored children
+    for item, parent in wanted:
+        stored = getattr(parent, child.field)
+        if id(parent) not in unmatched:
+            unmatched[id(parent)] = [(child.record(r), r) for r in stored]
+        candidates = unmatched[id(parent)]
+        for value in getattr(item, child.field):
+            ref = value.source_id
+            if ref is not None and ref in added:
+                for column, column_value in child.columns(value).items():
+                    setattr(added[ref], column, column_value)
+                continue
+            if ref is not None and (identifier := known.get(f"{table}/{ref}")) is not None:
+                row = session.get(child.table, int(identifier.row_id))
+                if row is not None:
+                    for column, column_value in child.columns(value).items():
+                        setattr(row, column, column_value)
+                    continue
+                session.delete(identifier)
+                session.flush()
+            elif ref is None:
+                match = next((i for i, (r, _) in enumerate(candidates) if r == value), None)
+                if match is not None:
+                    del candidates[match]
+                    continue
+            row = child.table(source=source, **child.columns(value))
+            stored.append(row)  # inserted with its parent, which names it
+            if ref is not None:
+                added[ref] = row
+    return added
 
 
 def save_records(
@@ -342,10 +403,10 @@ def save_records(
             owner_id = patient_row.id if kind.owner == "patient" else pregnancy.id
             items = list(kind.records_of(records))
             if items:
-                rows[kind.field], added = _merge_part(
+                rows[kind.field], claims = _merge_part(
                     session, kind, items, owner_id, source, identity, new_owner=new_patient
                 )
-                to_claim.append((kind.table_name, added))
+                to_claim.extend(claims)
     session.flush()  # assigns the new rows' ids
     claimed: dict[str, int] = {}
     for table, added in to_claim:
@@ -374,23 +435,68 @@ def _insert_returning_ids(table: type[Base]) -> Insert:
     return insert(table).returning(table.id, sort_by_parameter_order=True)  # type: ignore[attr-defined]
 
 
-def _first_rows(kind: RecordKind[Any, Any], items: list[Any]) -> tuple[list[Any], list[str | None]]:
-    """The column values of the rows `items` become, in order, and each row's source id:
-    the same source record twice in one batch is one row, at its first place, with the
-    values of the later (an amended result replaces the first)."""
+def _first_rows(
+    kind: RecordKind[Any, Any], items: list[Any]
+) -> tuple[list[dict[str, Any]], list[str | None], list[dict[str, list[Any]]]]:
+    """The column values of the rows `items` become, in order, each row's source id, and the
+    records each row holds inside it ({child field: records}): the same source record twice
+    in one batch is one row, at its first place, with the values of the later (an amended
+    result replaces the first) and the records inside both."""
     values: list[dict[str, Any]] = []
     refs: list[str | None] = []
+    inside: list[dict[str, list[Any]]] = []
     place: dict[str, int] = {}
     for item in items:
         ref = kind.source_id(item)
+        held = {child.field: list(getattr(item, child.field)) for child in kind.children}
         if ref is not None and ref in place:
             values[place[ref]].update(kind.columns(item))
+            for name, more in held.items():
+                inside[place[ref]][name].extend(more)
             continue
         if ref is not None:
             place[ref] = len(values)
         values.append(kind.columns(item))
         refs.append(ref)
-    return values, refs
+        inside.append(held)
+    return values, refs, inside
+
+
+def _first_children(
+    connection: Any,
+    child: ChildKind[Any, Any],
+    parents: list[tuple[int, list[Any]]],
+    source: RecordSource,
+) -> tuple[dict[int, list[SimpleNamespace]], list[tuple[str, int]]]:
+    """Insert the records held inside a new woman's records: {parent row id: child rows as
+    stored, in order}, and (source id, row id) of those with a source id. The same source
+    record twice is one row, with the later values, under the later parent."""
+    values: list[dict[str, Any]] = []
+    refs: list[str | None] = []
+    place: dict[str, int] = {}
+    for parent_id, held in parents:
+        for value in held:
+            columns = {child.parent_column: parent_id, "source": source, **child.columns(value)}
+            ref = value.source_id
+            if ref is not None and ref in place:
+                values[place[ref]].update(columns)
+                continue
+            if ref is not None:
+                place[ref] = len(values)
+            values.append(columns)
+            refs.append(ref)
+    if not values:
+        return {}, []
+    returning = _insert_returning_ids(cast("type[Base]", child.table))
+    ids = connection.execute(returning, values).scalars().all()
+    by_parent: dict[int, list[SimpleNamespace]] = {}
+    for columns, row_id in zip(values, ids, strict=True):
+        by_parent.setdefault(columns[child.parent_column], []).append(
+            SimpleNamespace(id=row_id, **columns)
+        )
+    return by_parent, [
+        (ref, row_id) for ref, row_id in zip(refs, ids, strict=True) if ref is not None
+    ]
 
 
 def _save_first_records(
@@ -431,16 +537,18 @@ def _save_first_records(
     rows: dict[str, list[Any]] = {}
     claimed: dict[str, int] = {}
     code_rows: dict[Any, int] = {}
+    inserted = 0
     for kind in RECORD_KINDS:
         items = list(kind.records_of(records))
         if not items:
             continue
         owner = {f"{kind.owner}_id": patient_id if kind.owner == "patient" else pregnancy_id}
-        values, refs = _first_rows(kind, items)
+        values, refs, inside = _first_rows(kind, items)
         stored = [{**owner, "source": source, **v} for v in values]
         returning = _insert_returning_ids(cast("type[Base]", kind.table))
         ids = connection.execute(returning, stored).scalars().all()
-        rows[kind.field] = [SimpleNamespace(**v) for v in stored]
+        rows[kind.field] = [SimpleNamespace(id=i, **v) for v, i in zip(stored, ids, strict=True)]
+        inserted += len(stored)
         if kind.is_set:
             for row, row_id in zip(rows[kind.field], ids, strict=True):
                 code_rows.setdefault(kind.record(row), row_id)
@@ -450,16 +558,25 @@ def _save_first_records(
                     _identifier(patient_id, system, kind.table_name, ref, str(row_id))
                 )
                 claimed[f"{kind.table_name}/{ref}"] = row_id
+        for child in kind.children:
+            held = [
+                (row_id, held_inside[child.field])
+                for row_id, held_inside in zip(ids, inside, strict=True)
+            ]
+            by_parent, child_refs = _first_children(connection, child, held, source)
+            for row in rows[kind.field]:
+                setattr(row, child.field, by_parent.get(row.id, []))
+            inserted += sum(len(part) for part in by_parent.values())
+            for ref, row_id in child_refs:
+                identifiers.append(
+                    _identifier(patient_id, system, child.table_name, ref, str(row_id))
+                )
+                claimed[f"{child.table_name}/{ref}"] = row_id
     if identifiers:
         connection.execute(_insert(SourceIdentifierRow), identifiers)
     stored_records = _records_of_rows(patient, pregnancy, rows)
     return Saved(
-        patient_id,
-        pregnancy_id,
-        stored_records,
-        claimed,
-        code_rows=code_rows,
-        inserted=sum(len(part) for part in rows.values()),
+        patient_id, pregnancy_id, stored_records, claimed, code_rows=code_rows, inserted=inserted
     )
 
 

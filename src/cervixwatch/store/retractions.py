@@ -2,6 +2,10 @@
 a medication order stopped is no longer active, a complication resolved is resolved, one
 refuted is removed. (`records.save_records` only adds and updates.)
 
+A complication sent with its id and dates is stored by `save_records` like any record (its row
+updated with the day it resolved); what is resolved or refuted here is, by its code, what else
+is stored of it: the same bleeding entered on a form, or imported before it had an id.
+
 Records are found by the identifiers they were imported under (`system`, `<table>/<id>`), so
 only what that source sent for this woman is touched.
 """
@@ -11,13 +15,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cervixwatch.clinical.records import Complication, MaternalCondition
 from cervixwatch.store.crud import delete_row
-from cervixwatch.store.exports import KINDS_BY_TABLE
+from cervixwatch.store.exports import CHILD_TABLES, KINDS_BY_TABLE
 from cervixwatch.store.models import (
     ComplicationRow,
     MaternalConditionRow,
@@ -35,7 +40,8 @@ class Retractions:
     removed: Mapping[str, Sequence[str]] = field(default_factory=dict)
     #: {source id: status}: medication orders no longer active.
     medications: Mapping[str, MedicationStatus] = field(default_factory=dict)
-    #: {complication: day}: complications of the pregnancy resolved on that day.
+    #: {complication: day}: complications of the pregnancy resolved on that day (those noted
+    #: by then and not yet resolved).
     resolved: Mapping[Complication, dt.date] = field(default_factory=dict)
     #: Complications and maternal conditions refuted or entered in error, to remove.
     refuted_complications: frozenset[Complication] = frozenset()
@@ -76,9 +82,9 @@ def retract(
 ) -> None:
     """Apply `retractions` to the woman's stored records (call in the import's transaction)."""
     for table, source_ids in retractions.removed.items():
-        kind = KINDS_BY_TABLE[table]
+        model = _table(table)
         for identifier in _identified(session, patient_id, system, table, source_ids):
-            row = session.get(kind.table, int(identifier.row_id))
+            row = session.get(model, int(identifier.row_id))
             if row is not None:
                 delete_row(session, row)
     medications = _identified(
@@ -95,9 +101,11 @@ def retract(
     )
     for row in session.scalars(current):
         if row.complication in retractions.refuted_complications:
-            session.delete(row)
+            delete_row(session, row)
         elif row.complication in retractions.resolved:
-            row.resolved_on = retractions.resolved[row.complication]
+            day = retractions.resolved[row.complication]
+            if row.noted_on is None or row.noted_on <= day:
+                row.resolved_on = day
     if retractions.refuted_maternal:
         maternal = select(MaternalConditionRow).where(
             MaternalConditionRow.patient_id == patient_id,
@@ -106,6 +114,13 @@ def retract(
         for maternal_row in session.scalars(maternal):
             session.delete(maternal_row)
     session.flush()
+
+
+def _table(name: str) -> type[Any]:
+    if name in CHILD_TABLES:
+        kind, field_name = CHILD_TABLES[name]
+        return next(c.table for c in kind.children if c.field == field_name)
+    return KINDS_BY_TABLE[name].table
 
 
 def claim_identifier(
