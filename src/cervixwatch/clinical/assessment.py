@@ -15,7 +15,13 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from cervixwatch.clinical import course
-from cervixwatch.clinical.facts import FACT_CATALOGUE, FactValue, derive_facts, open_reports
+from cervixwatch.clinical.facts import (
+    FACT_CATALOGUE,
+    HISTORY_NEED,
+    FactValue,
+    derive_facts,
+    open_reports,
+)
 from cervixwatch.clinical.gestation import GestationalAge, gestational_age_on
 from cervixwatch.clinical.guidelines import Course, GuidelineProfile, RecommendationRule
 from cervixwatch.clinical.records import Medication, PregnancyRecords
@@ -262,13 +268,23 @@ def _evaluate_profile(
         )
     for code, treatment in profile.courses.items():
         shown = any(r.code == code for r in recommendations)
-        if facts[treatment.in_place] is True and not shown and code not in suppressed:
-            recommendations.append(
-                replace(
-                    _course_recommendation(treatment, profile, facts),
-                    state_note=course.course_state(treatment, records, facts, as_of, profile),
-                )
-            )
+        if facts[treatment.in_place] is not True or shown or code in suppressed:
+            continue
+        # Past its start window no rule offers the treatment any more; it is shown as the
+        # current treatment with how long it continues, if a rule of this profile gave it on
+        # the day it started (an order this profile never indicated is listed among the
+        # current treatments only).
+        started = course.started_on(records, code, as_of)
+        if started is not None and not any(
+            fired_then(started, r) for r in profile.rules if r.code == code
+        ):
+            continue
+        note = course.course_state(treatment, records, facts, as_of, profile)
+        if started is None:
+            note += " Its start date is not recorded: whether it was indicated then is unknown."
+        recommendations.append(
+            replace(_course_recommendation(treatment, profile, facts), state_note=note)
+        )
     return recommendations, withheld, plans
 
 
@@ -329,15 +345,35 @@ def _current_treatments(records: PregnancyRecords, as_of: dt.date) -> tuple[Curr
     return tuple(out)
 
 
-def _missing_text(names: Iterable[str], facts: Mapping[str, FactValue]) -> list[str]:
+def _missing_text(
+    names: Iterable[str], facts: Mapping[str, FactValue], records: PregnancyRecords
+) -> list[str]:
     out: list[str] = []
     for name in names:
         need = FACT_CATALOGUE[name].needs
+        if need == HISTORY_NEED and (counted := _counted_history(records)):
+            need = counted
         if need and need not in out:
             out.append(need)
     if not facts["fetus_count_recorded"]:
         out.append("the number of fetuses (taken as one)")
     return out
+
+
+def _counted_history(records: PregnancyRecords) -> str:
+    """ "details of 2 previous preterm births (gestation, outcome and onset)": what a summary's
+    counts (IPS obstetric history) left unknown, in place of the general request."""
+    counts: dict[str, int] = {}
+    for prior in records.prior_pregnancies:
+        if prior.counted_as:
+            counts[prior.counted_as] = counts.get(prior.counted_as, 0) + 1
+    if not counts:
+        return ""
+    items = [
+        f"{n} previous {what}{'s' if n != 1 and not what.endswith('s') else ''}"
+        for what, n in counts.items()
+    ]
+    return f"details of {' and '.join(items)} (gestation at the end, outcome and how it started)"
 
 
 def assess(
@@ -364,7 +400,7 @@ def assess(
         guidelines=tuple(p.id for p in profiles),
         recommendations=tuple(recommendations),
         withheld=tuple(withheld),
-        missing=tuple(_missing_text(missing_facts, facts)),
+        missing=tuple(_missing_text(missing_facts, facts, records)),
         scan_plans=tuple(plans),
         risk=summarise_risk(records, facts, as_of),
         facts=facts,

@@ -94,6 +94,16 @@ def medication_text(records: PregnancyRecords, medication: Medication, as_of: dt
     return f"{_MEDICATION_WORDS[medication]} since {since}"
 
 
+def started_on(records: PregnancyRecords, code: str, as_of: dt.date) -> dt.date | None:
+    """The day the active order for this treatment code started (the earliest), if recorded."""
+    days = [
+        m.started_on
+        for m in records.medications
+        if m.medication.value == code and m.active_on(as_of) and m.started_on is not None
+    ]
+    return min(days) if days else None
+
+
 # --- states ------------------------------------------------------------------------------------
 
 

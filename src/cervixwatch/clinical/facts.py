@@ -57,7 +57,7 @@ class FactSpec:
 
 
 _EDD = "estimated due date (EDD), for gestational age"
-_HISTORY = "outcome, gestation and onset of each previous pregnancy"
+_HISTORY = HISTORY_NEED = "outcome, gestation and onset of each previous pregnancy"
 #: One need for every length fact: a clinician reads one line, not three variants of it.
 _TV_LENGTH = (
     "a transvaginal cervical length (ACOG rules: measured before 24+0; NICE rules: at 16+0-24+0)"

@@ -9,6 +9,7 @@ never combined with another (risk-evidence.md (a) 4).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -69,11 +70,49 @@ class EvidenceItem:
     citation: str
 
 
+#: What the tier is: a pathway from the history at booking, not a risk of this pregnancy now.
+TIER_LABEL = "Saving Babies' Lives v3.1 history tier"
+
+
 @dataclass(frozen=True, slots=True)
 class RiskSummary:
+    """The Saving Babies' Lives history tier, shown beside the current findings that raise the
+    risk whatever the tier (a short cervix, twins, dilation), and the published figures."""
+
     tier: str | None  # Saving Babies' Lives pathway: high, intermediate, low; None if unknown
     tier_rule: str
     evidence: tuple[EvidenceItem, ...]
+    tier_label: str = TIER_LABEL
+    current_findings: tuple[str, ...] = ()
+
+
+def current_findings(records: PregnancyRecords, facts: Mapping[str, FactValue]) -> tuple[str, ...]:
+    """This pregnancy's findings that bear on preterm birth, in words, beside the history tier
+    ("short cervix: shortest transvaginal length 20.1 mm", "twins", "dilation 3 cm")."""
+    out = []
+    shortest = facts["shortest_tv_length_mm"]
+    if isinstance(shortest, float | int) and shortest <= 25:
+        out.append(f"short cervix: shortest transvaginal length {_mm(records, shortest)}")
+    if records.fetuses is not None and records.fetuses > 1:
+        out.append("twins" if records.fetuses == 2 else f"{records.fetuses} fetuses")
+    dilation = facts["dilation_cm"]
+    if isinstance(dilation, float | int) and dilation >= 1:
+        out.append(f"cervix dilated {dilation:g} cm on the latest exam")
+    if facts["membranes_exposed"] is True:
+        out.append("membranes exposed at the os")
+    return tuple(out)
+
+
+def _mm(records: PregnancyRecords, value: float) -> str:
+    """The shortest length as recorded: "<10 mm" keeps its comparator."""
+    for m in records.cervical_lengths:
+        if (
+            m.comparator is not None
+            and m.comparator.value == "<"
+            and value == math.nextafter(m.length_mm, 0.0)
+        ):
+            return f"<{m.length_mm:g} mm"
+    return f"{value:g} mm"
 
 
 def _tier(facts: Mapping[str, FactValue]) -> str | None:
@@ -220,4 +259,9 @@ def summarise_risk(
     evidence = _kazemier(records, facts, as_of) + _length_evidence(
         records, bool(facts["singleton"]), as_of
     )
-    return RiskSummary(tier=_tier(facts), tier_rule="SBL-02, SBL-03", evidence=tuple(evidence))
+    return RiskSummary(
+        tier=_tier(facts),
+        tier_rule="SBL-02, SBL-03",
+        evidence=tuple(evidence),
+        current_findings=current_findings(records, facts),
+    )

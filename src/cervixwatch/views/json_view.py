@@ -31,7 +31,12 @@ def recommendation_json(r: Recommendation) -> dict[str, Any]:
         "provenance": r.provenance,
         "summary": r.summary,
         "facts": dict(r.facts),
+        "state": r.state,
+        "state_note": r.state_note,
+        "assumptions": list(r.assumptions),
     }
+    if r.reason:
+        out["reason"] = r.reason
     if r.window is not None:
         out["window"] = {"from": _date(r.window[0]), "to": _date(r.window[1])}
     return out
@@ -58,6 +63,7 @@ def scan_plan_json(p: ScanPlan) -> dict[str, Any]:
         },
         "planned": [_date(d) for d in p.planned],
         "note": p.note,
+        "missed": p.missed,
     }
 
 
@@ -99,9 +105,20 @@ def assessment_json(
             for w in assessment.withheld
         ],
         "missing": list(assessment.missing),
+        "current_treatments": [
+            {
+                "treatment": t.treatment,
+                "since": _date(t.since),
+                "since_ga": str(t.since_ga) if t.since_ga is not None else None,
+                "detail": t.detail,
+            }
+            for t in assessment.current_treatments
+        ],
         "risk": {
             "tier": assessment.risk.tier,
+            "tier_label": assessment.risk.tier_label,
             "tier_rule": assessment.risk.tier_rule,
+            "current_findings": list(assessment.risk.current_findings),
             "evidence": [
                 {
                     "id": e.id,
