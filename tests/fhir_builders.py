@@ -91,9 +91,12 @@ def cervical_length(
     method: c.Code | None = c.TRANSVAGINAL,
     rid: str = "cl",
     status: str = "final",
+    comparator: str | None = None,
     **fields: Any,
 ) -> Resource:
     extra: dict[str, Any] = {"valueQuantity": quantity(value, unit)}
+    if comparator is not None:
+        extra["valueQuantity"]["comparator"] = comparator
     if method is not None:
         extra["method"] = concept(method)
     return observation(c.CERVICAL_LENGTH, effective, rid=rid, status=status, **extra, **fields)
@@ -137,14 +140,37 @@ def prior_pregnancy(
     )
 
 
-def condition(code: c.Code, *, status: str = "active", rid: str = "condition") -> Resource:
-    return {
+def not_done(code: c.Code, reason: str = "not-performed", *, rid: str = "absent") -> Resource:
+    """An Observation that was not made: `dataAbsentReason` and no value."""
+    return observation(code, rid=rid, dataAbsentReason=concept((c.DATA_ABSENT_REASON, reason)))
+
+
+def history_count(code: c.Code, number: int, *, rid: str = "count", **fields: Any) -> Resource:
+    """An IPS obstetric-history count ("preterm births: 1") as valueQuantity."""
+    return observation(code, "2025-11-22", rid=rid, valueQuantity={"value": number}, **fields)
+
+
+def condition(
+    code: c.Code,
+    *,
+    status: str | None = "active",
+    rid: str = "condition",
+    verification: str | None = None,
+    **dates: str,
+) -> Resource:
+    """A Condition; `dates` are onsetDateTime, recordedDate, abatementDateTime by name."""
+    resource: Resource = {
         "resourceType": "Condition",
         "id": rid,
-        "clinicalStatus": concept((c.CONDITION_CLINICAL, status)),
         "code": concept(code),
         "subject": subject(),
     }
+    if status is not None:
+        resource["clinicalStatus"] = concept((c.CONDITION_CLINICAL, status))
+    if verification is not None:
+        resource["verificationStatus"] = concept((c.CONDITION_VERIFICATION, verification))
+    resource.update(dates)
+    return resource
 
 
 def procedure(
@@ -160,6 +186,80 @@ def procedure(
     }
     if reason is not None:
         resource["reasonCode"] = [concept(reason)]
+    return resource
+
+
+def declined_procedure(
+    code: c.Code,
+    performed: str | None = "2026-01-20",
+    *,
+    reason: c.Code | None = None,
+    rid: str = "declined",
+) -> Resource:
+    """A not-done Procedure the woman declined (statusReason SNOMED 105480006)."""
+    resource: Resource = {
+        "resourceType": "Procedure",
+        "id": rid,
+        "status": "not-done",
+        "statusReason": concept(c.REFUSAL_BY_PATIENT),
+        "code": concept(code),
+        "subject": subject(),
+    }
+    if performed is not None:
+        resource["performedDateTime"] = performed
+    if reason is not None:
+        resource["reasonCode"] = [concept(reason)]
+    return resource
+
+
+def declined_medication(
+    effective: str | None = "2026-01-20",
+    *,
+    code: c.Code = c.VAGINAL_PROGESTERONE,
+    rid: str = "declined-medication",
+    **fields: Any,
+) -> Resource:
+    """A not-taken MedicationStatement the woman declined (statusReason SNOMED 105480006)."""
+    resource: Resource = {
+        "resourceType": "MedicationStatement",
+        "id": rid,
+        "status": "not-taken",
+        "statusReason": [concept(c.REFUSAL_BY_PATIENT)],
+        "medicationCodeableConcept": concept(code),
+        "subject": subject(),
+    }
+    if effective is not None:
+        resource["effectiveDateTime"] = effective
+    resource.update(fields)
+    return resource
+
+
+def review(
+    focus: str = "QuestionnaireResponse/symptoms",
+    reviewed: str | None = "2026-02-01T14:30:00+00:00",
+    outcome: str | None = "seen-in-triage",
+    *,
+    owner: dict[str, str] | None = None,
+    rid: str = "review",
+    **fields: Any,
+) -> Resource:
+    """A completed `CW#symptom-report-review` Task about the report `focus` names (CD-07)."""
+    resource: Resource = {
+        "resourceType": "Task",
+        "id": rid,
+        "status": "completed",
+        "intent": "order",
+        "code": concept(c.SYMPTOM_REPORT_REVIEW),
+        "focus": {"reference": focus},
+        "for": subject(),
+    }
+    if reviewed is not None:
+        resource["executionPeriod"] = {"start": "2026-02-01", "end": reviewed}
+    if outcome is not None:
+        resource["businessStatus"] = concept(c.cw(outcome))
+    if owner is not None:
+        resource["owner"] = owner
+    resource.update(fields)
     return resource
 
 
@@ -179,11 +279,11 @@ def medication_request(
     return resource
 
 
-def symptom_report(authored: str, **answers: bool) -> Resource:
+def symptom_report(authored: str, rid: str = "symptoms", **answers: bool) -> Resource:
     """A symptoms QuestionnaireResponse; keyword names are linkIds with '_' for '-'."""
     return {
         "resourceType": "QuestionnaireResponse",
-        "id": "symptoms",
+        "id": rid,
         "questionnaire": c.SYMPTOMS_QUESTIONNAIRE,
         "status": "completed",
         "subject": subject(),

@@ -3,105 +3,106 @@ fhir-mapping.md says, becomes `PregnancyRecords`.
 
 Tolerant of what it does not use (other resources, extra codings, extensions, resources about
 someone else), strict about what it does: a cervical length in kg, a value that is not a
-number or an impossible date is an error naming the resource and field. Anything dated after
-`as_of` is left out, so an assessment "as of" a past date sees what was known then.
+number or an impossible date is an error naming the resource and field. What is dated after
+`as_of` is left out, so an assessment "as of" a past date sees what was known then; the
+exceptions are complications and reviews of symptom reports, kept with their dates because
+the domain decides what was known on a day (CD-06, CD-07; `fhir_care`).
+
+Inputs an EHR really sends (issue 10; docs/clinical-interpretations.md, "Issue 10: FHIR
+inputs"):
+
+- A resource we read that carries a `modifierExtension` (anywhere in it) is refused: not read,
+  with a note naming it and the extension's url; CervixWatch understands no modifier, and FHIR
+  forbids processing a resource whose modifier is not understood. The rest of the Bundle is
+  read. A Patient with one is an error, since every other record depends on her.
+- An Observation we read with `dataAbsentReason` and no value is not read; a note says
+  "cervical length <id> not performed: <reason code>" (or the Observation's own name).
+- A cervical length's `valueQuantity.comparator` (<, <=, >=, >) is kept beside the number.
+- Obstetric-history counts (IPS) become previous pregnancies known only from the count
+  (`history_counts`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import replace
+from typing import Any, Final
 
 import orjson
 
 from cervixwatch.clinical.records import (
     CerclageIndication,
-    CerclagePlacement,
-    CerclageRemoval,
-    CerclageRoute,
     CervicalExam,
-    CervicalExcision,
     CervicalLengthMeasurement,
-    Complication,
-    ExcisionKind,
     FetalFibronectin,
+    LengthComparator,
     LengthMethod,
-    MaternalCondition,
-    Medication,
-    MedicationOrder,
     Onset,
     PartialDate,
     PregnancyRecords,
     PriorOutcome,
     PriorPregnancy,
-    Symptom,
     SymptomReport,
 )
 from cervixwatch.interop import fhir_values as fv
+from cervixwatch.interop.fhir_care import READERS as CARE_READERS
+from cervixwatch.interop.fhir_care import Reader
+from cervixwatch.interop.fhir_reading import (
+    Reading,
+    absent_reason,
+    keys_of,
+    name_of,
+    names,
+)
 from cervixwatch.interop.fhir_values import BundleError, Where, codes_of
+from cervixwatch.interop.history_counts import Count, counted_pregnancies
 from cervixwatch.knowledge import codes as c
 
 BUNDLE_TYPES = frozenset({"collection", "transaction", "searchset", "document"})
 SKIPPED_OBSERVATION_STATUSES = frozenset({"entered-in-error", "cancelled"})
 REVISED_STATUSES = frozenset({"amended", "corrected"})
-INACTIVE_CONDITION = frozenset({"inactive", "resolved", "remission"})
-SKIPPED_PROCEDURE_STATUSES = frozenset(
-    {"entered-in-error", "not-done", "preparation", "stopped", "unknown"}
-)
 
 _OUTCOMES = {c.cw(o.value): o for o in PriorOutcome}
 _ONSETS = {c.cw(o.value): o for o in Onset} | {
     c.PAINLESS_DILATION_SNOMED: Onset.PAINLESS_CERVICAL_DILATION
 }
 _INDICATIONS = {c.cw(i.value): i for i in CerclageIndication}
-_COMPLICATIONS = {
-    c.PRETERM_LABOUR: Complication.PRETERM_LABOUR,
-    c.RUPTURED_MEMBRANES: Complication.RUPTURED_MEMBRANES,
-    c.CHORIOAMNIONITIS: Complication.CHORIOAMNIONITIS,
-    c.VAGINAL_BLEEDING: Complication.VAGINAL_BLEEDING,
-    c.FETAL_DEATH: Complication.FETAL_DEATH,
-    c.LETHAL_FETAL_ANOMALY: Complication.LETHAL_FETAL_ANOMALY,
-    c.PLACENTA_PRAEVIA: Complication.PLACENTA_PRAEVIA,
-}
-_MATERNAL = {
-    c.UTERINE_ANOMALY: MaternalCondition.UTERINE_ANOMALY,
-    c.INTRAUTERINE_ADHESIONS: MaternalCondition.INTRAUTERINE_ADHESIONS,
-    c.CERVICAL_INSUFFICIENCY: MaternalCondition.CERVICAL_INSUFFICIENCY,
-}
-_CERCLAGE_ROUTES = {
-    c.CERCLAGE_VAGINAL: CerclageRoute.TRANSVAGINAL,
-    c.CERCLAGE_ABDOMINAL: CerclageRoute.TRANSABDOMINAL,
-    c.CERCLAGE_UNSPECIFIED: CerclageRoute.UNKNOWN,
-}
-_SYMPTOMS = {s.value: s for s in Symptom}
+_COMPARATORS = {x.value: x for x in LengthComparator}
 _DILATION_UNITS = {"cm": 1.0, "mm": 0.1}
 _PERCENT = {"%": 1.0}
 _FFN_UNITS = {"ng/mL": 1.0, "ug/L": 1.0}
-
-
-@dataclass(slots=True)
-class _Collected:
-    """Records gathered while walking the bundle, before they are frozen."""
-
-    edd: list[tuple[dt.date, int, dt.date]] = field(default_factory=list)
-    fetus_counts: list[tuple[dt.date, int, int]] = field(default_factory=list)
-    multiple_condition: bool = False
-    priors: list[PriorPregnancy] = field(default_factory=list)
-    excisions: list[CervicalExcision] = field(default_factory=list)
-    maternal: set[MaternalCondition] = field(default_factory=set)
-    lengths: list[tuple[str, LengthMethod, bool, str, CervicalLengthMeasurement]] = field(
-        default_factory=list
-    )
-    exams: list[CervicalExam] = field(default_factory=list)
-    fibronectin: list[FetalFibronectin] = field(default_factory=list)
-    complications: set[Complication] = field(default_factory=set)
-    placements: list[CerclagePlacement] = field(default_factory=list)
-    removals: list[CerclageRemoval] = field(default_factory=list)
-    medications: list[MedicationOrder] = field(default_factory=list)
-    reports: list[SymptomReport] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+#: Plausible bounds of an obstetric-history count; more is a typing error, not a history.
+_MOST_COUNTED: Final = 30
+#: What a note calls an Observation that was not made, and whether it is a measurement.
+_OBSERVATION_NAMES: Final = {
+    c.CERVICAL_LENGTH: "cervical length",
+    c.DILATION: "cervical dilation",
+    c.EFFACEMENT: "cervical effacement",
+    c.MEMBRANES_EXPOSED: "membranes exposed",
+    c.FFN_QUANTITATIVE: "fetal fibronectin",
+    c.FFN_QUALITATIVE: "fetal fibronectin",
+    c.FETUS_COUNT: "number of fetuses",
+    c.EDD: "estimated due date",
+    c.BIRTHS_TOTAL_COUNT: "births count",
+    c.TERM_BIRTHS_COUNT: "term births count",
+    c.PRETERM_BIRTHS_COUNT: "preterm births count",
+    c.ABORTIONS_COUNT: "abortions count",
+    c.INDUCED_ABORTIONS_COUNT: "induced abortions count",
+    c.SPONTANEOUS_ABORTIONS_COUNT: "miscarriages count",
+}
+_MEASUREMENTS: Final = frozenset(
+    {c.CERVICAL_LENGTH, c.DILATION, c.EFFACEMENT, c.MEMBRANES_EXPOSED}
+    | {c.FFN_QUANTITATIVE, c.FFN_QUALITATIVE}
+)
+_COUNT_WORDS: Final = {
+    c.BIRTHS_TOTAL_COUNT: "births",
+    c.TERM_BIRTHS_COUNT: "term births",
+    c.PRETERM_BIRTHS_COUNT: "preterm births",
+    c.ABORTIONS_COUNT: "abortions",
+    c.INDUCED_ABORTIONS_COUNT: "induced abortions",
+    c.SPONTANEOUS_ABORTIONS_COUNT: "miscarriages",
+}
 
 
 def load_bundle_json(raw: bytes | str) -> dict[str, Any]:
@@ -119,7 +120,13 @@ def load_bundle_json(raw: bytes | str) -> dict[str, Any]:
 
 def read_bundle(raw: bytes | str, as_of: dt.date) -> PregnancyRecords:
     """Bundle JSON to one pregnancy's records as known on `as_of`."""
-    return records_from_bundle(load_bundle_json(raw), as_of)
+    # Looking for modifiers in every resource costs as much as reading it; a Bundle whose text
+    # never says "modifierExtension" has none.
+    if isinstance(raw, bytes):
+        modifiers = b"modifierExtension" in raw
+    else:
+        modifiers = "modifierExtension" in raw
+    return records_from_bundle(load_bundle_json(raw), as_of, modifiers=modifiers)
 
 
 def _entries(bundle: Mapping[str, Any]) -> list[tuple[int, str | None, dict[str, Any]]]:
@@ -144,7 +151,7 @@ def _entries(bundle: Mapping[str, Any]) -> list[tuple[int, str | None, dict[str,
 
 
 def _patient_keys(
-    entries: list[tuple[int, str | None, dict[str, Any]]],
+    entries: list[tuple[int, str | None, dict[str, Any]]], modifiers: bool
 ) -> tuple[int, dict[str, Any], set[str]]:
     patients = [(i, url, r) for i, url, r in entries if r["resourceType"] == "Patient"]
     if not patients:
@@ -152,51 +159,90 @@ def _patient_keys(
     if len(patients) > 1:
         raise BundleError(f"Bundle: {len(patients)} Patient resources; expected exactly one")
     index, url, patient = patients[0]
-    keys: set[str] = set()
-    if isinstance(patient.get("id"), str):
-        keys.add(f"Patient/{patient['id']}")
-    if url:
-        keys.add(url)
+    keys = keys_of(patient, url)
     if not keys:
         raise BundleError(
             f"Patient (entry {index}): id: the Patient has neither an id nor a fullUrl"
+        )
+    modifier = _modifier_url(patient) if modifiers else None
+    if modifier is not None:
+        raise Where(patient, index).error(
+            "modifierExtension",
+            f"{modifier} is not understood, so the Patient and her records cannot be read",
         )
     return index, patient, keys
 
 
 def _refers_to(resource: Mapping[str, Any], keys: set[str]) -> bool:
-    for name in ("subject", "patient"):
+    for name in ("subject", "patient", "for"):
         ref = resource.get(name)
         if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
-            target = ref["reference"]
-            if target in keys:
-                return True
-            # An absolute URL to the same Patient (https://host/fhir/Patient/p1).
-            return any(target.endswith("/" + k) for k in keys if k.startswith("Patient/"))
+            return names(ref["reference"], keys)
     return False
 
 
-def records_from_bundle(bundle: Mapping[str, Any], as_of: dt.date) -> PregnancyRecords:
+def _modifier_url(node: object) -> str | None:
+    """The url of the first `modifierExtension` anywhere in a resource, or None."""
+    if isinstance(node, dict):
+        modifiers = node.get("modifierExtension")
+        if isinstance(modifiers, list) and modifiers:
+            first = modifiers[0]
+            url = first.get("url") if isinstance(first, dict) else None
+            return url if isinstance(url, str) else "(an extension without a url)"
+        children: Any = node.values()
+    elif isinstance(node, list):
+        children = node
+    else:
+        return None
+    for child in children:
+        if isinstance(child, dict | list):
+            found = _modifier_url(child)
+            if found is not None:
+                return found
+    return None
+
+
+def _refused(resource: Mapping[str, Any], where: Where, got: Reading) -> bool:
+    """Whether a resource is refused for a modifier it carries (noted when it is)."""
+    url = _modifier_url(resource)
+    if url is None:
+        return False
+    got.notes.append(
+        f"{where.label} not read: it carries modifierExtension {url}, which CervixWatch "
+        "does not understand"
+    )
+    return True
+
+
+def records_from_bundle(
+    bundle: Mapping[str, Any], as_of: dt.date, *, modifiers: bool = True
+) -> PregnancyRecords:
+    """A parsed Bundle to one pregnancy's records as known on `as_of`. `modifiers=False` skips
+    the search for modifier extensions, for a caller who knows the Bundle has none."""
     entries = _entries(bundle)
-    patient_index, patient, keys = _patient_keys(entries)
-    got = _Collected()
-    medications = {
-        key: r
-        for i, url, r in entries
-        if r["resourceType"] == "Medication"
-        for key in (url, f"Medication/{r.get('id')}")
-        if key
-    }
+    patient_index, patient, keys = _patient_keys(entries, modifiers)
+    got = Reading(as_of, keys)
+    medications: dict[str, Mapping[str, Any]] = {}
+    report_keys: set[str] = set()
+    for index, url, r in entries:
+        if r["resourceType"] == "Medication":
+            if not (modifiers and _refused(r, Where(r, index), got)):
+                medications.update((k, r) for k in keys_of(r, url))
+        elif r["resourceType"] == "QuestionnaireResponse":
+            report_keys |= keys_of(r, url)
+    got.medications = medications
     ignored = 0
-    for index, _url, resource in entries:
-        kind = resource["resourceType"]
-        reader = _READERS.get(kind)
+    for index, url, resource in entries:
+        reader = _READERS.get(resource["resourceType"])
         if reader is None:
             continue
         if not _refers_to(resource, keys):
             ignored += 1
             continue
-        reader(resource, Where(resource, index), as_of, got, medications)
+        where = Where(resource, index)
+        if modifiers and _refused(resource, where, got):
+            continue
+        reader(resource, where, url, got)
     if ignored:
         got.notes.append(f"{ignored} resource(s) not about this patient were ignored")
 
@@ -209,49 +255,89 @@ def records_from_bundle(bundle: Mapping[str, Any], as_of: dt.date) -> PregnancyR
     fetuses = max(got.fetus_counts)[2] if got.fetus_counts else None
     if fetuses is None and got.multiple_condition:
         fetuses = 2  # "more than one"; the count itself was not recorded
+    latest_counts = {code: max(found)[2] for code, found in got.history_counts.items()}
+    priors = got.priors + counted_pregnancies(latest_counts, got.priors)
     return PregnancyRecords(
         patient_id=str(patient.get("id") or next(iter(keys))),
         edd=edd,
         fetuses=fetuses,
         birth_date=birth_date,
-        prior_pregnancies=tuple(got.priors),
+        prior_pregnancies=tuple(priors),
         excisions=tuple(got.excisions),
         maternal_conditions=frozenset(got.maternal),
         cervical_lengths=_current_lengths(got.lengths),
         exams=tuple(got.exams),
         fibronectin=tuple(got.fibronectin),
-        complications=frozenset(got.complications),
+        complications=tuple(got.complications),
         cerclage_placements=tuple(got.placements),
         cerclage_removals=tuple(got.removals),
-        medications=tuple(got.medications),
-        symptom_reports=tuple(got.reports),
+        medications=tuple(got.medication_orders),
+        symptom_reports=_reviewed_reports(got, report_keys),
+        declined=tuple(got.declined),
         notes=tuple(got.notes),
+    )
+
+
+def _reviewed_reports(got: Reading, in_bundle: set[str]) -> tuple[SymptomReport, ...]:
+    """The reports read, each with the reviews whose Task `focus` names it. A review of a
+    report in the Bundle but not read (authored after `as_of`) goes with it; one whose focus
+    names no report in the Bundle is noted."""
+    reviews: list[list[tuple[dt.date, str, int]]] = [[] for _ in got.reports]
+    for order, pending in enumerate(got.reviews):
+        report = next(
+            (i for i, (k, _) in enumerate(got.reports) if names(pending.focus, set(k))), None
+        )
+        if report is not None:
+            reviews[report].append((pending.review.reviewed_on, pending.label, order))
+        elif not names(pending.focus, in_bundle):
+            got.notes.append(
+                f"Task {pending.label} (symptom-report review) not read: its focus "
+                f"{pending.focus} names no symptom report in the Bundle"
+            )
+    return tuple(
+        replace(report, reviews=tuple(got.reviews[order].review for *_, order in sorted(found)))
+        if found
+        else report
+        for (_, report), found in zip(got.reports, reviews, strict=True)
     )
 
 
 # --- Observations ---------------------------------------------------------------------------
 
 
-def _observation(
-    r: Mapping[str, Any], where: Where, as_of: dt.date, got: _Collected, _meds: Mapping[str, Any]
-) -> None:
+def _observation(r: Mapping[str, Any], where: Where, _url: str | None, got: Reading) -> None:
     status = r.get("status")
     if status in SKIPPED_OBSERVATION_STATUSES:
         return
     code = codes_of(r.get("code"))
     if c.PRIOR_PREGNANCY in code:
-        _prior_pregnancy(r, where, as_of, got)
+        _prior_pregnancy(r, where, got)
         return
-    # Dating observations are ordered by when they were made; a month will do for that.
-    dating = bool(code & c.EDD_CODES) or c.FETUS_COUNT in code
-    when = fv.effective_date(r, where, precise=not dating)
-    if when is not None and when > as_of:
+    named = [k for k in code if k in _OBSERVATION_NAMES]
+    if not named and not code & c.EDD_CODES:
+        return
+    # Dating observations and counts are ordered by when they were made; a month will do.
+    ordering = bool(code & c.EDD_CODES) or bool(code & (c.HISTORY_COUNTS | {c.FETUS_COUNT}))
+    when = fv.effective_date(r, where, precise=not ordering)
+    if when is not None and when > got.as_of:
+        return
+    reason = absent_reason(r)
+    if reason is not None:
+        what = _OBSERVATION_NAMES[min(named)] if named else "estimated due date"
+        done = "performed" if code & _MEASUREMENTS else "recorded"
+        got.notes.append(f"{what} {name_of(r, where)} not {done}: {reason}")
         return
     if code & c.EDD_CODES:
         edd = fv.parse_date(r.get("valueDateTime"), where, "valueDateTime")
         got.edd.append((when or dt.date.min, len(got.edd), edd))
     elif c.FETUS_COUNT in code:
-        got.fetus_counts.append((when or dt.date.min, len(got.fetus_counts), _count(r, where)))
+        fetuses = _count(r, where, "fetuses", 1, None)
+        got.fetus_counts.append((when or dt.date.min, len(got.fetus_counts), fetuses))
+    elif code & c.HISTORY_COUNTS:
+        for known in sorted(code & c.HISTORY_COUNTS):
+            n = _count(r, where, _COUNT_WORDS[known], 0, _MOST_COUNTED)
+            found = got.history_counts.setdefault(known, [])
+            found.append((when or dt.date.min, len(found), Count(n, r.get("id"))))
     elif c.CERVICAL_LENGTH in code:
         _cervical_length(r, where, when, status, got)
     elif code & {c.DILATION, c.EFFACEMENT, c.MEMBRANES_EXPOSED}:
@@ -290,7 +376,8 @@ def _required_date(when: dt.date | None, where: Where) -> dt.date:
     return when
 
 
-def _count(r: Mapping[str, Any], where: Where) -> int:
+def _count(r: Mapping[str, Any], where: Where, what: str, least: int, most: int | None) -> int:
+    """A whole number from valueInteger, or valueQuantity with a value."""
     if "valueInteger" in r:
         value = r["valueInteger"]
         field_name = "valueInteger"
@@ -299,14 +386,16 @@ def _count(r: Mapping[str, Any], where: Where) -> int:
         value = quantity.get("value") if isinstance(quantity, dict) else None
         field_name = "valueQuantity.value"
     if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-        raise where.error(field_name, f"{value!r} is not a whole number of fetuses")
-    if value < 1:
-        raise where.error(field_name, "the number of fetuses must be at least 1")
+        raise where.error(field_name, f"{value!r} is not a whole number of {what}")
+    if value < least:
+        raise where.error(field_name, f"the number of {what} must be at least {least}")
+    if most is not None and value > most:
+        raise where.error(field_name, f"{int(value)} is not a plausible number of {what}")
     return int(value)
 
 
 def _cervical_length(
-    r: Mapping[str, Any], where: Where, when: dt.date | None, status: object, got: _Collected
+    r: Mapping[str, Any], where: Where, when: dt.date | None, status: object, got: Reading
 ) -> None:
     day = _required_date(when, where)
     length = fv.quantity(
@@ -314,6 +403,15 @@ def _cervical_length(
     )
     if length <= 0:
         raise where.error("valueQuantity.value", f"{length:g} mm is not a cervical length")
+    comparator = None
+    if "comparator" in r["valueQuantity"]:
+        given = r["valueQuantity"]["comparator"]
+        comparator = _COMPARATORS.get(given) if isinstance(given, str) else None
+        if comparator is None:
+            raise where.error(
+                "valueQuantity.comparator",
+                f"{given!r} is not a length bound (expected {', '.join(_COMPARATORS)})",
+            )
     method_codes = codes_of(r.get("method"))
     if not method_codes or method_codes & {c.TRANSVAGINAL, c.ULTRASOUND_NO_APPROACH}:
         method = LengthMethod.TRANSVAGINAL
@@ -321,7 +419,9 @@ def _cervical_length(
         method = LengthMethod.TRANSABDOMINAL
     else:
         method = LengthMethod.OTHER
-    measurement = CervicalLengthMeasurement(day, round(length, 1), method, r.get("id"))
+    measurement = CervicalLengthMeasurement(
+        day, round(length, 1), method, r.get("id"), comparator=comparator
+    )
     moment = fv.instant_key(str(r.get("effectiveDateTime") or day.isoformat()))
     issued = str(r.get("issued") or "")
     got.lengths.append((moment, method, status in REVISED_STATUSES, issued, measurement))
@@ -347,11 +447,11 @@ def _current_lengths(
     return tuple(sorted(kept, key=lambda m: m.measured_on))
 
 
-def _prior_pregnancy(r: Mapping[str, Any], where: Where, as_of: dt.date, got: _Collected) -> None:
+def _prior_pregnancy(r: Mapping[str, Any], where: Where, got: Reading) -> None:
     ended: PartialDate | None = None
     if "effectiveDateTime" in r:
         ended = fv.parse_partial_date(r["effectiveDateTime"], where, "effectiveDateTime")
-        if ended.earliest() > as_of:
+        if ended.earliest() > got.as_of:
             return
     outcome = None
     outcome_codes = codes_of(r.get("valueCodeableConcept"))
@@ -363,6 +463,8 @@ def _prior_pregnancy(r: Mapping[str, Any], where: Where, as_of: dt.date, got: _C
             continue
         ccodes = codes_of(component.get("code"))
         field_name = f"component[{i}]"
+        if absent_reason(component) is not None:
+            continue  # not recorded: unknown, as if the component were not there
         if c.GESTATIONAL_AGE in ccodes:
             days = fv.quantity(
                 component.get("valueQuantity"),
@@ -381,161 +483,10 @@ def _prior_pregnancy(r: Mapping[str, Any], where: Where, as_of: dt.date, got: _C
             for code in codes_of(component.get("valueCodeableConcept")):
                 cerclage = _INDICATIONS.get(code, cerclage)
         elif c.FETUS_COUNT in ccodes:
-            fetuses = _count(component, where)
+            fetuses = _count(component, where, "fetuses", 1, None)
     got.priors.append(
         PriorPregnancy(ended, outcome, gestation_days, onset, cerclage, fetuses, r.get("id"))
     )
 
 
-# --- Conditions, procedures, medications, symptoms -------------------------------------------
-
-
-def _condition(
-    r: Mapping[str, Any], where: Where, as_of: dt.date, got: _Collected, _meds: Mapping[str, Any]
-) -> None:
-    clinical = {code for _, code in codes_of(r.get("clinicalStatus"))}
-    verification = {code for _, code in codes_of(r.get("verificationStatus"))}
-    if clinical & INACTIVE_CONDITION or verification & {"entered-in-error", "refuted"}:
-        return
-    for name in ("onsetDateTime", "recordedDate"):
-        if name in r:
-            if fv.parse_partial_date(r[name], where, name).earliest() > as_of:
-                return
-            break
-    if "abatementDateTime" in r and (
-        fv.parse_partial_date(r["abatementDateTime"], where, "abatementDateTime").earliest()
-        <= as_of
-    ):
-        return
-    code = codes_of(r.get("code"))
-    if code & c.MULTIPLE_PREGNANCY_CONDITIONS:
-        got.multiple_condition = True
-    for known, complication in _COMPLICATIONS.items():
-        if known in code:
-            got.complications.add(complication)
-    for known, maternal in _MATERNAL.items():
-        if known in code:
-            got.maternal.add(maternal)
-
-
-def _procedure(
-    r: Mapping[str, Any], where: Where, as_of: dt.date, got: _Collected, _meds: Mapping[str, Any]
-) -> None:
-    if r.get("status") in SKIPPED_PROCEDURE_STATUSES:
-        return
-    performed: PartialDate | None = None
-    if "performedDateTime" in r:
-        performed = fv.parse_partial_date(r["performedDateTime"], where, "performedDateTime")
-    elif isinstance(r.get("performedPeriod"), dict) and "start" in r["performedPeriod"]:
-        performed = fv.parse_partial_date(
-            r["performedPeriod"]["start"], where, "performedPeriod.start"
-        )
-    if performed is not None and performed.earliest() > as_of:
-        return
-    code = codes_of(r.get("code"))
-    rid = r.get("id")
-    if code & {c.LLETZ, c.CONE_BIOPSY, c.TRACHELECTOMY}:
-        kind = (
-            ExcisionKind.TRACHELECTOMY
-            if c.TRACHELECTOMY in code
-            else ExcisionKind.CONE_BIOPSY
-            if c.CONE_BIOPSY in code
-            else ExcisionKind.LLETZ
-        )
-        depth = None
-        for i, ext in enumerate(r.get("extension") or ()):
-            if isinstance(ext, dict) and ext.get("url") == c.EXCISION_DEPTH_EXTENSION:
-                depth = fv.quantity(
-                    ext.get("valueQuantity"),
-                    where,
-                    f"extension[{i}].valueQuantity",
-                    c.LENGTH_UNITS_TO_MM,
-                    "a length unit",
-                )
-        got.excisions.append(CervicalExcision(kind, depth, performed, rid))
-    elif c.CAESAREAN_FULL_DILATATION in code:
-        got.maternal.add(MaternalCondition.CAESAREAN_AT_FULL_DILATATION)
-    elif c.CERCLAGE_REMOVAL in code:
-        if performed is None or performed.day is None:
-            raise where.error("performedDateTime", "a cerclage removal needs its full date")
-        got.removals.append(CerclageRemoval(performed.earliest(), rid))
-    elif code & set(_CERCLAGE_ROUTES):
-        if performed is None or performed.day is None:
-            raise where.error("performedDateTime", "a cerclage needs the full date it was placed")
-        route = next(
-            _CERCLAGE_ROUTES[k]
-            for k in (c.CERCLAGE_VAGINAL, c.CERCLAGE_ABDOMINAL, c.CERCLAGE_UNSPECIFIED)
-            if k in code
-        )
-        indication = None
-        for reason in codes_of(r.get("reasonCode")):
-            indication = _INDICATIONS.get(reason, indication)
-        got.placements.append(CerclagePlacement(performed.earliest(), route, indication, rid))
-
-
-def _medication_request(
-    r: Mapping[str, Any], where: Where, as_of: dt.date, got: _Collected, meds: Mapping[str, Any]
-) -> None:
-    if r.get("status") != "active":
-        return
-    started = None
-    if "authoredOn" in r:
-        started = fv.parse_partial_date(r["authoredOn"], where, "authoredOn").earliest()
-        if started > as_of:
-            return
-    code = codes_of(r.get("medicationCodeableConcept"))
-    ref = r.get("medicationReference")
-    if isinstance(ref, dict) and ref.get("reference") in meds:
-        code |= codes_of(meds[ref["reference"]].get("code"))
-    routes: set[c.Code] = set()
-    for dosage in r.get("dosageInstruction") or ():
-        if isinstance(dosage, dict):
-            routes |= codes_of(dosage.get("route"))
-    if c.HYDROXYPROGESTERONE_CAPROATE in code:
-        got.medications.append(
-            MedicationOrder(Medication.HYDROXYPROGESTERONE_CAPROATE, started, r.get("id"))
-        )
-    elif c.VAGINAL_PROGESTERONE in code or (
-        c.PROGESTERONE_200MG in code and c.VAGINAL_ROUTE in routes
-    ):
-        got.medications.append(
-            MedicationOrder(Medication.VAGINAL_PROGESTERONE, started, r.get("id"))
-        )
-
-
-def _questionnaire_response(
-    r: Mapping[str, Any], where: Where, as_of: dt.date, got: _Collected, _meds: Mapping[str, Any]
-) -> None:
-    questionnaire = r.get("questionnaire")
-    if (
-        not isinstance(questionnaire, str)
-        or questionnaire.split("|")[0] != c.SYMPTOMS_QUESTIONNAIRE
-    ):
-        return
-    if r.get("status") in {"entered-in-error", "stopped"}:
-        return
-    authored = fv.parse_date(r.get("authored"), where, "authored")
-    if authored > as_of:
-        return
-    present: set[Symptom] = set()
-    absent: set[Symptom] = set()
-    for i, item in enumerate(r.get("item") or ()):
-        if not isinstance(item, dict):
-            continue
-        symptom = _SYMPTOMS.get(item.get("linkId", ""))
-        if symptom is None:
-            continue
-        for answer in item.get("answer") or ():
-            if isinstance(answer, dict) and "valueBoolean" in answer:
-                yes = fv.boolean(answer["valueBoolean"], where, f"item[{i}].answer.valueBoolean")
-                (present if yes else absent).add(symptom)
-    got.reports.append(SymptomReport(authored, frozenset(present), frozenset(absent), r.get("id")))
-
-
-_READERS = {
-    "Observation": _observation,
-    "Condition": _condition,
-    "Procedure": _procedure,
-    "MedicationRequest": _medication_request,
-    "QuestionnaireResponse": _questionnaire_response,
-}
+_READERS: Final[Mapping[str, Reader]] = {"Observation": _observation, **CARE_READERS}

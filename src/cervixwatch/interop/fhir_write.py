@@ -1,6 +1,11 @@
 """`PregnancyRecords` written back as a FHIR R4 Bundle, coded as shared/clinical/fhir-mapping.md
 says: the inverse of `fhir_bundle.read_bundle`, so that a bundle exported by CervixWatch and
 given to `cervixwatch assess` yields the same assessment.
+
+Each record is one resource, except previous pregnancies known only from a count, which are
+written back as the counts (`history_counts.counts_of`), and a review, which is a Task beside
+its report. A medication order with a stop date is written with status `stopped` and the dates
+as `dosageInstruction.timing.repeat.boundsPeriod` (the reader reads active orders only).
 """
 
 from __future__ import annotations
@@ -12,12 +17,18 @@ from typing import Any
 from cervixwatch.clinical.records import (
     CerclageRoute,
     Complication,
+    ComplicationRecord,
+    DeclinableCode,
+    DeclinedDecision,
     ExcisionKind,
     LengthMethod,
     MaternalCondition,
     Medication,
+    MedicationOrder,
     PregnancyRecords,
+    SymptomReport,
 )
+from cervixwatch.interop.history_counts import counts_of
 from cervixwatch.knowledge import codes as c
 
 _COMPLICATION_CODES = {
@@ -48,6 +59,16 @@ _MEDICATION_CODES = {
     Medication.VAGINAL_PROGESTERONE: c.VAGINAL_PROGESTERONE,
     Medication.HYDROXYPROGESTERONE_CAPROATE: c.HYDROXYPROGESTERONE_CAPROATE,
 }
+#: A declined cerclage as the Procedure the reader takes it from: code and CW reason.
+_DECLINED_CERCLAGE: dict[DeclinableCode, tuple[c.Code, c.Code | None]] = {
+    DeclinableCode.HISTORY_INDICATED_CERCLAGE: (c.CERCLAGE_VAGINAL, c.cw("history-indicated")),
+    DeclinableCode.ULTRASOUND_INDICATED_CERCLAGE: (
+        c.CERCLAGE_VAGINAL,
+        c.cw("ultrasound-indicated"),
+    ),
+    DeclinableCode.EXAM_INDICATED_CERCLAGE: (c.CERCLAGE_VAGINAL, c.cw("exam-indicated")),
+    DeclinableCode.ABDOMINAL_CERCLAGE: (c.CERCLAGE_ABDOMINAL, None),
+}
 
 
 def _concept(code: c.Code) -> dict[str, Any]:
@@ -62,15 +83,25 @@ class _Writer:
     def __init__(self, patient_id: str) -> None:
         self.patient_id = patient_id
         self.entries: list[dict[str, Any]] = []
+        self.used: set[str] = set()
 
-    def add(self, resource: dict[str, Any], local_id: str | None, kind: str) -> None:
+    def add(self, resource: dict[str, Any], local_id: str | None, kind: str) -> str:
+        """Add a resource with `local_id` (else one made from `kind`); returns the id given,
+        made unique where two records share one (decisions read from one Procedure)."""
         rid = local_id or f"{kind}-{len(self.entries)}"
+        key, n = f"{resource['resourceType']}/{rid}", 1
+        while key in self.used:
+            n += 1
+            key = f"{resource['resourceType']}/{rid}-{n}"
+        self.used.add(key)
+        rid = key.split("/", 1)[1]
         resource = {"resourceType": resource.pop("resourceType"), "id": rid, **resource}
-        self.entries.append({"fullUrl": f"{resource['resourceType']}/{rid}", "resource": resource})
+        self.entries.append({"fullUrl": key, "resource": resource})
+        return rid
 
     def observation(
         self, code: c.Code, when: str | None, local_id: str | None, **values: Any
-    ) -> None:
+    ) -> str:
         resource: dict[str, Any] = {
             "resourceType": "Observation",
             "status": "final",
@@ -80,7 +111,7 @@ class _Writer:
         if when is not None:
             resource["effectiveDateTime"] = when
         resource.update(values)
-        self.add(resource, local_id, "obs")
+        return self.add(resource, local_id, "obs")
 
 
 def bundle_from_records(
@@ -102,6 +133,8 @@ def bundle_from_records(
     if records.fetuses is not None:
         w.observation(c.FETUS_COUNT, None, "fetuses", valueInteger=records.fetuses)
     for i, p in enumerate(records.prior_pregnancies):
+        if p.counted_as is not None:
+            continue  # written below, as the count it was read from
         components: list[dict[str, Any]] = []
         if p.gestation_days is not None:
             components.append(
@@ -132,6 +165,9 @@ def bundle_from_records(
             p.source_id or f"prior-{i}",
             **values,
         )
+    for code, count in sorted(counts_of(records.prior_pregnancies).items()):
+        rid = count.source_id or f"count-{code[1]}"
+        w.observation(code, None, rid, valueQuantity={"value": count.number})
     for i, e in enumerate(records.excisions):
         procedure: dict[str, Any] = {
             "resourceType": "Procedure",
@@ -166,6 +202,8 @@ def bundle_from_records(
             LengthMethod.TRANSABDOMINAL: c.TRANSABDOMINAL,
         }.get(m.method)
         values = {"valueQuantity": _quantity(m.length_mm, "mm")}
+        if m.comparator is not None:
+            values["valueQuantity"]["comparator"] = m.comparator.value
         if method is not None:
             values["method"] = _concept(method)
         else:  # another approach: an uncoded method, which the reader keeps as "other"
@@ -216,10 +254,9 @@ def bundle_from_records(
                 f.source_id or f"ffn-{i}",
                 valueCodeableConcept=_concept(c.POSITIVE if f.positive else c.NEGATIVE),
             )
-    for complication in sorted(records.complications):
-        w.add(
-            _condition(_COMPLICATION_CODES[complication], subject), complication.value, "condition"
-        )
+    for i, complication in enumerate(records.complications):
+        rid = complication.source_id or f"complication-{i}"
+        w.add(_complication(complication, subject), rid, "")
     for i, placement in enumerate(records.cerclage_placements):
         procedure = {
             "resourceType": "Procedure",
@@ -244,34 +281,25 @@ def bundle_from_records(
             "procedure",
         )
     for i, order in enumerate(records.medications):
-        request: dict[str, Any] = {
-            "resourceType": "MedicationRequest",
-            "status": "active",
-            "intent": "order",
-            "medicationCodeableConcept": _concept(_MEDICATION_CODES[order.medication]),
-            "subject": subject,
-        }
-        if order.started_on is not None:
-            request["authoredOn"] = order.started_on.isoformat()
-        w.add(request, order.source_id or f"medication-{i}", "medication")
+        w.add(_medication_request(order, subject), order.source_id or f"medication-{i}", "")
+    for i, decision in enumerate(records.declined):
+        w.add(_declined(decision, subject), decision.source_id or f"declined-{i}", "")
     for i, report in enumerate(records.symptom_reports):
-        items = [
-            {"linkId": s.value, "answer": [{"valueBoolean": True}]} for s in sorted(report.present)
-        ] + [
-            {"linkId": s.value, "answer": [{"valueBoolean": False}]} for s in sorted(report.absent)
-        ]
-        w.add(
-            {
-                "resourceType": "QuestionnaireResponse",
+        qid = w.add(_report(report, subject), report.source_id or f"symptoms-{i}", "")
+        for j, review in enumerate(report.reviews):
+            task: dict[str, Any] = {
+                "resourceType": "Task",
                 "status": "completed",
-                "questionnaire": c.SYMPTOMS_QUESTIONNAIRE,
-                "subject": subject,
-                "authored": report.reported_on.isoformat(),
-                "item": items,
-            },
-            report.source_id or f"symptoms-{i}",
-            "questionnaire-response",
-        )
+                "intent": "order",
+                "code": _concept(c.SYMPTOM_REPORT_REVIEW),
+                "focus": {"reference": f"QuestionnaireResponse/{qid}"},
+                "for": subject,
+                "executionPeriod": {"end": review.reviewed_on.isoformat()},
+                "businessStatus": _concept(c.cw(review.outcome.value)),
+            }
+            if review.reviewer is not None:
+                task["owner"] = {"display": review.reviewer}
+            w.add(task, review.source_id or f"review-{i}-{j}", "")
     return {
         "resourceType": "Bundle",
         "type": bundle_type,
@@ -287,3 +315,79 @@ def _condition(code: c.Code, subject: Mapping[str, Any]) -> dict[str, Any]:
         "code": _concept(code),
         "subject": dict(subject),
     }
+
+
+def _complication(record: ComplicationRecord, subject: Mapping[str, Any]) -> dict[str, Any]:
+    """A complication with its dates: onset = noted, abatement (status resolved) = resolved."""
+    resource = _condition(_COMPLICATION_CODES[record.complication], subject)
+    if record.noted_on is not None:
+        resource["onsetDateTime"] = record.noted_on.isoformat()
+    if record.resolved_on is not None:
+        resource["clinicalStatus"] = _concept((c.CONDITION_CLINICAL, "resolved"))
+        resource["abatementDateTime"] = record.resolved_on.isoformat()
+    return resource
+
+
+def _medication_request(order: MedicationOrder, subject: Mapping[str, Any]) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "resourceType": "MedicationRequest",
+        "status": "active" if order.stopped_on is None else "stopped",
+        "intent": "order",
+        "medicationCodeableConcept": _concept(_MEDICATION_CODES[order.medication]),
+        "subject": dict(subject),
+    }
+    if order.started_on is not None:
+        request["authoredOn"] = order.started_on.isoformat()
+    if order.stopped_on is not None:
+        bounds = {"end": order.stopped_on.isoformat()}
+        if order.started_on is not None:
+            bounds = {"start": order.started_on.isoformat(), **bounds}
+        request["dosageInstruction"] = [{"timing": {"repeat": {"boundsPeriod": bounds}}}]
+    return request
+
+
+def _declined(decision: DeclinedDecision, subject: Mapping[str, Any]) -> dict[str, Any]:
+    """A declined offer as fhir-mapping.md writes it: status not-done (not-taken) and
+    statusReason "refusal of treatment by patient", dated by when she declined."""
+    on = decision.declined_on.isoformat()
+    refusal = _concept(c.REFUSAL_BY_PATIENT)
+    if decision.code is DeclinableCode.VAGINAL_PROGESTERONE:
+        return {
+            "resourceType": "MedicationStatement",
+            "status": "not-taken",
+            "statusReason": [refusal],
+            "medicationCodeableConcept": _concept(c.VAGINAL_PROGESTERONE),
+            "subject": dict(subject),
+            "effectiveDateTime": on,
+        }
+    code, reason = _DECLINED_CERCLAGE.get(decision.code, (c.cw(decision.code.value), None))
+    procedure: dict[str, Any] = {
+        "resourceType": "Procedure",
+        "status": "not-done",
+        "statusReason": refusal,
+        "code": _concept(code),
+        "subject": dict(subject),
+        "performedDateTime": on,
+    }
+    if reason is not None:
+        procedure["reasonCode"] = [_concept(reason)]
+    return procedure
+
+
+def _report(report: SymptomReport, subject: Mapping[str, Any]) -> dict[str, Any]:
+    items = [
+        {"linkId": s.value, "answer": [{"valueBoolean": True}]} for s in sorted(report.present)
+    ] + [{"linkId": s.value, "answer": [{"valueBoolean": False}]} for s in sorted(report.absent)]
+    resource: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "questionnaire": c.SYMPTOMS_QUESTIONNAIRE,
+        "subject": dict(subject),
+        "authored": report.reported_on.isoformat(),
+        "item": items,
+    }
+    if report.reported_by == "the woman":
+        resource["author"] = dict(subject)
+    elif report.reported_by is not None:
+        resource["author"] = {"display": report.reported_by}
+    return resource

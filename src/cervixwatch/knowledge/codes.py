@@ -12,6 +12,8 @@ UCUM: Final = "http://unitsofmeasure.org"
 RXNORM: Final = "http://www.nlm.nih.gov/research/umls/rxnorm"
 CW: Final = "https://cervixwatch.org/fhir/CodeSystem/cervixwatch"
 CONDITION_CLINICAL: Final = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_VERIFICATION: Final = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+DATA_ABSENT_REASON: Final = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 EXCISION_DEPTH_EXTENSION: Final = "https://cervixwatch.org/fhir/StructureDefinition/excision-depth"
 SYMPTOMS_QUESTIONNAIRE: Final = "https://cervixwatch.org/fhir/Questionnaire/symptoms"
 
@@ -37,6 +39,25 @@ GESTATIONAL_AGE: Final = (LOINC, "11884-4")
 ONSET: Final = cw("onset")
 PRIOR_CERCLAGE: Final = cw("cerclage")
 PAINLESS_DILATION_SNOMED: Final = (SNOMED, "17382005")
+
+# Obstetric-history counts (IPS `PregnanciesSummaryUvIps`; standards.md): valueQuantity or
+# valueInteger = how many. Births are counted once per birth event, as GTPAL counts them.
+BIRTHS_TOTAL_COUNT: Final = (LOINC, "11640-0")
+TERM_BIRTHS_COUNT: Final = (LOINC, "11639-2")
+PRETERM_BIRTHS_COUNT: Final = (LOINC, "11637-6")
+ABORTIONS_COUNT: Final = (LOINC, "11612-9")
+INDUCED_ABORTIONS_COUNT: Final = (LOINC, "11613-7")
+SPONTANEOUS_ABORTIONS_COUNT: Final = (LOINC, "11614-5")
+HISTORY_COUNTS: Final = frozenset(
+    {
+        BIRTHS_TOTAL_COUNT,
+        TERM_BIRTHS_COUNT,
+        PRETERM_BIRTHS_COUNT,
+        ABORTIONS_COUNT,
+        INDUCED_ABORTIONS_COUNT,
+        SPONTANEOUS_ABORTIONS_COUNT,
+    }
+)
 
 # Other history
 LLETZ: Final = cw("lletz")
@@ -78,6 +99,13 @@ VAGINAL_PROGESTERONE: Final = cw("vaginal-progesterone")
 PROGESTERONE_200MG: Final = (RXNORM, "312641")
 VAGINAL_ROUTE: Final = (SNOMED, "16857009")
 HYDROXYPROGESTERONE_CAPROATE: Final = cw("hydroxyprogesterone-caproate")
+
+# The course of care: decisions declined, reviews of symptom reports
+#: `statusReason` of a not-done Procedure or not-taken MedicationStatement: the woman declined.
+REFUSAL_BY_PATIENT: Final = (SNOMED, "105480006")
+#: `Task.code` of a clinician's review of a symptom report (CD-07); the outcome is
+#: `Task.businessStatus`, a CW code named as `ReviewOutcome` names it.
+SYMPTOM_REPORT_REVIEW: Final = cw("symptom-report-review")
 
 #: UCUM length units accepted for a cervical length, as factors to millimetres.
 LENGTH_UNITS_TO_MM: Final = {"mm": 1.0, "cm": 10.0}

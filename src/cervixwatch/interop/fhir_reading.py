@@ -1,0 +1,128 @@
+"""What the bundle reader gathers while it walks the entries, and what every resource reader
+shares: the day the records are read as of, the Patient's keys, the notes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cervixwatch.clinical.records import (
+    CerclagePlacement,
+    CerclageRemoval,
+    CervicalExam,
+    CervicalExcision,
+    CervicalLengthMeasurement,
+    ComplicationRecord,
+    DeclinedDecision,
+    FetalFibronectin,
+    LengthMethod,
+    MaternalCondition,
+    MedicationOrder,
+    PriorPregnancy,
+    SymptomReport,
+    SymptomReview,
+)
+from cervixwatch.interop.fhir_values import Where
+from cervixwatch.interop.history_counts import Count
+from cervixwatch.knowledge import codes as c
+
+
+@dataclass(frozen=True, slots=True)
+class PendingReview:
+    """A review read from a Task, waiting to be attached to the report its `focus` names."""
+
+    focus: str
+    review: SymptomReview
+    label: str
+
+
+@dataclass(slots=True)
+class Reading:
+    """The context of one bundle's reading and the records gathered, before they are frozen."""
+
+    as_of: dt.date
+    patient_keys: set[str]
+    #: Medication resources by every key a `medicationReference` may use.
+    medications: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    edd: list[tuple[dt.date, int, dt.date]] = field(default_factory=list)
+    fetus_counts: list[tuple[dt.date, int, int]] = field(default_factory=list)
+    history_counts: dict[c.Code, list[tuple[dt.date, int, Count]]] = field(default_factory=dict)
+    multiple_condition: bool = False
+    priors: list[PriorPregnancy] = field(default_factory=list)
+    excisions: list[CervicalExcision] = field(default_factory=list)
+    maternal: set[MaternalCondition] = field(default_factory=set)
+    lengths: list[tuple[str, LengthMethod, bool, str, CervicalLengthMeasurement]] = field(
+        default_factory=list
+    )
+    exams: list[CervicalExam] = field(default_factory=list)
+    fibronectin: list[FetalFibronectin] = field(default_factory=list)
+    complications: list[ComplicationRecord] = field(default_factory=list)
+    placements: list[CerclagePlacement] = field(default_factory=list)
+    removals: list[CerclageRemoval] = field(default_factory=list)
+    medication_orders: list[MedicationOrder] = field(default_factory=list)
+    declined: list[DeclinedDecision] = field(default_factory=list)
+    #: Each report read, with the keys (id, fullUrl) a Task's `focus` may name it by.
+    reports: list[tuple[frozenset[str], SymptomReport]] = field(default_factory=list)
+    reviews: list[PendingReview] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def name_of(resource: Mapping[str, Any], where: Where) -> str:
+    """A resource as a note names it: its id, else `Kind (entry n)`."""
+    rid = resource.get("id")
+    return rid if isinstance(rid, str) and rid else where.label
+
+
+def keys_of(resource: Mapping[str, Any], full_url: str | None) -> set[str]:
+    """Every reference that names `resource` inside the bundle: `Kind/id` and its fullUrl."""
+    keys = set()
+    if isinstance(resource.get("id"), str):
+        keys.add(f"{resource['resourceType']}/{resource['id']}")
+    if full_url:
+        keys.add(full_url)
+    return keys
+
+
+def names(reference: str, keys: set[str]) -> bool:
+    """Whether a reference names the resource with `keys`: exactly, or as an absolute URL
+    ending in its `Kind/id` (https://host/fhir/Patient/p1)."""
+    if reference in keys:
+        return True
+    return any(reference.endswith("/" + k) for k in keys if "/" in k and ":" not in k)
+
+
+def who(reference: object, patient_keys: set[str]) -> str | None:
+    """A Reference as the person it names: "the woman" when it is the Patient, else its
+    display, else the reference itself."""
+    if not isinstance(reference, dict):
+        return None
+    target = reference.get("reference")
+    if isinstance(target, str) and names(target, patient_keys):
+        return "the woman"
+    display = reference.get("display")
+    if isinstance(display, str) and display.strip():
+        return display.strip()
+    return target if isinstance(target, str) and target else None
+
+
+def has_value(resource: Mapping[str, Any]) -> bool:
+    """Whether an Observation (or component) carries a value[x]."""
+    return any(key.startswith("value") for key in resource)
+
+
+def absent_reason(resource: Mapping[str, Any]) -> str | None:
+    """Why a value is absent (`dataAbsentReason`'s code, else its text) when there is no value;
+    None when a value is given or no reason is."""
+    reason = resource.get("dataAbsentReason")
+    if reason is None or has_value(resource):
+        return None
+    if isinstance(reason, dict):
+        for coding in reason.get("coding") or ():
+            if isinstance(coding, dict) and isinstance(coding.get("code"), str):
+                return str(coding["code"])
+        if isinstance(reason.get("text"), str):
+            return str(reason["text"])
+    return "no reason given"
