@@ -16,10 +16,10 @@ from typing import Any, Literal
 
 from cervixwatch.clinical import course
 from cervixwatch.clinical.facts import (
-    FACT_CATALOGUE,
     HISTORY_NEED,
     FactValue,
     derive_facts,
+    fact_spec,
     open_reports,
 )
 from cervixwatch.clinical.gestation import GestationalAge, gestational_age_on
@@ -221,7 +221,7 @@ def _evaluate_profile(
     def fired_then(day: dt.date, rule: RecommendationRule) -> bool:
         # The same rule on the day she declined: what was known then (no later record).
         if day not in past:
-            then = derive_facts(records, day)
+            then = derive_facts(records, day, profile.windowed_facts)
             past[day] = frozenset(r.rule + "|" + r.code for r in _fire(profile, then, None))
         return rule.rule + "|" + rule.code in past[day]
 
@@ -350,7 +350,7 @@ def _missing_text(
 ) -> list[str]:
     out: list[str] = []
     for name in names:
-        need = FACT_CATALOGUE[name].needs
+        need = fact_spec(name).needs
         if need == HISTORY_NEED and (counted := _counted_history(records)):
             need = counted
         if need and need not in out:
@@ -380,7 +380,8 @@ def assess(
     records: PregnancyRecords, as_of: dt.date, profiles: Sequence[GuidelineProfile]
 ) -> Assessment:
     """Assess one pregnancy on `as_of` against each profile, in the order given."""
-    facts = derive_facts(records, as_of)
+    windowed = frozenset().union(*(p.windowed_facts for p in profiles))
+    facts = derive_facts(records, as_of, windowed)
     missing_facts: list[str] = []
     if facts["ga_days"] is None:
         missing_facts.append("ga_days")

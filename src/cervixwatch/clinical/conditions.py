@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cervixwatch.clinical.facts import FACT_CATALOGUE, FactValue
+from cervixwatch.clinical.facts import FACT_CATALOGUE, FACT_FAMILIES, FactValue, WindowedFact
 
 Fired = frozenset[str]
 _GA_LITERAL = re.compile(r"^\d{1,2}\+[0-6]$")
@@ -350,6 +350,41 @@ def _fact_name(raw: object, where: str) -> str:
     return raw
 
 
+_WINDOW_PARAMETERS = ("ga", "measured")
+_WINDOW_BOUNDS = ("from", "upto", "before")
+
+
+def _windowed_fact(
+    family: object, windows: list[str], raw: Mapping[str, Any], where: str
+) -> tuple[str, bool]:
+    """A fact whose gestational-age window the profile sets: its key among the facts, and
+    whether it is a number (to be compared) rather than true or false."""
+    if not isinstance(family, str) or family not in FACT_FAMILIES:
+        raise ConditionError(
+            f"{where}.fact: {family!r} takes no window (known: {sorted(FACT_FAMILIES)})"
+        )
+    spec = FACT_FAMILIES[family]
+    if windows != [spec.parameter]:
+        raise ConditionError(f"{where}: {family} takes its window as '{spec.parameter}'")
+    bounds = raw[spec.parameter]
+    if not isinstance(bounds, dict) or not bounds or set(bounds) - set(_WINDOW_BOUNDS):
+        raise ConditionError(
+            f"{where}.{spec.parameter}: expected some of from, upto, before (gestational ages)"
+        )
+    if "upto" in bounds and "before" in bounds:
+        raise ConditionError(f"{where}.{spec.parameter}: 'upto' or 'before', not both")
+    here = f"{where}.{spec.parameter}"
+    low = int(_operand(bounds["from"], f"{here}.from")) if "from" in bounds else None
+    high = None
+    if "upto" in bounds:
+        high = int(_operand(bounds["upto"], f"{here}.upto"))
+    elif "before" in bounds:
+        high = int(_operand(bounds["before"], f"{here}.before")) - 1
+    if low is not None and high is not None and low > high:
+        raise ConditionError(f"{here}: the window ends before it starts")
+    return WindowedFact(family, low, high).key, family.endswith("_mm")
+
+
 def parse_condition(raw: object, where: str = "when") -> Condition:
     """Build a condition tree from its data form; errors name the path inside the rule."""
     if isinstance(raw, str):
@@ -394,8 +429,14 @@ def parse_condition(raw: object, where: str = "when") -> Condition:
             raise ConditionError(f"{where}.fired: expected a list of recommendation codes")
         return FiredAny(frozenset(codes))
     if "fact" in raw:
-        name = _fact_name(raw["fact"], f"{where}.fact")
-        ops = [k for k in raw if k != "fact"]
+        windows = [k for k in raw if k in _WINDOW_PARAMETERS]
+        if windows:
+            name, numeric = _windowed_fact(raw["fact"], windows, raw, where)
+        else:
+            name, numeric = _fact_name(raw["fact"], f"{where}.fact"), True
+        ops = [k for k in raw if k != "fact" and k not in _WINDOW_PARAMETERS]
+        if not ops and not numeric:
+            return IsTrue(name)
         if len(ops) != 1:
             raise ConditionError(f"{where}: a fact comparison takes exactly one operator")
         op = ops[0]

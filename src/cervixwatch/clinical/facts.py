@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from cervixwatch.clinical import history as h
@@ -27,6 +27,7 @@ from cervixwatch.clinical.records import (
     MaternalCondition,
     Medication,
     PregnancyRecords,
+    PriorPregnancy,
     Symptom,
     SymptomReport,
 )
@@ -161,6 +162,107 @@ def _tri_or(*values: bool | None) -> bool | None:
     return h.any_of(values)
 
 
+# --- facts whose gestational-age bounds a profile sets -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FactFamily:
+    """A fact whose gestational-age window is a parameter the profile gives, so that a local
+    protocol's "sPTB before 32+0" is data, not code: `{fact: prior_sptb, ga: {before: "32+0"}}`
+    for the gestation at which a previous pregnancy ended, `{fact: shortest_tv_length_mm,
+    measured: {from: "16+0", upto: "24+0"}, le: 25}` for when a length was measured."""
+
+    meaning: str  # with {window}, e.g. "a previous spontaneous preterm birth ending {window}"
+    needs: str
+    parameter: str  # "ga" (the gestation a previous pregnancy ended at) or "measured"
+
+
+FACT_FAMILIES: Mapping[str, FactFamily] = {
+    "prior_sptb": FactFamily(
+        "a previous spontaneous preterm birth ending {window}", _HISTORY, "ga"
+    ),
+    "prior_loss": FactFamily("a previous miscarriage or stillbirth {window}", _HISTORY, "ga"),
+    "prior_pprom": FactFamily(
+        "a previous pregnancy begun by PPROM, ending {window}", _HISTORY, "ga"
+    ),
+    "shortest_tv_length_mm": FactFamily(
+        "shortest transvaginal length measured {window}, mm", _TV_LENGTH, "measured"
+    ),
+    "tv_length_measured": FactFamily("a transvaginal length measured {window}", "", "measured"),
+}
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class WindowedFact:
+    """One member of a fact family: its name and inclusive bounds in days (None: open)."""
+
+    family: str
+    low: int | None
+    high: int | None
+
+    @property
+    def key(self) -> str:
+        """The name it has among the facts: "prior_sptb[..223]"."""
+        low = "" if self.low is None else str(self.low)
+        high = "" if self.high is None else str(self.high)
+        return f"{self.family}[{low}..{high}]"
+
+    @classmethod
+    def from_key(cls, key: str) -> WindowedFact:
+        family, _, bounds = key.partition("[")
+        low, _, high = bounds.rstrip("]").partition("..")
+        return cls(family, int(low) if low else None, int(high) if high else None)
+
+    @property
+    def window_words(self) -> str:
+        def ga_text(days: int) -> str:
+            return f"{days // 7}+{days % 7}"
+
+        if self.low is not None and self.high is not None:
+            return f"at {ga_text(self.low)}-{ga_text(self.high)}"
+        if self.high is not None:
+            return f"at or before {ga_text(self.high)}"
+        if self.low is not None:
+            return f"at or after {ga_text(self.low)}"
+        return "at any gestation"
+
+
+def fact_spec(name: str) -> FactSpec:
+    """What a fact means and needs, for a catalogue name or a windowed fact's key."""
+    if name in FACT_CATALOGUE:
+        return FACT_CATALOGUE[name]
+    windowed = WindowedFact.from_key(name)
+    spec = FACT_FAMILIES[windowed.family]
+    return FactSpec(spec.meaning.format(window=windowed.window_words), spec.needs)
+
+
+def _windowed_value(
+    fact: WindowedFact,
+    priors: list[PriorPregnancy],
+    tv: list[tuple[int | None, CervicalLengthMeasurement]],
+    edd: dt.date | None,
+) -> FactValue:
+    low, high = fact.low, fact.high
+    if fact.family == "prior_sptb":
+        return h.any_of(
+            h.is_spontaneous_preterm_birth(p, min_days=low, max_days=high) for p in priors
+        )
+    if fact.family == "prior_loss":
+        return h.any_of(
+            h.is_loss(p, low or 0, high if high is not None else 45 * 7) for p in priors
+        )
+    if fact.family == "prior_pprom":
+        before = None if high is None else high + 1
+        return h.any_of(h.is_pprom_before(p, before) for p in priors)
+    if edd is None and tv:
+        return None
+    if fact.family == "shortest_tv_length_mm":
+        return _shortest(tv, low, high)
+    return any(
+        d is not None and (low is None or d >= low) and (high is None or d <= high) for d, _ in tv
+    )
+
+
 def comparable_length(m: CervicalLengthMeasurement) -> float | None:
     """The length a threshold is compared with: "<10 mm" is just under 10 mm, so it counts as
     short wherever 10 mm would and is never "10 mm or more"; a lower bound (">30 mm", ">=30")
@@ -201,8 +303,11 @@ def open_reports(reports: tuple[SymptomReport, ...], as_of: dt.date) -> list[Sym
     return [r for r in reports if r.reported_on <= as_of and r.review_by(as_of) is None]
 
 
-def derive_facts(records: PregnancyRecords, as_of: dt.date) -> dict[str, FactValue]:
-    """All facts about `records` on `as_of`; records dated after `as_of` are ignored."""
+def derive_facts(
+    records: PregnancyRecords, as_of: dt.date, windowed: Collection[WindowedFact] = ()
+) -> dict[str, FactValue]:
+    """All facts about `records` on `as_of`, and the `windowed` facts the profiles name;
+    records dated after `as_of` are ignored."""
     edd = records.edd
     ga_days = gestational_age_on(edd, as_of).total_days if edd is not None else None
 
@@ -398,4 +503,6 @@ def derive_facts(records: PregnancyRecords, as_of: dt.date) -> dict[str, FactVal
         key=lambda f: f.tested_on,
     )
     facts["ffn_since_report_ng_per_ml"] = ffn[-1].ng_per_ml if ffn else None
+    for fact in windowed:
+        facts[fact.key] = _windowed_value(fact, priors, tv, edd)
     return facts

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from cervixwatch.clinical.conditions import Condition, ConditionError, parse_condition
-from cervixwatch.clinical.facts import FACT_CATALOGUE
+from cervixwatch.clinical.facts import FACT_CATALOGUE, WindowedFact
 
 STRENGTHS = ("recommend", "offer", "consider", "shared-decision", "not-recommended")
 #: Provenance of a source rule (S, M, D in guidelines.md) and how a recommendation shows it.
@@ -179,6 +179,8 @@ class GuidelineProfile:
     rules: tuple[RecommendationRule, ...]
     suppressions: tuple[Suppression, ...]
     courses: Mapping[str, Course] = field(default_factory=dict)
+    #: The facts whose windows this profile's rules set ("sPTB before 32+0"), to be derived.
+    windowed_facts: frozenset[WindowedFact] = frozenset()
 
     def short_reference(self, rule_id: str) -> str:
         """The work a rule comes from, briefly ("NICE NG25"): the citation's short name."""
@@ -371,6 +373,15 @@ def profile_from_data(data: object, origin: str) -> GuidelineProfile:
         suppressions=tuple(suppressions),
         courses=courses,
         short_names={k: str(v) for k, v in short_names.items()},
+        windowed_facts=frozenset(
+            WindowedFact.from_key(name)
+            for condition in (
+                *(r.when for r in rules),
+                *(s.when for s in suppressions),
+            )
+            for name in condition.fact_names()
+            if "[" in name
+        ),
     )
 
 
