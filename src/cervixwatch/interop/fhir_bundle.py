@@ -91,6 +91,8 @@ _OBSERVATION_NAMES: Final = {
     c.INDUCED_ABORTIONS_COUNT: "induced abortions count",
     c.SPONTANEOUS_ABORTIONS_COUNT: "miscarriages count",
 }
+#: Every Observation code read here besides `CW#prior-pregnancy`.
+_READ_OBSERVATIONS: Final = frozenset(_OBSERVATION_NAMES) | c.EDD_CODES
 _MEASUREMENTS: Final = frozenset(
     {c.CERVICAL_LENGTH, c.DILATION, c.EFFACEMENT, c.MEMBRANES_EXPOSED}
     | {c.FFN_QUANTITATIVE, c.FFN_QUALITATIVE}
@@ -177,7 +179,7 @@ def _refers_to(resource: Mapping[str, Any], keys: set[str]) -> bool:
     for name in ("subject", "patient", "for"):
         ref = resource.get(name)
         if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
-            return names(ref["reference"], keys)
+            return ref["reference"] in keys or names(ref["reference"], keys)
     return False
 
 
@@ -257,6 +259,7 @@ def records_from_bundle(
         fetuses = 2  # "more than one"; the count itself was not recorded
     latest_counts = {code: max(found)[2] for code, found in got.history_counts.items()}
     priors = got.priors + counted_pregnancies(latest_counts, got.priors)
+    reports = _reviewed_reports(got, report_keys)  # before the notes: it may add one
     return PregnancyRecords(
         patient_id=str(patient.get("id") or next(iter(keys))),
         edd=edd,
@@ -272,7 +275,7 @@ def records_from_bundle(
         cerclage_placements=tuple(got.placements),
         cerclage_removals=tuple(got.removals),
         medications=tuple(got.medication_orders),
-        symptom_reports=_reviewed_reports(got, report_keys),
+        symptom_reports=reports,
         declined=tuple(got.declined),
         notes=tuple(got.notes),
     )
@@ -282,11 +285,11 @@ def _reviewed_reports(got: Reading, in_bundle: set[str]) -> tuple[SymptomReport,
     """The reports read, each with the reviews whose Task `focus` names it. A review of a
     report in the Bundle but not read (authored after `as_of`) goes with it; one whose focus
     names no report in the Bundle is noted."""
+    if not got.reviews:
+        return tuple(report for _, report in got.reports)
     reviews: list[list[tuple[dt.date, str, int]]] = [[] for _ in got.reports]
     for order, pending in enumerate(got.reviews):
-        report = next(
-            (i for i, (k, _) in enumerate(got.reports) if names(pending.focus, set(k))), None
-        )
+        report = next((i for i, (k, _) in enumerate(got.reports) if names(pending.focus, k)), None)
         if report is not None:
             reviews[report].append((pending.review.reviewed_on, pending.label, order))
         elif not names(pending.focus, in_bundle):
@@ -313,17 +316,17 @@ def _observation(r: Mapping[str, Any], where: Where, _url: str | None, got: Read
     if c.PRIOR_PREGNANCY in code:
         _prior_pregnancy(r, where, got)
         return
-    named = [k for k in code if k in _OBSERVATION_NAMES]
-    if not named and not code & c.EDD_CODES:
+    if code.isdisjoint(_READ_OBSERVATIONS):
         return
     # Dating observations and counts are ordered by when they were made; a month will do.
     ordering = bool(code & c.EDD_CODES) or bool(code & (c.HISTORY_COUNTS | {c.FETUS_COUNT}))
     when = fv.effective_date(r, where, precise=not ordering)
     if when is not None and when > got.as_of:
         return
-    reason = absent_reason(r)
+    reason = absent_reason(r) if "dataAbsentReason" in r else None
     if reason is not None:
-        what = _OBSERVATION_NAMES[min(named)] if named else "estimated due date"
+        named = sorted(code & _OBSERVATION_NAMES.keys())
+        what = _OBSERVATION_NAMES[named[0]] if named else "estimated due date"
         done = "performed" if code & _MEASUREMENTS else "recorded"
         got.notes.append(f"{what} {name_of(r, where)} not {done}: {reason}")
         return

@@ -116,9 +116,9 @@ def condition(r: Mapping[str, Any], where: Where, _url: str | None, got: Reading
     multiple = bool(code & c.MULTIPLE_PREGNANCY_CONDITIONS)
     if not (complications or maternal or multiple):
         return
-    verification = {
-        v for s, v in codes_of(r.get("verificationStatus")) if s == c.CONDITION_VERIFICATION
-    }
+    # The statuses' bindings are required, so their code alone says it (as app/importing reads
+    # them: the command line and the server must agree).
+    verification = {code for _, code in codes_of(r.get("verificationStatus"))}
     unconfirmed = sorted(verification & UNCONFIRMED_CONDITION)
     if unconfirmed:
         meaning = ", ".join(
@@ -130,7 +130,7 @@ def condition(r: Mapping[str, Any], where: Where, _url: str | None, got: Reading
             f"verification status {unconfirmed[0]}"
         )
         return
-    clinical = {v for s, v in codes_of(r.get("clinicalStatus")) if s == c.CONDITION_CLINICAL}
+    clinical = {code for _, code in codes_of(r.get("clinicalStatus"))}
     if complications:
         _complications(r, where, clinical, complications, got)
     if (maternal or multiple) and _known_and_current(r, where, clinical, got.as_of):

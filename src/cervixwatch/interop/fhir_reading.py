@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,7 +87,7 @@ def keys_of(resource: Mapping[str, Any], full_url: str | None) -> set[str]:
     return keys
 
 
-def names(reference: str, keys: set[str]) -> bool:
+def names(reference: str, keys: AbstractSet[str]) -> bool:
     """Whether a reference names the resource with `keys`: exactly, or as an absolute URL
     ending in its `Kind/id` (https://host/fhir/Patient/p1)."""
     if reference in keys:
@@ -94,7 +95,7 @@ def names(reference: str, keys: set[str]) -> bool:
     return any(reference.endswith("/" + k) for k in keys if "/" in k and ":" not in k)
 
 
-def who(reference: object, patient_keys: set[str]) -> str | None:
+def who(reference: object, patient_keys: AbstractSet[str]) -> str | None:
     """A Reference as the person it names: "the woman" when it is the Patient, else its
     display, else the reference itself."""
     if not isinstance(reference, dict):

@@ -94,6 +94,8 @@ def counted_pregnancies(
     counts: Mapping[c.Code, Count], detailed: Sequence[PriorPregnancy]
 ) -> list[PriorPregnancy]:
     """The previous pregnancies `counts` tell of that `detailed` does not account for."""
+    if not counts:
+        return []
     have = _Detail.of(detailed)
     out: list[PriorPregnancy] = []
 
