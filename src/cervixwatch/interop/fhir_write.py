@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cervixwatch.clinical.records import (
+    CerclageIndication,
     CerclageRoute,
     Complication,
     ComplicationRecord,
@@ -61,12 +62,18 @@ _MEDICATION_CODES = {
 }
 #: A declined cerclage as the Procedure the reader takes it from: code and CW reason.
 _DECLINED_CERCLAGE: dict[DeclinableCode, tuple[c.Code, c.Code | None]] = {
-    DeclinableCode.HISTORY_INDICATED_CERCLAGE: (c.CERCLAGE_VAGINAL, c.cw("history-indicated")),
+    DeclinableCode.HISTORY_INDICATED_CERCLAGE: (
+        c.CERCLAGE_VAGINAL,
+        c.cw(CerclageIndication.HISTORY.value),
+    ),
     DeclinableCode.ULTRASOUND_INDICATED_CERCLAGE: (
         c.CERCLAGE_VAGINAL,
-        c.cw("ultrasound-indicated"),
+        c.cw(CerclageIndication.ULTRASOUND.value),
     ),
-    DeclinableCode.EXAM_INDICATED_CERCLAGE: (c.CERCLAGE_VAGINAL, c.cw("exam-indicated")),
+    DeclinableCode.EXAM_INDICATED_CERCLAGE: (
+        c.CERCLAGE_VAGINAL,
+        c.cw(CerclageIndication.EXAM.value),
+    ),
     DeclinableCode.ABDOMINAL_CERCLAGE: (c.CERCLAGE_ABDOMINAL, None),
 }
 
