@@ -5,9 +5,11 @@
 On one core (pinned where the platform allows), over SYNTHETIC pregnancies from
 `benchmarks/synthetic.py`:
 
-1. records -> assessment: `assess(records, as_of, profiles)` with both bundled profiles over
+1. records -> assessment: `assess(records, as_of, profiles, evidence)` with both bundled
+   profiles over
    `--n` pregnancies held as `PregnancyRecords`; target at least 10,000 assessments/s.
-2. FHIR JSON -> assessment: `assess(read_bundle(raw, as_of), as_of, profiles)` over `--bundles`
+2. FHIR JSON -> assessment: `assess(read_bundle(raw, as_of), as_of, profiles, evidence)` over
+   `--bundles`
    bundles serialised to JSON bytes beforehand;
 3. the same bytes validated with the `fhir.resources` R4B models alone
    (`Bundle.model_validate_json(raw)`, no assessment at all).
@@ -40,7 +42,7 @@ from cervixwatch.clinical.assessment import assess
 from cervixwatch.clinical.guidelines import GuidelineProfile
 from cervixwatch.clinical.records import LengthMethod
 from cervixwatch.interop.fhir_bundle import read_bundle
-from cervixwatch.knowledge import bundled_profiles
+from cervixwatch.knowledge import bundled_evidence, bundled_profiles
 from synthetic import DEFAULT_SEED, SyntheticCase, synthetic_bundles, synthetic_cases
 
 RECORDS_TARGET = 10_000.0  # assessments per second from records
@@ -155,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     profiles: list[GuidelineProfile] = list(bundled_profiles().values())
+    evidence = bundled_evidence()
     started = time.perf_counter()
     cases = synthetic_cases(max(args.n, args.bundles), args.seed)
     record_items = [(c.records, c.as_of) for c in cases[: args.n]]
@@ -182,11 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def run_records() -> None:
         for records, as_of in record_items:
-            assess(records, as_of, profiles)
+            assess(records, as_of, profiles, evidence)
 
     def run_bundles() -> None:
         for raw, as_of in bundle_items:
-            assess(read_bundle(raw, as_of), as_of, profiles)
+            assess(read_bundle(raw, as_of), as_of, profiles, evidence)
 
     def run_read_only() -> None:
         for raw, as_of in bundle_items:
@@ -198,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # Warm-up: caches, lazily built validators, branch predictors.
     for records, as_of in record_items[:2_000]:
-        assess(records, as_of, profiles)
+        assess(records, as_of, profiles, evidence)
     run_bundles()
     run_validation()
 

@@ -44,7 +44,7 @@ from cervixwatch.clinical.records import (
     SymptomReport,
     SymptomReview,
 )
-from cervixwatch.knowledge import bundled_profiles
+from cervixwatch.knowledge import bundled_evidence, bundled_profiles
 
 #: The due date of every hand-made pregnancy unless a test says otherwise: 2026-02-02 is 18+2.
 EDD = dt.date(2026, 7, 4)
@@ -225,7 +225,7 @@ class Woman:
         """Assess against the bundled profiles named (both when none is named)."""
         profiles = bundled_profiles()
         chosen = guidelines or PROFILES
-        return assess(self.records, self.as_of, [profiles[g] for g in chosen])
+        return assess(self.records, self.as_of, [profiles[g] for g in chosen], bundled_evidence())
 
     def codes(self, guideline: str) -> set[str]:
         """The recommendation codes one bundled profile gives her."""

@@ -21,7 +21,7 @@ from cervixwatch.clinical.assessment import assess
 from cervixwatch.cohort import iter_cohort, load_cohort, patient_count, write_bundle_files
 from cervixwatch.cohort import write_ndjson as write_cohort_ndjson
 from cervixwatch.interop.fhir_bundle import read_bundle
-from cervixwatch.knowledge import bundled_profiles, load_profiles
+from cervixwatch.knowledge import bundled_evidence, bundled_profiles, load_profiles
 from cervixwatch.settings import Settings
 from cervixwatch.store import make_engine, session_factory, upgrade
 from cervixwatch.views.text_view import render_text
@@ -131,7 +131,8 @@ def text_demo() -> None:
         as_of = dt.date.fromisoformat(expected["as_of"])
         records = read_bundle((case / "bundle.json").read_bytes(), as_of)
         console.print(Rule(f"{expected['vignette']}: {expected['title']}"))
-        render_text(assess(records, as_of, profiles), records, profiles, console)
+        assessment = assess(records, as_of, profiles, bundled_evidence())
+        render_text(assessment, records, profiles, console)
     first = cases[0]
     first_as_of = json.loads((first / "expected.json").read_text())["as_of"]
     console.print(

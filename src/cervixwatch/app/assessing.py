@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cervixwatch.clinical.assessment import Assessment, assess
 from cervixwatch.clinical.gestation import GestationalAge
 from cervixwatch.clinical.guidelines import GuidelineProfile
+from cervixwatch.knowledge import bundled_evidence
 from cervixwatch.store import load_records, reassess
 from cervixwatch.store.assessments import URGENT_CODE
 from cervixwatch.store.crud import plausible_id
@@ -75,4 +76,5 @@ def assess_pregnancy(
         raise NotFound(f"no pregnancy {pregnancy_id}")
     with sessions() as session:
         records = load_records(session, pregnancy_id)
-    return assessment_json(assess(records, as_of, profiles), records, profiles)
+    assessment = assess(records, as_of, profiles, bundled_evidence())
+    return assessment_json(assessment, records, profiles)

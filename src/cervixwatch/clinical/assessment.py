@@ -25,7 +25,7 @@ from cervixwatch.clinical.facts import (
 from cervixwatch.clinical.gestation import GestationalAge, gestational_age_on
 from cervixwatch.clinical.guidelines import Course, GuidelineProfile, RecommendationRule
 from cervixwatch.clinical.records import Medication, PregnancyRecords
-from cervixwatch.clinical.risk import RiskSummary, summarise_risk
+from cervixwatch.clinical.risk import RiskEvidence, RiskSummary, summarise_risk
 from cervixwatch.clinical.surveillance import ScanPlan, plan_scans
 
 RecommendationState = Literal["due", "in-place", "declined", "overdue", "missed"]
@@ -377,9 +377,13 @@ def _counted_history(records: PregnancyRecords) -> str:
 
 
 def assess(
-    records: PregnancyRecords, as_of: dt.date, profiles: Sequence[GuidelineProfile]
+    records: PregnancyRecords,
+    as_of: dt.date,
+    profiles: Sequence[GuidelineProfile],
+    evidence: RiskEvidence | None = None,
 ) -> Assessment:
-    """Assess one pregnancy on `as_of` against each profile, in the order given."""
+    """Assess one pregnancy on `as_of` against each profile, in the order given; the published
+    risk figures that apply are shown from `evidence` (knowledge.bundled_evidence())."""
     windowed = frozenset().union(*(p.windowed_facts for p in profiles))
     facts = derive_facts(records, as_of, windowed)
     missing_facts: list[str] = []
@@ -403,7 +407,7 @@ def assess(
         withheld=tuple(withheld),
         missing=tuple(_missing_text(missing_facts, facts, records)),
         scan_plans=tuple(plans),
-        risk=summarise_risk(records, facts, as_of),
+        risk=summarise_risk(records, facts, as_of, evidence),
         facts=facts,
         current_treatments=_current_treatments(records, as_of),
     )

@@ -16,47 +16,58 @@ from dataclasses import dataclass
 from cervixwatch.clinical import history as h
 from cervixwatch.clinical.facts import FactValue
 from cervixwatch.clinical.gestation import ga, gestational_age_on
-from cervixwatch.clinical.records import LengthMethod, PregnancyRecords
+from cervixwatch.clinical.records import CervicalLengthMeasurement, LengthMethod, PregnancyRecords
 
 #: Gestational-age bounds in days, parsed once.
-GA_14_0 = ga("14+0")
-GA_20_0 = ga("20+0")
-GA_24_0 = ga("24+0")
-GA_24_6 = ga("24+6")
 GA_37_0 = ga("37+0")
 
-KAZEMIER_2014 = (
-    "Kazemier BM et al. Impact of obstetric history on the risk of spontaneous preterm birth "
-    "in singleton and multiple pregnancies: a systematic review. BJOG 2014;121:1197-208."
-)
-IAMS_1996 = (
-    "Iams JD et al. The length of the cervix and the risk of spontaneous premature delivery. "
-    "N Engl J Med 1996;334:567-572."
-)
-HASSAN_2000 = "Hassan SS et al. Am J Obstet Gynecol 2000;182:1458-67."
-CONDE_AGUDELO_2010 = (
-    "Conde-Agudelo A, Romero R, Hassan SS, Yeo L. Transvaginal sonographic cervical length for "
-    "the prediction of spontaneous preterm birth in twin pregnancies. AJOG 2010;203(2):128.e1-12."
-)
 
-#: Kazemier 2014: absolute risk of sPTB by (current pregnancy, previous pregnancy).
-KAZEMIER_RECURRENCE: Mapping[tuple[str, str], tuple[str, str]] = {
-    ("singleton", "preterm singleton"): ("20%", "95% CI 19.9-20.6"),
-    ("singleton", "preterm twins"): ("10%", "95% CI 8.2-12.3"),
-    ("singleton", "term twins"): ("1.3%", "95% CI 0.8-2.2"),
-    ("twins", "preterm singleton"): ("57.0%", "95% CI 51.9-61.9"),
-    ("twins", "term singleton"): ("25%", "95% CI 24.3-26.5"),
-}
-#: Iams 1996, relative risk of spontaneous delivery <35 weeks for a length at or below each
-#: cut-off at 24 weeks, against lengths above the 75th percentile. (cut-off mm, percentile, RR)
-IAMS_24_WEEKS: tuple[tuple[float, str, float], ...] = (
-    (13, "1st", 13.99),
-    (22, "5th", 9.49),
-    (26, "10th", 6.19),
-    (30, "25th", 3.79),
-    (35, "50th", 2.35),
-    (40, "75th", 1.98),
-)
+@dataclass(frozen=True, slots=True)
+class RecurrenceFigure:
+    """Kazemier 2014: absolute risk of sPTB, percent with its 95% CI, shown to `decimals`."""
+
+    percent: float
+    ci_low: float
+    ci_high: float
+    decimals: int | None = None
+
+    def text(self) -> str:
+        figure = f"{self.percent:.{self.decimals}f}" if self.decimals else f"{self.percent:g}"
+        return f"{figure}% (95% CI {self.ci_low:g}-{self.ci_high:g})"
+
+
+@dataclass(frozen=True, slots=True)
+class LengthBand:
+    """A published figure for a length at or below `cutoff_mm` (Iams RR, Conde-Agudelo LR+)."""
+
+    cutoff_mm: float
+    value: float
+    label: str  # the percentile (Iams) or the outcome (Conde-Agudelo)
+    also: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Study:
+    citation: str
+    population: str
+    window_days: tuple[int, int] = (0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class RiskEvidence:
+    """The published figures, as numbers, from the knowledge files (knowledge/evidence/):
+    `clinical/` reads no file, so the caller passes them in."""
+
+    kazemier: Study
+    kazemier_recurrence: Mapping[tuple[str, str], RecurrenceFigure]
+    iams: Study
+    iams_bands: tuple[LengthBand, ...]
+    hassan: Study
+    hassan_cutoff_mm: float
+    hassan_ppv_percent: float
+    hassan_before_weeks: int
+    conde_agudelo: Study
+    conde_agudelo_bands: tuple[LengthBand, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +135,7 @@ def _tier(facts: Mapping[str, FactValue]) -> str | None:
 
 
 def _kazemier(
-    records: PregnancyRecords, facts: Mapping[str, FactValue], as_of: dt.date
+    records: PregnancyRecords, facts: Mapping[str, FactValue], as_of: dt.date, ev: RiskEvidence
 ) -> list[EvidenceItem]:
     """Kazemier's figure for the most recent previous pregnancy (undated ones count as oldest)."""
     priors = [
@@ -151,44 +162,58 @@ def _kazemier(
         previous = f"term {previous_plural}"
     else:
         return []
-    figure = KAZEMIER_RECURRENCE.get((current, previous))
+    figure = ev.kazemier_recurrence.get((current, previous))
     if figure is None:
         return []
     return [
         EvidenceItem(
             id="kazemier-2014-recurrence",
-            figure=f"{figure[0]} ({figure[1]})",
+            figure=figure.text(),
             statement=(
                 f"Absolute risk of spontaneous preterm birth in a {current} pregnancy after a "
                 f"{previous} birth (previous pregnancy's fetus count taken as recorded, "
                 "one when not recorded)."
             ),
-            population="13 pooled cohort studies of women with a previous pregnancy",
-            citation=KAZEMIER_2014,
+            population=ev.kazemier.population,
+            citation=ev.kazemier.citation,
         )
     ]
 
 
-def _length_evidence(
-    records: PregnancyRecords, singleton: bool, as_of: dt.date
-) -> list[EvidenceItem]:
-    if records.edd is None:
-        return []
+def _in_window(
+    records: PregnancyRecords, as_of: dt.date, window: tuple[int, int]
+) -> list[CervicalLengthMeasurement]:
+    """Transvaginal lengths measured by `as_of` at gestations in the inclusive window."""
     edd = records.edd
-    items: list[EvidenceItem] = []
-    tv = [
+    if edd is None:
+        return []
+    low, high = window
+    return [
         m
         for m in records.cervical_lengths
-        if m.method is LengthMethod.TRANSVAGINAL and m.measured_on <= as_of
+        if m.method is LengthMethod.TRANSVAGINAL
+        and m.measured_on <= as_of
+        and m.comparator is None
+        and low <= gestational_age_on(edd, m.measured_on).total_days <= high
     ]
-    at_24 = [
-        m for m in tv if GA_24_0 <= gestational_age_on(edd, m.measured_on).total_days <= GA_24_6
-    ]
+
+
+def _band(bands: tuple[LengthBand, ...], length_mm: float) -> LengthBand | None:
+    """The band with the lowest cut-off at or above the length (bands are cumulative)."""
+    fitting = [b for b in bands if length_mm <= b.cutoff_mm]
+    return min(fitting, key=lambda b: b.cutoff_mm) if fitting else None
+
+
+def _length_evidence(
+    records: PregnancyRecords, singleton: bool, as_of: dt.date, ev: RiskEvidence
+) -> list[EvidenceItem]:
+    items: list[EvidenceItem] = []
+    at_24 = _in_window(records, as_of, ev.iams.window_days)
     if singleton and at_24:
         shortest = min(m.length_mm for m in at_24)
-        band = next(((mm, pct, rr) for mm, pct, rr in IAMS_24_WEEKS if shortest <= mm), None)
+        band = _band(ev.iams_bands, shortest)
         if band is not None:
-            mm, pct, rr = band
+            rr, pct, mm = band.value, band.label, band.cutoff_mm
             items.append(
                 EvidenceItem(
                     id="iams-1996-percentile",
@@ -198,67 +223,60 @@ def _length_evidence(
                         f"percentile ({mm:g} mm): relative risk {rr:g} of spontaneous delivery "
                         "before 35 weeks, against women above the 75th percentile."
                     ),
-                    population="2,915 singleton pregnancies, 10 US clinics, scanned at 24 weeks",
-                    citation=IAMS_1996,
+                    population=ev.iams.population,
+                    citation=ev.iams.citation,
                 )
             )
-    in_14_24 = [
-        m for m in tv if GA_14_0 <= gestational_age_on(edd, m.measured_on).total_days <= GA_24_6
-    ]
-    if singleton and in_14_24 and min(m.length_mm for m in in_14_24) <= 15:
+    early = _in_window(records, as_of, ev.hassan.window_days)
+    if singleton and early and min(m.length_mm for m in early) <= ev.hassan_cutoff_mm:
+        cutoff, ppv, weeks = ev.hassan_cutoff_mm, ev.hassan_ppv_percent, ev.hassan_before_weeks
         items.append(
             EvidenceItem(
-                id="hassan-2000-15mm",
-                figure="PPV 47.6%",
+                id=f"hassan-2000-{cutoff:g}mm",
+                figure=f"PPV {ppv:g}%",
                 statement=(
-                    "A length of 15 mm or less at 14-24 weeks: 47.6% of such women delivered "
-                    "spontaneously at or before 32 weeks (a high-prevalence population)."
+                    f"A length of {cutoff:g} mm or less at 14-24 weeks: {ppv:g}% of such women "
+                    f"delivered spontaneously at or before {weeks} weeks (a high-prevalence "
+                    "population)."
                 ),
-                population="6,877 women scanned at 14-24 weeks, Detroit",
-                citation=HASSAN_2000,
+                population=ev.hassan.population,
+                citation=ev.hassan.citation,
             )
         )
-    in_20_24 = [
-        m for m in tv if GA_20_0 <= gestational_age_on(edd, m.measured_on).total_days <= GA_24_6
-    ]
-    if not singleton and in_20_24:
-        shortest = min(m.length_mm for m in in_20_24)
-        if shortest <= 20:
+    twins_window = _in_window(records, as_of, ev.conde_agudelo.window_days)
+    if not singleton and twins_window:
+        shortest = min(m.length_mm for m in twins_window)
+        band = _band(ev.conde_agudelo_bands, shortest)
+        if band is not None:
+            also = f" ({band.also})" if band.also else ""
             items.append(
                 EvidenceItem(
-                    id="conde-agudelo-2010-twins-20mm",
-                    figure="LR+ 10.1",
+                    id=f"conde-agudelo-2010-twins-{band.cutoff_mm:g}mm",
+                    figure=f"LR+ {band.value:g}",
                     statement=(
-                        "Twins, length 20 mm or less at 20-24 weeks: positive likelihood ratio "
-                        "10.1 for birth before 32 weeks (9.0 before 34 weeks)."
+                        f"Twins, length {band.cutoff_mm:g} mm or less at 20-24 weeks: positive "
+                        f"likelihood ratio {band.value:g} for {band.label}{also}."
                     ),
-                    population="21 studies, 3,523 asymptomatic women with twins",
-                    citation=CONDE_AGUDELO_2010,
-                )
-            )
-        elif shortest <= 25:
-            items.append(
-                EvidenceItem(
-                    id="conde-agudelo-2010-twins-25mm",
-                    figure="LR+ 9.6",
-                    statement=(
-                        "Twins, length 25 mm or less at 20-24 weeks: positive likelihood ratio "
-                        "9.6 for birth before 28 weeks."
-                    ),
-                    population="21 studies, 3,523 asymptomatic women with twins",
-                    citation=CONDE_AGUDELO_2010,
+                    population=ev.conde_agudelo.population,
+                    citation=ev.conde_agudelo.citation,
                 )
             )
     return items
 
 
 def summarise_risk(
-    records: PregnancyRecords, facts: Mapping[str, FactValue], as_of: dt.date
+    records: PregnancyRecords,
+    facts: Mapping[str, FactValue],
+    as_of: dt.date,
+    evidence_tables: RiskEvidence | None = None,
 ) -> RiskSummary:
-    """The tier and the published figures that apply on `as_of`."""
-    evidence = _kazemier(records, facts, as_of) + _length_evidence(
-        records, bool(facts["singleton"]), as_of
-    )
+    """The tier, the current findings and the published figures that apply on `as_of`
+    (none without `evidence_tables`, which the caller loads from the knowledge files)."""
+    evidence = []
+    if evidence_tables is not None:
+        evidence = _kazemier(records, facts, as_of, evidence_tables) + _length_evidence(
+            records, bool(facts["singleton"]), as_of, evidence_tables
+        )
     return RiskSummary(
         tier=_tier(facts),
         tier_rule="SBL-02, SBL-03",

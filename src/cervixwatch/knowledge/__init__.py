@@ -14,13 +14,18 @@ from pathlib import Path
 import yaml
 
 from cervixwatch.clinical.guidelines import GuidelineProfile, KnowledgeError, profile_from_data
+from cervixwatch.clinical.risk import RiskEvidence
+from cervixwatch.knowledge.evidence_data import evidence_from_data
 
 BUNDLED_PROFILES = Path(__file__).parent / "profiles"
 
 __all__ = [
+    "BUNDLED_EVIDENCE",
     "BUNDLED_PROFILES",
     "KnowledgeError",
+    "bundled_evidence",
     "bundled_profiles",
+    "load_evidence",
     "load_profile",
     "load_profiles",
 ]
@@ -54,6 +59,24 @@ def load_profiles(directory: Path = BUNDLED_PROFILES) -> Mapping[str, GuidelineP
     if not newest:
         raise KnowledgeError(f"{directory}: no guideline profiles (*.yaml) found")
     return dict(sorted(newest.items()))
+
+
+BUNDLED_EVIDENCE = Path(__file__).parent / "evidence" / "risk-2026.12.yaml"
+
+
+def load_evidence(path: Path = BUNDLED_EVIDENCE) -> RiskEvidence:
+    """The published risk figures as numbers (knowledge/evidence/), checked on loading."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return evidence_from_data(data)
+    except (KeyError, TypeError, ValueError) as error:
+        raise KnowledgeError(f"{path.name}: {error}") from None
+
+
+@cache
+def bundled_evidence() -> RiskEvidence:
+    """The risk figures shipped with CervixWatch, read once per process."""
+    return load_evidence(BUNDLED_EVIDENCE)
 
 
 @cache

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cervixwatch.clinical.assessment import Assessment, assess
 from cervixwatch.clinical.guidelines import GuidelineProfile
 from cervixwatch.clinical.records import PregnancyRecords
+from cervixwatch.knowledge import bundled_evidence
 from cervixwatch.store.assessments import knowledge_versions, store_assessment
 from cervixwatch.store.database import transaction
 from cervixwatch.store.models import AssessmentRow, PregnancyRow, PregnancyStatus, RecordSource
@@ -69,7 +70,7 @@ def reassess(
         lock_patient(session, patient_id)
         records = load_records(session, pregnancy_id)
     chosen = _profile_list(profiles)
-    assessment = assess(records, as_of, chosen)
+    assessment = assess(records, as_of, chosen, bundled_evidence())
     store_assessment(session, pregnancy_id, assessment, records, chosen, computed_at=computed_at)
     return records, assessment
 
