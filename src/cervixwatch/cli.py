@@ -17,7 +17,6 @@ from typing import Annotated
 import orjson
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from cervixwatch import demo as demo_module
 from cervixwatch.clinical.assessment import assess as assess_records
@@ -123,74 +122,16 @@ def rules(
     ),
     knowledge: KnowledgeOption = BUNDLED_PROFILES,
 ) -> None:
-    """List every rule of the knowledge base with its source and provenance, for review."""
+    """List every rule of the knowledge base with its source and provenance, the assumptions
+    each may make (CD-01) and each treatment's course, for review."""
+    from cervixwatch.views.rules_view import render_rules, rules_json
+
     profiles = _choose_profiles(guideline, knowledge)
     if output is OutputFormat.json:
-        document = [
-            {
-                "profile": p.id,
-                "version": p.version,
-                "title": p.title,
-                "recommendations": [
-                    {
-                        "code": r.code,
-                        "rule": r.rule,
-                        "rules": list(r.rule_ids),
-                        "strength": r.strength,
-                        "provenance": r.provenance,
-                        "summary": r.summary,
-                        "sources": [
-                            {
-                                "id": s,
-                                "citation": p.citation_for(s),
-                                "words": p.sources[s].words,
-                                "provenance": p.sources[s].provenance_label,
-                            }
-                            for s in r.rule_ids
-                        ],
-                    }
-                    for r in p.rules
-                ],
-                "suppressions": [
-                    {"rule": s.rule, "codes": sorted(s.codes), "reason": s.reason}
-                    for s in p.suppressions
-                ],
-            }
-            for p in profiles
-        ]
+        document = rules_json(profiles)
         sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
-    console = Console(highlight=False)
-    for p in profiles:
-        table = Table(
-            title=f"{p.title} ({p.id} {p.version})",
-            show_lines=True,
-            expand=True,
-            title_justify="left",
-        )
-        table.add_column("Code / strength", ratio=2)
-        table.add_column("Rule", ratio=1)
-        table.add_column("Provenance", ratio=1)
-        table.add_column("Source's words and citation", ratio=6)
-        for r in p.rules:
-            sources = "\n".join(
-                f"{s} [{p.sources[s].provenance}]: {p.sources[s].words}\n  {p.citation_for(s)}"
-                for s in r.rule_ids
-            )
-            table.add_row(
-                f"{r.code}\n{r.strength}",
-                " + ".join(r.rule_ids),
-                r.provenance,
-                f"{r.summary}\n\n{sources}",
-            )
-        for s in p.suppressions:
-            table.add_row(
-                "withholds " + ", ".join(sorted(s.codes)),
-                s.rule,
-                "",
-                f"{s.reason}\n  {p.citation_for(s.rule)}",
-            )
-        console.print(table)
+    render_rules(profiles, Console(highlight=False))
 
 
 DatabaseUrlOption = Annotated[
