@@ -302,6 +302,9 @@ def _state(
     treatment = profile.courses.get(rule.code)
     if treatment is not None and facts[treatment.in_place] is True:
         return "in-place", course.course_state(treatment, records, facts, as_of, profile)
+    if rule.choice_made_by is not None and facts[rule.choice_made_by] is True:
+        # NICE-01 offers a choice of either, not both: with the other under way it is made.
+        return "in-place", f"The choice is made: {rule.choice_words} ({rule.rule})."
     declined = course.declined_state(rule.code, rule, records, as_of, fired_then)
     if declined is not None and declined[0] == "declined":
         return "declined", declined[1]

@@ -119,11 +119,15 @@ FACT_CATALOGUE: Mapping[str, FactSpec] = {
     "preterm_labour": FactSpec("preterm labour", ""),
     "ruptured_membranes": FactSpec("ruptured membranes", ""),
     "chorioamnionitis": FactSpec("clinical chorioamnionitis", ""),
-    "active_bleeding": FactSpec("active vaginal bleeding (finding, or reported today)", ""),
+    "active_bleeding": FactSpec(
+        "active vaginal bleeding (a complication, or reported on a report not yet reviewed)", ""
+    ),
     "fetal_death": FactSpec("fetal death", ""),
     "lethal_fetal_anomaly": FactSpec("lethal fetal anomaly", ""),
     "placenta_praevia": FactSpec("placenta praevia", ""),
-    "uterine_contractions": FactSpec("preterm labour or contractions reported today", ""),
+    "uterine_contractions": FactSpec(
+        "preterm labour, or contractions on a report not yet reviewed", ""
+    ),
     "cerclage_in_situ": FactSpec("a cerclage placed this pregnancy and not removed", ""),
     "transvaginal_cerclage_in_situ": FactSpec(
         "a transvaginal cerclage in situ",

@@ -153,6 +153,10 @@ class RecommendationRule:
     scan: ScanSchedule | None = None
     #: Rules that look at what other rules gave are evaluated after those (set on loading).
     second_pass: bool = False
+    #: A rule offering "a choice of either" (NICE-01): the fact that says the other option is
+    #: under way, and its words; then this one is no offer any more (the choice is made).
+    choice_made_by: str | None = None
+    choice_words: str = ""
 
     @property
     def rule_ids(self) -> tuple[str, ...]:
@@ -306,7 +310,14 @@ def _recommendation(
             f"{where}.when: assumes the usual value of an unknown fact, but {code!r} is not a"
             " 'not recommended' or surveillance code (CD-01)"
         )
+    choice = raw.get("choice") or {}
+    if choice and (
+        choice.get("made_by") not in FACT_CATALOGUE or not isinstance(choice.get("words"), str)
+    ):
+        raise KnowledgeError(f"{where}.choice: expected made_by (a fact) and words")
     return RecommendationRule(
+        choice_made_by=choice.get("made_by"),
+        choice_words=" ".join(str(choice.get("words", "")).split()),
         code=code,
         rule=rule,
         also=also,

@@ -32,7 +32,7 @@ def one(w: Woman, guideline: str, code: str) -> Recommendation:
     return r
 
 
-# --- in place: never an offer ----------------------------------------------------------------------
+# --- in place: never an offer ---------------------------------------------------------------------
 
 
 def test_a_woman_with_both_treatments_is_offered_neither() -> None:
@@ -76,6 +76,21 @@ def test_progesterone_in_place_continues_then_may_stop_then_is_reviewed(
         assert "20+1" in progesterone.state_note  # since when
 
 
+def test_a_choice_of_either_is_made_once_one_is_under_way() -> None:
+    # NICE-01: a choice of vaginal progesterone or cerclage, not both.
+    short = PRIOR_SPTB.with_length(22.0, at="18+0").at("19+0")
+    on_progesterone = short.with_medication(Medication.VAGINAL_PROGESTERONE, started_at="18+2")
+    cerclage = one(on_progesterone, "nice", "ultrasound-indicated-cerclage")
+    assert cerclage.state == "in-place"
+    assert cerclage.state_note.startswith("The choice is made: vaginal progesterone")
+    with_cerclage = short.with_cerclage("18+3")
+    progesterone = one(with_cerclage, "nice", "vaginal-progesterone")
+    assert (progesterone.rule, progesterone.state) == ("NICE-01", "in-place")
+    assert "cerclage is in situ" in progesterone.state_note
+    # acog gives the two separately (ACOG142-04; FIGO-P1, derived): no choice to be made.
+    assert one(with_cerclage, "acog", "vaginal-progesterone").state == "due"
+
+
 def test_progesterone_is_never_offered_to_start_at_37_4() -> None:
     w = woman("20+0").with_length(18.0, at="20+0").at("37+4")
     for guideline in ("acog", "nice"):
@@ -109,7 +124,7 @@ def test_in_place_needs_an_active_order() -> None:
     assert one(w, "nice", "vaginal-progesterone").state == "due"
 
 
-# --- declined --------------------------------------------------------------------------------------
+# --- declined -------------------------------------------------------------------------------------
 
 
 def test_a_declined_offer_is_shown_as_declined_not_as_a_task() -> None:
@@ -147,7 +162,7 @@ def test_a_decline_recorded_after_as_of_is_not_yet_known() -> None:
     assert one(w.at("19+0"), "nice", "vaginal-progesterone").state == "declined"
 
 
-# --- single screens: who is past screening (CD-02, CD-03) ------------------------------------------
+# --- single screens: who is past screening (CD-02, CD-03) -----------------------------------------
 
 
 @pytest.mark.parametrize("guideline", ["acog"])
@@ -174,7 +189,7 @@ def test_a_mid_trimester_loss_alone_keeps_the_acog_screen() -> None:
     assert one(w, "acog", "single-cervical-length-screen").state == "due"
 
 
-# --- texts state their bounds as evaluated; plan and text agree ------------------------------------
+# --- texts state their bounds as evaluated; plan and text agree -----------------------------------
 
 
 def test_a_length_of_20_1_mm_is_not_called_21_to_25_mm() -> None:
@@ -194,7 +209,7 @@ def test_serial_scans_beside_no_planned_scan_say_why() -> None:
     assert "No further surveillance scan planned" in serial.state_note
 
 
-# --- urgency until reviewed (CD-07) ----------------------------------------------------------------
+# --- urgency until reviewed (CD-07) ---------------------------------------------------------------
 
 
 def test_an_unreviewed_report_from_last_week_is_urgent_and_says_how_old() -> None:
@@ -222,7 +237,7 @@ def test_urgency_does_not_wait_for_a_known_gestation() -> None:
     assert recs(w, "nice", "urgent-evaluation")
 
 
-# --- dated complications (CD-06) -------------------------------------------------------------------
+# --- dated complications (CD-06) ------------------------------------------------------------------
 
 
 def test_an_infection_noted_the_next_day_does_not_contraindicate_a_cerclage_today() -> None:
@@ -249,7 +264,7 @@ def test_a_resolved_complication_no_longer_suppresses() -> None:
     assert recs(before, "nice", "cerclage-contraindicated")
 
 
-# --- NICE corrections of 2026-12 (CD-08) -----------------------------------------------------------
+# --- NICE corrections of 2026-12 (CD-08) ----------------------------------------------------------
 
 
 def test_nice_twins_get_a_single_screen_then_progesterone_at_25_mm_or_less() -> None:
@@ -296,7 +311,7 @@ def test_a_length_measured_before_the_report_does_not_diagnose_preterm_labour() 
     assert not recs(w, "nice", "preterm-labour-diagnosed")
 
 
-# --- inputs an EHR sends ---------------------------------------------------------------------------
+# --- inputs an EHR sends --------------------------------------------------------------------------
 
 
 def test_a_length_under_10_mm_counts_as_under_10() -> None:
@@ -326,7 +341,7 @@ def test_a_counted_preterm_birth_asks_for_its_details() -> None:
     assert any("details of 1 previous preterm birth" in need for need in assessment.missing)
 
 
-# --- the risk tier for what it is ------------------------------------------------------------------
+# --- the risk tier for what it is -----------------------------------------------------------------
 
 
 def test_the_tier_is_labelled_and_shown_beside_current_findings() -> None:

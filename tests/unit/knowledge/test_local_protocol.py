@@ -30,7 +30,7 @@ def test_the_local_scans_are_every_3_weeks() -> None:
     assert plan.interval_days == 21
     assert plan.next_scan is not None
     assert plan.next_scan.due == w.day("19+0")
-    assert [d for d in plan.planned] == [w.day("19+0"), w.day("22+0")]
+    assert list(plan.planned) == [w.day("19+0"), w.day("22+0")]
 
 
 def test_the_local_progesterone_window_and_course() -> None:
