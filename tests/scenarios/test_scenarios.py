@@ -140,4 +140,4 @@ def test_scenario(case: Path) -> None:
 
 
 def test_there_are_scenarios() -> None:
-    assert len(CASES) >= 87
+    assert len(CASES) >= 91
