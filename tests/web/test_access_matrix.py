@@ -9,7 +9,8 @@ Every request is about woman X (her ids in the path), so:
 - the clinician of A may (the answer is the route's own: 200, 201, 204, or 422 for the empty
   body the matrix sends to writes);
 - the clinician of B and patient Z get 404, as for an id that does not exist;
-- patient X may read her record and add symptom reports, and gets 403 for other writes;
+- patient X may read her record (the reviews of her symptom reports included) and add symptom
+  reports, and gets 403 for other writes (reviewing her reports among them);
 - admins and auditors get 403 on clinical data; anonymous callers get 401.
 """
 
@@ -231,6 +232,11 @@ ROUTES: dict[tuple[str, str], str] = {
     ("PATCH", "/api/pregnancies/{pregnancy_id}"): "her-record-write",
     ("GET", "/api/pregnancies/{pregnancy_id}/assessment"): "her-record-read",
     ("GET", "/api/worklist"): "clinician-list",
+    # Reviews of her symptom reports: her care team records them; she may read them.
+    ("POST", "/api/symptom-reports/{record_id}/reviews"): "her-record-write",
+    ("GET", "/api/symptom-reports/{record_id}/reviews"): "her-record-read",
+    ("GET", "/api/symptom-reviews/{review_id}"): "her-record-read",
+    ("DELETE", "/api/symptom-reviews/{review_id}"): "her-record-write",
     ("GET", "/fhir/metadata"): "public",
     ("POST", "/fhir"): "clinician-list",
     ("POST", "/fhir/"): "clinician-list",
@@ -334,6 +340,12 @@ def world(engine: Engine) -> Iterator[World]:
                 client.post(f"/api/{kind.owner}/{owner}/{kind.collection}", json=kind.create), 201
             )
             ids[kind.collection] = str(made["id"])
+        report = ids["symptom-reports"]
+        review = ok(
+            client.post(f"/api/symptom-reports/{report}/reviews", json={"outcome": "admitted"}),
+            201,
+        )
+        ids["review_id"] = str(review["id"])
         everything = ok(client.get(f"/fhir/Patient/{x.patient_id}/$everything"))
         observation = next(
             e["resource"]
@@ -359,6 +371,7 @@ def _path(world: World, endpoint: Endpoint) -> str:
         "{token_id}": "no-such-token",
         "{kind}": "cervical-length",
         "{report_id}": world.ids["symptom-reports"],
+        "{review_id}": world.ids["review_id"],
         "{username}": world.ids["username"],
         "{team}": "No such team",
         "{event_id}": "1",

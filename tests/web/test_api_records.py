@@ -123,6 +123,12 @@ KINDS = [
         {"status": "stopped", "stopped_on": TODAY.isoformat()},
         read_as={"status": "active", "stopped_on": None},
     ),
+    Kind(
+        "declined-decisions",
+        "pregnancies",
+        {"code": "vaginal-progesterone", "declined_on": YESTERDAY.isoformat()},
+        {"code": "ultrasound-indicated-cerclage"},
+    ),
 ]
 
 
@@ -184,6 +190,7 @@ def _table(kind: Kind) -> str:
         "cerclage-placements": "cerclage_placements",
         "cerclage-removals": "cerclage_removals",
         "medications": "medications",
+        "declined-decisions": "declined_decisions",
     }[kind.collection]
 
 

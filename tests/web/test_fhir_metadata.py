@@ -43,7 +43,9 @@ def test_metadata_is_a_valid_capability_statement(client: TestClient) -> None:
         "Condition",
         "Procedure",
         "MedicationRequest",
+        "MedicationStatement",
         "QuestionnaireResponse",
+        "Task",
         "AuditEvent",
     }
     audit = served.pop("AuditEvent")
@@ -55,6 +57,8 @@ def test_metadata_is_a_valid_capability_statement(client: TestClient) -> None:
         if kind != "Patient":
             assert {"patient", "subject"} <= params
     assert "code" in {p["name"] for p in served["Observation"]["searchParam"]}
+    assert "code" in {p["name"] for p in served["Task"]["searchParam"]}
+    assert "105480006" in served["MedicationStatement"]["documentation"]
     assert [o["name"] for o in served["Patient"]["operation"]] == ["everything"]
 
 

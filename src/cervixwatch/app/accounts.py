@@ -93,6 +93,14 @@ def principal_of(
 # --- users ------------------------------------------------------------------------------------
 
 
+def shown_name(sessions: sessionmaker[Session], user_id: str) -> str | None:
+    """How a user is named where her work is recorded (who reviewed a symptom report): her
+    display name, else her username; None if there is no such user."""
+    with sessions() as session:
+        user = store.user_by_id(session, user_id)
+        return None if user is None else (user.display_name or user.username)
+
+
 def _password_hash(password: str | None) -> str | None:
     if password is None:
         return None

@@ -7,10 +7,11 @@ Every resource is written by `interop.fhir_write.bundle_from_records` from the r
 
 Resource ids are CervixWatch's own and stable: each names the row the record is stored in
 (`cl-17` is row 17 of the cervical lengths; `exam-5-dilation` the dilation of examination row
-5; `edd-<pregnancy id>` her pregnancy's due date; the Patient's id is CervixWatch's id for
-her). The ids a source sent are kept with the rows (to recognise the same record sent again)
-but are unique only to her records in that source ("cl-1" in every exported Bundle), so they
-cannot name a resource on this server. A record's id therefore stays the same while the record
+5; `review-3` (a Task) row 3 of the reviews of symptom reports; `edd-<pregnancy id>` her
+pregnancy's due date; the Patient's id is CervixWatch's id for her). The ids a source sent are
+kept with the rows (to recognise the same record sent again) but are unique only to her records
+in that source ("cl-1" in every exported Bundle), so they cannot name a resource on this
+server. A record's id therefore stays the same while the record
 does, and `read_resource` finds a resource by its id alone: the id says which row, the row
 whose records to export.
 """
@@ -49,7 +50,9 @@ RESOURCE_TYPES: Final = (
     "Condition",
     "Procedure",
     "MedicationRequest",
+    "MedicationStatement",
     "QuestionnaireResponse",
+    "Task",
 )
 V2_0203: Final = "http://terminology.hl7.org/CodeSystem/v2-0203"
 
@@ -63,13 +66,25 @@ TUPLE_PREFIXES: Final[Mapping[str, tuple[str, str]]] = {
     "cerclage_removals": ("cerclage-removal", "cerclage_removals"),
     "medications": ("medication", "medications"),
     "symptom_reports": ("symptoms", "symptom_reports"),
+    "complications": ("complication", "complications"),
+    "declined": ("declined", "declined_decisions"),
 }
 SET_PREFIXES: Final[Mapping[str, tuple[str, str]]] = {
     "maternal_conditions": ("maternal", "maternal_conditions"),
-    "complications": ("complication", "complications"),
+}
+#: The id prefix of the records held inside records ({part: {field: (prefix, table)}}): the
+#: reviews of a symptom report, each a Task.
+INSIDE_PREFIXES: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
+    "symptom_reports": {"reviews": ("review", "symptom_reviews")},
 }
 EXAM_PARTS: Final = ("dilation", "effacement", "membranes")
-_TABLE_OF_PREFIX = dict((*TUPLE_PREFIXES.values(), *SET_PREFIXES.values()))
+_TABLE_OF_PREFIX = dict(
+    (
+        *TUPLE_PREFIXES.values(),
+        *SET_PREFIXES.values(),
+        *(pair for inside in INSIDE_PREFIXES.values() for pair in inside.values()),
+    )
+)
 _ROW_ID = re.compile(
     r"^(?P<prefix>"
     + "|".join(sorted(_TABLE_OF_PREFIX, key=len, reverse=True))
@@ -161,6 +176,27 @@ def sourced_resources(export: PatientExport) -> list[tuple[dict[str, Any], str |
             for item, row in zip(items, rows, strict=True)
         )
         sources.update((f"{prefix}-{row.row_id}", row.source_ref) for row in rows)
+        for field_name, (inside_prefix, _) in INSIDE_PREFIXES.get(part, {}).items():
+            held_rows = export.inside[part]
+            parts[part] = tuple(
+                replace(
+                    item,
+                    **{
+                        field_name: tuple(
+                            replace(held, source_id=f"{inside_prefix}-{ref.row_id}")
+                            for held, ref in zip(
+                                getattr(item, field_name), refs[field_name], strict=True
+                            )
+                        )
+                    },
+                )
+                for item, refs in zip(parts[part], held_rows, strict=True)
+            )
+            sources.update(
+                (f"{inside_prefix}-{ref.row_id}", ref.source_ref)
+                for refs in held_rows
+                for ref in refs[field_name]
+            )
     # Ids `bundle_from_records` gives records it has no id for, and what they become here.
     renamed: dict[str, str] = {}
     for i, row in enumerate(export.rows["exams"]):
@@ -253,7 +289,7 @@ def read_resource(
     sessions: sessionmaker[Session], resource_type: str, resource_id: str
 ) -> dict[str, Any]:
     """One resource by type and id; `NotFound` if there is none (or it is no longer part of
-    the records: a stopped order, a resolved complication)."""
+    the records: an order stopped on no known day)."""
     with sessions() as session:
         if resource_type == "Patient":
             row = session.get(PatientRow, resource_id) if plausible_id(resource_id) else None
@@ -348,6 +384,8 @@ _CODE_FIELDS: Mapping[str, str] = {
     "Condition": "code",
     "Procedure": "code",
     "MedicationRequest": "medicationCodeableConcept",
+    "MedicationStatement": "medicationCodeableConcept",
+    "Task": "code",
 }
 
 

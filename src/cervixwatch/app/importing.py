@@ -39,10 +39,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from cervixwatch.access.principal import Scope
 from cervixwatch.app.assessing import AssessmentSummary, summarise
 from cervixwatch.app.errors import Conflict, OutOfScope
-from cervixwatch.app.exporting import EXAM_PARTS, TUPLE_PREFIXES, parse_resource_id
+from cervixwatch.app.exporting import (
+    EXAM_PARTS,
+    INSIDE_PREFIXES,
+    TUPLE_PREFIXES,
+    parse_resource_id,
+)
 from cervixwatch.clinical.records import (
     CervicalExam,
     Complication,
+    DeclinableCode,
     MaternalCondition,
     PregnancyRecords,
 )
@@ -56,12 +62,14 @@ from cervixwatch.store.audit import AuditEntry
 from cervixwatch.store.audit import append as append_audit_entry
 from cervixwatch.store.crud import patient_by_hospital_number, plausible_id
 from cervixwatch.store.exports import (
+    KINDS_BY_TABLE,
     condition_rows,
     identified_rows,
     own_rows,
     patients_by_reference,
     track_changes,
 )
+from cervixwatch.store.mapping import declined_key
 from cervixwatch.store.models import MedicationStatus, PatientRow, RecordSource
 from cervixwatch.store.records import (
     IdentifierConflict,
@@ -76,7 +84,15 @@ from cervixwatch.store.writes import Profiles, reassess
 HORIZON: Final = dt.date.max
 #: The resources that carry records; every one of them must be about the Bundle's woman.
 RECORD_TYPES: Final = frozenset(
-    {"Observation", "Condition", "Procedure", "MedicationRequest", "QuestionnaireResponse"}
+    {
+        "Observation",
+        "Condition",
+        "Procedure",
+        "MedicationRequest",
+        "MedicationStatement",
+        "QuestionnaireResponse",
+        "Task",
+    }
 )
 #: A FHIR id: 1 to 64 letters, digits, '-' and '.'.
 FHIR_ID: Final = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
@@ -242,12 +258,21 @@ class _Plan:
 
 
 def _reference(resource: Mapping[str, Any]) -> tuple[str, str] | None:
-    """(field, reference) of the woman a resource is about, as the reader looks for it."""
-    for name in ("subject", "patient"):
+    """(field, reference) of the woman a resource is about, as the reader looks for it (a
+    Task names her by `for`)."""
+    for name in ("subject", "patient", "for"):
         ref = resource.get(name)
         if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
             return name, ref["reference"]
     return None
+
+
+def _is_record(entry: _Entry) -> bool:
+    """Whether an entry may carry her records: a Task only as a review of a symptom report
+    (other Tasks are left alone, as other resources are)."""
+    if entry.kind == "Task":
+        return c.SYMPTOM_REPORT_REVIEW in codes_of(entry.resource.get("code"))
+    return entry.kind in RECORD_TYPES
 
 
 def _names_patient(target: str) -> bool:
@@ -379,16 +404,17 @@ def _plan(session: Session, entries: list[_Entry]) -> _Plan:
     for entry in entries:
         if entry is patient_entry:
             continue
-        is_record = entry.kind in RECORD_TYPES
+        is_record = _is_record(entry)
         if is_record:
             records.append(entry)
         found = _reference(entry.resource)
         if found is None:
             if is_record:
+                name = "for" if entry.kind == "Task" else "subject"
                 raise _rejected(
                     entry,
-                    "subject",
-                    "missing: every record must refer to its Patient (subject.reference)",
+                    name,
+                    f"missing: every record must refer to its Patient ({name}.reference)",
                     code="value",
                 )
             continue
@@ -452,7 +478,7 @@ def _plan(session: Session, entries: list[_Entry]) -> _Plan:
     rewritten: list[dict[str, Any]] = []
     for entry in entries:
         resource = entry.resource
-        if entry.kind in RECORD_TYPES:
+        if _is_record(entry):
             name = (_reference(resource) or ("subject", ""))[0]
             resource = {**resource, name: subject}
         item: dict[str, Any] = {"resource": resource}
@@ -505,30 +531,51 @@ def _has_fetus_count(resource: Mapping[str, Any]) -> bool:
 
 
 def _own_records(session: Session, patient_id: str, records: PregnancyRecords) -> PregnancyRecords:
-    """Records sent under CervixWatch's own ids (`cl-17`): left out where they equal the
-    stored record, else sent on under an id that names the stored row (so it is updated)."""
+    """Records sent under CervixWatch's own ids (`cl-17`, `review-3`): left out where they
+    equal the stored record, else sent on under an id that names the stored row (so it is
+    updated). A report is sent on while a review inside it is, so the review finds its row."""
     wanted: dict[str, list[int]] = {}
-    for part, (_prefix, table) in (*TUPLE_PREFIXES.items(), ("exams", ("exam", "cervical_exams"))):
+    for part in (*TUPLE_PREFIXES, "exams"):
         for item in getattr(records, part):
-            named = parse_resource_id(item.source_id) if item.source_id else None
-            if named is not None and named.table == table and named.row_id is not None:
-                wanted.setdefault(table, []).append(named.row_id)
+            for held in (item, *_inside(part, item)):
+                named = parse_resource_id(held.source_id) if held.source_id else None
+                if named is not None and named.table is not None and named.row_id is not None:
+                    wanted.setdefault(named.table, []).append(named.row_id)
     if not wanted:
         return records
     stored = own_rows(session, patient_id, wanted)
     system = default_identifier_system(patient_id, RecordSource.FHIR)
 
-    def resolve(item: Any, table: str) -> Any | None:
+    def changed(item: Any, table: str) -> bool | None:
+        """Whether a record under one of her own ids differs from the stored one (and if so,
+        let its id name the row); None: the id names no stored record of hers."""
         named = parse_resource_id(item.source_id) if item.source_id else None
         if named is None or named.table != table or named.row_id is None:
-            return item
+            return None
         hit = stored.get((table, named.row_id))
         if hit is None:
-            return item
+            return None
         ref, record = hit
-        if replace(item, source_id=record.source_id) == record:
-            return None  # unchanged: nothing to store
-        claim_identifier(session, patient_id, system, table, item.source_id, ref.row_id)
+        kind = KINDS_BY_TABLE.get(table)
+        bare = kind.bare if kind is not None else (lambda r: r)
+        if bare(replace(item, source_id=record.source_id)) == bare(record):
+            return False
+        key = kind.source_id(item) if kind is not None else None
+        claim_identifier(session, patient_id, system, table, key or item.source_id, ref.row_id)
+        return True
+
+    def resolve(item: Any, table: str) -> Any | None:
+        part = _PART_OF_TABLE.get(table)
+        inside: dict[str, tuple[Any, ...]] = {}
+        for field_name, (_, held_table) in INSIDE_PREFIXES.get(part or "", {}).items():
+            inside[field_name] = tuple(
+                held
+                for held in getattr(item, field_name)
+                if changed(held, held_table) is not False  # unchanged: nothing to store
+            )
+        item = replace(item, **inside) if inside else item
+        if changed(item, table) is False and not any(inside.values()):
+            return None  # unchanged, and nothing inside it to store: nothing to store
         return item
 
     parts: dict[str, Any] = {}
@@ -537,6 +584,11 @@ def _own_records(session: Session, patient_id: str, records: PregnancyRecords) -
         parts[part] = tuple(item for item in kept if item is not None)
     parts["exams"] = _own_exams(records.exams, stored, resolve)
     return replace(records, **parts)
+
+
+def _inside(part: str, item: Any) -> tuple[Any, ...]:
+    """The records held inside a record of `part` (a report's reviews)."""
+    return tuple(v for name in INSIDE_PREFIXES.get(part, {}) for v in getattr(item, name))
 
 
 def _own_exams(
@@ -594,15 +646,26 @@ _TABLES_OF_TYPE: Final[Mapping[str, tuple[str, ...]]] = {
         "cervical_exams",
         "fibronectin_tests",
     ),
-    "Procedure": ("cervical_excisions", "cerclage_placements", "cerclage_removals"),
+    "Condition": ("complications",),
+    "Procedure": (
+        "cervical_excisions",
+        "cerclage_placements",
+        "cerclage_removals",
+        "declined_decisions",
+    ),
     "MedicationRequest": ("medications",),
+    "MedicationStatement": ("declined_decisions",),
     "QuestionnaireResponse": ("symptom_reports",),
+    "Task": ("symptom_reviews",),
 }
 _REMOVED_STATUSES: Final[Mapping[str, frozenset[str]]] = {
     "Observation": frozenset({"entered-in-error", "cancelled"}),
+    # A Procedure not done is no excision or cerclage (it may be an offer declined instead).
     "Procedure": frozenset({"entered-in-error", "not-done"}),
     "MedicationRequest": frozenset({"entered-in-error"}),
+    "MedicationStatement": frozenset({"entered-in-error"}),
     "QuestionnaireResponse": frozenset({"entered-in-error"}),
+    "Task": frozenset({"entered-in-error", "cancelled", "rejected", "failed"}),
 }
 _ENDED_ORDERS: Final[Mapping[str, MedicationStatus]] = {
     "stopped": MedicationStatus.STOPPED,
@@ -624,18 +687,51 @@ _MATERNAL_CODES: Final[Mapping[c.Code, MaternalCondition]] = {
     c.INTRAUTERINE_ADHESIONS: MaternalCondition.INTRAUTERINE_ADHESIONS,
     c.CERVICAL_INSUFFICIENCY: MaternalCondition.CERVICAL_INSUFFICIENCY,
 }
+_REFUTED: Final = frozenset({"refuted", "entered-in-error"})
+
+
+def _keys(table: str, rid: str) -> list[str]:
+    """What the records one resource `rid` may become in `table` are known by (the source
+    ids the store keys them by): its id, or for declined offers its id with each code."""
+    if table == "declined_decisions":
+        return [key for code in DeclinableCode if (key := declined_key(rid, code.value))]
+    return [rid]
+
+
+def _kept_keys(records: PregnancyRecords) -> dict[str, set[str]]:
+    """{table: the source keys of the records the Bundle gives} (the reviews inside reports
+    included)."""
+    kept: dict[str, set[str]] = {}
+    for part, (_prefix, table) in (*TUPLE_PREFIXES.items(), ("exams", ("exam", "cervical_exams"))):
+        kind = KINDS_BY_TABLE[table]
+        for item in getattr(records, part):
+            if (key := kind.source_id(item)) is not None:
+                kept.setdefault(table, set()).add(key)
+            for field_name, (_, held_table) in INSIDE_PREFIXES.get(part, {}).items():
+                kept.setdefault(held_table, set()).update(
+                    held.source_id for held in getattr(item, field_name) if held.source_id
+                )
+    return kept
+
+
+def _ended_on(resource: Mapping[str, Any], where: Where) -> dt.date | None:
+    """The day an order ended, where the resource says: the end of its dosage's bounds."""
+    for i, dosage in enumerate(resource.get("dosageInstruction") or ()):
+        repeat = (dosage.get("timing") or {}).get("repeat") if isinstance(dosage, dict) else None
+        bounds = repeat.get("boundsPeriod") if isinstance(repeat, dict) else None
+        if isinstance(bounds, dict) and isinstance(bounds.get("end"), str):
+            name = f"dosageInstruction[{i}].timing.repeat.boundsPeriod.end"
+            return fv.parse_partial_date(bounds["end"], where, name).earliest()
+    return None
 
 
 def _retractions(plan: _Plan, records: PregnancyRecords, today: dt.date) -> Retractions:
-    """What the Bundle takes back: records sent with a status that removes or ends them."""
-    kept_ids = {
-        item.source_id
-        for part in (*TUPLE_PREFIXES, "exams")
-        for item in getattr(records, part)
-        if item.source_id
-    }
+    """What the Bundle takes back: records sent with a status that removes or ends them, and
+    what a resource was stored as before that it no longer is (a cerclage Procedure now not
+    done: an offer declined)."""
+    kept = _kept_keys(records)
     removed: dict[str, list[str]] = {}
-    medications: dict[str, MedicationStatus] = {}
+    medications: dict[str, tuple[MedicationStatus, dt.date | None]] = {}
     resolved: dict[Complication, dt.date] = {}
     refuted_complications: set[Complication] = set()
     refuted_maternal: set[MaternalCondition] = set()
@@ -643,15 +739,17 @@ def _retractions(plan: _Plan, records: PregnancyRecords, today: dt.date) -> Retr
         r = entry.resource
         rid = r.get("id")
         status = r.get("status")
+        gone = status in _REMOVED_STATUSES.get(entry.kind, ())
         if entry.kind == "Condition":
             codes = codes_of(r.get("code"))
             verification = {code for _, code in codes_of(r.get("verificationStatus"))}
             clinical = {code for _, code in codes_of(r.get("clinicalStatus"))}
             complications = {_COMPLICATION_CODES[k] for k in codes if k in _COMPLICATION_CODES}
-            if verification & {"refuted", "entered-in-error"}:
+            gone = bool(verification & _REFUTED)
+            if gone:
                 refuted_complications |= complications
                 refuted_maternal |= {_MATERNAL_CODES[k] for k in codes if k in _MATERNAL_CODES}
-            elif clinical & _CONDITION_RESOLVED or "abatementDateTime" in r:
+            elif clinical & _CONDITION_RESOLVED or ("abatementDateTime" in r and not clinical):
                 day = today
                 if "abatementDateTime" in r:
                     abated = fv.parse_partial_date(
@@ -660,15 +758,20 @@ def _retractions(plan: _Plan, records: PregnancyRecords, today: dt.date) -> Retr
                     day = min(abated, today)
                 for complication in complications:
                     resolved[complication] = day
+        if not isinstance(rid, str):
             continue
-        if not isinstance(rid, str) or rid in kept_ids:
-            continue
-        if status in _REMOVED_STATUSES.get(entry.kind, ()):
-            for table in _TABLES_OF_TYPE[entry.kind]:
-                removed.setdefault(table, []).append(rid)
+        tables = _TABLES_OF_TYPE.get(entry.kind, ())
+        kept_as = [t for t in tables if any(k in kept.get(t, ()) for k in _keys(t, rid))]
+        if gone or kept_as:
+            # Not kept (entered in error), or kept as another kind of record than before:
+            # whatever else it was stored as goes.
+            for table in tables:
+                stale = [k for k in _keys(table, rid) if k not in kept.get(table, ())]
+                if stale:
+                    removed.setdefault(table, []).extend(stale)
         elif entry.kind == "MedicationRequest" and (ended := _ENDED_ORDERS.get(str(status))):
-            medications[rid] = ended
-    active = records.complications
+            medications[rid] = (ended, _ended_on(r, entry.where))
+    active = {c.complication for c in records.complications if c.resolved_on is None}
     return Retractions(
         removed=removed,
         medications=medications,
@@ -686,24 +789,25 @@ _EXAM_PART_CODES: Final[Mapping[c.Code, str]] = {
     c.EFFACEMENT: "effacement",
     c.MEMBRANES_EXPOSED: "membranes",
 }
-_PREFIX_OF_TABLE: Final = {table: prefix for prefix, table in TUPLE_PREFIXES.values()}
+_PREFIX_OF_TABLE: Final = {
+    table: prefix
+    for prefix, table in (
+        *TUPLE_PREFIXES.values(),
+        *(pair for inside in INSIDE_PREFIXES.values() for pair in inside.values()),
+    )
+}
+_PART_OF_TABLE: Final = {table: part for part, (_prefix, table) in TUPLE_PREFIXES.items()}
 
 
 def _kept(entry: _Entry) -> bool:
-    """Whether the reader keeps the record of an entry (its status does not drop it)."""
+    """Whether the reader may keep the record of an entry (its status does not drop it)."""
     r = entry.resource
-    status = r.get("status")
-    if entry.kind == "MedicationRequest":
-        return status == "active"
     if entry.kind == "Condition":
-        clinical = {code for _, code in codes_of(r.get("clinicalStatus"))}
         verification = {code for _, code in codes_of(r.get("verificationStatus"))}
-        return not (
-            clinical & _CONDITION_RESOLVED
-            or verification & {"refuted", "entered-in-error"}
-            or "abatementDateTime" in r
-        )
-    return status not in _REMOVED_STATUSES.get(entry.kind, ())
+        return not verification & _REFUTED
+    return r.get("status") not in _REMOVED_STATUSES.get(entry.kind, ()) or (
+        entry.kind == "Procedure" and c.REFUSAL_BY_PATIENT in codes_of(r.get("statusReason"))
+    )
 
 
 def _locations(
@@ -721,10 +825,11 @@ def _locations(
     system = default_identifier_system(patient_id, RecordSource.FHIR)
     kept = [e for e in plan.records if _kept(e)]
     wanted = [
-        f"{table}/{e.resource['id']}"
+        f"{table}/{key}"
         for e in kept
         if isinstance(e.resource.get("id"), str)
         for table in _TABLES_OF_TYPE.get(e.kind, ())
+        for key in _keys(table, e.resource["id"])
     ]
     rows = (
         {v: claimed[v] for v in wanted if v in claimed}
@@ -744,7 +849,10 @@ def _locations(
         codes = codes_of(entry.resource.get("code"))
         found: str | None = None
         for table in _TABLES_OF_TYPE.get(entry.kind, ()) if isinstance(rid, str) else ():
-            row_id = rows.get(f"{table}/{rid}")
+            assert isinstance(rid, str)
+            row_id = next(
+                (rows[f"{table}/{k}"] for k in _keys(table, rid) if f"{table}/{k}" in rows), None
+            )
             if row_id is None:
                 continue
             if table == "cervical_exams":
@@ -802,9 +910,8 @@ def _expression(message: str) -> str | None:
 
 def _received(records: PregnancyRecords) -> int:
     return sum(
-        len(getattr(records, part))
-        for part in (*TUPLE_PREFIXES, "exams", "maternal_conditions", "complications")
-    )
+        len(getattr(records, part)) for part in (*TUPLE_PREFIXES, "exams", "maternal_conditions")
+    ) + sum(len(_inside(part, item)) for part in INSIDE_PREFIXES for item in getattr(records, part))
 
 
 def import_bundle(

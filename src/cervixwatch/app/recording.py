@@ -31,6 +31,7 @@ from cervixwatch.store.models import (
     CervicalExcisionRow,
     CervicalLengthRow,
     ComplicationRow,
+    DeclinedDecisionRow,
     FibronectinTestRow,
     MaternalConditionRow,
     MedicationRow,
@@ -314,6 +315,13 @@ SYMPTOM_REPORT = RecordType(
     dates=("reported_on", "reported_at"),
     check=_symptoms,
 )
+DECLINED_DECISION = RecordType(
+    "declined decision",
+    DeclinedDecisionRow,
+    "pregnancy",
+    order_by=("declined_on",),
+    dates=("declined_on",),
+)
 
 #: The records of a pregnancy (rather than of the woman).
 PREGNANCY_RECORDS: tuple[RecordType[Any], ...] = (
@@ -325,6 +333,7 @@ PREGNANCY_RECORDS: tuple[RecordType[Any], ...] = (
     CERCLAGE_REMOVAL,
     MEDICATION,
     SYMPTOM_REPORT,
+    DECLINED_DECISION,
 )
 
 
@@ -378,6 +387,7 @@ __all__ = [
     "CERVICAL_EXCISION",
     "CERVICAL_LENGTH",
     "COMPLICATION",
+    "DECLINED_DECISION",
     "FIBRONECTIN_TEST",
     "MATERNAL_CONDITION",
     "MEDICATION",

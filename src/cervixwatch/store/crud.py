@@ -249,6 +249,11 @@ def delete_row(session: Session, row: Base) -> None:
         )
     session.delete(row)
     session.flush()
+    if isinstance(row, SymptomReviewRow):
+        # Its report, if loaded, still lists it: read the report's reviews afresh.
+        report = session.get(SymptomReportRow, row.symptom_report_id)
+        if report is not None:
+            session.expire(report, ["reviews"])
 
 
 def conflicting_row(

@@ -86,7 +86,8 @@ class RecordKind(Generic[R, Row]):
     owner: Literal["patient", "pregnancy"]
     columns: Callable[[R], dict[str, Any]]
     record: Callable[[Row], R]
-    #: The record's id in its source (None for sets of codes, which carry none).
+    #: What the record is known by in its source: its id there (None for sets of codes,
+    #: which carry none), with more where one resource holds several records.
     source_id: Callable[[R], str | None]
     #: Which rows are part of the records `assess` reads; None: all of them.
     current: Callable[[], ColumnElement[bool]] | None = None
@@ -362,6 +363,14 @@ SYMPTOM_REPORTS: RecordKind[SymptomReport, SymptomReportRow] = RecordKind(
     children=(SYMPTOM_REVIEWS,),
 )
 
+
+def declined_key(source_id: str | None, code: str) -> str | None:
+    """What a declined offer is known by in its source: one resource may decline several
+    offers (a cerclage declined with no reason given is each transvaginal cerclage declined),
+    so its id and the code (`proc-1#history-indicated-cerclage`; '#' is in no FHIR id)."""
+    return None if source_id is None else f"{source_id}#{code}"
+
+
 DECLINED: RecordKind[DeclinedDecision, DeclinedDecisionRow] = RecordKind(
     field="declined",
     table=DeclinedDecisionRow,
@@ -370,7 +379,7 @@ DECLINED: RecordKind[DeclinedDecision, DeclinedDecisionRow] = RecordKind(
     record=lambda r: DeclinedDecision(
         code=r.code, declined_on=r.declined_on, source_id=r.source_ref
     ),
-    source_id=_own_id,
+    source_id=lambda d: declined_key(d.source_id, d.code),
 )
 
 #: Every kind of record, in the order the parts appear in `PregnancyRecords`.

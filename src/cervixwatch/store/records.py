@@ -38,6 +38,7 @@ from cervixwatch.store.assessments import store_assessment
 from cervixwatch.store.mapping import RECORD_KINDS, ChildKind, RecordKind
 from cervixwatch.store.models import (
     Base,
+    ComplicationRow,
     PatientRow,
     PregnancyRow,
     PregnancyStatus,
@@ -88,8 +89,8 @@ class Saved:
     records: PregnancyRecords | None = None
     #: {identifier value ("<table>/<source id>"): row id} of the identifiers this call claimed.
     claimed: dict[str, int] = field(default_factory=dict)
-    #: {code: row id} of her maternal conditions, when she was new (what
-    #: `exports.condition_rows` would read); None: read them.
+    #: {code: row id} of her maternal conditions and complications (the first of each), when
+    #: she was new (what `exports.condition_rows` would read); None: read them.
     code_rows: dict[Any, int] | None = None
     #: Record rows written by plain INSERTs, which the session's change tracking
     #: (`exports.track_changes`) does not see: a new woman's records.
@@ -552,6 +553,10 @@ def _save_first_records(
         if kind.is_set:
             for row, row_id in zip(rows[kind.field], ids, strict=True):
                 code_rows.setdefault(kind.record(row), row_id)
+        elif kind.table is ComplicationRow:
+            # A condition sent without an id is found by its code (`exports.condition_rows`).
+            for row, row_id in zip(rows[kind.field], ids, strict=True):
+                code_rows.setdefault(row.complication, row_id)
         for ref, row_id in zip(refs, ids, strict=True):
             if ref is not None:
                 identifiers.append(

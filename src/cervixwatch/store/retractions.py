@@ -38,8 +38,9 @@ __all__ = ["Retractions", "claim_identifier", "retract"]
 class Retractions:
     #: {table: source ids}: records entered in error, to remove.
     removed: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    #: {source id: status}: medication orders no longer active.
-    medications: Mapping[str, MedicationStatus] = field(default_factory=dict)
+    #: {source id: (status, the day it ended if the source says)}: medication orders no
+    #: longer active.
+    medications: Mapping[str, tuple[MedicationStatus, dt.date | None]] = field(default_factory=dict)
     #: {complication: day}: complications of the pregnancy resolved on that day (those noted
     #: by then and not yet resolved).
     resolved: Mapping[Complication, dt.date] = field(default_factory=dict)
@@ -92,10 +93,12 @@ def retract(
     )
     for identifier in medications:
         row = session.get(MedicationRow, int(identifier.row_id))
-        status = retractions.medications[identifier.value.split("/", 1)[1]]
+        status, ended = retractions.medications[identifier.value.split("/", 1)[1]]
         if row is not None and row.status != status:
             row.status = status
-            row.stopped_on = row.stopped_on or today
+            row.stopped_on = ended or row.stopped_on or today
+        elif row is not None and ended is not None:
+            row.stopped_on = ended
     current = select(ComplicationRow).where(
         ComplicationRow.pregnancy_id == pregnancy_id, ComplicationRow.resolved_on.is_(None)
     )

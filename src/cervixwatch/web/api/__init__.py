@@ -7,7 +7,16 @@ answers in one place (`errors.translate_errors`).
 
 from fastapi import APIRouter, Depends
 
-from cervixwatch.web.api import admin, assessment, audit, patients, pregnancies, records, worklist
+from cervixwatch.web.api import (
+    admin,
+    assessment,
+    audit,
+    patients,
+    pregnancies,
+    records,
+    reviews,
+    worklist,
+)
 from cervixwatch.web.api.errors import translate_errors
 from cervixwatch.web.api.methods import method_not_allowed_router
 
@@ -15,6 +24,7 @@ _ROUTERS = (
     patients.router,
     pregnancies.router,
     records.record_router(),
+    reviews.router,
     assessment.router,
     worklist.router,
     admin.router,

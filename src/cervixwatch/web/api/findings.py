@@ -1,5 +1,6 @@
 """What is found in this pregnancy: cervical lengths on ultrasound, pelvic examinations, fetal
-fibronectin, the woman's symptom reports and complications.
+fibronectin, the woman's symptom reports (with the clinicians' reviews of them) and
+complications.
 
 Dates must not be in the future and must fall inside the pregnancy (from its 0+0 to 42 days
 after the EDD); the use cases check those, since they depend on the day and the pregnancy.
@@ -11,8 +12,17 @@ import datetime as dt
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StrictBool
+from sqlalchemy import inspect
+from sqlalchemy.orm.base import NO_VALUE
 
-from cervixwatch.clinical.records import Complication, LengthMethod, Symptom
+from cervixwatch.clinical.records import (
+    Complication,
+    LengthComparator,
+    LengthMethod,
+    ReviewOutcome,
+    Symptom,
+)
+from cervixwatch.store.models import RecordSource
 from cervixwatch.web.api.types import (
     JSON_NUMBER,
     UNSET,
@@ -21,6 +31,7 @@ from cervixwatch.web.api.types import (
     Name,
     PregnancyRecordOut,
     RecordIn,
+    RecordOut,
 )
 
 LengthMm = Annotated[
@@ -54,12 +65,19 @@ Symptoms = Annotated[list[Symptom], AfterValidator(_symptom_set)]
 # --- cervical lengths ---------------------------------------------------------------------------
 
 
+_COMPARATOR = (
+    "Set when the length was reported as a bound: '<' with 10 mm is under 10 mm (counted as"
+    " short wherever 10 mm would be); '>' or '>=' is never counted as short."
+)
+
+
 class CervicalLengthCreate(RecordIn):
     """A cervical length on ultrasound. Guideline decisions use transvaginal lengths only."""
 
     measured_on: Day
     length_mm: LengthMm
     method: LengthMethod = LengthMethod.TRANSVAGINAL
+    comparator: LengthComparator | None = Field(default=None, description=_COMPARATOR)
     operator: Name | None = Field(default=None, description="Who measured it.")
     device: Name | None = Field(default=None, description="The ultrasound machine.")
 
@@ -70,6 +88,7 @@ class CervicalLengthUpdate(RecordIn):
     measured_on: Day = UNSET
     length_mm: LengthMm = UNSET
     method: LengthMethod = UNSET
+    comparator: LengthComparator | None = None
     operator: Name | None = None
     device: Name | None = None
 
@@ -78,6 +97,7 @@ class CervicalLengthPublic(PregnancyRecordOut):
     measured_on: dt.date
     length_mm: float
     method: LengthMethod
+    comparator: LengthComparator | None
     operator: str | None
     device: str | None
 
@@ -141,12 +161,19 @@ class FibronectinTestPublic(PregnancyRecordOut):
 
 
 class SymptomReportCreate(RecordIn):
-    """The symptoms she answered yes (`present`) and no (`absent`) to."""
+    """The symptoms she answered yes (`present`) and no (`absent`) to. It stays open, and
+    urgent, until a clinician's review of it is recorded (CD-07):
+    POST /api/symptom-reports/{id}/reviews."""
 
     reported_on: Day
     reported_at: Instant | None = None
     present: Symptoms = Field(default_factory=list)
     absent: Symptoms = Field(default_factory=list)
+    reported_by: Name | None = Field(
+        default=None,
+        description="Who entered it; by default the signed-in clinician (null when the woman"
+        " reports it herself).",
+    )
 
     def columns(self) -> dict[str, Any]:
         values = super().columns()
@@ -164,11 +191,44 @@ class SymptomReportUpdate(SymptomReportCreate):
     absent: Symptoms = UNSET
 
 
+class SymptomReviewCreate(RecordIn):
+    """A clinician's review of a symptom report (CD-07): the outcome, when, and who."""
+
+    outcome: ReviewOutcome
+    reviewed_on: Day | None = Field(default=None, description="Today unless given.")
+    reviewer: Name | None = Field(
+        default=None, description="Who reviewed it; by default the signed-in clinician."
+    )
+
+
+class SymptomReviewPublic(RecordOut):
+    id: int
+    symptom_report_id: int
+    reviewed_on: dt.date
+    outcome: ReviewOutcome
+    reviewer: str | None
+    source: RecordSource = Field(description="Where the review entered CervixWatch.")
+    source_ref: str | None = Field(description="Its id in that source, when it gave one.")
+
+
 class SymptomReportPublic(PregnancyRecordOut):
     reported_on: dt.date
     reported_at: dt.datetime | None
     present: list[Symptom]
     absent: list[Symptom]
+    reported_by: str | None
+    reviews: list[SymptomReviewPublic] = Field(
+        description="The reviews of the report, as recorded; none: it is open (urgent)."
+    )
+
+    @classmethod
+    def from_row(cls, row: Any) -> Any:
+        # The reviews as loaded with the row: a report just recorded has none yet.
+        loaded = inspect(row).attrs.reviews.loaded_value
+        reviews = [] if loaded is NO_VALUE else loaded
+        data = {name: getattr(row, name) for name in cls.model_fields if name != "reviews"}
+        data["reviews"] = [SymptomReviewPublic.from_row(review) for review in reviews]
+        return cls.model_validate(data)
 
 
 # --- complications ------------------------------------------------------------------------------

@@ -68,6 +68,10 @@ class PriorPregnancyPublic(PatientRecordOut):
     onset: Onset | None
     cerclage: CerclageIndication | None
     fetuses: int | None
+    counted_as: str | None = Field(
+        description="Set when the pregnancy is known only from a count in an imported summary"
+        " ('preterm birth'): its details are unknown."
+    )
 
 
 # --- cervical excisions -------------------------------------------------------------------------

@@ -19,13 +19,16 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
+from sqlalchemy.orm import Session, sessionmaker
 
-from cervixwatch.app import recording
+from cervixwatch.access.principal import Principal, Role
+from cervixwatch.app import accounts, recording
 from cervixwatch.app.recording import RecordType
 from cervixwatch.app.writing import Saved
 from cervixwatch.web.access import (
     Action,
     PatientData,
+    PrincipalDep,
     allow,
     by_patient,
     by_pregnancy,
@@ -50,6 +53,17 @@ class RecordApi:
     update: type[RecordIn]
     public: type[RecordOut]
     tag: str
+    #: Values a new record takes from who records it, where the body does not give them.
+    fill: Callable[[dict[str, Any], Principal, sessionmaker[Session]], None] | None = None
+
+
+def _reported_by(
+    values: dict[str, Any], principal: Principal, sessions: sessionmaker[Session]
+) -> None:
+    """A report a clinician enters is reported by her; one the woman enters, by the woman
+    (left empty: "the woman" is how it is shown)."""
+    if values.get("reported_by") is None and principal.role == Role.CLINICIAN:
+        values["reported_by"] = accounts.shown_name(sessions, principal.user_id)
 
 
 RECORD_APIS = (
@@ -115,6 +129,7 @@ RECORD_APIS = (
         findings.SymptomReportUpdate,
         findings.SymptomReportPublic,
         "findings",
+        fill=_reported_by,
     ),
     RecordApi(
         recording.COMPLICATION,
@@ -150,6 +165,15 @@ RECORD_APIS = (
         treatments.MedicationCreate,
         treatments.MedicationUpdate,
         treatments.MedicationPublic,
+        "treatments",
+    ),
+    RecordApi(
+        recording.DECLINED_DECISION,
+        "declined-decisions",
+        "declined decision",
+        treatments.DeclinedDecisionCreate,
+        treatments.DeclinedDecisionUpdate,
+        treatments.DeclinedDecisionPublic,
         "treatments",
     ),
 )
@@ -208,9 +232,13 @@ def _add_routes(router: APIRouter, api: RecordApi) -> None:
         sessions: SessionsDep,
         profiles: ProfilesDep,
         today: TodayDep,
+        principal: PrincipalDep,
     ) -> Any:
+        values = body.columns()
+        if api.fill is not None:
+            api.fill(values, principal, sessions)
         saved = recording.add_record(
-            sessions, kind, owner_id, body.columns(), today=today, profiles=profiles
+            sessions, kind, owner_id, values, today=today, profiles=profiles
         )
         response.headers["Location"] = str(request.url_for(f"read_{snake}", record_id=saved.row.id))
         return answer(saved)

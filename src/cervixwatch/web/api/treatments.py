@@ -1,4 +1,5 @@
-"""What is done in this pregnancy: cerclage placed and removed, medication orders."""
+"""What is done and decided in this pregnancy: cerclage placed and removed, medication orders,
+and offers the woman declined."""
 
 from __future__ import annotations
 
@@ -6,7 +7,12 @@ import datetime as dt
 
 from pydantic import Field
 
-from cervixwatch.clinical.records import CerclageIndication, CerclageRoute, Medication
+from cervixwatch.clinical.records import (
+    CerclageIndication,
+    CerclageRoute,
+    DeclinableCode,
+    Medication,
+)
 from cervixwatch.store.models import MedicationStatus
 from cervixwatch.web.api.types import UNSET, Day, PregnancyRecordOut, RecordIn
 
@@ -73,3 +79,26 @@ class MedicationPublic(PregnancyRecordOut):
     started_on: dt.date | None
     stopped_on: dt.date | None
     status: MedicationStatus
+
+
+# --- declined offers ----------------------------------------------------------------------------
+
+
+class DeclinedDecisionCreate(RecordIn):
+    """An offer the woman declined, by its recommendation code: the assessment then shows the
+    recommendation as declined rather than as a task (profiles.md, "The course of care")."""
+
+    code: DeclinableCode
+    declined_on: Day
+
+
+class DeclinedDecisionUpdate(RecordIn):
+    is_patch = True
+
+    code: DeclinableCode = UNSET
+    declined_on: Day = UNSET
+
+
+class DeclinedDecisionPublic(PregnancyRecordOut):
+    code: DeclinableCode
+    declined_on: dt.date

@@ -26,10 +26,27 @@ SEARCH_PARAMS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "Condition": (*_RECORD_PARAMS, _CODE),
     "Procedure": (*_RECORD_PARAMS, _CODE),
     "MedicationRequest": (*_RECORD_PARAMS, ("code", "token", "The medication's code.")),
+    "MedicationStatement": (
+        *_RECORD_PARAMS,
+        ("code", "token", "The medication's code (a medication she declined)."),
+    ),
     "QuestionnaireResponse": (
         *_RECORD_PARAMS,
         ("questionnaire", "reference", "The questionnaire's canonical URL."),
     ),
+    "Task": (*_RECORD_PARAMS, ("code", "token", "The task's code (CW#symptom-report-review).")),
+}
+#: What each resource type holds, in the CapabilityStatement.
+DOCUMENTATION = {
+    "Procedure": "Excisions, cerclage placed and removed; an offer of cerclage (or of another "
+    "recommendation) she declined is a Procedure with status not-done and statusReason "
+    "SNOMED 105480006.",
+    "MedicationStatement": "Vaginal progesterone she declined: status not-taken, statusReason "
+    "SNOMED 105480006.",
+    "Condition": "Complications of this pregnancy with the days they were noted (onset) and "
+    "resolved (abatement), and lasting maternal conditions.",
+    "Task": "A clinician's review of a symptom report (CD-07): status completed, focus the "
+    "QuestionnaireResponse, executionPeriod.end when, businessStatus the outcome.",
 }
 EVERYTHING = "http://hl7.org/fhir/OperationDefinition/Patient-everything"
 #: The audit log, for auditors only (`web/fhir/audit_routes.py`).
@@ -43,8 +60,10 @@ AUDIT_PARAMS: tuple[tuple[str, str, str], ...] = (
 def capability_statement(base: str, today: dt.date) -> dict[str, Any]:
     resources = []
     for kind, params in SEARCH_PARAMS.items():
-        resource: dict[str, Any] = {
-            "type": kind,
+        resource: dict[str, Any] = {"type": kind}
+        if kind in DOCUMENTATION:
+            resource["documentation"] = DOCUMENTATION[kind]
+        resource |= {
             "interaction": [{"code": "read"}, {"code": "search-type"}],
             "versioning": "no-version",
             "readHistory": False,

@@ -1,0 +1,104 @@
+"""Reviewing a woman's symptom report (CD-07): a clinician records who looked at it, when, and
+what came of it. A report stays open, and urgent, until a review of it is recorded; every
+review is one transaction that writes it and reassesses the pregnancy on `today`.
+
+Who reviewed is a name as it is shown ("Dr A Obstetrician"): the web layer gives the signed-in
+clinician's when the request names no one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from cervixwatch.app import checks
+from cervixwatch.app.assessing import AssessmentSummary, reassess_pregnancy
+from cervixwatch.app.errors import NotFound
+from cervixwatch.app.writing import Saved, writing
+from cervixwatch.store import crud
+from cervixwatch.store.models import RecordSource, SymptomReportRow, SymptomReviewRow
+from cervixwatch.store.records import lock_patient
+from cervixwatch.store.writes import Profiles
+
+__all__ = ["delete_review", "get_review", "list_reviews", "review_report"]
+
+Values = Mapping[str, Any]
+
+
+def _report(session: Session, report_id: int, *, lock: bool) -> tuple[SymptomReportRow, str]:
+    """The report (read again once its woman is locked) and its pregnancy's id."""
+    report = crud.get_row(session, SymptomReportRow, report_id)
+    if report is None:
+        raise NotFound(f"no symptom report {report_id}")
+    if lock:
+        pregnancy = crud.get_pregnancy(session, report.pregnancy_id)
+        assert pregnancy is not None, "a report's pregnancy exists (foreign key)"
+        lock_patient(session, pregnancy.patient_id)
+        report = session.get(SymptomReportRow, report_id, populate_existing=True)
+        if report is None:
+            raise NotFound(f"no symptom report {report_id}")
+    return report, report.pregnancy_id
+
+
+def review_report(
+    sessions: sessionmaker[Session],
+    report_id: int,
+    values: Values,
+    *,
+    today: dt.date,
+    profiles: Profiles,
+    source: RecordSource = RecordSource.FORM,
+) -> Saved[SymptomReviewRow]:
+    """Record a review of the report (`outcome`; `reviewed_on`, today unless given;
+    `reviewer`), and reassess its pregnancy: reviewed, it no longer keeps her urgent."""
+    with writing(sessions) as session:
+        report, pregnancy_id = _report(session, report_id, lock=True)
+        reviewed_on = values.get("reviewed_on") or today
+        checks.not_in_future("reviewed_on", reviewed_on, today)
+        checks.not_before("reviewed_on", reviewed_on, "the report's date", report.reported_on)
+        review = SymptomReviewRow(
+            reviewed_on=reviewed_on,
+            outcome=values["outcome"],
+            reviewer=values.get("reviewer"),
+            source=source,
+        )
+        # Through the report, so the report as loaded in this transaction lists it too.
+        report.reviews.append(review)
+        session.flush()
+        summary = reassess_pregnancy(session, pregnancy_id, today, profiles)
+    return Saved(review, summary)
+
+
+def list_reviews(sessions: sessionmaker[Session], report_id: int) -> list[SymptomReviewRow]:
+    """The reviews of a report, in the order they were recorded."""
+    with sessions() as session:
+        report, _ = _report(session, report_id, lock=False)
+        return list(report.reviews)
+
+
+def get_review(sessions: sessionmaker[Session], review_id: int) -> SymptomReviewRow:
+    with sessions() as session:
+        review = crud.get_row(session, SymptomReviewRow, review_id)
+        if review is None:
+            raise NotFound(f"no symptom review {review_id}")
+        return review
+
+
+def delete_review(
+    sessions: sessionmaker[Session], review_id: int, *, today: dt.date, profiles: Profiles
+) -> AssessmentSummary | None:
+    """Delete a review entered in error (the report is open again unless another review of it
+    is recorded), and reassess."""
+    with writing(sessions) as session:
+        review = crud.get_row(session, SymptomReviewRow, review_id)
+        if review is None:
+            raise NotFound(f"no symptom review {review_id}")
+        _, pregnancy_id = _report(session, review.symptom_report_id, lock=True)
+        review = session.get(SymptomReviewRow, review_id, populate_existing=True)
+        if review is None:
+            raise NotFound(f"no symptom review {review_id}")
+        crud.delete_row(session, review)
+        return reassess_pregnancy(session, pregnancy_id, today, profiles)
