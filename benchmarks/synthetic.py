@@ -47,6 +47,7 @@ from cervixwatch.clinical.records import (
     CervicalExcision,
     CervicalLengthMeasurement,
     Complication,
+    ComplicationRecord,
     ExcisionKind,
     FetalFibronectin,
     LengthMethod,
@@ -397,11 +398,11 @@ def synthetic_case(rng: random.Random, index: int) -> SyntheticCase:
                 FetalFibronectin(day, positive=rng.random() < 0.15, source_id=f"{pid}-ffn")
             )
 
-    complications = {
-        c
+    complications = [
+        ComplicationRecord(c, as_of - _days(rng.randint(0, 2)), None, f"{pid}-{c.value}")
         for c, (rate, from_days) in _COMPLICATION_RATES.items()
         if ga_days >= from_days and rng.random() < rate
-    }
+    ]
 
     # Cerclage this pregnancy: history-, ultrasound- or exam-indicated, or now and then any.
     placements: list[CerclagePlacement] = []
@@ -427,7 +428,7 @@ def synthetic_case(rng: random.Random, index: int) -> SyntheticCase:
         indication = None if rng.random() < 0.05 else placed[1]
         placements.append(CerclagePlacement(on_ga(placed[0]), route, indication, f"{pid}-cerclage"))
         removal_ga = rng.randint(36 * 7, 37 * 7)
-        if Complication.PRETERM_LABOUR in complications:
+        if any(c.complication is Complication.PRETERM_LABOUR for c in complications):
             removal_ga = max(placed[0] + 1, ga_days - rng.randint(0, 2))
         if route is not CerclageRoute.TRANSABDOMINAL and removal_ga <= ga_days:
             removals.append(CerclageRemoval(on_ga(removal_ga), f"{pid}-cerclage-removal"))
@@ -476,7 +477,7 @@ def synthetic_case(rng: random.Random, index: int) -> SyntheticCase:
         cervical_lengths=tuple(lengths),
         exams=tuple(exams),
         fibronectin=tuple(fibronectin),
-        complications=frozenset(complications),
+        complications=tuple(complications),
         cerclage_placements=tuple(placements),
         cerclage_removals=tuple(removals),
         medications=tuple(medications),
@@ -862,11 +863,11 @@ def to_bundle(case: SyntheticCase, rng: random.Random) -> dict[str, Any]:
         _exam(w, exam)
     for f in records.fibronectin:
         _fibronectin(w, f)
-    for complication in sorted(records.complications):
+    for complication in records.complications:
         w.condition(
-            f"{w.pid}-{complication.value}",
-            _COMPLICATION_CODES[complication],
-            as_of - _days(rng.randint(0, 2)),
+            complication.source_id or f"{w.pid}-{complication.complication.value}",
+            _COMPLICATION_CODES[complication.complication],
+            complication.noted_on,
             "encounter-diagnosis",
         )
     for c in records.cerclage_placements:

@@ -125,13 +125,10 @@ def _fire(
     (profiles.md, "The course of care"): outside it, and not in place, its rules do not fire."""
     given: list[RecommendationRule] = []
     ga_days = facts["ga_days"]
-    for second_pass in (False, True):
+    for rules in profile.passes:
         fired = frozenset(r.code for r in given)
-        for rule in profile.rules:
-            if rule.second_pass is not second_pass:
-                continue
-            outcome = rule.when.value(facts, fired)
-            treatment = profile.courses.get(rule.code)
+        for rule, check, treatment in rules:
+            outcome = check(facts, fired)
             if outcome is True and treatment is not None and facts[treatment.in_place] is not True:
                 if ga_days is None:
                     outcome = None
@@ -237,9 +234,10 @@ def _evaluate_profile(
             if plan is not None:
                 plans.append(plan)
         words: list[str] = []
-        assumed: list[str] = []
-        rule.when.assumptions(facts, fired, words, assumed)
-        missing.extend(assumed)
+        if rule.assumes:
+            assumed: list[str] = []
+            rule.when.assumptions(facts, fired, words, assumed)
+            missing.extend(assumed)
         window = _window_dates(rule, edd)
         state, note = _state(profile, rule, records, facts, as_of, plan, window, fired_then)
         recommendations.append(
@@ -249,7 +247,8 @@ def _evaluate_profile(
                 strength=rule.strength,
                 rule=rule.rule,
                 rules=rule.rule_ids,
-                citation=profile.citation_text(rule.rule_ids),
+                citation=profile.rule_citations.get(rule.rule_ids)
+                or profile.citation_text(rule.rule_ids),
                 provenance=rule.provenance,
                 summary=rule.summary,
                 facts=_fired_facts(rule, facts, fired),
@@ -267,8 +266,10 @@ def _evaluate_profile(
             )
         )
     for code, treatment in profile.courses.items():
+        if facts[treatment.in_place] is not True:
+            continue
         shown = any(r.code == code for r in recommendations)
-        if facts[treatment.in_place] is not True or shown or code in suppressed:
+        if shown or code in suppressed:
             continue
         # Past its start window no rule offers the treatment any more; it is shown as the
         # current treatment with how long it continues, if a rule of this profile gave it on
@@ -305,7 +306,11 @@ def _state(
     if rule.choice_made_by is not None and facts[rule.choice_made_by] is True:
         # NICE-01 offers a choice of either, not both: with the other under way it is made.
         return "in-place", f"The choice is made: {rule.choice_words} ({rule.rule})."
-    declined = course.declined_state(rule.code, rule, records, as_of, fired_then)
+    declined = (
+        course.declined_state(rule.code, rule, records, as_of, fired_then)
+        if records.declined
+        else None
+    )
     if declined is not None and declined[0] == "declined":
         return "declined", declined[1]
     state: tuple[str, str] = ("due", "")

@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 
 from cervixwatch.clinical import history as h
 from cervixwatch.clinical.gestation import ga, gestational_age_on
@@ -198,24 +199,25 @@ FACT_FAMILIES: Mapping[str, FactFamily] = {
 
 @dataclass(frozen=True, slots=True, order=True)
 class WindowedFact:
-    """One member of a fact family: its name and inclusive bounds in days (None: open)."""
+    """One member of a fact family: its name and inclusive bounds in days (None: open), and
+    the name it has among the facts ("prior_sptb[..223]"), made once."""
 
     family: str
     low: int | None
     high: int | None
+    key: str = field(default="", compare=False)
 
-    @property
-    def key(self) -> str:
-        """The name it has among the facts: "prior_sptb[..223]"."""
-        low = "" if self.low is None else str(self.low)
-        high = "" if self.high is None else str(self.high)
-        return f"{self.family}[{low}..{high}]"
+    def __post_init__(self) -> None:
+        if not self.key:
+            low = "" if self.low is None else str(self.low)
+            high = "" if self.high is None else str(self.high)
+            object.__setattr__(self, "key", f"{self.family}[{low}..{high}]")
 
     @classmethod
     def from_key(cls, key: str) -> WindowedFact:
         family, _, bounds = key.partition("[")
         low, _, high = bounds.rstrip("]").partition("..")
-        return cls(family, int(low) if low else None, int(high) if high else None)
+        return cls(family, int(low) if low else None, int(high) if high else None, key)
 
     @property
     def window_words(self) -> str:
@@ -231,6 +233,7 @@ class WindowedFact:
         return "at any gestation"
 
 
+@cache
 def fact_spec(name: str) -> FactSpec:
     """What a fact means and needs, for a catalogue name or a windowed fact's key."""
     if name in FACT_CATALOGUE:
@@ -492,21 +495,25 @@ def derive_facts(
     )
 
     # NICE NG25 1.7.4-1.7.7: what was measured since she reported symptoms of preterm labour.
-    since = with_symptoms[0].reported_on if with_symptoms else None
-    after_report = [(d, m) for d, m in tv if since is not None and m.measured_on >= since]
-    facts["tv_length_since_report_measured"] = bool(after_report)
-    facts["shortest_tv_length_since_report_mm"] = min(
-        (v for _, m in after_report if (v := comparable_length(m)) is not None), default=None
-    )
-    ffn = sorted(
-        (
+    if with_symptoms:
+        since = with_symptoms[0].reported_on
+        after = [m for _, m in tv if m.measured_on >= since]
+        ffn = [
             f
             for f in records.fibronectin
-            if since is not None and since <= f.tested_on <= as_of and f.ng_per_ml is not None
-        ),
-        key=lambda f: f.tested_on,
-    )
-    facts["ffn_since_report_ng_per_ml"] = ffn[-1].ng_per_ml if ffn else None
+            if since <= f.tested_on <= as_of and f.ng_per_ml is not None
+        ]
+        facts["tv_length_since_report_measured"] = bool(after)
+        facts["shortest_tv_length_since_report_mm"] = min(
+            (v for m in after if (v := comparable_length(m)) is not None), default=None
+        )
+        facts["ffn_since_report_ng_per_ml"] = (
+            max(ffn, key=lambda f: f.tested_on).ng_per_ml if ffn else None
+        )
+    else:
+        facts["tv_length_since_report_measured"] = False
+        facts["shortest_tv_length_since_report_mm"] = None
+        facts["ffn_since_report_ng_per_ml"] = None
     for fact in windowed:
         facts[fact.key] = _windowed_value(fact, priors, tv, edd)
     return facts

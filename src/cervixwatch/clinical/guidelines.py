@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from cervixwatch.clinical.conditions import Condition, ConditionError, parse_condition
+from cervixwatch.clinical.conditions import Check, Condition, ConditionError, parse_condition
 from cervixwatch.clinical.facts import FACT_CATALOGUE, WindowedFact
 
 STRENGTHS = ("recommend", "offer", "consider", "shared-decision", "not-recommended")
@@ -157,6 +157,10 @@ class RecommendationRule:
     #: under way, and its words; then this one is no offer any more (the choice is made).
     choice_made_by: str | None = None
     choice_words: str = ""
+    #: `when.value` compiled once (conditions.Condition.compiled); set on loading.
+    check: Check | None = field(default=None, compare=False)
+    #: Whether the condition assumes the usual value of an unknown fact (CD-01).
+    assumes: bool = False
 
     @property
     def rule_ids(self) -> tuple[str, ...]:
@@ -185,6 +189,29 @@ class GuidelineProfile:
     courses: Mapping[str, Course] = field(default_factory=dict)
     #: The facts whose windows this profile's rules set ("sPTB before 32+0"), to be derived.
     windowed_facts: frozenset[WindowedFact] = frozenset()
+
+    def __post_init__(self) -> None:
+        # The two passes of rules, each rule with its course, made once (assess runs them for
+        # every pregnancy).
+        passes = tuple(
+            tuple(
+                (r, r.check or r.when.value, self.courses.get(r.code))
+                for r in self.rules
+                if r.second_pass is second
+            )
+            for second in (False, True)
+        )
+        object.__setattr__(self, "passes", passes)
+        citations = {r.rule_ids: self.citation_text(r.rule_ids) for r in self.rules}
+        object.__setattr__(self, "rule_citations", citations)
+
+    passes: tuple[tuple[tuple[RecommendationRule, Check, Course | None], ...], ...] = field(
+        default=((), ()), compare=False, repr=False
+    )
+    #: The citation text of each rule's sources, made once.
+    rule_citations: Mapping[tuple[str, ...], str] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def short_reference(self, rule_id: str) -> str:
         """The work a rule comes from, briefly ("NICE NG25"): the citation's short name."""
@@ -328,6 +355,8 @@ def _recommendation(
         window=window,
         scan=scan,
         second_pass=when.uses_fired(),
+        check=when.compiled(),
+        assumes=when.assumes(),
     )
 
 

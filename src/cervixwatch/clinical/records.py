@@ -308,6 +308,8 @@ class SymptomReport:
 
     def review_by(self, day: dt.date) -> SymptomReview | None:
         """The first review recorded on or before `day`, or None: the report is open."""
+        if not self.reviews:
+            return None
         known = [r for r in self.reviews if r.reviewed_on <= day]
         return min(known, key=lambda r: r.reviewed_on) if known else None
 
