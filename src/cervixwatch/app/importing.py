@@ -7,9 +7,10 @@ nothing.
   never seen before is registered.
 - A Bundle may leave her Patient out when its records refer to a woman stored here:
   `Patient/<CervixWatch id>`, or the Patient id an earlier import of hers used.
-- Every record (Observation, Condition, Procedure, MedicationRequest, QuestionnaireResponse)
-  must refer to her; a reference to a patient neither in the Bundle nor stored here, or to
-  another woman, refuses the whole Bundle, naming the entry and field.
+- Every record (Observation, Condition, Procedure, MedicationRequest, MedicationStatement,
+  QuestionnaireResponse, and a Task reviewing a symptom report) must refer to her; a reference
+  to a patient neither in the Bundle nor stored here, or to another woman, refuses the whole
+  Bundle, naming the entry and field.
 - Everything sent is kept, whatever its date: the clinic's record holds what was sent. The
   assessment stored with it is made on `today` (the clinical rules leave out what is dated
   later), and an export assessed on any day gives what the sent Bundle gives on that day.
@@ -20,8 +21,13 @@ nothing.
   her Patient named by CervixWatch's id) is that stored record: unchanged it is left alone,
   changed it is updated in place.
 - A record sent again as `entered-in-error` is removed; a medication order sent again as
-  stopped, completed or cancelled is no longer active; a complication sent as resolved,
-  inactive or abated is resolved, and one refuted or entered in error removed.
+  stopped, completed or cancelled is no longer active (from the day its dosage's bounds end,
+  else today); a complication is stored with the days it was noted and resolved, and one
+  sent as resolved also resolves what else is stored of it; one refuted or entered in error
+  is removed. A resource sent as another kind of record than before (a cerclage Procedure now
+  not done: an offer declined) is no longer what it was.
+- A review (Task) of a report stored here but not in the Bundle is stored with that report
+  (`late_reviews`).
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from cervixwatch.app.exporting import (
     TUPLE_PREFIXES,
     parse_resource_id,
 )
+from cervixwatch.app.late_reviews import stored_reports_for_reviews
 from cervixwatch.clinical.records import (
     CervicalExam,
     Complication,
@@ -255,6 +262,10 @@ class _Plan:
     bundle: dict[str, Any]
     patient_entry: _Entry | None
     records: list[_Entry] = field(default_factory=list)
+    #: How the records refer to her in `bundle`.
+    subject: dict[str, str] = field(default_factory=dict)
+    #: Stored reports added to `bundle` for the reviews of them it holds (`late_reviews`).
+    added_reports: int = 0
 
 
 def _reference(resource: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -488,7 +499,20 @@ def _plan(session: Session, entries: list[_Entry]) -> _Plan:
     if injected is not None:
         rewritten.append({"resource": injected})  # last, so entry numbers stay as sent
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": rewritten}
-    return _Plan(fields, stored, own_ids, bundle, patient_entry, records)
+    return _Plan(fields, stored, own_ids, bundle, patient_entry, records, subject)
+
+
+def _add_reviewed_reports(session: Session, patient_id: str, plan: _Plan) -> None:
+    """Her stored reports that reviews in the Bundle name but the Bundle lacks, added to the
+    Bundle the reader is given (last, so entry numbers stay as sent)."""
+    sent = [
+        (e.resource, e.full_url)
+        for e in plan.records
+        if e.kind in ("Task", "QuestionnaireResponse")
+    ]
+    added = stored_reports_for_reviews(session, patient_id, sent, plan.subject)
+    plan.bundle["entry"].extend({"resource": resource} for resource in added)
+    plan.added_reports = len(added)
 
 
 # --- checks the reader does not make ------------------------------------------------------------
@@ -945,12 +969,14 @@ def import_bundle(
                     "the Bundle's Patient is a woman stored here but not under the care of "
                     "your care teams; ask to be added to her team"
                 )
+            if plan.patient is not None:
+                _add_reviewed_reports(session, plan.patient.id, plan)
             records = _parse(plan)
             _check(records, plan, today)
             if plan.patient_entry is not None and "id" not in plan.patient_entry.resource:
                 # Known only by her fullUrl (a urn:uuid made for this message): no id to keep.
                 records = replace(records, patient_id="")
-            received = _received(records)
+            received = _received(records) - plan.added_reports
             patient_created = plan.patient is None
             retractions = Retractions()
             if plan.patient is not None:

@@ -278,7 +278,7 @@ def _criteria(resource_type: str, params: dict[str, list[str]]) -> Criteria:
 @router.get(
     "/{resource_type}",
     summary="Search (Patient, Observation, Condition, Procedure, MedicationRequest, "
-    "QuestionnaireResponse)",
+    "MedicationStatement, QuestionnaireResponse, Task)",
     responses={**_RESOURCE, **_ERRORS},
 )
 @allow(ClinicalList(frozenset({Role.CLINICIAN, Role.PATIENT})))
