@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from statistics import NormalDist
 
 from cervixwatch.clinical.gestation import ga
-from cervixwatch.clinical.records import Onset, Symptom
+from cervixwatch.clinical.records import Onset, ReviewOutcome, Symptom
 from cervixwatch.clinical.risk import HASSAN_2000, IAMS_1996, KAZEMIER_2014, KAZEMIER_RECURRENCE
 from cervixwatch.cohort.model import Referral
 
@@ -250,3 +250,20 @@ SYMPTOM_WEIGHTS: Mapping[Symptom, float] = {
 }
 #: DEMO: a report of fluid leaking was confirmed as ruptured membranes.
 RUPTURE_IF_FLUID_LEAK = 0.3
+#: DEMO: an older report has been reviewed by the team (CD-07: it stays urgent until someone
+#: has looked), on the day it was made or the day after; a current one sometimes already.
+OLDER_REPORT_REVIEWED = 0.95
+CURRENT_REPORT_REVIEWED = 0.2
+REVIEW_DELAY_DAYS = (0, 1)
+#: DEMO: how a review of a report ended (weights): reassuring reports need no action.
+REVIEW_OUTCOME_WEIGHTS_NO_SYMPTOM: Mapping[ReviewOutcome, float] = {
+    ReviewOutcome.NO_ACTION_NEEDED: 80,
+    ReviewOutcome.ADVISED_BY_PHONE: 20,
+}
+REVIEW_OUTCOME_WEIGHTS_SYMPTOM: Mapping[ReviewOutcome, float] = {
+    ReviewOutcome.ADVISED_BY_PHONE: 45,
+    ReviewOutcome.SEEN_IN_TRIAGE: 45,
+    ReviewOutcome.ADMITTED: 10,
+}
+#: DEMO: who reviews in the demo clinic (names as the clinic's staff list shows them).
+REVIEWERS = ("Dr A Okafor", "Midwife J Byrne", "Dr S Lindqvist")

@@ -16,7 +16,7 @@ import itertools
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cervixwatch.clinical.assessment import Assessment, Recommendation, assess
 from cervixwatch.clinical.gestation import TERM_DAYS
@@ -30,6 +30,9 @@ from cervixwatch.clinical.records import (
     CervicalExcision,
     CervicalLengthMeasurement,
     Complication,
+    ComplicationRecord,
+    DeclinableCode,
+    DeclinedDecision,
     LengthMethod,
     MaternalCondition,
     Medication,
@@ -38,6 +41,7 @@ from cervixwatch.clinical.records import (
     PriorPregnancy,
     Symptom,
     SymptomReport,
+    SymptomReview,
 )
 from cervixwatch.cohort import parameters as p
 from cervixwatch.cohort.draws import clip, day_between, days, pick_weighted
@@ -110,7 +114,8 @@ class _Care:
     removal: CerclageRemoval | None = None
     medications: list[MedicationOrder] = field(default_factory=list)
     reports: list[SymptomReport] = field(default_factory=list)
-    complications: set[Complication] = field(default_factory=set)
+    complications: list[ComplicationRecord] = field(default_factory=list)
+    declined: list[DeclinedDecision] = field(default_factory=list)
     decided: set[tuple[str, str]] = field(default_factory=set)
 
     def records(self, day: dt.date) -> PregnancyRecords:
@@ -126,7 +131,9 @@ class _Care:
             maternal_conditions=w.maternal,
             cervical_lengths=tuple(m for m in self.lengths if m.measured_on <= day),
             exams=tuple(_exam_ids(exams)),
-            complications=frozenset(self.complications),
+            complications=tuple(
+                c for c in self.complications if c.noted_on is None or c.noted_on <= day
+            ),
             cerclage_placements=tuple(
                 c for c in (self.placement,) if c is not None and c.placed_on <= day
             ),
@@ -136,7 +143,12 @@ class _Care:
             medications=tuple(
                 m for m in self.medications if m.started_on is None or m.started_on <= day
             ),
-            symptom_reports=tuple(r for r in self.reports if r.reported_on <= day),
+            symptom_reports=tuple(
+                replace(r, reviews=tuple(v for v in r.reviews if v.reviewed_on <= day))
+                for r in self.reports
+                if r.reported_on <= day
+            ),
+            declined=tuple(d for d in self.declined if d.declined_on <= day),
         )
 
 
@@ -309,6 +321,11 @@ class PregnancyCare:
             self.care.decided.update((code, r.rule) for r in given)
             strongest = min(new, key=lambda r: _strength_rank(r.strength))
             if self.rng.random() >= p.ACCEPTANCE.get(strongest.strength, 0.0):
+                # Declined, and recorded so: the recommendation then shows as declined.
+                declined = self.care.declined
+                declined.append(
+                    DeclinedDecision(DeclinableCode(code), day, f"declined-{len(declined)}")
+                )
                 continue
             if code == PROGESTERONE:
                 self._start_progesterone(day)
@@ -366,25 +383,48 @@ class PregnancyCare:
         rng = self.rng
         if ga_today >= 14 * 7 and rng.random() < p.OLDER_SYMPTOM_REPORT:
             back = rng.randint(2, min(30, ga_today - 14 * 7 + 2))
-            self._report(self.end - days(back), rng.random() < p.OLDER_REPORT_POSITIVE)
+            self._report(
+                self.end - days(back),
+                rng.random() < p.OLDER_REPORT_POSITIVE,
+                rng.random() < p.OLDER_REPORT_REVIEWED,
+            )
         if 14 * 7 <= ga_today < 37 * 7 and rng.random() < p.CURRENT_SYMPTOM_REPORT:
             positive = rng.random() < p.CURRENT_REPORT_POSITIVE
-            present = self._report(self.end - days(rng.randint(0, 1)), positive)
+            day = self.end - days(rng.randint(0, 1))
+            present = self._report(day, positive, rng.random() < p.CURRENT_REPORT_REVIEWED)
             if Symptom.FLUID_LEAK in present and rng.random() < p.RUPTURE_IF_FLUID_LEAK:
-                self.care.complications.add(Complication.RUPTURED_MEMBRANES)
+                complications = self.care.complications
+                complications.append(
+                    ComplicationRecord(
+                        Complication.RUPTURED_MEMBRANES,
+                        day,
+                        source_id=f"complication-{len(complications)}",
+                    )
+                )
 
-    def _report(self, day: dt.date, positive: bool) -> frozenset[Symptom]:
+    def _report(self, day: dt.date, positive: bool, reviewed: bool) -> frozenset[Symptom]:
         present: set[Symptom] = set()
         if positive:
             for _ in range(self.rng.choice((1, 1, 2))):
                 present.add(pick_weighted(self.rng, p.SYMPTOM_WEIGHTS))
         reports = self.care.reports
+        reviews: tuple[SymptomReview, ...] = ()
+        reviewed_on = day + days(self.rng.randint(*p.REVIEW_DELAY_DAYS))
+        if reviewed and reviewed_on <= self.end:
+            weights = (
+                p.REVIEW_OUTCOME_WEIGHTS_SYMPTOM if present else p.REVIEW_OUTCOME_WEIGHTS_NO_SYMPTOM
+            )
+            outcome = pick_weighted(self.rng, weights)
+            reviewer = self.rng.choice(p.REVIEWERS)
+            reviews = (SymptomReview(reviewed_on, outcome, reviewer, f"review-{len(reports)}"),)
         reports.append(
             SymptomReport(
                 day,
                 frozenset(present),
                 frozenset(s for s in Symptom if s not in present),
                 f"symptoms-{len(reports)}",
+                reported_by="the woman",
+                reviews=reviews,
             )
         )
         return frozenset(present)
