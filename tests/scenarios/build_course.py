@@ -1945,12 +1945,6 @@ def _() -> Case:
             "records dilation (LOINC 11786-1) and membranes (CW#membranes-exposed) as separate "
             "Observations of the same exam."
         ),
-        xfail=(
-            "course.urgent_reason names only the latest exam record with a finding; dilation "
-            "and membranes arrive as two Observations (two CervicalExam records of the same "
-            "day), so the reason says 'membranes exposed on exam on 21+0' and omits 'dilation "
-            "3 cm'"
-        ),
     )
 
 
@@ -1970,11 +1964,6 @@ def _() -> Case:
             "profiles.md, 'Always': 'missing lists the facts whose absence kept a rule from "
             "being decided'. What is unknown is the preterm birth's details (I-89); she has had "
             "no LLETZ, so the depth of a LLETZ is not missing and must not be asked for."
-        ),
-        xfail=(
-            "facts.py sets nice_intermediate_risk to unknown whenever nice_high_risk is "
-            "unknown, and that fact's need is 'the depth of each LLETZ', so missing asks for a "
-            "LLETZ depth from a woman with no LLETZ"
         ),
     )
 
@@ -2019,11 +2008,6 @@ def _() -> Case:
             "windows (to 23+6 and 24+0) have ended, so the plan should mark the scan missed, "
             "shown on the pregnancy page and counted by the audit."
         ),
-        xfail=(
-            "serial rules end with their window (ga_days before 24+0), so at 24+1 no "
-            "serial-cervical-length recommendation or plan exists and nothing is marked missed "
-            "(acknowledged as a gap in docs/clinical-interpretations.md I-87)"
-        ),
     )
 
 
@@ -2052,10 +2036,6 @@ def _() -> Case:
             "CD-06: 'A cerclage removal with no recorded placement is accepted (she may have had "
             "it placed elsewhere). The assessment then lists \"the cerclage's placement (date "
             "and type)\" in missing.' The removal is read and nothing is left to remove."
-        ),
-        xfail=(
-            "nothing in clinical/ asks for a missing placement: a removal without a placement "
-            "adds nothing to missing"
         ),
     )
 

@@ -15,14 +15,15 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from cervixwatch.clinical import course
+from cervixwatch.clinical.conditions import Check
 from cervixwatch.clinical.facts import (
     HISTORY_NEED,
     FactValue,
     derive_facts,
-    fact_spec,
+    needs_of,
     open_reports,
 )
-from cervixwatch.clinical.gestation import GestationalAge, gestational_age_on
+from cervixwatch.clinical.gestation import GestationalAge, date_at, gestational_age_on
 from cervixwatch.clinical.guidelines import Course, GuidelineProfile, RecommendationRule
 from cervixwatch.clinical.records import Medication, PregnancyRecords
 from cervixwatch.clinical.risk import RiskEvidence, RiskSummary, summarise_risk
@@ -265,6 +266,14 @@ def _evaluate_profile(
                 ),
             )
         )
+    given_codes = {r.code for r in recommendations}
+    for rule, check, _ in profile.passes[0]:
+        if rule.scan is None or rule.scan.kind != "serial" or rule.code in given_codes:
+            continue
+        missed = _missed_serial(profile, rule, check, records, facts, fired_then)
+        if missed is not None and rule.code not in suppressed:
+            recommendations.append(missed[0])
+            plans.append(missed[1])
     for code, treatment in profile.courses.items():
         if facts[treatment.in_place] is not True:
             continue
@@ -287,6 +296,66 @@ def _evaluate_profile(
             replace(_course_recommendation(treatment, profile, facts), state_note=note)
         )
     return recommendations, withheld, plans
+
+
+def _missed_serial(
+    profile: GuidelineProfile,
+    rule: RecommendationRule,
+    check: Check,
+    records: PregnancyRecords,
+    facts: Mapping[str, FactValue],
+    fired_then: Callable[[dt.date, RecommendationRule], bool],
+) -> tuple[Recommendation, ScanPlan] | None:
+    """CD-05: a serial scan is missed once its surveillance window has ended without it.
+
+    Past the window the rule no longer fires; if it applied on the window's last day (judged
+    on what was known then) and a scan fell due in the window with none recorded after it,
+    the recommendation is shown as `missed` (not a task) with the plan as it stood then."""
+    schedule, edd, ga_days = rule.scan, records.edd, facts["ga_days"]
+    if schedule is None or edd is None or not isinstance(ga_days, int):
+        return None
+    if ga_days <= schedule.to_days:
+        return None
+    # Cheap first: would the rule hold the day before the window closed, with today's other
+    # facts? (A rule written "before 24+0" beside a window "to 24+0" no longer holds on 24+0.)
+    before_end = schedule.to_days - 1
+    if check({**facts, "ga_days": before_end}, frozenset()) is not True:
+        return None
+    end = date_at(edd, GestationalAge(schedule.to_days))
+    if not fired_then(date_at(edd, GestationalAge(before_end)), rule):
+        return None
+    plan = plan_scans(schedule, records, end, profile.id, rule.rule)
+    if plan is None or plan.next_scan is None:
+        return None
+    # Missed only if the scan's last acceptable day fell in the window: with NICE's "every 2-4
+    # weeks", a scan at 22+0 is next due at 24+0 but acceptable until 26+0, so not missed.
+    grace = (
+        schedule.overdue_after_days - plan.interval_days
+        if schedule.overdue_after_days is not None and plan.interval_days is not None
+        else 0
+    )
+    if plan.next_scan.due + dt.timedelta(days=grace) > end:
+        return None
+    due = plan.next_scan.due
+    note = (
+        f"Missed: a scan was due from {course.at(due, edd)} and none was recorded by the end of"
+        f" the surveillance window, {course.at(end, edd)} (CD-05)."
+    )
+    missed_plan = replace(plan, next_scan=None, missed=True, note=note)
+    recommendation = Recommendation(
+        code=rule.code,
+        guideline=profile.id,
+        strength=rule.strength,
+        rule=rule.rule,
+        rules=rule.rule_ids,
+        citation=profile.rule_citations.get(rule.rule_ids) or profile.citation_text(rule.rule_ids),
+        provenance=rule.provenance,
+        summary=rule.summary,
+        facts={"ga_days": ga_days},
+        state="missed",
+        state_note=note,
+    )
+    return recommendation, missed_plan
 
 
 def _state(
@@ -354,18 +423,35 @@ def _current_treatments(records: PregnancyRecords, as_of: dt.date) -> tuple[Curr
 
 
 def _missing_text(
-    names: Iterable[str], facts: Mapping[str, FactValue], records: PregnancyRecords
+    names: Iterable[str],
+    facts: Mapping[str, FactValue],
+    records: PregnancyRecords,
+    as_of: dt.date,
 ) -> list[str]:
     out: list[str] = []
     for name in names:
-        need = fact_spec(name).needs
-        if need == HISTORY_NEED and (counted := _counted_history(records)):
-            need = counted
-        if need and need not in out:
-            out.append(need)
+        for need in needs_of(name, facts):
+            if need == HISTORY_NEED and (counted := _counted_history(records)):
+                need = counted
+            if need and need not in out:
+                out.append(need)
+    if _removal_without_placement(records, as_of):
+        out.append("the cerclage's placement (date and type)")  # CD-06
     if not facts["fetus_count_recorded"]:
         out.append("the number of fetuses (taken as one)")
     return out
+
+
+def _removal_without_placement(records: PregnancyRecords, as_of: dt.date) -> bool:
+    """A cerclage removal of this pregnancy, known by `as_of`, with no placement recorded before
+    it (CD-06: she may have had it placed elsewhere; the removal is kept, the placement asked)."""
+    start = records.edd - dt.timedelta(days=280) if records.edd is not None else None
+    for removal in records.cerclage_removals:
+        if removal.removed_on > as_of or (start is not None and removal.removed_on < start):
+            continue  # not yet known, or another pregnancy's
+        if not any(c.placed_on <= removal.removed_on for c in records.cerclage_placements):
+            return True
+    return False
 
 
 def _counted_history(records: PregnancyRecords) -> str:
@@ -413,7 +499,7 @@ def assess(
         guidelines=tuple(p.id for p in profiles),
         recommendations=tuple(recommendations),
         withheld=tuple(withheld),
-        missing=tuple(_missing_text(missing_facts, facts, records)),
+        missing=tuple(_missing_text(missing_facts, facts, records, as_of)),
         scan_plans=tuple(plans),
         risk=summarise_risk(records, facts, as_of, evidence),
         facts=facts,

@@ -215,16 +215,18 @@ def urgent_reason(
         parts.append(
             f"{said}: reported by {who} on {at(report.reported_on, edd)}, {age}; not yet reviewed"
         )
+    # The findings as the facts read them: the latest recorded dilation and the latest
+    # recorded state of the membranes, which may come from separate records of one exam.
     exams = sorted(
         (e for e in records.exams if e.examined_on <= as_of), key=lambda e: e.examined_on
     )
-    for exam in reversed(exams):
-        if exam.membranes_exposed or (exam.dilation_cm is not None and exam.dilation_cm >= 2):
-            found = []
-            if exam.dilation_cm is not None and exam.dilation_cm >= 2:
-                found.append(f"dilation {exam.dilation_cm:g} cm")
-            if exam.membranes_exposed:
-                found.append("membranes exposed")
-            parts.append(f"{' and '.join(found)} on exam on {at(exam.examined_on, edd)}")
-            break
+    dilation = next((e for e in reversed(exams) if e.dilation_cm is not None), None)
+    membranes = next((e for e in reversed(exams) if e.membranes_exposed is not None), None)
+    found = []
+    if dilation is not None and dilation.dilation_cm is not None and dilation.dilation_cm >= 2:
+        found.append(f"dilation {dilation.dilation_cm:g} cm on {at(dilation.examined_on, edd)}")
+    if membranes is not None and membranes.membranes_exposed:
+        found.append(f"membranes exposed on {at(membranes.examined_on, edd)}")
+    if found:
+        parts.append("on exam: " + " and ".join(found))
     return "; ".join(parts)

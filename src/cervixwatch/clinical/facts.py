@@ -233,6 +233,22 @@ class WindowedFact:
         return "at any gestation"
 
 
+#: Facts made of others: when one is unknown, what is missing is what its unknown parts need
+#: (an unknown SBL tier because of an unknown history asks for the history, not a LLETZ depth).
+COMPOSITE_FACTS: Mapping[str, tuple[str, ...]] = {
+    "nice_intermediate_risk": ("nice_high_risk", "significant_excision"),
+    "no_risk_factor": ("nice_high_risk", "significant_excision", "prior_sptb", "prior_mtl"),
+}
+
+
+def needs_of(name: str, facts: Mapping[str, FactValue]) -> list[str]:
+    """What would have to be recorded for an unknown fact to be known, in words."""
+    parts = [part for part in COMPOSITE_FACTS.get(name, ()) if facts.get(part) is None]
+    if not parts:
+        return [fact_spec(name).needs]
+    return [need for part in parts for need in needs_of(part, facts)]
+
+
 @cache
 def fact_spec(name: str) -> FactSpec:
     """What a fact means and needs, for a catalogue name or a windowed fact's key."""

@@ -80,10 +80,30 @@ def test_acog_ultrasound_indicated_cerclage_before_24_0(today: str, given: bool)
     assert gives(w, "acog", "ultrasound-indicated-cerclage") is given
 
 
-@pytest.mark.parametrize(("today", "given"), [("23+6", True), ("24+0", False)])
-def test_acog_serial_lengths_before_24_0(today: str, given: bool) -> None:
+@pytest.mark.parametrize(("today", "expected"), [("23+6", "overdue"), ("24+0", "missed")])
+def test_acog_serial_lengths_before_24_0(today: str, expected: str) -> None:
+    # Never scanned: overdue since 16+1, then missed once the window has closed (CD-05).
     w = woman(today).with_prior_sptb("30+0")
-    assert gives(w, "acog", "serial-cervical-length") is given
+    assert state(w, "acog", "serial-cervical-length") == expected
+
+
+def test_serial_scans_done_to_the_end_of_the_window_are_not_missed() -> None:
+    w = woman("16+0").with_prior_sptb("30+0")
+    for at in ("16+0", "18+0", "20+0", "22+0"):
+        w = w.with_length(30.0, at=at)
+    assert state(w.at("24+2"), "acog", "serial-cervical-length") is None
+    # NICE (every 2-4 weeks): after a scan at 22+0 the next is acceptable until 26+0.
+    assert state(w.at("24+2"), "nice", "serial-cervical-length") is None
+
+
+def test_a_nice_serial_scan_overdue_in_the_window_is_missed_after_it() -> None:
+    w = woman("16+0").with_prior_sptb("30+0").with_length(30.0, at="16+0")
+    w = w.with_length(30.0, at="18+0").with_length(30.0, at="20+0")
+    # Next due 22+0, acceptable until 24+0: none by the end of the window (CD-05).
+    assert state(w.at("24+1"), "nice", "serial-cervical-length") == "missed"
+    assert (
+        state(w.with_length(30.0, at="23+0").at("24+1"), "nice", "serial-cervical-length") is None
+    )
 
 
 @pytest.mark.parametrize(("today", "given"), [("23+6", True), ("24+0", False)])
