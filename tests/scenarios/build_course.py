@@ -493,7 +493,7 @@ def _() -> Case:
             "state_note_includes": {
                 "vaginal-progesterone": [
                     "the current treatment, not an offer",
-                    "continue until at least 34+0",
+                    "at least until 34+0",
                 ]
             },
         },

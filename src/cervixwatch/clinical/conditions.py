@@ -439,7 +439,7 @@ def _fact_name(raw: object, where: str) -> str:
     return raw
 
 
-_WINDOW_PARAMETERS = ("ga", "measured")
+_WINDOW_PARAMETERS = ("ga", "measured", "reported")
 _WINDOW_BOUNDS = ("from", "upto", "before")
 
 

@@ -194,6 +194,11 @@ FACT_FAMILIES: Mapping[str, FactFamily] = {
         "shortest transvaginal length measured {window}, mm", _TV_LENGTH, "measured"
     ),
     "tv_length_measured": FactFamily("a transvaginal length measured {window}", "", "measured"),
+    # Any unreviewed report of a symptom made in the window (CD-07: a report keeps its urgency
+    # until reviewed; a later report outside the window does not hide an earlier one).
+    "open_symptom_report": FactFamily(
+        "a symptom reported {window}, not yet reviewed", _EDD, "reported"
+    ),
 }
 
 
@@ -264,8 +269,17 @@ def _windowed_value(
     priors: list[PriorPregnancy],
     tv: list[tuple[int | None, CervicalLengthMeasurement]],
     edd: dt.date | None,
+    reported: list[int | None],
 ) -> FactValue:
     low, high = fact.low, fact.high
+    if fact.family == "open_symptom_report":
+        inside = [
+            d is None or ((low is None or d >= low) and (high is None or d <= high))
+            for d in reported
+        ]
+        if any(d is not None and i for d, i in zip(reported, inside, strict=True)):
+            return True
+        return None if None in reported else False
     if fact.family == "prior_sptb":
         return h.any_of(
             h.is_spontaneous_preterm_birth(p, min_days=low, max_days=high) for p in priors
@@ -530,6 +544,8 @@ def derive_facts(
         facts["tv_length_since_report_measured"] = False
         facts["shortest_tv_length_since_report_mm"] = None
         facts["ffn_since_report_ng_per_ml"] = None
-    for fact in windowed:
-        facts[fact.key] = _windowed_value(fact, priors, tv, edd)
+    if windowed:
+        report_days = [ga_of(r.reported_on) for r in with_symptoms]
+        for fact in windowed:
+            facts[fact.key] = _windowed_value(fact, priors, tv, edd, report_days)
     return facts
