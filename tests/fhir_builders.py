@@ -75,12 +75,13 @@ def quantity(value: Any, unit: str) -> dict[str, Any]:
     return {"value": value, "unit": unit, "system": c.UCUM, "code": unit}
 
 
-def edd(value: str = "2026-07-04", effective: str = "2025-11-22") -> Resource:
-    return observation(c.EDD, effective, rid="edd", valueDateTime=value)
+def edd(value: str = "2026-07-04", effective: str = "2025-11-22", rid: str = "edd") -> Resource:
+    # Two datings are two records, with two ids: one id sent twice is one record, read once.
+    return observation(c.EDD, effective, rid=rid, valueDateTime=value)
 
 
-def fetus_count(count: int, effective: str = "2025-11-22") -> Resource:
-    return observation(c.FETUS_COUNT, effective, rid="fetuses", valueInteger=count)
+def fetus_count(count: int, effective: str = "2025-11-22", rid: str = "fetuses") -> Resource:
+    return observation(c.FETUS_COUNT, effective, rid=rid, valueInteger=count)
 
 
 def cervical_length(

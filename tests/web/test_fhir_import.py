@@ -77,6 +77,34 @@ def test_round_trip_gives_the_same_assessment(client: TestClient, case: Path) ->
     assert again == original
 
 
+def test_duplicate_entries_are_read_alike_by_the_command_line_and_the_server(
+    client: TestClient,
+) -> None:
+    # Issue 10, item 8: a feed repeating a resource under its id. Two copies of one previous
+    # sPTB must not become two (RCOG75-01 counts them): read once by both, the last standing.
+    prior = fb.prior_pregnancy(rid="prior-1")
+    raw = fb.dumps(
+        fb.bundle(
+            fb.edd(),
+            prior,
+            fb.prior_pregnancy(rid="prior-2", ended="2021-03-01"),
+            copy.deepcopy(prior),
+            fb.cervical_length(30, rid="cl-1"),
+            fb.cervical_length(22, rid="cl-1"),
+        )
+    )
+    as_of = dt.date(2026, 2, 2)
+    records = read_bundle(raw, as_of)
+    assert len(records.prior_pregnancies) == 2
+    assert [m.length_mm for m in records.cervical_lengths] == [22]
+    patient_id = import_ok(client, raw)
+    exported = orjson.dumps(everything(client, patient_id))
+    assert len(read_bundle(exported, as_of).prior_pregnancies) == 2
+    original, again = _assessment(raw, as_of), _assessment(exported, as_of)
+    original.pop("notes"), again.pop("notes")
+    assert again == original
+
+
 def test_sending_a_bundle_twice_stores_nothing_twice(client: TestClient, engine: Engine) -> None:
     raw = (CASES[1] / "bundle.json").read_bytes()
     first = post_bundle(client, raw)

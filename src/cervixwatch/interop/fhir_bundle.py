@@ -149,7 +149,31 @@ def _entries(bundle: Mapping[str, Any]) -> list[tuple[int, str | None, dict[str,
             raise BundleError(f"Bundle.entry[{index}].resource: missing resourceType")
         full_url = entry.get("fullUrl")
         out.append((index, full_url if isinstance(full_url, str) else None, resource))
-    return out
+    return _once_each(out)
+
+
+def _once_each(
+    entries: list[tuple[int, str | None, dict[str, Any]]],
+) -> list[tuple[int, str | None, dict[str, Any]]]:
+    """A resource sent twice under one id (a feed repeating itself) is read once, the last
+    copy standing, as the server stores it once by its id: the command line and the server
+    read the same Bundle alike (issue 10, item 8). Resources without an id are all kept."""
+    last: dict[tuple[str, str], int] = {}
+    for position, (_, _, resource) in enumerate(entries):
+        rid = resource.get("id")
+        if isinstance(rid, str) and resource["resourceType"] != "Patient":
+            last[(resource["resourceType"], rid)] = position
+    if len(last) == sum(
+        1 for _, _, r in entries if isinstance(r.get("id"), str) and r["resourceType"] != "Patient"
+    ):
+        return entries
+    return [
+        entry
+        for position, entry in enumerate(entries)
+        if not isinstance(entry[2].get("id"), str)
+        or entry[2]["resourceType"] == "Patient"
+        or last[(entry[2]["resourceType"], entry[2]["id"])] == position
+    ]
 
 
 def _patient_keys(

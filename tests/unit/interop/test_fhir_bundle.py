@@ -167,7 +167,8 @@ def test_a_datetime_with_a_time_but_no_offset_is_rejected() -> None:
 def test_resources_dated_after_as_of_are_ignored() -> None:
     records = read(
         fb.edd("2026-07-04", effective="2025-11-22"),
-        fb.edd("2026-07-11", effective="2026-02-03"),  # a re-dating not yet made on as_of
+        # A re-dating not yet made on as_of (a record of its own).
+        fb.edd("2026-07-11", effective="2026-02-03", rid="edd-redated"),
         fb.cervical_length(30, "2026-02-02", rid="today"),
         fb.cervical_length(10, "2026-02-03", rid="tomorrow"),
         fb.prior_pregnancy(ended="2026-02-03"),
@@ -188,10 +189,18 @@ def test_resources_dated_after_as_of_are_ignored() -> None:
     assert not complication.active_on(AS_OF)
 
 
+def test_one_resource_sent_twice_under_its_id_is_read_once_the_last_standing() -> None:
+    # Issue 10, item 8: as the server stores it once by its id.
+    first = fb.prior_pregnancy(rid="prior-1", weeks=30.0)
+    again = fb.prior_pregnancy(rid="prior-1", weeks=31.0)
+    records = read(first, fb.prior_pregnancy(rid="prior-2", ended="2021-01-01"), again)
+    assert sorted(p.gestation_days or 0 for p in records.prior_pregnancies) == [210, 217]
+
+
 def test_the_latest_edd_stands() -> None:
     records = read(
-        fb.edd("2026-07-11", effective="2025-11-01"),
-        fb.edd("2026-07-04", effective="2025-12-01"),
+        fb.edd("2026-07-11", effective="2025-11-01", rid="edd-booking"),
+        fb.edd("2026-07-04", effective="2025-12-01", rid="edd-scan"),
     )
     assert records.edd == dt.date(2026, 7, 4)
 
