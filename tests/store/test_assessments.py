@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.clinical.assessment import assess
 from cervixwatch.clinical.records import CervicalLengthMeasurement, LengthMethod, PregnancyRecords
-from cervixwatch.knowledge import bundled_profiles
+from cervixwatch.knowledge import bundled_evidence, bundled_profiles
 from cervixwatch.store.assessments import assessment_columns
 from cervixwatch.store.models import AssessmentRow, PatientRow
 from cervixwatch.store.records import PatientFields, load_records
@@ -49,7 +49,7 @@ def _stored(factory: sessionmaker[Session]) -> list[AssessmentRow]:
 @PROPERTY_SETTINGS
 @given(case=pregnancy_records())
 def test_worklist_columns_agree_with_the_assessment(case: RecordsOnDate) -> None:
-    assessment = assess(case.records, case.as_of, list(PROFILES.values()))
+    assessment = assess(case.records, case.as_of, list(PROFILES.values()), bundled_evidence())
     columns = assessment_columns(assessment, case.records, PROFILES)
     facts = assessment.facts
     assert columns["ga_days"] == facts["ga_days"]
@@ -87,7 +87,8 @@ def test_a_write_stores_the_assessment_of_the_stored_records(
     written = _write(factory, w.records, w.as_of)
     with factory() as session:
         records = load_records(session, written.pregnancy_id)
-    expected = assess(records, w.as_of, list(PROFILES.values()))
+    # As every write assesses: with the published risk figures that apply.
+    expected = assess(records, w.as_of, list(PROFILES.values()), bundled_evidence())
     assert written.assessment == expected
     [row] = _stored(factory)
     assert row.pregnancy_id == written.pregnancy_id

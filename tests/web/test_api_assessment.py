@@ -8,7 +8,7 @@ import datetime as dt
 from fastapi.testclient import TestClient
 
 from cervixwatch.clinical.assessment import assess
-from cervixwatch.knowledge import bundled_profiles
+from cervixwatch.knowledge import bundled_evidence, bundled_profiles
 from cervixwatch.store import load_records
 from cervixwatch.views.json_view import assessment_json
 from cervixwatch.web.api.assessment import AssessmentPublic
@@ -52,11 +52,17 @@ def test_the_same_json_as_the_command_line(client: TestClient) -> None:
     profiles = list(bundled_profiles().values())
     with client.app.state.sessions() as session:  # type: ignore[attr-defined]
         records = load_records(session, pregnancy_id)
-    expected = assessment_json(assess(records, TODAY, profiles), records, profiles)
+    expected = assessment_json(
+        assess(records, TODAY, profiles, bundled_evidence()), records, profiles
+    )
     assert document == expected
     # ... and the declared response model describes it, key for key.
     parsed = AssessmentPublic.model_validate(document)
     assert not parsed.model_extra
+    assert parsed.recommendations
+    assert parsed.risk is not None
+    for part in (*parsed.recommendations, parsed.risk, *parsed.scan_plan):
+        assert not part.model_extra, part
 
 
 def test_on_another_day(client: TestClient) -> None:

@@ -41,6 +41,18 @@ class RecommendationOut(_Open):
     provenance: str
     summary: str
     facts: dict[str, Any] = Field(description="The facts that fired the rule.")
+    state: str = Field(
+        description="The course of care: due, in-place, declined, overdue or missed."
+    )
+    state_note: str = Field(description="The state in plain words, with its dates.")
+    assumptions: list[str] = Field(
+        description="Plain sentences, one per usual value assumed for an unknown fact (CD-01)."
+    )
+    reason: str | None = Field(
+        default=None,
+        description="Why, where the facts alone do not say (an unreviewed symptom report:"
+        " its symptoms, when, by whom, how long it has waited).",
+    )
     window: Window | None = None
 
 
@@ -68,7 +80,9 @@ class EvidenceOut(_Open):
 
 class RiskOut(_Open):
     tier: str | None
+    tier_label: str
     tier_rule: str
+    current_findings: list[str]
     evidence: list[EvidenceOut]
 
 
@@ -94,6 +108,14 @@ class ScanPlanOut(_Open):
     next: NextScan | None
     planned: list[dt.date]
     note: str
+    missed: bool
+
+
+class CurrentTreatmentOut(_Open):
+    treatment: str = Field(description="cerclage, vaginal-progesterone, ...")
+    since: dt.date | None
+    since_ga: str | None
+    detail: str
 
 
 class AssessmentPublic(_Open):
@@ -110,6 +132,9 @@ class AssessmentPublic(_Open):
     recommendations: list[RecommendationOut]
     withheld: list[WithheldOut]
     missing: list[str]
+    current_treatments: list[CurrentTreatmentOut] = Field(
+        description="Treatments under way on the day (a cerclage in situ, active orders)."
+    )
     risk: RiskOut | None
     next_scan_due: dt.date | None
     next_scan_status: str | None

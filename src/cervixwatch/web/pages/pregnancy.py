@@ -40,6 +40,7 @@ from cervixwatch.store.models import (
     PregnancyStatus,
     SymptomReportRow,
 )
+from cervixwatch.views.clinical_words import fact_label
 from cervixwatch.web.access import PatientData, PrincipalDep, allow, by_pregnancy
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep
 from cervixwatch.web.pages.core import PageRoute, render
@@ -135,15 +136,17 @@ class GuidelineColumn:
 
 
 def _fact_value(name: str, value: Any) -> str:
+    # A fact a profile gave a window is named with it ("shortest_tv_length_mm[..167]").
+    family = name.partition("[")[0]
     if value is None:
         return "unknown"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if name == "ga_days" and isinstance(value, int):
+    if family == "ga_days" and isinstance(value, int):
         return str(GestationalAge(value))
-    if name.endswith("_mm") and isinstance(value, int | float):
+    if family.endswith("_mm") and isinstance(value, int | float):
         return f"{value:g} mm"
-    if name.endswith("_cm") and isinstance(value, int | float):
+    if family.endswith("_cm") and isinstance(value, int | float):
         return f"{value:g} cm"
     return str(value)
 
@@ -164,7 +167,7 @@ def _rec(r: Mapping[str, Any]) -> Rec:
         facts=[
             Fact(
                 name,
-                FACT_CATALOGUE[name].meaning if name in FACT_CATALOGUE else name,
+                FACT_CATALOGUE[name].meaning if name in FACT_CATALOGUE else fact_label(name),
                 _fact_value(name, value),
             )
             for name, value in r["facts"].items()
