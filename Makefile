@@ -19,7 +19,7 @@ help:
 	@echo "make demo-text  install, then assess the bundled example patients and print them"
 	@echo "make test    install what the tests need, then run the whole suite"
 	@echo "make check   ruff format --check, ruff check, mypy"
-	@echo "make bench   run the assess benchmark (benchmarks/assess.py)"
+	@echo "make bench   run the assess and CLI start-up benchmarks (benchmarks/assess.py, startup.py)"
 	@echo "make bench-api  run the API benchmark against PostgreSQL (benchmarks/api.py)"
 
 # uv comes from PyPI (the only registry we can rely on); the lock file pins everything else.
@@ -112,6 +112,7 @@ format: install
 
 bench: install
 	$(UV) run python benchmarks/assess.py
+	$(UV) run python benchmarks/startup.py
 
 bench-api: install
 	$(UV) run python benchmarks/api.py
