@@ -23,10 +23,14 @@ from statistics import NormalDist
 
 from cervixwatch.clinical.gestation import ga
 from cervixwatch.clinical.records import Onset, ReviewOutcome, Symptom
-from cervixwatch.clinical.risk import HASSAN_2000, IAMS_1996, KAZEMIER_2014, KAZEMIER_RECURRENCE
 from cervixwatch.cohort.model import Referral
+from cervixwatch.knowledge import bundled_evidence
 
-__all__ = ["HASSAN_2000", "IAMS_1996", "KAZEMIER_2014"]
+_EVIDENCE = bundled_evidence()
+#: The citations of the published figures, as the clinical core shows them.
+HASSAN_2000 = _EVIDENCE.hassan.citation
+IAMS_1996 = _EVIDENCE.iams.citation
+KAZEMIER_2014 = _EVIDENCE.kazemier.citation
 
 OWEN_2010 = "Owen J et al. Am J Obstet Gynecol 2010;203:393.e1-5 (PubMed 20708169)."
 ESPLIN_2017 = "Esplin MS et al. (nuMoM2b). JAMA 2017;317:1047-56 (PMC5828036)."
@@ -84,15 +88,12 @@ LENGTH_MAX_MM = 60.0
 # --- Obstetric history: recurrence of spontaneous preterm birth ----------------------------
 
 
-def _percent(text: str) -> float:
-    return float(text.rstrip("%")) / 100
-
-
 #: PUBLISHED, Kazemier 2014 (risk-evidence.md 6.3): absolute risk of sPTB by (this pregnancy,
-#: previous birth), read from the table the clinical core shows (`clinical.risk`), so the two
-#: never disagree. Keys: ("singleton"|"twins", "preterm singleton"|"term twins"|...).
+#: previous birth), read as numbers from the knowledge file the clinical core shows
+#: (knowledge/evidence/), so the two never disagree. Keys: ("singleton"|"twins", "preterm
+#: singleton"|"term twins"|...).
 KAZEMIER_SPTB_RISK: Mapping[tuple[str, str], float] = {
-    key: _percent(figure) for key, (figure, _ci) in KAZEMIER_RECURRENCE.items()
+    key: figure.percent / 100 for key, figure in _EVIDENCE.kazemier_recurrence.items()
 }
 #: PUBLISHED, Esplin 2017 (nuMoM2b, risk-evidence.md 6.3): 474 of 9,410 nulliparous women (5.0%)
 #: had a spontaneous preterm birth. Used for a woman's first birth when it is a singleton.

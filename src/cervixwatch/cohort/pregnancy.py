@@ -45,6 +45,7 @@ from cervixwatch.clinical.records import (
 )
 from cervixwatch.cohort import parameters as p
 from cervixwatch.cohort.draws import clip, day_between, days, pick_weighted
+from cervixwatch.knowledge import bundled_evidence
 
 PROGESTERONE = "vaginal-progesterone"
 CERCLAGES = {
@@ -229,7 +230,7 @@ class PregnancyCare:
         return self.care.records(self.end)
 
     def _assess(self, day: dt.date) -> Assessment:
-        return assess(self.care.records(day), day, self.profiles)
+        return assess(self.care.records(day), day, self.profiles, bundled_evidence())
 
     def _visit(self, day: dt.date) -> Assessment:
         """Assess on `day` and act on the treatments it gives."""
