@@ -29,7 +29,7 @@ from cervixwatch.clinical.assessment import assess as assess_records
 from cervixwatch.clinical.guidelines import GuidelineProfile, KnowledgeError
 from cervixwatch.interop.fhir_bundle import read_bundle
 from cervixwatch.interop.fhir_values import BundleError
-from cervixwatch.knowledge import BUNDLED_PROFILES, load_profiles
+from cervixwatch.knowledge import BUNDLED_PROFILES, bundled_evidence, load_profiles
 from cervixwatch.views.json_view import assessment_json
 from cervixwatch.views.text_view import render_text
 
@@ -141,7 +141,7 @@ def assess(
         records = read_bundle(raw, day)
     except BundleError as error:
         raise fail(f"invalid bundle {file}: {error}") from None
-    assessment = assess_records(records, day, profiles)
+    assessment = assess_records(records, day, profiles, bundled_evidence())
     if output is OutputFormat.json:
         document = assessment_json(assessment, records, profiles)
         sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
