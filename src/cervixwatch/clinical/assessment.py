@@ -10,12 +10,11 @@ every rule left undecided by a missing fact adds that fact's need to `missing`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any
 
 from cervixwatch.clinical import course
-from cervixwatch.clinical.conditions import Check
 from cervixwatch.clinical.facts import (
     HISTORY_NEED,
     FactValue,
@@ -23,60 +22,29 @@ from cervixwatch.clinical.facts import (
     needs_of,
     open_reports,
 )
-from cervixwatch.clinical.gestation import GestationalAge, date_at, gestational_age_on
-from cervixwatch.clinical.guidelines import Course, GuidelineProfile, RecommendationRule
-from cervixwatch.clinical.records import Medication, PregnancyRecords
+from cervixwatch.clinical.gestation import GestationalAge
+from cervixwatch.clinical.guidelines import GuidelineProfile, RecommendationRule
+from cervixwatch.clinical.recommendation import (
+    STATES,
+    CurrentTreatment,
+    Recommendation,
+    RecommendationState,
+    Withheld,
+)
+from cervixwatch.clinical.records import PregnancyRecords
 from cervixwatch.clinical.risk import RiskEvidence, RiskSummary, summarise_risk
 from cervixwatch.clinical.surveillance import ScanPlan, plan_scans
 
-RecommendationState = Literal["due", "in-place", "declined", "overdue", "missed"]
-STATES: tuple[RecommendationState, ...] = ("due", "in-place", "declined", "overdue", "missed")
-
-
-@dataclass(frozen=True, slots=True)
-class Recommendation:
-    """One guideline's recommendation, traceable to its rule, source and the facts behind it."""
-
-    code: str
-    guideline: str
-    strength: str
-    rule: str
-    rules: tuple[str, ...]
-    citation: str
-    provenance: str
-    summary: str
-    facts: Mapping[str, Any]
-    window: tuple[dt.date, dt.date] | None = None
-    #: The course of care (profiles.md): due, in-place, declined, overdue or missed.
-    state: RecommendationState = "due"
-    #: The state in plain words, with its dates and rule ("declined on 2026-02-01").
-    state_note: str = ""
-    #: Plain sentences, one per usual value assumed for an unknown fact (CD-01).
-    assumptions: tuple[str, ...] = ()
-    #: Why, in the clinic's words, where the rule's facts alone do not say (the symptoms of
-    #: an unreviewed report, who reported them and how long they have waited: CD-07).
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class CurrentTreatment:
-    """A treatment under way on the assessment's day: a cerclage in situ, an active order."""
-
-    treatment: str  # "cerclage", "vaginal-progesterone", "hydroxyprogesterone-caproate"
-    since: dt.date | None
-    since_ga: GestationalAge | None
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class Withheld:
-    """A recommendation a rule would give but a suppression withholds (shown for review)."""
-
-    code: str
-    guideline: str
-    rule: str
-    withheld_by: str
-    reason: str
+#: The data an assessment holds, defined in `recommendation` and named here for its callers.
+__all__ = [
+    "STATES",
+    "Assessment",
+    "CurrentTreatment",
+    "Recommendation",
+    "RecommendationState",
+    "Withheld",
+    "assess",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,26 +152,6 @@ def _suppress(
     return suppressed, withheld
 
 
-def _course_recommendation(
-    course: Course, profile: GuidelineProfile, facts: Mapping[str, FactValue]
-) -> Recommendation:
-    """A treatment in place past its start window, when no rule offers it any more: shown as
-    the current treatment with how long it continues, from the course's own rule."""
-    rule = course.continue_rule
-    return Recommendation(
-        code=course.code,
-        guideline=profile.id,
-        strength="recommend",
-        rule=rule,
-        rules=(rule,),
-        citation=profile.citation_text((rule,)),
-        provenance=profile.sources[rule].provenance_label,
-        summary=profile.sources[rule].words,
-        facts={course.in_place: facts[course.in_place], "ga_days": facts["ga_days"]},
-        state="in-place",
-    )
-
-
 def _evaluate_profile(
     profile: GuidelineProfile,
     records: PregnancyRecords,
@@ -240,7 +188,9 @@ def _evaluate_profile(
             rule.when.assumptions(facts, fired, words, assumed)
             missing.extend(assumed)
         window = _window_dates(rule, edd)
-        state, note = _state(profile, rule, records, facts, as_of, plan, window, fired_then)
+        state, note = course.state_of(
+            profile, rule, records, facts, as_of, plan, window, fired_then
+        )
         recommendations.append(
             Recommendation(
                 code=rule.code,
@@ -270,7 +220,7 @@ def _evaluate_profile(
     for rule, check, _ in profile.passes[0]:
         if rule.scan is None or rule.scan.kind != "serial" or rule.code in given_codes:
             continue
-        missed = _missed_serial(profile, rule, check, records, facts, fired_then)
+        missed = course.missed_serial(profile, rule, check, records, facts, fired_then)
         if missed is not None and rule.code not in suppressed:
             recommendations.append(missed[0])
             plans.append(missed[1])
@@ -293,133 +243,9 @@ def _evaluate_profile(
         if started is None:
             note += " Its start date is not recorded: whether it was indicated then is unknown."
         recommendations.append(
-            replace(_course_recommendation(treatment, profile, facts), state_note=note)
+            replace(course.course_recommendation(treatment, profile, facts), state_note=note)
         )
     return recommendations, withheld, plans
-
-
-def _missed_serial(
-    profile: GuidelineProfile,
-    rule: RecommendationRule,
-    check: Check,
-    records: PregnancyRecords,
-    facts: Mapping[str, FactValue],
-    fired_then: Callable[[dt.date, RecommendationRule], bool],
-) -> tuple[Recommendation, ScanPlan] | None:
-    """CD-05: a serial scan is missed once its surveillance window has ended without it.
-
-    Past the window the rule no longer fires; if it applied on the window's last day (judged
-    on what was known then) and a scan fell due in the window with none recorded after it,
-    the recommendation is shown as `missed` (not a task) with the plan as it stood then."""
-    schedule, edd, ga_days = rule.scan, records.edd, facts["ga_days"]
-    if schedule is None or edd is None or not isinstance(ga_days, int):
-        return None
-    if ga_days <= schedule.to_days:
-        return None
-    # Cheap first: would the rule hold the day before the window closed, with today's other
-    # facts? (A rule written "before 24+0" beside a window "to 24+0" no longer holds on 24+0.)
-    before_end = schedule.to_days - 1
-    if check({**facts, "ga_days": before_end}, frozenset()) is not True:
-        return None
-    end = date_at(edd, GestationalAge(schedule.to_days))
-    if not fired_then(date_at(edd, GestationalAge(before_end)), rule):
-        return None
-    plan = plan_scans(schedule, records, end, profile.id, rule.rule)
-    if plan is None or plan.next_scan is None:
-        return None
-    # Missed only if the scan's last acceptable day fell in the window: with NICE's "every 2-4
-    # weeks", a scan at 22+0 is next due at 24+0 but acceptable until 26+0, so not missed.
-    grace = (
-        schedule.overdue_after_days - plan.interval_days
-        if schedule.overdue_after_days is not None and plan.interval_days is not None
-        else 0
-    )
-    if plan.next_scan.due + dt.timedelta(days=grace) > end:
-        return None
-    due = plan.next_scan.due
-    note = (
-        f"Missed: a scan was due from {course.at(due, edd)} and none was recorded by the end of"
-        f" the surveillance window, {course.at(end, edd)} (CD-05)."
-    )
-    missed_plan = replace(plan, next_scan=None, missed=True, note=note)
-    recommendation = Recommendation(
-        code=rule.code,
-        guideline=profile.id,
-        strength=rule.strength,
-        rule=rule.rule,
-        rules=rule.rule_ids,
-        citation=profile.rule_citations.get(rule.rule_ids) or profile.citation_text(rule.rule_ids),
-        provenance=rule.provenance,
-        summary=rule.summary,
-        facts={"ga_days": ga_days},
-        state="missed",
-        state_note=note,
-    )
-    return recommendation, missed_plan
-
-
-def _state(
-    profile: GuidelineProfile,
-    rule: RecommendationRule,
-    records: PregnancyRecords,
-    facts: Mapping[str, FactValue],
-    as_of: dt.date,
-    plan: ScanPlan | None,
-    window: tuple[dt.date, dt.date] | None,
-    fired_then: Callable[[dt.date, RecommendationRule], bool],
-) -> tuple[RecommendationState, str]:
-    """In place beats declined beats the calendar (overdue, missed) beats due."""
-    treatment = profile.courses.get(rule.code)
-    if treatment is not None and facts[treatment.in_place] is True:
-        return "in-place", course.course_state(treatment, records, facts, as_of, profile)
-    if rule.choice_made_by is not None and facts[rule.choice_made_by] is True:
-        # NICE-01 offers a choice of either, not both: with the other under way it is made.
-        return "in-place", f"The choice is made: {rule.choice_words} ({rule.rule})."
-    declined = (
-        course.declined_state(rule.code, rule, records, as_of, fired_then)
-        if records.declined
-        else None
-    )
-    if declined is not None and declined[0] == "declined":
-        return "declined", declined[1]
-    state: tuple[str, str] = ("due", "")
-    if rule.scan is not None:
-        state = course.plan_state(plan, records.edd)
-    else:
-        state = course.window_state(window, as_of, records.edd) or state
-    if declined is not None:
-        state = (state[0], f"{declined[1]} {state[1]}".strip())
-    return state  # type: ignore[return-value]
-
-
-def _current_treatments(records: PregnancyRecords, as_of: dt.date) -> tuple[CurrentTreatment, ...]:
-    edd = records.edd
-    out = [
-        CurrentTreatment(
-            "cerclage",
-            day,
-            gestational_age_on(edd, day) if edd is not None else None,
-            words,
-        )
-        for day, words in course.cerclage_in_situ_text(records, as_of)
-    ]
-    for medication in Medication:
-        orders = [
-            m for m in records.medications if m.medication is medication and m.active_on(as_of)
-        ]
-        if not orders:
-            continue
-        dated = [m.started_on for m in orders if m.started_on is not None]
-        since = min(dated) if dated else None
-        out.append(
-            CurrentTreatment(
-                medication.value,
-                since,
-                gestational_age_on(edd, since) if edd is not None and since is not None else None,
-                course.medication_text(records, medication, as_of),
-            )
-        )
-    return tuple(out)
 
 
 def _missing_text(
@@ -503,5 +329,5 @@ def assess(
         scan_plans=tuple(plans),
         risk=summarise_risk(records, facts, as_of, evidence),
         facts=facts,
-        current_treatments=_current_treatments(records, as_of),
+        current_treatments=course.current_treatments(records, as_of),
     )

@@ -13,9 +13,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
+from cervixwatch.clinical.conditions import Check
+from cervixwatch.clinical.facts import FactValue
 from cervixwatch.clinical.gestation import GestationalAge, date_at, gestational_age_on
 from cervixwatch.clinical.guidelines import Course, GuidelineProfile, RecommendationRule
+from cervixwatch.clinical.recommendation import (
+    CurrentTreatment,
+    Recommendation,
+    RecommendationState,
+)
 from cervixwatch.clinical.records import (
     CerclageIndication,
     CerclageRoute,
@@ -23,7 +31,7 @@ from cervixwatch.clinical.records import (
     PregnancyRecords,
     SymptomReport,
 )
-from cervixwatch.clinical.surveillance import ScanPlan
+from cervixwatch.clinical.surveillance import ScanPlan, plan_scans
 
 #: Words for what a woman reported (the symptoms questionnaire's linkIds).
 SYMPTOM_WORDS = {
@@ -230,3 +238,148 @@ def urgent_reason(
     if found:
         parts.append("on exam: " + " and ".join(found))
     return "; ".join(parts)
+
+
+# --- recommendations of the course (used by assessment.py) --------------------------------
+
+
+def course_recommendation(
+    course: Course, profile: GuidelineProfile, facts: Mapping[str, FactValue]
+) -> Recommendation:
+    """A treatment in place past its start window, when no rule offers it any more: shown as
+    the current treatment with how long it continues, from the course's own rule."""
+    rule = course.continue_rule
+    return Recommendation(
+        code=course.code,
+        guideline=profile.id,
+        strength="recommend",
+        rule=rule,
+        rules=(rule,),
+        citation=profile.citation_text((rule,)),
+        provenance=profile.sources[rule].provenance_label,
+        summary=profile.sources[rule].words,
+        facts={course.in_place: facts[course.in_place], "ga_days": facts["ga_days"]},
+        state="in-place",
+    )
+
+
+def missed_serial(
+    profile: GuidelineProfile,
+    rule: RecommendationRule,
+    check: Check,
+    records: PregnancyRecords,
+    facts: Mapping[str, FactValue],
+    fired_then: Callable[[dt.date, RecommendationRule], bool],
+) -> tuple[Recommendation, ScanPlan] | None:
+    """CD-05: a serial scan is missed once its surveillance window has ended without it.
+
+    Past the window the rule no longer fires; if it applied on the window's last day (judged
+    on what was known then) and a scan fell due in the window with none recorded after it,
+    the recommendation is shown as `missed` (not a task) with the plan as it stood then."""
+    schedule, edd, ga_days = rule.scan, records.edd, facts["ga_days"]
+    if schedule is None or edd is None or not isinstance(ga_days, int):
+        return None
+    if ga_days <= schedule.to_days:
+        return None
+    # Cheap first: would the rule hold the day before the window closed, with today's other
+    # facts? (A rule written "before 24+0" beside a window "to 24+0" no longer holds on 24+0.)
+    before_end = schedule.to_days - 1
+    if check({**facts, "ga_days": before_end}, frozenset()) is not True:
+        return None
+    end = date_at(edd, GestationalAge(schedule.to_days))
+    if not fired_then(date_at(edd, GestationalAge(before_end)), rule):
+        return None
+    plan = plan_scans(schedule, records, end, profile.id, rule.rule)
+    if plan is None or plan.next_scan is None:
+        return None
+    # Missed only if the scan's last acceptable day fell in the window: with NICE's "every 2-4
+    # weeks", a scan at 22+0 is next due at 24+0 but acceptable until 26+0, so not missed.
+    grace = (
+        schedule.overdue_after_days - plan.interval_days
+        if schedule.overdue_after_days is not None and plan.interval_days is not None
+        else 0
+    )
+    if plan.next_scan.due + dt.timedelta(days=grace) > end:
+        return None
+    due = plan.next_scan.due
+    note = (
+        f"Missed: a scan was due from {at(due, edd)} and none was recorded by the end of"
+        f" the surveillance window, {at(end, edd)} (CD-05)."
+    )
+    missed_plan = replace(plan, next_scan=None, missed=True, note=note)
+    recommendation = Recommendation(
+        code=rule.code,
+        guideline=profile.id,
+        strength=rule.strength,
+        rule=rule.rule,
+        rules=rule.rule_ids,
+        citation=profile.rule_citations.get(rule.rule_ids) or profile.citation_text(rule.rule_ids),
+        provenance=rule.provenance,
+        summary=rule.summary,
+        facts={"ga_days": ga_days},
+        state="missed",
+        state_note=note,
+    )
+    return recommendation, missed_plan
+
+
+def state_of(
+    profile: GuidelineProfile,
+    rule: RecommendationRule,
+    records: PregnancyRecords,
+    facts: Mapping[str, FactValue],
+    as_of: dt.date,
+    plan: ScanPlan | None,
+    window: tuple[dt.date, dt.date] | None,
+    fired_then: Callable[[dt.date, RecommendationRule], bool],
+) -> tuple[RecommendationState, str]:
+    """In place beats declined beats the calendar (overdue, missed) beats due."""
+    treatment = profile.courses.get(rule.code)
+    if treatment is not None and facts[treatment.in_place] is True:
+        return "in-place", course_state(treatment, records, facts, as_of, profile)
+    if rule.choice_made_by is not None and facts[rule.choice_made_by] is True:
+        # NICE-01 offers a choice of either, not both: with the other under way it is made.
+        return "in-place", f"The choice is made: {rule.choice_words} ({rule.rule})."
+    declined = (
+        declined_state(rule.code, rule, records, as_of, fired_then) if records.declined else None
+    )
+    if declined is not None and declined[0] == "declined":
+        return "declined", declined[1]
+    state: tuple[str, str] = ("due", "")
+    if rule.scan is not None:
+        state = plan_state(plan, records.edd)
+    else:
+        state = window_state(window, as_of, records.edd) or state
+    if declined is not None:
+        state = (state[0], f"{declined[1]} {state[1]}".strip())
+    return state  # type: ignore[return-value]
+
+
+def current_treatments(records: PregnancyRecords, as_of: dt.date) -> tuple[CurrentTreatment, ...]:
+    edd = records.edd
+    out = [
+        CurrentTreatment(
+            "cerclage",
+            day,
+            gestational_age_on(edd, day) if edd is not None else None,
+            words,
+        )
+        for day, words in cerclage_in_situ_text(records, as_of)
+    ]
+    for medication in Medication:
+        orders = [
+            m for m in records.medications if m.medication is medication and m.active_on(as_of)
+        ]
+        if not orders:
+            continue
+        dated = [m.started_on for m in orders if m.started_on is not None]
+        since = min(dated) if dated else None
+        out.append(
+            CurrentTreatment(
+                medication.value,
+                since,
+                gestational_age_on(edd, since) if edd is not None and since is not None else None,
+                medication_text(records, medication, as_of),
+            )
+        )
+    return tuple(out)
