@@ -81,6 +81,26 @@ def test_an_infection_noted_today_is_not_known_to_yesterdays_assessment(
     assert "cerclage-contraindicated" in _recommendations(client, pregnancy_id, TODAY)
 
 
+def test_an_infection_imported_with_its_onset_counts_from_that_day(client: TestClient) -> None:
+    """The FHIR path: a Condition with onset 2026-03-02 is stored with that day, so the
+    assessment of 2026-03-01 does not know it, and the export keeps it."""
+    bundle = fb.bundle(
+        fb.edd("2026-07-13"),  # 19+0 on TODAY
+        fb.prior_pregnancy("live-birth", 30.0, "spontaneous-labour"),
+        fb.cervical_length(22, "2026-02-23", rid="cl-1"),
+        fb.condition(c.CHORIOAMNIONITIS, rid="infection", onsetDateTime=TODAY.isoformat()),
+    )
+    answer = _reimport(client, bundle)
+    patient_id = answer["entry"][0]["response"]["location"].removeprefix("Patient/")
+    pregnancy_id = ok(client.get(f"/api/patients/{patient_id}/pregnancies"))[0]["id"]
+    yesterday = _recommendations(client, pregnancy_id, YESTERDAY)
+    assert "cerclage-contraindicated" not in yesterday
+    assert "ultrasound-indicated-cerclage" in yesterday
+    assert "cerclage-contraindicated" in _recommendations(client, pregnancy_id, TODAY)
+    [condition] = _of_type(_everything(client, patient_id), "Condition")
+    assert condition["onsetDateTime"] == TODAY.isoformat()
+
+
 def test_a_resolved_complication_is_kept_and_exported_with_its_dates(client: TestClient) -> None:
     patient_id, pregnancy_id = _short_cervix_at_19_weeks(client)
     noted, resolved = TODAY - dt.timedelta(days=10), TODAY - dt.timedelta(days=3)
