@@ -125,6 +125,27 @@ def test_a_resolved_complication_is_kept_and_exported_with_its_dates(client: Tes
     )
 
 
+def test_an_order_stopped_without_a_date_stopped_today(client: TestClient) -> None:
+    """It stays in her record, in place for an earlier day's assessment (not dropped)."""
+    _, pregnancy_id = _short_cervix_at_19_weeks(client)
+    started = (TODAY - dt.timedelta(days=7)).isoformat()
+    order = ok(
+        client.post(
+            f"/api/pregnancies/{pregnancy_id}/medications",
+            json={"medication": "vaginal-progesterone", "started_on": started},
+        ),
+        201,
+    )
+    stopped = ok(client.patch(f"/api/medications/{order['id']}", json={"status": "stopped"}))
+    assert stopped["stopped_on"] == TODAY.isoformat()
+    with client.app.state.sessions() as session:  # type: ignore[attr-defined]
+        [stored] = load_records(session, pregnancy_id).medications
+    assert (stored.active_on(YESTERDAY), stored.active_on(TODAY)) == (True, False)
+    assert _recommendations(client, pregnancy_id, YESTERDAY)["vaginal-progesterone"]["state"] == (
+        "in-place"
+    )
+
+
 # --- declined offers ---------------------------------------------------------------------------
 
 

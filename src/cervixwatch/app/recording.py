@@ -35,6 +35,7 @@ from cervixwatch.store.models import (
     FibronectinTestRow,
     MaternalConditionRow,
     MedicationRow,
+    MedicationStatus,
     PriorPregnancyRow,
     RecordSource,
     SymptomReportRow,
@@ -64,6 +65,9 @@ class RecordType(Generic[Row]):
     unique: tuple[str, ...] = ()
     #: Checks between the values of one record, on the values as they will be stored.
     check: Callable[[Values], None] | None = None
+    #: Values a record takes from the day when they are not given, on the values as they
+    #: will be stored (an order stopped on no given day stopped today).
+    complete: Callable[[Values, dt.date], dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +154,8 @@ def add_record(
     source: RecordSource = RecordSource.FORM,
 ) -> Saved[Row]:
     """Record one `kind` of record for its owner, and reassess."""
+    if kind.complete is not None:
+        values = {**values, **kind.complete(values, today)}
     with writing(sessions) as session:
         owner = _owner(session, kind.owner, owner_id, lock=True)
         _check(session, kind, owner, owner_id, values, today)
@@ -189,6 +195,8 @@ def update_record(
         row, owner = _locked_row(session, kind, row_id)
         owner_id = _owner_id(kind, row)
         stored = {c.key: getattr(row, c.key) for c in kind.table.__table__.columns}
+        if kind.complete is not None and changes.keys() & {"status"}:
+            changes = {**changes, **kind.complete({**stored, **changes}, today)}
         _check(session, kind, owner, owner_id, {**stored, **changes}, today, row_id=row_id)
         crud.update_row(session, row, changes)
         summary = reassess_pregnancy(session, owner.pregnancy_id, today, profiles)
@@ -226,6 +234,19 @@ def _medication(values: Values) -> None:
     checks.not_before(
         "stopped_on", values.get("stopped_on"), "started_on", values.get("started_on")
     )
+
+
+def _stopped_today(values: Values, today: dt.date) -> dict[str, Any]:
+    """An order that has ended with no stop date stopped today: so the assessment of an
+    earlier day still sees it, and of a later one does not."""
+    status = values.get("status")
+    if (
+        status is not None
+        and status != MedicationStatus.ACTIVE
+        and values.get("stopped_on") is None
+    ):
+        return {"stopped_on": today}
+    return {}
 
 
 def _symptoms(values: Values) -> None:
@@ -306,6 +327,7 @@ MEDICATION = RecordType(
     order_by=("started_on",),
     dates=("started_on", "stopped_on"),
     check=_medication,
+    complete=_stopped_today,
 )
 SYMPTOM_REPORT = RecordType(
     "symptom report",
