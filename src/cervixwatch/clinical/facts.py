@@ -238,6 +238,19 @@ class WindowedFact:
         return "at any gestation"
 
 
+#: Facts named before their windows were data (profiles 2026.11 name them): each is the windowed
+#: fact with the same bounds, computed once.
+NAMED_WINDOWS: Mapping[str, WindowedFact] = {
+    "prior_sptb_before_34w": WindowedFact("prior_sptb", None, GA_34_0 - 1),
+    "prior_sptb_upto_34w": WindowedFact("prior_sptb", None, GA_34_0),
+    "prior_mtl_from_16w": WindowedFact("prior_loss", GA_16_0, GA_23_6),
+    "shortest_tv_length_before_24w_mm": WindowedFact("shortest_tv_length_mm", None, GA_24_0 - 1),
+    "shortest_tv_length_16_to_24w_mm": WindowedFact("shortest_tv_length_mm", GA_16_0, GA_24_0),
+    "tv_length_before_24w_measured": WindowedFact("tv_length_measured", None, GA_24_0 - 1),
+    "tv_length_from_18w_measured": WindowedFact("tv_length_measured", GA_18_0, None),
+    "tv_length_from_16w_measured": WindowedFact("tv_length_measured", GA_16_0, None),
+}
+
 #: Facts made of others: when one is unknown, what is missing is what its unknown parts need
 #: (an unknown SBL tier because of an unknown history asks for the history, not a LLETZ depth).
 COMPOSITE_FACTS: Mapping[str, tuple[str, ...]] = {
@@ -365,14 +378,7 @@ def derive_facts(
     prior_sptb = h.any_of(sptb)
     prior_mtl = h.any_of(mtl)
     facts["prior_sptb"] = prior_sptb
-    facts["prior_sptb_before_34w"] = h.any_of(
-        h.is_spontaneous_preterm_birth(p, max_days=GA_34_0 - 1) for p in priors
-    )
-    facts["prior_sptb_upto_34w"] = h.any_of(
-        h.is_spontaneous_preterm_birth(p, max_days=GA_34_0) for p in priors
-    )
     facts["prior_mtl"] = prior_mtl
-    facts["prior_mtl_from_16w"] = h.any_of(h.is_loss(p, GA_16_0, GA_23_6) for p in priors)
     facts["prior_sptb_or_mtl"] = _tri_or(prior_sptb, prior_mtl)
     facts["prior_sptb_or_mtl_count"] = h.count_of(
         _tri_or(s, m) for s, m in zip(sptb, mtl, strict=True)
@@ -443,25 +449,8 @@ def derive_facts(
         if edd is not None
         else min((v for _, m in tv if (v := comparable_length(m)) is not None), default=None)
     )
-    if edd is None and tv:
-        before_24: float | None = None
-        window_16_24: float | None = None
-    else:
-        before_24 = _shortest(tv, None, GA_24_0 - 1)
-        window_16_24 = _shortest(tv, GA_16_0, GA_24_0)
-    facts["shortest_tv_length_before_24w_mm"] = before_24
-    facts["shortest_tv_length_16_to_24w_mm"] = window_16_24
     latest = max(tv, key=lambda dm: dm[1].measured_on, default=None)
     facts["latest_tv_length_mm"] = comparable_length(latest[1]) if latest else None
-    facts["tv_length_before_24w_measured"] = (
-        None if edd is None and tv else any(d is not None and d < GA_24_0 for d, _ in tv)
-    )
-    facts["tv_length_from_18w_measured"] = (
-        None if edd is None and tv else any(d is not None and d >= GA_18_0 for d, _ in tv)
-    )
-    facts["tv_length_from_16w_measured"] = (
-        None if edd is None and tv else any(d is not None and d >= GA_16_0 for d, _ in tv)
-    )
 
     # An exam from before this pregnancy began says nothing about today's cervix.
     exams = [
@@ -544,8 +533,11 @@ def derive_facts(
         facts["tv_length_since_report_measured"] = False
         facts["shortest_tv_length_since_report_mm"] = None
         facts["ffn_since_report_ng_per_ml"] = None
-    if windowed:
-        report_days = [ga_of(r.reported_on) for r in with_symptoms]
-        for fact in windowed:
+    report_days = [ga_of(r.reported_on) for r in with_symptoms]
+    for fact in (*windowed, *NAMED_WINDOWS.values()):
+        if fact.key not in facts:
             facts[fact.key] = _windowed_value(fact, priors, tv, edd, report_days)
+    # The 2026.11 names of windowed facts (profiles of that version still load).
+    for name, fact in NAMED_WINDOWS.items():
+        facts[name] = facts[fact.key]
     return facts
