@@ -1,8 +1,9 @@
 """The clinician's page of one pregnancy (GET /pregnancies/{pregnancy_id}): who she is and how
 far along, her obstetric history, a chart of her cervical lengths, the timeline of exams, scans,
-symptoms and treatments, and the assessment of every guideline side by side (each
-recommendation with its rule, citation, the facts that fired it and its provenance), what
-data is missing and the scan plan.
+symptoms, treatments and declined offers, the treatments under way, and the assessment of
+every guideline side by side (each recommendation with its state in the course of care, its
+assumptions, why it is urgent, its rule, citation, the facts that fired it and its
+provenance: `pages.recommendations`), what data is missing and the scan plan.
 
 The assessment is computed afresh for today from the stored records (`assess_pregnancy`, the
 same document as `GET /api/pregnancies/{id}/assessment`). A patient has her own portal: she is
@@ -35,6 +36,7 @@ from cervixwatch.store.models import (
     CervicalExamRow,
     CervicalLengthRow,
     ComplicationRow,
+    DeclinedDecisionRow,
     FibronectinTestRow,
     MedicationRow,
     PregnancyStatus,
@@ -44,9 +46,15 @@ from cervixwatch.views.clinical_words import fact_label
 from cervixwatch.web.access import PatientData, PrincipalDep, allow, by_pregnancy
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep
 from cervixwatch.web.pages.core import PageRoute, render
+from cervixwatch.web.pages.recommendations import (
+    State,
+    current_treatments,
+    state_of,
+    tier_of,
+    urgent_alerts,
+)
 from cervixwatch.web.pages.worklist import (
     SCAN_STATUS_LABELS,
-    TIER_LABELS,
     code_label,
     display_name,
     ga_words,
@@ -122,6 +130,13 @@ class Rec:
     badge: tuple[str, str] | None
     facts: list[Fact]
     window: str | None
+    #: Its state in the course of care; an in-place one is shown as the current treatment
+    #: (its note), never with the offer's words or strength (profiles.md).
+    state: State
+    #: The usual values it assumes for unknown facts, in plain words (CD-01).
+    assumptions: list[str]
+    #: Why it is urgent (urgent-evaluation: the symptoms, who, when, not yet reviewed; CD-07).
+    reason: str
 
 
 @dataclass(slots=True)
@@ -151,7 +166,7 @@ def _fact_value(name: str, value: Any) -> str:
     return str(value)
 
 
-def _rec(r: Mapping[str, Any]) -> Rec:
+def _rec(r: Mapping[str, Any], treatments: Sequence[Mapping[str, Any]]) -> Rec:
     window = r.get("window")
     return Rec(
         code=r["code"],
@@ -173,13 +188,17 @@ def _rec(r: Mapping[str, Any]) -> Rec:
             for name, value in r["facts"].items()
         ],
         window=f"{window['from']} to {window['to']}" if window else None,
+        state=state_of(r, treatments),
+        assumptions=[str(a) for a in r.get("assumptions") or ()],
+        reason=str(r.get("reason") or ""),
     )
 
 
 def _plan(p: Mapping[str, Any]) -> dict[str, Any]:
-    """A scan plan of the assessment, with its next scan's status in words."""
+    """A scan plan of the assessment, with its next scan's status in words; a plan whose window
+    passed without the scan is `missed` (CD-05), shown as such and no longer a task."""
     upcoming = p.get("next")
-    status = upcoming["status"] if upcoming else None
+    status = "missed" if p.get("missed") else upcoming["status"] if upcoming else None
     return {
         **p,
         "status": SCAN_STATUS_LABELS.get(status or "", status),
@@ -197,8 +216,9 @@ def _columns(
         )
         for g in document["guidelines"]
     }
+    treatments = document.get("current_treatments") or ()
     for r in document["recommendations"]:
-        columns[r["guideline"]].recommendations.append(_rec(r))
+        columns[r["guideline"]].recommendations.append(_rec(r, treatments))
     for w in document["withheld"]:
         columns[w["guideline"]].withheld.append({**w, "label": code_label(w["code"])})
     for p in document["scan_plan"]:
@@ -321,19 +341,47 @@ def _medication(m: MedicationRow) -> list[Event]:
     return events
 
 
-def _symptoms(r: SymptomReportRow) -> Event:
+def _symptoms(r: SymptomReportRow) -> list[Event]:
+    """The report, who made it, and whether a clinician has reviewed it (CD-07: it stays
+    urgent until then); each review on its own day."""
     present = [SYMPTOM_WORDS.get(s, s) for s in r.present]
     absent = [SYMPTOM_WORDS.get(s, s) for s in r.absent]
     detail = "Reported " + (", ".join(present) if present else "no symptoms")
+    if r.reported_by:
+        detail += f" by {r.reported_by}"
     if absent:
         detail += f"; not: {', '.join(absent)}"
+    if not r.reviews and present:
+        detail += "; not yet reviewed"
     red = {s.value for s in RED_FLAG_SYMPTOMS} & set(r.present)
-    return Event(r.reported_on, "Symptoms", detail, r.source.value, "Red flag" if red else None)
+    events = [Event(r.reported_on, "Symptoms", detail, r.source.value, "Red flag" if red else None)]
+    for review in r.reviews:
+        by = f" by {review.reviewer}" if review.reviewer else ""
+        events.append(
+            Event(
+                review.reviewed_on,
+                "Review",
+                f"Symptoms of {r.reported_on.isoformat()} reviewed{by}:"
+                f" {_words(review.outcome.value)}",
+                review.source.value,
+            )
+        )
+    return events
+
+
+def _declined(d: DeclinedDecisionRow) -> Event:
+    return Event(
+        d.declined_on,
+        "Decision",
+        f"Offered and declined: {code_label(d.code.value)}",
+        d.source.value,
+    )
 
 
 def timeline_of(records: Mapping[str, Sequence[Any]]) -> list[Event]:
-    """Exams, scans, tests, symptoms, complications and treatments, the latest first (undated
-    complications and medications last). `records`: the pregnancy's records by kind name."""
+    """Exams, scans, tests, symptoms and their reviews, complications, treatments and declined
+    offers, the latest first (undated complications and medications last). `records`: the
+    pregnancy's records by kind name."""
 
     def rows(kind: recording.RecordType[Any]) -> Sequence[Any]:
         return records.get(kind.name, ())
@@ -348,7 +396,8 @@ def timeline_of(records: Mapping[str, Sequence[Any]]) -> list[Event]:
         for r in rows(recording.CERCLAGE_REMOVAL)
     ]
     events += [e for m in rows(recording.MEDICATION) for e in _medication(m)]
-    events += [_symptoms(r) for r in rows(recording.SYMPTOM_REPORT)]
+    events += [e for r in rows(recording.SYMPTOM_REPORT) for e in _symptoms(r)]
+    events += [_declined(d) for d in rows(recording.DECLINED_DECISION)]
     return sorted(events, key=lambda e: (e.day is not None, e.day or dt.date.min), reverse=True)
 
 
@@ -438,7 +487,6 @@ def pregnancy_page(
     )
     ga = document["gestational_age"]
     chart = chart_data(lengths, pregnancy.edd)
-    urgent = [r for r in document["recommendations"] if r["code"] == "urgent-evaluation"]
     return render(
         request,
         "pregnancy.html",
@@ -453,10 +501,10 @@ def pregnancy_page(
             "cerclage_in_situ": in_situ,
             "cerclage": cerclage,
             "document": document,
-            "tier": TIER_LABELS.get(document["risk"]["tier"], "Unknown"),
-            "tier_key": document["risk"]["tier"] or "unknown",
+            "tier": tier_of(document),
+            "treatments": current_treatments(document),
             "columns": _columns(document, profiles),
-            "urgent": [_rec(r) for r in urgent],
+            "urgent": urgent_alerts(document),
             "lengths": sorted(lengths, key=lambda m: m.measured_on),
             "chart_json": json.dumps(chart, separators=(",", ":")),
             "chart_has_points": any(s["points"] for s in chart["series"]),
