@@ -1,5 +1,7 @@
 """The clinic letter (/pregnancies/{id}/letter.pdf): a one-page A4 PDF of today's assessment
-with rule ids and citations, named by the pregnancy and never cached, recorded in the audit log
+with rule ids and citations, each recommendation's state in the course of care, assumptions,
+why an evaluation is urgent, the treatments under way and the history tier beside the current
+findings, named by the pregnancy and never cached, recorded in the audit log
 as an export; other teams get 404; nothing is fetched from outside. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlalchemy import Engine, select
 
+from cervixwatch.clinical.records import DeclinableCode, Medication, Symptom
 from cervixwatch.store.models import AuditEventRow, Role
 from cervixwatch.web.app import create_app
 from cervixwatch.web.pages.letter import STATIC_DIR, _weasyprint, letter_context, render_letter
 from tests.store.tables import delete_everything
 from tests.web.accounts import TEAM, bearer, make_user, test_settings
-from tests.web.api_builders import at, ok, seed
+from tests.web.api_builders import at, day_at, ok, seed
 from tests.web.conftest import TODAY
 
 A4_POINTS = (595, 842)
@@ -190,3 +193,67 @@ def test_past_one_page_every_page_has_the_footer(client: TestClient) -> None:
         text = " ".join(page.extract_text().split())
         assert "check against the notes" in text
         assert f"Page {number} of {pages}" in text
+
+
+# --- the course of care -----------------------------------------------------------------------
+
+
+def test_the_letter_shows_the_course_of_care(client: TestClient) -> None:
+    """A 22 mm cervix at 19+0 with no exam recorded, vaginal progesterone since 19+2 and
+    bleeding reported at 19+6 that nobody has reviewed: on one page, the progesterone as the
+    current treatment (never offered), the assumption of SMFM70-06 (CD-01), why the evaluation
+    is urgent (CD-07) and the history tier beside the short cervix (I-90)."""
+    her = (
+        at("20+0")
+        .with_length(22, at="19+0")
+        .with_medication(Medication.VAGINAL_PROGESTERONE, started_at="19+2")
+    )
+    her = her.with_symptoms(Symptom.BLEEDING, reported_on=her.day("19+6"))
+    woman = seed(client, "H790", her, family_name="Moreau")
+    answer = client.get(f"/pregnancies/{woman.pregnancy_id}/letter.pdf", headers=clinician(client))
+    assert answer.status_code == 200, answer.text
+    pages, text, _ = pdf_text(answer.content)
+    assert pages == 1
+    started = day_at("19+2", "20+0").isoformat()
+    for words in (
+        f"Current treatments Vaginal progesterone since 19+2 ({started})",
+        "Saving Babies' Lives v3.1 history tier: low",
+        "Current findings: short cervix: shortest transvaginal length 22 mm",
+        f"In place vaginal-progesterone Vaginal progesterone since 19+2 ({started}): the"
+        " current treatment, not an offer",
+        "Assumes: no cervical dilation is assumed: no cervical exam is recorded",
+        "Why urgent: bleeding: reported by the woman on 19+6",
+        "1 day ago; not yet reviewed",
+    ):
+        assert words in text, words
+    # Progesterone is not offered: neither guideline's offer words nor its strength.
+    assert "Shared decision vaginal-progesterone" not in text
+    assert "Consider vaginal-progesterone" not in text
+    assert "Consider prophylactic vaginal progesterone" not in text
+
+
+def test_the_letter_shows_declined_overdue_and_missed(client: TestClient) -> None:
+    declined = (
+        at("20+0")
+        .with_prior_sptb("30+0")
+        .with_prior_loss("20+0")
+        .with_prior_sptb("28+0")
+        .with_declined(DeclinableCode.HISTORY_INDICATED_CERCLAGE, at="13+0")
+    )
+    woman = seed(client, "H791", declined)
+    headers = clinician(client)
+    answer = client.get(f"/pregnancies/{woman.pregnancy_id}/letter.pdf", headers=headers)
+    pages, text, _ = pdf_text(answer.content)
+    assert pages == 1
+    assert "Declined Offer history-indicated-cerclage" in text
+    assert f"Offered and declined on 13+0 ({day_at('13+0', '20+0').isoformat()})" in text
+    assert "Overdue Recommended serial-cervical-length" in text
+    assert "Overdue: the next scan was due by" in text
+    assert "Current treatments none recorded" in text
+
+    missed = seed(client, "H792", at("26+0").with_prior_sptb("30+0"))
+    answer = client.get(f"/pregnancies/{missed.pregnancy_id}/letter.pdf", headers=headers)
+    pages, text, _ = pdf_text(answer.content)
+    assert pages == 1
+    assert text.count("Missed: the window has passed") == 2  # the scan plan, both guidelines
+    assert "Missed Recommended serial-cervical-length" in text

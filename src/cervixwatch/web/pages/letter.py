@@ -3,11 +3,14 @@
     GET /pregnancies/{pregnancy_id}/letter.pdf
 
 The letter is the assessment of today (`app.assessing.assess_pregnancy`, computed afresh from
-the records held now, as the JSON API gives it): who she is, her dates, her risk tier and the
-history behind it, her cervical lengths, each guideline's recommendations side by side with
-their rule ids, strength, provenance and the works they cite, what is missing, and the scan
-plan. Its footer says it was generated from the records held on that day and must be checked
-against the notes.
+the records held now, as the JSON API gives it): who she is, her dates, her Saving Babies' Lives
+history tier beside the current findings and the history behind it, the treatments under way
+with their dates, her cervical lengths, each guideline's recommendations side by side with
+their state in the course of care (in place, declined, overdue, missed), assumptions (CD-01),
+why an evaluation is urgent (CD-07), rule ids, strength, provenance and the works they cite,
+what is missing, and the scan plan. A treatment in place is written as the current treatment,
+never as an offer, as on the pregnancy page (`pages.recommendations`). Its footer says it was
+generated from the records held on that day and must be checked against the notes.
 
 `templates/letter.html` and `static/letter.css` are set by WeasyPrint. Its URL fetcher reads
 only the app's own static files: nothing is fetched from anywhere else. A letter that would run
@@ -37,6 +40,7 @@ from cervixwatch.clinical.guidelines import GuidelineProfile
 from cervixwatch.web.access import PatientData, allow, by_pregnancy
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep
 from cervixwatch.web.pages.core import PageRoute, templates
+from cervixwatch.web.pages.recommendations import current_treatments, state_of, tier_of
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -53,7 +57,12 @@ PROVENANCE_WORDS: Final = {
     "unverified": "Unverified: not yet checked against the source text",
     "derived": "Derived: extrapolated, not stated by the source",
 }
-STATUS_WORDS: Final = {"upcoming": "Upcoming", "due": "Due now", "overdue": "Overdue"}
+STATUS_WORDS: Final = {
+    "upcoming": "Upcoming",
+    "due": "Due now",
+    "overdue": "Overdue",
+    "missed": "Missed",
+}
 
 
 def check_local(url: str) -> None:
@@ -127,7 +136,10 @@ def letter_context(
     except NotFound as error:
         raise HTTPException(404, str(error)) from None
     edd = pregnancy.edd
-    recommendations: list[dict[str, Any]] = document["recommendations"]
+    treatments = document.get("current_treatments") or []
+    recommendations: list[dict[str, Any]] = [
+        {**r, "course": state_of(r, treatments)} for r in document["recommendations"]
+    ]
     references = _references(recommendations, profiles)
     guidelines = [
         {
@@ -152,6 +164,8 @@ def letter_context(
         "status": pregnancy.status.value,
         "history": document["history"],
         "risk": document["risk"],
+        "tier": tier_of(document),
+        "treatments": current_treatments(document),
         "lengths": [
             {
                 "on": row.measured_on,
