@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from cervixwatch.app import patients, recording
-from cervixwatch.clinical.records import Symptom
+from cervixwatch.clinical.records import DeclinableCode, Medication, Symptom
 from cervixwatch.store import PatientFields, Written, write_records
 from cervixwatch.store.models import Role
 from cervixwatch.views import plain_language
@@ -195,6 +195,98 @@ def test_an_overdue_scan_is_said_plainly(portal: TestClient) -> None:
     assert "Overdue." in text
     assert "It is now overdue." in text
     assert "Please call your team to book it." in text
+
+
+def test_what_she_is_on_is_what_she_is_doing_not_an_offer(portal: TestClient) -> None:
+    """Vaginal progesterone since 20+0 and a stitch since 14+0 after a previous sPTB and a
+    22 mm cervix (the course of care): she reads them as what she is doing now, with their
+    dates, and is never offered either again."""
+    her = (
+        at("21+0")
+        .with_prior_sptb("30+0")
+        .with_length(22, at="19+0")
+        .with_medication(Medication.VAGINAL_PROGESTERONE, started_at="20+0")
+        .with_cerclage("14+0")
+    )
+    written = _store(portal, "H-NOW", her, given_name="Iris")
+    _as_patient(portal, written.patient_id)
+    html = ok_page(portal.get("/my"))
+    text = main_text(html)
+    assert "What you are doing now." in text
+    assert "You are using progesterone now. Keep using it each day." in text
+    assert f"You started it on {plain_language.long_date(her.day('20+0'))}." in text
+    assert "Your team will tell you when to stop." in text
+    assert "You have a stitch in your cervix to help keep it closed." in text
+    assert f"It was put in on {plain_language.long_date(her.day('14+0'))}." in text
+    # Never as an offer: not progesterone, not a stitch, not a choice between them.
+    for offer in (
+        "advises progesterone",
+        "can offer you progesterone",
+        "talk with you about progesterone",
+        "decide together if you want progesterone",
+        "You can choose between progesterone and a stitch.",
+        "offer you a stitch",
+    ):
+        assert offer not in text, offer
+    advice = html[html.index('id="advice"') :]
+    advice = advice[: advice.index("</section>")]
+    assert "<h3>Progesterone</h3>" not in advice
+    assert grade(html) <= MAX_GRADE
+
+
+def test_an_offer_she_declined_is_her_choice_not_a_to_do(portal: TestClient) -> None:
+    """A previous sPTB at 30+0; at 17+0 she declined progesterone; now 20+0."""
+    her = (
+        at("20+0")
+        .with_prior_sptb("30+0")
+        .with_length(35, at="19+0")
+        .with_declined(DeclinableCode.VAGINAL_PROGESTERONE, at="17+0")
+    )
+    written = _store(portal, "H-NO", her)
+    _as_patient(portal, written.patient_id)
+    html = ok_page(portal.get("/my"))
+    text = main_text(html)
+    assert "What you said no to." in text
+    assert "You said no to progesterone. That is your choice." in text
+    assert "If you change your mind, talk to your team." in text
+    advice = html[html.index('id="advice"') :]
+    advice = advice[: advice.index("</section>")]
+    assert "progesterone" not in advice.lower()
+    assert grade(html) <= MAX_GRADE
+
+
+def test_a_low_tier_is_not_said_alone_beside_a_short_cervix() -> None:
+    risk = {"tier": "low", "current_findings": ["short cervix: shortest transvaginal length 22 mm"]}
+    sentence = plain_language.care_plan_sentence(risk)
+    assert "You do not need extra checks" not in sentence
+    assert "a check in this pregnancy found something that needs more care" in sentence
+    assert plain_language.care_plan_sentence({"tier": "low", "current_findings": []}) == (
+        plain_language.care_plan_sentence({"tier": "low"})
+    )
+
+
+def test_states_of_the_course_of_care_in_plain_words() -> None:
+    assessment = _assessment(
+        {**_rec("vaginal-progesterone", "nice", "offer", "NICE-01"), "state": "in-place"},
+        {**_rec("serial-cervical-length", "acog", "recommend", "SMFM40-01"), "state": "missed"},
+        {**_rec("history-indicated-cerclage", "acog", "offer", "ACOG142-03"), "state": "declined"},
+        {**_rec("history-indicated-cerclage", "nice", "offer", "RCOG75-01"), "state": "due"},
+        {**_rec("refer-preterm-birth-clinic", "nice", "recommend", "SBL-04"), "state": "overdue"},
+        current_treatments=[
+            {"treatment": "vaginal-progesterone", "since": "2026-01-05", "detail": "..."}
+        ],
+        scan_plan=[{"missed": True, "next": None}],
+    )
+    page = plain_language.my_pregnancy(assessment)
+    # Still to do: due or overdue only; declined by one guideline but due by another stays.
+    assert [r.code for r in page.recommendations] == [
+        "history-indicated-cerclage",
+        "refer-preterm-birth-clinic",
+    ]
+    assert page.declined == []
+    assert [t.treatment for t in page.treatments] == ["vaginal-progesterone"]
+    assert "You started it on 5 January 2026." in page.treatments[0].sentences
+    assert page.missed_scans is not None
 
 
 def ok_page(answer: Any, status: int = 200) -> str:

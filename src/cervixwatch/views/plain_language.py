@@ -1,10 +1,12 @@
 """The assessment in plain language, for the woman herself (a reading age of about 11).
 
 Every sentence here restates what the assessment already says: the recommendation codes and
-their strength (DESIGN.md, shared/clinical/profiles.md), the scan plan's dates and status, and
-the risk tier. Nothing clinical is decided here and no new source is cited: a code this module
-does not know gets a sentence that sends her to her team, never a guess. The rule ids stay
-beside each sentence, small, so she can ask about them.
+their strength (DESIGN.md, shared/clinical/profiles.md), each one's state in the course of care
+(a treatment she is on is what she is doing now, never an offer; an offer she declined is her
+choice, not a to-do), the scan plan's dates and status, and the risk tier beside this
+pregnancy's findings. Nothing clinical is decided here and no new source is cited: a code this
+module does not know gets a sentence that sends her to her team, never a guess. The rule ids
+stay beside each sentence, small, so she can ask about them.
 
 Input is the assessment JSON (`views.json_view.assessment_json`, the `cervixwatch assess`
 contract), so this module reads what any client of the API reads.
@@ -137,9 +139,22 @@ _TIERS: Final[Mapping[str | None, str]] = {
 }
 
 
+#: The tier is from her past pregnancies; a finding of this pregnancy (a short cervix, twins,
+#: an open cervix) raises the risk whatever the tier (I-90), so "usual care" is not said alone.
+_LOW_WITH_FINDINGS: Final = (
+    "Your past pregnancies put you on the usual care plan. But a check in this pregnancy found"
+    " something that needs more care. Your team will tell you what it means."
+)
+_ALSO_FINDINGS: Final = "A check in this pregnancy also found something that needs more care."
+
+
 def care_plan_sentence(risk: Mapping[str, Any] | None) -> str:
     tier = risk.get("tier") if risk else None
-    return _TIERS.get(tier, _TIERS[None])
+    findings = bool(risk.get("current_findings")) if risk else False
+    if findings and tier == "low":
+        return _LOW_WITH_FINDINGS
+    sentence = _TIERS.get(tier, _TIERS[None])
+    return f"{sentence} {_ALSO_FINDINGS}" if findings else sentence
 
 
 # --- recommendations ----------------------------------------------------------------------------
@@ -340,17 +355,137 @@ def _plain(
     )
 
 
+#: The states of a recommendation that are still something to do (profiles.md, "The course of
+#: care"): a treatment in place, an offer she declined and a scan whose time has passed are not.
+_TO_DO: Final = frozenset({"due", "overdue"})
+
+
+def _to_do(recommendation: Mapping[str, Any]) -> bool:
+    return str(recommendation.get("state") or "due") in _TO_DO
+
+
 def plain_recommendations(assessment: Mapping[str, Any]) -> list[PlainRecommendation]:
-    """One entry per recommendation code, the guidelines that give it side by side."""
+    """One entry per recommendation code still to do, the guidelines that give it side by side.
+
+    A treatment she is on is not here (`treatments_now` says it), nor an offer she declined
+    (`declined_offers`), nor a scan whose time has passed."""
     by_code: dict[str, list[Mapping[str, Any]]] = {}
     for recommendation in assessment.get("recommendations") or ():
-        by_code.setdefault(str(recommendation["code"]), []).append(recommendation)
+        if _to_do(recommendation):
+            by_code.setdefault(str(recommendation["code"]), []).append(recommendation)
     order = {code: i for i, code in enumerate(_CODES)}
     titles = _guide_titles(assessment)
     return [
         _plain(code, by_code[code], titles)
         for code in sorted(by_code, key=lambda c: (order.get(c, len(order)), c))
     ]
+
+
+# --- what she is doing now, and what she said no to -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlainTreatment:
+    """A treatment she is on today, said as what she is doing, never as an offer."""
+
+    treatment: str
+    heading: str
+    sentences: tuple[str, ...]
+
+
+_NOW: Final[Mapping[str, tuple[str, str, str]]] = {
+    # treatment: (heading, what she is doing, since when: {day})
+    "cerclage": (
+        "Your stitch",
+        "You have a stitch in your cervix to help keep it closed.",
+        "It was put in on {day}.",
+    ),
+    "vaginal-progesterone": (
+        "Progesterone",
+        "You are using progesterone now. Keep using it each day.",
+        "You started it on {day}.",
+    ),
+    "hydroxyprogesterone-caproate": (
+        "17-OHPC shots",
+        "You are having 17-OHPC (Makena) shots.",
+        "You started them on {day}.",
+    ),
+}
+#: How long a treatment goes on is her team's to say (the course's end, "may stop now" and
+#: "review stopping" are in the clinician's note, with their rules).
+_HOW_LONG: Final[Mapping[str, str]] = {
+    "cerclage": "Your team will plan when it comes out.",
+    "vaginal-progesterone": "Your team will tell you when to stop.",
+}
+
+
+def treatments_now(assessment: Mapping[str, Any]) -> list[PlainTreatment]:
+    """The treatments under way today (a stitch in place, progesterone she is using), from the
+    assessment's `current_treatments`."""
+    out = []
+    for t in assessment.get("current_treatments") or ():
+        treatment = str(t["treatment"])
+        heading, doing, since = _NOW.get(
+            treatment, ("A treatment", "You are having a treatment from your team.", "")
+        )
+        sentences = [doing]
+        if t.get("since") and since:
+            sentences.append(since.format(day=long_date(str(t["since"]))))
+        if treatment in _HOW_LONG:
+            sentences.append(_HOW_LONG[treatment])
+        out.append(PlainTreatment(treatment, heading, tuple(sentences)))
+    return out
+
+
+#: What she said no to, in her words (the codes a woman can decline: `DeclinableCode`).
+_DECLINED_THING: Final[Mapping[str, str]] = {
+    "vaginal-progesterone": "progesterone",
+    "history-indicated-cerclage": "a stitch in your cervix",
+    "ultrasound-indicated-cerclage": "a stitch in your cervix",
+    "exam-indicated-cerclage": "a stitch in your cervix",
+    "consider-abdominal-cerclage": "a stitch put in through your tummy",
+    "serial-cervical-length": "more scans of your cervix",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PlainDeclined:
+    """An offer she declined: said as her choice, not as something to do."""
+
+    code: str
+    sentences: tuple[str, ...]
+    rules: tuple[str, ...]
+
+
+def declined_offers(assessment: Mapping[str, Any]) -> list[PlainDeclined]:
+    """The offers she declined that no newer finding has made due again (state `declined`),
+    one per code; a code still to do by another guideline is left to the to-do list."""
+    recommendations = list(assessment.get("recommendations") or ())
+    to_do = {str(r["code"]) for r in recommendations if _to_do(r)}
+    by_code: dict[str, list[str]] = {}
+    for r in recommendations:
+        code = str(r["code"])
+        if r.get("state") == "declined" and code not in to_do:
+            by_code.setdefault(code, []).append(str(r["rule"]))
+    return [
+        PlainDeclined(
+            code,
+            (
+                f"You said no to {_DECLINED_THING.get(code, 'this')}. That is your choice.",
+                "If you change your mind, talk to your team.",
+            ),
+            _ordered_unique(rules),
+        )
+        for code, rules in by_code.items()
+    ]
+
+
+def missed_scan_sentence(assessment: Mapping[str, Any]) -> str | None:
+    """Said once when a planned run of scans ended before a scan was done (CD-05): not a task
+    any more, and not hidden from her either."""
+    if any(plan.get("missed") for plan in assessment.get("scan_plan") or ()):
+        return "The time for some planned scans has passed. Your team can tell you what this means."
+    return None
 
 
 def no_recommendation_sentence(assessment: Mapping[str, Any]) -> str:
@@ -378,6 +513,11 @@ class MyPregnancy:
     recommendations: list[PlainRecommendation]
     no_recommendation: str
     urgent: bool
+    #: What she is doing now (a stitch in place, progesterone), never said as an offer.
+    treatments: list[PlainTreatment]
+    #: Offers she said no to: her choice, not a to-do.
+    declined: list[PlainDeclined]
+    missed_scans: str | None
 
 
 def my_pregnancy(assessment: Mapping[str, Any]) -> MyPregnancy:
@@ -388,6 +528,9 @@ def my_pregnancy(assessment: Mapping[str, Any]) -> MyPregnancy:
         due_date=due_date_sentence(assessment.get("edd")),
         scan=next_scan(assessment),
         no_scan=no_scan_sentence(assessment),
+        treatments=treatments_now(assessment),
+        declined=declined_offers(assessment),
+        missed_scans=missed_scan_sentence(assessment),
         care_plan=care_plan_sentence(risk),
         care_plan_rule=str(risk.get("tier_rule") or "") if risk else "",
         recommendations=recommendations,
