@@ -493,7 +493,7 @@ def _() -> Case:
             "state_note_includes": {
                 "vaginal-progesterone": [
                     "the current treatment, not an offer",
-                    "at least until 34+0",
+                    "for one baby at least until then",
                 ]
             },
         },

@@ -97,14 +97,20 @@ def _fire(
     for rules in profile.passes:
         fired = frozenset(r.code for r in given)
         for rule, check, treatment in rules:
+            closed = (
+                treatment is not None
+                and isinstance(ga_days, int)
+                and ga_days > treatment.start_until_days
+                and facts[treatment.in_place] is not True
+            )
+            if closed:
+                continue  # too late to start it: nothing to offer, nothing to ask for
             outcome = check(facts, fired)
             if outcome is True and treatment is not None and facts[treatment.in_place] is not True:
                 if ga_days is None:
                     outcome = None
                     if missing is not None:
                         missing.append("ga_days")
-                elif isinstance(ga_days, int) and ga_days > treatment.start_until_days:
-                    outcome = False
             if outcome is True:
                 given.append(rule)
             elif outcome is None and missing is not None:

@@ -140,14 +140,14 @@ def course_state(
             f"{since}. Review stopping: {course.review_words or 'the preterm period is over'}"
             f" ({course.review_rule})."
         )
+    until = ga_date(edd, course.continue_until_days)
     if isinstance(ga_days, int) and ga_days >= course.continue_until_days:
         return (
-            f"{since}. May stop now: {ga_date(edd, course.continue_until_days)} is reached"
-            f" ({course.continue_rule}: {continue_words})."
+            f"{since}. May stop now: {until} is reached ({course.continue_rule}: {continue_words})."
         )
     return (
         f"{since}: the current treatment, not an offer; {continue_words}"
-        f" ({course.continue_rule}; until {ga_date(edd, course.continue_until_days)})."
+        f" ({course.continue_rule}; {until})."
     )
 
 
