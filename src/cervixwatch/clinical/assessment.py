@@ -106,11 +106,12 @@ def _fire(
             if closed:
                 continue  # too late to start it: nothing to offer, nothing to ask for
             outcome = check(facts, fired)
-            if outcome is True and treatment is not None and facts[treatment.in_place] is not True:
-                if ga_days is None:
-                    outcome = None
-                    if missing is not None:
-                        missing.append("ga_days")
+            starts = treatment is not None and facts[treatment.in_place] is not True
+            if outcome is True and starts and ga_days is None:
+                # Whether it may still be started depends on the gestation: unknown.
+                outcome = None
+                if missing is not None:
+                    missing.append("ga_days")
             if outcome is True:
                 given.append(rule)
             elif outcome is None and missing is not None:
