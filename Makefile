@@ -5,7 +5,7 @@ UV_VERSION ?= 0.9.7
 export UV_LINK_MODE ?= copy
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: help uv install browser-deps demo demo-text test check format bench bench-api clean
+.PHONY: help uv install browser-deps demo demo-text test check format bench bench-api mutate clean
 
 # The demo's own SQLite database (never the production default ./cervixwatch.db).
 DEMO_DB ?= cervixwatch-demo.db
@@ -21,6 +21,7 @@ help:
 	@echo "make check   ruff format --check, ruff check, mypy"
 	@echo "make bench   run the assess and CLI start-up benchmarks (benchmarks/assess.py, startup.py)"
 	@echo "make bench-api  run the API benchmark against PostgreSQL (benchmarks/api.py)"
+	@echo "make mutate  mutation testing of src/cervixwatch/clinical/ (slow; not part of make test)"
 
 # uv comes from PyPI (the only registry we can rely on); the lock file pins everything else.
 uv:
@@ -117,6 +118,29 @@ bench: install
 bench-api: install
 	$(UV) run python benchmarks/api.py
 
+# Mutation testing of the clinical core with mutmut ([tool.mutmut] in pyproject.toml;
+# docs/testing.md, "Mutation testing"). Slow, so never part of `make test`. mutmut works in
+# ./mutants/ (git-ignored) and keeps each mutant's verdict there: a second run only re-tests
+# what changed; `rm -rf mutants` starts afresh. MUTANTS narrows the run to some mutants, e.g.
+# `make mutate MUTANTS='cervixwatch.clinical.risk.*'`. Ends with the score (killed / total)
+# and the mutants of each module by outcome; `uv run mutmut show NAME` shows one.
+MUTANTS ?=
+
+mutate: install
+	$(UV) run mutmut run $(MUTANTS)
+	@$(UV) run mutmut results --all true | awk -F': ' ' \
+		{ module = $$1; sub(/^ +/, "", module); sub(/\.[^.]*$$/, "", module); \
+		  total[module]++; count[module, $$2]++; all++; status[$$2]++ } \
+		END { printf "\n%-32s %8s %7s %9s %9s %8s %6s\n", "module", "mutants", "killed", \
+		          "survived", "no tests", "timeout", "other"; \
+		      for (m in total) { k = count[m, "killed"]; s = count[m, "survived"]; \
+		          t = count[m, "no tests"]; o = count[m, "timeout"]; \
+		          printf "%-32s %8d %7d %9d %9d %8d %6d\n", m, total[m], k, s, t, o, \
+		              total[m] - k - s - t - o | "sort" } \
+		      close("sort"); \
+		      printf "\nmutation score: %d killed / %d total = %.1f%%\n", status["killed"], all, \
+		          all ? 100 * status["killed"] / all : 0 }'
+
 clean:
-	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis mutants
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm

@@ -13,6 +13,7 @@ Its rule is made up to exercise the evaluator and is no clinical source.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import yaml
 
 from cervixwatch.clinical.assessment import Assessment, assess
 from cervixwatch.clinical.guidelines import GuidelineProfile
+from cervixwatch.clinical.records import Medication
 from cervixwatch.knowledge import load_profiles
 from tests.builders import Woman, woman
 
@@ -70,10 +72,14 @@ LOCAL: dict[str, Any] = {
 CANDIDATE = woman("13+3").with_prior_loss("20+0")
 
 
+def load(directory: Path, data: dict[str, Any]) -> GuidelineProfile:
+    (directory / "local-2026.1.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    return load_profiles(directory)["local"]
+
+
 @pytest.fixture
 def local(tmp_path: Path) -> GuidelineProfile:
-    (tmp_path / "local-2026.1.yaml").write_text(yaml.safe_dump(LOCAL), encoding="utf-8")
-    return load_profiles(tmp_path)["local"]
+    return load(tmp_path, LOCAL)
 
 
 def assessed(w: Woman, profile: GuidelineProfile) -> Assessment:
@@ -143,3 +149,48 @@ def test_a_contraindication_present_withholds_the_cerclage_without_asking(
     assert (held.code, held.withheld_by) == (CERCLAGE, "SEM-04")
     assert held.reason == REASON
     assert not [need for need in result.missing if "examination" in need]
+
+
+#: The same protocol with a second rule and suppression: progesterone after a mid-trimester
+#: loss, not offered again to a woman already taking it.
+WITH_PROGESTERONE = copy.deepcopy(LOCAL)
+WITH_PROGESTERONE["sources"]["SEM-05"] = {
+    "citation": "SEM",
+    "section": "3.5",
+    "words": "After a mid-trimester loss, offer vaginal progesterone unless she takes it already.",
+    "provenance": "S",
+}
+WITH_PROGESTERONE["recommendations"].append(
+    {
+        "code": "vaginal-progesterone",
+        "rule": "SEM-05",
+        "strength": "offer",
+        "summary": "Offer vaginal progesterone after a mid-trimester loss.",
+        "when": "prior_mtl",
+    }
+)
+ALREADY_TAKING = "Already taking vaginal progesterone."
+PROGESTERONE_SUPPRESSION = {
+    "rule": "SEM-05",
+    "reason": ALREADY_TAKING,
+    "when": "on_vaginal_progesterone",
+    "codes": ["vaginal-progesterone"],
+}
+
+
+@pytest.mark.parametrize("contraindication_first", [True, False])
+def test_an_unknown_contraindication_and_another_suppression_both_hold_in_either_order(
+    tmp_path: Path, contraindication_first: bool
+) -> None:
+    data = copy.deepcopy(WITH_PROGESTERONE)
+    [contraindication] = data["suppressions"]
+    order = [contraindication, PROGESTERONE_SUPPRESSION]
+    data["suppressions"] = order if contraindication_first else order[::-1]
+    w = CANDIDATE.with_medication(Medication.VAGINAL_PROGESTERONE, started_at="12+0")
+    result = assessed(w, load(tmp_path, data))
+    assert result.codes("local") == set()
+    held = {h.code: h.reason for h in result.withheld}
+    assert set(held) == {CERCLAGE, "vaginal-progesterone"}
+    assert "could not be ruled out" in held[CERCLAGE]
+    assert REASON in held[CERCLAGE]
+    assert held["vaginal-progesterone"] == ALREADY_TAKING

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-from cervixwatch.clinical.records import LengthMethod, PartialDate
+from cervixwatch.clinical.records import LengthMethod, PartialDate, PriorOutcome
 from cervixwatch.clinical.risk import EvidenceItem
 from tests.builders import Woman, woman
 
@@ -122,6 +122,12 @@ def test_a_previous_pregnancy_ended_after_the_assessment_day_is_not_yet_known() 
     assert evidence(woman().with_prior(fetuses=2, ended=PartialDate(2027)), "Kazemier") == []
 
 
+def test_a_previous_pregnancy_ended_on_the_assessment_day_counts() -> None:
+    w = woman()
+    today = PartialDate(w.as_of.year, w.as_of.month, w.as_of.day)
+    assert_figure(shown(w.with_prior(at="30+0", ended=today), "Kazemier"), 20, 19.9, 20.6)
+
+
 def test_a_fetus_count_not_recorded_is_taken_as_one_now_and_before() -> None:
     w = woman(fetuses=None).with_prior(at="30+0", fetuses=None)
     assert_figure(shown(w, "Kazemier"), 20, 19.9, 20.6)
@@ -143,7 +149,10 @@ def test_term_begins_at_37_0_and_a_spontaneous_birth_at_36_6_is_preterm() -> Non
         pytest.param(woman().with_prior(at="30+0", fetuses=3), id="triplets before"),
         pytest.param(woman().with_prior_loss("20+0"), id="a miscarriage"),
         pytest.param(woman().with_prior(at="34+0", onset=None), id="preterm, onset unknown"),
-        pytest.param(woman().with_prior(outcome=None), id="outcome unknown"),
+        pytest.param(TWINS.with_prior(outcome=None), id="outcome unknown: not a term birth"),
+        pytest.param(
+            TWINS.with_prior(PriorOutcome.TERMINATION, onset=None), id="a termination at 39+0"
+        ),
         pytest.param(woman(), id="no previous pregnancy"),
     ],
 )
@@ -192,6 +201,17 @@ def test_each_iams_row_shows_its_published_relative_risk(
 
 def test_a_length_above_the_75th_percentile_cut_off_has_no_iams_figure() -> None:
     assert evidence(at_24_weeks(40.1), "Iams") == []
+
+
+@pytest.mark.parametrize("at", ["24+0", "24+6"])
+def test_the_24th_week_runs_from_24_0_to_24_6(at: str) -> None:
+    assert_figure(shown(at_24_weeks(22.0, at=at), "Iams"), 9.49)
+
+
+def test_a_length_measured_on_the_assessment_day_counts() -> None:
+    w = woman("24+3").with_length(12.0, at="24+3")
+    assert_figure(shown(w, "Iams"), 13.99)
+    assert_figure(shown(w, "Hassan"), 47.6)
 
 
 def test_the_shortest_length_of_the_24th_week_decides() -> None:
@@ -296,3 +316,5 @@ def test_figures_are_shown_side_by_side_never_combined() -> None:
         [47.6],
     ]
     assert len({i.population for i in items}) == 3
+    assert all(item.id for item in items)
+    assert len({item.id for item in items}) == 3
