@@ -125,6 +125,9 @@ bench-api: install
 # `make mutate MUTANTS='cervixwatch.clinical.risk.*'`. Ends with the score (killed / total)
 # and the mutants of each module by outcome; `uv run mutmut show NAME` shows one.
 MUTANTS ?=
+# Fewer Hypothesis examples per property test than `make test`'s 200 (tests/strategies.py):
+# each surviving mutant runs every property test it reaches.
+mutate: export CERVIXWATCH_PROPERTY_EXAMPLES ?= 50
 
 mutate: install
 	$(UV) run mutmut run $(MUTANTS)
