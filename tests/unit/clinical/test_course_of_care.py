@@ -352,3 +352,22 @@ def test_the_tier_is_labelled_and_shown_beside_current_findings() -> None:
     assert "history" in risk.tier_label
     assert any("20.1 mm" in f for f in risk.current_findings)
     assert "twins" in risk.current_findings
+
+
+@pytest.mark.parametrize(
+    "complication", [Complication.CHORIOAMNIONITIS, Complication.VAGINAL_BLEEDING]
+)
+def test_a_contraindication_withholds_a_cerclage_given_by_history_or_length_without_an_exam(
+    complication: Complication,
+) -> None:
+    # The contraindication rule looks at what the first pass gave (`fired`): with no exam
+    # recorded, only the ordering of the two passes lets it see the ultrasound-indicated
+    # cerclage (ACOG142-07, NICE-06).
+    w = PRIOR_SPTB.with_length(20.0, at="18+0").with_complications(complication)
+    for guideline in ("acog", "nice"):
+        assert recs(w, guideline, "cerclage-contraindicated"), guideline
+        assert not recs(w, guideline, "ultrasound-indicated-cerclage"), guideline
+        withheld = [
+            x for x in w.assess(guideline).withheld if x.code == "ultrasound-indicated-cerclage"
+        ]
+        assert withheld, guideline
