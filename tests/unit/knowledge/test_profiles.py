@@ -174,7 +174,23 @@ def test_a_not_recommended_rule_may_assume_and_says_so(tmp_path: Path) -> None:
     assert any("cervical examination" in need for need in assessment.missing)
 
 
-def test_an_intervention_may_not_depend_on_a_code_given_on_an_assumption(tmp_path: Path) -> None:
+FIRED = {"fired": ["cerclage-not-recommended"]}
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        FIRED,
+        {"all": ["singleton", FIRED]},
+        {"any": ["singleton", {"all": [FIRED]}]},
+        {"not": FIRED},
+        {"recorded": FIRED},
+    ],
+    ids=["fired", "in all", "in any of all", "in not", "in recorded"],
+)
+def test_an_intervention_may_not_depend_on_a_code_given_on_an_assumption(
+    tmp_path: Path, when: dict[str, Any]
+) -> None:
     local = _assuming("cerclage-not-recommended", "not-recommended")
     local["recommendations"].append(
         {
@@ -182,11 +198,25 @@ def test_an_intervention_may_not_depend_on_a_code_given_on_an_assumption(tmp_pat
             "rule": "SEM-01",
             "strength": "consider",
             "summary": "Progesterone whenever cerclage is not recommended.",
-            "when": {"fired": ["cerclage-not-recommended"]},
+            "when": when,
         }
     )
-    with pytest.raises(KnowledgeError, match="given on an assumption"):
+    with pytest.raises(KnowledgeError, match=r"SEM-01 \(vaginal-progesterone\) depends on"):
         load_profiles(knowledge_dir(tmp_path, local))
+
+
+def test_a_surveillance_code_may_depend_on_a_code_given_on_an_assumption(tmp_path: Path) -> None:
+    local = _assuming("cerclage-not-recommended", "not-recommended")
+    local["recommendations"].append(
+        {
+            "code": "serial-cervical-length",
+            "rule": "SEM-01",
+            "strength": "recommend",
+            "summary": "Scans whenever cerclage is not recommended.",
+            "when": {"any": ["singleton", FIRED]},
+        }
+    )
+    assert "local" in load_profiles(knowledge_dir(tmp_path, local))
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,96 @@
+"""The condition language's compiled form gives exactly what the tree gives (guidelines.py runs
+the compiled form for speed; the tree explains and reports what is missing), and windows set in
+a profile are read exactly as written."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+
+from cervixwatch.clinical.assessment import assess
+from cervixwatch.clinical.conditions import ConditionError, parse_condition
+from cervixwatch.clinical.facts import WindowedFact, derive_facts, fact_spec
+from cervixwatch.knowledge import BUNDLED_PROFILES, bundled_profiles, load_profile
+from tests.strategies import PROPERTY_SETTINGS, RecordsOnDate, pregnancy_records
+
+PROFILES = [
+    *bundled_profiles().values(),
+    *(load_profile(BUNDLED_PROFILES / f"{p}-2026.11.yaml") for p in ("acog", "nice")),
+]
+WINDOWED = frozenset().union(*(p.windowed_facts for p in PROFILES))
+
+
+@PROPERTY_SETTINGS
+@given(pregnancy_records())
+def test_the_compiled_condition_gives_what_the_tree_gives(case: RecordsOnDate) -> None:
+    facts = derive_facts(case.records, case.as_of, WINDOWED)
+    for profile in PROFILES:
+        fired = frozenset(
+            r.code for r in assess(case.records, case.as_of, [profile]).recommendations
+        )
+        for rule in profile.rules:
+            assert rule.check is not None
+            assert rule.check(facts, fired) == rule.when.value(facts, fired), rule.rule
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ({"fact": "prior_sptb", "ga": {"before": "32+0"}}, "prior_sptb[..223]"),
+        ({"fact": "prior_sptb", "ga": {"upto": "32+0"}}, "prior_sptb[..224]"),
+        ({"fact": "prior_loss", "ga": {"from": "16+0", "upto": "23+6"}}, "prior_loss[112..167]"),
+        ({"fact": "tv_length_measured", "measured": {"from": "18+0"}}, "tv_length_measured[126..]"),
+        (
+            {"fact": "open_symptom_report", "reported": {"from": "14+0", "upto": "36+6"}},
+            "open_symptom_report[98..258]",
+        ),
+    ],
+)
+def test_a_window_is_read_as_written(raw: dict[str, object], key: str) -> None:
+    condition = parse_condition(raw)
+    assert condition.fact_names() == {key}
+    assert WindowedFact.from_key(key).key == key
+
+
+def test_a_windowed_number_is_compared() -> None:
+    raw = {"fact": "shortest_tv_length_mm", "measured": {"before": "24+0"}, "le": 25}
+    condition = parse_condition(raw)
+    key = "shortest_tv_length_mm[..167]"
+    assert condition.value({key: 25.0}, frozenset()) is True
+    assert condition.value({key: 25.1}, frozenset()) is False
+    assert condition.value({key: None}, frozenset()) is None
+    assert fact_spec(key).meaning == "shortest transvaginal length measured at or before 23+6, mm"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"fact": "singleton", "ga": {"before": "32+0"}}, "takes no window"),
+        ({"fact": "prior_sptb", "measured": {"before": "32+0"}}, "takes its window as 'ga'"),
+        ({"fact": "prior_sptb", "ga": {}}, "expected some of from, upto, before"),
+        ({"fact": "prior_sptb", "ga": {"after": "32+0"}}, "expected some of from, upto, before"),
+        ({"fact": "prior_sptb", "ga": "32+0"}, "expected some of from, upto, before"),
+        ({"fact": "prior_sptb", "ga": {"upto": "32+0", "before": "32+0"}}, "not both"),
+        ({"fact": "prior_sptb", "ga": {"from": "34+0", "upto": "32+0"}}, "ends before it starts"),
+        ({"fact": "shortest_tv_length_mm", "measured": {"before": "24+0"}}, "exactly one operator"),
+        ({"fact": "prior_sptb", "ga": {"before": "32+9"}}, "gestational age"),
+    ],
+)
+def test_a_malformed_window_names_the_problem(raw: dict[str, object], message: str) -> None:
+    with pytest.raises(ConditionError, match=message):
+        parse_condition(raw, "when")
+
+
+def test_fact_words_for_windows() -> None:
+    assert fact_spec("prior_sptb[..223]").meaning == (
+        "a previous spontaneous preterm birth ending at or before 31+6"
+    )
+    assert fact_spec("prior_loss[112..167]").meaning == (
+        "a previous miscarriage or stillbirth at 16+0-23+6"
+    )
+    assert fact_spec("tv_length_measured[126..]").meaning == (
+        "a transvaginal length measured at or after 18+0"
+    )
+    assert fact_spec("tv_length_measured[..]").meaning == (
+        "a transvaginal length measured at any gestation"
+    )
