@@ -460,3 +460,98 @@ def test_a_file_that_is_not_a_mapping_is_an_error_naming_it(tmp_path: Path) -> N
 def test_a_directory_without_profiles_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeError, match="no guideline profiles"):
         load_profiles(tmp_path)
+
+
+# --- the course, the choice and the short names as data ------------------------------------------
+
+COURSE = {
+    "in_place": "on_vaginal_progesterone",
+    "start_until": {"ga": "24+0", "rule": "SEM-01"},
+    "continue_until": {"ga": "34+0", "rule": "SEM-01", "words": "continue until 34+0"},
+    "review_from": {"ga": "37+0", "rule": "SEM-02", "words": "the preterm period is over"},
+}
+
+
+def _with(tmp_path: Path, **changes: Any) -> Path:
+    local = copy.deepcopy(LOCAL)
+    local.update(changes)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    return knowledge_dir(tmp_path, local)
+
+
+def test_a_course_is_read_with_its_bounds_and_rules(tmp_path: Path) -> None:
+    profile = load_profiles(_with(tmp_path, courses={"vaginal-progesterone": COURSE}))["local"]
+    course = profile.courses["vaginal-progesterone"]
+    assert (course.code, course.in_place) == ("vaginal-progesterone", "on_vaginal_progesterone")
+    assert (course.start_until_days, course.start_rule) == (168, "SEM-01")
+    assert (course.continue_until_days, course.continue_rule) == (238, "SEM-01")
+    assert course.continue_words == "continue until 34+0"
+    assert (course.review_from_days, course.review_rule) == (259, "SEM-02")
+    assert course.review_words == "the preterm period is over"
+    without_review = {k: v for k, v in COURSE.items() if k != "review_from"}
+    plain = load_profiles(_with(tmp_path / "b", courses={"vaginal-progesterone": without_review}))
+    assert plain["local"].courses["vaginal-progesterone"].review_from_days is None
+
+
+@pytest.mark.parametrize(
+    ("courses", "message"),
+    [
+        ({"bed-rest": COURSE}, "not a recommendation code"),
+        ({"vaginal-progesterone": {**COURSE, "in_place": "on_aspirin"}}, "unknown fact"),
+        (
+            {"vaginal-progesterone": {k: v for k, v in COURSE.items() if k != "in_place"}},
+            "in_place",
+        ),
+        (
+            {"vaginal-progesterone": {**COURSE, "start_until": {"ga": "24+0", "rule": "X-9"}}},
+            "not among the sources",
+        ),
+        (
+            {"vaginal-progesterone": {**COURSE, "continue_until": {"ga": "34", "rule": "SEM-01"}}},
+            "gestational age",
+        ),
+    ],
+)
+def test_a_malformed_course_is_refused(
+    tmp_path: Path, courses: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(KnowledgeError, match=message):
+        load_profiles(_with(tmp_path, courses=courses))
+
+
+def test_a_choice_needs_a_fact_and_words(tmp_path: Path) -> None:
+    local = copy.deepcopy(LOCAL)
+    local["recommendations"][1]["choice"] = {"made_by": "cerclage_in_situ", "words": "a stitch"}
+    rule = load_profiles(knowledge_dir(tmp_path, local))["local"].rules[1]
+    assert (rule.choice_made_by, rule.choice_words) == ("cerclage_in_situ", "a stitch")
+    for bad in ({"made_by": "stitched"}, {"made_by": "cerclage_in_situ"}):
+        local["recommendations"][1]["choice"] = bad
+        where = tmp_path / str(len(bad)) / bad["made_by"]
+        where.mkdir(parents=True)
+        with pytest.raises(KnowledgeError, match="choice"):
+            load_profiles(knowledge_dir(where, local))
+
+
+def test_short_names_must_name_a_citation(tmp_path: Path) -> None:
+    profile = load_profiles(_with(tmp_path, short_names={"SEM": "St E, 2026"}))["local"]
+    assert profile.short_reference("SEM-01") == "St E, 2026"
+    assert load_profiles(_with(tmp_path / "b"))["local"].short_reference("SEM-01") == "SEM"
+    with pytest.raises(KnowledgeError, match=r"short_names\.NOPE"):
+        load_profiles(_with(tmp_path / "c", short_names={"NOPE": "x"}))
+
+
+def test_scan_overdue_fields_are_read(tmp_path: Path) -> None:
+    local = copy.deepcopy(LOCAL)
+    local["recommendations"][0]["scan"] = {
+        "kind": "serial",
+        "from": "16+0",
+        "to": "24+0",
+        "interval_days": 14,
+        "overdue_after_days": 28,
+        "overdue_until": "24+6",
+        "note": " every  2-4 weeks ",
+    }
+    scan = load_profiles(knowledge_dir(tmp_path, local))["local"].rules[0].scan
+    assert scan is not None
+    assert (scan.interval_days, scan.overdue_after_days, scan.overdue_until_days) == (14, 28, 174)
+    assert scan.note == "every 2-4 weeks"
