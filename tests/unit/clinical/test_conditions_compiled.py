@@ -4,13 +4,17 @@ a profile are read exactly as written."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from hypothesis import given
 
 from cervixwatch.clinical.assessment import assess
 from cervixwatch.clinical.conditions import ConditionError, parse_condition
 from cervixwatch.clinical.facts import WindowedFact, derive_facts, fact_spec
+from cervixwatch.clinical.records import Onset, PriorOutcome, Symptom
 from cervixwatch.knowledge import BUNDLED_PROFILES, bundled_profiles, load_profile
+from tests.builders import Woman, woman
 from tests.strategies import PROPERTY_SETTINGS, RecordsOnDate, pregnancy_records
 
 PROFILES = [
@@ -94,3 +98,49 @@ def test_fact_words_for_windows() -> None:
     assert fact_spec("tv_length_measured[..]").meaning == (
         "a transvaginal length measured at any gestation"
     )
+
+
+def _windowed(w: Woman, key: str) -> object:
+    return derive_facts(w.records, w.as_of, {WindowedFact.from_key(key)})[key]
+
+
+def test_windowed_history_facts() -> None:
+    pprom = woman("20+0").with_prior(PriorOutcome.LIVE_BIRTH, "33+0", Onset.PPROM)
+    assert _windowed(pprom, "prior_pprom[..237]") is True  # before 34+0
+    assert _windowed(pprom, "prior_pprom[..230]") is False  # before 33+0
+    assert _windowed(pprom, "prior_pprom[..]") is True
+    loss = woman("20+0").with_prior_loss("20+0")
+    assert _windowed(loss, "prior_loss[112..167]") is True
+    assert _windowed(loss, "prior_loss[141..]") is False
+    assert _windowed(loss, "prior_loss[..139]") is False
+    sptb = woman("20+0").with_prior_sptb("31+6")
+    assert _windowed(sptb, "prior_sptb[..223]") is True
+    assert _windowed(sptb, "prior_sptb[..222]") is False
+    assert _windowed(sptb, "prior_sptb[224..]") is False
+    unknown = woman("20+0").with_prior(PriorOutcome.LIVE_BIRTH, "30+0", Onset.UNKNOWN)
+    assert _windowed(unknown, "prior_sptb[..223]") is None
+
+
+def test_windowed_length_facts() -> None:
+    w = woman("22+0").with_length(24.0, at="17+0").with_length(20.0, at="21+0")
+    assert _windowed(w, "shortest_tv_length_mm[..167]") == 20.0
+    assert _windowed(w, "shortest_tv_length_mm[..146]") == 24.0
+    assert _windowed(w, "shortest_tv_length_mm[126..]") == 20.0
+    assert _windowed(w, "shortest_tv_length_mm[150..160]") is None
+    assert _windowed(w, "tv_length_measured[126..]") is True
+    assert _windowed(w, "tv_length_measured[150..160]") is False
+    no_edd = w.without_edd()
+    assert _windowed(no_edd, "shortest_tv_length_mm[..167]") is None
+    assert _windowed(no_edd, "tv_length_measured[126..]") is None
+    assert _windowed(woman("22+0").without_edd(), "tv_length_measured[126..]") is False
+
+
+def test_windowed_report_facts() -> None:
+    w = woman("30+0")
+    early = w.with_symptoms(Symptom.CRAMPING, reported_on=w.day("20+0"))
+    assert _windowed(early, "open_symptom_report[98..258]") is True
+    assert _windowed(early, "open_symptom_report[210..]") is False
+    late = w.with_symptoms(Symptom.CRAMPING, reported_on=w.day("37+0") - dt.timedelta(days=60))
+    assert _windowed(late, "open_symptom_report[..100]") is False
+    assert _windowed(w, "open_symptom_report[98..258]") is False
+    assert _windowed(early.without_edd(), "open_symptom_report[98..258]") is None
