@@ -215,3 +215,62 @@ def test_next_scan_due_is_the_soonest_of_all_plans() -> None:
         p.next_scan.due for p in w.assess().scan_plans if p.next_scan is not None
     )
     assert isinstance(w.assess().next_scan_due, dt.date)
+
+
+# --- the words and dates of a plan (issue 10: plan and text from the same facts) -----------------
+
+
+def test_a_missed_screen_gives_its_window_and_last_useful_day() -> None:
+    p = plan(woman("24+0"), "acog", "single")
+    assert p.missed
+    assert p.next_scan is None
+    assert p.planned == ()
+    assert p.note == (
+        "Missed: no transvaginal length in 18+0-22+6 (2026-01-31 to 2026-03-06), nor by 23+6"
+        " (2026-03-13), the last day on which it would have changed management."
+    )
+
+
+def test_an_overdue_screen_keeps_its_window() -> None:
+    w = woman("23+6")
+    p = plan(w, "acog", "single")
+    assert not p.missed
+    assert p.next_scan is not None
+    assert (p.next_scan.due, p.next_scan.latest, p.next_scan.status) == (
+        w.day("18+0"),
+        w.day("22+6"),
+        "overdue",
+    )
+    assert p.planned == (w.day("18+0"),)
+
+
+def test_the_serial_plan_lists_every_planned_date_in_the_window() -> None:
+    p = plan(PRIOR_SPTB.with_length(32.0, at="16+0").at("16+1"), "acog", "serial")
+    assert p.interval_days == 14
+    assert [str(d) for d in p.planned] == ["2026-01-31", "2026-02-14", "2026-02-28", "2026-03-14"][
+        : len(p.planned)
+    ]
+    assert p.planned[0] == PRIOR_SPTB.day("18+0")
+    assert all(d <= p.window_to for d in p.planned)
+
+
+def test_the_nice_grace_never_runs_past_the_window() -> None:
+    w = PRIOR_SPTB.with_length(32.0, at="21+0").at("21+1")
+    p = plan(w, "nice", "serial")
+    assert p.next_scan is not None
+    assert (p.next_scan.due, p.next_scan.latest) == (w.day("23+0"), w.day("24+0"))
+
+
+def test_the_stop_note_names_the_length_and_its_day() -> None:
+    p = plan(PRIOR_SPTB.with_length(22.0, at="18+0").at("18+1"), "acog", "serial")
+    assert p.note == (
+        "No further surveillance scan planned: the latest length, 22 mm on 2026-01-31, is below"
+        " 25 mm, so the schedule gives way to a treatment decision (see the recommendations)."
+    )
+    assert p.next_scan is None
+
+
+def test_the_last_serial_date_past_the_window_says_so() -> None:
+    p = plan(PRIOR_SPTB.with_length(32.0, at="22+3").at("22+4"), "acog", "serial")
+    assert p.next_scan is None
+    assert p.note == "No further scan falls in 16+0-23+6."
