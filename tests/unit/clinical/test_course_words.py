@@ -203,3 +203,31 @@ def test_window_state_words() -> None:
         "overdue",
         "Overdue: planned for 14+0 (2026-01-03) to 15+6 (2026-01-16), not yet recorded.",
     )
+
+
+def test_a_missed_serial_scan_in_words_and_plan() -> None:
+    w = woman("24+1").with_prior_sptb("30+0")
+    assessment = w.assess("acog")
+    [serial] = [r for r in assessment.recommendations if r.code == "serial-cervical-length"]
+    assert (serial.state, serial.rule, serial.guideline) == ("missed", "SMFM40-01", "acog")
+    assert serial.state_note == (
+        "Missed: a scan was due from 16+0 (2026-01-17) and none was recorded by the end of the"
+        " surveillance window, 23+6 (2026-03-13) (CD-05)."
+    )
+    [plan] = [p for p in assessment.scan_plans if p.kind == "serial"]
+    assert (plan.guideline, plan.rule, plan.missed, plan.next_scan) == (
+        "acog",
+        "SMFM40-01",
+        True,
+        None,
+    )
+    assert plan.note == serial.state_note
+    assert assessment.next_scan_due is None
+
+
+def test_an_acog_scan_due_on_the_windows_last_day_and_not_done_is_missed() -> None:
+    # ACOG: overdue from the day after it was due (CD-05), so due on 23+6 and not done: missed.
+    w = woman("16+0").with_prior_sptb("30+0").with_length(32.0, at="21+6").at("24+1")
+    [serial] = [r for r in w.assess("acog").recommendations if r.code == "serial-cervical-length"]
+    assert serial.state == "missed"
+    assert "due from 23+6 (2026-03-13)" in serial.state_note
