@@ -144,3 +144,60 @@ def test_windowed_report_facts() -> None:
     assert _windowed(late, "open_symptom_report[..100]") is False
     assert _windowed(w, "open_symptom_report[98..258]") is False
     assert _windowed(early.without_edd(), "open_symptom_report[98..258]") is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (None, "r: expected a fact name or a mapping, got None"),
+        ({}, "r: expected a fact name or a mapping, got {}"),
+        ({"all": []}, "r.all: expected a non-empty list and nothing else"),
+        ({"any": "singleton"}, "r.any: expected a non-empty list and nothing else"),
+        ({"all": ["singleton"], "any": ["singleton"]}, "r.all: expected a non-empty list"),
+        ({"not": "singleton", "all": ["singleton"]}, "r.all: expected a non-empty list"),
+        ({"not": "singleton", "x": 1}, "r.not: 'not' takes one condition and nothing else"),
+        ({"recorded": "singleton", "x": 1}, "r.recorded: takes one condition and nothing else"),
+        ({"fired": "urgent-evaluation"}, "r.fired: expected a list of recommendation codes"),
+        ({"fired": [1]}, "r.fired: expected a list of recommendation codes"),
+        ({"fact": "ga_days"}, "r: a fact comparison takes exactly one operator"),
+        ({"fact": "ga_days", "lt": 1, "gt": 0}, "r: a fact comparison takes exactly one operator"),
+        ({"fact": "ga_days", "between": [1]}, r"r.between: expected \[low, high\]"),
+        ({"fact": "ga_days", "between": "1"}, r"r.between: expected \[low, high\]"),
+        ({"fact": "ga_days", "about": 3}, "r: unknown operator 'about'"),
+        ({"fact": "ga_days", "lt": True}, "r.lt: a comparison needs a number, not True"),
+        ({"fact": "ga_days", "lt": "soon"}, "neither a number nor a gestational age"),
+        ({"fact": "no_such_fact", "lt": 3}, "r.fact: unknown fact 'no_such_fact'"),
+        ("no_such_fact", "r: unknown fact 'no_such_fact'"),
+        ({"whenever": 1}, r"r: unknown condition keys \['whenever'\]"),
+        (
+            {"assume": {"not": "dilated"}, "words": " "},
+            "r.assume: takes one condition and 'words'",
+        ),
+        ({"assume": {"assume": "dilated", "words": "x"}, "words": "y"}, "assumes facts only, once"),
+    ],
+)
+def test_a_malformed_condition_names_where_and_what(raw: object, message: str) -> None:
+    with pytest.raises(ConditionError, match=message):
+        parse_condition(raw, "r")
+
+
+def test_parsed_conditions_evaluate_as_written() -> None:
+    facts = {"ga_days": 150, "singleton": True, "dilated": None}
+    assert parse_condition({"fact": "ga_days", "between": ["21+3", "21+3"]}).value(
+        facts, frozenset()
+    )
+    assert parse_condition({"fact": "ga_days", "eq": 150}).value(facts, frozenset()) is True
+    assert parse_condition({"fact": "ga_days", "ne": 150}).value(facts, frozenset()) is False
+    assert parse_condition({"not": "dilated"}).value(facts, frozenset()) is None
+    assert parse_condition({"recorded": "dilated"}).value(facts, frozenset()) is False
+    assumed = parse_condition({"assume": {"not": "dilated"}, "words": "  no   dilation "})
+    assert assumed.value(facts, frozenset()) is True
+    words: list[str] = []
+    needs: list[str] = []
+    assumed.assumptions(facts, frozenset(), words, needs)
+    assert (words, needs) == (["no dilation"], ["dilated"])
+    fired = parse_condition({"fired": ["urgent-evaluation"]})
+    assert fired.value(facts, frozenset({"urgent-evaluation"})) is True
+    explained: dict[str, object] = {}
+    fired.explain(facts, frozenset({"urgent-evaluation", "x"}), explained)
+    assert explained == {"indicated": ["urgent-evaluation"]}
