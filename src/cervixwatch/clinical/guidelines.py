@@ -235,12 +235,20 @@ class GuidelineProfile:
         )
 
 
+_KIND_WORDS: Mapping[type, str] = {dict: "a mapping", list: "a list", str: "text"}
+
+
 def _require(data: Mapping[str, Any], key: str, where: str, kind: type | tuple[type, ...]) -> Any:
     if key not in data:
         raise KnowledgeError(f"{where}: missing '{key}'")
     value = data[key]
     if not isinstance(value, kind):
-        raise KnowledgeError(f"{where}.{key}: expected {kind}, got {type(value).__name__}")
+        wanted = (
+            _KIND_WORDS.get(kind, "text or a number")
+            if isinstance(kind, type)
+            else ("text or a number")
+        )
+        raise KnowledgeError(f"{where}: '{key}' must be {wanted}, got {type(value).__name__}")
     return value
 
 
@@ -251,7 +259,9 @@ def _ga_days(raw: object, where: str) -> int:
     try:
         w, d = int(weeks), int(days)
     except ValueError:
-        raise KnowledgeError(f"{where}: expected a gestational age like '16+0'") from None
+        raise KnowledgeError(
+            f"{where}: expected a gestational age like '16+0', got {raw!r}"
+        ) from None
     if not 0 <= d <= 6:
         raise KnowledgeError(f"{where}: days must be 0-6 in {raw!r}")
     return w * 7 + d

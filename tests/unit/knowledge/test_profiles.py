@@ -390,6 +390,47 @@ def _broken(change: str) -> dict[str, Any]:
         data["suppressions"][0]["rule"] = "SEM-77"
     elif change == "missing summary":
         del rule["summary"]
+    elif change == "missing profile":
+        del data["profile"]
+    elif change == "citations not a mapping":
+        data["citations"] = ["SEM"]
+    elif change == "no recommendations":
+        del data["recommendations"]
+    elif change == "missing title":
+        del data["title"]
+    elif change == "missing version":
+        del data["version"]
+    elif change == "source without words":
+        del data["sources"]["SEM-01"]["words"]
+    elif change == "source without section":
+        del data["sources"]["SEM-01"]["section"]
+    elif change == "rule provenance":
+        rule["provenance"] = "Q"
+    elif change == "window gestational age":
+        rule["window"] = {"from": "11", "to": "14+6"}
+    elif change == "window days":
+        rule["window"] = {"from": "11+7", "to": "14+6"}
+    elif change == "scan kind":
+        rule["scan"] = {"kind": "weekly", "from": "16+0", "to": "24+0"}
+    elif change == "scan from":
+        rule["scan"] = {"kind": "serial", "from": 16, "to": "24+0"}
+    elif change == "scan to":
+        rule["scan"] = {"kind": "serial", "from": "16+0", "to": "24+x"}
+    elif change == "scan overdue until":
+        rule["scan"] = {"kind": "single", "from": "16+0", "to": "20+0", "overdue_until": "24"}
+    elif change == "scan without kind":
+        rule["scan"] = {"from": "16+0", "to": "20+0"}
+    elif change == "suppression condition":
+        data["suppressions"][0]["when"] = {"not": "twins"}
+    elif change == "suppression without reason":
+        del data["suppressions"][0]["reason"]
+    elif change == "suppression without codes":
+        del data["suppressions"][0]["codes"]
+    elif change == "assumption toward an intervention":
+        data["recommendations"][1]["when"] = {
+            "assume": {"not": "dilated"},
+            "words": "no dilation is assumed",
+        }
     return data
 
 
@@ -411,6 +452,33 @@ def _broken(change: str) -> dict[str, Any]:
         ("forbidden code", "recommendations[0] (start-17ohpc).code", "never"),
         ("suppression rule not in sources", "suppressions[0]", "SEM-77"),
         ("missing summary", "recommendations[0]", "summary"),
+        ("missing profile", "local-2026.1.yaml: missing 'profile'", "profile"),
+        (
+            "citations not a mapping",
+            "local-2026.1.yaml: 'citations' must be a mapping, got list",
+            "list",
+        ),
+        ("no recommendations", "local-2026.1.yaml: missing 'recommendations'", "recommendations"),
+        ("missing title", "local-2026.1.yaml: missing 'title'", "title"),
+        ("missing version", "local-2026.1.yaml: missing 'version'", "version"),
+        ("source without words", "sources.SEM-01: missing 'words'", "words"),
+        ("source without section", "sources.SEM-01: missing 'section'", "section"),
+        ("rule provenance", "(refer-preterm-birth-clinic).provenance: expected S, M or D", "S"),
+        ("window gestational age", "(refer-preterm-birth-clinic).window.from", "'11'"),
+        ("window days", "(refer-preterm-birth-clinic).window.from: days must be 0-6", "11+7"),
+        ("scan kind", "(refer-preterm-birth-clinic).scan.kind: expected serial or single", "kind"),
+        ("scan from", "(refer-preterm-birth-clinic).scan.from", "16"),
+        ("scan to", "(refer-preterm-birth-clinic).scan.to", "24+x"),
+        ("scan overdue until", "(refer-preterm-birth-clinic).scan.overdue_until", "'24'"),
+        ("scan without kind", "(refer-preterm-birth-clinic).scan: missing 'kind'", "kind"),
+        ("suppression condition", "suppressions[0].when.not", "twins"),
+        ("suppression without reason", "suppressions[0]: missing 'reason'", "reason"),
+        ("suppression without codes", "suppressions[0]: missing 'codes'", "codes"),
+        (
+            "assumption toward an intervention",
+            "recommendations[1] (vaginal-progesterone).when",
+            "CD-01",
+        ),
     ],
 )
 def test_a_malformed_knowledge_file_names_the_file_and_the_place(
