@@ -14,6 +14,7 @@ from cervixwatch.clinical.records import (
     Medication,
     PriorOutcome,
     PriorPregnancy,
+    Symptom,
 )
 from tests.builders import EDD, woman
 
@@ -163,3 +164,45 @@ def test_the_state_note_of_a_treatment_in_place(guideline: str, today: str, note
         r for r in w.assess(guideline).recommendations if r.code == "vaginal-progesterone"
     ]
     assert (progesterone.state, progesterone.state_note) == ("in-place", note)
+
+
+def test_without_an_edd_progesterone_waits_for_the_gestation_unless_in_place() -> None:
+    # Whether it may still be started depends on the gestation (the start window).
+    short = woman("20+0").with_length(18.0, at="20+0").without_edd()
+    assessment = short.assess("nice")
+    assert "vaginal-progesterone" not in assessment.codes("nice")
+    assert "estimated due date (EDD), for gestational age" in assessment.missing
+    on_it = short.with_medication(Medication.VAGINAL_PROGESTERONE)
+    [progesterone] = [
+        r for r in on_it.assess("nice").recommendations if r.code == "vaginal-progesterone"
+    ]
+    assert progesterone.state == "in-place"
+
+
+def test_an_order_with_no_start_date_past_the_window_says_so() -> None:
+    w = woman("28+0").with_prior_sptb("30+0").with_medication(Medication.VAGINAL_PROGESTERONE)
+    for guideline, rule in (("nice", "NICE-03"), ("acog", "SMFM23-03")):
+        [progesterone] = [
+            r for r in w.assess(guideline).recommendations if r.code == "vaginal-progesterone"
+        ]
+        assert progesterone.state == "in-place"
+        assert progesterone.rule == rule or progesterone.state_note.endswith(
+            "Its start date is not recorded: whether it was indicated then is unknown."
+        )
+
+
+def test_only_urgent_evaluation_carries_a_reason() -> None:
+    w = woman("24+0").with_prior_sptb("30+0").with_symptoms(Symptom.CRAMPING)
+    for r in w.assess().recommendations:
+        assert bool(r.reason) is (r.code == "urgent-evaluation"), r.code
+
+
+def test_both_guidelines_mark_a_missed_serial_scan() -> None:
+    w = woman("24+1").with_prior_sptb("30+0")
+    for guideline in ("acog", "nice"):
+        states = {
+            r.state
+            for r in w.assess(guideline).recommendations
+            if r.code == "serial-cervical-length"
+        }
+        assert states == {"missed"}, guideline

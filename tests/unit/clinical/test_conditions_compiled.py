@@ -35,6 +35,8 @@ def test_the_compiled_condition_gives_what_the_tree_gives(case: RecordsOnDate) -
         for rule in profile.rules:
             assert rule.check is not None
             assert rule.check(facts, fired) == rule.when.value(facts, fired), rule.rule
+            # Compiled here too, not only when the profile was loaded (before this test ran).
+            assert rule.when.compiled()(facts, fired) == rule.when.value(facts, fired), rule.rule
 
 
 @pytest.mark.parametrize(
