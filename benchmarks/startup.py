@@ -40,33 +40,14 @@ from importlib.metadata import version
 from pathlib import Path
 
 from assess import cpu_model
+from cervixwatch.cli import PURE_PATH_EXCLUDES
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BUNDLE = ROOT / "tests" / "scenarios" / "vignettes" / "V01-prior-sptb-30w-cl-22mm"
 AS_OF = "2026-02-02"
 
-#: Modules that the pure path (`assess`, `rules`) must not import.
-HEAVY = (
-    "sqlalchemy",
-    "alembic",
-    "psycopg",
-    "fastapi",
-    "starlette",
-    "uvicorn",
-    "weasyprint",
-    "pydantic_settings",
-    "argon2",
-    "cervixwatch.store",
-    "cervixwatch.web",
-    "cervixwatch.app",
-    "cervixwatch.access",
-    "cervixwatch.cohort",
-    "cervixwatch.demo",
-    "cervixwatch.serving",
-    "cervixwatch.settings",
-    "cervixwatch.users_cli",
-    "cervixwatch.service_cli",
-)
+#: Modules that the pure path (`assess`, `rules`) must not import (cli.py's list).
+HEAVY = PURE_PATH_EXCLUDES
 
 
 @dataclass

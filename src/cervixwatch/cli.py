@@ -80,6 +80,32 @@ class OutputFormat(StrEnum):
     text = "text"
 
 
+#: Modules the pure path (`assess`, `rules`) must not import: the store and its libraries, the
+#: web app and its server, the PDF letter, settings, accounts, the cohort and the demo. Checked
+#: by tests/unit/test_cli_startup.py and benchmarks/startup.py.
+PURE_PATH_EXCLUDES = (
+    "sqlalchemy",
+    "alembic",
+    "psycopg",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "weasyprint",
+    "pydantic_settings",
+    "argon2",
+    "cervixwatch.store",
+    "cervixwatch.web",
+    "cervixwatch.app",
+    "cervixwatch.access",
+    "cervixwatch.cohort",
+    "cervixwatch.demo",
+    "cervixwatch.serving",
+    "cervixwatch.settings",
+    "cervixwatch.users_cli",
+    "cervixwatch.service_cli",
+)
+
+
 def fail(message: str) -> typer.Exit:
     """One line on stderr; raise the result to exit with status 2 (also used by service_cli)."""
     print(f"cervixwatch: {message}", file=sys.stderr)

@@ -14,33 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from cervixwatch.cli import PURE_PATH_EXCLUDES
+
 SCENARIO = Path(__file__).parents[1] / "scenarios" / "vignettes" / "V01-prior-sptb-30w-cl-22mm"
 BUNDLE = SCENARIO / "bundle.json"
 AS_OF = "2026-02-02"
 
-#: What the pure path must not import: the store and its libraries, the web app and its
-#: server, the PDF letter, settings, accounts, the cohort and the demo.
-HEAVY = (
-    "sqlalchemy",
-    "alembic",
-    "psycopg",
-    "fastapi",
-    "starlette",
-    "uvicorn",
-    "weasyprint",
-    "pydantic_settings",
-    "argon2",
-    "cervixwatch.store",
-    "cervixwatch.web",
-    "cervixwatch.app",
-    "cervixwatch.access",
-    "cervixwatch.cohort",
-    "cervixwatch.demo",
-    "cervixwatch.serving",
-    "cervixwatch.settings",
-    "cervixwatch.users_cli",
-    "cervixwatch.service_cli",
-)
+#: What the pure path must not import (one list, in cli.py, that the start-up benchmark
+#: checks too).
+HEAVY = PURE_PATH_EXCLUDES
 
 
 def heavy_among(modules: set[str]) -> list[str]:
