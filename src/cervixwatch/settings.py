@@ -9,6 +9,7 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cervixwatch.knowledge import BUNDLED_PROFILES
+from cervixwatch.knowledge.codes import DEFAULT_HOSPITAL_NUMBER_SYSTEM
 
 
 class Settings(BaseSettings):
@@ -26,6 +27,11 @@ class Settings(BaseSettings):
     #: Default page size of list endpoints, and the most a client may ask for.
     page_size: int = 50
     max_page_size: int = 500
+    #: The identifier system of this installation's hospital numbers (MRNs): the number a
+    #: form registers is an identifier of this system, and the hospital number the pages show
+    #: is a woman's identifier of this system (else the one typed MR). Set it to the system the
+    #: hospital's EHR uses in FHIR, so its Patients and the clinic's forms name one woman.
+    hospital_number_system: str = DEFAULT_HOSPITAL_NUMBER_SYSTEM
 
     # --- access control (see docs/security.md) ---------------------------------------------
     #: How long a sign-in lasts (hours), and how long an idle one lasts (minutes).

@@ -17,7 +17,7 @@ from cervixwatch.store.database import (
     session_factory,
     transaction,
 )
-from cervixwatch.store.models import PatientRow
+from cervixwatch.store.models import PatientIdentifierRow, PatientRow
 
 
 def _patients(factory: sessionmaker[Session]) -> int:
@@ -73,14 +73,17 @@ def test_a_failed_write_leaves_no_rows(factory: sessionmaker[Session]) -> None:
 
 def _write_a_duplicate(factory: sessionmaker[Session]) -> None:
     with transaction(factory) as session:
-        session.add(PatientRow(hospital_number="H2"))
+        session.add(PatientRow(id="p2", hospital_number="H2"))
         session.flush()
-        session.add(PatientRow(hospital_number="H1"))
+        # H1 is another woman's hospital number (unique per system).
+        session.add(PatientIdentifierRow(patient_id="p2", system="urn:hospital", value="H1"))
 
 
 def test_a_constraint_violation_rolls_back_the_whole_unit(factory: sessionmaker[Session]) -> None:
     with transaction(factory) as session:
-        session.add(PatientRow(hospital_number="H1"))
+        session.add(PatientRow(id="p1", hospital_number="H1"))
+        session.flush()
+        session.add(PatientIdentifierRow(patient_id="p1", system="urn:hospital", value="H1"))
     with pytest.raises(IntegrityError):
         _write_a_duplicate(factory)
     with factory() as session:

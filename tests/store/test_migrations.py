@@ -105,3 +105,84 @@ def test_0003_keeps_stored_records_and_checks_its_new_values(empty_url: str) -> 
             )
     finally:
         engine.dispose()
+
+
+def test_0004_gives_stored_hospital_numbers_the_installations_system(
+    empty_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 0003-era woman keeps her records and her hospital number, which becomes an identifier
+    of the installation's system (typed MR); the same value under another system is then
+    another woman's, and within one system it still names one woman."""
+    monkeypatch.setenv("CERVIXWATCH_HOSPITAL_NUMBER_SYSTEM", "urn:oid:2.16.840.1.113883.9")
+    upgrade(empty_url, "0003")
+    engine = make_engine(empty_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO patients (id, hospital_number, family_name, birth_date, "
+                    "created_at, updated_at) VALUES ('p', 'H1', 'Okafor', '1990-05-01', "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO pregnancies (id, patient_id, status, notes, created_at, "
+                    "updated_at) VALUES ('g', 'p', 'active', '[]', CURRENT_TIMESTAMP, "
+                    "CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO cervical_lengths (pregnancy_id, measured_on, length_mm, method,"
+                    " source) VALUES ('g', '2026-03-01', 22, 'transvaginal', 'form')"
+                )
+            )
+        upgrade(empty_url)
+        with engine.begin() as connection:
+            # SQLite rebuilt `patients`: nothing that refers to her went with the old copy.
+            assert connection.execute(text("SELECT count(*) FROM cervical_lengths")).scalar() == 1
+            woman = connection.execute(
+                text("SELECT hospital_number, family_name, gender, names FROM patients")
+            ).one()
+            assert tuple(woman[:3]) == ("H1", "Okafor", None)
+            assert woman[3] in ([], "[]")
+            identifier = connection.execute(
+                text(
+                    "SELECT patient_id, system, source, value, use, type_system, type_code "
+                    "FROM patient_identifiers"
+                )
+            ).one()
+            assert tuple(identifier) == (
+                "p",
+                "urn:oid:2.16.840.1.113883.9",
+                None,
+                "H1",
+                "usual",
+                "http://terminology.hl7.org/CodeSystem/v2-0203",
+                "MR",
+            )
+            # Another hospital's H1 is another woman.
+            connection.execute(
+                text(
+                    "INSERT INTO patients (id, hospital_number, names, created_at, updated_at) "
+                    "VALUES ('q', 'H1', '[]', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO patient_identifiers (patient_id, system, value) "
+                    "VALUES ('q', 'urn:oid:1.2.3', 'H1')"
+                )
+            )
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO patient_identifiers (patient_id, system, value) "
+                    "VALUES ('q', 'urn:oid:2.16.840.1.113883.9', 'H1')"
+                )
+            )
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(text("UPDATE patients SET gender = 'woman'"))
+    finally:
+        engine.dispose()

@@ -62,7 +62,9 @@ def make_demo_accounts(
         women = account_store.patients_for_linking(session)
     if not women:
         raise NotADemoDatabase("the database holds no patients: load the demo cohort first")
-    others = sum(not _DEMO_HOSPITAL_NUMBER.fullmatch(number) for _, number, _, _ in women)
+    others = sum(
+        number is None or not _DEMO_HOSPITAL_NUMBER.fullmatch(number) for _, number, _, _ in women
+    )
     if others:
         raise NotADemoDatabase(
             f"{others} patients are not synthetic demo patients: demo accounts are made only"
@@ -103,7 +105,7 @@ def make_demo_accounts(
     return made
 
 
-def _patient_to_link(women: Sequence[tuple[str, str, bool, bool]]) -> str:
+def _patient_to_link(women: Sequence[tuple[str, str | None, bool, bool]]) -> str:
     for patient_id, _, active, has_account in women:
         if active and not has_account:
             return patient_id

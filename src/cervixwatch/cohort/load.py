@@ -11,7 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.clinical.guidelines import GuidelineProfile
+from cervixwatch.cohort.fhir import patient_resource
 from cervixwatch.cohort.model import CohortPatient
+from cervixwatch.interop.fhir_patient import read_patient
+from cervixwatch.interop.fhir_values import Where
 from cervixwatch.store import PatientFields, RecordSource, write_records
 from cervixwatch.store.models import PatientRow
 
@@ -26,7 +29,17 @@ class Loaded:
 
 
 def patient_fields(patient: CohortPatient) -> PatientFields:
-    return PatientFields(patient.hospital_number, patient.family_name, patient.given_name)
+    """Who she is, as her Patient resource says (`cohort.fhir`): her fake hospital number is
+    an identifier of the demo hospital's system, typed MR, so the database and the cohort's
+    FHIR Bundles name one woman."""
+    resource = patient_resource(patient)
+    identity = read_patient(resource, Where(resource, 0))
+    return PatientFields(
+        patient.hospital_number,
+        identifiers=identity.identifiers,
+        names=identity.names,
+        gender=identity.gender,
+    )
 
 
 def load_cohort(

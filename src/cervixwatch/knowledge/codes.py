@@ -16,12 +16,22 @@ CONDITION_VERIFICATION: Final = "http://terminology.hl7.org/CodeSystem/condition
 DATA_ABSENT_REASON: Final = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 EXCISION_DEPTH_EXTENSION: Final = "https://cervixwatch.org/fhir/StructureDefinition/excision-depth"
 SYMPTOMS_QUESTIONNAIRE: Final = "https://cervixwatch.org/fhir/Questionnaire/symptoms"
+#: HL7 v2 table 0203, identifier types: "MR" is a medical record number (a hospital number).
+IDENTIFIER_TYPE: Final = "http://terminology.hl7.org/CodeSystem/v2-0203"
+#: The identifier system of hospital numbers unless the installation names its own
+#: (`CERVIXWATCH_HOSPITAL_NUMBER_SYSTEM`).
+DEFAULT_HOSPITAL_NUMBER_SYSTEM: Final = "urn:cervixwatch:hospital-number"
+#: How sure a `Patient/$match` candidate is (certain, probable, possible, certainly-not).
+MATCH_GRADE_EXTENSION: Final = "http://hl7.org/fhir/StructureDefinition/match-grade"
 
 Code = tuple[str, str]
 
 
 def cw(code: str) -> Code:
     return (CW, code)
+
+
+MEDICAL_RECORD_NUMBER: Final = (IDENTIFIER_TYPE, "MR")
 
 
 # Dating and the current pregnancy

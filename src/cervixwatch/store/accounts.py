@@ -313,9 +313,9 @@ def add_team_patients(session: Session, team_id: str, patient_ids: Iterable[str]
     return len(new)
 
 
-def patients_for_linking(session: Session) -> list[tuple[str, str, bool, bool]]:
-    """Every woman as (id, hospital number, has an active pregnancy, has an account), in
-    order of hospital number."""
+def patients_for_linking(session: Session) -> list[tuple[str, str | None, bool, bool]]:
+    """Every woman as (id, hospital number or None, has an active pregnancy, has an account),
+    in order of hospital number."""
     active = exists().where(
         PregnancyRow.patient_id == PatientRow.id, PregnancyRow.status == PregnancyStatus.ACTIVE
     )

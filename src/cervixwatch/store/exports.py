@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from cervixwatch.clinical.records import PregnancyRecords
 from cervixwatch.store.crud import plausible_id, plausible_row_id
+from cervixwatch.store.identity import identifier_search, identifiers_of
 from cervixwatch.store.mapping import (
     MATERNAL_CONDITIONS,
     RECORD_KINDS,
@@ -28,6 +29,7 @@ from cervixwatch.store.mapping import (
 from cervixwatch.store.models import (
     Base,
     ComplicationRow,
+    PatientIdentifierRow,
     PatientRow,
     PregnancyRow,
     PregnancyStatus,
@@ -82,7 +84,7 @@ class PatientExport:
     and each code of a set part with its row (`codes[field][code]`)."""
 
     patient_id: str
-    hospital_number: str
+    hospital_number: str | None
     family_name: str | None
     given_name: str | None
     birth_date: dt.date | None
@@ -91,6 +93,11 @@ class PatientExport:
     rows: Mapping[str, tuple[RowRef, ...]] = field(default_factory=dict)
     codes: Mapping[str, Mapping[Any, RowRef]] = field(default_factory=dict)
     inside: Mapping[str, tuple[Mapping[str, tuple[RowRef, ...]], ...]] = field(default_factory=dict)
+    #: Her identifiers (in the order stored), HumanNames with their uses (empty: her name is
+    #: `family_name` and `given_name`) and administrative gender.
+    identifiers: tuple[PatientIdentifierRow, ...] = ()
+    names: tuple[Mapping[str, Any], ...] = ()
+    gender: str | None = None
 
 
 def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -147,6 +154,7 @@ def load_exports(
             (p.id, p) for p in session.scalars(select(PatientRow).where(PatientRow.id.in_(chunk)))
         )
     found = [p for p in wanted if p in patients]
+    identifiers = identifiers_of(session, found)
     chosen = _default_pregnancies(session, found)
     for patient_id, pregnancy_id in (pregnancies or {}).items():
         pregnancy = session.get(PregnancyRow, pregnancy_id)
@@ -213,6 +221,9 @@ def load_exports(
                 rows=refs,
                 codes=codes,
                 inside=inside,
+                identifiers=tuple(identifiers.get(patient_id, ())),
+                names=tuple(patient.names or ()),
+                gender=patient.gender.value if patient.gender is not None else None,
             )
         )
     return exports
@@ -222,20 +233,21 @@ def search_patients(
     session: Session,
     *,
     ids: Sequence[str] | None = None,
-    hospital_numbers: Sequence[str] | None = None,
+    identifiers: Sequence[Sequence[tuple[str | None, str | None]]] | None = None,
     family: str | None = None,
     given: str | None = None,
     birth_date: dt.date | None = None,
     limit: int,
     offset: int,
 ) -> tuple[list[PatientRow], int]:
-    """The women matching every criterion given (ids, hospital numbers, names starting with
-    `family`/`given` case-insensitively, birth date), by name: one page and the total."""
+    """The women matching every criterion given (ids; identifiers, each list of tokens one
+    parameter as `identity.identifier_search` reads it; names starting with `family`/`given`
+    case-insensitively; birth date), by name: one page and the total."""
     where: list[ColumnElement[bool]] = []
     if ids is not None:
         where.append(PatientRow.id.in_([i for i in ids if plausible_id(i)]))
-    if hospital_numbers is not None:
-        where.append(PatientRow.hospital_number.in_(hospital_numbers))
+    for tokens in identifiers or ():
+        where.append(identifier_search(tokens))
     for column, prefix in ((PatientRow.family_name, family), (PatientRow.given_name, given)):
         if prefix is not None:
             escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -13,6 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 
 from cervixwatch.store.database import database_url, make_engine
 
@@ -59,10 +60,35 @@ def _run(url: str | None, action: _Action) -> None:
     config = alembic_config(url)
     engine = make_engine(url)
     try:
-        # One connection and one transaction for the whole run: on PostgreSQL (and on SQLite,
-        # whose DDL is transactional too) a failed migration leaves the schema as it was.
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            action(config)
+        with engine.connect() as connection:
+            # SQLite alters a table by copying it (batch mode): with foreign keys enforced,
+            # dropping the old copy of a table others refer to would delete their rows (ON
+            # DELETE CASCADE). Enforcement is off for the run (it can be switched only outside
+            # a transaction) and the keys are checked before the run commits.
+            raw = connection.connection.driver_connection if _is_sqlite(connection) else None
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=OFF")
+            try:
+                # One transaction for the whole run: on PostgreSQL (and on SQLite, whose DDL is
+                # transactional too) a failed migration leaves the schema as it was.
+                with connection.begin():
+                    config.attributes["connection"] = connection
+                    action(config)
+                    if raw is not None:
+                        _check_foreign_keys(connection)
+            finally:
+                if raw is not None:
+                    raw.execute("PRAGMA foreign_keys=ON")
     finally:
         engine.dispose()
+
+
+def _is_sqlite(connection: Connection) -> bool:
+    return connection.dialect.name == "sqlite"
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        tables = sorted({str(row[0]) for row in broken})
+        raise RuntimeError(f"the migration left rows naming missing rows in {', '.join(tables)}")

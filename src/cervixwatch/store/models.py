@@ -97,16 +97,47 @@ class Base(DeclarativeBase):
     }
 
 
+class Gender(StrEnum):
+    """FHIR administrative gender (http://hl7.org/fhir/administrative-gender)."""
+
+    MALE = "male"
+    FEMALE = "female"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class IdentifierUse(StrEnum):
+    """FHIR identifier use (http://hl7.org/fhir/identifier-use)."""
+
+    USUAL = "usual"
+    OFFICIAL = "official"
+    TEMP = "temp"
+    SECONDARY = "secondary"
+    OLD = "old"
+
+
 class PatientRow(Base):
-    """A woman under care. `id` is CervixWatch's own id; `hospital_number` the local MRN."""
+    """A woman under care. `id` is CervixWatch's own id.
+
+    Who she is lies in her identifiers (`PatientIdentifierRow`, unique per system).
+    `hospital_number` is the one shown in the pages and searched by the worklist: the value of
+    her identifier under the installation's hospital-number system, else of her identifier
+    typed MR, else None; `store.identity` keeps it in step with her identifiers. `names` are
+    her FHIR HumanNames as sent, each with its use (empty: registered through a form or before
+    migration 0004, her name is `family_name` and `given_name` alone); `family_name` and
+    `given_name` repeat her main name (official, else usual, else the first not old) for
+    searching and sorting.
+    """
 
     __tablename__ = "patients"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    hospital_number: Mapped[str] = mapped_column(String(64), unique=True)
+    hospital_number: Mapped[str | None] = mapped_column(String(255), index=True)
     family_name: Mapped[str | None] = mapped_column(String(200))
     given_name: Mapped[str | None] = mapped_column(String(200))
     birth_date: Mapped[dt.date | None]
+    gender: Mapped[Gender | None] = mapped_column(value_enum(Gender, "gender"))
+    names: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(default=_utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=_utcnow, onupdate=_utcnow)
 
@@ -158,6 +189,41 @@ def _patient_fk() -> Mapped[str]:
 
 def _pregnancy_fk() -> Mapped[str]:
     return mapped_column(ForeignKey("pregnancies.id", ondelete="CASCADE"), index=True)
+
+
+class PatientIdentifierRow(Base):
+    """One of a woman's identifiers (FHIR `Patient.identifier`): a hospital number, a national
+    number, an identifier another system gave her.
+
+    An identifier with a system names one woman: (`system`, `value`) is unique. One sent
+    without a system identifies her only within the source that sent it (`source`, e.g.
+    `user:<id>` of the integration's account): (`source`, `value`) is unique among those. The
+    type is kept as its first coding and text (`type_code` "MR": a medical record number).
+    """
+
+    __tablename__ = "patient_identifiers"
+    __table_args__ = (
+        UniqueConstraint("system", "value"),
+        Index(
+            "uq_patient_identifiers_source_value",
+            "source",
+            "value",
+            unique=True,
+            sqlite_where=text("system IS NULL"),
+            postgresql_where=text("system IS NULL"),
+        ),
+        CheckConstraint("(system IS NULL) <> (source IS NULL)", name="system_or_source"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = _patient_fk()
+    system: Mapped[str | None] = mapped_column(String(255))
+    source: Mapped[str | None] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(String(255))
+    use: Mapped[IdentifierUse | None] = mapped_column(value_enum(IdentifierUse, "use"))
+    type_system: Mapped[str | None] = mapped_column(String(255))
+    type_code: Mapped[str | None] = mapped_column(String(64))
+    type_text: Mapped[str | None] = mapped_column(String(200))
 
 
 # --- the woman's history ------------------------------------------------------------------------

@@ -34,11 +34,27 @@ from sqlalchemy import Insert, insert, select
 from sqlalchemy.orm import Session
 
 from cervixwatch.clinical.records import PregnancyRecords
+from cervixwatch.knowledge import codes as c
 from cervixwatch.store.assessments import store_assessment
+from cervixwatch.store.identity import (
+    IdentifierKey,
+    IdentifierLike,
+    display_number,
+    hospital_number_row,
+    identifier_row,
+    identifiers_of,
+    main_name,
+    merged_names,
+    name_columns,
+    refresh_hospital_number,
+    with_main_name,
+    women_by_identifiers,
+)
 from cervixwatch.store.mapping import RECORD_KINDS, ChildKind, RecordKind
 from cervixwatch.store.models import (
     Base,
     ComplicationRow,
+    PatientIdentifierRow,
     PatientRow,
     PregnancyRow,
     PregnancyStatus,
@@ -70,11 +86,46 @@ class IdentifierConflict(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class PatientFields:
-    """Who the woman is: her hospital number (MRN) finds her; names as registered."""
+    """Who the woman is. Her identifiers find her (`store.identity`); with none given, her
+    hospital number is her identifier of the installation's system (`local_system`), typed MR.
+    `names` are HumanName JSON objects with their uses (her main name gives `family_name` and
+    `given_name`); `source` is who sent the identifiers that have no system (they name her only
+    for that source)."""
 
-    hospital_number: str
+    hospital_number: str | None = None
     family_name: str | None = None
     given_name: str | None = None
+    identifiers: tuple[IdentifierLike, ...] = ()
+    names: tuple[dict[str, Any], ...] = ()
+    gender: str | None = None
+    local_system: str = c.DEFAULT_HOSPITAL_NUMBER_SYSTEM
+    source: str | None = None
+
+    def identifier_rows(self, patient_id: str) -> list[dict[str, Any]]:
+        """The column values of her identifier rows."""
+        if self.identifiers:
+            return [identifier_row(patient_id, i, self.source) for i in self.identifiers]
+        if self.hospital_number is not None:
+            return [hospital_number_row(patient_id, self.hospital_number, self.local_system)]
+        return []
+
+    def keys(self) -> list[IdentifierKey]:
+        """What her identifiers are known by."""
+        return [(row["system"], row["source"], row["value"]) for row in self.identifier_rows("")]
+
+    def columns(self) -> dict[str, Any]:
+        """Her names and gender as the patient row holds them (those sent)."""
+        out: dict[str, Any] = {}
+        family, given = self.family_name, self.given_name
+        if self.names:
+            family, given = name_columns(main_name(self.names))
+        if family is not None:
+            out["family_name"] = family
+        if given is not None:
+            out["given_name"] = given
+        if self.gender is not None:
+            out["gender"] = self.gender
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +146,11 @@ class Saved:
     #: Record rows written by plain INSERTs, which the session's change tracking
     #: (`exports.track_changes`) does not see: a new woman's records.
     inserted: int = 0
+    #: {part: (row id, whether this call added the row) of each record of the part, in the
+    #: order the records were given}: where each record went (a tuple part's).
+    placed: dict[str, list[tuple[int, bool]]] = field(default_factory=dict)
+    #: Whether this call started her active pregnancy.
+    pregnancy_created: bool = False
 
 
 def default_identifier_system(patient_id: str, source: RecordSource) -> str:
@@ -164,43 +220,72 @@ def _records_of_rows(
 # --- saving -------------------------------------------------------------------------------------
 
 
-def _find_patient(session: Session, hospital_number: str) -> PatientRow | None:
-    """The woman with this hospital number, her row locked (PostgreSQL) until the transaction
-    ends; None if there is none."""
-    query = select(PatientRow).where(PatientRow.hospital_number == hospital_number)
+def _find_patient(
+    session: Session, fields: PatientFields, patient_id: str | None
+) -> PatientRow | None:
+    """The woman `patient_id` names, else the one her identifiers name, her row locked
+    (PostgreSQL) until the transaction ends; None if there is none."""
+    if patient_id is None:
+        women = set(women_by_identifiers(session, fields.keys()).values())
+        if len(women) > 1:
+            raise IdentifierConflict("her identifiers name more than one stored woman")
+        if not women:
+            return None
+        patient_id = women.pop()
+    query = select(PatientRow).where(PatientRow.id == patient_id)
     return session.scalars(query.with_for_update()).one_or_none()
 
 
 def _patient(
     session: Session, patient: PatientRow | None, fields: PatientFields, records: PregnancyRecords
 ) -> PatientRow:
-    """Her row (`patient`, found) with what the records say, or a new one."""
+    """Her row (`patient`, found) with what the records say, or a new one, with her
+    identifiers."""
     created = patient is None
     if patient is None:
-        patient = PatientRow(id=new_id(), hospital_number=fields.hospital_number)
+        patient = PatientRow(id=new_id(), names=[])
         session.add(patient)
-    if fields.family_name is not None:
-        patient.family_name = fields.family_name
-    if fields.given_name is not None:
-        patient.given_name = fields.given_name
+    for column, value in fields.columns().items():
+        setattr(patient, column, value)
+    if fields.names:
+        patient.names = merged_names(patient.names, fields.names)
+    elif patient.names and (fields.family_name is not None or fields.given_name is not None):
+        patient.names = with_main_name(patient.names, patient.family_name, patient.given_name)
     if records.birth_date is not None:
         patient.birth_date = records.birth_date
-    if created:
-        # Inserted before her records: the rows have no ORM relationships to order them by.
-        session.flush()
+    # Inserted before her records and identifiers: the rows have no ORM relationships to order
+    # them by.
+    session.flush()
+    have = set() if created else _keys_of(session, patient)
+    added = [
+        row
+        for row in fields.identifier_rows(patient.id)
+        if (row["system"], row["source"], row["value"]) not in have
+    ]
+    if added:
+        session.execute(insert(PatientIdentifierRow), added)
+        refresh_hospital_number(session, patient.id, fields.local_system)
+        session.refresh(patient, ["hospital_number"])
     return patient
+
+
+def _keys_of(session: Session, patient: PatientRow) -> set[IdentifierKey]:
+    stored = identifiers_of(session, [patient.id]).get(patient.id, [])
+    return {(r.system, r.source if r.system is None else None, r.value) for r in stored}
 
 
 def _pregnancy(
     session: Session, patient_id: str, records: PregnancyRecords, *, new_patient: bool
-) -> PregnancyRow:
-    """Her active pregnancy, started if she has none, with the dating the records give."""
+) -> tuple[PregnancyRow, bool]:
+    """Her active pregnancy, started if she has none (and whether it was), with the dating the
+    records give."""
     pregnancy = None
     if not new_patient:
         query = select(PregnancyRow).where(
             PregnancyRow.patient_id == patient_id, PregnancyRow.status == PregnancyStatus.ACTIVE
         )
         pregnancy = session.scalars(query).one_or_none()
+    created = pregnancy is None
     if pregnancy is None:
         pregnancy = PregnancyRow(
             id=new_id(), patient_id=patient_id, status=PregnancyStatus.ACTIVE, notes=[]
@@ -215,7 +300,7 @@ def _pregnancy(
         # A new list, so the change is seen (JSON columns do not track mutation in place).
         pregnancy.notes = [*pregnancy.notes, *new_notes]
     session.flush()  # before her records: the rows have no ORM relationships to order them by
-    return pregnancy
+    return pregnancy, created
 
 
 @dataclass(slots=True)
@@ -262,10 +347,10 @@ def _merge_part(
     identity: _Identity,
     *,
     new_owner: bool,
-) -> tuple[list[Any], list[tuple[str, dict[str, Any]]]]:
-    """Merge `items` into the owner's stored rows of `kind`. Returns the rows added, in order,
-    and, per table, the rows added with a source id ({source id: row}), to claim once they
-    have ids."""
+) -> tuple[list[Any], list[tuple[str, dict[str, Any]]], list[Any]]:
+    """Merge `items` into the owner's stored rows of `kind`. Returns the rows added, in order;
+    per table, the rows added with a source id ({source id: row}), to claim once they have
+    ids; and the row each item is stored in, in the order of `items`."""
     table = kind.table_name
     stored = [] if new_owner else _stored(session, kind, owner_id)
     by_id = {row.id: row for row in stored}
@@ -311,7 +396,7 @@ def _merge_part(
     for child in kind.children:
         added_children = _merge_children(session, child, placed, source, identity)
         to_claim.append((child.table_name, added_children))
-    return rows, to_claim
+    return rows, to_claim, [row for _, row in placed]
 
 
 def _merge_children(
@@ -370,15 +455,18 @@ def save_records(
     source: RecordSource = RecordSource.FORM,
     identifier_system: str | None = None,
     new_patient: bool = False,
+    patient_id: str | None = None,
 ) -> Saved:
     """Merge `records` into the woman's stored data and her active pregnancy (started if she
     has none). Call inside `database.transaction`, and reassess in the same transaction
     (`store.writes` does both).
 
-    `new_patient`: the caller has looked for her by hospital number in this transaction and
-    found no one, so she is registered without looking again (should another writer register
-    her meanwhile, the hospital number's unique constraint refuses this transaction)."""
-    existing = None if new_patient else _find_patient(session, patient.hospital_number)
+    `patient_id`: the stored woman the records are hers (the caller found her); else she is
+    found by her identifiers (`PatientFields`). `new_patient`: the caller has looked for her
+    in this transaction and found no one, so she is registered without looking again (should
+    another writer register her meanwhile, her identifiers' unique constraints refuse this
+    transaction)."""
+    existing = None if new_patient else _find_patient(session, patient, patient_id)
     if existing is None and identifier_system is None:
         # Nothing stored to merge with, and no identifier that could be taken already.
         return _save_first_records(session, patient, records, source)
@@ -387,10 +475,13 @@ def save_records(
     new_patient = existing is None
     with session.no_autoflush:
         patient_row = _patient(session, existing, patient, records)
-        pregnancy = _pregnancy(session, patient_row.id, records, new_patient=new_patient)
+        pregnancy, pregnancy_created = _pregnancy(
+            session, patient_row.id, records, new_patient=new_patient
+        )
         system = identifier_system or default_identifier_system(patient_row.id, source)
         identity = _Identity(session, system, patient_row.id)
         rows: dict[str, list[Any]] = {}
+        item_rows: dict[str, list[Any]] = {}
         to_claim: list[tuple[str, dict[str, Any]]] = []
         # Her id in the source (a FHIR Patient id), so the source's references find her.
         source_patient_id = records.patient_id
@@ -404,7 +495,7 @@ def save_records(
             owner_id = patient_row.id if kind.owner == "patient" else pregnancy.id
             items = list(kind.records_of(records))
             if items:
-                rows[kind.field], claims = _merge_part(
+                rows[kind.field], claims, item_rows[kind.field] = _merge_part(
                     session, kind, items, owner_id, source, identity, new_owner=new_patient
                 )
                 to_claim.extend(claims)
@@ -417,7 +508,18 @@ def save_records(
                 claimed[f"{table}/{ref}"] = row.id
     session.flush()
     stored = _records_of_rows(patient_row, pregnancy, rows) if new_patient else None
-    return Saved(patient_row.id, pregnancy.id, stored, claimed)
+    placed = {
+        part: [(row.id, any(row is new for new in rows[part])) for row in placed_rows]
+        for part, placed_rows in item_rows.items()
+    }
+    return Saved(
+        patient_row.id,
+        pregnancy.id,
+        stored,
+        claimed,
+        placed=placed,
+        pregnancy_created=pregnancy_created,
+    )
 
 
 # --- a woman's first records: plain INSERTs ----------------------------------------------------
@@ -438,14 +540,15 @@ def _insert_returning_ids(table: type[Base]) -> Insert:
 
 def _first_rows(
     kind: RecordKind[Any, Any], items: list[Any]
-) -> tuple[list[dict[str, Any]], list[str | None], list[dict[str, list[Any]]]]:
-    """The column values of the rows `items` become, in order, each row's source id, and the
-    records each row holds inside it ({child field: records}): the same source record twice
-    in one batch is one row, at its first place, with the values of the later (an amended
-    result replaces the first) and the records inside both."""
+) -> tuple[list[dict[str, Any]], list[str | None], list[dict[str, list[Any]]], list[int]]:
+    """The column values of the rows `items` become, in order, each row's source id, the
+    records each row holds inside it ({child field: records}), and the row of each item: the
+    same source record twice in one batch is one row, at its first place, with the values of
+    the later (an amended result replaces the first) and the records inside both."""
     values: list[dict[str, Any]] = []
     refs: list[str | None] = []
     inside: list[dict[str, list[Any]]] = []
+    positions: list[int] = []
     place: dict[str, int] = {}
     for item in items:
         ref = kind.source_id(item)
@@ -454,13 +557,15 @@ def _first_rows(
             values[place[ref]].update(kind.columns(item))
             for name, more in held.items():
                 inside[place[ref]][name].extend(more)
+            positions.append(place[ref])
             continue
         if ref is not None:
             place[ref] = len(values)
+        positions.append(len(values))
         values.append(kind.columns(item))
         refs.append(ref)
         inside.append(held)
-    return values, refs, inside
+    return values, refs, inside, positions
 
 
 def _first_children(
@@ -511,14 +616,22 @@ def _save_first_records(
     given back as stored without reading them."""
     connection = session.connection()
     patient_id, pregnancy_id = new_id(), new_id()
+    identifier_rows = fields.identifier_rows(patient_id)
+    columns = fields.columns()
     patient = SimpleNamespace(
         id=patient_id,
-        hospital_number=fields.hospital_number,
-        family_name=fields.family_name,
-        given_name=fields.given_name,
+        hospital_number=display_number(
+            [SimpleNamespace(**row) for row in identifier_rows], fields.local_system
+        ),
+        family_name=columns.get("family_name"),
+        given_name=columns.get("given_name"),
         birth_date=records.birth_date,
+        gender=fields.gender,
+        names=[dict(n) for n in fields.names],
     )
     connection.execute(_insert(PatientRow), vars(patient))
+    if identifier_rows:
+        connection.execute(_insert(PatientIdentifierRow), identifier_rows)
     pregnancy = SimpleNamespace(
         id=pregnancy_id,
         patient_id=patient_id,
@@ -538,17 +651,19 @@ def _save_first_records(
     rows: dict[str, list[Any]] = {}
     claimed: dict[str, int] = {}
     code_rows: dict[Any, int] = {}
+    placed: dict[str, list[tuple[int, bool]]] = {}
     inserted = 0
     for kind in RECORD_KINDS:
         items = list(kind.records_of(records))
         if not items:
             continue
         owner = {f"{kind.owner}_id": patient_id if kind.owner == "patient" else pregnancy_id}
-        values, refs, inside = _first_rows(kind, items)
+        values, refs, inside, positions = _first_rows(kind, items)
         stored = [{**owner, "source": source, **v} for v in values]
         returning = _insert_returning_ids(cast("type[Base]", kind.table))
         ids = connection.execute(returning, stored).scalars().all()
         rows[kind.field] = [SimpleNamespace(id=i, **v) for v, i in zip(stored, ids, strict=True)]
+        placed[kind.field] = [(ids[p], True) for p in positions]
         inserted += len(stored)
         if kind.is_set:
             for row, row_id in zip(rows[kind.field], ids, strict=True):
@@ -581,7 +696,14 @@ def _save_first_records(
         connection.execute(_insert(SourceIdentifierRow), identifiers)
     stored_records = _records_of_rows(patient, pregnancy, rows)
     return Saved(
-        patient_id, pregnancy_id, stored_records, claimed, code_rows=code_rows, inserted=inserted
+        patient_id,
+        pregnancy_id,
+        stored_records,
+        claimed,
+        code_rows=code_rows,
+        inserted=inserted,
+        placed=placed,
+        pregnancy_created=True,
     )
 
 

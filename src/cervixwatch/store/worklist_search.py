@@ -34,7 +34,7 @@ class WorklistEntry:
     """One line of the worklist. Lengths are transvaginal cervical lengths in mm."""
 
     patient_id: str
-    hospital_number: str
+    hospital_number: str | None
     family_name: str | None
     given_name: str | None
     pregnancy_id: str
