@@ -13,12 +13,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from cervixwatch.store.models import Role
 from tests import fhir_builders as fb
+from tests.web.accounts import TEAM, bearer, make_user
 from tests.web.fhir_client import (
     HEADERS,
     counts,
     emptied,
     import_ok,
+    imported,
     issue,
     post_bundle,
     shared_app,
@@ -230,15 +233,28 @@ def test_a_record_of_another_stored_woman_is_refused(client: TestClient, engine:
     assert counts(engine) == before
 
 
-def test_an_id_two_sources_gave_two_women_is_ambiguous(client: TestClient, engine: Engine) -> None:
-    import_ok(client, fb.v01_bundle())  # Patient/p1, hospital number p1
-    twin = fb.v01_bundle()
-    twin["entry"][0]["resource"]["identifier"] = [{"value": "MRN-1"}]  # another Patient/p1
-    import_ok(client, twin)
-    before = counts(engine)
+def test_a_reference_names_the_woman_its_own_source_sent(
+    client: TestClient, engine: Engine
+) -> None:
+    """Two sources both send a Patient/p1 without identifiers: two women. A Bundle without a
+    Patient that refers to Patient/p1 adds to its own source's woman; from a source that never
+    sent a p1 it names no one."""
+    mine = import_ok(client, fb.v01_bundle())
+    _, other_token = make_user(client, Role.CLINICIAN, teams=(TEAM,))
+    theirs = imported(
+        client.post(
+            "/fhir", content=orjson.dumps(fb.v01_bundle()), headers=HEADERS | bearer(other_token)
+        )
+    )
+    assert theirs != mine
     lonely = fb.bundle(fb.cervical_length(12, "2026-02-20", rid="cl-9"), with_patient=False)
-    found = issue(post_bundle(client, lonely), 422)
-    assert "2 patients" in found["diagnostics"]
+    added = post_bundle(client, lonely)
+    assert added.status_code == 200, added.text
+    assert f"Patient/{mine}:" in str(added.json()["entry"][0]["response"]["outcome"])
+    before = counts(engine)
+    _, stranger = make_user(client, Role.CLINICIAN, teams=(TEAM,))
+    refused = client.post("/fhir", content=orjson.dumps(lonely), headers=HEADERS | bearer(stranger))
+    assert "names no Patient" in issue(refused, 422)["diagnostics"]
     assert counts(engine) == before
 
 

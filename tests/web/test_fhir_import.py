@@ -239,8 +239,9 @@ def test_the_patient_is_registered_from_her_resource(client: TestClient) -> None
     }
     patient_id = import_ok(client, bundle)
     patient = client.get(f"/fhir/Patient/{patient_id}").json()
-    assert patient["identifier"][0]["value"] == "RX1234"
-    assert patient["name"] == [{"family": "Okafor", "given": ["Ada", "Grace"]}]
+    # Every identifier, with its system and type, and the name with its use.
+    assert patient["identifier"] == bundle["entry"][0]["resource"]["identifier"]
+    assert patient["name"] == [{"use": "official", "family": "Okafor", "given": ["Ada", "Grace"]}]
     assert patient["birthDate"] == "1990-05-01"
 
 

@@ -161,8 +161,7 @@ def test_patient_search_and_paging(client: TestClient, stored: list[str]) -> Non
     everyone = _search(client, "Patient")
     assert everyone["total"] == 3
     assert sorted(_ids(everyone)) == sorted(stored)
-    [v17] = resources(_search(client, "Patient", identifier="v17"))
-    assert v17["id"] == stored[1]
+    [v17] = resources(_search(client, "Patient", _id=stored[1]))
     assert _search(client, "Patient", _id=stored[0])["total"] == 1
     family = v17["name"][0]["family"]
     assert stored[1] in _ids(_search(client, "Patient", family=family[:3].lower()))
@@ -224,9 +223,12 @@ def test_a_woman_registered_without_a_pregnancy_exports_her_patient(client: Test
     [patient] = resources(exported)
     assert patient["identifier"][0]["value"] == "H-77"
     assert patient["name"] == [{"family": "Adeyemi"}]
-    # A Bundle with her hospital number adds her records.
+    # A Bundle with her hospital number (of the installation's system) adds her records.
+    assert patient["identifier"][0]["system"] == "urn:cervixwatch:hospital-number"
     bundle = fb.v01_bundle()
-    bundle["entry"][0]["resource"]["identifier"] = [{"value": "H-77"}]
+    bundle["entry"][0]["resource"]["identifier"] = [
+        {"system": "urn:cervixwatch:hospital-number", "value": "H-77"}
+    ]
     assert import_ok(client, bundle) == patient_id
     assert len(resources(everything(client, patient_id))) == len(bundle["entry"])
 

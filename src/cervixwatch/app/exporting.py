@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.access.principal import Scope
 from cervixwatch.app.errors import NotFound
+from cervixwatch.interop.fhir_patient import Identifier, identifier_json
 from cervixwatch.interop.fhir_values import codes_of
 from cervixwatch.interop.fhir_write import bundle_from_records
 from cervixwatch.store.accounts import visible_patient_ids
@@ -41,7 +42,8 @@ from cervixwatch.store.exports import (
     row_owner,
     search_patients,
 )
-from cervixwatch.store.models import PatientRow
+from cervixwatch.store.identity import identifiers_of
+from cervixwatch.store.models import PatientIdentifierRow, PatientRow
 
 #: Resource types the facade reads and searches.
 RESOURCE_TYPES: Final = (
@@ -54,7 +56,6 @@ RESOURCE_TYPES: Final = (
     "QuestionnaireResponse",
     "Task",
 )
-V2_0203: Final = "http://terminology.hl7.org/CodeSystem/v2-0203"
 
 #: The id prefix of each tuple part of the records, and the table its rows are in.
 TUPLE_PREFIXES: Final[Mapping[str, tuple[str, str]]] = {
@@ -120,40 +121,67 @@ def parse_resource_id(resource_id: str) -> ResourceId | None:
 
 def patient_resource(
     patient_id: str,
-    hospital_number: str,
-    family_name: str | None,
-    given_name: str | None,
-    birth_date: Any,
+    *,
+    identifiers: Sequence[Identifier] = (),
+    names: Sequence[Mapping[str, Any]] = (),
+    family_name: str | None = None,
+    given_name: str | None = None,
+    gender: str | None = None,
+    birth_date: Any = None,
 ) -> dict[str, Any]:
-    """Her Patient resource: CervixWatch's id, her hospital number as the MR identifier (the
-    number an import finds her by), her names and birth date as registered."""
-    resource: dict[str, Any] = {
-        "resourceType": "Patient",
-        "id": patient_id,
-        "identifier": [
-            {
-                "use": "usual",
-                "type": {"coding": [{"system": V2_0203, "code": "MR"}], "text": "Hospital number"},
-                "value": hospital_number,
-            }
-        ],
-    }
-    name: dict[str, Any] = {}
-    if family_name:
-        name["family"] = family_name
-    if given_name and given_name.split():
-        name["given"] = given_name.split()
-    if name:
-        resource["name"] = [name]
+    """Her Patient resource: CervixWatch's id, every identifier with its system, use and type
+    (her hospital number typed MR), her names with their uses (or, registered by a form, the
+    name the form gave), her gender and birth date."""
+    resource: dict[str, Any] = {"resourceType": "Patient", "id": patient_id}
+    if identifiers:
+        resource["identifier"] = [identifier_json(i) for i in identifiers]
+    if names:
+        resource["name"] = [dict(n) for n in names]
+    else:
+        name: dict[str, Any] = {}
+        if family_name:
+            name["family"] = family_name
+        if given_name and given_name.split():
+            name["given"] = given_name.split()
+        if name:
+            resource["name"] = [name]
+    if gender is not None:
+        resource["gender"] = gender
     if birth_date is not None:
         resource["birthDate"] = birth_date.isoformat()
     return resource
 
 
-def _patient_of(row: PatientRow) -> dict[str, Any]:
+def _identifiers(rows: Iterable[PatientIdentifierRow]) -> list[Identifier]:
+    return [
+        Identifier(
+            row.value,
+            row.system,
+            row.use.value if row.use is not None else None,
+            row.type_system,
+            row.type_code,
+            row.type_text,
+        )
+        for row in rows
+    ]
+
+
+def _patient_of(row: PatientRow, identifiers: Iterable[PatientIdentifierRow]) -> dict[str, Any]:
     return patient_resource(
-        row.id, row.hospital_number, row.family_name, row.given_name, row.birth_date
+        row.id,
+        identifiers=_identifiers(identifiers),
+        names=row.names or (),
+        family_name=row.family_name,
+        given_name=row.given_name,
+        gender=row.gender.value if row.gender is not None else None,
+        birth_date=row.birth_date,
     )
+
+
+def patients_as_fhir(session: Session, rows: Sequence[PatientRow]) -> list[dict[str, Any]]:
+    """The Patient resources of stored women, in the order given."""
+    identifiers = identifiers_of(session, [row.id for row in rows])
+    return [_patient_of(row, identifiers.get(row.id, ())) for row in rows]
 
 
 def resources_of(export: PatientExport) -> list[dict[str, Any]]:
@@ -211,10 +239,12 @@ def sourced_resources(export: PatientExport) -> list[tuple[dict[str, Any], str |
         renamed["fetuses"] = f"fetuses-{export.pregnancy_id}"
     patient = patient_resource(
         export.patient_id,
-        export.hospital_number,
-        export.family_name,
-        export.given_name,
-        export.birth_date,
+        identifiers=_identifiers(export.identifiers),
+        names=export.names,
+        family_name=export.family_name,
+        given_name=export.given_name,
+        gender=export.gender,
+        birth_date=export.birth_date,
     )
     bundle = bundle_from_records(replace(records, **parts), patient)
     out: list[tuple[dict[str, Any], str | None]] = []
@@ -295,7 +325,7 @@ def read_resource(
             row = session.get(PatientRow, resource_id) if plausible_id(resource_id) else None
             if row is None:
                 raise NotFound(f"no Patient/{resource_id}")
-            return _patient_of(row)
+            return patients_as_fhir(session, [row])[0]
         export = _owner_export(session, resource_id)
     if export is not None:
         for resource in resources_of(export):
@@ -482,22 +512,19 @@ def _search_patients(
         if scope is not None:
             visible = visible_patient_ids(session, scope)
             ids = sorted(visible) if ids is None else [i for i in ids if i in visible]
-        hospital_numbers: list[str] | None = None
-        for tokens in criteria.identifiers or ():
-            values = {t.code for t in tokens if t.code is not None}
-            hospital_numbers = (
-                sorted(values)
-                if hospital_numbers is None
-                else [h for h in hospital_numbers if h in values]
-            )
         rows, total = search_patients(
             session,
             ids=ids,
-            hospital_numbers=hospital_numbers,
+            # FHIR token search: `value` under any system, `system|value`, `system|` (any value
+            # of the system), `|value` (a value sent without a system).
+            identifiers=[[(t.system, t.code) for t in tokens] for tokens in criteria.identifiers]
+            if criteria.identifiers
+            else None,
             family=criteria.family,
             given=criteria.given,
             birth_date=criteria.birth_date,
             limit=count,
             offset=offset,
         )
-    return SearchResult([_patient_of(row) for row in rows], total)
+        resources = patients_as_fhir(session, rows)
+    return SearchResult(resources, total)

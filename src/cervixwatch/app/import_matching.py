@@ -9,7 +9,7 @@ where each entry went (`entry_locations`: the id of the resource it is stored as
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
@@ -29,6 +29,7 @@ from cervixwatch.clinical.records import (
     PregnancyRecords,
 )
 from cervixwatch.interop import fhir_values as fv
+from cervixwatch.interop.fhir_bundle import records_from_bundle
 from cervixwatch.interop.fhir_values import Where, codes_of
 from cervixwatch.knowledge import codes as c
 from cervixwatch.store.exports import (
@@ -42,7 +43,15 @@ from cervixwatch.store.models import MedicationStatus, RecordSource
 from cervixwatch.store.records import default_identifier_system
 from cervixwatch.store.retractions import Retractions, claim_identifier
 
-__all__ = ["BundleEntry", "entry_locations", "held_records", "own_records", "taken_back"]
+__all__ = [
+    "BundleEntry",
+    "Located",
+    "entry_locations",
+    "held_records",
+    "own_records",
+    "taken_back",
+    "unnamed_locations",
+]
 
 _CONDITION_RESOLVED: Final = frozenset({"inactive", "resolved", "remission"})
 
@@ -352,6 +361,71 @@ def _kept(entry: BundleEntry) -> bool:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Located:
+    """Where an entry went: the resource it is stored as (Type/id) and whether this import
+    created it (else it was there: updated, or unchanged)."""
+
+    location: str
+    created: bool = False
+
+
+def unnamed_locations(
+    entries: Sequence[BundleEntry],
+    context: Sequence[Mapping[str, Any]],
+    records: PregnancyRecords,
+    placed: Mapping[str, Sequence[tuple[int, bool]]],
+    as_of: dt.date,
+) -> dict[int, Located]:
+    """{entry index: where it went} of the records sent without an id (as POST entries of a
+    transaction are): each such entry is read alone, with the Patient and the resources records
+    refer to (`context`: Bundle entries), and its record found among `records` (as given to
+    `save_records`, whose `placed` says which row each record went to) by its values."""
+    taken: dict[str, set[int]] = {}
+    out: dict[int, Located] = {}
+    for entry in entries:
+        if isinstance(entry.resource.get("id"), str) or not _kept(entry):
+            continue
+        alone = {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [*context, {"resource": entry.resource}],
+        }
+        try:
+            read = records_from_bundle(alone, as_of)
+        except fv.BundleError:
+            continue
+        for part, (prefix, table) in (
+            *TUPLE_PREFIXES.items(),
+            ("exams", ("exam", "cervical_exams")),
+        ):
+            bare = KINDS_BY_TABLE[table].bare
+            sent = [bare(item) for item in getattr(read, part)]
+            if not sent or part not in placed:
+                continue
+            given = getattr(records, part)
+            used = taken.setdefault(part, set())
+            index = next(
+                (i for i, item in enumerate(given) if i not in used and bare(item) == sent[0]),
+                None,
+            )
+            if index is None or index >= len(placed[part]):
+                continue
+            used.add(index)
+            row_id, created = placed[part][index]
+            if part == "exams":
+                codes = codes_of(entry.resource.get("code"))
+                name = next((p for code, p in _EXAM_PART_CODES.items() if code in codes), None)
+                if name is None:
+                    continue
+                found = f"exam-{row_id}-{name}"
+            else:
+                found = f"{prefix}-{row_id}"
+            out[entry.index] = Located(f"{entry.kind}/{found}", created)
+            break
+    return out
+
+
 def entry_locations(
     session: Session,
     patient_id: str,
@@ -360,11 +434,18 @@ def entry_locations(
     own_ids: bool,
     claimed: Mapping[str, int] | None = None,
     code_rows: Mapping[Any, int] | None = None,
-) -> dict[int, str]:
-    """{entry index: Type/id} of each entry kept as a resource of this server (the ids
+    *,
+    new_identifiers: Collection[str] = (),
+    pregnancy_created: bool = False,
+    unnamed: Mapping[int, Located] | None = None,
+) -> dict[int, Located]:
+    """{entry index: where it went} of each entry kept as a resource of this server (the ids
     `app.exporting` gives), found by the identifiers the records were stored under
-    (`claimed`: all of them, when known), and conditions by their code (`code_rows`, when
-    known)."""
+    (`claimed`: all of them, when known), conditions by their code (`code_rows`, when
+    known), and records sent without an id as `unnamed` found them. An entry is created when
+    its identifier is among those this import claimed (`new_identifiers`), the due date and
+    fetus count when the pregnancy was started (`pregnancy_created`), a condition found by
+    its code when both were; else it was there."""
     system = default_identifier_system(patient_id, RecordSource.FHIR)
     kept = [e for e in entries if _kept(e)]
     wanted = [
@@ -386,11 +467,12 @@ def entry_locations(
             if code_rows is not None
             else condition_rows(session, patient_id, pregnancy_id)
         )
-    out: dict[int, str] = {}
+    out: dict[int, Located] = {}
     for entry in kept:
         rid = entry.resource.get("id")
         codes = codes_of(entry.resource.get("code"))
         found: str | None = None
+        created = False
         for table in _TABLES_OF_TYPE.get(entry.kind, ()) if isinstance(rid, str) else ():
             assert isinstance(rid, str)
             row_id = next(
@@ -398,6 +480,7 @@ def entry_locations(
             )
             if row_id is None:
                 continue
+            created = any(f"{table}/{k}" in new_identifiers for k in _keys(table, rid))
             if table == "cervical_exams":
                 part = next((p for code, p in _EXAM_PART_CODES.items() if code in codes), None)
                 found = f"exam-{row_id}-{part}" if part else None
@@ -408,7 +491,11 @@ def entry_locations(
             named = parse_resource_id(rid)
             if named is not None and named.table in _TABLES_OF_TYPE.get(entry.kind, ()):
                 found = rid
+        if found is None and unnamed and entry.index in unnamed:
+            out[entry.index] = unnamed[entry.index]
+            continue
         if found is None and entry.kind == "Observation":
+            created = pregnancy_created
             if codes & c.EDD_CODES:
                 found = f"edd-{pregnancy_id}"
             elif c.FETUS_COUNT in codes:
@@ -423,7 +510,8 @@ def entry_locations(
                 if known is not None and known in conditions:
                     prefix = "complication" if isinstance(known, Complication) else "maternal"
                     found = f"{prefix}-{conditions[known]}"
+                    created = pregnancy_created and code_rows is not None
                     break
         if found is not None:
-            out[entry.index] = f"{entry.kind}/{found}"
+            out[entry.index] = Located(f"{entry.kind}/{found}", created)
     return out

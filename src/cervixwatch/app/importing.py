@@ -2,11 +2,14 @@
 records, coded as shared/clinical/fhir-mapping.md says: all of it in one transaction, or
 nothing.
 
-- The Bundle's Patient is found by her hospital number: the identifier typed MR, else her first
-  identifier, else (none given) her id, which may be CervixWatch's own id for her. A woman
-  never seen before is registered.
+- The Bundle's Patient is found by any of her identifiers, (system, value), or by her id as
+  the same source sent it before, or by CervixWatch's own id for her (`app.patient_identity`).
+  A woman never seen before is registered; a Patient that contradicts the woman it names
+  (another birth date, another value of one of her identifier systems, or naming two women)
+  refuses the whole Bundle. Her identifiers, names (with their uses) and gender are kept.
 - A Bundle may leave her Patient out when its records refer to a woman stored here:
-  `Patient/<CervixWatch id>`, or the Patient id an earlier import of hers used.
+  `Patient/<CervixWatch id>`, or the Patient id an earlier import of hers from the same source
+  used.
 - Every record (Observation, Condition, Procedure, MedicationRequest, MedicationStatement,
   QuestionnaireResponse, and a Task reviewing a symptom report) must refer to her; a reference
   to a patient neither in the Bundle nor stored here, or to another woman, refuses the whole
@@ -34,7 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
@@ -51,27 +54,35 @@ from cervixwatch.app.exporting import (
 )
 from cervixwatch.app.import_matching import (
     BundleEntry,
+    Located,
     entry_locations,
     held_records,
     own_records,
     taken_back,
+    unnamed_locations,
 )
 from cervixwatch.app.late_reviews import stored_reports_for_reviews
+from cervixwatch.app.patient_identity import (
+    Found,
+    Sender,
+    birth_date_to_keep,
+    check_contradictions,
+    find_woman,
+    women_by_reference,
+)
 from cervixwatch.clinical.records import (
     PregnancyRecords,
 )
 from cervixwatch.interop.fhir_bundle import BUNDLE_TYPES, records_from_bundle
+from cervixwatch.interop.fhir_patient import PatientIdentity, read_patient
 from cervixwatch.interop.fhir_values import BundleError, codes_of
 from cervixwatch.knowledge import codes as c
 from cervixwatch.store import transaction
 from cervixwatch.store.accounts import add_patients_to_teams, visible_patient_ids
 from cervixwatch.store.audit import AuditEntry
 from cervixwatch.store.audit import append as append_audit_entry
-from cervixwatch.store.crud import patient_by_hospital_number, plausible_id
-from cervixwatch.store.exports import (
-    patients_by_reference,
-    track_changes,
-)
+from cervixwatch.store.exports import track_changes
+from cervixwatch.store.identity import claim_source_id
 from cervixwatch.store.models import PatientRow, RecordSource
 from cervixwatch.store.records import (
     IdentifierConflict,
@@ -98,8 +109,6 @@ RECORD_TYPES: Final = frozenset(
 )
 #: A FHIR id: 1 to 64 letters, digits, '-' and '.'.
 FHIR_ID: Final = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
-MAX_HOSPITAL_NUMBER: Final = 64
-MAX_NAME: Final = 200
 #: The largest fetus count believed (the column is an integer; the record is a typing error).
 MAX_FETUSES: Final = 12
 
@@ -233,6 +242,9 @@ class _Plan:
 
     fields: PatientFields
     patient: PatientRow | None
+    #: How the Bundle's Patient named her (`patient`), and what it says of who she is.
+    found: Found
+    identity: PatientIdentity | None
     #: Her Patient is named by CervixWatch's own id: the records' ids may be CervixWatch's.
     own_ids: bool
     bundle: dict[str, Any]
@@ -267,64 +279,6 @@ def _names_patient(target: str) -> bool:
     return len(parts) >= 2 and parts[-2] == "Patient" and bool(parts[-1])
 
 
-def _hospital_number(patient: BundleEntry) -> tuple[str, str] | None:
-    """(value, field) of her hospital number: the identifier typed MR, else the first."""
-    identifiers = patient.resource.get("identifier")
-    if identifiers is None:
-        return None
-    if not isinstance(identifiers, list):
-        raise RejectedBundle(
-            patient.where.error("identifier", "expected a list").args[0],
-            expression=patient.path("identifier"),
-        )
-    usable = [
-        (i, ident)
-        for i, ident in enumerate(identifiers)
-        if isinstance(ident, dict)
-        and isinstance(ident.get("value"), str)
-        and ident["value"].strip()
-    ]
-    typed = [
-        (i, ident)
-        for i, ident in usable
-        if any(code == "MR" for _, code in codes_of(ident.get("type")))
-    ]
-    if not usable:
-        return None
-    i, ident = (typed or usable)[0]
-    return ident["value"].strip(), f"identifier[{i}].value"
-
-
-def _text(patient: BundleEntry, value: object, name: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _rejected(patient, name, f"{value!r} is not a string")
-    if len(value) > MAX_NAME:
-        raise _rejected(patient, name, f"longer than {MAX_NAME} characters")
-    return value.strip() or None
-
-
-def _names(patient: BundleEntry) -> tuple[str | None, str | None]:
-    names = patient.resource.get("name")
-    if names is None:
-        return None, None
-    if not isinstance(names, list) or not all(isinstance(n, dict) for n in names):
-        raise _rejected(patient, "name", "expected a list of HumanName")
-    if not names:
-        return None, None
-    index = next((i for i, n in enumerate(names) if n.get("use") in ("official", "usual")), 0)
-    name = names[index]
-    family = _text(patient, name.get("family"), f"name[{index}].family")
-    given_parts = name.get("given")
-    given = None
-    if given_parts is not None:
-        if not isinstance(given_parts, list) or not all(isinstance(g, str) for g in given_parts):
-            raise _rejected(patient, f"name[{index}].given", "expected a list of strings")
-        given = _text(patient, " ".join(g.strip() for g in given_parts), f"name[{index}].given")
-    return family, given
-
-
 def _rejected(
     entry: BundleEntry, name: str, problem: str, code: IssueCode = "invalid"
 ) -> RejectedBundle:
@@ -334,38 +288,32 @@ def _rejected(
 
 
 def _bundle_patient(
-    session: Session, patient: BundleEntry
-) -> tuple[PatientFields, PatientRow | None, bool]:
-    """Her fields, her stored row if she is known, and whether she is named by CervixWatch's
-    own id."""
-    found = _hospital_number(patient)
-    rid = patient.resource.get("id")
-    stored: PatientRow | None = None
-    if found is not None:
-        number, number_field = found
-        if len(number) > MAX_HOSPITAL_NUMBER:
-            raise _rejected(patient, number_field, f"longer than {MAX_HOSPITAL_NUMBER} characters")
-        stored = patient_by_hospital_number(session, number)
-    elif isinstance(rid, str) and plausible_id(rid) and session.get(PatientRow, rid) is not None:
-        stored = session.get(PatientRow, rid)
-        assert stored is not None
-        number = stored.hospital_number
-    elif isinstance(rid, str):
-        number = rid
-        stored = patient_by_hospital_number(session, number)
-    else:
+    session: Session, patient: BundleEntry, sender: Sender
+) -> tuple[PatientFields, Found, PatientIdentity]:
+    """Her fields, the stored woman the Patient names (if any), and what it says of her."""
+    try:
+        identity = read_patient(patient.resource, patient.where)
+    except BundleError as error:
+        raise RejectedBundle(str(error), expression=_expression(str(error))) from None
+    if not identity.identifiers and identity.resource_id is None:
         raise _rejected(
             patient,
             "identifier",
             "the Patient needs an identifier (her hospital number) or an id",
             code="value",
         )
-    family, given = _names(patient)
-    own = stored is not None and rid == stored.id
-    return PatientFields(number, family, given), stored, own
+    found = find_woman(session, identity, sender, patient.where.label, patient.path)
+    fields = PatientFields(
+        identifiers=identity.identifiers,
+        names=identity.names,
+        gender=identity.gender,
+        local_system=sender.local_system,
+        source=sender.source,
+    )
+    return fields, found, identity
 
 
-def _plan(session: Session, entries: list[BundleEntry]) -> _Plan:
+def _plan(session: Session, entries: list[BundleEntry], sender: Sender) -> _Plan:
     patients = [e for e in entries if e.kind == "Patient"]
     if len(patients) > 1:
         raise RejectedBundle(
@@ -377,9 +325,14 @@ def _plan(session: Session, entries: list[BundleEntry]) -> _Plan:
     keys: set[str] = set()
     fields: PatientFields | None = None
     stored: PatientRow | None = None
+    named_by = Found(None)
+    identity: PatientIdentity | None = None
     own_ids = False
     if patient_entry is not None:
-        fields, stored, own_ids = _bundle_patient(session, patient_entry)
+        fields, named_by, identity = _bundle_patient(session, patient_entry, sender)
+        if named_by.patient_id is not None:
+            stored = session.get(PatientRow, named_by.patient_id)
+        own_ids = stored is not None and patient_entry.resource.get("id") == stored.id
         if isinstance(patient_entry.resource.get("id"), str):
             keys.add(f"Patient/{patient_entry.resource['id']}")
         if patient_entry.full_url:
@@ -415,7 +368,7 @@ def _plan(session: Session, entries: list[BundleEntry]) -> _Plan:
             if is_record:
                 raise _rejected(entry, where, f"{target!r} does not name the Bundle's Patient")
             continue
-        women = patients_by_reference(session, target)
+        women = women_by_reference(session, target, sender.source)
         if not women:
             raise _rejected(
                 entry,
@@ -455,7 +408,8 @@ def _plan(session: Session, entries: list[BundleEntry]) -> _Plan:
             )
         stored = session.get(PatientRow, named.pop())
         assert stored is not None
-        fields = PatientFields(stored.hospital_number)
+        named_by = Found(stored.id, "the records' references")
+        fields = PatientFields(local_system=sender.local_system, source=sender.source)
         own_ids = named_by_own_id
         injected = {"resourceType": "Patient", "id": stored.id}
         keys = {f"Patient/{stored.id}"}
@@ -475,7 +429,9 @@ def _plan(session: Session, entries: list[BundleEntry]) -> _Plan:
     if injected is not None:
         rewritten.append({"resource": injected})  # last, so entry numbers stay as sent
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": rewritten}
-    return _Plan(fields, stored, own_ids, bundle, patient_entry, records, subject)
+    return _Plan(
+        fields, stored, named_by, identity, own_ids, bundle, patient_entry, records, subject
+    )
 
 
 def _add_reviewed_reports(session: Session, patient_id: str, plan: _Plan) -> None:
@@ -530,6 +486,22 @@ def _has_fetus_count(resource: Mapping[str, Any]) -> bool:
 # --- the use case -------------------------------------------------------------------------------
 
 
+def _unnamed(
+    plan: _Plan, records: PregnancyRecords, placed: Mapping[str, Sequence[tuple[int, bool]]]
+) -> dict[int, Located]:
+    """Where the records sent without an id went (`import_matching.unnamed_locations`)."""
+    sent = plan.bundle["entry"]
+    unnamed = [
+        BundleEntry(e.index, e.full_url, sent[e.index]["resource"])
+        for e in plan.records
+        if not isinstance(e.resource.get("id"), str)
+    ]
+    if not unnamed:
+        return {}
+    context = [item for item in sent if item["resource"]["resourceType"] not in RECORD_TYPES]
+    return unnamed_locations(unnamed, context, records, placed, HORIZON)
+
+
 def _parse(plan: _Plan) -> PregnancyRecords:
     try:
         return records_from_bundle(plan.bundle, HORIZON)
@@ -563,14 +535,17 @@ def import_bundle(
     *,
     today: dt.date,
     profiles: Profiles,
+    sender: Sender,
     scope: Scope | None = None,
     new_patient_teams: Collection[str] = (),
     audit: AuditEntry | None = None,
 ) -> Imported:
     """Store the records of the Bundle `raw` (JSON) for the woman it is about and reassess her
     on `today`, all in one transaction. Raises `InvalidBundle` (unreadable), `RejectedBundle`
-    (readable but wrong: the message names the entry and field), `Conflict`, or `OutOfScope`
-    (she is stored but not among the women `scope` may write; None: any woman).
+    (readable but wrong: the message names the entry and field), `Conflict` (an
+    `IdentityConflict` when the Patient contradicts the woman it names), or `OutOfScope` (she
+    is stored but not among the women `scope` may write; None: any woman). `sender` says who
+    sends it: the ids and system-less identifiers of its Patient are that source's.
 
     A woman seen for the first time is put under the care of `new_patient_teams`. `audit`: the
     request's audit entry, appended (naming the woman) in the same transaction, so the import
@@ -578,7 +553,7 @@ def import_bundle(
     entries = _entries(_load(raw))
     try:
         with transaction(sessions) as session, track_changes(session) as changes:
-            plan = _plan(session, entries)
+            plan = _plan(session, entries, sender)
             if (
                 scope is not None
                 and plan.patient is not None
@@ -588,13 +563,23 @@ def import_bundle(
                     "the Bundle's Patient is a woman stored here but not under the care of "
                     "your care teams; ask to be added to her team"
                 )
+            if plan.identity is not None and plan.patient_entry is not None:
+                entry = plan.patient_entry
+                check_contradictions(
+                    session, plan.found, plan.identity, sender, entry.where.label, entry.path
+                )
             if plan.patient is not None:
                 _add_reviewed_reports(session, plan.patient.id, plan)
             records = _parse(plan)
+            if plan.identity is not None:
+                records = replace(
+                    records,
+                    birth_date=birth_date_to_keep(session, plan.found, plan.identity.birth_date),
+                )
             _check(records, plan, today)
-            if plan.patient_entry is not None and "id" not in plan.patient_entry.resource:
-                # Known only by her fullUrl (a urn:uuid made for this message): no id to keep.
-                records = replace(records, patient_id="")
+            # The id her Patient has in its source is claimed below, under the source's own
+            # system (`store.identity`), not by `save_records` under hers.
+            records = replace(records, patient_id="")
             received = _received(records) - plan.added_reports
             patient_created = plan.patient is None
             retractions = Retractions()
@@ -602,10 +587,19 @@ def import_bundle(
                 retractions = taken_back(plan.records, records, today)
                 if plan.own_ids:
                     records = own_records(session, plan.patient.id, records)
+            saved_records = records
             saved = save_records(
-                session, plan.fields, records, source=RecordSource.FHIR, new_patient=patient_created
+                session,
+                plan.fields,
+                records,
+                source=RecordSource.FHIR,
+                new_patient=patient_created,
+                patient_id=None if plan.patient is None else plan.patient.id,
             )
             patient_id, pregnancy_id = saved.patient_id, saved.pregnancy_id
+            rid = plan.identity.resource_id if plan.identity is not None else None
+            if rid is not None and rid != patient_id:
+                claim_source_id(session, patient_id, sender.source, rid)
             if patient_created:
                 add_patients_to_teams(session, patient_id, new_patient_teams, new_patient=True)
             stored = saved.records
@@ -618,7 +612,16 @@ def import_bundle(
             claimed = saved.claimed if patient_created else None
             code_rows = saved.code_rows if patient_created else None
             locations = entry_locations(
-                session, patient_id, pregnancy_id, plan.records, plan.own_ids, claimed, code_rows
+                session,
+                patient_id,
+                pregnancy_id,
+                plan.records,
+                plan.own_ids,
+                claimed,
+                code_rows,
+                new_identifiers=saved.claimed.keys(),
+                pregnancy_created=saved.pregnancy_created,
+                unnamed=_unnamed(plan, saved_records, saved.placed),
             )
             if audit is not None:
                 append_audit_entry(session, replace(audit, patient_id=patient_id))
@@ -635,8 +638,10 @@ def import_bundle(
             results.append(
                 EntryResult(entry.index, entry.kind, f"Patient/{patient_id}", patient_created)
             )
+        elif (located := locations.get(entry.index)) is not None:
+            results.append(EntryResult(entry.index, entry.kind, located.location, located.created))
         else:
-            results.append(EntryResult(entry.index, entry.kind, locations.get(entry.index)))
+            results.append(EntryResult(entry.index, entry.kind, None))
     return Imported(
         patient_id=patient_id,
         pregnancy_id=pregnancy_id,

@@ -1,8 +1,10 @@
 """Registering women, finding them, and correcting who they are.
 
-Her hospital number (MRN) is unique: registering a number already in use is a `Conflict`, so
-one woman is never two. A change that bears on her assessment (her birth date) reassesses her
-active pregnancy in the same transaction.
+Her hospital number (MRN) is her identifier of the installation's hospital-number system
+(`local_system`, `CERVIXWATCH_HOSPITAL_NUMBER_SYSTEM`), unique within it: registering a number
+already in use is a `Conflict`, so one woman is never two. The same value under another system
+(another hospital's number) is another identifier. A change that bears on her assessment (her
+birth date) reassesses her active pregnancy in the same transaction.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from cervixwatch.app import checks
 from cervixwatch.app.assessing import reassess_pregnancy
 from cervixwatch.app.errors import Conflict, NotFound
 from cervixwatch.app.writing import Saved, writing
-from cervixwatch.store import accounts, crud
+from cervixwatch.knowledge import codes as c
+from cervixwatch.store import accounts, crud, identity
 from cervixwatch.store.models import PatientRow
 from cervixwatch.store.records import lock_patient
 from cervixwatch.store.writes import Profiles
@@ -30,7 +33,8 @@ class Patient:
     """A woman as registered, and her active pregnancy if she has one."""
 
     id: str
-    hospital_number: str
+    #: Her identifier of the installation's system, else the one typed MR (None: neither).
+    hospital_number: str | None
     family_name: str | None
     given_name: str | None
     birth_date: dt.date | None
@@ -58,10 +62,12 @@ def _patient(row: PatientRow, active_pregnancy_id: str | None) -> Patient:
     )
 
 
-def _unused_hospital_number(session: Session, number: str, patient_id: str | None) -> None:
-    other = crud.patient_by_hospital_number(session, number)
-    if other is not None and other.id != patient_id:
-        raise Conflict(f"hospital number {number} is already registered (patient {other.id})")
+def _unused_hospital_number(
+    session: Session, number: str, patient_id: str | None, local_system: str
+) -> None:
+    other = identity.hospital_number_owner(session, number, local_system)
+    if other is not None and other != patient_id:
+        raise Conflict(f"hospital number {number} is already registered (patient {other})")
 
 
 def register_patient(
@@ -70,14 +76,18 @@ def register_patient(
     *,
     today: dt.date,
     team_ids: Collection[str] = (),
+    local_system: str = c.DEFAULT_HOSPITAL_NUMBER_SYSTEM,
 ) -> Patient:
     """Register a woman (`hospital_number`, names, `birth_date`) under the care of the care
-    teams `team_ids`."""
+    teams `team_ids`; her hospital number is an identifier of `local_system`."""
     with writing(sessions) as session:
-        _unused_hospital_number(session, values["hospital_number"], None)
+        number = values["hospital_number"]
+        _unused_hospital_number(session, number, None, local_system)
         if values.get("birth_date") is not None:
             checks.not_in_future("birth_date", values["birth_date"], today)
-        row = crud.add_row(session, PatientRow, values)
+        row = crud.add_row(session, PatientRow, {**values, "names": []})
+        identity.set_hospital_number(session, row.id, number, local_system)
+        session.refresh(row)
         accounts.add_patients_to_teams(session, row.id, team_ids, new_patient=True)
         return _patient(row, None)
 
@@ -115,18 +125,28 @@ def update_patient(
     *,
     today: dt.date,
     profiles: Profiles,
+    local_system: str = c.DEFAULT_HOSPITAL_NUMBER_SYSTEM,
 ) -> Saved[Patient]:
-    """Correct her hospital number, names or birth date; reassess her active pregnancy."""
+    """Correct her hospital number (her identifier of `local_system`), names or birth date;
+    reassess her active pregnancy."""
     with writing(sessions) as session:
         row = crud.get_patient(session, patient_id)
         if row is None:
             raise NotFound(f"no patient {patient_id}")
         lock_patient(session, row.id)
-        if changes.get("hospital_number") is not None:
-            _unused_hospital_number(session, changes["hospital_number"], row.id)
-        if changes.get("birth_date") is not None:
-            checks.not_in_future("birth_date", changes["birth_date"], today)
-        crud.update_row(session, row, changes)
+        columns = dict(changes)
+        number = columns.pop("hospital_number", None)
+        if number is not None:
+            _unused_hospital_number(session, number, row.id, local_system)
+        if columns.get("birth_date") is not None:
+            checks.not_in_future("birth_date", columns["birth_date"], today)
+        crud.update_row(session, row, columns)
+        if row.names and ("family_name" in columns or "given_name" in columns):
+            # Her names as a source sent them: the main one is what the form corrected.
+            row.names = identity.with_main_name(row.names, row.family_name, row.given_name)
+        if number is not None:
+            identity.set_hospital_number(session, row.id, number, local_system)
+            session.refresh(row)
         active = crud.active_pregnancy_id(session, row.id)
         summary = reassess_pregnancy(session, active, today, profiles)
         return Saved(_patient(row, active), summary)

@@ -29,7 +29,7 @@ from cervixwatch.web.api.types import (
     RecordIn,
     SearchText,
 )
-from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep
+from cervixwatch.web.deps import ProfilesDep, SessionsDep, SettingsDep, TodayDep
 
 router = APIRouter(tags=["patients"])
 
@@ -52,7 +52,9 @@ class PatientUpdate(RecordIn):
 
 class PatientPublic(BaseModel):
     id: str
-    hospital_number: str
+    #: Her identifier of the installation's hospital-number system, else the one typed MR
+    #: (None: a woman imported with neither).
+    hospital_number: str | None
     family_name: str | None
     given_name: str | None
     birth_date: dt.date | None
@@ -92,9 +94,14 @@ def register_patient(
     sessions: SessionsDep,
     today: TodayDep,
     principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> PatientPublic:
     patient = patients.register_patient(
-        sessions, body.columns(), today=today, team_ids=principal.team_ids
+        sessions,
+        body.columns(),
+        today=today,
+        team_ids=principal.team_ids,
+        local_system=settings.hospital_number_system,
     )
     audit_patient(request, patient.id)
     response.headers["Location"] = str(request.url_for("get_patient", patient_id=patient.id))
@@ -144,9 +151,15 @@ def update_patient(
     sessions: SessionsDep,
     profiles: ProfilesDep,
     today: TodayDep,
+    settings: SettingsDep,
 ) -> PatientWritten:
     saved = patients.update_patient(
-        sessions, patient_id, body.columns(), today=today, profiles=profiles
+        sessions,
+        patient_id,
+        body.columns(),
+        today=today,
+        profiles=profiles,
+        local_system=settings.hospital_number_system,
     )
     return PatientWritten(
         **PatientPublic.of(saved.row).model_dump(),

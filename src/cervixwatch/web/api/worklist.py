@@ -39,7 +39,7 @@ class LengthOut(BaseModel):
 
 class WorklistItem(BaseModel):
     patient_id: str
-    hospital_number: str
+    hospital_number: str | None
     family_name: str | None
     given_name: str | None
     pregnancy_id: str

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from cervixwatch.access.principal import Role, scope_of
+from cervixwatch.access.principal import Principal, Role, scope_of
 from cervixwatch.app.exporting import (
     RESOURCE_TYPES,
     Criteria,
@@ -26,6 +26,8 @@ from cervixwatch.app.exporting import (
     searchset,
 )
 from cervixwatch.app.importing import RECORD_TYPES, Imported, import_bundle
+from cervixwatch.app.patient_identity import Sender
+from cervixwatch.settings import Settings
 from cervixwatch.web.access import (
     PUBLIC,
     ClinicalList,
@@ -137,6 +139,12 @@ def _check_content_type(request: Request) -> None:
         )
 
 
+def sender_of(principal: Principal, settings: Settings) -> Sender:
+    """Who sends a Patient: the account the request acts for (an integration's, through its
+    token, or a clinician's), and the installation's hospital-number system."""
+    return Sender(f"user:{principal.user_id}", settings.hospital_number_system)
+
+
 def transaction_response(imported: Imported) -> dict[str, Any]:
     """A transaction-response Bundle: one entry per entry sent, in order, each with its
     location on this server (when it is kept); the first says what the import did."""
@@ -190,6 +198,7 @@ async def transaction(
     profiles: ProfilesDep,
     today: TodayDep,
     principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> Response:
     query_params(request, frozenset(), "transaction")
     media_type = response_media_type(request)
@@ -201,6 +210,7 @@ async def transaction(
         raw,
         today=today,
         profiles=profiles,
+        sender=sender_of(principal, settings),
         scope=scope_of(principal),
         new_patient_teams=principal.team_ids,
         # Recorded in the import's own transaction: one commit, and no import without it.

@@ -490,7 +490,7 @@ class Whose:
     pregnancy_id: str
     patient_id: str
     name: str
-    hospital_number: str
+    hospital_number: str | None
     edd: dt.date | None
     ga_today: GestationalAge | None
 

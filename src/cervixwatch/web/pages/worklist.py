@@ -98,7 +98,7 @@ class Row:
 
     pregnancy_id: str
     name: str
-    hospital_number: str
+    hospital_number: str | None
     ga: GestationalAge | None
     tier: str
     tier_key: str
