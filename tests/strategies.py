@@ -11,6 +11,10 @@ offers, a fetus count of None/1/2/3, and records dated after `as_of` that must b
 Lengths are held to 0.1 mm as the FHIR reader holds them. The draws lean towards 12+0-28+6 and
 recorded values so that cerclage and progesterone rules fire often enough for the properties
 about them to bite; `clinic_visits()` leans further.
+
+`condition_trees()` draws guideline conditions of every node kind, nested, and
+`condition_facts()` the facts they read (unknown, true, false, numbers, text, now and then one
+missing), for the compiled conditions to be held equal to the trees.
 """
 
 from __future__ import annotations
@@ -23,6 +27,19 @@ from typing import Any, NamedTuple, TypeVar
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from cervixwatch.clinical.conditions import (
+    All,
+    Any_,
+    Assume,
+    Between,
+    Compare,
+    Condition,
+    FiredAny,
+    IsTrue,
+    Not,
+    Recorded,
+)
+from cervixwatch.clinical.facts import FactValue
 from cervixwatch.clinical.gestation import GestationalAge, date_at
 from cervixwatch.clinical.records import (
     CerclageIndication,
@@ -339,3 +356,72 @@ def clinic_visits() -> st.SearchStrategy[RecordsOnDate]:
         as_of_days=st.integers(14 * 7, 24 * 7),
         complications=st.just(()),
     )
+
+
+#: Fact names of drawn conditions: plain, windowed, and one that would close its string literal
+#: and run code if it were ever written into generated source unquoted.
+CONDITION_FACTS = (
+    "singleton",
+    "ga_days",
+    "prior_sptb[..223]",
+    "shortest_tv_length_mm[112..168]",
+    "x'] or __import__('os') or facts['\"\\\n#",
+)
+#: Recommendation codes of drawn `fired` conditions, one of them with quotes.
+CONDITION_CODES = ("urgent-evaluation", "vaginal-progesterone", "it's \"quoted\"')")
+
+_CONDITION_NAMES = st.sampled_from(CONDITION_FACTS)
+#: A few whole numbers, as the facts' values are (so that a value often equals its bound and
+#: `lt` is told from `le`), and any float: inf and nan too.
+_BOUNDS = st.sampled_from([-1.0, 0.0, 1.0, 2.0])
+_OPERANDS = _BOUNDS | _BOUNDS | _BOUNDS | st.floats()
+
+
+def condition_trees(max_leaves: int = 12) -> st.SearchStrategy[Condition]:
+    """A condition of any node kind, nested, including trees the parser would refuse (a negated
+    `assume`): the compiled form must give what `value` gives for every tree."""
+    leaves = st.one_of(
+        st.builds(IsTrue, _CONDITION_NAMES),
+        st.builds(
+            Compare,
+            _CONDITION_NAMES,
+            st.sampled_from(["lt", "le", "gt", "ge", "eq", "ne"]),
+            _OPERANDS,
+        ),
+        st.builds(Between, _CONDITION_NAMES, _OPERANDS, _OPERANDS),
+        st.builds(FiredAny, st.frozensets(st.sampled_from(CONDITION_CODES), max_size=2)),
+    )
+
+    def extend(inner: st.SearchStrategy[Condition]) -> st.SearchStrategy[Condition]:
+        parts = st.lists(inner, min_size=1, max_size=4).map(tuple)
+        return st.one_of(
+            st.builds(Not, inner),
+            st.builds(Recorded, inner),
+            st.builds(Assume, inner, st.just("the usual value is assumed")),
+            st.builds(All, parts),
+            st.builds(Any_, parts),
+        )
+
+    return st.recursive(leaves, extend, max_leaves=max_leaves)
+
+
+_NUMBERS = st.sampled_from([-1, 0, 1, 2, 0.0, 1.0, 2.0])
+_FACT_VALUES: st.SearchStrategy[FactValue] = st.one_of(
+    st.none(),
+    st.booleans(),
+    _NUMBERS,
+    _NUMBERS,
+    _NUMBERS,
+    st.floats(),
+    st.sampled_from(["", "text"]),
+)
+
+
+@st.composite
+def condition_facts(draw: st.DrawFn) -> dict[str, FactValue]:
+    """A value for each of CONDITION_FACTS, and now and then one of them missing."""
+    facts = {name: draw(_FACT_VALUES) for name in CONDITION_FACTS}
+    missing = draw(st.none() | st.none() | st.none() | _CONDITION_NAMES)
+    if missing is not None:
+        del facts[missing]
+    return facts

@@ -77,10 +77,14 @@ class Condition:
         """Whether an `assume` node is anywhere in this condition."""
         return False
 
-    def compiled(self) -> Check:
-        """`value` as one closure, built once when a profile is loaded: `assess` evaluates
-        every rule for every pregnancy, and a closure skips the tree's method lookups."""
-        return self.value
+    def compiled(self, name: str = "condition") -> Check:
+        """`value` as one generated Python function (`condition_code.py` says why and how):
+        `assess` evaluates every rule for every pregnancy. `name` (a rule's id and code) names
+        the generated source in tracebacks."""
+        # Imported here: condition_code builds on the node classes of this module.
+        from cervixwatch.clinical.condition_code import compile_condition
+
+        return compile_condition(self, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,15 +104,6 @@ class IsTrue(Condition):
 
     def fact_names(self) -> set[str]:
         return {self.fact}
-
-    def compiled(self) -> Check:
-        fact = self.fact
-
-        def check(facts: Mapping[str, FactValue], fired: Fired) -> bool | None:
-            v = facts[fact]
-            return None if v is None else bool(v)
-
-        return check
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,14 +127,6 @@ class Recorded(Condition):
 
     def uses_fired(self) -> bool:
         return self.inner.uses_fired()
-
-    def compiled(self) -> Check:
-        inner = self.inner.compiled()
-
-        def check(facts: Mapping[str, FactValue], fired: Fired) -> bool | None:
-            return inner(facts, fired) is True
-
-        return check
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,15 +154,6 @@ class Compare(Condition):
     def __str__(self) -> str:
         return f"{self.fact} {_SYMBOLS[self.op]} {self.operand:g}"
 
-    def compiled(self) -> Check:
-        fact, compare, operand = self.fact, _COMPARATORS[self.op], self.operand
-
-        def check(facts: Mapping[str, FactValue], fired: Fired) -> bool | None:
-            v = facts[fact]
-            return None if v is None else compare(v, operand)
-
-        return check
-
 
 @dataclass(frozen=True, slots=True)
 class Between(Condition):
@@ -192,15 +170,6 @@ class Between(Condition):
     explain = Compare.explain
     unknowns = Compare.unknowns
     fact_names = Compare.fact_names
-
-    def compiled(self) -> Check:
-        fact, low, high = self.fact, self.low, self.high
-
-        def check(facts: Mapping[str, FactValue], fired: Fired) -> bool | None:
-            v = facts[fact]
-            return None if v is None else bool(low <= v <= high)  # type: ignore[operator]
-
-        return check
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,15 +192,6 @@ class Not(Condition):
 
     def uses_fired(self) -> bool:
         return self.inner.uses_fired()
-
-    def compiled(self) -> Check:
-        inner = self.inner.compiled()
-
-        def check(facts: Mapping[str, FactValue], fired: Fired) -> bool | None:
-            v = inner(facts, fired)
-            return None if v is None else not v
-
-        return check
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,21 +235,6 @@ class All(Condition):
 
     def assumes(self) -> bool:
         return any(p.assumes() for p in self.parts)
-
-    def compiled(self) -> Check:
-        parts = tuple(p.compiled() for p in self.parts)
-
-        def check(facts: Mapping[str, FactValue], fired: Fired) -> bool | None:
-            unknown = False
-            for part in parts:
-                v = part(facts, fired)
-                if v is False:
-                    return False
-                if v is None:
-                    unknown = True
-            return None if unknown else True
-
-        return check
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,21 +280,6 @@ class Any_(Condition):
                 return
         if holding:
             holding[0].assumptions(facts, fired, words, needs)
-
-    def compiled(self) -> Check:
-        parts = tuple(p.compiled() for p in self.parts)
-
-        def check(facts: Mapping[str, FactValue], fired: Fired) -> bool | None:
-            unknown = False
-            for part in parts:
-                v = part(facts, fired)
-                if v is True:
-                    return True
-                if v is None:
-                    unknown = True
-            return None if unknown else False
-
-        return check
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,15 +341,6 @@ class Assume(Condition):
 
     def assumes(self) -> bool:
         return True
-
-    def compiled(self) -> Check:
-        inner = self.inner.compiled()
-
-        def check(facts: Mapping[str, FactValue], fired: Fired) -> bool | None:
-            v = inner(facts, fired)
-            return True if v is None else v
-
-        return check
 
 
 def _operand(raw: object, where: str) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 from cervixwatch.clinical.conditions import Check, Condition, ConditionError, parse_condition
 from cervixwatch.clinical.facts import FACT_CATALOGUE, WindowedFact
@@ -157,10 +157,20 @@ class RecommendationRule:
     #: under way, and its words; then this one is no offer any more (the choice is made).
     choice_made_by: str | None = None
     choice_words: str = ""
-    #: `when.value` compiled once (conditions.Condition.compiled); set on loading.
-    check: Check | None = field(default=None, compare=False)
     #: Whether the condition assumes the usual value of an unknown fact (CD-01).
     assumes: bool = False
+    _check: Check | None = field(default=None, init=False, compare=False, repr=False)
+
+    @property
+    def check(self) -> Check:
+        """`when.value` compiled (conditions.Condition.compiled), the first time it is asked
+        for: compiling costs about 0.4 ms a rule, which a profile read only to list its rules,
+        or an older version that is not used, need not pay."""
+        check = self._check
+        if check is None:
+            check = self.when.compiled(f"{self.rule} {self.code}")
+            object.__setattr__(self, "_check", check)
+        return check
 
     @property
     def rule_ids(self) -> tuple[str, ...]:
@@ -177,6 +187,18 @@ class Suppression:
     codes: frozenset[str]
 
 
+#: A profile's conditions are compiled (conditions.Condition.compiled) once `assess` has asked
+#: for its rules this many times; until then each rule's tree is walked (`value`, the same
+#: answers). Compiling costs about 0.4 ms a rule, 7-8 ms a bundled profile, and saves about
+#: 0.5 us a rule per assessment, so it pays back after several hundred assessments: a one-shot
+#: `cervixwatch assess` (a few asks per profile) never compiles, a server or a batch soon does.
+COMPILE_AFTER = 100
+
+#: A profile's rules in the order `assess` evaluates them: those that do not look at what other
+#: rules gave, then those that do; each with its compiled condition and its course, if any.
+Passes: TypeAlias = tuple[tuple[tuple[RecommendationRule, Check, Course | None], ...], ...]
+
+
 @dataclass(frozen=True, slots=True)
 class GuidelineProfile:
     id: str
@@ -191,23 +213,42 @@ class GuidelineProfile:
     windowed_facts: frozenset[WindowedFact] = frozenset()
 
     def __post_init__(self) -> None:
-        # The two passes of rules, each rule with its course, made once (assess runs them for
-        # every pregnancy).
-        passes = tuple(
+        object.__setattr__(self, "_walking_passes", self._make_passes(compiled=False))
+        citations = {r.rule_ids: self.citation_text(r.rule_ids) for r in self.rules}
+        object.__setattr__(self, "rule_citations", citations)
+
+    @property
+    def passes(self) -> Passes:
+        """The two passes of rules, each rule with its condition's check and its course, made
+        once (`assess` runs them for every pregnancy): the trees' own `value` at first, their
+        compiled form once asked for COMPILE_AFTER times."""
+        passes = self._compiled_passes
+        if passes is None:
+            passes = self._passes_before_compiling()
+        return passes
+
+    def _passes_before_compiling(self) -> Passes:
+        asked = self._asked + 1
+        object.__setattr__(self, "_asked", asked)
+        if asked < COMPILE_AFTER:
+            return self._walking_passes
+        passes = self._make_passes(compiled=True)
+        object.__setattr__(self, "_compiled_passes", passes)
+        return passes
+
+    def _make_passes(self, compiled: bool) -> Passes:
+        return tuple(
             tuple(
-                (r, r.check or r.when.value, self.courses.get(r.code))
+                (r, r.check if compiled else r.when.value, self.courses.get(r.code))
                 for r in self.rules
                 if r.second_pass is second
             )
             for second in (False, True)
         )
-        object.__setattr__(self, "passes", passes)
-        citations = {r.rule_ids: self.citation_text(r.rule_ids) for r in self.rules}
-        object.__setattr__(self, "rule_citations", citations)
 
-    passes: tuple[tuple[tuple[RecommendationRule, Check, Course | None], ...], ...] = field(
-        default=((), ()), compare=False, repr=False
-    )
+    _walking_passes: Passes = field(default=((), ()), init=False, compare=False, repr=False)
+    _compiled_passes: Passes | None = field(default=None, init=False, compare=False, repr=False)
+    _asked: int = field(default=0, init=False, compare=False, repr=False)
     #: The citation text of each rule's sources, made once.
     rule_citations: Mapping[tuple[str, ...], str] = field(
         default_factory=dict, compare=False, repr=False
@@ -365,7 +406,6 @@ def _recommendation(
         window=window,
         scan=scan,
         second_pass=when.uses_fired(),
-        check=when.compiled(),
         assumes=when.assumes(),
     )
 
