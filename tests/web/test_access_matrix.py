@@ -241,6 +241,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/fhir"): "clinician-list",
     ("POST", "/fhir/"): "clinician-list",
     ("GET", "/fhir/Patient/{patient_id}/$everything"): "her-record-read",
+    ("POST", "/fhir/Patient/$match"): "clinician-list",
     ("GET", "/fhir/{resource_type}"): "fhir-search",
     ("GET", "/fhir/{resource_type}/{resource_id}"): "her-record-read",
     ("GET", "/api/admin/users"): "admin",

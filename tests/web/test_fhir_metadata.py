@@ -59,7 +59,7 @@ def test_metadata_is_a_valid_capability_statement(client: TestClient) -> None:
     assert "code" in {p["name"] for p in served["Observation"]["searchParam"]}
     assert "code" in {p["name"] for p in served["Task"]["searchParam"]}
     assert "105480006" in served["MedicationStatement"]["documentation"]
-    assert [o["name"] for o in served["Patient"]["operation"]] == ["everything"]
+    assert [o["name"] for o in served["Patient"]["operation"]] == ["everything", "match"]
 
 
 def test_json_is_served_however_it_is_asked_for(client: TestClient) -> None:

@@ -35,6 +35,13 @@ class Where:
         kind = resource.get("resourceType", "resource")
         self.label = f"{kind}/{rid} (entry {index})" if rid else f"{kind} (entry {index})"
 
+    @classmethod
+    def named(cls, label: str) -> Where:
+        """A resource named by `label` ("Parameters.parameter[0].resource"), not by an entry."""
+        where = cls.__new__(cls)
+        where.label = label
+        return where
+
     def error(self, field: str, problem: str) -> BundleError:
         return BundleError(f"{self.label}: {field}: {problem}")
 

@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 from cervixwatch.app.errors import Conflict, NotFound, OutOfScope
 from cervixwatch.app.importing import InvalidBundle, RejectedBundle
 from cervixwatch.app.patient_identity import IdentityConflict
+from cervixwatch.app.patient_match import InvalidParameters
 from cervixwatch.web.limits import BodyTooLarge
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,8 @@ def _as_fhir_error(error: Exception) -> FhirError | None:
             return FhirError(422, str(error), error.code, expression=error.expression)
         case NotFound():
             return FhirError(404, str(error).strip("'\""), "not-found")
+        case InvalidParameters():
+            return FhirError(400, str(error), "invalid", expression=error.expression)
         case IdentityConflict():
             return FhirError(409, str(error), "conflict", expression=error.expression)
         case Conflict():

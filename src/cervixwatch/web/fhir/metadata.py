@@ -17,7 +17,12 @@ _CODE = ("code", "token", "A code: system|code, code or system|.")
 SEARCH_PARAMS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "Patient": (
         ("_id", "token", "CervixWatch's id for her."),
-        ("identifier", "token", "Her hospital number ([system|]value; the value is matched)."),
+        (
+            "identifier",
+            "token",
+            "Any of her identifiers: system|value, value (under any system), system| (any "
+            "value of the system), |value (sent without a system).",
+        ),
         ("family", "string", "Family name, starting with (case-insensitive)."),
         ("given", "string", "Given name, starting with (case-insensitive)."),
         ("birthdate", "date", "Date of birth (a full date, eq only)."),
@@ -49,6 +54,7 @@ DOCUMENTATION = {
     "QuestionnaireResponse, executionPeriod.end when, businessStatus the outcome.",
 }
 EVERYTHING = "http://hl7.org/fhir/OperationDefinition/Patient-everything"
+MATCH = "http://hl7.org/fhir/OperationDefinition/Patient-match"
 #: The audit log, for auditors only (`web/fhir/audit_routes.py`).
 AUDIT_PARAMS: tuple[tuple[str, str, str], ...] = (
     ("patient", "reference", "The woman the access was about (Patient/id or id)."),
@@ -79,7 +85,17 @@ def capability_statement(base: str, today: dt.date) -> dict[str, Any]:
                     "definition": EVERYTHING,
                     "documentation": "Her Patient and every record of her active (else latest) "
                     "pregnancy, as `cervixwatch assess` reads them.",
-                }
+                },
+                {
+                    "name": "match",
+                    "definition": MATCH,
+                    "documentation": "POST a Parameters resource (resource: a Patient; "
+                    "onlyCertainMatches; count): the women she may be, each with a score and "
+                    "a match grade: an identifier (system and value) certain (1.0); family "
+                    "name, a given name and birth date probable (0.8); family name and birth "
+                    "date, or an identifier contradicted by her birth date or another "
+                    "identifier, possible (0.5).",
+                },
             ]
         resources.append(resource)
     resources.append(

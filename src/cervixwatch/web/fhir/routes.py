@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +28,7 @@ from cervixwatch.app.exporting import (
 )
 from cervixwatch.app.importing import RECORD_TYPES, Imported, import_bundle
 from cervixwatch.app.patient_identity import Sender
+from cervixwatch.app.patient_match import match_bundle
 from cervixwatch.settings import Settings
 from cervixwatch.web.access import (
     PUBLIC,
@@ -102,6 +104,17 @@ def _not_allowed(request: Request, allowed: str, hint: str = "") -> FhirError:
         "not-supported",
         headers={"Allow": allowed},
     )
+
+
+def _refuse(path: str, allowed: str, hint: str = "") -> None:
+    methods = [m for m in ALL_METHODS if m not in allowed.split(", ")]
+
+    # Public: it answers 405 from the path alone, whatever is stored.
+    @allow(PUBLIC)
+    def refuse(request: Request) -> Response:
+        raise _not_allowed(request, allowed, hint)
+
+    router.add_api_route(path, refuse, methods=methods, include_in_schema=False)
 
 
 # --- capabilities -----------------------------------------------------------------------------
@@ -247,6 +260,47 @@ def patient_everything(request: Request, patient_id: str, sessions: SessionsDep)
     return fhir_response(request, bundle)
 
 
+# --- Patient/$match ---------------------------------------------------------------------------
+
+
+@router.post(
+    "/Patient/$match",
+    summary="Candidate matches for a Patient, with scores (a searchset Bundle)",
+    responses={**_RESOURCE, **_ERRORS, 415: _IMPORT_ERRORS[415]},
+    openapi_extra=_JSON_BODY,
+)
+@allow(ClinicalList())
+async def patient_match(
+    request: Request,
+    sessions: SessionsDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+) -> Response:
+    query_params(request, frozenset(), "$match")
+    media_type = response_media_type(request)
+    _check_content_type(request)
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as error:
+        raise FhirError(400, f"not valid JSON: {error}", "invalid") from None
+    if not isinstance(body, dict):
+        raise FhirError(400, "expected a Parameters resource (a JSON object)", "structure")
+    bundle = await run_in_threadpool(
+        match_bundle,
+        sessions,
+        body,
+        sender=sender_of(principal, settings),
+        scope=scope_of(principal),
+        base=fhir_base(request),
+        max_count=settings.max_page_size,
+    )
+    return fhir_response(request, bundle, media_type=media_type)
+
+
+# Before the read of `/{resource_type}/{resource_id}`, which a GET would otherwise reach.
+_refuse("/Patient/$match", "POST")
+
+
 # --- search and read -----------------------------------------------------------------------------
 
 
@@ -337,17 +391,6 @@ def read(request: Request, resource_type: str, resource_id: str, sessions: Sessi
 
 
 # --- everything else: 405 for a known path, 404 otherwise ---------------------------------
-
-
-def _refuse(path: str, allowed: str, hint: str = "") -> None:
-    methods = [m for m in ALL_METHODS if m not in allowed.split(", ")]
-
-    # Public: it answers 405 from the path alone, whatever is stored.
-    @allow(PUBLIC)
-    def refuse(request: Request) -> Response:
-        raise _not_allowed(request, allowed, hint)
-
-    router.add_api_route(path, refuse, methods=methods, include_in_schema=False)
 
 
 _refuse("/metadata", "GET")
