@@ -278,6 +278,8 @@ def _missing_text(
 def _removal_without_placement(records: PregnancyRecords, as_of: dt.date) -> bool:
     """A cerclage removal of this pregnancy, known by `as_of`, with no placement recorded before
     it (CD-06: she may have had it placed elsewhere; the removal is kept, the placement asked)."""
+    if not records.cerclage_removals:
+        return False
     start = records.edd - dt.timedelta(days=280) if records.edd is not None else None
     for removal in records.cerclage_removals:
         if removal.removed_on > as_of or (start is not None and removal.removed_on < start):

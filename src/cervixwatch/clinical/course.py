@@ -17,7 +17,13 @@ from dataclasses import replace
 
 from cervixwatch.clinical.conditions import Check
 from cervixwatch.clinical.facts import FactValue
-from cervixwatch.clinical.gestation import GestationalAge, date_at, gestational_age_on
+from cervixwatch.clinical.gestation import (
+    GestationalAge,
+    date_at_days,
+    ga_days_on,
+    ga_text,
+    gestational_age_on,
+)
 from cervixwatch.clinical.guidelines import Course, GuidelineProfile, RecommendationRule
 from cervixwatch.clinical.recommendation import (
     CurrentTreatment,
@@ -57,13 +63,13 @@ def at(day: dt.date | None, edd: dt.date | None) -> str:
         return "an unrecorded date"
     if edd is None:
         return day.isoformat()
-    return f"{gestational_age_on(edd, day)} ({day.isoformat()})"
+    return f"{ga_text(ga_days_on(edd, day))} ({day.isoformat()})"
 
 
 def ga_date(edd: dt.date | None, days: int) -> str:
     """ "34+0 (2026-05-18)": a gestational age and, with an EDD, its date."""
-    ga = GestationalAge(days)
-    return f"{ga} ({date_at(edd, ga).isoformat()})" if edd is not None else str(ga)
+    text = ga_text(days)
+    return f"{text} ({date_at_days(edd, days).isoformat()})" if edd is not None else text
 
 
 # --- treatments under way ----------------------------------------------------------------------
@@ -75,7 +81,7 @@ def cerclage_in_situ_text(records: PregnancyRecords, as_of: dt.date) -> list[tup
     removals = [r.removed_on for r in records.cerclage_removals if r.removed_on <= as_of]
     out = []
     for c in records.cerclage_placements:
-        begun = edd is None or gestational_age_on(edd, c.placed_on).total_days >= 0
+        begun = edd is None or ga_days_on(edd, c.placed_on) >= 0
         if c.placed_on > as_of or not begun or any(r >= c.placed_on for r in removals):
             continue
         route = {
@@ -190,11 +196,11 @@ def plan_state(plan: ScanPlan | None, edd: dt.date | None) -> tuple[str, str]:
     """The state of a scan recommendation from its plan: both come from the same facts."""
     if plan is None:
         return "due", "No scan date can be set without an estimated due date."
-    window = f"{plan.window_from_ga}-{plan.window_to_ga}"
     if plan.missed:
         return "missed", plan.note
     scan = plan.next_scan
     if scan is None:
+        window = f"{plan.window_from_ga}-{plan.window_to_ga}"
         return "due", plan.note or f"No further scan falls in {window}."
     if scan.status == "overdue":
         return "overdue", f"Overdue: the next scan was due by {at(scan.latest, edd)}."
@@ -286,8 +292,8 @@ def missed_serial(
     before_end = schedule.to_days - 1
     if check({**facts, "ga_days": before_end}, frozenset()) is not True:
         return None
-    end = date_at(edd, GestationalAge(schedule.to_days))
-    if not fired_then(date_at(edd, GestationalAge(before_end)), rule):
+    end = date_at_days(edd, schedule.to_days)
+    if not fired_then(date_at_days(edd, before_end), rule):
         return None
     plan = plan_scans(schedule, records, end, profile.id, rule.rule)
     if plan is None or plan.next_scan is None:
@@ -366,6 +372,8 @@ def current_treatments(records: PregnancyRecords, as_of: dt.date) -> tuple[Curre
         )
         for day, words in cerclage_in_situ_text(records, as_of)
     ]
+    if not records.medications:
+        return tuple(out)
     for medication in Medication:
         orders = [
             m for m in records.medications if m.medication is medication and m.active_on(as_of)

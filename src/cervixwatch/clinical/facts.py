@@ -13,9 +13,10 @@ import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from typing import NamedTuple
 
 from cervixwatch.clinical import history as h
-from cervixwatch.clinical.gestation import ga, gestational_age_on
+from cervixwatch.clinical.gestation import ga, ga_days_on
 from cervixwatch.clinical.records import (
     CerclageIndication,
     CerclageRoute,
@@ -238,6 +239,8 @@ class WindowedFact:
         return "at any gestation"
 
 
+_HISTORY_FAMILIES = frozenset({"prior_sptb", "prior_loss", "prior_pprom"})
+
 #: Facts named before their windows were data (profiles 2026.11 name them): each is the windowed
 #: fact with the same bounds, computed once.
 NAMED_WINDOWS: Mapping[str, WindowedFact] = {
@@ -284,8 +287,12 @@ def _windowed_value(
     edd: dt.date | None,
     reported: list[int | None],
 ) -> FactValue:
-    low, high = fact.low, fact.high
-    if fact.family == "open_symptom_report":
+    low, high, family = fact.low, fact.high, fact.family
+    if not priors and family in _HISTORY_FAMILIES:
+        return False  # no previous pregnancy: none ended in any window
+    if family == "open_symptom_report":
+        if not reported:
+            return False
         inside = [
             d is None or ((low is None or d >= low) and (high is None or d <= high))
             for d in reported
@@ -293,20 +300,22 @@ def _windowed_value(
         if any(d is not None and i for d, i in zip(reported, inside, strict=True)):
             return True
         return None if None in reported else False
-    if fact.family == "prior_sptb":
+    if family == "prior_sptb":
         return h.any_of(
             h.is_spontaneous_preterm_birth(p, min_days=low, max_days=high) for p in priors
         )
-    if fact.family == "prior_loss":
+    if family == "prior_loss":
         return h.any_of(
             h.is_loss(p, low or 0, high if high is not None else 45 * 7) for p in priors
         )
-    if fact.family == "prior_pprom":
+    if family == "prior_pprom":
         before = None if high is None else high + 1
         return h.any_of(h.is_pprom_before(p, before) for p in priors)
-    if edd is None and tv:
+    if not tv:
+        return None if family == "shortest_tv_length_mm" else False
+    if edd is None:
         return None
-    if fact.family == "shortest_tv_length_mm":
+    if family == "shortest_tv_length_mm":
         return _shortest(tv, low, high)
     return any(
         d is not None and (low is None or d >= low) and (high is None or d <= high) for d, _ in tv
@@ -347,32 +356,39 @@ def _latest_exam_value(exams: list[CervicalExam], attr: str) -> float | bool | N
     return None
 
 
+@cache
+def windowed_fact(name: str) -> WindowedFact | None:
+    """The windowed fact a name stands for: a key ("prior_sptb[..223]") or a 2026.11 name
+    ("prior_sptb_before_34w"); None for any other fact."""
+    if name in NAMED_WINDOWS:
+        return NAMED_WINDOWS[name]
+    family, bracket, _ = name.partition("[")
+    if not bracket or family not in FACT_FAMILIES:
+        return None
+    return WindowedFact.from_key(name)
+
+
 def open_reports(reports: tuple[SymptomReport, ...], as_of: dt.date) -> list[SymptomReport]:
     """Reports made by `as_of` with no review recorded by then (CD-07): they stay open, and
     urgent, whatever their age."""
     return [r for r in reports if r.reported_on <= as_of and r.review_by(as_of) is None]
 
 
-def derive_facts(
-    records: PregnancyRecords, as_of: dt.date, windowed: Collection[WindowedFact] = ()
-) -> dict[str, FactValue]:
-    """All facts about `records` on `as_of`, and the `windowed` facts the profiles name;
-    records dated after `as_of` are ignored."""
-    edd = records.edd
-    ga_days = gestational_age_on(edd, as_of).total_days if edd is not None else None
+class _History(NamedTuple):
+    """The facts of the previous pregnancies, and those of them the tiers are made of."""
 
-    def ga_of(day: dt.date) -> int | None:
-        return gestational_age_on(edd, day).total_days if edd is not None else None
+    facts: dict[str, FactValue]
+    prior_sptb: bool | None
+    prior_mtl: bool | None
+    pprom_before_34: bool | None
+    prior_cerclage: bool
+    #: Saving Babies' Lives: a spontaneous preterm birth or a loss at 16+0-34+0.
+    sbl_history: bool | None
 
-    facts: dict[str, FactValue] = {"ga_days": ga_days}
 
-    # Fetuses: without a count the pregnancy is taken as singleton (fhir-mapping.md).
-    facts["fetus_count_recorded"] = records.fetuses is not None
-    facts["singleton"] = records.fetuses is None or records.fetuses == 1
-
-    priors = [
-        p for p in records.prior_pregnancies if p.ended is None or p.ended.earliest() <= as_of
-    ]
+def _history_facts(priors: list[PriorPregnancy]) -> _History:
+    """The facts of the previous pregnancies ended by the day."""
+    facts: dict[str, FactValue] = {}
     sptb = [h.is_spontaneous_preterm_birth(p) for p in priors]
     mtl = [h.is_mid_trimester_loss(p) for p in priors]
     prior_sptb = h.any_of(sptb)
@@ -395,6 +411,48 @@ def derive_facts(
     facts["prior_failed_transvaginal_cerclage"] = h.any_of(
         h.is_failed_transvaginal_cerclage(p) for p in priors
     )
+    sbl_history = h.any_of(
+        _tri_or(
+            h.is_spontaneous_preterm_birth(p, min_days=GA_16_0, max_days=GA_34_0),
+            h.is_loss(p, GA_16_0, GA_34_0),
+        )
+        for p in priors
+    )
+    return _History(facts, prior_sptb, prior_mtl, pprom_before_34, prior_cerclage, sbl_history)
+
+
+#: What `_history_facts` gives for no previous pregnancy (nothing holds, nothing is unknown),
+#: made once: two in five pregnancies assessed have none.
+_NO_HISTORY = _history_facts([])
+
+
+def derive_facts(
+    records: PregnancyRecords, as_of: dt.date, windowed: Collection[str] | None = None
+) -> dict[str, FactValue]:
+    """All facts about `records` on `as_of`, and the `windowed` facts the profiles name (their
+    `windowed_facts`; None: every 2026.11 name of one); records dated after `as_of` are
+    ignored. Only the named windows are worked out: each costs a pass over the history or the
+    lengths, and computing all of them was a third of the time this takes."""
+    edd = records.edd
+    ga_days = ga_days_on(edd, as_of) if edd is not None else None
+
+    def ga_of(day: dt.date) -> int | None:
+        return ga_days_on(edd, day) if edd is not None else None
+
+    facts: dict[str, FactValue] = {"ga_days": ga_days}
+
+    # Fetuses: without a count the pregnancy is taken as singleton (fhir-mapping.md).
+    facts["fetus_count_recorded"] = records.fetuses is not None
+    facts["singleton"] = records.fetuses is None or records.fetuses == 1
+
+    priors = [
+        p for p in records.prior_pregnancies if p.ended is None or p.ended.earliest() <= as_of
+    ]
+    history = _history_facts(priors) if priors else _NO_HISTORY
+    facts.update(history.facts)
+    prior_sptb, prior_mtl = history.prior_sptb, history.prior_mtl
+    pprom_before_34, prior_cerclage = history.pprom_before_34, history.prior_cerclage
+    sbl_history = history.sbl_history
 
     excisions = [
         e for e in records.excisions if e.performed is None or e.performed.earliest() <= as_of
@@ -418,13 +476,6 @@ def derive_facts(
     facts["intrauterine_adhesions"] = adhesions
 
     # Saving Babies' Lives tiers (profiles.md, "High risk (nice)").
-    sbl_history = h.any_of(
-        _tri_or(
-            h.is_spontaneous_preterm_birth(p, min_days=GA_16_0, max_days=GA_34_0),
-            h.is_loss(p, GA_16_0, GA_34_0),
-        )
-        for p in priors
-    )
     high = _tri_or(
         sbl_history, pprom_before_34, prior_cerclage, uterine_anomaly, adhesions, trachelectomy
     )
@@ -534,10 +585,11 @@ def derive_facts(
         facts["shortest_tv_length_since_report_mm"] = None
         facts["ffn_since_report_ng_per_ml"] = None
     report_days = [ga_of(r.reported_on) for r in with_symptoms]
-    for fact in (*windowed, *NAMED_WINDOWS.values()):
+    for name in NAMED_WINDOWS if windowed is None else windowed:
+        fact = windowed_fact(name)
+        if fact is None:
+            raise KeyError(f"not a windowed fact: {name!r}")
         if fact.key not in facts:
             facts[fact.key] = _windowed_value(fact, priors, tv, edd, report_days)
-    # The 2026.11 names of windowed facts (profiles of that version still load).
-    for name, fact in NAMED_WINDOWS.items():
-        facts[name] = facts[fact.key]
+        facts[name] = facts[fact.key]  # a 2026.11 name stands for the same window
     return facts

@@ -46,12 +46,29 @@ class GestationalAge:
         return self.total_days % 7
 
     def __str__(self) -> str:
-        return f"{self.weeks}+{self.days}"
+        return ga_text(self.total_days)
+
+
+def ga_text(total_days: int) -> str:
+    """ "19+3" for 136 days: what `str(GestationalAge(total_days))` gives, without making one
+    (the state words of every recommendation name gestations)."""
+    return f"{total_days // 7}+{total_days % 7}"
 
 
 def gestational_age_on(edd: dt.date, on: dt.date) -> GestationalAge:
     """Gestational age on `on` for a pregnancy due on `edd` (may be negative before conception)."""
     return GestationalAge(TERM_DAYS - (edd - on).days)
+
+
+def ga_days_on(edd: dt.date, on: dt.date) -> int:
+    """`gestational_age_on(edd, on).total_days`, without making the object: the rules compare
+    days, and facts ask for the gestation of every dated record."""
+    return TERM_DAYS - (edd - on).days
+
+
+def date_at_days(edd: dt.date, days: int) -> dt.date:
+    """`date_at` for a gestation held as days (a profile's windows are)."""
+    return edd - dt.timedelta(days=TERM_DAYS - days)
 
 
 def date_at(edd: dt.date, ga: GestationalAge) -> dt.date:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 from cervixwatch.clinical.conditions import Check, Condition, ConditionError, parse_condition
-from cervixwatch.clinical.facts import FACT_CATALOGUE, WindowedFact
+from cervixwatch.clinical.facts import FACT_CATALOGUE, windowed_fact
 
 STRENGTHS = ("recommend", "offer", "consider", "shared-decision", "not-recommended")
 #: Provenance of a source rule (S, M, D in guidelines.md) and how a recommendation shows it.
@@ -210,7 +210,9 @@ class GuidelineProfile:
     suppressions: tuple[Suppression, ...]
     courses: Mapping[str, Course] = field(default_factory=dict)
     #: The facts whose windows this profile's rules set ("sPTB before 32+0"), to be derived.
-    windowed_facts: frozenset[WindowedFact] = frozenset()
+    #: The windowed facts its conditions name ("prior_sptb[..223]", or a 2026.11 name such as
+    #: "prior_sptb_before_34w"): `derive_facts` works out only these.
+    windowed_facts: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_walking_passes", self._make_passes(compiled=False))
@@ -464,13 +466,13 @@ def profile_from_data(data: object, origin: str) -> GuidelineProfile:
         courses=courses,
         short_names={k: str(v) for k, v in short_names.items()},
         windowed_facts=frozenset(
-            WindowedFact.from_key(name)
+            name
             for condition in (
                 *(r.when for r in rules),
                 *(s.when for s in suppressions),
             )
             for name in condition.fact_names()
-            if "[" in name
+            if windowed_fact(name) is not None
         ),
     )
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from cervixwatch.clinical import history as h
 from cervixwatch.clinical.facts import FactValue
-from cervixwatch.clinical.gestation import ga, gestational_age_on
+from cervixwatch.clinical.gestation import ga, ga_days_on
 from cervixwatch.clinical.records import CervicalLengthMeasurement, LengthMethod, PregnancyRecords
 
 #: Gestational-age bounds in days, parsed once.
@@ -194,7 +194,7 @@ def _in_window(
         if m.method is LengthMethod.TRANSVAGINAL
         and m.measured_on <= as_of
         and m.comparator is None
-        and low <= gestational_age_on(edd, m.measured_on).total_days <= high
+        and low <= ga_days_on(edd, m.measured_on) <= high
     ]
 
 
@@ -208,6 +208,8 @@ def _length_evidence(
     records: PregnancyRecords, singleton: bool, as_of: dt.date, ev: RiskEvidence
 ) -> list[EvidenceItem]:
     items: list[EvidenceItem] = []
+    if records.edd is None or not records.cervical_lengths:
+        return items
     at_24 = _in_window(records, as_of, ev.iams.window_days)
     if singleton and at_24:
         shortest = min(m.length_mm for m in at_24)

@@ -10,10 +10,10 @@ clinic, the plan gives the window and the first date only.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
-from cervixwatch.clinical.gestation import GestationalAge, date_at, gestational_age_on
+from cervixwatch.clinical.gestation import GestationalAge, date_at_days, ga_days_on
 from cervixwatch.clinical.guidelines import ScanSchedule
 from cervixwatch.clinical.records import LengthMethod, PregnancyRecords
 
@@ -64,20 +64,33 @@ def plan_scans(
     edd = records.edd
     if edd is None:
         return None
-    start = date_at(edd, GestationalAge(schedule.from_days))
-    end = date_at(edd, GestationalAge(schedule.to_days))
-    base = ScanPlan(
-        guideline=guideline,
-        rule=rule,
-        kind=schedule.kind,
-        window_from=start,
-        window_to=end,
-        window_from_ga=GestationalAge(schedule.from_days),
-        window_to_ga=GestationalAge(schedule.to_days),
-        interval_days=None,
-        next_scan=None,
-        note=schedule.note,
-    )
+    start = date_at_days(edd, schedule.from_days)
+    end = date_at_days(edd, schedule.to_days)
+
+    def plan(
+        note: str = schedule.note,
+        interval_days: int | None = None,
+        next_scan: ScheduledScan | None = None,
+        planned: tuple[dt.date, ...] = (),
+        missed: bool = False,
+    ) -> ScanPlan:
+        # One constructor call per plan (not `replace` on a base): assessed for every rule
+        # with a schedule, it is on the hot path (docs/performance.md).
+        return ScanPlan(
+            guideline=guideline,
+            rule=rule,
+            kind=schedule.kind,
+            window_from=start,
+            window_to=end,
+            window_from_ga=GestationalAge(schedule.from_days),
+            window_to_ga=GestationalAge(schedule.to_days),
+            interval_days=interval_days,
+            next_scan=next_scan,
+            planned=planned,
+            note=note,
+            missed=missed,
+        )
+
     if schedule.kind == "single":
         done = [
             m.measured_on
@@ -85,22 +98,21 @@ def plan_scans(
             if m.method is LengthMethod.TRANSVAGINAL and start <= m.measured_on <= min(end, as_of)
         ]
         if done:
-            return replace(base, note=f"Done: transvaginal length measured on {max(done)}.")
+            return plan(note=f"Done: transvaginal length measured on {max(done)}.")
         if as_of > end and schedule.overdue_until_days is not None:
-            last_useful = date_at(edd, GestationalAge(schedule.overdue_until_days))
+            last_useful = date_at_days(edd, schedule.overdue_until_days)
             if as_of > last_useful:
-                return replace(
-                    base,
+                return plan(
                     missed=True,
                     note=(
-                        f"Missed: no transvaginal length in {base.window_from_ga}-"
-                        f"{base.window_to_ga} ({start} to {end}), nor by "
+                        f"Missed: no transvaginal length in {GestationalAge(schedule.from_days)}-"
+                        f"{GestationalAge(schedule.to_days)} ({start} to {end}), nor by "
                         f"{GestationalAge(schedule.overdue_until_days)} ({last_useful}), the "
                         "last day on which it would have changed management."
                     ),
                 )
-        return replace(
-            base, next_scan=ScheduledScan(start, end, _status(as_of, start, end)), planned=(start,)
+        return plan(
+            next_scan=ScheduledScan(start, end, _status(as_of, start, end)), planned=(start,)
         )
 
     in_window = sorted(
@@ -109,15 +121,14 @@ def plan_scans(
             for m in records.cervical_lengths
             if m.method is LengthMethod.TRANSVAGINAL
             and m.measured_on <= as_of
-            and gestational_age_on(edd, m.measured_on).total_days >= schedule.from_days
+            and ga_days_on(edd, m.measured_on) >= schedule.from_days
         ),
         key=lambda m: m.measured_on,
     )
     last = in_window[-1] if in_window else None
     stop = schedule.stop_below_mm
     if last is not None and stop is not None and last.length_mm < stop:
-        return replace(
-            base,
+        return plan(
             note=(
                 f"No further surveillance scan planned: the latest length, {last.length_mm:g} mm"
                 f" on {last.measured_on}, is below {stop:g} mm, so the schedule gives way to a"
@@ -136,14 +147,16 @@ def plan_scans(
     if last is None:
         due = start
     elif interval is None:
-        return base  # the clinic sets the interval: no date can be computed
+        return plan()  # the clinic sets the interval: no date can be computed
     else:
         due = last.measured_on + dt.timedelta(days=interval)
     if due > end:
-        return replace(
-            base,
+        return plan(
             interval_days=interval,
-            note=f"No further scan falls in {base.window_from_ga}-{base.window_to_ga}.",
+            note=(
+                f"No further scan falls in {GestationalAge(schedule.from_days)}-"
+                f"{GestationalAge(schedule.to_days)}."
+            ),
         )
     planned = [due]
     while interval is not None and planned[-1] + dt.timedelta(days=interval) <= end:
@@ -155,8 +168,7 @@ def plan_scans(
         else 0
     )
     latest = min(due + dt.timedelta(days=grace), end)
-    return replace(
-        base,
+    return plan(
         interval_days=interval,
         next_scan=ScheduledScan(due, latest, _status(as_of, due, latest)),
         planned=tuple(planned),

@@ -103,7 +103,7 @@ def test_fact_words_for_windows() -> None:
 
 
 def _windowed(w: Woman, key: str) -> object:
-    return derive_facts(w.records, w.as_of, {WindowedFact.from_key(key)})[key]
+    return derive_facts(w.records, w.as_of, {key})[key]
 
 
 def test_windowed_history_facts() -> None:

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from cervixwatch.clinical.facts import NAMED_WINDOWS, derive_facts, windowed_fact
 from cervixwatch.clinical.records import (
     CerclageIndication,
     CerclageRoute,
@@ -385,3 +386,40 @@ def test_without_an_exam_missing_asks_for_one_only_when_a_rule_needs_it() -> Non
     assert EXAM_NEED in no_prior_sptb.missing
     prior_sptb = woman().with_prior_sptb("30+0").with_length(18.0, at="19+0").assess()
     assert EXAM_NEED not in prior_sptb.missing
+
+
+# --- which windows are worked out --------------------------------------------------------------
+
+
+def test_only_the_windows_asked_for_are_worked_out_under_the_names_asked() -> None:
+    w = woman("19+0").with_prior_sptb("31+0")
+    facts = derive_facts(w.records, w.as_of, ["prior_sptb[..223]", "prior_sptb_before_34w"])
+    assert facts["prior_sptb[..223]"] is True
+    assert facts["prior_sptb_before_34w"] is facts["prior_sptb[..237]"] is True
+    assert "prior_sptb_upto_34w" not in facts
+    assert "prior_sptb[..238]" not in facts
+
+
+def test_by_default_every_2026_11_name_of_a_window_is_there() -> None:
+    w = woman("19+0").with_prior_sptb("31+0")
+    facts = derive_facts(w.records, w.as_of)
+    assert {name: facts[name] for name in NAMED_WINDOWS} == {
+        name: facts[fact.key] for name, fact in NAMED_WINDOWS.items()
+    }
+
+
+def test_a_name_that_is_no_window_is_refused() -> None:
+    w = woman("19+0")
+    assert windowed_fact("prior_sptb") is None
+    assert windowed_fact("made_up[..3]") is None
+    with pytest.raises(KeyError, match="not a windowed fact"):
+        derive_facts(w.records, w.as_of, ["prior_sptb"])
+
+
+def test_no_previous_pregnancy_gives_what_the_general_rule_gives_for_none() -> None:
+    w = woman("19+0")
+    facts = derive_facts(w.records, w.as_of)
+    assert facts["prior_sptb"] is False
+    assert facts["prior_sptb_or_mtl_count"] == 0
+    assert facts["prior_sptb[..237]"] is False
+    assert facts["nice_high_risk"] is False

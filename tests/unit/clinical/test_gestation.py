@@ -11,7 +11,10 @@ from hypothesis import given
 from cervixwatch.clinical.gestation import (
     GestationalAge,
     date_at,
+    date_at_days,
     ga,
+    ga_days_on,
+    ga_text,
     gestational_age_on,
     pregnancy_start,
 )
@@ -114,3 +117,15 @@ def test_gestational_age_advances_one_day_per_calendar_day(
     difference = gestational_age_on(edd, second).total_days
     difference -= gestational_age_on(edd, first).total_days
     assert difference == (second - first).days
+
+
+@given(dates(), dates())
+@PROPERTY_SETTINGS
+def test_the_day_counts_and_words_agree_with_the_gestational_age(
+    edd: dt.date, day: dt.date
+) -> None:
+    # The hot path counts days and writes weeks+days without making a GestationalAge.
+    age = gestational_age_on(edd, day)
+    assert ga_days_on(edd, day) == age.total_days
+    assert ga_text(age.total_days) == str(age)
+    assert date_at_days(edd, age.total_days) == date_at(edd, age) == day

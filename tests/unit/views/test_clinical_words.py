@@ -24,8 +24,7 @@ def words(w: Woman, name: str) -> str:
 
 
 def windowed_words(w: Woman, key: str) -> str:
-    fact = WindowedFact.from_key(key)
-    value = derive_facts(w.records, w.as_of, [fact])[key]
+    value = derive_facts(w.records, w.as_of, [key])[key]
     return fact_words(key, value, w.records, w.as_of)
 
 
