@@ -27,6 +27,7 @@ from cervixwatch.web.access import enforce
 from cervixwatch.web.api import router as api_router
 from cervixwatch.web.audit import AuditLog
 from cervixwatch.web.auth_routes import router as auth_router
+from cervixwatch.web.control_characters import RefuseControlCharacters
 from cervixwatch.web.fhir import router as fhir_router
 from cervixwatch.web.hardening import add_hardening, mount_docs
 from cervixwatch.web.limits import RequestSizeLimit
@@ -84,8 +85,10 @@ def create_app(
     app.include_router(pages_router)
     # The pages' own stylesheet, scripts and vendored libraries: no CDN.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    # Outermost last: the size limit sees the request first, the audit log the answer last.
+    # Outermost last: the size limit sees the request first, then the control-character check
+    # (issue 12, F7), and the audit log sees the answer last.
     app.add_middleware(AuditLog)
+    app.add_middleware(RefuseControlCharacters)
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
     add_hardening(app, settings)
     return app
