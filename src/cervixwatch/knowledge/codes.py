@@ -24,6 +24,27 @@ DEFAULT_HOSPITAL_NUMBER_SYSTEM: Final = "urn:cervixwatch:hospital-number"
 #: How sure a `Patient/$match` candidate is (certain, probable, possible, certainly-not).
 MATCH_GRADE_EXTENSION: Final = "http://hl7.org/fhir/StructureDefinition/match-grade"
 
+# The assessment as FHIR (interop/fhir_assessment.py, docs/fhir-api.md "The assessment")
+#: Where CervixWatch's own extensions are defined.
+STRUCTURE_DEFINITIONS: Final = "https://cervixwatch.org/fhir/StructureDefinition"
+#: On a RequestGroup action: the recommendation's state in the course of care (valueCode due,
+#: in-place, declined, overdue or missed), strength (valueCode), provenance of its source rule
+#: (valueCode verified, unverified or derived), the guideline profile that gave it (valueString
+#: "nice") and, repeated, each usual value it assumed for an unknown fact (valueString, CD-01).
+RECOMMENDATION_STATE_EXTENSION: Final = f"{STRUCTURE_DEFINITIONS}/recommendation-state"
+RECOMMENDATION_STRENGTH_EXTENSION: Final = f"{STRUCTURE_DEFINITIONS}/recommendation-strength"
+RECOMMENDATION_PROVENANCE_EXTENSION: Final = f"{STRUCTURE_DEFINITIONS}/recommendation-provenance"
+RECOMMENDATION_GUIDELINE_EXTENSION: Final = f"{STRUCTURE_DEFINITIONS}/recommendation-guideline"
+RECOMMENDATION_ASSUMPTION_EXTENSION: Final = f"{STRUCTURE_DEFINITIONS}/recommendation-assumption"
+#: On a GuidanceResponse.dataRequirement: what is missing, in words (valueString).
+DATA_REQUIREMENT_TEXT_EXTENSION: Final = f"{STRUCTURE_DEFINITIONS}/data-requirement-text"
+#: GuidanceResponse.moduleUri: the guideline profiles and versions that made an assessment,
+#: named as their knowledge files are (`<base>/acog-2026.12,nice-2026.12`).
+GUIDELINE_PROFILES: Final = "https://cervixwatch.org/fhir/knowledge"
+FLAG_CATEGORY: Final = "http://terminology.hl7.org/CodeSystem/flag-category"
+RISK_PROBABILITY: Final = "http://terminology.hl7.org/CodeSystem/risk-probability"
+CERVIX: Final = (SNOMED, "71252005")
+
 Code = tuple[str, str]
 
 
