@@ -21,16 +21,15 @@ the plain or `not` form so that an unrecorded exam stays unknown.
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cervixwatch.clinical.facts import FACT_CATALOGUE, FACT_FAMILIES, FactValue, WindowedFact
+from cervixwatch.clinical.gestation import ga
 
 Fired = frozenset[str]
 Check = Callable[[Mapping[str, FactValue], Fired], "bool | None"]
-_GA_LITERAL = re.compile(r"^\d{1,2}\+[0-6]$")
 _COMPARATORS: Mapping[str, Callable[[Any, Any], bool]] = {
     "lt": operator.lt,
     "le": operator.le,
@@ -348,9 +347,11 @@ def _operand(raw: object, where: str) -> float:
         raise ConditionError(f"{where}: a comparison needs a number, not {raw!r}")
     if isinstance(raw, int | float):
         return float(raw)
-    if isinstance(raw, str) and _GA_LITERAL.match(raw):
-        weeks, days = raw.split("+")
-        return float(int(weeks) * 7 + int(days))
+    if isinstance(raw, str):
+        try:
+            return float(ga(raw))  # the one weeks+days grammar
+        except ValueError:
+            pass
     raise ConditionError(f"{where}: {raw!r} is neither a number nor a gestational age like 24+0")
 
 

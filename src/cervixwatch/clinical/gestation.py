@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from functools import cache
 
 TERM_DAYS = 280
-_WEEKS_DAYS = re.compile(r"^\s*(\d{1,2})\s*\+\s*([0-6])\s*$")
+#: The one grammar of a weeks+days literal ("23+6"), for the knowledge files, the forms and the
+#: command line alike: 1-2 digits of weeks, days 0-6, spaces allowed around the parts.
+_WEEKS_DAYS = re.compile(r"^\s*(\d{1,2})\s*\+\s*(\d)\s*$")
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -34,8 +36,11 @@ class GestationalAge:
         """Parse "23+6" (weeks+days)."""
         match = _WEEKS_DAYS.match(text)
         if match is None:
-            raise ValueError(f"not a gestational age in weeks+days: {text!r}")
-        return cls.of(int(match.group(1)), int(match.group(2)))
+            raise ValueError(f"expected a gestational age in weeks+days like '16+0', got {text!r}")
+        weeks, days = int(match.group(1)), int(match.group(2))
+        if days > 6:
+            raise ValueError(f"days must be 0-6 in the gestational age {text!r}")
+        return cls.of(weeks, days)
 
     @property
     def weeks(self) -> int:

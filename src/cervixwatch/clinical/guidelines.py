@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeAlias
 
 from cervixwatch.clinical.conditions import Check, Condition, ConditionError, parse_condition
 from cervixwatch.clinical.facts import FACT_CATALOGUE, windowed_fact
+from cervixwatch.clinical.gestation import ga
 
 STRENGTHS = ("recommend", "offer", "consider", "shared-decision", "not-recommended")
 #: Provenance of a source rule (S, M, D in guidelines.md) and how a recommendation shows it.
@@ -296,18 +297,13 @@ def _require(data: Mapping[str, Any], key: str, where: str, kind: type | tuple[t
 
 
 def _ga_days(raw: object, where: str) -> int:
-    if not isinstance(raw, str) or "+" not in raw:
+    """A weeks+days literal in days, read by the one grammar (`gestation.ga`)."""
+    if not isinstance(raw, str):
         raise KnowledgeError(f"{where}: expected a gestational age like '16+0', got {raw!r}")
-    weeks, days = raw.split("+", 1)
     try:
-        w, d = int(weeks), int(days)
-    except ValueError:
-        raise KnowledgeError(
-            f"{where}: expected a gestational age like '16+0', got {raw!r}"
-        ) from None
-    if not 0 <= d <= 6:
-        raise KnowledgeError(f"{where}: days must be 0-6 in {raw!r}")
-    return w * 7 + d
+        return ga(raw)
+    except ValueError as error:
+        raise KnowledgeError(f"{where}: {error}") from None
 
 
 def _scan(raw: Mapping[str, Any], where: str) -> ScanSchedule:
