@@ -82,7 +82,6 @@ from cervixwatch.store.accounts import add_patients_to_teams, visible_patient_id
 from cervixwatch.store.audit import AuditEntry
 from cervixwatch.store.audit import append as append_audit_entry
 from cervixwatch.store.exports import track_changes
-from cervixwatch.store.identity import claim_source_id
 from cervixwatch.store.models import PatientRow, RecordSource
 from cervixwatch.store.records import (
     IdentifierConflict,
@@ -303,12 +302,16 @@ def _bundle_patient(
             code="value",
         )
     found = find_woman(session, identity, sender, patient.where.label, patient.path)
+    rid = identity.resource_id
     fields = PatientFields(
         identifiers=identity.identifiers,
         names=identity.names,
         gender=identity.gender,
         local_system=sender.local_system,
         source=sender.source,
+        # Her id in the source, claimed under the source's own system unless it is already
+        # (or is CervixWatch's id for her).
+        source_id=None if found.by_source or rid == found.patient_id else rid,
     )
     return fields, found, identity
 
@@ -577,8 +580,8 @@ def import_bundle(
                     birth_date=birth_date_to_keep(session, plan.found, plan.identity.birth_date),
                 )
             _check(records, plan, today)
-            # The id her Patient has in its source is claimed below, under the source's own
-            # system (`store.identity`), not by `save_records` under hers.
+            # The id her Patient has in its source is claimed under the source's own system
+            # (`PatientFields.source_id`), not under hers.
             records = replace(records, patient_id="")
             received = _received(records) - plan.added_reports
             patient_created = plan.patient is None
@@ -597,9 +600,6 @@ def import_bundle(
                 patient_id=None if plan.patient is None else plan.patient.id,
             )
             patient_id, pregnancy_id = saved.patient_id, saved.pregnancy_id
-            rid = plan.identity.resource_id if plan.identity is not None else None
-            if rid is not None and rid != patient_id:
-                claim_source_id(session, patient_id, sender.source, rid)
             if patient_created:
                 add_patients_to_teams(session, patient_id, new_patient_teams, new_patient=True)
             stored = saved.records

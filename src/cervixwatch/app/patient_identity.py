@@ -14,6 +14,7 @@ contradicts the woman it names and must be refused (docs/fhir-api.md, "Patient i
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,7 +29,7 @@ from cervixwatch.store.identity import (
     identifier_key,
     identifiers_of,
     woman_by_source_id,
-    women_by_identifiers,
+    women_named,
 )
 from cervixwatch.store.models import PatientRow
 
@@ -40,6 +41,9 @@ __all__ = [
     "find_woman",
     "women_by_reference",
 ]
+
+#: CervixWatch's own ids for women (`store.models.new_id`).
+_OWN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +73,12 @@ Path = Callable[[str], str]
 
 @dataclass(frozen=True, slots=True)
 class Found:
-    """The stored woman a Patient names (None: none), and how, for messages."""
+    """The stored woman a Patient names (None: none), and how, for messages; `by_source`:
+    the same source sent her under the Patient's id before."""
 
     patient_id: str | None
     by: str = ""
+    by_source: bool = False
 
 
 def _refused(label: str, problem: str, path: Path, element: str) -> IdentityConflict:
@@ -90,18 +96,18 @@ def find_woman(
     """The stored woman the Patient names by her identifiers or id; refused (`IdentityConflict`)
     if it names two."""
     keys = {i: identifier_key(x, sender.source) for i, x in enumerate(identity.identifiers)}
-    stored = women_by_identifiers(session, keys.values())
+    rid = identity.resource_id
+    stored, by_source = women_named(session, list(keys.values()), sender.source, rid)
     named: dict[str, list[str]] = {}
     for i, key in keys.items():
         if key in stored:
             shown = identity.identifiers[i].label()
             named.setdefault(stored[key], []).append(f"identifier[{i}] ({shown})")
-    rid = identity.resource_id
     if rid is not None:
-        by_source = woman_by_source_id(session, sender.source, rid)
         if by_source is not None:
             named.setdefault(by_source, []).append(f"id {rid} (as this source sent her before)")
-        if plausible_id(rid) and session.get(PatientRow, rid) is not None:
+        # CervixWatch's ids are uuid4s: other ids are never asked about.
+        if _OWN_ID.match(rid) and session.get(PatientRow, rid) is not None:
             named.setdefault(rid, []).append(f"id {rid} (CervixWatch's id for her)")
     if len(named) > 1:
         first, second = (ways[0] for ways in named.values())
@@ -114,7 +120,7 @@ def find_woman(
     if not named:
         return Found(None)
     [(patient_id, ways)] = named.items()
-    return Found(patient_id, ways[0])
+    return Found(patient_id, ways[0], by_source=by_source == patient_id)
 
 
 def _within(stored: dt.date, sent: PartialDate) -> bool:

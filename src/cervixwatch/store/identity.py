@@ -18,7 +18,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, Protocol
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    false,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from cervixwatch.knowledge import codes as c
@@ -41,6 +52,7 @@ __all__ = [
     "with_main_name",
     "woman_by_source_id",
     "women_by_identifiers",
+    "women_named",
 ]
 
 #: The system of the ids a source (an integration's account, a file) gives women.
@@ -97,15 +109,62 @@ def _row_key(row: PatientIdentifierRow) -> IdentifierKey:
     return (row.system, row.source if row.system is None else None, row.value)
 
 
+def _identifiers_query(keys: Sequence[IdentifierKey]) -> Select[Any]:
+    table = PatientIdentifierRow.__table__
+    return select(
+        literal("identifier").label("kind"),
+        table.c.system,
+        table.c.source,
+        table.c.value,
+        table.c.patient_id,
+    ).where(or_(*(_key_condition(k) for k in keys)))
+
+
 def women_by_identifiers(
     session: Session, keys: Iterable[IdentifierKey]
 ) -> dict[IdentifierKey, str]:
     """{key: the woman it names} of the identifiers `keys` that are stored."""
+    return women_named(session, list(keys), None, None)[0]
+
+
+def women_named(
+    session: Session,
+    keys: Sequence[IdentifierKey],
+    source: str | None,
+    resource_id: str | None,
+) -> tuple[dict[IdentifierKey, str], str | None]:
+    """The women the identifiers `keys` name ({key: woman}), and the woman the source `source`
+    sent as `Patient/<resource_id>` before (None: none), in one round trip: an import asks
+    this of every Patient, and most name no one yet."""
     wanted = list(dict.fromkeys(keys))
-    if not wanted:
-        return {}
-    query = select(PatientIdentifierRow).where(or_(*(_key_condition(k) for k in wanted)))
-    return {_row_key(row): row.patient_id for row in session.scalars(query)}
+    queries: list[Select[Any]] = []
+    if wanted:
+        queries.append(_identifiers_query(wanted))
+    if source is not None and resource_id is not None:
+        table = SourceIdentifierRow.__table__
+        queries.append(
+            select(
+                literal("source").label("kind"),
+                table.c.system,
+                null().label("source"),
+                table.c.value,
+                table.c.patient_id,
+            ).where(
+                table.c.system == source_system(source),
+                table.c.value == f"patients/{resource_id}",
+            )
+        )
+    if not queries:
+        return {}, None
+    query = queries[0] if len(queries) == 1 else union_all(*queries)
+    by_identifier: dict[IdentifierKey, str] = {}
+    by_source: str | None = None
+    for kind, system, row_source, value, patient_id in session.execute(query):
+        if kind == "source":
+            by_source = patient_id
+        else:
+            by_identifier[(system, row_source if system is None else None, value)] = patient_id
+    return by_identifier, by_source
 
 
 def identifiers_of(
@@ -243,19 +302,22 @@ def woman_by_source_id(session: Session, source: str, resource_id: str) -> str |
     return session.scalar(query)
 
 
+def source_id_row(patient_id: str, source: str, resource_id: str) -> dict[str, Any]:
+    """The source identifier row saying the source `source` calls her `Patient/<resource_id>`."""
+    return {
+        "patient_id": patient_id,
+        "system": source_system(source),
+        "value": f"patients/{resource_id}",
+        "table_name": "patients",
+        "row_id": patient_id,
+    }
+
+
 def claim_source_id(session: Session, patient_id: str, source: str, resource_id: str) -> None:
     """Record that the source `source` calls her `Patient/<resource_id>` (once)."""
     if woman_by_source_id(session, source, resource_id) is not None:
         return
-    session.add(
-        SourceIdentifierRow(
-            patient_id=patient_id,
-            system=source_system(source),
-            value=f"patients/{resource_id}",
-            table_name="patients",
-            row_id=patient_id,
-        )
-    )
+    session.add(SourceIdentifierRow(**source_id_row(patient_id, source, resource_id)))
 
 
 # --- names ---------------------------------------------------------------------------------------

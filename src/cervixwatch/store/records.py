@@ -39,6 +39,7 @@ from cervixwatch.store.assessments import store_assessment
 from cervixwatch.store.identity import (
     IdentifierKey,
     IdentifierLike,
+    claim_source_id,
     display_number,
     hospital_number_row,
     identifier_row,
@@ -47,6 +48,7 @@ from cervixwatch.store.identity import (
     merged_names,
     name_columns,
     refresh_hospital_number,
+    source_id_row,
     with_main_name,
     women_by_identifiers,
 )
@@ -100,6 +102,9 @@ class PatientFields:
     gender: str | None = None
     local_system: str = c.DEFAULT_HOSPITAL_NUMBER_SYSTEM
     source: str | None = None
+    #: Her id in `source` (a FHIR Patient.id there), to claim under the source's own system
+    #: (`identity.source_system`) so the source's later Patients and references find her.
+    source_id: str | None = None
 
     def identifier_rows(self, patient_id: str) -> list[dict[str, Any]]:
         """The column values of her identifier rows."""
@@ -266,6 +271,8 @@ def _patient(
         session.execute(insert(PatientIdentifierRow), added)
         refresh_hospital_number(session, patient.id, fields.local_system)
         session.refresh(patient, ["hospital_number"])
+    if fields.source is not None and fields.source_id is not None:
+        claim_source_id(session, patient.id, fields.source, fields.source_id)
     return patient
 
 
@@ -632,6 +639,9 @@ def _save_first_records(
     connection.execute(_insert(PatientRow), vars(patient))
     if identifier_rows:
         connection.execute(_insert(PatientIdentifierRow), identifier_rows)
+    identifiers: list[dict[str, Any]] = []
+    if fields.source is not None and fields.source_id is not None:
+        identifiers.append(source_id_row(patient_id, fields.source, fields.source_id))
     pregnancy = SimpleNamespace(
         id=pregnancy_id,
         patient_id=patient_id,
@@ -642,7 +652,6 @@ def _save_first_records(
     )
     connection.execute(_insert(PregnancyRow), vars(pregnancy))
     system = default_identifier_system(patient_id, source)
-    identifiers: list[dict[str, str]] = []
     if records.patient_id and records.patient_id != patient_id:
         # Her id in the source (a FHIR Patient id), so the source's references find her.
         identifiers.append(
