@@ -46,6 +46,12 @@ def test_metadata_is_a_valid_capability_statement(client: TestClient) -> None:
         "MedicationStatement",
         "QuestionnaireResponse",
         "Task",
+        "GuidanceResponse",
+        "RequestGroup",
+        "RiskAssessment",
+        "Flag",
+        "CodeSystem",
+        "Questionnaire",
         "AuditEvent",
     }
     audit = served.pop("AuditEvent")
@@ -54,7 +60,9 @@ def test_metadata_is_a_valid_capability_statement(client: TestClient) -> None:
         assert {i["code"] for i in resource["interaction"]} == {"read", "search-type"}, kind
         params = {p["name"] for p in resource["searchParam"]}
         assert "_id" in params
-        if kind != "Patient":
+        if kind in {"CodeSystem", "Questionnaire"}:  # definitions: found by their url
+            assert params == {"_id", "url"}
+        elif kind != "Patient":
             assert {"patient", "subject"} <= params
     assert "code" in {p["name"] for p in served["Observation"]["searchParam"]}
     assert "code" in {p["name"] for p in served["Task"]["searchParam"]}

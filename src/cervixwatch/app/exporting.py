@@ -27,11 +27,18 @@ from typing import Any, Final
 from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.access.principal import Scope
+from cervixwatch.app.assessment_fhir import (
+    ASSESSMENT_PREFIX,
+    ASSESSMENT_TYPES,
+    Profiles,
+    assessments_as_fhir,
+)
 from cervixwatch.app.errors import NotFound
 from cervixwatch.interop.fhir_patient import Identifier, identifier_json
 from cervixwatch.interop.fhir_values import codes_of
 from cervixwatch.interop.fhir_write import bundle_from_records
 from cervixwatch.store.accounts import visible_patient_ids
+from cervixwatch.store.assessments import assessment_owner
 from cervixwatch.store.crud import plausible_id
 from cervixwatch.store.exports import (
     PatientExport,
@@ -55,6 +62,8 @@ RESOURCE_TYPES: Final = (
     "MedicationStatement",
     "QuestionnaireResponse",
     "Task",
+    # Her stored assessment (`app.assessment_fhir`), id `assessment-<row>`.
+    *ASSESSMENT_TYPES,
 )
 
 #: The id prefix of each tuple part of the records, and the table its rows are in.
@@ -84,6 +93,7 @@ _TABLE_OF_PREFIX = dict(
         *TUPLE_PREFIXES.values(),
         *SET_PREFIXES.values(),
         *(pair for inside in INSIDE_PREFIXES.values() for pair in inside.values()),
+        (ASSESSMENT_PREFIX, "assessments"),
     )
 )
 _ROW_ID = re.compile(
@@ -301,14 +311,18 @@ def everything(
     *,
     base: str = "",
     types: Iterable[str] | None = None,
+    profiles: Profiles | None = None,
 ) -> dict[str, Any]:
     """`Patient/{id}/$everything`: her Patient and the records of her active (else latest)
-    pregnancy as a searchset Bundle (only `types`, when given)."""
+    pregnancy as a searchset Bundle (only `types`, when given), then (given the `profiles` in
+    use) the resources of that pregnancy's stored assessment."""
     with sessions() as session:
         export = _export(session, patient_id)
-    if export is None:
-        raise NotFound(f"no Patient/{patient_id}")
-    resources = resources_of(export)
+        if export is None:
+            raise NotFound(f"no Patient/{patient_id}")
+        resources = resources_of(export)
+        if profiles is not None and (types is None or not set(ASSESSMENT_TYPES).isdisjoint(types)):
+            resources += assessments_as_fhir(session, [export], profiles)[patient_id]
     if types is not None:
         wanted = set(types)
         resources = [r for r in resources if r["resourceType"] in wanted]
@@ -316,10 +330,15 @@ def everything(
 
 
 def read_resource(
-    sessions: sessionmaker[Session], resource_type: str, resource_id: str
+    sessions: sessionmaker[Session],
+    resource_type: str,
+    resource_id: str,
+    *,
+    profiles: Profiles | None = None,
 ) -> dict[str, Any]:
     """One resource by type and id; `NotFound` if there is none (or it is no longer part of
-    the records: an order stopped on no known day)."""
+    the records: an order stopped on no known day). An assessment's resources are read with
+    the `profiles` in use (none without them)."""
     with sessions() as session:
         if resource_type == "Patient":
             row = session.get(PatientRow, resource_id) if plausible_id(resource_id) else None
@@ -327,8 +346,14 @@ def read_resource(
                 raise NotFound(f"no Patient/{resource_id}")
             return patients_as_fhir(session, [row])[0]
         export = _owner_export(session, resource_id)
-    if export is not None:
-        for resource in resources_of(export):
+        found: list[dict[str, Any]] = []
+        if export is not None and resource_type in ASSESSMENT_TYPES:
+            if profiles is not None:
+                found = assessments_as_fhir(session, [export], profiles)[export.patient_id]
+        elif export is not None:
+            found = resources_of(export)
+    if found:
+        for resource in found:
             if resource["resourceType"] == resource_type and resource["id"] == resource_id:
                 return resource
     raise NotFound(f"no {resource_type}/{resource_id}")
@@ -344,6 +369,8 @@ def _owner(session: Session, resource_id: str) -> tuple[str, str | None] | None:
         patient_id = pregnancy_owner(session, named.pregnancy_id)
         return None if patient_id is None else (patient_id, named.pregnancy_id)
     assert named.row_id is not None
+    if named.table == "assessments":
+        return assessment_owner(session, named.row_id)
     return row_owner(session, named.table, named.row_id)
 
 
@@ -471,10 +498,12 @@ def search(
     count: int,
     offset: int = 0,
     scope: Scope | None = None,
+    profiles: Profiles | None = None,
 ) -> SearchResult:
     """Resources of `resource_type` matching `criteria`: one page (`count` from `offset`) and
     the total, among the women `scope` may see (None: all). Records are those of each woman's
-    active (else latest) pregnancy."""
+    active (else latest) pregnancy; an assessment's resources, that pregnancy's stored
+    assessment's, made with the `profiles` in use (none without them)."""
     if resource_type == "Patient":
         return _search_patients(sessions, criteria, count=count, offset=offset, scope=scope)
     filters = _filters(criteria)
@@ -487,12 +516,17 @@ def search(
         step = 500
         for start in range(0, len(candidates), step):
             chunk = candidates[start : start + step]
-            for export in load_exports(session, chunk, pregnancies=pregnancies):
-                matches.extend(
-                    r
-                    for r in resources_of(export)
-                    if r["resourceType"] == resource_type and all(f(r) for f in filters)
-                )
+            exports = load_exports(session, chunk, pregnancies=pregnancies)
+            if resource_type in ASSESSMENT_TYPES:
+                assessed = assessments_as_fhir(session, exports, profiles) if profiles else {}
+                found = [r for export in exports for r in assessed.get(export.patient_id, ())]
+            else:
+                found = [r for export in exports for r in resources_of(export)]
+            matches.extend(
+                r
+                for r in found
+                if r["resourceType"] == resource_type and all(f(r) for f in filters)
+            )
     return SearchResult(matches[offset : offset + count], len(matches))
 
 

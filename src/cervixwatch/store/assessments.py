@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert
+from sqlalchemy import Insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,8 @@ from cervixwatch.clinical.records import (
     LengthMethod,
     PregnancyRecords,
 )
-from cervixwatch.store.models import AssessmentRow
+from cervixwatch.store.crud import plausible_row_id
+from cervixwatch.store.models import AssessmentRow, PregnancyRow
 from cervixwatch.views.json_view import assessment_json
 
 #: The recommendation that puts a woman at the top of the worklist (same-day assessment).
@@ -125,3 +127,48 @@ def store_assessment(
     # a bulk insert of objects, at a cost above the database's own.
     connection = session.connection()
     connection.execute(_upsert(connection.dialect.name), values)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAssessment:
+    """Which assessment is stored for a pregnancy: its row, the day it was made for, the
+    guideline versions that made it ({"acog": "2026.12"}) and when it was stored."""
+
+    row_id: int
+    pregnancy_id: str
+    as_of: dt.date
+    knowledge: Mapping[str, str]
+    computed_at: dt.datetime
+
+
+def stored_assessments(
+    session: Session, pregnancy_ids: Sequence[str]
+) -> dict[str, StoredAssessment]:
+    """The stored assessment of each pregnancy that has one, by pregnancy id."""
+    out: dict[str, StoredAssessment] = {}
+    wanted = sorted(set(pregnancy_ids))
+    for start in range(0, len(wanted), 500):
+        query = select(
+            AssessmentRow.id,
+            AssessmentRow.pregnancy_id,
+            AssessmentRow.as_of,
+            AssessmentRow.knowledge,
+            AssessmentRow.computed_at,
+        ).where(AssessmentRow.pregnancy_id.in_(wanted[start : start + 500]))
+        for row in session.execute(query):
+            out[row.pregnancy_id] = StoredAssessment(
+                row.id, row.pregnancy_id, row.as_of, row.knowledge, row.computed_at
+            )
+    return out
+
+
+def assessment_owner(session: Session, row_id: int) -> tuple[str, str] | None:
+    """(patient id, pregnancy id) of a stored assessment; None if there is no such row."""
+    if not plausible_row_id(row_id):
+        return None
+    found = session.execute(
+        select(PregnancyRow.patient_id, PregnancyRow.id)
+        .join(AssessmentRow, AssessmentRow.pregnancy_id == PregnancyRow.id)
+        .where(AssessmentRow.id == row_id)
+    ).first()
+    return None if found is None else (found[0], found[1])

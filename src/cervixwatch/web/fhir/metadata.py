@@ -14,6 +14,10 @@ _RECORD_PARAMS = (
     ("subject", "reference", "Same as patient."),
 )
 _CODE = ("code", "token", "A code: system|code, code or system|.")
+_DEFINITION_PARAMS = (
+    ("_id", "token", "The resource id."),
+    ("url", "uri", "The canonical URL (url|version for one version)."),
+)
 SEARCH_PARAMS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "Patient": (
         ("_id", "token", "CervixWatch's id for her."),
@@ -40,6 +44,14 @@ SEARCH_PARAMS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("questionnaire", "reference", "The questionnaire's canonical URL."),
     ),
     "Task": (*_RECORD_PARAMS, ("code", "token", "The task's code (CW#symptom-report-review).")),
+    # Her stored assessment (app/assessment_fhir.py): id assessment-<n>, one of each a woman.
+    "GuidanceResponse": _RECORD_PARAMS,
+    "RequestGroup": _RECORD_PARAMS,
+    "RiskAssessment": _RECORD_PARAMS,
+    "Flag": _RECORD_PARAMS,
+    # CervixWatch's own definitions (web/fhir/definition_routes.py).
+    "CodeSystem": _DEFINITION_PARAMS,
+    "Questionnaire": _DEFINITION_PARAMS,
 }
 #: What each resource type holds, in the CapabilityStatement.
 DOCUMENTATION = {
@@ -52,6 +64,21 @@ DOCUMENTATION = {
     "resolved (abatement), and lasting maternal conditions.",
     "Task": "A clinician's review of a symptom report (CD-07): status completed, focus the "
     "QuestionnaireResponse, executionPeriod.end when, businessStatus the outcome.",
+    "GuidanceResponse": "Her stored assessment (of her active, else latest, pregnancy): the day "
+    "(occurrenceDateTime), the guideline profiles and versions (moduleUri), status "
+    "data-required with what is missing (dataRequirement), result its RequestGroup.",
+    "RequestGroup": "The assessment's recommendations (intent proposal): one action each, "
+    "coded CW#<code>, with its rule and citation, window, state, strength, provenance and "
+    "assumptions; a vaginal progesterone MedicationRequest or a cervical-length scan "
+    "ServiceRequest (contained, draft proposals) where there is something to order.",
+    "RiskAssessment": "The Saving Babies' Lives history tier and the published figures that "
+    "apply to her, with their populations and citations.",
+    "Flag": "Urgent evaluation needed (CW#urgent-evaluation), from the earliest symptom report "
+    "not yet reviewed; only while the assessment gives it.",
+    "CodeSystem": "CodeSystem/cervixwatch: every code of https://cervixwatch.org/fhir/"
+    "CodeSystem/cervixwatch, recommendations and records. Anyone signed in.",
+    "Questionnaire": "Questionnaire/symptoms: the symptom report, one boolean item per symptom. "
+    "Anyone signed in.",
 }
 EVERYTHING = "http://hl7.org/fhir/OperationDefinition/Patient-everything"
 MATCH = "http://hl7.org/fhir/OperationDefinition/Patient-match"

@@ -43,6 +43,7 @@ from cervixwatch.web.access import (
 from cervixwatch.web.audit import entry_for, recorded_by_route
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, SettingsDep, TodayDep
 from cervixwatch.web.fhir.audit_routes import router as audit_router
+from cervixwatch.web.fhir.definition_routes import router as definition_router
 from cervixwatch.web.fhir.http import (
     ALL_METHODS,
     FHIR_JSON,
@@ -60,6 +61,7 @@ from cervixwatch.web.fhir.metadata import SEARCH_PARAMS, capability_statement
 router = APIRouter(route_class=FhirRoute, tags=["FHIR R4"])
 # The audit log's AuditEvent routes come before the generic `/{resource_type}` ones.
 router.include_router(audit_router)
+router.include_router(definition_router)
 
 #: Parameters any interaction accepts (they shape the answer, not what it holds).
 _PAGING_PARAMS = frozenset({"_count", "_offset"})
@@ -248,14 +250,18 @@ router.add_api_route(
     responses={**_RESOURCE, **_ERRORS},
 )
 @allow(PatientData("read", by_patient(), audit_action="export"))
-def patient_everything(request: Request, patient_id: str, sessions: SessionsDep) -> Response:
+def patient_everything(
+    request: Request, patient_id: str, sessions: SessionsDep, profiles: ProfilesDep
+) -> Response:
     params = query_params(request, frozenset({"_type"}), "$everything")
     types = None
     if "_type" in params:
         types = {t for values in _values(params["_type"]) or [] for t in values}
         for kind in types:
             _check_type(kind)
-    bundle = everything(sessions, patient_id, base=fhir_base(request), types=types)
+    bundle = everything(
+        sessions, patient_id, base=fhir_base(request), types=types, profiles=profiles
+    )
     bundle["link"] = [{"relation": "self", "url": str(request.url)}]
     return fhir_response(request, bundle)
 
@@ -352,6 +358,7 @@ def search_type(
     sessions: SessionsDep,
     settings: SettingsDep,
     scope: ScopeDep,
+    profiles: ProfilesDep,
 ) -> Response:
     _check_type(resource_type)
     allowed = frozenset(name for name, _, _ in SEARCH_PARAMS[resource_type]) | _PAGING_PARAMS
@@ -367,6 +374,7 @@ def search_type(
         count=count,
         offset=offset,
         scope=scope,
+        profiles=profiles,
     )
     links = [{"relation": "self", "url": str(request.url)}]
     if offset + count < result.total and count > 0:
@@ -384,10 +392,17 @@ def search_type(
     responses={**_RESOURCE, **_ERRORS},
 )
 @allow(PatientData("read", locate_resource))
-def read(request: Request, resource_type: str, resource_id: str, sessions: SessionsDep) -> Response:
+def read(
+    request: Request,
+    resource_type: str,
+    resource_id: str,
+    sessions: SessionsDep,
+    profiles: ProfilesDep,
+) -> Response:
     _check_type(resource_type)
     query_params(request, frozenset(), "read")
-    return fhir_response(request, read_resource(sessions, resource_type, resource_id))
+    resource = read_resource(sessions, resource_type, resource_id, profiles=profiles)
+    return fhir_response(request, resource)
 
 
 # --- everything else: 405 for a known path, 404 otherwise ---------------------------------
