@@ -1,6 +1,8 @@
 """The FHIR R4 facade under /fhir: CapabilityStatement, transaction and collection Bundles
 imported all or nothing, read and search of Patient, Observation, Condition, Procedure,
-MedicationRequest and QuestionnaireResponse, and `Patient/{id}/$everything`.
+MedicationRequest and QuestionnaireResponse, her stored assessment (GuidanceResponse,
+RequestGroup, RiskAssessment, Flag), CervixWatch's CodeSystem and symptom Questionnaire, and
+`Patient/{id}/$everything`.
 
 JSON only; every error is an OperationOutcome (`http.FhirRoute`).
 """
