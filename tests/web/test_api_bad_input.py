@@ -215,12 +215,30 @@ CASES = [
         "kind",
     ),
     Bad(
+        # Refused at the edge (issue 12, F7), before any field is read.
         "a NUL in a hospital number",
         "POST",
         "/api/patients",
         {"hospital_number": "H\u00002"},
+        None,
+        status=400,
+        says="NUL",
+    ),
+    Bad(
+        "another control character in a hospital number",
+        "POST",
+        "/api/patients",
+        {"hospital_number": "H\u00012"},
         "hospital_number",
         says="control character",
+    ),
+    Bad(
+        "a zero-width space in a hospital number",
+        "POST",
+        "/api/patients",
+        {"hospital_number": "H\u200b2"},
+        "hospital_number",
+        says="U+200B",
     ),
     Bad(
         "an empty hospital number",

@@ -9,10 +9,11 @@ carrying only an extension) are skipped: they can identify no one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from cervixwatch.clinical.identity_text import identifier_text, name_text
 from cervixwatch.clinical.records import PartialDate
 from cervixwatch.interop.fhir_values import Where, parse_partial_date
 from cervixwatch.knowledge import codes as c
@@ -75,14 +76,25 @@ class PatientIdentity:
     birth_date: PartialDate | None = None
 
 
-def _text(value: object, where: Where, field: str, limit: int) -> str | None:
+def _text(
+    value: object,
+    where: Where,
+    field: str,
+    limit: int,
+    rule: Callable[[str], str] = name_text,
+) -> str | None:
+    """Trimmed text, checked and normalised by `rule` (clinical.identity_text: the rule the
+    JSON API applies to the same fields); None when empty."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise where.error(field, f"{value!r} is not a string")
     if len(value) > limit:
         raise where.error(field, f"longer than {limit} characters")
-    return value.strip() or None
+    try:
+        return rule(value.strip()) or None
+    except ValueError as error:
+        raise where.error(field, str(error)) from None
 
 
 def _code(value: object, where: Where, field: str, allowed: frozenset[str]) -> str | None:
@@ -96,10 +108,10 @@ def _code(value: object, where: Where, field: str, allowed: frozenset[str]) -> s
 def _identifier(item: object, where: Where, field: str) -> Identifier | None:
     if not isinstance(item, dict):
         raise where.error(field, "expected an Identifier")
-    value = _text(item.get("value"), where, f"{field}.value", MAX_IDENTIFIER)
+    value = _text(item.get("value"), where, f"{field}.value", MAX_IDENTIFIER, identifier_text)
     if value is None:
         return None
-    system = _text(item.get("system"), where, f"{field}.system", MAX_IDENTIFIER)
+    system = _text(item.get("system"), where, f"{field}.system", MAX_IDENTIFIER, identifier_text)
     use = _code(item.get("use"), where, f"{field}.use", IDENTIFIER_USES)
     kind = item.get("type")
     type_system = type_code = type_text = None

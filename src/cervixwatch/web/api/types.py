@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -27,6 +26,7 @@ from pydantic import (
 )
 
 from cervixwatch.app.assessing import AssessmentSummary
+from cervixwatch.clinical.identity_text import identifier_text, name_text
 from cervixwatch.clinical.records import PartialDate
 from cervixwatch.store.models import RecordSource
 
@@ -41,43 +41,32 @@ LATEST_DATE = dt.date(2199, 12, 31)
 
 #: No C0 or C1 control character (NUL included): none belongs in a name, and databases refuse
 #: some. The schema says so as a pattern (for clients and schema-driven tests); the check
-#: itself is `_plain_text`, whose message names the character.
+#: itself is `clinical.identity_text`, whose message names the character.
 _NO_CONTROLS = r"^[^\x00-\x1f\x7f-\x9f]*$"
 #: The same, and at least one character that is not white space (values are trimmed).
 _SOME_TEXT = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
 
 
-def _plain_text(value: str) -> str:
-    """No control characters and no lone surrogates (which JSON's \\ud800 can smuggle in and
-    UTF-8 cannot store)."""
-    for char in value:
-        category = unicodedata.category(char)
-        if category == "Cc":
-            raise ValueError(f"control character U+{ord(char):04X} is not allowed")
-        if category == "Cs":
-            raise ValueError(f"lone surrogate U+{ord(char):04X} is not text")
-    return value
-
-
-#: The hospital number (MRN), trimmed: 1 to 64 characters.
+#: The hospital number (MRN), trimmed: 1 to 64 characters, NFC, nothing invisible
+#: (clinical.identity_text, the rule the FHIR reader applies too).
 HospitalNumber = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
     Field(json_schema_extra={"pattern": _SOME_TEXT}),
-    AfterValidator(_plain_text),
+    AfterValidator(identifier_text),
 ]
-#: A name, trimmed: 1 to 200 characters.
+#: A name, trimmed: 1 to 200 characters, NFC, nothing invisible but the joiners.
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
     Field(json_schema_extra={"pattern": _SOME_TEXT}),
-    AfterValidator(_plain_text),
+    AfterValidator(name_text),
 ]
 SearchText = Annotated[
     str,
     StringConstraints(max_length=200),
     Field(json_schema_extra={"pattern": _NO_CONTROLS}),
-    AfterValidator(_plain_text),
+    AfterValidator(name_text),
 ]
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
