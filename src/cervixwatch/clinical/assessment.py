@@ -23,7 +23,7 @@ from cervixwatch.clinical.facts import (
     open_reports,
 )
 from cervixwatch.clinical.gestation import GestationalAge
-from cervixwatch.clinical.guidelines import GuidelineProfile, RecommendationRule
+from cervixwatch.clinical.guidelines import GuidelineProfile, RecommendationRule, RuleCode
 from cervixwatch.clinical.recommendation import (
     STATES,
     CurrentTreatment,
@@ -72,10 +72,10 @@ class Assessment:
 
 
 def _fired_facts(
-    rule: RecommendationRule, facts: Mapping[str, FactValue], fired: frozenset[str]
+    given: RuleCode, facts: Mapping[str, FactValue], fired: frozenset[str]
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    rule.when.explain(facts, fired, out)
+    given.explain(facts, fired, out)
     return out
 
 
@@ -88,35 +88,32 @@ def _window_dates(rule: RecommendationRule, edd: dt.date | None) -> tuple[dt.dat
 
 def _fire(
     profile: GuidelineProfile, facts: Mapping[str, FactValue], missing: list[str] | None
-) -> list[RecommendationRule]:
+) -> list[RuleCode]:
     """The rules whose condition holds, first pass then second; undecided ones add the facts
     they lack to `missing`. A treatment with a course may only be *started* in its start window
     (profiles.md, "The course of care"): outside it, and not in place, its rules do not fire."""
-    given: list[RecommendationRule] = []
+    given: list[RuleCode] = []
     ga_days = facts["ga_days"]
     for rules in profile.passes:
-        fired = frozenset(r.code for r in given)
-        for rule, check, treatment in rules:
-            closed = (
-                treatment is not None
-                and isinstance(ga_days, int)
-                and ga_days > treatment.start_until_days
-                and facts[treatment.in_place] is not True
-            )
-            if closed:
-                continue  # too late to start it: nothing to offer, nothing to ask for
-            outcome = check(facts, fired)
-            starts = treatment is not None and facts[treatment.in_place] is not True
-            if outcome is True and starts and ga_days is None:
-                # Whether it may still be started depends on the gestation: unknown.
-                outcome = None
-                if missing is not None:
-                    missing.append("ga_days")
+        fired = frozenset(g.rule.code for g in given)
+        for entry in rules:
+            _, check, unknowns, _, treatment = entry
+            if treatment is not None and facts[treatment.in_place] is not True:
+                if isinstance(ga_days, int) and ga_days > treatment.start_until_days:
+                    continue  # too late to start it: nothing to offer, nothing to ask for
+                outcome = check(facts, fired)
+                if outcome is True and ga_days is None:
+                    # Whether it may still be started depends on the gestation: unknown.
+                    outcome = None
+                    if missing is not None:
+                        missing.append("ga_days")
+            else:
+                outcome = check(facts, fired)
             if outcome is True:
-                given.append(rule)
+                given.append(entry)
             elif outcome is None and missing is not None:
                 unknown: list[str] = []
-                rule.when.unknowns(facts, fired, unknown)
+                unknowns(facts, fired, unknown)
                 missing.extend(unknown)
     return given
 
@@ -125,9 +122,9 @@ def _suppress(
     profile: GuidelineProfile,
     given: list[RecommendationRule],
     facts: Mapping[str, FactValue],
+    fired: frozenset[str],
     missing: list[str],
 ) -> tuple[set[str], list[Withheld]]:
-    fired = frozenset(r.code for r in given)
     withheld: list[Withheld] = []
     suppressed: set[str] = set()
     for suppression in profile.suppressions:
@@ -166,22 +163,26 @@ def _evaluate_profile(
     as_of: dt.date,
     missing: list[str],
 ) -> tuple[list[Recommendation], list[Withheld], list[ScanPlan]]:
-    given = _fire(profile, facts, missing)
+    given_code = _fire(profile, facts, missing)
+    given = [g.rule for g in given_code]
     fired = frozenset(r.code for r in given)
-    suppressed, withheld = _suppress(profile, given, facts, missing)
+    suppressed, withheld = _suppress(profile, given, facts, fired, missing)
     past: dict[dt.date, frozenset[str]] = {}
 
     def fired_then(day: dt.date, rule: RecommendationRule) -> bool:
         # The same rule on the day she declined: what was known then (no later record).
         if day not in past:
             then = derive_facts(records, day, profile.windowed_facts)
-            past[day] = frozenset(r.rule + "|" + r.code for r in _fire(profile, then, None))
+            past[day] = frozenset(
+                g.rule.rule + "|" + g.rule.code for g in _fire(profile, then, None)
+            )
         return rule.rule + "|" + rule.code in past[day]
 
     edd = records.edd
     recommendations: list[Recommendation] = []
     plans: list[ScanPlan] = []
-    for rule in given:
+    for entry in given_code:
+        rule = entry.rule
         if rule.code in suppressed:
             continue
         plan = None
@@ -209,7 +210,7 @@ def _evaluate_profile(
                 or profile.citation_text(rule.rule_ids),
                 provenance=rule.provenance,
                 summary=rule.summary,
-                facts=_fired_facts(rule, facts, fired),
+                facts=_fired_facts(entry, facts, fired),
                 window=window,
                 state=state,
                 state_note=note,
@@ -224,7 +225,7 @@ def _evaluate_profile(
             )
         )
     given_codes = {r.code for r in recommendations}
-    for rule, check, _ in profile.passes[0]:
+    for rule, check, *_ in profile.passes[0]:
         if rule.scan is None or rule.scan.kind != "serial" or rule.code in given_codes:
             continue
         missed = course.missed_serial(profile, rule, check, records, facts, fired_then)

@@ -1,4 +1,5 @@
-"""A condition tree compiled to the Python source of one function, `check(facts, fired)`.
+"""A condition tree compiled to Python source: `check(facts, fired)`, and beside it `unknowns`
+(what an undecided condition lacks) and `explain` (the facts that made it hold).
 
 Why generated code (speed, measured): `assess` evaluates every rule of every profile for every
 pregnancy, and the tree of closures this replaced spent most of its time calling closures
@@ -6,7 +7,11 @@ pregnancy, and the tree of closures this replaced spent most of its time calling
 pregnancies (CPU, best of 5), the checks alone went from 31-33 us to 11-12 us per assessment,
 and `assessment._fire` from 41-45 us to 22-25 us. `Condition.value` stays the reference
 semantics: `tests/unit/clinical/test_condition_code.py` holds the two equal on drawn trees and
-facts, down to which facts are read and in what order (each stops where `value` stops).
+facts, down to which facts are read and in what order (each stops where `value` stops). The
+same holds for `unknowns` and `explain` against the tree's own methods: walking the tree again
+to say what an undecided rule lacks (`unknowns` asks `value` of each part) cost about 7 us per
+assessment, and `explain` (which sorts the fact names under a `not`) about 6 us; generated,
+about 1 us each.
 
 As the standard library's `dataclasses` makes `__init__`, the source is compiled into a fresh
 namespace and the function returned by a factory whose parameters are the values not written
@@ -17,15 +22,16 @@ in, a rule's `words` never appear, and the generated code runs without builtins.
 kept (`condition_source`; `inspect.getsource` of the function) so that it can be printed, and
 tracebacks show its lines.
 
-Compiling costs about 0.4 ms a rule, so a profile compiles its rules only once it is used often
-(`guidelines.COMPILE_AFTER`).
+Compiling the three functions costs about 1 ms a rule, so a profile compiles its rules only
+once it is used often (`guidelines.COMPILE_AFTER`).
 """
 
 from __future__ import annotations
 
 import linecache
 import math
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import TypeAlias, cast
 
@@ -37,6 +43,7 @@ from cervixwatch.clinical.conditions import (
     Check,
     Compare,
     Condition,
+    ConditionCode,
     FiredAny,
     IsTrue,
     Not,
@@ -68,6 +75,7 @@ class _Writer:
         self.lines: list[str] = []
         self.parameters: dict[str, Hashable] = {}
         self.results = 0
+        self.flags = 0
 
     def line(self, depth: int, text: str) -> None:
         self.lines.append("    " * depth + text)
@@ -173,7 +181,102 @@ class _Writer:
                 inner = depth + 1
             self.dispatch(part, inner, {decides: f"{result} = {decides}", None: f"{result} = None"})
 
-    def function(self, condition: Condition) -> None:
+    def flag(self, depth: int) -> str:
+        """A new variable, set False here, for "a part has been found that ..."."""
+        self.flags += 1
+        name = f"found{self.flags}"
+        self.line(depth, f"{name} = False")
+        return name
+
+    @contextmanager
+    def block(self, depth: int) -> Iterator[None]:
+        """The lines written inside, or `pass` at `depth` if none are."""
+        start = len(self.lines)
+        yield
+        if len(self.lines) == start:
+            self.line(depth, "pass")
+
+    def unknowns(self, condition: Condition, depth: int) -> None:
+        """Add to `out` what `condition.unknowns` adds, reading the facts it reads."""
+        match condition:
+            case IsTrue(fact) | Compare(fact) | Between(fact):
+                self.line(depth, f"if facts[{fact!r}] is None and {fact!r} not in out:")
+                self.line(depth + 1, f"out.append({fact!r})")
+            case Not(inner):
+                self.unknowns(inner, depth)
+            case Recorded() | Assume() | FiredAny():
+                pass  # never reported: unknown is no, unknown holds, never unknown
+            case All(parts):
+                # Only the first undecided part is reported (conditions.All.unknowns says why).
+                found = self.flag(depth)
+                self.until_found(parts, depth, found, self.if_undecided)
+            case Any_(parts):
+                for part in parts:
+                    self.if_undecided(part, depth, self.flag(depth))
+            case _:
+                raise TypeError(f"no code for a {type(condition).__name__} condition")
+
+    def if_undecided(self, part: Condition, depth: int, found: str) -> None:
+        """If `part` is unknown, set `found` and report what it lacks."""
+        start = len(self.lines)
+        # The known outcomes do nothing, but are tested as `value` tests them (a value of the
+        # wrong kind raises the same error).
+        self.dispatch(part, depth, {None: f"{found} = True", True: "pass", False: "pass"})
+        if all(line.strip() != f"{found} = True" for line in self.lines[start:]):
+            return  # never unknown
+        self.line(depth, f"if {found}:")
+        with self.block(depth + 1):
+            self.unknowns(part, depth + 1)
+
+    def explain(self, condition: Condition, depth: int) -> None:
+        """Set in `out` what `condition.explain` sets, in the same order."""
+        match condition:
+            case IsTrue(fact) | Compare(fact) | Between(fact):
+                self.line(depth, f"out[{fact!r}] = facts[{fact!r}]")
+            case Recorded(inner):
+                self.explain(inner, depth)
+            case Not(inner) | Assume(inner):
+                for name in sorted(inner.fact_names()):
+                    self.line(depth, f"out[{name!r}] = facts[{name!r}]")
+            case All(parts):
+                for part in parts:
+                    self.explain(part, depth)
+            case Any_(parts):
+                # The first alternative that holds is the one named.
+                found = self.flag(depth)
+                self.until_found(parts, depth, found, self.if_holds)
+            case FiredAny(codes):
+                codes_name = self.parameter("fired_codes", codes)
+                sort = self.parameter("sorted", sorted)  # no builtins in the generated code
+                self.line(depth, f"out['indicated'] = {sort}({codes_name} & fired)")
+            case _:
+                raise TypeError(f"no code for a {type(condition).__name__} condition")
+
+    def if_holds(self, part: Condition, depth: int, found: str) -> None:
+        """If `part` holds, set `found` and explain it."""
+        self.dispatch(part, depth, {True: f"{found} = True"})
+        self.line(depth, f"if {found}:")
+        with self.block(depth + 1):
+            self.explain(part, depth + 1)
+
+    def until_found(
+        self,
+        parts: tuple[Condition, ...],
+        depth: int,
+        found: str,
+        write: Callable[[Condition, int, str], None],
+    ) -> None:
+        """`write` each part, the first at `depth` and the others under `if not found:`, so
+        that none after the part that sets `found` is looked at."""
+        for i, part in enumerate(parts):
+            if i == 0:
+                write(part, depth, found)
+            else:
+                self.line(depth, f"if not {found}:")
+                with self.block(depth + 1):
+                    write(part, depth + 1, found)
+
+    def check_function(self, condition: Condition) -> None:
         self.line(1, "def check(facts, fired):")
         if isinstance(condition, All | Any_):
             # At the top an `all` or `any` returns as soon as a part decides it.
@@ -191,7 +294,16 @@ class _Writer:
             self.dispatch(
                 condition, 2, {True: "return True", False: "return False", None: "return None"}
             )
-        self.line(1, "return check")
+
+    def functions(self, condition: Condition) -> None:
+        self.check_function(condition)
+        self.line(1, "def unknowns(facts, fired, out):")
+        with self.block(2):
+            self.unknowns(condition, 2)
+        self.line(1, "def explain(facts, fired, out):")
+        with self.block(2):
+            self.explain(condition, 2)
+        self.line(1, "return check, unknowns, explain")
 
 
 def _present(cases: Mapping[bool | None, str | None]) -> _Cases:
@@ -210,37 +322,45 @@ def _depth(condition: Condition) -> int:
 
 def _write(condition: Condition) -> _Writer:
     writer = _Writer()
-    writer.function(condition)
-    header = f"def __create_check__({', '.join(writer.parameters)}):"
+    writer.functions(condition)
+    header = f"def __create_condition__({', '.join(writer.parameters)}):"
     writer.lines.insert(0, header)
     return writer
 
 
 def condition_source(condition: Condition) -> str:
-    """The Python source that `compile_condition` compiles for `condition`: a factory whose
+    """The Python source that `compile_code` compiles for `condition`: a factory whose
     parameters are the `fired` code sets (and any operand with no literal), returning
-    `check(facts, fired)`."""
+    `check(facts, fired)`, `unknowns(facts, fired, out)` and `explain(facts, fired, out)`."""
     return "\n".join(_write(condition).lines) + "\n"
 
 
 def compile_condition(condition: Condition, name: str = "condition") -> Check:
     """`condition.value` as one generated function; `name` (a rule's id and code) names its
     source in tracebacks ("<condition SMFM70-02 vaginal-progesterone>")."""
+    return compile_code(condition, name).check
+
+
+def compile_code(condition: Condition, name: str = "condition") -> ConditionCode:
+    """`condition.value`, `.unknowns` and `.explain` as generated functions (the tree's own
+    methods for a tree too deep to write out); `name` as for `compile_condition`."""
     if _depth(condition) > MAX_DEPTH:
-        return condition.value
+        return condition.walking_code()
     writer = _write(condition)
     source = "\n".join(writer.lines) + "\n"
     return _compiled(source, tuple(writer.parameters.items()), name)
 
 
 @lru_cache(maxsize=1024)
-def _compiled(source: str, parameters: tuple[tuple[str, Hashable], ...], name: str) -> Check:
+def _compiled(
+    source: str, parameters: tuple[tuple[str, Hashable], ...], name: str
+) -> ConditionCode:
     # The same rule in two versions of a profile is compiled once.
     filename = _register(source, f"<condition {name}>")
     namespace: dict[str, object] = {"__builtins__": {}}
     exec(compile(source, filename, "exec"), namespace)
-    factory = cast(Callable[..., Check], namespace["__create_check__"])
-    return factory(**dict(parameters))
+    factory = cast(Callable[..., ConditionCode], namespace["__create_condition__"])
+    return ConditionCode(*factory(**dict(parameters)))
 
 
 def _register(source: str, filename: str) -> str:

@@ -23,13 +23,15 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from cervixwatch.clinical.facts import FACT_CATALOGUE, FACT_FAMILIES, FactValue, WindowedFact
 from cervixwatch.clinical.gestation import ga
 
 Fired = frozenset[str]
 Check = Callable[[Mapping[str, FactValue], Fired], "bool | None"]
+Unknowns = Callable[[Mapping[str, FactValue], Fired, list[str]], None]
+Explain = Callable[[Mapping[str, FactValue], Fired, dict[str, Any]], None]
 _COMPARATORS: Mapping[str, Callable[[Any, Any], bool]] = {
     "lt": operator.lt,
     "le": operator.le,
@@ -43,6 +45,15 @@ _SYMBOLS = {"lt": "<", "le": "≤", "gt": ">", "ge": "≥", "eq": "=", "ne": "�
 
 class ConditionError(ValueError):
     """A knowledge file's condition is malformed; the message names where."""
+
+
+class ConditionCode(NamedTuple):
+    """What `assess` asks of a condition, as three functions: the tree's own methods
+    (`Condition.walking_code`) or generated code that gives the same (`Condition.compiled_code`)."""
+
+    check: Check  # `value`
+    unknowns: Unknowns
+    explain: Explain
 
 
 class Condition:
@@ -80,10 +91,18 @@ class Condition:
         """`value` as one generated Python function (`condition_code.py` says why and how):
         `assess` evaluates every rule for every pregnancy. `name` (a rule's id and code) names
         the generated source in tracebacks."""
-        # Imported here: condition_code builds on the node classes of this module.
-        from cervixwatch.clinical.condition_code import compile_condition
+        return self.compiled_code(name).check
 
-        return compile_condition(self, name)
+    def compiled_code(self, name: str = "condition") -> ConditionCode:
+        """`value`, `unknowns` and `explain` as generated functions, as `compiled` does."""
+        # Imported here: condition_code builds on the node classes of this module.
+        from cervixwatch.clinical.condition_code import compile_code
+
+        return compile_code(self, name)
+
+    def walking_code(self) -> ConditionCode:
+        """`value`, `unknowns` and `explain`: the reference the generated code is held to."""
+        return ConditionCode(self.value, self.unknowns, self.explain)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, NamedTuple, TypeAlias
 
-from cervixwatch.clinical.conditions import Check, Condition, ConditionError, parse_condition
+from cervixwatch.clinical.conditions import (
+    Check,
+    Condition,
+    ConditionCode,
+    ConditionError,
+    Explain,
+    Unknowns,
+    parse_condition,
+)
 from cervixwatch.clinical.facts import FACT_CATALOGUE, windowed_fact
 from cervixwatch.clinical.gestation import ga
 
@@ -160,18 +168,23 @@ class RecommendationRule:
     choice_words: str = ""
     #: Whether the condition assumes the usual value of an unknown fact (CD-01).
     assumes: bool = False
-    _check: Check | None = field(default=None, init=False, compare=False, repr=False)
+    _code: ConditionCode | None = field(default=None, init=False, compare=False, repr=False)
 
     @property
     def check(self) -> Check:
-        """`when.value` compiled (conditions.Condition.compiled), the first time it is asked
-        for: compiling costs about 0.4 ms a rule, which a profile read only to list its rules,
-        or an older version that is not used, need not pay."""
-        check = self._check
-        if check is None:
-            check = self.when.compiled(f"{self.rule} {self.code}")
-            object.__setattr__(self, "_check", check)
-        return check
+        """`when.value` compiled (conditions.Condition.compiled)."""
+        return self.compiled_code.check
+
+    @property
+    def compiled_code(self) -> ConditionCode:
+        """`when.value`, `.unknowns` and `.explain` compiled, the first time they are asked for:
+        compiling costs about 1 ms a rule, which a profile read only to list its rules, or an
+        older version that is not used, need not pay."""
+        code = self._code
+        if code is None:
+            code = self.when.compiled_code(f"{self.rule} {self.code}")
+            object.__setattr__(self, "_code", code)
+        return code
 
     @property
     def rule_ids(self) -> tuple[str, ...]:
@@ -188,16 +201,28 @@ class Suppression:
     codes: frozenset[str]
 
 
-#: A profile's conditions are compiled (conditions.Condition.compiled) once `assess` has asked
-#: for its rules this many times; until then each rule's tree is walked (`value`, the same
-#: answers). Compiling costs about 0.4 ms a rule, 7-8 ms a bundled profile, and saves about
+#: A profile's conditions are compiled (conditions.Condition.compiled_code) once `assess` has
+#: asked for its rules this many times; until then each rule's tree is walked (`value`, the same
+#: answers). Compiling costs about 1 ms a rule, 20-25 ms a bundled profile, and saves about
 #: 0.5 us a rule per assessment, so it pays back after several hundred assessments: a one-shot
 #: `cervixwatch assess` (a few asks per profile) never compiles, a server or a batch soon does.
 COMPILE_AFTER = 100
 
+
+class RuleCode(NamedTuple):
+    """A rule as `assess` runs it: its condition as functions (the tree's own methods, or
+    generated code once compiled: `conditions.ConditionCode`) and its course, if any."""
+
+    rule: RecommendationRule
+    check: Check
+    unknowns: Unknowns
+    explain: Explain
+    course: Course | None
+
+
 #: A profile's rules in the order `assess` evaluates them: those that do not look at what other
-#: rules gave, then those that do; each with its compiled condition and its course, if any.
-Passes: TypeAlias = tuple[tuple[tuple[RecommendationRule, Check, Course | None], ...], ...]
+#: rules gave, then those that do.
+Passes: TypeAlias = tuple[tuple[RuleCode, ...], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +267,11 @@ class GuidelineProfile:
     def _make_passes(self, compiled: bool) -> Passes:
         return tuple(
             tuple(
-                (r, r.check if compiled else r.when.value, self.courses.get(r.code))
+                RuleCode(
+                    r,
+                    *(r.compiled_code if compiled else r.when.walking_code()),
+                    self.courses.get(r.code),
+                )
                 for r in self.rules
                 if r.second_pass is second
             )

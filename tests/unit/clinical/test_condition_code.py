@@ -14,7 +14,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cervixwatch.clinical.condition_code import MAX_DEPTH, compile_condition, condition_source
+from cervixwatch.clinical.condition_code import (
+    MAX_DEPTH,
+    compile_code,
+    compile_condition,
+    condition_source,
+)
 from cervixwatch.clinical.conditions import (
     All,
     Any_,
@@ -99,6 +104,57 @@ def test_the_generated_function_gives_what_the_tree_gives(
         _assert_same(compiled, condition, facts, fired)
 
 
+def _reported(
+    report: Callable[..., None], out: list[str] | dict[str, object], *args: object
+) -> tuple[object, list[str]]:
+    """What `report` (an `unknowns` or `explain`) leaves in `out`, in order, or the kind of error
+    it raises; and the facts it read in order."""
+    facts = args[0]
+    assert isinstance(facts, Mapping)
+    log = _ReadLog(facts)
+    try:
+        report(log, *args[1:], out)
+    except (KeyError, TypeError) as error:
+        return type(error), log.read
+    return (list(out.items()) if isinstance(out, dict) else list(out)), log.read
+
+
+def _assert_same_reports(
+    condition: Condition, facts: Mapping[str, FactValue], fired: frozenset[str], before: list[str]
+) -> None:
+    """The generated `unknowns` and `explain` add what the tree's own methods add, to the same
+    `out` (some names already in it), reading the same facts in the same order."""
+    code = compile_code(condition, "drawn")
+    where = (facts, fired, before, condition_source(condition))
+    assert _reported(code.unknowns, list(before), facts, fired) == _reported(
+        condition.unknowns, list(before), facts, fired
+    ), where
+    explained = dict.fromkeys(before, "before")
+    assert _reported(code.explain, dict(explained), facts, fired) == _reported(
+        condition.explain, dict(explained), facts, fired
+    ), where
+
+
+@PROPERTY_SETTINGS
+@given(
+    condition_trees(),
+    st.lists(
+        st.tuples(
+            condition_facts(),
+            st.frozensets(st.sampled_from(CONDITION_CODES)),
+            st.lists(st.sampled_from(CONDITION_FACTS), max_size=2),
+        ),
+        min_size=4,
+        max_size=12,
+    ),
+)
+def test_the_generated_reports_give_what_the_tree_gives(
+    condition: Condition, inputs: list[tuple[dict[str, FactValue], frozenset[str], list[str]]]
+) -> None:
+    for facts, fired, before in inputs:
+        _assert_same_reports(condition, facts, fired, before)
+
+
 _LEAVES = [
     IsTrue("x"),
     *(
@@ -135,6 +191,8 @@ def test_every_leaf_in_every_place_for_every_value(place: int) -> None:
             for y in (True, False, None):
                 for fired in (frozenset(), frozenset({"a"})):
                     _assert_same(check, condition, {"x": x, "y": y}, fired)
+                    for before in ([], ["x"], ["y"]):
+                        _assert_same_reports(condition, {"x": x, "y": y}, fired, before)
 
 
 def test_the_generated_source_can_be_read() -> None:
@@ -233,10 +291,16 @@ def test_a_profile_walks_its_trees_until_asked_often_then_compiles() -> None:
     # A one-shot `cervixwatch assess` never pays for compiling (guidelines.COMPILE_AFTER).
     profile = load_profile(BUNDLED_PROFILES / "nice-2026.12.yaml")
     for _ in range(COMPILE_AFTER - 1):
-        walked = [(rule.when.value, check) for rules in profile.passes for rule, check, _ in rules]
-        assert all(value == check for value, check in walked)
+        for rules in profile.passes:
+            for entry in rules:
+                assert (
+                    entry.check,
+                    entry.unknowns,
+                    entry.explain,
+                ) == entry.rule.when.walking_code()
     passes = profile.passes
-    compiled = [check for rules in passes for _, check, _ in rules]
-    assert compiled == [rule.check for rules in passes for rule, _, _ in rules]
-    assert all(_function(c).__code__.co_filename.startswith("<condition ") for c in compiled)
+    for entry in (entry for rules in passes for entry in rules):
+        assert (entry.check, entry.unknowns, entry.explain) == entry.rule.compiled_code
+        for function in entry.rule.compiled_code:
+            assert _function(function).__code__.co_filename.startswith("<condition ")
     assert profile.passes is profile.passes  # made once
