@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from cervixwatch.clinical.plausible import plausible_day
 from cervixwatch.clinical.records import PartialDate
 from cervixwatch.knowledge.codes import Code
 
@@ -80,6 +81,10 @@ def parse_partial_date(text: object, where: Where, field: str) -> PartialDate:
             dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as error:
         raise where.error(field, f"{text!r} is not a real date and time ({error})") from None
+    try:
+        plausible_day(dt.date(year, month or 1, day or 1))
+    except ValueError as error:
+        raise where.error(field, f"{text!r} {error}") from None
     return PartialDate(year, month, day)
 
 

@@ -27,16 +27,13 @@ from pydantic import (
 
 from cervixwatch.app.assessing import AssessmentSummary
 from cervixwatch.clinical.identity_text import identifier_text, name_text
+from cervixwatch.clinical.plausible import EARLIEST_DATE, LATEST_DATE, plausible_day
 from cervixwatch.clinical.records import PartialDate
 from cervixwatch.store.models import RecordSource
 
 #: The default of a PATCH field that cannot be null: omitted, it is left as stored; it is not
 #: validated, so sending null is refused ("Input should be ...") rather than stored.
 UNSET: Any = None
-
-#: Dates earlier than this are typing errors (and far-off years overflow date arithmetic).
-EARLIEST_DATE = dt.date(1900, 1, 1)
-LATEST_DATE = dt.date(2199, 12, 31)
 
 
 #: No C0 or C1 control character (NUL included): none belongs in a name, and databases refuse
@@ -86,13 +83,7 @@ def _instant_text(value: Any) -> Any:
     raise ValueError("Input should be a date and time with its offset, e.g. 2026-03-01T09:30Z")
 
 
-def _plausible_day(value: dt.date) -> dt.date:
-    if not EARLIEST_DATE <= value <= LATEST_DATE:
-        raise ValueError(f"must be between {EARLIEST_DATE} and {LATEST_DATE}")
-    return value
-
-
-Day = Annotated[dt.date, BeforeValidator(_date_text), AfterValidator(_plausible_day)]
+Day = Annotated[dt.date, BeforeValidator(_date_text), AfterValidator(plausible_day)]
 
 
 def _json_number(value: Any) -> Any:
