@@ -30,6 +30,7 @@ from cervixwatch.clinical.records import (
 )
 from cervixwatch.interop import fhir_values as fv
 from cervixwatch.interop.fhir_bundle import records_from_bundle
+from cervixwatch.interop.fhir_entries import BundleEntry
 from cervixwatch.interop.fhir_values import Where, codes_of
 from cervixwatch.knowledge import codes as c
 from cervixwatch.store.exports import (
@@ -54,26 +55,6 @@ __all__ = [
 ]
 
 _CONDITION_RESOLVED: Final = frozenset({"inactive", "resolved", "remission"})
-
-
-@dataclass(frozen=True, slots=True)
-class BundleEntry:
-    """One entry of a Bundle as sent: its place, its fullUrl and its resource."""
-
-    index: int
-    full_url: str | None
-    resource: dict[str, Any]
-
-    @property
-    def kind(self) -> str:
-        return str(self.resource["resourceType"])
-
-    @property
-    def where(self) -> Where:
-        return Where(self.resource, self.index)
-
-    def path(self, field: str) -> str:
-        return f"Bundle.entry[{self.index}].resource.{field}"
 
 
 # --- records under CervixWatch's own ids -------------------------------------------------------

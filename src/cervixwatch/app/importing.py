@@ -36,12 +36,10 @@ nothing.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Final, Literal
+from typing import Any, Final
 
-import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -73,9 +71,11 @@ from cervixwatch.app.patient_identity import (
 from cervixwatch.clinical.records import (
     PregnancyRecords,
 )
-from cervixwatch.interop.fhir_bundle import BUNDLE_TYPES, records_from_bundle
+from cervixwatch.interop.fhir_bundle import records_from_bundle
+from cervixwatch.interop.fhir_entries import UnreadableBundle, bundle_entries, load_bundle
 from cervixwatch.interop.fhir_patient import PatientIdentity, read_patient
 from cervixwatch.interop.fhir_values import BundleError, codes_of
+from cervixwatch.interop.intake import IssueCode
 from cervixwatch.knowledge import codes as c
 from cervixwatch.store import transaction
 from cervixwatch.store.accounts import add_patients_to_teams, visible_patient_ids
@@ -106,12 +106,8 @@ RECORD_TYPES: Final = frozenset(
         "Task",
     }
 )
-#: A FHIR id: 1 to 64 letters, digits, '-' and '.'.
-FHIR_ID: Final = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 #: The largest fetus count believed (the column is an integer; the record is a typing error).
 MAX_FETUSES: Final = 12
-
-IssueCode = Literal["invalid", "structure", "value", "not-found", "not-supported", "processing"]
 
 
 class InvalidBundle(ValueError):
@@ -169,67 +165,16 @@ class Imported:
 # --- structure ----------------------------------------------------------------------------------
 
 
-def _load(raw: bytes) -> dict[str, Any]:
+def _entries(raw: bytes) -> list[BundleEntry]:
     try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        raise InvalidBundle(f"not valid JSON: {error}", code="invalid") from None
-    if not isinstance(data, dict):
-        raise InvalidBundle("not a FHIR resource: expected a JSON object")
-    if data.get("resourceType") != "Bundle":
-        raise InvalidBundle(
-            f"resourceType: expected 'Bundle', got {data.get('resourceType')!r}",
-            expression="resourceType",
-        )
-    return data
+        return bundle_entries(load_bundle(raw))
+    except UnreadableBundle as error:
+        raise InvalidBundle(str(error), expression=error.path, code=error.code) from None
 
 
-def _entries(bundle: Mapping[str, Any]) -> list[BundleEntry]:
-    kind = bundle.get("type")
-    if kind == "batch":
-        raise InvalidBundle(
-            "Bundle.type: 'batch' is not supported: send a 'transaction' (all or nothing) "
-            "or a 'collection'",
-            expression="Bundle.type",
-            code="not-supported",
-        )
-    if kind not in BUNDLE_TYPES:
-        raise InvalidBundle(
-            f"Bundle.type: {kind!r} is not one of {', '.join(sorted(BUNDLE_TYPES))}",
-            expression="Bundle.type",
-        )
-    raw_entries = bundle.get("entry", [])
-    if not isinstance(raw_entries, list):
-        raise InvalidBundle("Bundle.entry: expected a list", expression="Bundle.entry")
-    entries = []
-    for index, entry in enumerate(raw_entries):
-        if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
-            raise InvalidBundle(
-                f"Bundle.entry[{index}]: expected an entry with a resource",
-                expression=f"Bundle.entry[{index}]",
-            )
-        resource = entry["resource"]
-        if not isinstance(resource.get("resourceType"), str):
-            raise InvalidBundle(
-                f"Bundle.entry[{index}].resource: missing resourceType",
-                expression=f"Bundle.entry[{index}].resource",
-            )
-        full_url = entry.get("fullUrl")
-        if full_url is not None and not isinstance(full_url, str):
-            raise InvalidBundle(
-                f"Bundle.entry[{index}].fullUrl: expected a string",
-                expression=f"Bundle.entry[{index}].fullUrl",
-            )
-        found = BundleEntry(index, full_url, resource)
-        rid = resource.get("id")
-        if rid is not None and (not isinstance(rid, str) or not FHIR_ID.match(rid)):
-            raise InvalidBundle(
-                f"{found.where.label}: id: {rid!r} is not a FHIR id "
-                "(1 to 64 letters, digits, '-' and '.')",
-                expression=found.path("id"),
-            )
-        entries.append(found)
-    return entries
+def _refusal(error: BundleError) -> RejectedBundle:
+    """The reader's refusal, as it named the entry and element."""
+    return RejectedBundle(str(error), expression=error.path, code=error.code)
 
 
 # --- who the Bundle is about ----------------------------------------------------------------------
@@ -293,7 +238,7 @@ def _bundle_patient(
     try:
         identity = read_patient(patient.resource, patient.where)
     except BundleError as error:
-        raise RejectedBundle(str(error), expression=_expression(str(error))) from None
+        raise _refusal(error) from None
     if not identity.identifiers and identity.resource_id is None:
         raise _rejected(
             patient,
@@ -509,19 +454,7 @@ def _parse(plan: _Plan) -> PregnancyRecords:
     try:
         return records_from_bundle(plan.bundle, HORIZON)
     except BundleError as error:
-        raise RejectedBundle(str(error), expression=_expression(str(error))) from None
-
-
-_WHERE_FIELD = re.compile(r"^\w+(?:/\S+)? \(entry (?P<index>\d+)\): (?P<field>[^:]+): ")
-
-
-def _expression(message: str) -> str | None:
-    """`Bundle.entry[3].resource.valueQuantity.code` from the reader's message, if it names
-    an entry and field."""
-    match = _WHERE_FIELD.match(message)
-    if match is None:
-        return None
-    return f"Bundle.entry[{match['index']}].resource.{match['field']}"
+        raise _refusal(error) from None
 
 
 def _received(records: PregnancyRecords) -> int:
@@ -553,7 +486,7 @@ def import_bundle(
     A woman seen for the first time is put under the care of `new_patient_teams`. `audit`: the
     request's audit entry, appended (naming the woman) in the same transaction, so the import
     and its entry stand or fall together."""
-    entries = _entries(_load(raw))
+    entries = _entries(raw)
     try:
         with transaction(sessions) as session, track_changes(session) as changes:
             plan = _plan(session, entries, sender)

@@ -29,8 +29,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Final
 
-import orjson
-
 from cervixwatch.clinical.records import (
     CerclageIndication,
     CervicalExam,
@@ -48,6 +46,7 @@ from cervixwatch.clinical.records import (
 from cervixwatch.interop import fhir_values as fv
 from cervixwatch.interop.fhir_care import READERS as CARE_READERS
 from cervixwatch.interop.fhir_care import Reader
+from cervixwatch.interop.fhir_entries import bundle_entries, load_bundle
 from cervixwatch.interop.fhir_reading import (
     Reading,
     absent_reason,
@@ -59,7 +58,6 @@ from cervixwatch.interop.fhir_values import BundleError, Where, codes_of
 from cervixwatch.interop.history_counts import Count, counted_pregnancies
 from cervixwatch.knowledge import codes as c
 
-BUNDLE_TYPES = frozenset({"collection", "transaction", "searchset", "document"})
 SKIPPED_OBSERVATION_STATUSES = frozenset({"entered-in-error", "cancelled"})
 REVISED_STATUSES = frozenset({"amended", "corrected"})
 
@@ -108,16 +106,8 @@ _COUNT_WORDS: Final = {
 
 
 def load_bundle_json(raw: bytes | str) -> dict[str, Any]:
-    """Parse bundle JSON; not JSON or not a Bundle is a BundleError."""
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        raise BundleError(f"not valid JSON: {error}") from None
-    if not isinstance(data, dict):
-        raise BundleError("not a FHIR resource: expected a JSON object")
-    if data.get("resourceType") != "Bundle":
-        raise BundleError(f"resourceType: expected 'Bundle', got {data.get('resourceType')!r}")
-    return data
+    """Parse bundle JSON; not JSON or not a Bundle is a BundleError (`UnreadableBundle`)."""
+    return load_bundle(raw)
 
 
 def read_bundle(raw: bytes | str, as_of: dt.date) -> PregnancyRecords:
@@ -132,23 +122,13 @@ def read_bundle(raw: bytes | str, as_of: dt.date) -> PregnancyRecords:
 
 
 def _entries(bundle: Mapping[str, Any]) -> list[tuple[int, str | None, dict[str, Any]]]:
-    bundle_type = bundle.get("type")
-    if bundle_type not in BUNDLE_TYPES:
-        raise BundleError(
-            f"Bundle.type: {bundle_type!r} is not one of {', '.join(sorted(BUNDLE_TYPES))}"
-        )
-    entries = bundle.get("entry", [])
-    if not isinstance(entries, list):
-        raise BundleError("Bundle.entry: expected a list")
-    out = []
-    for index, entry in enumerate(entries):
-        if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
-            raise BundleError(f"Bundle.entry[{index}]: expected an entry with a resource")
-        resource = entry["resource"]
-        if not isinstance(resource.get("resourceType"), str):
-            raise BundleError(f"Bundle.entry[{index}].resource: missing resourceType")
-        full_url = entry.get("fullUrl")
-        out.append((index, full_url if isinstance(full_url, str) else None, resource))
+    """The entries whose resources are read: not those a transaction deletes (their resource,
+    if sent, is what is taken away, not a record)."""
+    out = [
+        (e.index, e.full_url, e.resource)
+        for e in bundle_entries(bundle, check_ids=False)
+        if not e.deletes
+    ]
     return _once_each(out)
 
 
@@ -181,15 +161,15 @@ def _patient_keys(
 ) -> tuple[int, dict[str, Any], set[str]]:
     patients = [(i, url, r) for i, url, r in entries if r["resourceType"] == "Patient"]
     if not patients:
-        raise BundleError("Bundle: no Patient resource")
+        raise BundleError("Bundle: no Patient resource", path="Bundle.entry")
     if len(patients) > 1:
-        raise BundleError(f"Bundle: {len(patients)} Patient resources; expected exactly one")
+        raise BundleError(
+            f"Bundle: {len(patients)} Patient resources; expected exactly one", path="Bundle.entry"
+        )
     index, url, patient = patients[0]
     keys = keys_of(patient, url)
     if not keys:
-        raise BundleError(
-            f"Patient (entry {index}): id: the Patient has neither an id nor a fullUrl"
-        )
+        raise Where(patient, index).error("id", "the Patient has neither an id nor a fullUrl")
     modifier = _modifier_url(patient) if modifiers else None
     if modifier is not None:
         raise Where(patient, index).error(

@@ -14,6 +14,7 @@ from typing import Any
 
 from cervixwatch.clinical.plausible import plausible_day
 from cervixwatch.clinical.records import PartialDate
+from cervixwatch.interop.intake import IntakeError, IssueCode
 from cervixwatch.knowledge.codes import Code
 
 _DATE = re.compile(
@@ -22,29 +23,43 @@ _DATE = re.compile(
 )
 
 
-class BundleError(ValueError):
-    """An invalid bundle; the message is one line naming the resource and the field."""
+class BundleError(IntakeError):
+    """An invalid bundle; the message is one line naming the resource and the field, and
+    `resource`, `path` and `problem` say the same for a program (`interop.intake`)."""
 
 
 class Where:
-    """Names a resource in error messages: `Observation/cl-1 (entry 3)`."""
+    """Names a resource in error messages: `Observation/cl-1 (entry 3)`, and its place as a
+    FHIRPath (`Bundle.entry[3].resource`)."""
 
-    __slots__ = ("label",)
+    __slots__ = ("base", "label")
 
     def __init__(self, resource: Mapping[str, Any], index: int) -> None:
         rid = resource.get("id")
         kind = resource.get("resourceType", "resource")
         self.label = f"{kind}/{rid} (entry {index})" if rid else f"{kind} (entry {index})"
+        self.base = f"Bundle.entry[{index}].resource"
 
     @classmethod
-    def named(cls, label: str) -> Where:
-        """A resource named by `label` ("Parameters.parameter[0].resource"), not by an entry."""
+    def named(cls, label: str, base: str | None = None) -> Where:
+        """A resource named by `label` ("Parameters.parameter[0].resource"), not by an entry;
+        `base`: its FHIRPath, when not the label itself."""
         where = cls.__new__(cls)
         where.label = label
+        where.base = base if base is not None else label
         return where
 
-    def error(self, field: str, problem: str) -> BundleError:
-        return BundleError(f"{self.label}: {field}: {problem}")
+    def path(self, field: str) -> str:
+        return f"{self.base}.{field}"
+
+    def error(self, field: str, problem: str, code: IssueCode = "invalid") -> BundleError:
+        return BundleError(
+            f"{self.label}: {field}: {problem}",
+            resource=self.label,
+            path=self.path(field),
+            problem=problem,
+            code=code,
+        )
 
 
 def codes_of(concept: object) -> set[Code]:

@@ -1,0 +1,157 @@
+"""The entries of a FHIR R4 Bundle as sent: each one's place, `fullUrl`, resource and
+`request` (method, url, `ifNoneExist`, `ifMatch`), read once for every caller (the command
+line's reader, the import, a transaction or batch). A Bundle that is not one (not JSON, not a
+Bundle, a broken entry) is an `UnreadableBundle`, naming the element.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+
+from cervixwatch.interop.fhir_values import BundleError, Where
+from cervixwatch.interop.intake import IssueCode
+
+#: Bundle types that carry one woman's records to be read (and stored).
+BUNDLE_TYPES: Final = frozenset({"collection", "transaction", "searchset", "document"})
+#: A FHIR id: 1 to 64 letters, digits, '-' and '.'.
+FHIR_ID: Final = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+#: What a PUT or DELETE names: `Observation/cl-1` or `Observation?identifier=...`.
+_TARGET: Final = re.compile(r"^[A-Z][A-Za-z]+(?:/[A-Za-z0-9\-.]{1,64}|\?.+)$")
+_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
+
+
+class UnreadableBundle(BundleError):
+    """Not a Bundle that can be read at all (answered 400, not 422)."""
+
+
+def _unreadable(message: str, path: str | None, code: IssueCode = "structure") -> UnreadableBundle:
+    return UnreadableBundle(message, path=path, code=code)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """An entry's `request` (transaction and batch Bundles): what to do with its resource."""
+
+    method: str
+    url: str
+    if_none_exist: str | None = None
+    if_match: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BundleEntry:
+    """One entry of a Bundle as sent: its place, its fullUrl, its resource (a DELETE entry
+    may have none: then `{}`) and its request."""
+
+    index: int
+    full_url: str | None
+    resource: dict[str, Any]
+    request: Request | None = None
+
+    @property
+    def kind(self) -> str:
+        if "resourceType" in self.resource:
+            return str(self.resource["resourceType"])
+        return self.request.url.split("/")[0].split("?")[0] if self.request else "resource"
+
+    @property
+    def deletes(self) -> bool:
+        return self.request is not None and self.request.method == "DELETE"
+
+    @property
+    def where(self) -> Where:
+        return Where(self.resource or {"resourceType": self.kind}, self.index)
+
+    def path(self, field: str) -> str:
+        return f"Bundle.entry[{self.index}].resource.{field}"
+
+
+def load_bundle(raw: bytes | str) -> dict[str, Any]:
+    """Parse Bundle JSON; not JSON, or not a Bundle, is an `UnreadableBundle`."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise _unreadable(f"not valid JSON: {error}", None, "invalid") from None
+    if not isinstance(data, dict):
+        raise _unreadable("not a FHIR resource: expected a JSON object", None)
+    if data.get("resourceType") != "Bundle":
+        raise _unreadable(
+            f"resourceType: expected 'Bundle', got {data.get('resourceType')!r}", "resourceType"
+        )
+    return data
+
+
+def _request(entry: Mapping[str, Any], index: int) -> Request | None:
+    request = entry.get("request")
+    if request is None:
+        return None
+    at = f"Bundle.entry[{index}].request"
+    if not isinstance(request, dict):
+        raise _unreadable(f"{at}: expected an object", at)
+    method, url = request.get("method"), request.get("url")
+    if method not in _METHODS:
+        raise _unreadable(f"{at}.method: {method!r} is not an HTTP verb of FHIR", f"{at}.method")
+    if not isinstance(url, str) or not url:
+        raise _unreadable(f"{at}.url: missing", f"{at}.url")
+    if method in ("DELETE", "PUT") and not _TARGET.match(url):
+        raise _unreadable(
+            f"{at}.url: {url!r} names no resource (expected Type/id or Type?search)", f"{at}.url"
+        )
+    extra = {}
+    for name, key in (("ifNoneExist", "if_none_exist"), ("ifMatch", "if_match")):
+        value = request.get(name)
+        if value is not None and not isinstance(value, str):
+            raise _unreadable(f"{at}.{name}: expected a string", f"{at}.{name}")
+        extra[key] = value
+    return Request(str(method), url, **extra)
+
+
+def bundle_entries(
+    bundle: Mapping[str, Any], types: Collection[str] = BUNDLE_TYPES, *, check_ids: bool = True
+) -> list[BundleEntry]:
+    """The Bundle's entries in order. Each has a resource with a resourceType, except a DELETE
+    entry, which may carry none. `check_ids`: each id is a FHIR id, as one that is stored
+    must be (the command line, which stores nothing, reads any string)."""
+    kind = bundle.get("type")
+    if kind not in types:
+        code: IssueCode = "not-supported" if kind in ("batch", "transaction") else "structure"
+        raise _unreadable(
+            f"Bundle.type: {kind!r} is not one of {', '.join(sorted(types))}", "Bundle.type", code
+        )
+    raw_entries = bundle.get("entry", [])
+    if not isinstance(raw_entries, list):
+        raise _unreadable("Bundle.entry: expected a list", "Bundle.entry")
+    entries = []
+    for index, entry in enumerate(raw_entries):
+        at = f"Bundle.entry[{index}]"
+        if not isinstance(entry, dict):
+            raise _unreadable(f"{at}: expected an entry with a resource", at)
+        request = _request(entry, index)
+        resource = entry.get("resource")
+        if resource is None and request is not None and request.method == "DELETE":
+            resource = {}
+        elif not isinstance(resource, dict):
+            raise _unreadable(f"{at}: expected an entry with a resource", at)
+        elif not isinstance(resource.get("resourceType"), str):
+            raise _unreadable(f"{at}.resource: missing resourceType", f"{at}.resource")
+        full_url = entry.get("fullUrl")
+        if full_url is not None and not isinstance(full_url, str):
+            raise _unreadable(f"{at}.fullUrl: expected a string", f"{at}.fullUrl")
+        found = BundleEntry(index, full_url, resource, request)
+        rid = resource.get("id")
+        if check_ids and rid is not None and (not isinstance(rid, str) or not FHIR_ID.match(rid)):
+            raise UnreadableBundle(
+                f"{found.where.label}: id: {rid!r} is not a FHIR id "
+                "(1 to 64 letters, digits, '-' and '.')",
+                resource=found.where.label,
+                path=found.path("id"),
+                code="structure",
+            )
+        entries.append(found)
+    return entries
