@@ -8,15 +8,11 @@ GuidanceResponse to its RequestGroup over real HTTP."""
 from __future__ import annotations
 
 import datetime as dt
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from fhir.resources.R4B import get_fhir_model_class
 from fhirpy import SyncFHIRClient
@@ -31,6 +27,7 @@ from cervixwatch.knowledge import codes as c
 from cervixwatch.store.models import Role
 from cervixwatch.web.app import create_app
 from tests import fhir_builders as fb
+from tests.web import live_server
 from tests.web.accounts import TEAM, make_user, test_settings
 from tests.web.conftest import TODAY
 from tests.web.fhir_client import FHIR_JSON, emptied, everything, import_ok, resources, shared_app
@@ -390,29 +387,12 @@ def test_definitions_need_a_signed_in_user(client: TestClient) -> None:
 
 @pytest.fixture
 def served(engine: Engine) -> Iterator[tuple[str, TestClient]]:
-    """The app on a free port of 127.0.0.1 (uvicorn, in a thread), with a client of it for
-    setting up: (base URL of the FHIR facade, test client)."""
-    app = create_app(test_settings(engine), today=lambda: TODAY)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", ws="none", access_log=False, lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the app did not start")
-            time.sleep(0.01)
+    """The app served over HTTP, with a client of it for setting up: (base URL of the FHIR
+    facade, test client)."""
+    with live_server.served(engine) as base:
+        app = create_app(test_settings(engine), today=lambda: TODAY)
         with TestClient(app) as setup, emptied(engine, setup):
-            yield f"http://127.0.0.1:{port}/fhir", setup
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+            yield f"{base}/fhir", setup
 
 
 def test_fhirpy_finds_her_guidance_response_and_follows_it(

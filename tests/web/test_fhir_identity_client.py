@@ -4,13 +4,11 @@ value, finds two women by token search, and asks `Patient/$match`."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from fhirpy import SyncFHIRClient
 from sqlalchemy import Engine
 
@@ -18,11 +16,9 @@ from cervixwatch.app import accounts
 from cervixwatch.knowledge import codes as c
 from cervixwatch.store.database import session_factory
 from cervixwatch.store.models import Role
-from cervixwatch.web.app import create_app
-from tests.server_process import free_port
 from tests.store.tables import delete_everything
-from tests.web.accounts import TEAM, test_settings
-from tests.web.conftest import TODAY
+from tests.web import live_server
+from tests.web.accounts import TEAM
 
 HOSPITAL_A = "urn:oid:1.2.826.0.1.1"
 HOSPITAL_B = "urn:oid:1.2.826.0.1.2"
@@ -32,24 +28,14 @@ HOSPITAL_B = "urn:oid:1.2.826.0.1.2"
 def fhir(engine: Engine) -> Iterator[SyncFHIRClient]:
     """fhirpy's client of the app served on a free port, acting for a clinician of `TEAM`."""
     delete_everything(engine)
-    app = create_app(test_settings(engine), today=lambda: TODAY)
     sessions = session_factory(engine)
     username = f"fhirpy-{time.monotonic_ns()}"
     accounts.add_user(sessions, username, Role.CLINICIAN, password=None, teams=(TEAM,))
     token = accounts.issue_token(sessions, username, "fhirpy", days=1).secret
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "Uvicorn did not start"
     try:
-        yield SyncFHIRClient(f"http://127.0.0.1:{port}/fhir", authorization=f"Bearer {token}")
+        with live_server.served(engine) as base:
+            yield SyncFHIRClient(f"{base}/fhir", authorization=f"Bearer {token}")
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         delete_everything(engine)
 
 
