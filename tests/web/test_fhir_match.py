@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from cervixwatch.knowledge import codes as c
 from cervixwatch.store.models import Role
 from tests import fhir_builders as fb
+from tests.r4_schema import assert_r4
 from tests.web.accounts import bearer, make_user
 from tests.web.fhir_client import HEADERS, emptied, import_ok, issue, shared_app
 
@@ -64,6 +65,7 @@ def _match(
     assert response.status_code == 200, response.text
     answer: dict[str, Any] = response.json()
     Bundle.model_validate(answer)  # valid R4(B)
+    assert_r4(answer)
     assert answer["type"] == "searchset"
     return answer
 

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from sqlalchemy import Engine
 
+from tests.r4_schema import assert_r4
 from tests.web.fhir_client import FHIR_JSON, emptied, issue, shared_app
 
 
@@ -31,6 +32,7 @@ def test_metadata_is_a_valid_capability_statement(client: TestClient) -> None:
     assert response.headers["content-type"].startswith(FHIR_JSON)
     document = response.json()
     statement = CapabilityStatement.model_validate(document)  # raises if it is not valid R4
+    assert_r4(document)
     assert statement.fhirVersion == "4.0.1"
     assert "json" in document["format"]
     [rest] = document["rest"]

@@ -29,6 +29,7 @@ from cervixwatch.interop.fhir_write import bundle_from_records
 from cervixwatch.knowledge import bundled_evidence, bundled_profiles
 from cervixwatch.knowledge import codes as c
 from tests import fhir_builders as fb
+from tests.r4_schema import assert_r4
 
 SCENARIOS = Path(__file__).parents[2] / "scenarios"
 PROFILES = list(bundled_profiles().values())
@@ -53,6 +54,7 @@ def _cw_codes(value: Any) -> Iterator[str]:
 def test_the_code_system_is_valid_and_complete() -> None:
     document = code_system(PROFILES, version="1.0")
     CodeSystem.model_validate(document)
+    assert_r4(document)
     assert (document["url"], document["content"]) == (c.CW, "complete")
     codes = [concept["code"] for concept in document["concept"]]
     assert len(codes) == len(set(codes)) == document["count"]
@@ -108,6 +110,7 @@ def test_every_code_of_every_scenario_and_its_export_resolves() -> None:
 def test_a_response_to_the_questionnaire_is_read_as_every_symptom() -> None:
     document = questionnaire(version="1.0")
     Questionnaire.model_validate(document)
+    assert_r4(document)
     assert document["url"] == c.SYMPTOMS_QUESTIONNAIRE
     answers = {
         "resourceType": "QuestionnaireResponse",
