@@ -19,9 +19,8 @@ whose records to export.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from functools import partial
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,15 +33,15 @@ from cervixwatch.app.assessment_fhir import (
     assessments_as_fhir,
 )
 from cervixwatch.app.errors import NotFound
+from cervixwatch.app.search_index import ARMS, COUNT_PREFIX
 from cervixwatch.interop.fhir_patient import Identifier, identifier_json
 from cervixwatch.interop.fhir_values import codes_of
 from cervixwatch.interop.fhir_write import bundle_from_records
-from cervixwatch.store.accounts import visible_patient_ids
+from cervixwatch.interop.history_counts import COUNTED_AS
 from cervixwatch.store.assessments import assessment_owner
 from cervixwatch.store.crud import plausible_id
 from cervixwatch.store.exports import (
     PatientExport,
-    all_patient_ids,
     load_exports,
     patients_by_reference,
     pregnancy_owner,
@@ -51,6 +50,7 @@ from cervixwatch.store.exports import (
 )
 from cervixwatch.store.identity import identifiers_of
 from cervixwatch.store.models import PatientIdentifierRow, PatientRow
+from cervixwatch.store.resource_index import DateTest, Found, ResourceQuery, find_resources
 
 #: Resource types the facade reads and searches.
 RESOURCE_TYPES: Final = (
@@ -417,12 +417,18 @@ class Token:
 @dataclass(frozen=True, slots=True)
 class Criteria:
     """What a search asks for; each list is one parameter (its values ORed), every parameter
-    given must match (AND). None: the parameter was not given."""
+    given must match (AND). None: the parameter was not given. `tokens` holds the record
+    searches' token parameters by name (`code` as Tokens; `status`, `clinical-status`,
+    `questionnaire` as plain values); `dates` the date parameters, ANDed; `sort` one of
+    "default", "date", "-date", "_id", "-_id"."""
 
     ids: Sequence[str] | None = None
     patients: Sequence[Sequence[str]] | None = None
     codes: Sequence[Sequence[Token]] | None = None
     questionnaires: Sequence[Sequence[str]] | None = None
+    tokens: Mapping[str, Sequence[Sequence[str]]] = field(default_factory=dict)
+    dates: Sequence[DateTest] = ()
+    sort: str = "default"
     # Patient searches
     identifiers: Sequence[Sequence[Token]] | None = None
     family: str | None = None
@@ -433,61 +439,73 @@ class Criteria:
 @dataclass(frozen=True, slots=True)
 class SearchResult:
     resources: list[dict[str, Any]]
-    total: int
+    total: int | None
 
 
-_CODE_FIELDS: Mapping[str, str] = {
-    "Observation": "code",
-    "Condition": "code",
-    "Procedure": "code",
-    "MedicationRequest": "medicationCodeableConcept",
-    "MedicationStatement": "medicationCodeableConcept",
-    "Task": "code",
-}
+def _code_keys(resource_type: str, tokens: Sequence[Token]) -> list[Any]:
+    """The (system, code) pairs the type's resources carry that any of `tokens` names."""
+    keys = {key for arm in ARMS[resource_type] for key in arm.codes}
+    return [key for key in keys if any(t.matches({key}) for t in tokens)]
 
 
-def _code_matches(resource: Mapping[str, Any], tokens: Sequence[Token]) -> bool:
-    field = _CODE_FIELDS.get(resource["resourceType"])
-    codes = codes_of(resource.get(field)) if field else set()
-    return any(token.matches(codes) for token in tokens)
-
-
-def _questionnaire_matches(resource: Mapping[str, Any], urls: Sequence[str]) -> bool:
-    questionnaire = str(resource.get("questionnaire") or "").split("|")[0]
-    return any(questionnaire == url.split("|")[0] for url in urls)
-
-
-def _filters(criteria: Criteria) -> list[Callable[[Mapping[str, Any]], bool]]:
-    filters: list[Callable[[Mapping[str, Any]], bool]] = []
-    if criteria.ids is not None:
-        ids = set(criteria.ids)
-        filters.append(lambda r: r["id"] in ids)
+def _resource_query(session: Session, resource_type: str, criteria: Criteria) -> ResourceQuery:
+    values: dict[str, list[list[Any]]] = {}
     for tokens in criteria.codes or ():
-        filters.append(partial(_code_matches, tokens=tokens))
+        values.setdefault("code", []).append(_code_keys(resource_type, tokens))
     for urls in criteria.questionnaires or ():
-        filters.append(partial(_questionnaire_matches, urls=urls))
-    return filters
+        values.setdefault("questionnaire", []).append([url.split("|")[0] for url in urls])
+    for name, wanted in criteria.tokens.items():
+        values.setdefault(name, []).extend([list(v) for v in wanted])
+    patients = None
+    if criteria.patients is not None:
+        patients = [
+            sorted({p for ref in references for p in patients_by_reference(session, ref)})
+            for references in criteria.patients
+        ]
+    return ResourceQuery(
+        values=values,
+        ids=criteria.ids,
+        patients=patients,
+        dates=criteria.dates,
+        sort=criteria.sort,
+    )
 
 
-def _candidates(session: Session, criteria: Criteria) -> tuple[list[str], dict[str, str]]:
-    """The women whose records may match, and the pregnancy to export of any of them whose
-    matching record is not in her default pregnancy (a read by `_id`)."""
-    chosen: list[str] | None = None
-    pregnancies: dict[str, str] = {}
-    if criteria.ids is not None:
-        chosen = []
-        for resource_id in criteria.ids:
-            owner = _owner(session, resource_id)
-            if owner is not None:
-                chosen.append(owner[0])
-                if owner[1] is not None:
-                    pregnancies.setdefault(owner[0], owner[1])
-    for references in criteria.patients or ():
-        named = {p for ref in references for p in patients_by_reference(session, ref)}
-        chosen = sorted(named) if chosen is None else [p for p in chosen if p in named]
-    if chosen is None:
-        chosen = all_patient_ids(session)
-    return list(dict.fromkeys(chosen)), pregnancies
+def _page_resources(
+    session: Session, resource_type: str, found: Sequence[Found], profiles: Profiles | None
+) -> list[dict[str, Any]]:
+    """The resources `found` names, in that order: only the page's women are exported."""
+    wanted = list(dict.fromkeys((f.patient_id, f.pregnancy_id) for f in found))
+    by_key: dict[tuple[str, str], dict[str, Any]] = {}
+    while wanted:
+        # One pregnancy per woman a round (a search by ids may name two of hers).
+        chosen: dict[str, str | None] = {}
+        rest = []
+        for patient_id, pregnancy_id in wanted:
+            if patient_id in chosen:
+                rest.append((patient_id, pregnancy_id))
+            else:
+                chosen[patient_id] = pregnancy_id
+        wanted = rest
+        pregnancies = {p: g for p, g in chosen.items() if g is not None}
+        exports = load_exports(session, list(chosen), pregnancies=pregnancies)
+        if resource_type in ASSESSMENT_TYPES:
+            assessed = assessments_as_fhir(session, exports, profiles) if profiles else {}
+            keyed = [(e.patient_id, r) for e in exports for r in assessed.get(e.patient_id, ())]
+        else:
+            keyed = [(e.patient_id, r) for e in exports for r in resources_of(e)]
+        for patient_id, resource in keyed:
+            if resource["resourceType"] != resource_type:
+                continue
+            by_key.setdefault((patient_id, resource["id"]), resource)
+            for words, code in COUNTED_AS.items():
+                if (code[0], code[1]) in codes_of(resource.get("code")):
+                    by_key.setdefault((patient_id, f"{COUNT_PREFIX}-{words}"), resource)
+    return [
+        by_key[(f.patient_id, f.resource_id)]
+        for f in found
+        if (f.patient_id, f.resource_id) in by_key
+    ]
 
 
 def search(
@@ -499,35 +517,29 @@ def search(
     offset: int = 0,
     scope: Scope | None = None,
     profiles: Profiles | None = None,
+    total: bool = True,
 ) -> SearchResult:
     """Resources of `resource_type` matching `criteria`: one page (`count` from `offset`) and
-    the total, among the women `scope` may see (None: all). Records are those of each woman's
-    active (else latest) pregnancy; an assessment's resources, that pregnancy's stored
-    assessment's, made with the `profiles` in use (none without them)."""
+    the total (when `total`), among the women `scope` may see (None: all). Records are those
+    of each woman's active (else latest) pregnancy; an assessment's resources, that
+    pregnancy's stored assessment's, made with the `profiles` in use (none without them).
+
+    The page is chosen in SQL (`store.resource_index`) and only its women are exported."""
     if resource_type == "Patient":
         return _search_patients(sessions, criteria, count=count, offset=offset, scope=scope)
-    filters = _filters(criteria)
-    matches: list[dict[str, Any]] = []
     with sessions() as session:
-        candidates, pregnancies = _candidates(session, criteria)
-        if scope is not None:
-            visible = visible_patient_ids(session, scope)
-            candidates = [c for c in candidates if c in visible]
-        step = 500
-        for start in range(0, len(candidates), step):
-            chunk = candidates[start : start + step]
-            exports = load_exports(session, chunk, pregnancies=pregnancies)
-            if resource_type in ASSESSMENT_TYPES:
-                assessed = assessments_as_fhir(session, exports, profiles) if profiles else {}
-                found = [r for export in exports for r in assessed.get(export.patient_id, ())]
-            else:
-                found = [r for export in exports for r in resources_of(export)]
-            matches.extend(
-                r
-                for r in found
-                if r["resourceType"] == resource_type and all(f(r) for f in filters)
-            )
-    return SearchResult(matches[offset : offset + count], len(matches))
+        query = _resource_query(session, resource_type, criteria)
+        found, how_many = find_resources(
+            session,
+            ARMS[resource_type],
+            query,
+            scope=scope,
+            limit=count,
+            offset=offset,
+            count=total,
+        )
+        resources = _page_resources(session, resource_type, found, profiles)
+    return SearchResult(resources, how_many)
 
 
 def _search_patients(
@@ -543,12 +555,10 @@ def _search_patients(
         for references in criteria.patients or ():
             named = {p for ref in references for p in patients_by_reference(session, ref)}
             ids = sorted(named) if ids is None else [i for i in ids if i in named]
-        if scope is not None:
-            visible = visible_patient_ids(session, scope)
-            ids = sorted(visible) if ids is None else [i for i in ids if i in visible]
         rows, total = search_patients(
             session,
             ids=ids,
+            scope=scope,
             # FHIR token search: `value` under any system, `system|value`, `system|` (any value
             # of the system), `|value` (a value sent without a system).
             identifiers=[[(t.system, t.code) for t in tokens] for tokens in criteria.identifiers]

@@ -18,7 +18,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, event, func, select
 from sqlalchemy.orm import Session
 
+from cervixwatch.access.principal import Scope
 from cervixwatch.clinical.records import PregnancyRecords
+from cervixwatch.store.accounts import in_scope
 from cervixwatch.store.crud import plausible_id, plausible_row_id
 from cervixwatch.store.identity import identifier_search, identifiers_of
 from cervixwatch.store.mapping import (
@@ -42,7 +44,6 @@ __all__ = [
     "Changes",
     "PatientExport",
     "RowRef",
-    "all_patient_ids",
     "condition_rows",
     "identified_rows",
     "load_exports",
@@ -233,6 +234,7 @@ def search_patients(
     session: Session,
     *,
     ids: Sequence[str] | None = None,
+    scope: Scope | None = None,
     identifiers: Sequence[Sequence[tuple[str | None, str | None]]] | None = None,
     family: str | None = None,
     given: str | None = None,
@@ -240,12 +242,15 @@ def search_patients(
     limit: int,
     offset: int,
 ) -> tuple[list[PatientRow], int]:
-    """The women matching every criterion given (ids; identifiers, each list of tokens one
-    parameter as `identity.identifier_search` reads it; names starting with `family`/`given`
-    case-insensitively; birth date), by name: one page and the total."""
+    """The women `scope` may see (None: all) matching every criterion given (ids;
+    identifiers, each list of tokens one parameter as `identity.identifier_search` reads it;
+    names starting with `family`/`given` case-insensitively; birth date), by name: one page
+    and the total, both in SQL."""
     where: list[ColumnElement[bool]] = []
     if ids is not None:
         where.append(PatientRow.id.in_([i for i in ids if plausible_id(i)]))
+    if scope is not None:
+        where.append(in_scope(PatientRow.id, scope))
     for tokens in identifiers or ():
         where.append(identifier_search(tokens))
     for column, prefix in ((PatientRow.family_name, family), (PatientRow.given_name, given)):
@@ -268,10 +273,6 @@ def search_patients(
         .offset(offset)
     )
     return list(session.scalars(query)), int(total)
-
-
-def all_patient_ids(session: Session) -> list[str]:
-    return list(session.scalars(select(PatientRow.id).order_by(PatientRow.id)))
 
 
 def patients_by_reference(session: Session, reference: str) -> set[str]:
