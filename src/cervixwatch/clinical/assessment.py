@@ -10,8 +10,9 @@ every rule left undecided by a missing fact adds that fact's need to `missing`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from cervixwatch.clinical import course
@@ -22,7 +23,7 @@ from cervixwatch.clinical.facts import (
     needs_of,
     open_reports,
 )
-from cervixwatch.clinical.gestation import GestationalAge
+from cervixwatch.clinical.gestation import GestationalAge, date_at_days, gestational_age
 from cervixwatch.clinical.guidelines import GuidelineProfile, RecommendationRule, RuleCode
 from cervixwatch.clinical.recommendation import (
     STATES,
@@ -83,7 +84,7 @@ def _window_dates(rule: RecommendationRule, edd: dt.date | None) -> tuple[dt.dat
     if rule.window is None or edd is None:
         return None
     start, end = rule.window
-    return (edd - dt.timedelta(days=280 - start), edd - dt.timedelta(days=280 - end))
+    return (date_at_days(edd, start), date_at_days(edd, end))
 
 
 def _fire(
@@ -160,9 +161,12 @@ def _evaluate_profile(
     profile: GuidelineProfile,
     records: PregnancyRecords,
     facts: Mapping[str, FactValue],
+    facts_on: Callable[[dt.date], Mapping[str, FactValue]],
     as_of: dt.date,
     missing: list[str],
 ) -> tuple[list[Recommendation], list[Withheld], list[ScanPlan]]:
+    """This profile's recommendations, what it withheld and its scan plans; `facts_on(day)`
+    gives the facts of an earlier day."""
     given_code = _fire(profile, facts, missing)
     given = [g.rule for g in given_code]
     fired = frozenset(r.code for r in given)
@@ -172,7 +176,7 @@ def _evaluate_profile(
     def fired_then(day: dt.date, rule: RecommendationRule) -> bool:
         # The same rule on the day she declined: what was known then (no later record).
         if day not in past:
-            then = derive_facts(records, day, profile.windowed_facts)
+            then = facts_on(day)
             past[day] = frozenset(
                 g.rule.rule + "|" + g.rule.code for g in _fire(profile, then, None)
             )
@@ -263,7 +267,7 @@ def _missing_text(
     as_of: dt.date,
 ) -> list[str]:
     out: list[str] = []
-    for name in names:
+    for name in dict.fromkeys(names):  # a name twice asks for the same, once
         for need in needs_of(name, facts):
             if need == HISTORY_NEED and (counted := _counted_history(records)):
                 need = counted
@@ -306,6 +310,12 @@ def _counted_history(records: PregnancyRecords) -> str:
     return f"details of {' and '.join(items)} (gestation at the end, outcome and how it started)"
 
 
+@lru_cache(maxsize=16)
+def _windowed_of(profiles_windowed: tuple[frozenset[str], ...]) -> frozenset[str]:
+    """The windowed facts of a set of profiles: the same set for every assessment, made once."""
+    return frozenset().union(*profiles_windowed)
+
+
 def assess(
     records: PregnancyRecords,
     as_of: dt.date,
@@ -314,8 +324,17 @@ def assess(
 ) -> Assessment:
     """Assess one pregnancy on `as_of` against each profile, in the order given; the published
     risk figures that apply are shown from `evidence` (knowledge.bundled_evidence())."""
-    windowed = frozenset().union(*(p.windowed_facts for p in profiles))
+    windowed = _windowed_of(tuple(p.windowed_facts for p in profiles))
     facts = derive_facts(records, as_of, windowed)
+    past: dict[dt.date, Mapping[str, FactValue]] = {}
+
+    def facts_on(day: dt.date) -> Mapping[str, FactValue]:
+        # What was known on an earlier day (a course's start, a window's end), asked by each
+        # profile: worked out once, with every profile's windowed facts.
+        if day not in past:
+            past[day] = derive_facts(records, day, windowed)
+        return past[day]
+
     missing_facts: list[str] = []
     if facts["ga_days"] is None:
         missing_facts.append("ga_days")
@@ -323,7 +342,9 @@ def assess(
     withheld: list[Withheld] = []
     plans: list[ScanPlan] = []
     for profile in profiles:
-        given, held, planned = _evaluate_profile(profile, records, facts, as_of, missing_facts)
+        given, held, planned = _evaluate_profile(
+            profile, records, facts, facts_on, as_of, missing_facts
+        )
         recommendations += given
         withheld += held
         plans += planned
@@ -331,7 +352,7 @@ def assess(
     return Assessment(
         patient_id=records.patient_id,
         as_of=as_of,
-        gestational_age=GestationalAge(ga_days) if isinstance(ga_days, int) else None,
+        gestational_age=gestational_age(ga_days) if isinstance(ga_days, int) else None,
         guidelines=tuple(p.id for p in profiles),
         recommendations=tuple(recommendations),
         withheld=tuple(withheld),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 TERM_DAYS = 280
 #: The one grammar of a weeks+days literal ("23+6"), for the knowledge files, the forms and the
@@ -73,7 +73,21 @@ def ga_days_on(edd: dt.date, on: dt.date) -> int:
 
 def date_at_days(edd: dt.date, days: int) -> dt.date:
     """`date_at` for a gestation held as days (a profile's windows are)."""
-    return edd - dt.timedelta(days=TERM_DAYS - days)
+    return edd - _before_term(days)
+
+
+@lru_cache(maxsize=1024)
+def _before_term(days: int) -> dt.timedelta:
+    # Made once per gestation: `timedelta(days=...)` cost ~0.6 us, most of `date_at_days`,
+    # and the windows of scan plans and states ask for the same few gestations every time.
+    return dt.timedelta(days=TERM_DAYS - days)
+
+
+@lru_cache(maxsize=1024)
+def gestational_age(total_days: int) -> GestationalAge:
+    """`GestationalAge(total_days)`, one object per number of days (it is immutable): a scan
+    plan names both ends of its window for every assessment, ~1 us each to make."""
+    return GestationalAge(total_days)
 
 
 def date_at(edd: dt.date, ga: GestationalAge) -> dt.date:

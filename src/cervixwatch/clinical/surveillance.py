@@ -13,7 +13,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
-from cervixwatch.clinical.gestation import GestationalAge, date_at_days, ga_days_on
+from cervixwatch.clinical.gestation import (
+    GestationalAge,
+    date_at_days,
+    ga_days_on,
+    ga_text,
+    gestational_age,
+)
 from cervixwatch.clinical.guidelines import ScanSchedule
 from cervixwatch.clinical.records import LengthMethod, PregnancyRecords
 
@@ -82,8 +88,8 @@ def plan_scans(
             kind=schedule.kind,
             window_from=start,
             window_to=end,
-            window_from_ga=GestationalAge(schedule.from_days),
-            window_to_ga=GestationalAge(schedule.to_days),
+            window_from_ga=gestational_age(schedule.from_days),
+            window_to_ga=gestational_age(schedule.to_days),
             interval_days=interval_days,
             next_scan=next_scan,
             planned=planned,
@@ -105,9 +111,9 @@ def plan_scans(
                 return plan(
                     missed=True,
                     note=(
-                        f"Missed: no transvaginal length in {GestationalAge(schedule.from_days)}-"
-                        f"{GestationalAge(schedule.to_days)} ({start} to {end}), nor by "
-                        f"{GestationalAge(schedule.overdue_until_days)} ({last_useful}), the "
+                        f"Missed: no transvaginal length in {ga_text(schedule.from_days)}-"
+                        f"{ga_text(schedule.to_days)} ({start} to {end}), nor by "
+                        f"{ga_text(schedule.overdue_until_days)} ({last_useful}), the "
                         "last day on which it would have changed management."
                     ),
                 )
@@ -154,13 +160,15 @@ def plan_scans(
         return plan(
             interval_days=interval,
             note=(
-                f"No further scan falls in {GestationalAge(schedule.from_days)}-"
-                f"{GestationalAge(schedule.to_days)}."
+                f"No further scan falls in {ga_text(schedule.from_days)}-"
+                f"{ga_text(schedule.to_days)}."
             ),
         )
     planned = [due]
-    while interval is not None and planned[-1] + dt.timedelta(days=interval) <= end:
-        planned.append(planned[-1] + dt.timedelta(days=interval))
+    if interval is not None:
+        step = dt.timedelta(days=interval)
+        while planned[-1] + step <= end:
+            planned.append(planned[-1] + step)
     # "Every 2-4 weeks" (SBL v3.1): due at the first, overdue only after the second.
     grace = (
         schedule.overdue_after_days - interval
