@@ -67,8 +67,8 @@ def _transaction(patient: dict[str, Any], length_mm: float = 30) -> dict[str, An
     """A transaction of POST entries without ids, as EHRs send them: her Patient, a due date
     and a cervical length, each referring to her by her entry's urn:uuid."""
     pid = "urn:uuid:6a0c1f2e-0000-4000-8000-000000000001"
-    edd = fb.edd("2027-04-20", "2026-11-01")
-    length = fb.cervical_length(length_mm, "2026-12-01")
+    edd = fb.edd("2026-07-04", "2025-11-22")
+    length = fb.cervical_length(length_mm, "2026-02-10")  # 19+3, before the clock's today
     entries = [(pid, patient), *((f"urn:uuid:{i}", r) for i, r in enumerate((edd, length)))]
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "transaction", "entry": []}
     for url, resource in entries:

@@ -24,6 +24,8 @@ from cervixwatch.views.json_view import assessment_json
 from tests import fhir_builders as fb
 from tests.web.conftest import TODAY
 from tests.web.fhir_client import (
+    SCENARIOS_TODAY,
+    Clock,
     counts,
     emptied,
     everything,
@@ -38,17 +40,24 @@ CASES = sorted(p.parent for p in SCENARIOS.glob("*/*/expected.json"))
 PROFILES = list(bundled_profiles().values())
 
 
+#: The app's today: `TODAY`, moved to `SCENARIOS_TODAY` by the tests that import scenarios.
+CLOCK = Clock()
+
+
 @pytest.fixture(scope="module")
 def shared(engine: Engine) -> Iterator[TestClient]:
-    with shared_app(engine) as client:
+    with shared_app(engine, CLOCK) as client:
         yield client
 
 
 @pytest.fixture
 def client(shared: TestClient, engine: Engine) -> Iterator[TestClient]:
     """One app per module and database backend, its database emptied around each test."""
-    with emptied(engine, shared) as client:
-        yield client
+    try:
+        with emptied(engine, shared) as client:
+            yield client
+    finally:
+        CLOCK.day = TODAY
 
 
 def _assessment(raw: bytes, as_of: dt.date) -> dict[str, Any]:
@@ -61,6 +70,7 @@ def _assessment(raw: bytes, as_of: dt.date) -> dict[str, Any]:
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])
 def test_round_trip_gives_the_same_assessment(client: TestClient, case: Path) -> None:
+    CLOCK.day = SCENARIOS_TODAY
     as_of = dt.date.fromisoformat(json.loads((case / "expected.json").read_text())["as_of"])
     raw = (case / "bundle.json").read_bytes()
     patient_id = import_ok(client, raw)
@@ -107,6 +117,7 @@ def test_duplicate_entries_are_read_alike_by_the_command_line_and_the_server(
 
 
 def test_sending_a_bundle_twice_stores_nothing_twice(client: TestClient, engine: Engine) -> None:
+    CLOCK.day = SCENARIOS_TODAY
     raw = (CASES[1] / "bundle.json").read_bytes()
     first = post_bundle(client, raw)
     patient_id = import_ok(client, raw)  # the second time
@@ -257,14 +268,60 @@ def test_the_patient_is_registered_from_her_resource(client: TestClient) -> None
     assert patient["birthDate"] == "1990-05-01"
 
 
-def test_everything_dated_after_today_is_kept(client: TestClient) -> None:
-    """The clinic's record keeps what was sent; the assessment is made on today."""
-    future = fb.cervical_length(20, "2026-05-01", rid="cl-future")
-    answer = post_bundle(client, fb.bundle(fb.edd(), future))
-    patient_id = answer.json()["entry"][0]["response"]["location"].removeprefix("Patient/")
-    lengths = [r for r in resources(everything(client, patient_id)) if r["id"].startswith("cl-")]
-    assert [r["effectiveDateTime"] for r in lengths] == ["2026-05-01"]
-    assert "Assessed on 2026-03-02" in str(answer.json()["entry"][0]["response"]["outcome"])
+@pytest.mark.parametrize(
+    ("finding", "element", "problem"),
+    [
+        # A scan of tomorrow (the clock is at 2026-03-02; she is due 2026-07-04).
+        (fb.cervical_length(20, "2026-03-03", rid="cl-x"), "effectiveDateTime", "in the future"),
+        # A scan before this pregnancy began (2025-09-27) and one after its end (2026-08-15).
+        (fb.cervical_length(20, "2025-09-26", rid="cl-x"), "effectiveDateTime", "outside"),
+        (fb.symptom_report("2026-03-09", cramping=True), "authored", "in the future"),
+        (
+            fb.procedure(c.CERCLAGE_VAGINAL, "2025-01-10", rid="cl-x"),
+            "performedDateTime",
+            "outside this pregnancy",
+        ),
+        (
+            fb.medication_request(c.VAGINAL_PROGESTERONE, authored="2024-05-01"),
+            "authoredOn",
+            "outside this pregnancy",
+        ),
+    ],
+    ids=["scan-tomorrow", "scan-before", "report-next-week", "cerclage-before", "order-before"],
+)
+def test_a_finding_dated_in_the_future_or_outside_the_pregnancy_is_refused(
+    client: TestClient, engine: Engine, finding: dict[str, Any], element: str, problem: str
+) -> None:
+    """Issue 12, F8: the import refuses what the JSON API refuses (app.checks), naming the
+    entry and element, and stores nothing."""
+    before = counts(engine)
+    answer = post_bundle(client, fb.bundle(fb.edd(), fb.cervical_length(25), finding))
+    assert answer.status_code == 422, answer.text
+    issue = answer.json()["issue"][0]
+    assert issue["expression"] == [f"Bundle.entry[3].resource.{element}"]
+    assert problem in issue["diagnostics"]
+    assert "(entry 3)" in issue["diagnostics"]
+    assert counts(engine) == before
+
+
+def test_a_scan_after_the_pregnancy_ended_is_refused(client: TestClient) -> None:
+    CLOCK.day = SCENARIOS_TODAY  # 2026-09-01: past her pregnancy's last day, 2026-08-15
+    answer = post_bundle(client, fb.bundle(fb.edd(), fb.cervical_length(20, "2026-08-20")))
+    assert answer.status_code == 422, answer.text
+    issue = answer.json()["issue"][0]
+    assert "outside this pregnancy, which runs from 2025-09-27" in issue["diagnostics"]
+    assert issue["expression"] == ["Bundle.entry[2].resource.effectiveDateTime"]
+
+
+def test_history_dated_before_the_pregnancy_is_history(client: TestClient) -> None:
+    """A previous pregnancy, an excision and an old complication are dated before this
+    pregnancy by nature: not this pregnancy's findings, so not refused."""
+    bundle = fb.bundle(
+        fb.edd(),
+        fb.prior_pregnancy(rid="prior-1", ended="2021-03-01"),
+        fb.procedure(c.LLETZ, "2019-06-01", rid="lletz"),
+    )
+    import_ok(client, bundle)
 
 
 def test_records_taken_back_are_taken_back(client: TestClient, engine: Engine) -> None:

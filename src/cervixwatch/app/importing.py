@@ -59,6 +59,7 @@ from cervixwatch.app.import_matching import (
     taken_back,
     unnamed_locations,
 )
+from cervixwatch.app.intake_checks import first_misdated
 from cervixwatch.app.late_reviews import stored_reports_for_reviews
 from cervixwatch.app.patient_identity import (
     Found,
@@ -72,12 +73,17 @@ from cervixwatch.clinical.records import (
     PregnancyRecords,
 )
 from cervixwatch.interop.fhir_bundle import records_from_bundle
-from cervixwatch.interop.fhir_entries import UnreadableBundle, bundle_entries, load_bundle
+from cervixwatch.interop.fhir_entries import (
+    UnreadableBundle,
+    bundle_entries,
+    dating_element,
+    load_bundle,
+)
 from cervixwatch.interop.fhir_patient import PatientIdentity, read_patient
 from cervixwatch.interop.fhir_values import BundleError, codes_of
 from cervixwatch.interop.intake import IssueCode
 from cervixwatch.knowledge import codes as c
-from cervixwatch.store import transaction
+from cervixwatch.store import crud, transaction
 from cervixwatch.store.accounts import add_patients_to_teams, visible_patient_ids
 from cervixwatch.store.audit import AuditEntry
 from cervixwatch.store.audit import append as append_audit_entry
@@ -398,7 +404,7 @@ def _add_reviewed_reports(session: Session, patient_id: str, plan: _Plan) -> Non
 # --- checks the reader does not make ------------------------------------------------------------
 
 
-def _check(records: PregnancyRecords, plan: _Plan, today: dt.date) -> None:
+def _check(session: Session, records: PregnancyRecords, plan: _Plan, today: dt.date) -> None:
     if records.birth_date is not None and records.birth_date > today:
         entry = plan.patient_entry
         assert entry is not None  # a birth date comes from the Bundle's Patient
@@ -414,6 +420,19 @@ def _check(records: PregnancyRecords, plan: _Plan, today: dt.date) -> None:
                     "value",
                 )
         raise RejectedBundle(f"a fetus count above {MAX_FETUSES} is not plausible")
+    edd = records.edd
+    if edd is None and plan.patient is not None:
+        pregnancy_id = crud.active_pregnancy_id(session, plan.patient.id)
+        pregnancy = None if pregnancy_id is None else crud.get_pregnancy(session, pregnancy_id)
+        edd = None if pregnancy is None else pregnancy.edd
+    misdated = first_misdated(records, today, edd)
+    if misdated is not None:
+        finding, error = misdated
+        found = dating_element(plan.records, finding.part, finding.source_id, finding.day)
+        if found is None:
+            raise RejectedBundle(f"a record dated {error.message}", code="value")
+        entry, element = found
+        raise _rejected(entry, element, error.message, "value")
 
 
 def _has_fetus_count(resource: Mapping[str, Any]) -> bool:
@@ -512,7 +531,7 @@ def import_bundle(
                     records,
                     birth_date=birth_date_to_keep(session, plan.found, plan.identity.birth_date),
                 )
-            _check(records, plan, today)
+            _check(session, records, plan, today)
             # The id her Patient has in its source is claimed under the source's own system
             # (`PatientFields.source_id`), not under hers.
             records = replace(records, patient_id="")

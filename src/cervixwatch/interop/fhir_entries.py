@@ -6,6 +6,7 @@ Bundle, a broken entry) is an `UnreadableBundle`, naming the element.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -155,3 +156,52 @@ def bundle_entries(
             )
         entries.append(found)
     return entries
+
+
+_OBSERVATION_DATES: Final = (
+    "effectiveDateTime",
+    "effectivePeriod.start",
+    "effectiveInstant",
+    "issued",
+)
+#: The resource each part of `PregnancyRecords` is read from, and the elements that date it
+#: (the first present is the one read: `fhir_bundle`, `fhir_care`).
+_SOURCES: Final[Mapping[str, tuple[str, tuple[str, ...]]]] = {
+    "cervical_lengths": ("Observation", _OBSERVATION_DATES),
+    "exams": ("Observation", _OBSERVATION_DATES),
+    "fibronectin": ("Observation", _OBSERVATION_DATES),
+    "cerclage_placements": ("Procedure", ("performedDateTime", "performedPeriod.start")),
+    "cerclage_removals": ("Procedure", ("performedDateTime", "performedPeriod.start")),
+    "medications": ("MedicationRequest", ("authoredOn",)),
+    "symptom_reports": ("QuestionnaireResponse", ("authored",)),
+    "symptom_reviews": ("Task", ("executionPeriod.end", "lastModified")),
+}
+
+
+def _element(resource: Mapping[str, Any], names: tuple[str, ...]) -> tuple[str, str] | None:
+    for name in names:
+        node: Any = resource
+        for part in name.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, str):
+            return name, node
+    return None
+
+
+def dating_element(
+    entries: Collection[BundleEntry], part: str, source_id: str | None, day: dt.date
+) -> tuple[BundleEntry, str] | None:
+    """The entry a record of `part` was read from, and the element that dates it: the one
+    with its id, else (sent without one) the first of its kind dated that day. None when no
+    entry is found (a record the reader made, not one sent)."""
+    kind, names = _SOURCES.get(part, ("", ()))
+    candidates = [e for e in entries if e.kind == kind and not e.deletes]
+    if source_id is not None:
+        named = [e for e in candidates if e.resource.get("id") == source_id]
+        candidates = named or candidates
+    for entry in candidates:
+        found = _element(entry.resource, names)
+        named_so = source_id is not None and entry.resource.get("id") == source_id
+        if found is not None and (named_so or found[1].startswith(day.isoformat())):
+            return entry, found[0]
+    return None
