@@ -229,8 +229,8 @@ def _evaluate_profile(
             )
         )
     given_codes = {r.code for r in recommendations}
-    for rule, check, *_ in profile.passes[0]:
-        if rule.scan is None or rule.scan.kind != "serial" or rule.code in given_codes:
+    for rule, check, *_ in profile.serial_scans:
+        if rule.code in given_codes:
             continue
         missed = course.missed_serial(profile, rule, check, records, facts, fired_then)
         if missed is not None and rule.code not in suppressed:

@@ -241,7 +241,9 @@ class GuidelineProfile:
     windowed_facts: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_walking_passes", self._make_passes(compiled=False))
+        walking = self._make_passes(compiled=False)
+        object.__setattr__(self, "_walking_passes", walking)
+        object.__setattr__(self, "_walking_serial", _serial_scans(walking))
         citations = {r.rule_ids: self.citation_text(r.rule_ids) for r in self.rules}
         object.__setattr__(self, "rule_citations", citations)
 
@@ -261,8 +263,18 @@ class GuidelineProfile:
         if asked < COMPILE_AFTER:
             return self._walking_passes
         passes = self._make_passes(compiled=True)
+        object.__setattr__(self, "_compiled_serial", _serial_scans(passes))
         object.__setattr__(self, "_compiled_passes", passes)
         return passes
+
+    @property
+    def serial_scans(self) -> tuple[RuleCode, ...]:
+        """The first-pass rules with serial scans, as `passes` gives them: `assess` looks among
+        them for a scan missed in its window, for every pregnancy (going through all the rules
+        for them cost ~5 us an assessment)."""
+        if self._compiled_passes is None:
+            return self._walking_serial
+        return self._compiled_serial
 
     def _make_passes(self, compiled: bool) -> Passes:
         return tuple(
@@ -280,6 +292,10 @@ class GuidelineProfile:
 
     _walking_passes: Passes = field(default=((), ()), init=False, compare=False, repr=False)
     _compiled_passes: Passes | None = field(default=None, init=False, compare=False, repr=False)
+    _walking_serial: tuple[RuleCode, ...] = field(default=(), init=False, compare=False, repr=False)
+    _compiled_serial: tuple[RuleCode, ...] = field(
+        default=(), init=False, compare=False, repr=False
+    )
     _asked: int = field(default=0, init=False, compare=False, repr=False)
     #: The citation text of each rule's sources, made once.
     rule_citations: Mapping[tuple[str, ...], str] = field(
@@ -306,6 +322,10 @@ class GuidelineProfile:
         return " ".join(
             f"{self.citations[work]} ({'; '.join(sections)})." for work, sections in by_work.items()
         )
+
+
+def _serial_scans(passes: Passes) -> tuple[RuleCode, ...]:
+    return tuple(e for e in passes[0] if e.rule.scan is not None and e.rule.scan.kind == "serial")
 
 
 _KIND_WORDS: Mapping[type, str] = {dict: "a mapping", list: "a list", str: "text"}
