@@ -23,6 +23,7 @@ from cervixwatch.clinical.facts import (
     needs_of,
     open_reports,
 )
+from cervixwatch.clinical.frozen import quick_init
 from cervixwatch.clinical.gestation import GestationalAge, date_at_days, gestational_age
 from cervixwatch.clinical.guidelines import GuidelineProfile, RecommendationRule, RuleCode
 from cervixwatch.clinical.recommendation import (
@@ -48,6 +49,7 @@ __all__ = [
 ]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Assessment:
     patient_id: str

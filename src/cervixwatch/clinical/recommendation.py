@@ -9,12 +9,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from cervixwatch.clinical.frozen import quick_init
 from cervixwatch.clinical.gestation import GestationalAge
 
 RecommendationState = Literal["due", "in-place", "declined", "overdue", "missed"]
 STATES: tuple[RecommendationState, ...] = ("due", "in-place", "declined", "overdue", "missed")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Recommendation:
     """One guideline's recommendation, traceable to its rule, source and the facts behind it."""
@@ -40,6 +42,7 @@ class Recommendation:
     reason: str = ""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CurrentTreatment:
     """A treatment under way on the assessment's day: a cerclage in situ, an active order."""
@@ -50,6 +53,7 @@ class CurrentTreatment:
     detail: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Withheld:
     """A recommendation a rule would give but a suppression withholds (shown for review)."""

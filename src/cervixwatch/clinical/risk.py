@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from cervixwatch.clinical import history as h
 from cervixwatch.clinical.facts import FactValue
+from cervixwatch.clinical.frozen import quick_init
 from cervixwatch.clinical.gestation import ga, ga_days_on
 from cervixwatch.clinical.records import CervicalLengthMeasurement, LengthMethod, PregnancyRecords
 
@@ -72,6 +73,7 @@ class RiskEvidence:
     conde_agudelo_bands: tuple[LengthBand, ...]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class EvidenceItem:
     """A published figure that applies to this woman, with its population and source."""
@@ -87,6 +89,7 @@ class EvidenceItem:
 TIER_LABEL = "Saving Babies' Lives v3.1 history tier"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RiskSummary:
     """The Saving Babies' Lives history tier, shown beside the current findings that raise the

@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
+from cervixwatch.clinical.frozen import quick_init
 from cervixwatch.clinical.gestation import (
     GestationalAge,
     date_at_days,
@@ -26,6 +27,7 @@ from cervixwatch.clinical.records import LengthMethod, PregnancyRecords
 ScanStatus = Literal["upcoming", "due", "overdue"]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ScheduledScan:
     """The next scan: ideally on `due`, acceptable until `latest` (the same day for serial)."""
@@ -35,6 +37,7 @@ class ScheduledScan:
     status: ScanStatus
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ScanPlan:
     guideline: str

@@ -1,0 +1,136 @@
+"""`quick_init` (clinical/frozen.py) gives a frozen dataclass the `__init__` that `dataclass` wrote,
+only quicker: the same parameters, order and defaults; each field set to what was given; the
+object as frozen, equal, replaceable and picklable as before. And it refuses what it cannot
+copy."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import pickle
+from dataclasses import FrozenInstanceError, dataclass, field
+from typing import Any
+
+import pytest
+
+from cervixwatch.clinical.assessment import Assessment
+from cervixwatch.clinical.frozen import quick_init
+from cervixwatch.clinical.recommendation import CurrentTreatment, Recommendation, Withheld
+from cervixwatch.clinical.risk import EvidenceItem, RiskSummary
+from cervixwatch.clinical.surveillance import ScanPlan, ScheduledScan
+
+QUICK = [
+    Assessment,
+    CurrentTreatment,
+    EvidenceItem,
+    Recommendation,
+    RiskSummary,
+    ScanPlan,
+    ScheduledScan,
+    Withheld,
+]
+
+
+class _Value:
+    """A value no default equals, told apart by `n`."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __repr__(self) -> str:
+        return f"_Value({self.n})"
+
+
+def _fields(cls: type) -> tuple[dataclasses.Field[Any], ...]:
+    return dataclasses.fields(cls)
+
+
+@pytest.mark.parametrize("cls", QUICK, ids=lambda c: c.__name__)
+def test_the_parameters_are_the_fields_in_order_with_their_defaults(cls: type) -> None:
+    init = cls.__init__
+    assert init.__code__.co_filename.startswith("<quick_init ")  # the quick one is in place
+    parameters = list(inspect.signature(init).parameters.values())[1:]
+    assert [p.name for p in parameters] == [f.name for f in _fields(cls)]
+    for parameter, f in zip(parameters, _fields(cls), strict=True):
+        expected = inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default
+        assert parameter.default == expected
+        assert parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+
+
+@pytest.mark.parametrize("cls", QUICK, ids=lambda c: c.__name__)
+def test_each_field_is_what_was_given_and_the_object_stays_frozen(cls: type) -> None:
+    values = {f.name: _Value(i) for i, f in enumerate(_fields(cls))}
+    by_name = cls(**values)
+    by_position = cls(*values.values())
+    for name, value in values.items():
+        assert getattr(by_name, name) is value
+        assert getattr(by_position, name) is value
+    assert by_name == by_position
+    with pytest.raises(FrozenInstanceError):
+        setattr(by_name, next(iter(values)), 0)
+    first = next(iter(values))
+    replaced = dataclasses.replace(by_name, **{first: _Value(-1)})
+    assert getattr(replaced, first).n == -1
+    assert getattr(by_name, first) is values[first]
+
+
+@pytest.mark.parametrize("cls", QUICK, ids=lambda c: c.__name__)
+def test_a_field_left_out_takes_its_default(cls: type) -> None:
+    required = {
+        f.name: _Value(i) for i, f in enumerate(_fields(cls)) if f.default is dataclasses.MISSING
+    }
+    made = cls(**required)
+    for f in _fields(cls):
+        if f.default is not dataclasses.MISSING:
+            assert getattr(made, f.name) == f.default
+    with pytest.raises(TypeError):
+        cls()
+
+
+@pytest.mark.parametrize("cls", QUICK, ids=lambda c: c.__name__)
+def test_an_object_pickles_as_before(cls: type) -> None:
+    values = {f.name: f"value {i}" for i, f in enumerate(_fields(cls))}
+    made = cls(**values)
+    assert pickle.loads(pickle.dumps(made)) == made
+
+
+def test_what_it_cannot_copy_is_refused() -> None:
+    @dataclass(frozen=True)
+    class NoSlots:
+        a: int
+
+    @dataclass(slots=True)
+    class NotFrozen:
+        a: int
+
+    @dataclass(frozen=True, slots=True)
+    class Factory:
+        a: list[int] = field(default_factory=list)
+
+    @dataclass(frozen=True, slots=True)
+    class NotInInit:
+        a: int = field(default=0, init=False)
+
+    @dataclass(frozen=True, slots=True)
+    class KeywordOnly:
+        a: int = field(kw_only=True)
+
+    @dataclass(frozen=True, slots=True)
+    class PostInit:
+        a: int
+
+        def __post_init__(self) -> None:
+            pass
+
+    for cls in (NoSlots, NotFrozen, Factory, NotInInit, KeywordOnly, PostInit):
+        with pytest.raises(TypeError):
+            quick_init(cls)
+
+
+def test_a_class_without_fields() -> None:
+    @quick_init
+    @dataclass(frozen=True, slots=True)
+    class Empty:
+        pass
+
+    assert Empty() == Empty()
