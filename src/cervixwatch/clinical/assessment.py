@@ -205,15 +205,15 @@ def _evaluate_profile(
         state, note = course.state_of(
             profile, rule, records, facts, as_of, plan, window, fired_then
         )
+        rule_ids = rule.rule_ids
         recommendations.append(
             Recommendation(
                 code=rule.code,
                 guideline=profile.id,
                 strength=rule.strength,
                 rule=rule.rule,
-                rules=rule.rule_ids,
-                citation=profile.rule_citations.get(rule.rule_ids)
-                or profile.citation_text(rule.rule_ids),
+                rules=rule_ids,
+                citation=profile.rule_citations.get(rule_ids) or profile.citation_text(rule_ids),
                 provenance=rule.provenance,
                 summary=rule.summary,
                 facts=_fired_facts(entry, facts, fired),
@@ -269,10 +269,13 @@ def _missing_text(
     as_of: dt.date,
 ) -> list[str]:
     out: list[str] = []
+    counted: str | None = None  # worked out when first needed
     for name in dict.fromkeys(names):  # a name twice asks for the same, once
         for need in needs_of(name, facts):
-            if need == HISTORY_NEED and (counted := _counted_history(records)):
-                need = counted
+            if need == HISTORY_NEED:
+                if counted is None:
+                    counted = _counted_history(records)
+                need = counted or need
             if need and need not in out:
                 out.append(need)
     if _removal_without_placement(records, as_of):

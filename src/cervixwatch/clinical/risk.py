@@ -143,6 +143,8 @@ def _kazemier(
     records: PregnancyRecords, facts: Mapping[str, FactValue], as_of: dt.date, ev: RiskEvidence
 ) -> list[EvidenceItem]:
     """Kazemier's figure for the most recent previous pregnancy (undated ones count as oldest)."""
+    if not records.prior_pregnancies:
+        return []
     if records.fetuses is not None and records.fetuses > 2:
         return []  # Kazemier's table covers singletons and twins only.
     ended = [(p.ended.earliest() if p.ended else dt.date.min, p) for p in records.prior_pregnancies]

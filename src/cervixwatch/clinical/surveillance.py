@@ -25,6 +25,8 @@ from cervixwatch.clinical.guidelines import ScanSchedule
 from cervixwatch.clinical.records import LengthMethod, PregnancyRecords
 
 ScanStatus = Literal["upcoming", "due", "overdue"]
+#: Bound once: `LengthMethod.TRANSVAGINAL` costs ~180 ns a read on Python 3.11 (facts.py says why).
+_TRANSVAGINAL = LengthMethod.TRANSVAGINAL
 
 
 @quick_init
@@ -101,10 +103,11 @@ def plan_scans(
         )
 
     if schedule.kind == "single":
+        last_day = min(end, as_of)
         done = [
             m.measured_on
             for m in records.cervical_lengths
-            if m.method is LengthMethod.TRANSVAGINAL and start <= m.measured_on <= min(end, as_of)
+            if m.method is _TRANSVAGINAL and start <= m.measured_on <= last_day
         ]
         if done:
             return plan(note=f"Done: transvaginal length measured on {max(done)}.")
@@ -128,7 +131,7 @@ def plan_scans(
         (
             m
             for m in records.cervical_lengths
-            if m.method is LengthMethod.TRANSVAGINAL
+            if m.method is _TRANSVAGINAL
             and m.measured_on <= as_of
             and ga_days_on(edd, m.measured_on) >= schedule.from_days
         ),
