@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 from cervixwatch.clinical import course
 from cervixwatch.clinical.facts import (
@@ -52,6 +52,8 @@ __all__ = [
 @quick_init
 @dataclass(frozen=True, slots=True)
 class Assessment:
+    #: `Assessment(...)` without calling the class, for `assess` (frozen.quick_init).
+    make: ClassVar[type[Assessment]]
     patient_id: str
     as_of: dt.date
     gestational_age: GestationalAge | None
@@ -207,7 +209,7 @@ def _evaluate_profile(
         )
         rule_ids = rule.rule_ids
         recommendations.append(
-            Recommendation(
+            Recommendation.make(
                 code=rule.code,
                 guideline=profile.id,
                 strength=rule.strength,
@@ -354,7 +356,7 @@ def assess(
         withheld += held
         plans += planned
     ga_days = facts["ga_days"]
-    return Assessment(
+    return Assessment.make(
         patient_id=records.patient_id,
         as_of=as_of,
         gestational_age=gestational_age(ga_days) if isinstance(ga_days, int) else None,

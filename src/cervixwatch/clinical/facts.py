@@ -638,6 +638,7 @@ _NO_REPORT = _report_facts(PregnancyRecords(""), dt.date.min, [], set(), [], [])
 
 class _WindowedEntry(NamedTuple):
     name: str
+    key: str  # `fact.key`: `name` itself, or the window a 2026.11 name stands for
     fact: WindowedFact
     #: Which records it is worked out from, as an index into (previous pregnancies, lengths,
     #: reports), and its value when there are none of them (the general function's, made once).
@@ -658,7 +659,8 @@ def _windowed_entries(names: tuple[str, ...]) -> tuple[_WindowedEntry, ...]:
         if fact is None:
             raise KeyError(f"not a windowed fact: {name!r}")
         source = _SOURCES.index(FACT_FAMILIES[fact.family].parameter)
-        entries.append(_WindowedEntry(name, fact, source, _windowed_value(fact, [], [], None, [])))
+        when_none = _windowed_value(fact, [], [], None, [])
+        entries.append(_WindowedEntry(name, fact.key, fact, source, when_none))
     return tuple(entries)
 
 
@@ -771,12 +773,13 @@ def derive_facts(
     report_days = [ga_of(r.reported_on) for r in with_symptoms]
     present = (bool(priors), bool(tv), bool(report_days))
     entries = _windowed_entries(tuple(NAMED_WINDOWS if windowed is None else windowed))
-    for name, fact, source, when_none in entries:
-        if fact.key not in facts:
-            facts[fact.key] = (
+    for name, key, fact, source, when_none in entries:
+        if key not in facts:
+            facts[key] = (
                 _windowed_value(fact, priors, tv, edd, report_days)
                 if present[source]
                 else when_none
             )
-        facts[name] = facts[fact.key]  # a 2026.11 name stands for the same window
+        if name != key:
+            facts[name] = facts[key]  # a 2026.11 name stands for the same window
     return facts

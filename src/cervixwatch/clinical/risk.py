@@ -12,6 +12,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 from cervixwatch.clinical import history as h
 from cervixwatch.clinical.facts import FactValue
@@ -78,6 +79,8 @@ class RiskEvidence:
 class EvidenceItem:
     """A published figure that applies to this woman, with its population and source."""
 
+    #: `EvidenceItem(...)` without calling the class, for `assess` (frozen.quick_init).
+    make: ClassVar[type[EvidenceItem]]
     id: str
     figure: str
     statement: str
@@ -95,6 +98,8 @@ class RiskSummary:
     """The Saving Babies' Lives history tier, shown beside the current findings that raise the
     risk whatever the tier (a short cervix, twins, dilation), and the published figures."""
 
+    #: `RiskSummary(...)` without calling the class, for `assess` (frozen.quick_init).
+    make: ClassVar[type[RiskSummary]]
     tier: str | None  # Saving Babies' Lives pathway: high, intermediate, low; None if unknown
     tier_rule: str
     evidence: tuple[EvidenceItem, ...]
@@ -288,7 +293,7 @@ def summarise_risk(
         evidence = _kazemier(records, facts, as_of, evidence_tables) + _length_evidence(
             records, bool(facts["singleton"]), as_of, evidence_tables
         )
-    return RiskSummary(
+    return RiskSummary.make(
         tier=_tier(facts),
         tier_rule="SBL-02, SBL-03",
         evidence=tuple(evidence),

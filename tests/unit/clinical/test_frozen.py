@@ -8,8 +8,9 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import pickle
-from dataclasses import FrozenInstanceError, dataclass, field
-from typing import Any
+import re
+from dataclasses import MISSING, FrozenInstanceError, dataclass, field
+from typing import Any, ClassVar
 
 import pytest
 
@@ -75,6 +76,26 @@ def test_each_field_is_what_was_given_and_the_object_stays_frozen(cls: type) -> 
 
 
 @pytest.mark.parametrize("cls", QUICK, ids=lambda c: c.__name__)
+def test_make_makes_what_the_class_makes(cls: Any) -> None:
+    def parameters(function: Any) -> list[tuple[str, object, object]]:
+        return [
+            (p.name, p.default, p.kind) for p in inspect.signature(function).parameters.values()
+        ]
+
+    assert parameters(cls.make) == parameters(cls.__init__)[1:]
+    values = {f.name: _Value(i) for i, f in enumerate(_fields(cls))}
+    made = cls.make(**values)
+    assert type(made) is cls
+    assert made == cls(**values) == cls.make(*values.values())
+    for name, value in values.items():
+        assert getattr(made, name) is value
+    required = {k: v for k, v in values.items() if cls.__dataclass_fields__[k].default is MISSING}
+    assert cls.make(**required) == cls(**required)
+    with pytest.raises(FrozenInstanceError):
+        setattr(made, next(iter(values)), 0)
+
+
+@pytest.mark.parametrize("cls", QUICK, ids=lambda c: c.__name__)
 def test_a_field_left_out_takes_its_default(cls: type) -> None:
     required = {
         f.name: _Value(i) for i, f in enumerate(_fields(cls)) if f.default is dataclasses.MISSING
@@ -97,33 +118,52 @@ def test_an_object_pickles_as_before(cls: type) -> None:
 def test_what_it_cannot_copy_is_refused() -> None:
     @dataclass(frozen=True)
     class NoSlots:
+        make: ClassVar[type[NoSlots]]
         a: int
 
     @dataclass(slots=True)
     class NotFrozen:
+        make: ClassVar[type[NotFrozen]]
         a: int
 
     @dataclass(frozen=True, slots=True)
     class Factory:
+        make: ClassVar[type[Factory]]
         a: list[int] = field(default_factory=list)
 
     @dataclass(frozen=True, slots=True)
     class NotInInit:
+        make: ClassVar[type[NotInInit]]
         a: int = field(default=0, init=False)
 
     @dataclass(frozen=True, slots=True)
     class KeywordOnly:
+        make: ClassVar[type[KeywordOnly]]
         a: int = field(kw_only=True)
 
     @dataclass(frozen=True, slots=True)
     class PostInit:
+        make: ClassVar[type[PostInit]]
         a: int
 
         def __post_init__(self) -> None:
             pass
 
-    for cls in (NoSlots, NotFrozen, Factory, NotInInit, KeywordOnly, PostInit):
-        with pytest.raises(TypeError):
+    @dataclass(frozen=True, slots=True)
+    class NoMake:
+        a: int
+
+    refused = {
+        NoSlots: "frozen dataclasses with slots",
+        NotFrozen: "frozen dataclasses with slots",
+        Factory: "plain fields only",
+        NotInInit: "plain fields only",
+        KeywordOnly: "plain fields only",
+        PostInit: "__post_init__",
+        NoMake: "declare `make",
+    }
+    for cls, message in refused.items():
+        with pytest.raises(TypeError, match=re.escape(message)):
             quick_init(cls)
 
 
@@ -131,6 +171,6 @@ def test_a_class_without_fields() -> None:
     @quick_init
     @dataclass(frozen=True, slots=True)
     class Empty:
-        pass
+        make: ClassVar[type[Empty]]
 
-    assert Empty() == Empty()
+    assert Empty() == Empty() == Empty.make()

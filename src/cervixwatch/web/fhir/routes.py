@@ -175,13 +175,14 @@ def transaction_response(imported: Imported) -> dict[str, Any]:
     )
     entries = []
     for i, entry in enumerate(imported.entries):
-        response: dict[str, Any] = {"status": "201 Created" if entry.created else "200 OK"}
+        status = "201 Created" if entry.created else "200 OK"
+        response: dict[str, Any] = {"status": "204 No Content" if entry.deleted else status}
         if entry.location:
             response["location"] = entry.location
         if i == 0:
             response["outcome"] = outcome(summary, "informational", "information")
-        elif entry.location is None:
-            why = (
+        elif entry.location is None and not entry.deleted:
+            why = entry.note or (
                 "holds nothing CervixWatch records (or was entered in error, or has ended)"
                 if entry.resource_type in RECORD_TYPES
                 else f"CervixWatch keeps no {entry.resource_type} resources"
