@@ -9,6 +9,7 @@ where each entry went (`entry_locations`: the id of the resource it is stored as
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
@@ -39,7 +40,7 @@ from cervixwatch.store.exports import (
     identified_rows,
     own_rows,
 )
-from cervixwatch.store.mapping import declined_key
+from cervixwatch.store.mapping import RECORD_KINDS, declined_key
 from cervixwatch.store.models import MedicationStatus, RecordSource
 from cervixwatch.store.records import default_identifier_system
 from cervixwatch.store.retractions import Retractions, claim_identifier
@@ -47,6 +48,7 @@ from cervixwatch.store.retractions import Retractions, claim_identifier
 __all__ = [
     "BundleEntry",
     "Located",
+    "already_stored",
     "entry_locations",
     "held_records",
     "own_records",
@@ -268,6 +270,14 @@ def taken_back(
     refuted_complications: set[Complication] = set()
     refuted_maternal: set[MaternalCondition] = set()
     for entry in entries:
+        if entry.request is not None and entry.deletes:
+            # DELETE Type/id: whatever that resource was stored as goes (its body, if any,
+            # is not read).
+            kind, _, target = entry.request.url.partition("/")
+            for table in _TABLES_OF_TYPE.get(kind, ()):
+                stale = [k for k in _keys(table, target) if k not in kept.get(table, ())]
+                removed.setdefault(table, []).extend(stale)
+            continue
         r = entry.resource
         rid = r.get("id")
         status = r.get("status")
@@ -496,3 +506,52 @@ def entry_locations(
         if found is not None:
             out[entry.index] = Located(f"{entry.kind}/{found}", created)
     return out
+
+
+# --- the same facts under other ids -----------------------------------------------------------
+
+#: The parts whose records are facts compared whole (a report, holding its reviews, is not).
+_FACT_PARTS: Final = tuple(k.field for k in RECORD_KINDS if not k.is_set and not k.children)
+
+
+def _fact(record: Any) -> Any:
+    """A record as a clinical fact: its kind, dates and values, not the id its source gave."""
+    return replace(record, source_id=None)
+
+
+def already_stored(
+    records: PregnancyRecords, stored: PregnancyRecords
+) -> tuple[PregnancyRecords, list[str]]:
+    """`records` less the facts sent under an id that are already stored under another (sent
+    before by the same or another feed: "sPTB 30+0 (2023)" twice), and the ids left out.
+
+    A record is matched on its id first: one sent under an id a stored record has is that
+    record (updated if changed). Otherwise it is matched on the fact itself (kind, dates,
+    values): each stored fact stands for one record sent, so two stored miscarriages of 2021
+    and three sent leave one to store."""
+    if records.edd is not None and records.edd != stored.edd:
+        # Another pregnancy's records: only her history can repeat what is stored.
+        mine = {k.field for k in RECORD_KINDS if k.owner == "pregnancy"}
+        emptied: dict[str, Any] = {part: () for part in _FACT_PARTS if part in mine}
+        stored = replace(stored, **emptied)
+    known_ids = {
+        item.source_id
+        for part in _FACT_PARTS
+        for item in getattr(stored, part)
+        if item.source_id is not None
+    }
+    parts: dict[str, Any] = {}
+    left_out: list[str] = []
+    for part in _FACT_PARTS:
+        facts = Counter(_fact(item) for item in getattr(stored, part))
+        kept = []
+        for item in getattr(records, part):
+            fact = _fact(item)
+            # Sent without an id, it is found by its values already (`unnamed_locations`).
+            if item.source_id is not None and item.source_id not in known_ids and facts[fact]:
+                facts[fact] -= 1
+                left_out.append(item.source_id)
+                continue
+            kept.append(item)
+        parts[part] = tuple(kept)
+    return replace(records, **parts), left_out

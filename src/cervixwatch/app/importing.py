@@ -14,9 +14,13 @@ nothing.
   QuestionnaireResponse, and a Task reviewing a symptom report) must refer to her; a reference
   to a patient neither in the Bundle nor stored here, or to another woman, refuses the whole
   Bundle, naming the entry and field.
-- Everything sent is kept, whatever its date: the clinic's record holds what was sent. The
-  assessment stored with it is made on `today` (the clinical rules leave out what is dated
-  later), and an export assessed on any day gives what the sent Bundle gives on that day.
+- The JSON API's date checks apply (`intake_checks`): a finding of this pregnancy dated after
+  `today` or outside the pregnancy refuses the Bundle, naming the entry and element. History
+  is kept whatever its date. The assessment stored with it is made on `today`.
+- A DELETE entry takes back what its url names (`import_matching.taken_back`); its resource,
+  if any, is not read.
+- A fact already stored of her under another id (sent before, by this feed or another) is
+  not stored again (`import_matching.already_stored`).
 - Records are known by their resource ids, scoped to the woman (`store.records`), so sending a
   Bundle again updates what it stored the first time and stores nothing twice, and another
   woman's Bundle using the same ids ("cl-1") never touches hers.
@@ -53,6 +57,7 @@ from cervixwatch.app.exporting import (
 from cervixwatch.app.import_matching import (
     BundleEntry,
     Located,
+    already_stored,
     entry_locations,
     held_records,
     own_records,
@@ -93,6 +98,7 @@ from cervixwatch.store.records import (
     IdentifierConflict,
     PatientFields,
     default_identifier_system,
+    load_records,
     save_records,
 )
 from cervixwatch.store.retractions import Retractions, retract
@@ -149,6 +155,10 @@ class EntryResult:
     resource_type: str
     location: str | None
     created: bool = False
+    #: Why an entry is not kept, when it is not for the usual reasons.
+    note: str | None = None
+    #: A DELETE entry: what it named is no longer stored (answered 204).
+    deleted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +214,8 @@ class _Plan:
     subject: dict[str, str] = field(default_factory=dict)
     #: Stored reports added to `bundle` for the reviews of them it holds (`late_reviews`).
     added_reports: int = 0
+    #: The DELETE entries: what each names is taken back.
+    deletes: list[BundleEntry] = field(default_factory=list)
 
 
 def _reference(resource: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -268,6 +280,18 @@ def _bundle_patient(
 
 
 def _plan(session: Session, entries: list[BundleEntry], sender: Sender) -> _Plan:
+    # What a DELETE entry names is taken back (`_deleted`); its resource, if sent, is not read.
+    sent, entries = entries, [e for e in entries if not e.deletes]
+    deletes = [e for e in sent if e.deletes]
+    for entry in deletes:
+        assert entry.request is not None
+        if "?" in entry.request.url or entry.kind == "Patient":
+            raise RejectedBundle(
+                f"Bundle.entry[{entry.index}].request.url: {entry.request.url!r}: a conditional "
+                "delete, or deleting a Patient, is not supported; DELETE Type/id of a record",
+                expression=f"Bundle.entry[{entry.index}].request.url",
+                code="not-supported",
+            )
     patients = [e for e in entries if e.kind == "Patient"]
     if len(patients) > 1:
         raise RejectedBundle(
@@ -371,7 +395,11 @@ def _plan(session: Session, entries: list[BundleEntry], sender: Sender) -> _Plan
     key = sorted(k for k in keys if k.startswith("Patient/"))
     subject = {"reference": key[0] if key else next(iter(keys))}
     rewritten: list[dict[str, Any]] = []
-    for entry in entries:
+    for entry in sent:
+        if entry.request is not None and entry.deletes:
+            # In its place, so entry numbers stay as sent; the reader passes over it.
+            rewritten.append({"request": {"method": "DELETE", "url": entry.request.url}})
+            continue
         resource = entry.resource
         if _is_record(entry):
             name = (_reference(resource) or ("subject", ""))[0]
@@ -384,7 +412,16 @@ def _plan(session: Session, entries: list[BundleEntry], sender: Sender) -> _Plan
         rewritten.append({"resource": injected})  # last, so entry numbers stay as sent
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": rewritten}
     return _Plan(
-        fields, stored, named_by, identity, own_ids, bundle, patient_entry, records, subject
+        fields,
+        stored,
+        named_by,
+        identity,
+        own_ids,
+        bundle,
+        patient_entry,
+        records,
+        subject,
+        deletes=deletes,
     )
 
 
@@ -538,10 +575,14 @@ def import_bundle(
             received = _received(records) - plan.added_reports
             patient_created = plan.patient is None
             retractions = Retractions()
+            repeated: list[str] = []
             if plan.patient is not None:
-                retractions = taken_back(plan.records, records, today)
+                retractions = taken_back([*plan.records, *plan.deletes], records, today)
                 if plan.own_ids:
                     records = own_records(session, plan.patient.id, records)
+                current = crud.active_pregnancy_id(session, plan.patient.id)
+                if current is not None:
+                    records, repeated = already_stored(records, load_records(session, current))
             saved_records = records
             saved = save_records(
                 session,
@@ -592,6 +633,11 @@ def import_bundle(
             )
         elif (located := locations.get(entry.index)) is not None:
             results.append(EntryResult(entry.index, entry.kind, located.location, located.created))
+        elif entry.deletes:
+            results.append(EntryResult(entry.index, entry.kind, None, deleted=True))
+        elif entry.resource.get("id") in repeated:
+            note = "the same fact is already stored (sent before under another id)"
+            results.append(EntryResult(entry.index, entry.kind, None, note=note))
         else:
             results.append(EntryResult(entry.index, entry.kind, None))
     return Imported(

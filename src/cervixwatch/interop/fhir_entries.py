@@ -57,9 +57,10 @@ class BundleEntry:
 
     @property
     def kind(self) -> str:
-        if "resourceType" in self.resource:
-            return str(self.resource["resourceType"])
-        return self.request.url.split("/")[0].split("?")[0] if self.request else "resource"
+        """The resource type: a DELETE's is the one its url names, else its resource's."""
+        if self.request is not None and (self.deletes or "resourceType" not in self.resource):
+            return self.request.url.split("/")[0].split("?")[0]
+        return str(self.resource.get("resourceType", "resource"))
 
     @property
     def deletes(self) -> bool:
