@@ -241,8 +241,10 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/fhir"): "clinician-list",
     ("POST", "/fhir/"): "clinician-list",
     ("GET", "/fhir/Patient/{patient_id}/$everything"): "her-record-read",
+    ("POST", "/fhir/Patient/{patient_id}/$everything"): "her-record-read",
     ("POST", "/fhir/Patient/$match"): "clinician-list",
     ("GET", "/fhir/{resource_type}"): "fhir-search",
+    ("POST", "/fhir/{resource_type}/_search"): "fhir-search",
     ("GET", "/fhir/{resource_type}/{resource_id}"): "her-record-read",
     # CervixWatch's own CodeSystem and symptom Questionnaire: no one's data.
     ("GET", "/fhir/CodeSystem"): "signed-in",

@@ -272,25 +272,31 @@ def searchset(
     base: str = "",
     total: int | None = None,
     links: Sequence[Mapping[str, str]] = (),
+    included: Sequence[Mapping[str, Any]] = (),
+    outcome: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A searchset Bundle of `resources`, each entry with its fullUrl (`base`/Type/id) and
-    search mode `match`."""
+    search mode `match`, then the `included` ones (mode `include`) and an OperationOutcome
+    (mode `outcome`). No match: no `entry` at all (FHIR JSON has no empty arrays)."""
     prefix = f"{base.rstrip('/')}/" if base else ""
-    bundle: dict[str, Any] = {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": len(resources) if total is None else total,
-    }
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset"}
+    if total is not None or not links:
+        bundle["total"] = len(resources) if total is None else total
     if links:
         bundle["link"] = [dict(link) for link in links]
-    bundle["entry"] = [
+    entries = [
         {
             "fullUrl": f"{prefix}{r['resourceType']}/{r['id']}",
             "resource": r,
-            "search": {"mode": "match"},
+            "search": {"mode": mode},
         }
-        for r in resources
+        for rs, mode in ((resources, "match"), (included, "include"))
+        for r in rs
     ]
+    if outcome is not None:
+        entries.append({"resource": dict(outcome), "search": {"mode": "outcome"}})
+    if entries:
+        bundle["entry"] = entries
     return bundle
 
 
@@ -572,3 +578,16 @@ def _search_patients(
         )
         resources = patients_as_fhir(session, rows)
     return SearchResult(resources, total)
+
+
+def patients_by_id(
+    sessions: sessionmaker[Session], ids: Sequence[str], *, scope: Scope | None = None
+) -> list[dict[str, Any]]:
+    """The Patient resources of the women `ids` names that `scope` may see (None: all), for a
+    search's `_include`."""
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return []
+    with sessions() as session:
+        rows, _ = search_patients(session, ids=wanted, scope=scope, limit=len(wanted), offset=0)
+        return patients_as_fhir(session, rows)

@@ -14,6 +14,39 @@ _RECORD_PARAMS = (
     ("subject", "reference", "Same as patient."),
 )
 _CODE = ("code", "token", "A code: system|code, code or system|.")
+_DATE_DOC = (
+    "The record's day, with a prefix (eq, ne, lt, le, gt, ge, sa, eb; eq when none) and a "
+    "year, month or day (a time is read as its day). Records without a day, and previous "
+    "pregnancies and excisions (dated by a partial date), never match."
+)
+#: The date search parameter of each record type (FHIR R4's own name for its date element).
+DATE_PARAMS: dict[str, str] = {
+    "Observation": "date",
+    "Condition": "onset-date",
+    "Procedure": "date",
+    "MedicationRequest": "authoredon",
+    "MedicationStatement": "effective",
+    "QuestionnaireResponse": "authored",
+}
+
+
+def _status(values: str) -> tuple[str, str, str]:
+    return ("status", "token", f"The status ({values}).")
+
+
+def _paged(kind: str, *params: tuple[str, str, str]) -> tuple[tuple[str, str, str], ...]:
+    """A record type's parameters, with `_sort` (by its date, when it has one, and `_id`)."""
+    date = DATE_PARAMS.get(kind)
+    orders = (f"{date}, -{date}, " if date else "") + "_id, -_id"
+    dated = ((date, "date", _DATE_DOC),) if date else ()
+    return (
+        *_RECORD_PARAMS,
+        *params,
+        *dated,
+        ("_sort", "special", f"The order: {orders} (default: by woman, then as stored)."),
+    )
+
+
 _DEFINITION_PARAMS = (
     ("_id", "token", "The resource id."),
     ("url", "uri", "The canonical URL (url|version for one version)."),
@@ -31,19 +64,33 @@ SEARCH_PARAMS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("given", "string", "Given name, starting with (case-insensitive)."),
         ("birthdate", "date", "Date of birth (a full date, eq only)."),
     ),
-    "Observation": (*_RECORD_PARAMS, _CODE),
-    "Condition": (*_RECORD_PARAMS, _CODE),
-    "Procedure": (*_RECORD_PARAMS, _CODE),
-    "MedicationRequest": (*_RECORD_PARAMS, ("code", "token", "The medication's code.")),
-    "MedicationStatement": (
-        *_RECORD_PARAMS,
+    "Observation": _paged("Observation", _CODE, _status("final")),
+    "Condition": _paged(
+        "Condition",
+        _CODE,
+        ("clinical-status", "token", "active or resolved (a complication with its end day)."),
+    ),
+    "Procedure": _paged("Procedure", _CODE, _status("completed; not-done: declined")),
+    "MedicationRequest": _paged(
+        "MedicationRequest",
+        ("code", "token", "The medication's code."),
+        _status("active, stopped"),
+    ),
+    "MedicationStatement": _paged(
+        "MedicationStatement",
         ("code", "token", "The medication's code (a medication she declined)."),
+        _status("not-taken"),
     ),
-    "QuestionnaireResponse": (
-        *_RECORD_PARAMS,
+    "QuestionnaireResponse": _paged(
+        "QuestionnaireResponse",
         ("questionnaire", "reference", "The questionnaire's canonical URL."),
+        _status("completed"),
     ),
-    "Task": (*_RECORD_PARAMS, ("code", "token", "The task's code (CW#symptom-report-review).")),
+    "Task": _paged(
+        "Task",
+        ("code", "token", "The task's code (CW#symptom-report-review)."),
+        _status("completed"),
+    ),
     # Her stored assessment (app/assessment_fhir.py): id assessment-<n>, one of each a woman.
     "GuidanceResponse": _RECORD_PARAMS,
     "RequestGroup": _RECORD_PARAMS,
@@ -53,6 +100,67 @@ SEARCH_PARAMS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "CodeSystem": _DEFINITION_PARAMS,
     "Questionnaire": _DEFINITION_PARAMS,
 }
+#: Parameters every search of the types above takes (besides CodeSystem and Questionnaire).
+RESULT_PARAMS: tuple[tuple[str, str, str], ...] = (
+    ("_count", "number", "Entries a page (default 50, at most 500); 0 with the total only."),
+    ("_offset", "number", "Entries to skip (the next link sets it)."),
+    ("_summary", "token", "count: the total only, no entries."),
+    (
+        "_elements",
+        "token",
+        "Only these top-level elements of each matching resource (comma-separated), tagged "
+        "SUBSETTED.",
+    ),
+)
+#: Record types whose resources name their woman (the `_include` and `_revinclude` targets).
+PATIENT_RECORDS = (
+    "Observation",
+    "Condition",
+    "Procedure",
+    "MedicationRequest",
+    "MedicationStatement",
+    "QuestionnaireResponse",
+    "Task",
+    "GuidanceResponse",
+    "RequestGroup",
+    "RiskAssessment",
+    "Flag",
+)
+#: `_include` of each record type: the Patient it names.
+INCLUDES: dict[str, tuple[str, ...]] = {
+    kind: (f"{kind}:patient", f"{kind}:subject") for kind in PATIENT_RECORDS
+}
+#: `_revinclude` of Patient: her records of each type.
+REVINCLUDES: tuple[str, ...] = tuple(
+    f"{kind}:{name}" for kind in PATIENT_RECORDS for name in ("patient", "subject")
+)
+
+
+def search_params(kind: str) -> tuple[tuple[str, str, str], ...]:
+    """Every search parameter `kind` takes, its own and the common ones."""
+    own = SEARCH_PARAMS[kind]
+    if kind in ("CodeSystem", "Questionnaire"):
+        return own
+    extra: list[tuple[str, str, str]] = list(RESULT_PARAMS)
+    if kind in INCLUDES:
+        extra.append(
+            (
+                "_include",
+                "special",
+                "The Patient each record names: " + ", ".join(INCLUDES[kind]) + ".",
+            )
+        )
+    if kind == "Patient":
+        extra.append(
+            (
+                "_revinclude",
+                "special",
+                "Her records of a type (of her page's women): <Type>:patient or <Type>:subject.",
+            )
+        )
+    return (*own, *extra)
+
+
 #: What each resource type holds, in the CapabilityStatement.
 DOCUMENTATION = {
     "Procedure": "Excisions, cerclage placed and removed; an offer of cerclage (or of another "
@@ -92,7 +200,7 @@ AUDIT_PARAMS: tuple[tuple[str, str, str], ...] = (
 
 def capability_statement(base: str, today: dt.date) -> dict[str, Any]:
     resources = []
-    for kind, params in SEARCH_PARAMS.items():
+    for kind in SEARCH_PARAMS:
         resource: dict[str, Any] = {"type": kind}
         if kind in DOCUMENTATION:
             resource["documentation"] = DOCUMENTATION[kind]
@@ -102,9 +210,14 @@ def capability_statement(base: str, today: dt.date) -> dict[str, Any]:
             "readHistory": False,
             "updateCreate": False,
             "searchParam": [
-                {"name": name, "type": kind_, "documentation": doc} for name, kind_, doc in params
+                {"name": name, "type": kind_, "documentation": doc}
+                for name, kind_, doc in search_params(kind)
             ],
         }
+        if kind in INCLUDES:
+            resource["searchInclude"] = list(INCLUDES[kind])
+        if kind == "Patient":
+            resource["searchRevInclude"] = list(REVINCLUDES)
         if kind == "Patient":
             resource["operation"] = [
                 {

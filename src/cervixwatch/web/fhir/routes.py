@@ -7,21 +7,25 @@ answer; `http.FhirRoute` turns every refusal into an OperationOutcome.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from fastapi import APIRouter, Request, Response
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from cervixwatch.access.principal import Principal, Role, scope_of
+from cervixwatch.access.principal import Principal, Role, Scope, scope_of
+from cervixwatch.app.assessment_fhir import Profiles
 from cervixwatch.app.exporting import (
     RESOURCE_TYPES,
     Criteria,
     Token,
     everything,
     owner_of_resource,
+    patients_by_id,
     read_resource,
     search,
     searchset,
@@ -30,6 +34,7 @@ from cervixwatch.app.importing import RECORD_TYPES, Imported, import_bundle
 from cervixwatch.app.patient_identity import Sender
 from cervixwatch.app.patient_match import match_bundle
 from cervixwatch.settings import Settings
+from cervixwatch.store.resource_index import DateTest
 from cervixwatch.web.access import (
     PUBLIC,
     ClinicalList,
@@ -47,6 +52,7 @@ from cervixwatch.web.fhir.definition_routes import router as definition_router
 from cervixwatch.web.fhir.http import (
     ALL_METHODS,
     FHIR_JSON,
+    FORMAT_PARAMS,
     FhirError,
     FhirRoute,
     fhir_base,
@@ -56,7 +62,13 @@ from cervixwatch.web.fhir.http import (
     response_media_type,
     whole_number,
 )
-from cervixwatch.web.fhir.metadata import SEARCH_PARAMS, capability_statement
+from cervixwatch.web.fhir.metadata import (
+    DATE_PARAMS,
+    INCLUDES,
+    REVINCLUDES,
+    capability_statement,
+    search_params,
+)
 
 router = APIRouter(route_class=FhirRoute, tags=["FHIR R4"])
 # The audit log's AuditEvent routes come before the generic `/{resource_type}` ones.
@@ -245,16 +257,14 @@ router.add_api_route(
 # --- $everything --------------------------------------------------------------------------------
 
 
-@router.get(
-    "/Patient/{patient_id}/$everything",
-    summary="Her Patient and every record of her current pregnancy (a searchset Bundle)",
-    responses={**_RESOURCE, **_ERRORS},
-)
-@allow(PatientData("read", by_patient(), audit_action="export"))
-def patient_everything(
-    request: Request, patient_id: str, sessions: SessionsDep, profiles: ProfilesDep
-) -> Response:
-    params = query_params(request, frozenset({"_type"}), "$everything")
+def _everything(
+    request: Request,
+    patient_id: str,
+    items: Sequence[tuple[str, str]],
+    sessions: sessionmaker[Session],
+    profiles: Profiles,
+) -> dict[str, Any]:
+    params, ignored = _parameters(request, items, frozenset({"_type"}), "$everything")
     types = None
     if "_type" in params:
         types = {t for values in _values(params["_type"]) or [] for t in values}
@@ -264,7 +274,69 @@ def patient_everything(
         sessions, patient_id, base=fhir_base(request), types=types, profiles=profiles
     )
     bundle["link"] = [{"relation": "self", "url": str(request.url)}]
-    return fhir_response(request, bundle)
+    if ignored:
+        note = outcome(
+            f"$everything: ignored unknown or unsupported parameter(s) "
+            f"{', '.join(repr(i) for i in dict.fromkeys(ignored))} (Prefer: handling=lenient)",
+            "not-supported",
+            "warning",
+        )
+        bundle.setdefault("entry", []).append({"resource": note, "search": {"mode": "outcome"}})
+    return bundle
+
+
+@router.get(
+    "/Patient/{patient_id}/$everything",
+    summary="Her Patient and every record of her current pregnancy (a searchset Bundle)",
+    responses={**_RESOURCE, **_ERRORS},
+)
+@allow(PatientData("read", by_patient(), audit_action="export"))
+def patient_everything(
+    request: Request, patient_id: str, sessions: SessionsDep, profiles: ProfilesDep
+) -> Response:
+    items = request.query_params.multi_items()
+    return fhir_response(request, _everything(request, patient_id, items, sessions, profiles))
+
+
+def _parameters_resource(body: bytes) -> list[tuple[str, str]]:
+    """The parameters of a POSTed operation: none (an empty body), or a Parameters resource's
+    string-valued ones (`_type`)."""
+    if not body.strip():
+        return []
+    try:
+        resource = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise FhirError(400, f"not valid JSON: {error}", "invalid") from None
+    if not isinstance(resource, dict) or resource.get("resourceType") != "Parameters":
+        raise FhirError(400, "expected a Parameters resource (or no body)", "structure")
+    items = []
+    for i, parameter in enumerate(resource.get("parameter") or []):
+        value = parameter.get("valueString", parameter.get("valueCode"))
+        if not isinstance(parameter, dict) or not isinstance(value, str):
+            raise FhirError(
+                400,
+                "each parameter needs a name and a valueString or valueCode",
+                "structure",
+                expression=f"Parameters.parameter[{i}]",
+            )
+        items.append((str(parameter.get("name")), value))
+    return items
+
+
+@router.post(
+    "/Patient/{patient_id}/$everything",
+    summary="$everything by POST (no body, or a Parameters resource with _type)",
+    responses={**_RESOURCE, **_ERRORS},
+)
+@allow(PatientData("read", by_patient(), audit_action="export"))
+async def patient_everything_post(
+    request: Request, patient_id: str, sessions: SessionsDep, profiles: ProfilesDep
+) -> Response:
+    media_type = response_media_type(request)
+    _check_content_type(request)
+    items = [*request.query_params.multi_items(), *_parameters_resource(await request.body())]
+    bundle = await run_in_threadpool(_everything, request, patient_id, items, sessions, profiles)
+    return fhir_response(request, bundle, media_type=media_type)
 
 
 # --- Patient/$match ---------------------------------------------------------------------------
@@ -318,6 +390,37 @@ def locate_resource(session: Session, params: Mapping[str, str]) -> str | None:
     return owner_of_resource(session, resource_type, resource_id)
 
 
+_DATE = re.compile(
+    r"(?P<prefix>eq|ne|lt|le|gt|ge|sa|eb)?(?P<year>[0-9]{4})(-(?P<month>[0-9]{2})"
+    r"(-(?P<day>[0-9]{2})(T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2})?)?)?)?"
+)
+
+
+def date_test(name: str, text: str) -> DateTest:
+    """A date parameter's value (`ge2026-03`): its prefix and the days it covers."""
+    match = _DATE.fullmatch(text)
+    try:
+        if match is None:
+            raise ValueError(text)
+        year, month, day = int(match["year"]), match["month"], match["day"]
+        if day is not None:
+            low = high = dt.date(year, int(month), int(day))
+        elif month is not None:
+            low = dt.date(year, int(month), 1)
+            high = dt.date(year + int(month) // 12, int(month) % 12 + 1, 1) - dt.timedelta(1)
+        else:
+            low, high = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    except ValueError:
+        raise FhirError(
+            400,
+            f"{name}={text!r}: expected a prefix (eq, ne, lt, le, gt, ge, sa, eb) and a date "
+            "(YYYY, YYYY-MM, YYYY-MM-DD or a dateTime)",
+            "value",
+            expression=name,
+        ) from None
+    return DateTest(match["prefix"] or "eq", low, high)
+
+
 def _criteria(resource_type: str, params: dict[str, list[str]]) -> Criteria:
     ids = _values(params.get("_id"))
     patients = _values([*params.get("patient", []), *params.get("subject", [])] or None)
@@ -332,11 +435,33 @@ def _criteria(resource_type: str, params: dict[str, list[str]]) -> Criteria:
                 400, f"birthdate={params['birthdate'][-1]!r}: expected a date (eq only)", "value"
             ) from None
     identifiers = _values(params.get("identifier"))
+    tokens: dict[str, Sequence[Sequence[str]]] = {
+        name: _values(params[name]) or []
+        for name in ("status", "clinical-status")
+        if name in params
+    }
+    date_name = DATE_PARAMS.get(resource_type)
+    dates = [date_test(date_name, v) for v in params.get(date_name, [])] if date_name else []
+    sort = "default"
+    if "_sort" in params:
+        sort = params["_sort"][-1]
+        allowed = ["_id", "-_id", *([date_name, f"-{date_name}"] if date_name else [])]
+        if sort not in allowed:
+            raise FhirError(
+                400,
+                f"_sort={sort!r}: {resource_type} is sorted by {', '.join(allowed)}",
+                "not-supported",
+                expression="_sort",
+            )
+        sort = sort.replace(date_name or "_id", "date") if sort not in ("_id", "-_id") else sort
     return Criteria(
         ids=sorted({i for values in ids for i in values}) if ids is not None else None,
         patients=patients,
         codes=[[Token.parse(v) for v in values] for values in codes] if codes else None,
         questionnaires=_values(params.get("questionnaire")),
+        tokens=tokens,
+        dates=dates,
+        sort=sort,
         identifiers=[[Token.parse(v) for v in values] for values in identifiers]
         if identifiers
         else None,
@@ -344,6 +469,195 @@ def _criteria(resource_type: str, params: dict[str, list[str]]) -> Criteria:
         given=params["given"][-1] if "given" in params else None,
         birth_date=birth_date,
     )
+
+
+def _lenient(request: Request) -> bool:
+    """`Prefer: handling=lenient`: unknown parameters are ignored, and said so (strict, the
+    default, refuses them)."""
+    prefer = request.headers.get("prefer", "")
+    return any(
+        part.strip().lower() == "handling=lenient" for part in prefer.replace(";", ",").split(",")
+    )
+
+
+def _parameters(
+    request: Request, items: Sequence[tuple[str, str]], allowed: frozenset[str], what: str
+) -> tuple[dict[str, list[str]], list[str]]:
+    """The parameters `items` holds, each with its values, and the unknown ones a lenient
+    request ignored (a strict one is refused)."""
+    params: dict[str, list[str]] = {}
+    ignored: list[str] = []
+    for key, value in items:
+        if key in FORMAT_PARAMS:
+            continue
+        if key not in allowed:
+            if _lenient(request):
+                ignored.append(key)
+                continue
+            raise FhirError(
+                400,
+                f"{what}: unknown or unsupported parameter {key!r} "
+                f"(supported: {', '.join(sorted(allowed | FORMAT_PARAMS))}); send "
+                "'Prefer: handling=lenient' to have unknown parameters ignored",
+                "not-supported",
+                expression=key,
+            )
+        params.setdefault(key, []).append(value)
+    return params, ignored
+
+
+def _one_of(params: dict[str, list[str]], name: str, allowed: Sequence[str]) -> str | None:
+    if name not in params:
+        return None
+    value = params[name][-1]
+    if value not in allowed:
+        raise FhirError(
+            400, f"{name}={value!r}: expected {' or '.join(allowed)}", "value", expression=name
+        )
+    return value
+
+
+def _elements(params: dict[str, list[str]]) -> list[str] | None:
+    if "_elements" not in params:
+        return None
+    return [e.strip() for v in params["_elements"] for e in v.split(",") if e.strip()]
+
+
+_SUBSETTED = {
+    "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+    "code": "SUBSETTED",
+}
+
+
+#: The elements of each type R4 makes mandatory, kept whatever `_elements` asks.
+MANDATORY_ELEMENTS: Mapping[str, frozenset[str]] = {
+    "Observation": frozenset({"status", "code"}),
+    "Condition": frozenset({"subject"}),
+    "Procedure": frozenset({"status", "subject"}),
+    "MedicationRequest": frozenset({"status", "intent", "subject", "medicationCodeableConcept"}),
+    "MedicationStatement": frozenset({"status", "subject", "medicationCodeableConcept"}),
+    "QuestionnaireResponse": frozenset({"status"}),
+    "Task": frozenset({"status", "intent"}),
+    "GuidanceResponse": frozenset({"status", "moduleUri", "moduleCanonical"}),
+    "RequestGroup": frozenset({"status", "intent"}),
+    "RiskAssessment": frozenset({"status", "subject"}),
+    "Flag": frozenset({"status", "code", "subject"}),
+}
+
+
+def subset(resource: Mapping[str, Any], elements: Sequence[str]) -> dict[str, Any]:
+    """Only `elements` of a resource (with resourceType, id, meta and the elements its type
+    makes mandatory), tagged SUBSETTED."""
+    mandatory = MANDATORY_ELEMENTS.get(str(resource["resourceType"]), frozenset())
+    wanted = {"resourceType", "id", *mandatory, *elements}
+    kept = {k: v for k, v in resource.items() if k in wanted}
+    meta = dict(resource.get("meta", {}))
+    meta["tag"] = [*meta.get("tag", []), _SUBSETTED]
+    kept["meta"] = meta
+    return kept
+
+
+def _patient_ids(resources: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The women a page's records name (subject, patient or, a Task, for)."""
+    found = []
+    for resource in resources:
+        for field in ("subject", "patient", "for"):
+            reference = str((resource.get(field) or {}).get("reference", ""))
+            if reference.startswith("Patient/"):
+                found.append(reference.removeprefix("Patient/"))
+    return found
+
+
+def _search(
+    request: Request,
+    resource_type: str,
+    items: Sequence[tuple[str, str]],
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    scope: Scope,
+    profiles: Profiles,
+) -> dict[str, Any]:
+    """A search of `resource_type` with the parameters `items`, GET or POST alike."""
+    _check_type(resource_type)
+    allowed = frozenset(name for name, _, _ in search_params(resource_type)) | _PAGING_PARAMS
+    params, ignored = _parameters(request, items, allowed, f"search {resource_type}")
+    count = whole_number(
+        params.get("_count"), "_count", settings.page_size, 0, settings.max_page_size
+    )
+    offset = whole_number(params.get("_offset"), "_offset", 0, 0, 10**9)
+    if _one_of(params, "_summary", ("count", "false")) == "count":
+        count = 0
+    includes = [v for values in params.get("_include", []) for v in values.split(",")]
+    for include in includes:
+        if include not in INCLUDES.get(resource_type, ()):
+            raise FhirError(
+                400,
+                f"_include={include!r}: {resource_type} includes "
+                f"{', '.join(INCLUDES.get(resource_type, ())) or 'nothing'}",
+                "not-supported",
+                expression="_include",
+            )
+    revincludes = [v for values in params.get("_revinclude", []) for v in values.split(",")]
+    for revinclude in revincludes:
+        if revinclude not in REVINCLUDES:
+            raise FhirError(
+                400,
+                f"_revinclude={revinclude!r}: Patient takes {', '.join(REVINCLUDES)}",
+                "not-supported",
+                expression="_revinclude",
+            )
+    result = search(
+        sessions,
+        resource_type,
+        _criteria(resource_type, params),
+        count=count,
+        offset=offset,
+        scope=scope,
+        profiles=profiles,
+    )
+    total = result.total or 0
+    base = fhir_base(request)
+    query = [(k, v) for k, v in items if k not in ("_count", "_offset")]
+    here = f"{base}/{resource_type}"
+    links = [{"relation": "self", "url": f"{here}?{urlencode(list(items))}".rstrip("?")}]
+    if offset + count < total and count > 0:
+        following = [*query, ("_count", str(count)), ("_offset", str(offset + count))]
+        links.append({"relation": "next", "url": f"{here}?{urlencode(following)}"})
+    if offset > 0 and count > 0:
+        earlier = [*query, ("_count", str(count)), ("_offset", str(max(0, offset - count)))]
+        links.append({"relation": "previous", "url": f"{here}?{urlencode(earlier)}"})
+    included: list[dict[str, Any]] = []
+    if includes:
+        included = patients_by_id(sessions, _patient_ids(result.resources), scope=scope)
+    if revincludes and result.resources:
+        women = [r["id"] for r in result.resources]
+        for kind in dict.fromkeys(r.split(":")[0] for r in revincludes):
+            included += search(
+                sessions,
+                kind,
+                Criteria(patients=[women]),
+                count=_REVINCLUDE_MAX,
+                scope=scope,
+                profiles=profiles,
+                total=False,
+            ).resources
+    elements = _elements(params)
+    matches = result.resources
+    if elements is not None:
+        matches = [subset(r, elements) for r in matches]
+    note = None
+    if ignored:
+        note = outcome(
+            f"search {resource_type}: ignored unknown or unsupported parameter(s) "
+            f"{', '.join(repr(i) for i in dict.fromkeys(ignored))} (Prefer: handling=lenient)",
+            "not-supported",
+            "warning",
+        )
+    return searchset(matches, base=base, total=total, links=links, included=included, outcome=note)
+
+
+#: At most this many of the page's women's records of one type come with `_revinclude`.
+_REVINCLUDE_MAX = 10_000
 
 
 @router.get(
@@ -361,30 +675,54 @@ def search_type(
     scope: ScopeDep,
     profiles: ProfilesDep,
 ) -> Response:
-    _check_type(resource_type)
-    allowed = frozenset(name for name, _, _ in SEARCH_PARAMS[resource_type]) | _PAGING_PARAMS
-    params = query_params(request, allowed, f"search {resource_type}")
-    count = whole_number(
-        params.get("_count"), "_count", settings.page_size, 0, settings.max_page_size
-    )
-    offset = whole_number(params.get("_offset"), "_offset", 0, 0, 10**9)
-    result = search(
-        sessions,
-        resource_type,
-        _criteria(resource_type, params),
-        count=count,
-        offset=offset,
-        scope=scope,
-        profiles=profiles,
-    )
-    links = [{"relation": "self", "url": str(request.url)}]
-    if offset + count < result.total and count > 0:
-        following = request.url.remove_query_params(["_offset", "_count"]).include_query_params(
-            _count=count, _offset=offset + count
-        )
-        links.append({"relation": "next", "url": str(following)})
-    bundle = searchset(result.resources, base=fhir_base(request), total=result.total, links=links)
+    items = request.query_params.multi_items()
+    bundle = _search(request, resource_type, items, sessions, settings, scope, profiles)
     return fhir_response(request, bundle)
+
+
+_FORM = {
+    "requestBody": {
+        "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}
+    }
+}
+
+
+@router.post(
+    "/{resource_type}/_search",
+    summary="Search with the parameters in a form-encoded body (as GET /{resource_type})",
+    responses={**_RESOURCE, **_ERRORS},
+    openapi_extra=_FORM,
+)
+@allow(ClinicalList(frozenset({Role.CLINICIAN, Role.PATIENT})))
+async def search_post(
+    request: Request,
+    resource_type: str,
+    sessions: SessionsDep,
+    settings: SettingsDep,
+    scope: ScopeDep,
+    profiles: ProfilesDep,
+) -> Response:
+    media_type = response_media_type(request)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ("", "application/x-www-form-urlencoded"):
+        raise FhirError(
+            415,
+            f"Content-Type {content_type!r}: send the parameters as "
+            "application/x-www-form-urlencoded",
+            "not-supported",
+        )
+    try:
+        body = (await request.body()).decode("utf-8")
+        form = parse_qsl(body, keep_blank_values=True, strict_parsing=bool(body))
+    except (UnicodeDecodeError, ValueError):
+        raise FhirError(
+            400, "the body is not a form-encoded list of parameters", "structure"
+        ) from None
+    items = [*request.query_params.multi_items(), *form]
+    bundle = await run_in_threadpool(
+        _search, request, resource_type, items, sessions, settings, scope, profiles
+    )
+    return fhir_response(request, bundle, media_type=media_type)
 
 
 @router.get(
@@ -412,7 +750,8 @@ def read(
 _refuse("/metadata", "GET")
 _refuse("", "POST")
 _refuse("/", "POST")
-_refuse("/Patient/{patient_id}/$everything", "GET")
+_refuse("/Patient/{patient_id}/$everything", "GET, POST")
+_refuse("/{resource_type}/_search", "POST")
 _refuse(
     "/{resource_type}",
     "GET",
