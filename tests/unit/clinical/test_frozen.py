@@ -48,7 +48,7 @@ def _fields(cls: type) -> tuple[dataclasses.Field[Any], ...]:
 
 @pytest.mark.parametrize("cls", QUICK, ids=lambda c: c.__name__)
 def test_the_parameters_are_the_fields_in_order_with_their_defaults(cls: type) -> None:
-    init = cls.__init__
+    init = cls.__dict__["__init__"]  # the class's own, as quick_init set it
     assert init.__code__.co_filename.startswith("<quick_init ")  # the quick one is in place
     parameters = list(inspect.signature(init).parameters.values())[1:]
     assert [p.name for p in parameters] == [f.name for f in _fields(cls)]
