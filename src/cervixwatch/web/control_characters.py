@@ -12,13 +12,12 @@ bodies of other types (a DICOM file, an HL7 message) pass untouched.
 from __future__ import annotations
 
 import re
-from typing import Any, Final
+from typing import Final
 from urllib.parse import unquote_to_bytes
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cervixwatch.web.operation_outcome import operation_outcome
+from cervixwatch.web.limits import refuse_at_the_edge
 
 _CONTROL: Final = re.compile(rb"[\x00-\x1f\x7f]")
 #: \u0000 after an even number of backslashes (none included): an escaped NUL, not the text
@@ -100,23 +99,6 @@ def _where(raw: bytes, part: str) -> str | None:
 
 
 async def _refuse(scope: Scope, send: Send, where: str) -> None:
-    detail = f"a control character is not allowed in {where}"
-    body: Any
-    if scope.get("path", "").startswith("/fhir"):
-        body = operation_outcome(detail, code="invalid")
-        media = b"application/fhir+json"
-    else:
-        body = {"detail": detail}
-        media = b"application/json"
-    payload = orjson.dumps(body)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 400,
-            "headers": [
-                (b"content-type", media),
-                (b"content-length", str(len(payload)).encode()),
-            ],
-        }
+    await refuse_at_the_edge(
+        scope, send, 400, f"a control character is not allowed in {where}", "invalid"
     )
-    await send({"type": "http.response.body", "body": payload})

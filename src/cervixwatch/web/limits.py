@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cervixwatch.web.operation_outcome import operation_outcome
+from cervixwatch.web.operation_outcome import IssueCode, operation_outcome
 
 
 class BodyTooLarge(Exception):
@@ -54,22 +54,30 @@ class RequestSizeLimit:
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         detail = f"request body larger than {self.max_bytes} bytes"
-        body: Any
-        if scope.get("path", "").startswith("/fhir"):
-            body = operation_outcome(detail, code="too-costly")
-            media = b"application/fhir+json"
-        else:
-            body = {"detail": detail}
-            media = b"application/json"
-        payload = orjson.dumps(body)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", media),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        await refuse_at_the_edge(scope, send, 413, detail, "too-costly")
+
+
+async def refuse_at_the_edge(
+    scope: Scope, send: Send, status: int, detail: str, fhir_code: IssueCode
+) -> None:
+    """Answer a request a middleware refused before any route ran: an OperationOutcome under
+    /fhir, `{"detail": ...}` elsewhere, as the routes' own errors are."""
+    body: Any
+    if scope.get("path", "").startswith("/fhir"):
+        body = operation_outcome(detail, code=fhir_code)
+        media = b"application/fhir+json"
+    else:
+        body = {"detail": detail}
+        media = b"application/json"
+    payload = orjson.dumps(body)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", media),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
