@@ -54,6 +54,7 @@ from sqlalchemy.engine import make_url
 
 from cervixwatch.access.principal import Role
 from cervixwatch.app import accounts
+from cervixwatch.app.reassessing import write_records
 from cervixwatch.cohort import DEFAULT_SEED, bundle_bytes, cohort_patient
 from cervixwatch.interop.fhir_bundle import read_bundle
 from cervixwatch.knowledge import bundled_profiles
@@ -63,7 +64,6 @@ from cervixwatch.store import (
     make_engine,
     session_factory,
     upgrade,
-    write_records,
 )
 
 IMPORT_TARGET = 200.0  # bundles per second

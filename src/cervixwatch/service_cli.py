@@ -93,7 +93,8 @@ def refresh(
     """Reassess every active pregnancy whose stored assessment is not of today (gestational
     age, scan status and open recommendations move with the calendar). Run it daily, e.g.
     just after midnight, so the first worklist request of the day does not do it."""
-    from cervixwatch.store import make_engine, refresh_assessments, session_factory, upgrade
+    from cervixwatch.app.reassessing import refresh_assessments
+    from cervixwatch.store import make_engine, session_factory, upgrade
 
     day = parse_as_of(as_of)
     profiles = choose_profiles("all", knowledge)

@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page
 
-from cervixwatch.store import Written
+from cervixwatch.app.reassessing import Written
 from cervixwatch.store.models import Role
 from tests.builders import Woman
 from tests.web.accounts import PASSWORD, make_user

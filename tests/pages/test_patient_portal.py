@@ -17,8 +17,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from cervixwatch.app import patients, recording
+from cervixwatch.app.reassessing import Written, write_records
 from cervixwatch.clinical.records import DeclinableCode, Medication, Symptom
-from cervixwatch.store import PatientFields, Written, write_records
+from cervixwatch.store import PatientFields
 from cervixwatch.store.models import Role
 from cervixwatch.views import plain_language
 from cervixwatch.web.app import create_app

@@ -9,8 +9,9 @@ import re
 from fastapi.testclient import TestClient
 
 from cervixwatch.app import accounts
+from cervixwatch.app.reassessing import write_records
 from cervixwatch.clinical.records import Symptom
-from cervixwatch.store import PatientFields, write_records
+from cervixwatch.store import PatientFields
 from cervixwatch.store.models import Role
 from tests.pages.html import csp_clean, sign_in
 from tests.web.api_builders import at, seed

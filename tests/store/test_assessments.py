@@ -13,18 +13,13 @@ from hypothesis import given
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cervixwatch.app.reassessing import Written, refresh_assessments, write_records
 from cervixwatch.clinical.assessment import assess
 from cervixwatch.clinical.records import CervicalLengthMeasurement, LengthMethod, PregnancyRecords
 from cervixwatch.knowledge import bundled_evidence, bundled_profiles
-from cervixwatch.store.assessments import assessment_columns
+from cervixwatch.store.assessments import assessment_columns, stale_pregnancies
 from cervixwatch.store.models import AssessmentRow, PatientRow
 from cervixwatch.store.records import PatientFields, load_records
-from cervixwatch.store.writes import (
-    Written,
-    refresh_assessments,
-    stale_pregnancies,
-    write_records,
-)
 from cervixwatch.views.json_view import assessment_json
 from tests.builders import woman
 from tests.strategies import PROPERTY_SETTINGS, RecordsOnDate, pregnancy_records
@@ -50,7 +45,8 @@ def _stored(factory: sessionmaker[Session]) -> list[AssessmentRow]:
 @given(case=pregnancy_records())
 def test_worklist_columns_agree_with_the_assessment(case: RecordsOnDate) -> None:
     assessment = assess(case.records, case.as_of, list(PROFILES.values()), bundled_evidence())
-    columns = assessment_columns(assessment, case.records, PROFILES)
+    result = assessment_json(assessment, case.records, PROFILES)
+    columns = assessment_columns(assessment, case.records, PROFILES, result)
     facts = assessment.facts
     assert columns["ga_days"] == facts["ga_days"]
     assert columns["latest_length_mm"] == facts["latest_tv_length_mm"]
@@ -75,7 +71,9 @@ def test_lengths_shown_are_transvaginal_and_dated() -> None:
         .with_length(25, at="22+0")
         .with_length(10, at="23+0", method=LengthMethod.TRANSABDOMINAL)
     )
-    columns = assessment_columns(w.assess("acog", "nice"), w.records, PROFILES)
+    assessment = w.assess("acog", "nice")
+    result = assessment_json(assessment, w.records, PROFILES)
+    columns = assessment_columns(assessment, w.records, PROFILES, result)
     assert (columns["latest_length_mm"], columns["latest_length_on"]) == (25, w.day("22+0"))
     assert (columns["shortest_length_mm"], columns["shortest_length_on"]) == (22, w.day("20+0"))
 

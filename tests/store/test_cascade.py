@@ -9,6 +9,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.app.accounts import assign_patient
+from cervixwatch.app.reassessing import write_records
 from cervixwatch.clinical.records import (
     CerclagePlacement,
     CerclageRemoval,
@@ -37,7 +38,6 @@ from cervixwatch.clinical.records import (
 from cervixwatch.knowledge import bundled_profiles
 from cervixwatch.store.models import PatientRow, RecordSource
 from cervixwatch.store.records import PatientFields
-from cervixwatch.store.writes import write_records
 from tests.store.tables import row_counts
 
 DAY = dt.date(2026, 3, 2)

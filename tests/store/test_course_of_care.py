@@ -11,6 +11,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cervixwatch.app.reassessing import reassess, write_records
 from cervixwatch.clinical.assessment import assess
 from cervixwatch.clinical.facts import derive_facts
 from cervixwatch.clinical.records import (
@@ -40,7 +41,6 @@ from cervixwatch.store.models import (
 )
 from cervixwatch.store.records import PatientFields, load_records, save_records
 from cervixwatch.store.retractions import Retractions, retract
-from cervixwatch.store.writes import reassess, write_records
 from tests.builders import woman
 
 PROFILES = list(bundled_profiles().values())

@@ -10,12 +10,12 @@ from pathlib import Path
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from cervixwatch.app.reassessing import write_records
 from cervixwatch.interop.fhir_bundle import read_bundle
 from cervixwatch.knowledge import bundled_profiles
 from cervixwatch.store.models import PregnancyRow, PregnancyStatus, RecordSource
 from cervixwatch.store.records import PatientFields
 from cervixwatch.store.worklist import WorklistFilter, worklist, worklist_count
-from cervixwatch.store.writes import write_records
 
 VIGNETTES = sorted((Path(__file__).parents[1] / "scenarios" / "vignettes").iterdir())
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from cervixwatch.app.reassessing import Written, write_records
 from cervixwatch.clinical.gestation import GestationalAge
-from cervixwatch.store import PatientFields, Written, write_records
+from cervixwatch.store import PatientFields
 from tests.builders import Woman
 from tests.builders import woman as records_of
 from tests.store.tables import row_counts

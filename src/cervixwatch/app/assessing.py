@@ -10,15 +10,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from cervixwatch.app.reassessing import Profiles, reassess
 from cervixwatch.clinical.assessment import Assessment, assess
 from cervixwatch.clinical.gestation import GestationalAge
 from cervixwatch.clinical.guidelines import GuidelineProfile
 from cervixwatch.knowledge import bundled_evidence
-from cervixwatch.store import load_records, reassess
+from cervixwatch.store import load_records
 from cervixwatch.store.assessments import URGENT_CODE
 from cervixwatch.store.crud import plausible_id
 from cervixwatch.store.records import NotFound
-from cervixwatch.store.writes import Profiles
 from cervixwatch.views.json_view import assessment_json
 
 

@@ -74,6 +74,7 @@ from cervixwatch.app.patient_identity import (
     find_woman,
     women_by_reference,
 )
+from cervixwatch.app.reassessing import Profiles, reassess
 from cervixwatch.clinical.records import (
     PregnancyRecords,
 )
@@ -102,7 +103,6 @@ from cervixwatch.store.records import (
     save_records,
 )
 from cervixwatch.store.retractions import Retractions, retract
-from cervixwatch.store.writes import Profiles, reassess
 
 #: Records are parsed as of this day: every record is imported, whatever its date.
 HORIZON: Final = dt.date.max

@@ -20,12 +20,12 @@ from cervixwatch.access.principal import Scope
 from cervixwatch.app import checks
 from cervixwatch.app.assessing import reassess_pregnancy
 from cervixwatch.app.errors import Conflict, NotFound
+from cervixwatch.app.reassessing import Profiles
 from cervixwatch.app.writing import Saved, writing
 from cervixwatch.knowledge import codes as c
 from cervixwatch.store import accounts, crud, identity
 from cervixwatch.store.models import PatientRow
 from cervixwatch.store.records import lock_patient
-from cervixwatch.store.writes import Profiles
 
 
 @dataclass(frozen=True, slots=True)

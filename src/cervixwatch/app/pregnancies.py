@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from cervixwatch.app import checks
 from cervixwatch.app.assessing import reassess_pregnancy
 from cervixwatch.app.errors import Conflict, InvalidField, NotFound
+from cervixwatch.app.reassessing import Profiles
 from cervixwatch.app.recording import PREGNANCY_RECORDS
 from cervixwatch.app.writing import Saved, writing
 from cervixwatch.store import crud
 from cervixwatch.store.models import PregnancyRow, PregnancyStatus
 from cervixwatch.store.records import lock_patient
-from cervixwatch.store.writes import Profiles
 
 
 def _no_other_active(session: Session, patient_id: str, pregnancy_id: str | None) -> None:

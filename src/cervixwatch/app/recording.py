@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cervixwatch.app import checks
 from cervixwatch.app.assessing import AssessmentSummary, reassess_pregnancy
 from cervixwatch.app.errors import Conflict, InvalidField, NotFound
+from cervixwatch.app.reassessing import Profiles
 from cervixwatch.app.writing import Saved, writing
 from cervixwatch.store import crud
 from cervixwatch.store.crud import Owner
@@ -41,7 +42,6 @@ from cervixwatch.store.models import (
     SymptomReportRow,
 )
 from cervixwatch.store.records import lock_patient
-from cervixwatch.store.writes import Profiles
 
 Row = TypeVar("Row", bound=Base)
 Values = Mapping[str, Any]

@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from cervixwatch.app import checks
 from cervixwatch.app.assessing import AssessmentSummary, reassess_pregnancy
 from cervixwatch.app.errors import NotFound
+from cervixwatch.app.reassessing import Profiles
 from cervixwatch.app.writing import Saved, writing
 from cervixwatch.store import crud
 from cervixwatch.store.models import RecordSource, SymptomReportRow, SymptomReviewRow
 from cervixwatch.store.records import lock_patient
-from cervixwatch.store.writes import Profiles
 
 __all__ = ["delete_review", "get_review", "list_reviews", "review_report"]
 

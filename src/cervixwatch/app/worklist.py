@@ -15,13 +15,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from cervixwatch.store import refresh_assessments
+from cervixwatch.app.reassessing import Profiles, refresh_assessments
 from cervixwatch.store.worklist_search import (
     WorklistLine,
     WorklistSearch,
     worklist_page,
 )
-from cervixwatch.store.writes import Profiles
 
 __all__ = ["WorklistPage", "WorklistSearch", "list_worklist"]
 

@@ -1,4 +1,4 @@
-"""Loading the cohort into the database: each woman through the store's `write_records`, which
+"""Loading the cohort into the database: each woman through the app's `write_records`, which
 saves her records and assesses her in one transaction, exactly as any other input does."""
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cervixwatch.app.reassessing import write_records
 from cervixwatch.clinical.guidelines import GuidelineProfile
 from cervixwatch.cohort.fhir import patient_resource
 from cervixwatch.cohort.model import CohortPatient
 from cervixwatch.interop.fhir_patient import read_patient
 from cervixwatch.interop.fhir_values import Where
-from cervixwatch.store import PatientFields, RecordSource, write_records
+from cervixwatch.store import PatientFields, RecordSource
 from cervixwatch.store.models import PatientRow
 
 

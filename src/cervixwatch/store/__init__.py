@@ -1,8 +1,9 @@
 """Persistence: SQLAlchemy models, Alembic migrations, and saving and loading clinical records.
 
 SQLite (one file, WAL) is the embedded default and PostgreSQL (psycopg 3) the production
-database; both run the same models and migrations. Use cases write through `write_records`,
-which saves a woman's records and reassesses her in one transaction.
+database; both run the same models and migrations. The store keeps what it is given: use
+cases write through `app.reassessing.write_records`, which saves a woman's records, reassesses
+her and stores the assessment in one transaction.
 """
 
 from cervixwatch.store.database import database_url, make_engine, session_factory, transaction
@@ -24,7 +25,6 @@ from cervixwatch.store.worklist_search import (
     search_worklist,
     worklist_page,
 )
-from cervixwatch.store.writes import Written, reassess, refresh_assessments, write_records
 
 __all__ = [
     "IdentifierConflict",
@@ -35,13 +35,10 @@ __all__ = [
     "WorklistFilter",
     "WorklistLine",
     "WorklistSearch",
-    "Written",
     "count_worklist",
     "database_url",
     "load_records",
     "make_engine",
-    "reassess",
-    "refresh_assessments",
     "save_records",
     "search_worklist",
     "session_factory",
@@ -51,5 +48,4 @@ __all__ = [
     "worklist",
     "worklist_count",
     "worklist_page",
-    "write_records",
 ]

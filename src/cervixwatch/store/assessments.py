@@ -1,8 +1,10 @@
 """Keeping the current assessment of each pregnancy, with the columns the worklist reads.
 
-The stored `result` is exactly the assessment JSON (`views.json_view.assessment_json`); the
-worklist columns are copied out of the `Assessment` and the records it was made from, never
-worked out afresh, so the worklist cannot disagree with the assessment it lists.
+The stored `result` is exactly the assessment JSON (`views.json_view.assessment_json`), which
+the app makes and hands in: the store keeps assessments, it neither runs `assess` nor renders
+one (`app.reassessing` does both). The worklist columns are copied out of the `Assessment` and
+the records it was made from, never worked out afresh, so the worklist cannot disagree with the
+assessment it lists.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, select
+from sqlalchemy import Insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -26,8 +28,7 @@ from cervixwatch.clinical.records import (
     PregnancyRecords,
 )
 from cervixwatch.store.crud import plausible_row_id
-from cervixwatch.store.models import AssessmentRow, PregnancyRow
-from cervixwatch.views.json_view import assessment_json
+from cervixwatch.store.models import AssessmentRow, PregnancyRow, PregnancyStatus
 
 #: The recommendation that puts a woman at the top of the worklist (same-day assessment).
 URGENT_CODE = "urgent-evaluation"
@@ -56,10 +57,13 @@ def _lengths_counted(records: PregnancyRecords, as_of: dt.date) -> list[Cervical
 
 
 def assessment_columns(
-    assessment: Assessment, records: PregnancyRecords, profiles: Profiles
+    assessment: Assessment,
+    records: PregnancyRecords,
+    profiles: Profiles,
+    result: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The stored assessment's columns, from an assessment and the records it was made from."""
-    result = assessment_json(assessment, records, profiles)
+    """The stored assessment's columns, from an assessment, the records it was made from and
+    its JSON document (`result`, as `views.json_view.assessment_json` renders it)."""
     lengths = _lengths_counted(records, assessment.as_of)
     # As in facts.py: of equal dates the first stored is the latest; of equal lengths the
     # first measured is the shortest.
@@ -115,18 +119,46 @@ def store_assessment(
     records: PregnancyRecords,
     profiles: Profiles,
     *,
+    result: Mapping[str, Any],
     computed_at: dt.datetime | None = None,
 ) -> None:
-    """Make `assessment` (of `records`, by `profiles`) the pregnancy's current assessment."""
+    """Make `assessment` (of `records`, by `profiles`) the pregnancy's current assessment;
+    `result` is its JSON document, stored as it is."""
     values = {
         "pregnancy_id": pregnancy_id,
         "computed_at": computed_at or dt.datetime.now(dt.UTC),
-        **assessment_columns(assessment, records, profiles),
+        **assessment_columns(assessment, records, profiles, result),
     }
     # On the session's connection: through the session, the ORM would treat the statement as
     # a bulk insert of objects, at a cost above the database's own.
     connection = session.connection()
     connection.execute(_upsert(connection.dialect.name), values)
+
+
+def stale_pregnancies(session: Session, as_of: dt.date, profiles: Profiles) -> list[str]:
+    """Active pregnancies whose current assessment is missing, was made for another day, or
+    by other guideline versions: what a daily refresh must reassess.
+
+    Asked on every worklist request, so it is one query that the database answers from the
+    active rows alone (nothing stale is the common case). The versions are compared as JSON
+    documents on PostgreSQL and as the stored text on SQLite, where two serialisations of
+    the same versions could differ: that can only call an assessment stale that is not,
+    and reassessing it is harmless; never the other way round.
+    """
+    versions = knowledge_versions(profiles)
+    query = (
+        select(PregnancyRow.id)
+        .outerjoin(AssessmentRow, AssessmentRow.pregnancy_id == PregnancyRow.id)
+        .where(
+            PregnancyRow.status == PregnancyStatus.ACTIVE,
+            or_(
+                AssessmentRow.as_of.is_(None),
+                AssessmentRow.as_of != as_of,
+                AssessmentRow.knowledge != versions,
+            ),
+        )
+    )
+    return sorted(session.scalars(query))
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 record at a time (the JSON API's create, read, update, list and delete).
 
 SQL only, no clinical logic and no validation beyond what an id can look like: the use cases
-check values, and reassess the pregnancy in the same transaction (`store.writes.reassess`).
+check values, and reassess the pregnancy in the same transaction (`app.reassessing.reassess`).
 Ids that cannot name a row (too long, not an id's characters, an integer out of the column's
 range) find nothing without asking the database, so no input reaches it that it would refuse.
 """

@@ -466,7 +466,7 @@ def save_records(
 ) -> Saved:
     """Merge `records` into the woman's stored data and her active pregnancy (started if she
     has none). Call inside `database.transaction`, and reassess in the same transaction
-    (`store.writes` does both).
+    (`app.reassessing.write_records` does both).
 
     `patient_id`: the stored woman the records are hers (the caller found her); else she is
     found by her identifiers (`PatientFields`). `new_patient`: the caller has looked for her

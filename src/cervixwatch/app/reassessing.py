@@ -1,26 +1,28 @@
-"""Writing a woman's data: one transaction that saves her records and reassesses her.
+"""Reassessing a woman after a write: her records as stored, through the same pure `assess`
+every other path uses, rendered as the assessment JSON and handed to the store to keep.
 
-The assessment is recomputed from the records as stored (not as sent), through the same pure
-`assess` every other path uses, so what the worklist shows is what `assess` says of what the
-database holds.
+The assessment is recomputed from the records as stored (not as sent), so what the worklist
+shows is what `assess` says of what the database holds. The store only keeps what it is
+given (`store.assessments.store_assessment`); running `assess` and rendering its result
+happen here, one layer out.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.clinical.assessment import Assessment, assess
 from cervixwatch.clinical.guidelines import GuidelineProfile
 from cervixwatch.clinical.records import PregnancyRecords
 from cervixwatch.knowledge import bundled_evidence
-from cervixwatch.store.assessments import knowledge_versions, store_assessment
+from cervixwatch.store.assessments import Profiles, stale_pregnancies, store_assessment
 from cervixwatch.store.database import transaction
-from cervixwatch.store.models import AssessmentRow, PregnancyRow, PregnancyStatus, RecordSource
+from cervixwatch.store.models import PregnancyRow, RecordSource
 from cervixwatch.store.records import (
     NotFound,
     PatientFields,
@@ -28,8 +30,9 @@ from cervixwatch.store.records import (
     lock_patient,
     save_records,
 )
+from cervixwatch.views.json_view import assessment_json
 
-Profiles = Sequence[GuidelineProfile] | Mapping[str, GuidelineProfile]
+__all__ = ["Profiles", "Written", "reassess", "refresh_assessments", "write_records"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +74,15 @@ def reassess(
         records = load_records(session, pregnancy_id)
     chosen = _profile_list(profiles)
     assessment = assess(records, as_of, chosen, bundled_evidence())
-    store_assessment(session, pregnancy_id, assessment, records, chosen, computed_at=computed_at)
+    store_assessment(
+        session,
+        pregnancy_id,
+        assessment,
+        records,
+        chosen,
+        result=assessment_json(assessment, records, chosen),
+        computed_at=computed_at,
+    )
     return records, assessment
 
 
@@ -94,32 +105,6 @@ def write_records(
             session, saved.pregnancy_id, as_of, profiles, stored=saved.records
         )
     return Written(saved.patient_id, saved.pregnancy_id, stored, assessment)
-
-
-def stale_pregnancies(session: Session, as_of: dt.date, profiles: Profiles) -> list[str]:
-    """Active pregnancies whose current assessment is missing, was made for another day, or
-    by other guideline versions: what a daily refresh must reassess.
-
-    Asked on every worklist request, so it is one query that the database answers from the
-    active rows alone (nothing stale is the common case). The versions are compared as JSON
-    documents on PostgreSQL and as the stored text on SQLite, where two serialisations of
-    the same versions could differ: that can only call an assessment stale that is not,
-    and reassessing it is harmless; never the other way round.
-    """
-    versions = knowledge_versions(profiles)
-    query = (
-        select(PregnancyRow.id)
-        .outerjoin(AssessmentRow, AssessmentRow.pregnancy_id == PregnancyRow.id)
-        .where(
-            PregnancyRow.status == PregnancyStatus.ACTIVE,
-            or_(
-                AssessmentRow.as_of.is_(None),
-                AssessmentRow.as_of != as_of,
-                AssessmentRow.knowledge != versions,
-            ),
-        )
-    )
-    return sorted(session.scalars(query))
 
 
 def refresh_assessments(
