@@ -29,14 +29,18 @@ class AuditEntry:
     via: str | None = None
     patient_id: str | None = None
     client_address: str | None = None
+    #: How it ended, when the status does not say (a stream that failed after its 200, a
+    #: page that answered a refusal with a redirect to sign in); else from the status.
+    outcome: AuditOutcome | None = None
 
 
 def outcome_of(status: int, patient_id: str | None = None) -> AuditOutcome:
     """`patient_id`: the woman the request was found to be about. A 404 about a known woman
-    is a refusal (the caller may not see her: the answer hides that she exists)."""
+    is a refusal (the caller may not see her: the answer hides that she exists), and so is a
+    429 (too many requests: refused by the rate limit)."""
     if status < 400:
         return AuditOutcome.SUCCESS
-    if status in (401, 403) or (status == 404 and patient_id is not None):
+    if status in (401, 403, 429) or (status == 404 and patient_id is not None):
         return AuditOutcome.DENIED
     if status < 500:
         return AuditOutcome.INVALID
@@ -59,7 +63,7 @@ def _columns(entry: AuditEntry) -> dict[str, object]:
         "path": entry.path[:500],
         "patient_id": entry.patient_id,
         "client_address": (entry.client_address or None) and entry.client_address[:64],
-        "outcome": outcome_of(entry.status, entry.patient_id),
+        "outcome": entry.outcome or outcome_of(entry.status, entry.patient_id),
         "status": entry.status,
         "request_id": entry.request_id,
     }

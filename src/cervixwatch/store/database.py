@@ -57,6 +57,9 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     """An engine for `url` (default `database_url()`); SQLite gets WAL, foreign keys, a busy
     timeout and write transactions that lock on begin."""
     parsed = make_url(url or database_url())
+    # A failed statement's parameters (names, birth dates, hospital numbers) never appear in
+    # an exception's message, and so never in a log (issue 12, F5).
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(parsed, **kwargs)
         _configure_sqlite(engine)

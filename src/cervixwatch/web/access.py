@@ -37,8 +37,8 @@ from starlette.concurrency import run_in_threadpool
 
 from cervixwatch.access.credentials import same_secret
 from cervixwatch.access.principal import Principal, Role, Scope, scope_of
+from cervixwatch.app import account_lookups as account_store
 from cervixwatch.app import accounts
-from cervixwatch.store import accounts as account_store
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +202,9 @@ class AccessRecord:
     patient_id: str | None = None
     principal: Principal | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    #: The refusal a page answered by sending the browser to sign in (401 answered as a
+    #: redirect): the audit's outcome is this status's, not the redirect's.
+    refused: int | None = None
 
 
 def access_record(request: Request) -> AccessRecord:
@@ -323,15 +326,18 @@ def _caller_known_in_memory(request: Request) -> bool:
 def _apply(request: Request, policy: SignedIn | ClinicalList | PatientData) -> Principal:
     """Who is asking and whether the policy lets her: the caller, or an HTTPException."""
     record = access_record(request)
+    # Named first, so that whatever follows (a 401, a 429, a failure) is recorded as this.
+    if isinstance(policy, SignedIn | ClinicalList):
+        record.action = policy.audit_action
+    else:
+        record.action = policy.audit_action or policy.action
     principal = authenticate(request)
     record.principal = principal
     if principal is not None:
         _rate_limit(request, principal)
     if isinstance(policy, SignedIn | ClinicalList):
-        record.action = policy.audit_action
         _signed_in(principal, policy.roles)
     else:
-        record.action = policy.audit_action or policy.action
         principal = _signed_in(principal, frozenset({Role.CLINICIAN, Role.PATIENT}))
         sessions: sessionmaker[Session] = request.app.state.sessions
         with sessions() as session:

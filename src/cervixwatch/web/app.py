@@ -20,9 +20,9 @@ from fastapi.staticfiles import StaticFiles
 
 from cervixwatch import __version__
 from cervixwatch.access.token_cache import TokenCache
+from cervixwatch.app.database import make_engine, session_factory, upgrade
 from cervixwatch.knowledge import load_profiles
 from cervixwatch.settings import Settings, get_settings
-from cervixwatch.store import make_engine, session_factory, upgrade
 from cervixwatch.web.access import enforce
 from cervixwatch.web.api import router as api_router
 from cervixwatch.web.audit import AuditLog
@@ -31,6 +31,7 @@ from cervixwatch.web.control_characters import RefuseControlCharacters
 from cervixwatch.web.fhir import router as fhir_router
 from cervixwatch.web.hardening import add_hardening, mount_docs
 from cervixwatch.web.limits import RequestSizeLimit
+from cervixwatch.web.logs import install_log_scrubbing
 from cervixwatch.web.oidc import add_oidc
 from cervixwatch.web.pages import router as pages_router
 from cervixwatch.web.rate_limits import RateLimiter
@@ -47,6 +48,7 @@ def create_app(
 ) -> FastAPI:
     """The app for `settings` (default: from the environment); `today` is the clinic's clock."""
     settings = settings or get_settings()
+    install_log_scrubbing()  # logs carry ids, never patient data (issue 12, F5)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

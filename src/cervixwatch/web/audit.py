@@ -22,12 +22,15 @@ import uuid
 from typing import Any
 
 import anyio
+import orjson
 from sqlalchemy import Engine
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cervixwatch.store.audit import AuditEntry, record
+from cervixwatch.app.audit_log import AuditEntry, outcome_of, record
+from cervixwatch.app.rows import AuditOutcome
 from cervixwatch.web.access import AccessRecord
+from cervixwatch.web.logs import scrubbed_traceback, set_logged_path
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +59,21 @@ def _is_id(name: str) -> bool:
 _RECORDED_BY_ROUTE = "audit_recorded_by_route"
 
 
-def _entry(scope: Scope, state: dict[str, Any], request_id: str, status: int) -> AuditEntry | None:
-    """The request's audit entry with `status`; None if it touches no patient data."""
+def _entry(
+    scope: Scope,
+    state: dict[str, Any],
+    request_id: str,
+    status: int,
+    outcome: AuditOutcome | None = None,
+) -> AuditEntry | None:
+    """The request's audit entry with `status`; None if it touches no patient data.
+    `outcome`: how it ended when the status does not say (a stream that failed after its
+    200); a page that answered a refusal by redirecting names it (`AccessRecord.refused`)."""
     access: AccessRecord | None = state.get("access")
     if access is None or access.action is None:
         return None
+    if outcome is None and access.refused is not None:
+        outcome = outcome_of(access.refused, access.patient_id)
     principal = access.principal
     client = scope.get("client")
     return AuditEntry(
@@ -75,6 +88,7 @@ def _entry(scope: Scope, state: dict[str, Any], request_id: str, status: int) ->
         via=principal.via if principal else None,
         patient_id=access.patient_id,
         client_address=client[0] if client else None,
+        outcome=outcome,
     )
 
 
@@ -92,6 +106,13 @@ def recorded_by_route(request: Request, status: int) -> None:
 
 
 class AuditLog:
+    """Writes each request's entry as its answer starts; a streamed answer's (no
+    Content-Length) when its last part is handed over, so that an export that fails part-way
+    is recorded as failed, not as the success its 200 began as. An exception no handler
+    answered becomes a 500 here, recorded (outcome failed) and logged with its frames and
+    type only (`web.logs`): nothing is left for the server to log with the exception's
+    message."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -102,34 +123,84 @@ class AuditLog:
         request_id = str(uuid.uuid4())
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
-        recorded = False
+        sent: int | None = None  # the status, once the answer has started
+        held = False  # a streamed answer's entry, written when it ends
 
         async def send_and_record(message: Message) -> None:
-            nonlocal recorded
-            if message["type"] == "http.response.start" and not recorded:
-                recorded = True
+            nonlocal sent, held
+            if message["type"] == "http.response.start" and sent is None:
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER, request_id.encode()))
                 message = {**message, "headers": headers}
-                status = int(message["status"])
-                by_route = state.get(_RECORDED_BY_ROUTE)
-                if by_route is None:
-                    await self._record(scope, state, request_id, status)
-                elif by_route != status:
-                    log.warning(
-                        "request %s: audit entry written as %s, answered %s",
-                        request_id,
-                        by_route,
-                        status,
-                    )
+                sent = int(message["status"])
+                # Uvicorn writes the access line as the answer starts, in this task.
+                set_logged_path(_ids_only(scope["path"], scope.get("path_params", {})))
+                if _streamed(headers):
+                    held = True
+                else:
+                    await self._settle(scope, state, request_id, sent)
+            elif (
+                message["type"] == "http.response.body"
+                and held
+                and not message.get("more_body", False)
+            ):
+                held = False
+                assert sent is not None
+                await self._settle(scope, state, request_id, sent)
             await send(message)
 
-        await self.app(scope, receive, send_and_record)
+        try:
+            await self.app(scope, receive, send_and_record)
+        except Exception as error:
+            log.error(
+                "request %s: %s %s failed\n%s",
+                request_id,
+                scope["method"],
+                _ids_only(scope["path"], scope.get("path_params", {})),
+                scrubbed_traceback(error),
+            )
+            if sent is None:
+                await _answer_500(send_and_record, request_id)
+            elif held:
+                held = False
+                await self._settle(scope, state, request_id, sent, AuditOutcome.FAILED)
+            # Not raised again: it is answered (or the broken stream ends here, and the
+            # client sees it cut short) and logged without its message.
+            return
+        if held:  # the stream stopped before its end: the client went away
+            assert sent is not None
+            await self._settle(scope, state, request_id, sent, AuditOutcome.FAILED)
+
+    async def _settle(
+        self,
+        scope: Scope,
+        state: dict[str, Any],
+        request_id: str,
+        status: int,
+        outcome: AuditOutcome | None = None,
+    ) -> None:
+        """Write the request's entry, unless its route wrote it in its own transaction."""
+        by_route = state.get(_RECORDED_BY_ROUTE)
+        if by_route is None:
+            await self._record(scope, state, request_id, status, outcome)
+        elif by_route != status or outcome is not None:
+            log.warning(
+                "request %s: audit entry written as %s, answered %s%s",
+                request_id,
+                by_route,
+                status,
+                "" if outcome is None else f" ({outcome.value})",
+            )
 
     async def _record(
-        self, scope: Scope, state: dict[str, Any], request_id: str, status: int
+        self,
+        scope: Scope,
+        state: dict[str, Any],
+        request_id: str,
+        status: int,
+        outcome: AuditOutcome | None = None,
     ) -> None:
-        entry = _entry(scope, state, request_id, status)
+        entry = _entry(scope, state, request_id, status, outcome)
         if entry is None:
             return
         engine: Engine = scope["app"].state.engine
@@ -139,3 +210,22 @@ class AuditLog:
             # The access has happened; a lost entry must be loud in the logs (ids only).
             log.exception("audit entry for request %s could not be written", request_id)
             raise
+
+
+def _streamed(headers: list[tuple[bytes, bytes]]) -> bool:
+    return not any(name.lower() == b"content-length" for name, _ in headers)
+
+
+async def _answer_500(send: Send, request_id: str) -> None:
+    body = orjson.dumps({"detail": f"internal error (request {request_id})"})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -24,7 +24,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from cervixwatch.access.principal import Principal, Role
-from cervixwatch.web.access import CSRF_FIELD, authenticate
+from cervixwatch.web.access import CSRF_FIELD, access_record, authenticate
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,8 @@ class PageRoute(APIRoute):
                 return await handler(request)
             except HTTPException as error:
                 if error.status_code == 401:
+                    # Recorded as the refusal it is, not as the redirect's success.
+                    access_record(request).refused = 401
                     target = request.url.path
                     if request.url.query:
                         target += "?" + request.url.query
