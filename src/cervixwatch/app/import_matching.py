@@ -1,9 +1,11 @@
-"""What the records of an imported Bundle are in the store, entry by entry: the stored rows that
-records sent under CervixWatch's own ids are (`own_records`), what the Bundle takes back
-(`taken_back`: entered in error, ended, resolved, refuted, or now another kind of record), and
-where each entry went (`entry_locations`: the id of the resource it is stored as).
+"""What the records of an import are in the store, item by item: the stored rows that records
+sent under CervixWatch's own ids are (`own_records`), what the input takes back as the store
+retracts it (`retractions_of` a reader's `Withdrawals`), where each item went
+(`entry_locations`: the id of the resource it is stored as), and facts already stored under
+another id (`already_stored`).
 
-`app.importing` runs the import; this is how its entries are matched to what is stored.
+`app.importing` runs the import; this is how its items are matched to what is stored. It reads
+no input format: what it needs of each item, a reader says (`interop.intake.Item`).
 """
 
 from __future__ import annotations
@@ -26,14 +28,9 @@ from cervixwatch.clinical.records import (
     CervicalExam,
     Complication,
     DeclinableCode,
-    MaternalCondition,
     PregnancyRecords,
 )
-from cervixwatch.interop import fhir_values as fv
-from cervixwatch.interop.fhir_bundle import records_from_bundle
-from cervixwatch.interop.fhir_entries import BundleEntry
-from cervixwatch.interop.fhir_values import Where, codes_of
-from cervixwatch.knowledge import codes as c
+from cervixwatch.interop.intake import Item, Withdrawals
 from cervixwatch.store.exports import (
     KINDS_BY_TABLE,
     condition_rows,
@@ -46,17 +43,14 @@ from cervixwatch.store.records import default_identifier_system
 from cervixwatch.store.retractions import Retractions, claim_identifier
 
 __all__ = [
-    "BundleEntry",
     "Located",
     "already_stored",
     "entry_locations",
     "held_records",
     "own_records",
-    "taken_back",
+    "retractions_of",
     "unnamed_locations",
 ]
-
-_CONDITION_RESOLVED: Final = frozenset({"inactive", "resolved", "remission"})
 
 
 # --- records under CervixWatch's own ids -------------------------------------------------------
@@ -171,55 +165,15 @@ def _own_exams(
 
 # --- retractions ---------------------------------------------------------------------------------
 
-_TABLES_OF_TYPE: Final[Mapping[str, tuple[str, ...]]] = {
-    "Observation": (
-        "prior_pregnancies",
-        "cervical_lengths",
-        "cervical_exams",
-        "fibronectin_tests",
-    ),
-    "Condition": ("complications",),
-    "Procedure": (
-        "cervical_excisions",
-        "cerclage_placements",
-        "cerclage_removals",
-        "declined_decisions",
-    ),
-    "MedicationRequest": ("medications",),
-    "MedicationStatement": ("declined_decisions",),
-    "QuestionnaireResponse": ("symptom_reports",),
-    "Task": ("symptom_reviews",),
+#: The store's table of each record part a reader names (`interop.intake.Part`).
+_TABLE_OF_PART: Final[Mapping[str, str]] = {
+    **{k.field: k.table_name for k in RECORD_KINDS},
+    **{child.table_name: child.table_name for k in RECORD_KINDS for child in k.children},
 }
-_REMOVED_STATUSES: Final[Mapping[str, frozenset[str]]] = {
-    "Observation": frozenset({"entered-in-error", "cancelled"}),
-    # A Procedure not done is no excision or cerclage (it may be an offer declined instead).
-    "Procedure": frozenset({"entered-in-error", "not-done"}),
-    "MedicationRequest": frozenset({"entered-in-error"}),
-    "MedicationStatement": frozenset({"entered-in-error"}),
-    "QuestionnaireResponse": frozenset({"entered-in-error"}),
-    "Task": frozenset({"entered-in-error", "cancelled", "rejected", "failed"}),
-}
-_ENDED_ORDERS: Final[Mapping[str, MedicationStatus]] = {
+_ENDED: Final[Mapping[str, MedicationStatus]] = {
     "stopped": MedicationStatus.STOPPED,
-    "cancelled": MedicationStatus.STOPPED,
-    "on-hold": MedicationStatus.STOPPED,
     "completed": MedicationStatus.COMPLETED,
 }
-_COMPLICATION_CODES: Final[Mapping[c.Code, Complication]] = {
-    c.PRETERM_LABOUR: Complication.PRETERM_LABOUR,
-    c.RUPTURED_MEMBRANES: Complication.RUPTURED_MEMBRANES,
-    c.CHORIOAMNIONITIS: Complication.CHORIOAMNIONITIS,
-    c.VAGINAL_BLEEDING: Complication.VAGINAL_BLEEDING,
-    c.FETAL_DEATH: Complication.FETAL_DEATH,
-    c.LETHAL_FETAL_ANOMALY: Complication.LETHAL_FETAL_ANOMALY,
-    c.PLACENTA_PRAEVIA: Complication.PLACENTA_PRAEVIA,
-}
-_MATERNAL_CODES: Final[Mapping[c.Code, MaternalCondition]] = {
-    c.UTERINE_ANOMALY: MaternalCondition.UTERINE_ANOMALY,
-    c.INTRAUTERINE_ADHESIONS: MaternalCondition.INTRAUTERINE_ADHESIONS,
-    c.CERVICAL_INSUFFICIENCY: MaternalCondition.CERVICAL_INSUFFICIENCY,
-}
-_REFUTED: Final = frozenset({"refuted", "entered-in-error"})
 
 
 def _keys(table: str, rid: str) -> list[str]:
@@ -231,7 +185,7 @@ def _keys(table: str, rid: str) -> list[str]:
 
 
 def _kept_keys(records: PregnancyRecords) -> dict[str, set[str]]:
-    """{table: the source keys of the records the Bundle gives} (the reviews inside reports
+    """{table: the source keys of the records the input gives} (the reviews inside reports
     included)."""
     kept: dict[str, set[str]] = {}
     for part, (_prefix, table) in (*TUPLE_PREFIXES.items(), ("exams", ("exam", "cervical_exams"))):
@@ -246,91 +200,34 @@ def _kept_keys(records: PregnancyRecords) -> dict[str, set[str]]:
     return kept
 
 
-def _ended_on(resource: Mapping[str, Any], where: Where) -> dt.date | None:
-    """The day an order ended, where the resource says: the end of its dosage's bounds."""
-    for i, dosage in enumerate(resource.get("dosageInstruction") or ()):
-        repeat = (dosage.get("timing") or {}).get("repeat") if isinstance(dosage, dict) else None
-        bounds = repeat.get("boundsPeriod") if isinstance(repeat, dict) else None
-        if isinstance(bounds, dict) and isinstance(bounds.get("end"), str):
-            name = f"dosageInstruction[{i}].timing.repeat.boundsPeriod.end"
-            return fv.parse_partial_date(bounds["end"], where, name).earliest()
-    return None
-
-
-def taken_back(
-    entries: Sequence[BundleEntry], records: PregnancyRecords, today: dt.date
+def retractions_of(
+    withdrawals: Withdrawals, records: PregnancyRecords, today: dt.date
 ) -> Retractions:
-    """What the Bundle takes back: records sent with a status that removes or ends them, and
-    what a resource was stored as before that it no longer is (a cerclage Procedure now not
-    done: an offer declined)."""
+    """What a reader says the input takes back, as the store retracts it: by table and the
+    keys its records are known by, less what the records now given hold; a resolution dated
+    after `today` (or not dated) on `today`."""
     kept = _kept_keys(records)
     removed: dict[str, list[str]] = {}
-    medications: dict[str, tuple[MedicationStatus, dt.date | None]] = {}
-    resolved: dict[Complication, dt.date] = {}
-    refuted_complications: set[Complication] = set()
-    refuted_maternal: set[MaternalCondition] = set()
-    for entry in entries:
-        if entry.request is not None and entry.deletes:
-            # DELETE Type/id: whatever that resource was stored as goes (its body, if any,
-            # is not read).
-            kind, _, target = entry.request.url.partition("/")
-            for table in _TABLES_OF_TYPE.get(kind, ()):
-                stale = [k for k in _keys(table, target) if k not in kept.get(table, ())]
+    for part, ids in withdrawals.removed.items():
+        table = _TABLE_OF_PART[part]
+        for rid in ids:
+            stale = [k for k in _keys(table, rid) if k not in kept.get(table, ())]
+            if stale:
                 removed.setdefault(table, []).extend(stale)
-            continue
-        r = entry.resource
-        rid = r.get("id")
-        status = r.get("status")
-        gone = status in _REMOVED_STATUSES.get(entry.kind, ())
-        if entry.kind == "Condition":
-            codes = codes_of(r.get("code"))
-            verification = {code for _, code in codes_of(r.get("verificationStatus"))}
-            clinical = {code for _, code in codes_of(r.get("clinicalStatus"))}
-            complications = {_COMPLICATION_CODES[k] for k in codes if k in _COMPLICATION_CODES}
-            gone = bool(verification & _REFUTED)
-            if gone:
-                refuted_complications |= complications
-                refuted_maternal |= {_MATERNAL_CODES[k] for k in codes if k in _MATERNAL_CODES}
-            elif clinical & _CONDITION_RESOLVED or ("abatementDateTime" in r and not clinical):
-                day = today
-                if "abatementDateTime" in r:
-                    abated = fv.parse_partial_date(
-                        r["abatementDateTime"], entry.where, "abatementDateTime"
-                    ).earliest()
-                    day = min(abated, today)
-                for complication in complications:
-                    resolved[complication] = day
-        if not isinstance(rid, str):
-            continue
-        tables = _TABLES_OF_TYPE.get(entry.kind, ())
-        kept_as = [t for t in tables if any(k in kept.get(t, ()) for k in _keys(t, rid))]
-        if gone or kept_as:
-            # Not kept (entered in error), or kept as another kind of record than before:
-            # whatever else it was stored as goes.
-            for table in tables:
-                stale = [k for k in _keys(table, rid) if k not in kept.get(table, ())]
-                if stale:
-                    removed.setdefault(table, []).extend(stale)
-        elif entry.kind == "MedicationRequest" and (ended := _ENDED_ORDERS.get(str(status))):
-            medications[rid] = (ended, _ended_on(r, entry.where))
-    active = {c.complication for c in records.complications if c.resolved_on is None}
     return Retractions(
         removed=removed,
-        medications=medications,
-        resolved={k: v for k, v in resolved.items() if k not in active},
-        refuted_complications=frozenset(refuted_complications - active),
-        refuted_maternal=frozenset(refuted_maternal - records.maternal_conditions),
+        medications={rid: (_ENDED[how], on) for rid, (how, on) in withdrawals.ended_orders.items()},
+        resolved={
+            k: today if day is None else min(day, today) for k, day in withdrawals.resolved.items()
+        },
+        refuted_complications=withdrawals.refuted_complications,
+        refuted_maternal=withdrawals.refuted_maternal,
     )
 
 
 # --- where each entry went ----------------------------------------------------------------------
 
 
-_EXAM_PART_CODES: Final[Mapping[c.Code, str]] = {
-    c.DILATION: "dilation",
-    c.EFFACEMENT: "effacement",
-    c.MEMBRANES_EXPOSED: "membranes",
-}
 _PREFIX_OF_TABLE: Final = {
     table: prefix
     for prefix, table in (
@@ -341,20 +238,9 @@ _PREFIX_OF_TABLE: Final = {
 _PART_OF_TABLE: Final = {table: part for part, (_prefix, table) in TUPLE_PREFIXES.items()}
 
 
-def _kept(entry: BundleEntry) -> bool:
-    """Whether the reader may keep the record of an entry (its status does not drop it)."""
-    r = entry.resource
-    if entry.kind == "Condition":
-        verification = {code for _, code in codes_of(r.get("verificationStatus"))}
-        return not verification & _REFUTED
-    return r.get("status") not in _REMOVED_STATUSES.get(entry.kind, ()) or (
-        entry.kind == "Procedure" and c.REFUSAL_BY_PATIENT in codes_of(r.get("statusReason"))
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class Located:
-    """Where an entry went: the resource it is stored as (Type/id) and whether this import
+    """Where an item went: the resource it is stored as (Type/id) and whether this import
     created it (else it was there: updated, or unchanged)."""
 
     location: str
@@ -362,42 +248,32 @@ class Located:
 
 
 def unnamed_locations(
-    entries: Sequence[BundleEntry],
-    context: Sequence[Mapping[str, Any]],
+    items: Sequence[Item],
     records: PregnancyRecords,
     placed: Mapping[str, Sequence[tuple[int, bool]]],
-    as_of: dt.date,
 ) -> dict[int, Located]:
-    """{entry index: where it went} of the records sent without an id (as POST entries of a
-    transaction are): each such entry is read alone, with the Patient and the resources records
-    refer to (`context`: Bundle entries), and its record found among `records` (as given to
-    `save_records`, whose `placed` says which row each record went to) by its values."""
+    """{item index: where it went} of the records sent without an id (as POST entries of a
+    transaction are): each such item's records read alone (`Item.alone`) are found among
+    `records` (as given to `save_records`, whose `placed` says which row each record went to)
+    by their values."""
     taken: dict[str, set[int]] = {}
     out: dict[int, Located] = {}
-    for entry in entries:
-        if isinstance(entry.resource.get("id"), str) or not _kept(entry):
-            continue
-        alone = {
-            "resourceType": "Bundle",
-            "type": "collection",
-            "entry": [*context, {"resource": entry.resource}],
-        }
-        try:
-            read = records_from_bundle(alone, as_of)
-        except fv.BundleError:
+    for item in items:
+        read = item.alone
+        if read is None or item.source_id is not None or not item.kept:
             continue
         for part, (prefix, table) in (
             *TUPLE_PREFIXES.items(),
             ("exams", ("exam", "cervical_exams")),
         ):
             bare = KINDS_BY_TABLE[table].bare
-            sent = [bare(item) for item in getattr(read, part)]
+            sent = [bare(record) for record in getattr(read, part)]
             if not sent or part not in placed:
                 continue
             given = getattr(records, part)
             used = taken.setdefault(part, set())
             index = next(
-                (i for i, item in enumerate(given) if i not in used and bare(item) == sent[0]),
+                (i for i, record in enumerate(given) if i not in used and bare(record) == sent[0]),
                 None,
             )
             if index is None or index >= len(placed[part]):
@@ -405,14 +281,12 @@ def unnamed_locations(
             used.add(index)
             row_id, created = placed[part][index]
             if part == "exams":
-                codes = codes_of(entry.resource.get("code"))
-                name = next((p for code, p in _EXAM_PART_CODES.items() if code in codes), None)
-                if name is None:
+                if item.exam_part is None:
                     continue
-                found = f"exam-{row_id}-{name}"
+                found = f"exam-{row_id}-{item.exam_part}"
             else:
                 found = f"{prefix}-{row_id}"
-            out[entry.index] = Located(f"{entry.kind}/{found}", created)
+            out[item.index] = Located(f"{item.kind}/{found}", created)
             break
     return out
 
@@ -421,7 +295,7 @@ def entry_locations(
     session: Session,
     patient_id: str,
     pregnancy_id: str,
-    entries: Sequence[BundleEntry],
+    items: Sequence[Item],
     own_ids: bool,
     claimed: Mapping[str, int] | None = None,
     code_rows: Mapping[Any, int] | None = None,
@@ -430,21 +304,22 @@ def entry_locations(
     pregnancy_created: bool = False,
     unnamed: Mapping[int, Located] | None = None,
 ) -> dict[int, Located]:
-    """{entry index: where it went} of each entry kept as a resource of this server (the ids
+    """{item index: where it went} of each item kept as a resource of this server (the ids
     `app.exporting` gives), found by the identifiers the records were stored under
-    (`claimed`: all of them, when known), conditions by their code (`code_rows`, when
-    known), and records sent without an id as `unnamed` found them. An entry is created when
+    (`claimed`: all of them, when known), conditions by their kind (`code_rows`, when
+    known), and records sent without an id as `unnamed` found them. An item is created when
     its identifier is among those this import claimed (`new_identifiers`), the due date and
     fetus count when the pregnancy was started (`pregnancy_created`), a condition found by
-    its code when both were; else it was there."""
+    its kind when both were; else it was there."""
     system = default_identifier_system(patient_id, RecordSource.FHIR)
-    kept = [e for e in entries if _kept(e)]
+    kept = [i for i in items if i.parts and i.kept and not i.deletes]
+    tables = {i.index: [_TABLE_OF_PART[p] for p in i.parts] for i in kept}
     wanted = [
         f"{table}/{key}"
-        for e in kept
-        if isinstance(e.resource.get("id"), str)
-        for table in _TABLES_OF_TYPE.get(e.kind, ())
-        for key in _keys(table, e.resource["id"])
+        for i in kept
+        if i.source_id is not None
+        for table in tables[i.index]
+        for key in _keys(table, i.source_id)
     ]
     rows = (
         {v: claimed[v] for v in wanted if v in claimed}
@@ -452,20 +327,19 @@ def entry_locations(
         else identified_rows(session, system, wanted)
     )
     conditions: Mapping[Any, int] = {}
-    if any(e.kind in ("Condition", "Procedure") for e in kept):
+    if any(i.conditions for i in kept):
         conditions = (
             code_rows
             if code_rows is not None
             else condition_rows(session, patient_id, pregnancy_id)
         )
     out: dict[int, Located] = {}
-    for entry in kept:
-        rid = entry.resource.get("id")
-        codes = codes_of(entry.resource.get("code"))
+    for item in kept:
+        rid = item.source_id
         found: str | None = None
         created = False
-        for table in _TABLES_OF_TYPE.get(entry.kind, ()) if isinstance(rid, str) else ():
-            assert isinstance(rid, str)
+        for table in tables[item.index] if rid is not None else ():
+            assert rid is not None
             row_id = next(
                 (rows[f"{table}/{k}"] for k in _keys(table, rid) if f"{table}/{k}" in rows), None
             )
@@ -473,38 +347,29 @@ def entry_locations(
                 continue
             created = any(f"{table}/{k}" in new_identifiers for k in _keys(table, rid))
             if table == "cervical_exams":
-                part = next((p for code, p in _EXAM_PART_CODES.items() if code in codes), None)
-                found = f"exam-{row_id}-{part}" if part else None
+                found = f"exam-{row_id}-{item.exam_part}" if item.exam_part else None
             else:
                 found = f"{_PREFIX_OF_TABLE[table]}-{row_id}"
             break
-        if found is None and own_ids and isinstance(rid, str):
+        if found is None and own_ids and rid is not None:
             named = parse_resource_id(rid)
-            if named is not None and named.table in _TABLES_OF_TYPE.get(entry.kind, ()):
+            if named is not None and named.table in tables[item.index]:
                 found = rid
-        if found is None and unnamed and entry.index in unnamed:
-            out[entry.index] = unnamed[entry.index]
+        if found is None and unnamed and item.index in unnamed:
+            out[item.index] = unnamed[item.index]
             continue
-        if found is None and entry.kind == "Observation":
+        if found is None and item.pregnancy_fact is not None:
             created = pregnancy_created
-            if codes & c.EDD_CODES:
-                found = f"edd-{pregnancy_id}"
-            elif c.FETUS_COUNT in codes:
-                found = f"fetuses-{pregnancy_id}"
-        if found is None and entry.kind in ("Condition", "Procedure"):
-            for code in sorted(codes):
-                known = _COMPLICATION_CODES.get(code) or _MATERNAL_CODES.get(code)
-                if code == c.CAESAREAN_FULL_DILATATION and entry.kind == "Procedure":
-                    known = MaternalCondition.CAESAREAN_AT_FULL_DILATATION
-                elif entry.kind != "Condition":
-                    known = None
-                if known is not None and known in conditions:
+            found = f"{item.pregnancy_fact}-{pregnancy_id}"
+        if found is None:
+            for known in item.conditions:
+                if known in conditions:
                     prefix = "complication" if isinstance(known, Complication) else "maternal"
                     found = f"{prefix}-{conditions[known]}"
                     created = pregnancy_created and code_rows is not None
                     break
         if found is not None:
-            out[entry.index] = Located(f"{entry.kind}/{found}", created)
+            out[item.index] = Located(f"{item.kind}/{found}", created)
     return out
 
 

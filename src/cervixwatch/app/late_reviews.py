@@ -3,14 +3,15 @@ the woman reports, the team reviews hours later, the EHR sends the review).
 
 The review is a Task whose `focus` names a QuestionnaireResponse that is not in the Bundle but
 is stored here: by CervixWatch's own id (`QuestionnaireResponse/symptoms-12`, as `$everything`
-gave it) or by the id its source sent it under. The stored report is written into the Bundle the
-reader is given, under that name, so the reader reads the review with its report and the store
-adds it to the report's row (the report itself is known by its identifier, and unchanged).
+gave it) or by the id its source sent it under. The reader lists those ids
+(`Frame.reports_named`); the stored report is given back to the reader under that name, so it
+reads the review with its report and the store adds it to the report's row (the report itself
+is known by its identifier, and unchanged).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -18,9 +19,7 @@ from sqlalchemy.orm import Session
 
 from cervixwatch.app.exporting import parse_resource_id
 from cervixwatch.clinical.records import PregnancyRecords, SymptomReport
-from cervixwatch.interop.fhir_values import codes_of
 from cervixwatch.interop.fhir_write import bundle_from_records
-from cervixwatch.knowledge import codes as c
 from cervixwatch.store.exports import identified_rows, own_rows
 from cervixwatch.store.models import RecordSource
 from cervixwatch.store.records import default_identifier_system
@@ -31,52 +30,14 @@ __all__ = ["stored_reports_for_reviews"]
 _REPORTS = "symptom_reports"
 
 
-def _focus(resource: Mapping[str, Any]) -> str | None:
-    focus = resource.get("focus")
-    target = focus.get("reference") if isinstance(focus, dict) else None
-    return target if isinstance(target, str) and target else None
-
-
-def _report_id(reference: str) -> str | None:
-    """The id of the QuestionnaireResponse a reference names (relative or absolute)."""
-    parts = reference.split("/_history/")[0].rstrip("/").split("/")
-    if len(parts) < 2 or parts[-2] != "QuestionnaireResponse" or not parts[-1]:
-        return None
-    return parts[-1]
-
-
-def _names_one_of(reference: str, keys: set[str]) -> bool:
-    return reference in keys or any(reference.endswith("/" + k) for k in keys if "/" in k)
-
-
 def stored_reports_for_reviews(
-    session: Session,
-    patient_id: str,
-    resources: Sequence[tuple[Mapping[str, Any], str | None]],
-    subject: Mapping[str, Any],
+    session: Session, patient_id: str, report_ids: Sequence[str]
 ) -> list[dict[str, Any]]:
-    """The woman's stored reports that reviews among `resources` ((resource, fullUrl) of the
-    Bundle) name but the Bundle lacks, each as a QuestionnaireResponse with the id the review
-    names it by and her as `subject`."""
-    in_bundle: set[str] = set()
-    for resource, full_url in resources:
-        if resource.get("resourceType") == "QuestionnaireResponse":
-            if isinstance(resource.get("id"), str):
-                in_bundle.add(f"QuestionnaireResponse/{resource['id']}")
-            if full_url:
-                in_bundle.add(full_url)
-    wanted: dict[str, str] = {}  # report id -> the reference naming it
-    for resource, _ in resources:
-        if resource.get("resourceType") != "Task" or c.SYMPTOM_REPORT_REVIEW not in codes_of(
-            resource.get("code")
-        ):
-            continue
-        reference = _focus(resource)
-        if reference is None or _names_one_of(reference, in_bundle):
-            continue
-        report_id = _report_id(reference)
-        if report_id is not None:
-            wanted.setdefault(report_id, reference)
+    """Her stored reports among `report_ids` (the ids reviews name them by, which the Bundle
+    lacks: `Frame.reports_named`), each as a QuestionnaireResponse under that id, naming her
+    as `Patient/<patient_id>`. An id that names no report of hers is left out (the reader
+    notes the review as not read)."""
+    wanted = dict.fromkeys(report_ids)
     if not wanted:
         return []
     system = default_identifier_system(patient_id, RecordSource.FHIR)
@@ -105,12 +66,8 @@ def stored_reports_for_reviews(
     written = bundle_from_records(
         PregnancyRecords(patient_id=patient_id, symptom_reports=tuple(r for _, r in reports))
     )
-    out = []
-    for entry in written["entry"]:
-        resource = entry["resource"]
-        if resource["resourceType"] == "QuestionnaireResponse":
-            resource["subject"] = dict(subject)
-            if resource.get("author") == {"reference": f"Patient/{patient_id}"}:
-                resource["author"] = dict(subject)
-            out.append(resource)
-    return out
+    return [
+        entry["resource"]
+        for entry in written["entry"]
+        if entry["resource"]["resourceType"] == "QuestionnaireResponse"
+    ]

@@ -54,12 +54,13 @@ from cervixwatch.interop.fhir_reading import (
     name_of,
     names,
 )
+from cervixwatch.interop.fhir_statuses import REVISED_OBSERVATION, SKIP, STATUSES, WITHDRAW
 from cervixwatch.interop.fhir_values import BundleError, Where, codes_of
 from cervixwatch.interop.history_counts import Count, counted_pregnancies
 from cervixwatch.knowledge import codes as c
 
-SKIPPED_OBSERVATION_STATUSES = frozenset({"entered-in-error", "cancelled"})
-REVISED_STATUSES = frozenset({"amended", "corrected"})
+SKIPPED_OBSERVATION_STATUSES = STATUSES["Observation"].having(SKIP, WITHDRAW)
+REVISED_STATUSES = REVISED_OBSERVATION
 
 _OUTCOMES = {c.cw(o.value): o for o in PriorOutcome}
 _ONSETS = {c.cw(o.value): o for o in Onset} | {
@@ -72,6 +73,9 @@ _PERCENT = {"%": 1.0}
 _FFN_UNITS = {"ng/mL": 1.0, "ug/L": 1.0}
 #: Plausible bounds of an obstetric-history count; more is a typing error, not a history.
 _MOST_COUNTED: Final = 30
+#: The largest fetus count believed: a larger one is a typing error, refused with the element
+#: that holds it (the same bound for this pregnancy and for previous ones).
+MOST_FETUSES: Final = 12
 #: What a note calls an Observation that was not made, and whether it is a measurement.
 _OBSERVATION_NAMES: Final = {
     c.CERVICAL_LENGTH: "cervical length",
@@ -338,7 +342,7 @@ def _observation(r: Mapping[str, Any], where: Where, _url: str | None, got: Read
         edd = fv.parse_date(r.get("valueDateTime"), where, "valueDateTime")
         got.edd.append((when or dt.date.min, len(got.edd), edd))
     elif c.FETUS_COUNT in code:
-        fetuses = _count(r, where, "fetuses", 1, None)
+        fetuses = _count(r, where, "fetuses", 1, MOST_FETUSES)
         got.fetus_counts.append((when or dt.date.min, len(got.fetus_counts), fetuses))
     elif code & c.HISTORY_COUNTS:
         for known in sorted(code & c.HISTORY_COUNTS):
@@ -490,7 +494,7 @@ def _prior_pregnancy(r: Mapping[str, Any], where: Where, got: Reading) -> None:
             for code in codes_of(component.get("valueCodeableConcept")):
                 cerclage = _INDICATIONS.get(code, cerclage)
         elif c.FETUS_COUNT in ccodes:
-            fetuses = _count(component, where, "fetuses", 1, None)
+            fetuses = _count(component, where, "fetuses", 1, MOST_FETUSES)
     got.priors.append(
         PriorPregnancy(ended, outcome, gestation_days, onset, cerclage, fetuses, r.get("id"))
     )

@@ -54,17 +54,19 @@ from cervixwatch.clinical.records import (
 )
 from cervixwatch.interop import fhir_values as fv
 from cervixwatch.interop.fhir_reading import PendingReview, Reading, keys_of, name_of, who
+from cervixwatch.interop.fhir_statuses import (
+    INACTIVE_CONDITION,
+    READ,
+    SKIP,
+    STATUSES,
+    UNCONFIRMED_CONDITION,
+    WITHDRAW,
+    effect,
+)
 from cervixwatch.interop.fhir_values import Where, codes_of
 from cervixwatch.knowledge import codes as c
 
-INACTIVE_CONDITION: Final = frozenset({"inactive", "resolved", "remission"})
-#: Verification statuses that do not make a Condition one the woman has.
-UNCONFIRMED_CONDITION: Final = frozenset(
-    {"provisional", "differential", "unconfirmed", "refuted", "entered-in-error"}
-)
-SKIPPED_PROCEDURE_STATUSES: Final = frozenset(
-    {"entered-in-error", "not-done", "preparation", "stopped", "unknown"}
-)
+SKIPPED_PROCEDURE_STATUSES: Final = STATUSES["Procedure"].having(SKIP, WITHDRAW)
 
 _INDICATIONS = {c.cw(i.value): i for i in CerclageIndication}
 _COMPLICATIONS = {
@@ -308,7 +310,7 @@ def _medication(r: Mapping[str, Any], meds: Mapping[str, Mapping[str, Any]]) -> 
 
 
 def medication_request(r: Mapping[str, Any], where: Where, _url: str | None, got: Reading) -> None:
-    if r.get("status") != "active":
+    if effect("MedicationRequest", r.get("status")) is not READ:
         return
     started = None
     if "authoredOn" in r:
@@ -324,9 +326,9 @@ def medication_statement(
     r: Mapping[str, Any], where: Where, _url: str | None, got: Reading
 ) -> None:
     """Only a declined medication is read from a MedicationStatement (fhir-mapping.md)."""
-    if r.get("status") != "not-taken" or c.REFUSAL_BY_PATIENT not in codes_of(
-        r.get("statusReason")
-    ):
+    if effect(
+        "MedicationStatement", r.get("status")
+    ) is not READ or c.REFUSAL_BY_PATIENT not in codes_of(r.get("statusReason")):
         return
     if _medication(r, got.medications) is not Medication.VAGINAL_PROGESTERONE:
         return
@@ -351,7 +353,7 @@ def questionnaire_response(
         or questionnaire.split("|")[0] != c.SYMPTOMS_QUESTIONNAIRE
     ):
         return
-    if r.get("status") in {"entered-in-error", "stopped"}:
+    if effect("QuestionnaireResponse", r.get("status")) is not READ:
         return
     authored = fv.parse_date(r.get("authored"), where, "authored")
     if authored > got.as_of:
@@ -377,7 +379,9 @@ def questionnaire_response(
 
 def task(r: Mapping[str, Any], where: Where, _url: str | None, got: Reading) -> None:
     """A completed `CW#symptom-report-review` Task: a clinician's review of a report (CD-07)."""
-    if r.get("status") != "completed" or c.SYMPTOM_REPORT_REVIEW not in codes_of(r.get("code")):
+    if effect("Task", r.get("status")) is not READ or c.SYMPTOM_REPORT_REVIEW not in codes_of(
+        r.get("code")
+    ):
         return
     period = r.get("executionPeriod")
     if isinstance(period, dict) and "end" in period:

@@ -30,11 +30,11 @@ from cervixwatch.app.exporting import (
     search,
     searchset,
 )
-from cervixwatch.app.importing import RECORD_TYPES, Imported, import_bundle
+from cervixwatch.app.importing import Imported, import_bundle
 from cervixwatch.app.patient_identity import Sender
 from cervixwatch.app.patient_match import match_bundle
+from cervixwatch.app.rows import DateTest
 from cervixwatch.settings import Settings
-from cervixwatch.store.resource_index import DateTest
 from cervixwatch.web.access import (
     PUBLIC,
     ClinicalList,
@@ -196,7 +196,7 @@ def transaction_response(imported: Imported) -> dict[str, Any]:
         elif entry.location is None and not entry.deleted:
             why = entry.note or (
                 "holds nothing CervixWatch records (or was entered in error, or has ended)"
-                if entry.resource_type in RECORD_TYPES
+                if entry.carries_records
                 else f"CervixWatch keeps no {entry.resource_type} resources"
             )
             response["outcome"] = outcome(
