@@ -16,7 +16,7 @@ from cervixwatch.clinical.gestation import GestationalAge
 from cervixwatch.clinical.guidelines import GuidelineProfile
 from cervixwatch.knowledge import bundled_evidence
 from cervixwatch.store import load_records
-from cervixwatch.store.assessments import URGENT_CODE
+from cervixwatch.store.assessments import URGENT_CODE as URGENT_CODE  # re-exported, for the web
 from cervixwatch.store.crud import plausible_id
 from cervixwatch.store.records import NotFound
 from cervixwatch.views.json_view import assessment_json

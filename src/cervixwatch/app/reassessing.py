@@ -13,16 +13,16 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.clinical.assessment import Assessment, assess
 from cervixwatch.clinical.guidelines import GuidelineProfile
 from cervixwatch.clinical.records import PregnancyRecords
 from cervixwatch.knowledge import bundled_evidence
+from cervixwatch.store.accounts import patient_of_pregnancy
 from cervixwatch.store.assessments import Profiles, stale_pregnancies, store_assessment
 from cervixwatch.store.database import transaction
-from cervixwatch.store.models import PregnancyRow, RecordSource
+from cervixwatch.store.models import RecordSource
 from cervixwatch.store.records import (
     NotFound,
     PatientFields,
@@ -65,9 +65,7 @@ def reassess(
     if stored is not None:
         records = stored
     else:
-        patient_id = session.scalar(
-            select(PregnancyRow.patient_id).where(PregnancyRow.id == pregnancy_id)
-        )
+        patient_id = patient_of_pregnancy(session, pregnancy_id)
         if patient_id is None:
             raise NotFound(f"no pregnancy {pregnancy_id}")
         lock_patient(session, patient_id)

@@ -20,10 +20,11 @@ from cervixwatch.app.errors import NotFound
 from cervixwatch.app.reassessing import Profiles
 from cervixwatch.app.writing import Saved, writing
 from cervixwatch.store import crud
+from cervixwatch.store.accounts import patient_of_pregnancy
 from cervixwatch.store.models import RecordSource, SymptomReportRow, SymptomReviewRow
 from cervixwatch.store.records import lock_patient
 
-__all__ = ["delete_review", "get_review", "list_reviews", "review_report"]
+__all__ = ["delete_review", "get_review", "list_reviews", "patient_of_review", "review_report"]
 
 Values = Mapping[str, Any]
 
@@ -70,6 +71,13 @@ def review_report(
         session.flush()
         summary = reassess_pregnancy(session, pregnancy_id, today, profiles)
     return Saved(review, summary)
+
+
+def patient_of_review(session: Session, review_id: int) -> str | None:
+    """The woman a review is about (her report's pregnancy's), in the caller's session; None
+    if there is no such review. For the web's access check before the request is served."""
+    pregnancy_id = crud.pregnancy_of_review(session, review_id)
+    return None if pregnancy_id is None else patient_of_pregnancy(session, pregnancy_id)
 
 
 def list_reviews(sessions: sessionmaker[Session], report_id: int) -> list[SymptomReviewRow]:

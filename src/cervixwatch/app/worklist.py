@@ -19,10 +19,11 @@ from cervixwatch.app.reassessing import Profiles, refresh_assessments
 from cervixwatch.store.worklist_search import (
     WorklistLine,
     WorklistSearch,
+    WorklistSort,
     worklist_page,
 )
 
-__all__ = ["WorklistPage", "WorklistSearch", "list_worklist"]
+__all__ = ["WorklistLine", "WorklistPage", "WorklistSearch", "WorklistSort", "list_worklist"]
 
 
 @dataclass(frozen=True, slots=True)

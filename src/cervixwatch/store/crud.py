@@ -172,6 +172,16 @@ def active_pregnancy_id(
     return session.scalar(query)
 
 
+def pregnancy_of_review(session: Session, review_id: int) -> str | None:
+    """The pregnancy of the symptom report that a review (by id) is of; None if there is no
+    such review."""
+    return session.scalar(
+        select(SymptomReportRow.pregnancy_id)
+        .join(SymptomReviewRow, SymptomReviewRow.symptom_report_id == SymptomReportRow.id)
+        .where(SymptomReviewRow.id == review_id)
+    )
+
+
 def date_span(
     session: Session, table: type[Base], pregnancy_id: str, column: str
 ) -> tuple[dt.date | None, dt.date | None]:

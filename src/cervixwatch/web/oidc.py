@@ -35,9 +35,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import RedirectResponse
 
+from cervixwatch.app import account_lookups as account_store
 from cervixwatch.app import accounts
 from cervixwatch.settings import Settings
-from cervixwatch.store import accounts as account_store
 from cervixwatch.web.access import PUBLIC, access_record, allow
 from cervixwatch.web.deps import SessionsDep, SettingsDep
 from cervixwatch.web.signing_in import set_session_cookie

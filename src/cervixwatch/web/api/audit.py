@@ -14,9 +14,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 
+from cervixwatch.access.principal import Role
+from cervixwatch.app.audit_log import AuditFilter, audit_events, audit_page
+from cervixwatch.app.rows import AuditOutcome
 from cervixwatch.interop.fhir_audit import audit_event_resource
-from cervixwatch.store.audit_queries import AuditFilter, count_events, iter_events, list_events
-from cervixwatch.store.models import AuditOutcome, Role
 from cervixwatch.web.access import SignedIn, allow
 from cervixwatch.web.api.errors import invalid
 from cervixwatch.web.api.paging import PagingDep
@@ -113,24 +114,20 @@ def list_audit_events(
     sessions: SessionsDep, paging: PagingDep, where: AuditFilterDep
 ) -> AuditEventPage:
     """The entries that match every filter given, newest first."""
-    with sessions() as session:
-        total = count_events(session, where)
-        rows = list_events(
-            session,
-            where,
-            limit=paging.page_size,
-            offset=(paging.page - 1) * paging.page_size,
-        )
-        items = [AuditEventPublic.model_validate(row) for row in rows]
-    return AuditEventPage(items=items, total=total, page=paging.page, page_size=paging.page_size)
+    found = audit_page(
+        sessions, where, limit=paging.page_size, offset=(paging.page - 1) * paging.page_size
+    )
+    items = [AuditEventPublic.model_validate(row) for row in found.rows]
+    return AuditEventPage(
+        items=items, total=found.total, page=paging.page, page_size=paging.page_size
+    )
 
 
 def _ndjson(sessions: sessionmaker[Session], where: AuditFilter, base_url: str) -> Iterator[bytes]:
     # A plain generator: the response pulls it in a worker thread, one batch of rows at a
     # time, so neither the event loop nor memory carries the whole log.
-    with sessions() as session:
-        for row in iter_events(session, where):
-            yield orjson.dumps(audit_event_resource(row, base_url)) + b"\n"
+    for row in audit_events(sessions, where):
+        yield orjson.dumps(audit_event_resource(row, base_url)) + b"\n"
 
 
 @router.get(

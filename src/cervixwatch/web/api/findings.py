@@ -15,6 +15,7 @@ from pydantic import AfterValidator, Field, StrictBool
 from sqlalchemy import inspect
 from sqlalchemy.orm.base import NO_VALUE
 
+from cervixwatch.app.rows import RecordSource
 from cervixwatch.clinical.records import (
     Complication,
     LengthComparator,
@@ -22,7 +23,6 @@ from cervixwatch.clinical.records import (
     ReviewOutcome,
     Symptom,
 )
-from cervixwatch.store.models import RecordSource
 from cervixwatch.web.api.types import (
     JSON_NUMBER,
     UNSET,

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from cervixwatch.app import pregnancies
+from cervixwatch.app.rows import PregnancyRow, PregnancyStatus
 from cervixwatch.app.writing import Saved
-from cervixwatch.store.models import PregnancyRow, PregnancyStatus
 from cervixwatch.web.access import PatientData, allow, by_patient, by_pregnancy
 from cervixwatch.web.api.errors import BODY, CONFLICT, NOT_FOUND
 from cervixwatch.web.api.types import JSON_NUMBER, UNSET, AssessmentSummaryPublic, Day, RecordIn

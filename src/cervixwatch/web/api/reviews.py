@@ -17,12 +17,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cervixwatch.app import accounts, reviewing
-from cervixwatch.store import accounts as account_store
-from cervixwatch.store.models import SymptomReportRow, SymptomReviewRow
+from cervixwatch.app.rows import SymptomReportRow
 from cervixwatch.web.access import MAX_ROW_ID, PatientData, PrincipalDep, allow, by_record
 from cervixwatch.web.api.errors import BODY, NOT_FOUND
 from cervixwatch.web.api.findings import SymptomReviewCreate, SymptomReviewPublic
@@ -39,14 +37,7 @@ def by_review(session: Session, params: Mapping[str, str]) -> str | None:
     raw = params.get("review_id", "")
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > MAX_ROW_ID:
         return None
-    pregnancy_id = session.scalar(
-        select(SymptomReportRow.pregnancy_id)
-        .join(SymptomReviewRow, SymptomReviewRow.symptom_report_id == SymptomReportRow.id)
-        .where(SymptomReviewRow.id == int(raw))
-    )
-    return (
-        None if pregnancy_id is None else account_store.patient_of_pregnancy(session, pregnancy_id)
-    )
+    return reviewing.patient_of_review(session, int(raw))
 
 
 _BY_REPORT = by_record(SymptomReportRow, "pregnancy")

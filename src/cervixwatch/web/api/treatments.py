@@ -7,13 +7,13 @@ import datetime as dt
 
 from pydantic import Field
 
+from cervixwatch.app.rows import MedicationStatus
 from cervixwatch.clinical.records import (
     CerclageIndication,
     CerclageRoute,
     DeclinableCode,
     Medication,
 )
-from cervixwatch.store.models import MedicationStatus
 from cervixwatch.web.api.types import UNSET, Day, PregnancyRecordOut, RecordIn
 
 # --- cerclage -----------------------------------------------------------------------------------

@@ -26,10 +26,10 @@ from pydantic import (
 )
 
 from cervixwatch.app.assessing import AssessmentSummary
+from cervixwatch.app.rows import RecordSource
 from cervixwatch.clinical.identity_text import identifier_text, name_text
 from cervixwatch.clinical.plausible import EARLIEST_DATE, LATEST_DATE, plausible_day
 from cervixwatch.clinical.records import PartialDate
-from cervixwatch.store.models import RecordSource
 
 #: The default of a PATCH field that cannot be null: omitted, it is left as stored; it is not
 #: validated, so sending null is refused ("Input should be ...") rather than stored.

@@ -9,9 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from cervixwatch.app.worklist import WorklistSearch, list_worklist
+from cervixwatch.app.worklist import WorklistLine, WorklistSearch, WorklistSort, list_worklist
 from cervixwatch.clinical.gestation import GestationalAge
-from cervixwatch.store.worklist_search import WorklistLine, WorklistSort
 from cervixwatch.web.access import ClinicalList, ScopeDep, allow
 from cervixwatch.web.api.errors import invalid
 from cervixwatch.web.api.paging import PagingDep

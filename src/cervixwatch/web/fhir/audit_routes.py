@@ -22,9 +22,9 @@ from typing import Any, Final
 from fastapi import APIRouter, Request, Response
 
 from cervixwatch.access.principal import Role
+from cervixwatch.app.audit_log import AuditFilter, audit_event, audit_page
 from cervixwatch.app.exporting import searchset
 from cervixwatch.interop.fhir_audit import audit_event_resource
-from cervixwatch.store.audit_queries import AuditFilter, count_events, get_event, list_events
 from cervixwatch.web.access import SignedIn, allow
 from cervixwatch.web.deps import SessionsDep, SettingsDep
 from cervixwatch.web.fhir.http import (
@@ -162,10 +162,9 @@ def search_audit_events(request: Request, sessions: SessionsDep, settings: Setti
     offset = whole_number(params.get("_offset"), "_offset", 0, 0, 10**9)
     where = _criteria(params)
     base = fhir_base(request)
-    with sessions() as session:
-        total = count_events(session, where)
-        rows = list_events(session, where, limit=count, offset=offset)
-        resources = [audit_event_resource(row, base) for row in rows]
+    found = audit_page(sessions, where, limit=count, offset=offset)
+    total = found.total
+    resources = [audit_event_resource(row, base) for row in found.rows]
     links = [{"relation": "self", "url": str(request.url)}]
     if count > 0 and offset + count < total:
         following = request.url.remove_query_params(["_offset", "_count"]).include_query_params(
@@ -183,8 +182,7 @@ def read_audit_event(request: Request, event_id: str, sessions: SessionsDep) -> 
     query_params(request, frozenset(), "read AuditEvent")
     row = None
     if _DIGITS.fullmatch(event_id) and int(event_id) <= _MAX_ID:
-        with sessions() as session:
-            row = get_event(session, int(event_id))
+        row = audit_event(sessions, int(event_id))
     if row is None:
         raise FhirError(404, f"AuditEvent/{event_id} is not known", "not-found")
     return fhir_response(request, audit_event_resource(row, fhir_base(request)))

@@ -24,11 +24,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.access.principal import Principal, Role
 from cervixwatch.app import pregnancies, recording
-from cervixwatch.app.assessing import assess_pregnancy
+from cervixwatch.app.assessing import URGENT_CODE, assess_pregnancy
 from cervixwatch.app.errors import Conflict, InvalidField, NotFound
 from cervixwatch.app.patients import Patient, get_patient
 from cervixwatch.clinical.records import Symptom
-from cervixwatch.store.assessments import URGENT_CODE
 from cervixwatch.views import plain_language as plain
 from cervixwatch.web.access import (
     EVERYONE_SIGNED_IN,

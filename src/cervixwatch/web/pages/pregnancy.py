@@ -26,11 +26,7 @@ from cervixwatch.access.principal import Role
 from cervixwatch.app import patients, pregnancies, recording
 from cervixwatch.app.assessing import assess_pregnancy
 from cervixwatch.app.errors import NotFound
-from cervixwatch.clinical.facts import FACT_CATALOGUE, RED_FLAG_SYMPTOMS
-from cervixwatch.clinical.gestation import GestationalAge, gestational_age_on
-from cervixwatch.clinical.guidelines import GuidelineProfile
-from cervixwatch.clinical.records import PartialDate
-from cervixwatch.store.models import (
+from cervixwatch.app.rows import (
     CerclagePlacementRow,
     CerclageRemovalRow,
     CervicalExamRow,
@@ -42,6 +38,10 @@ from cervixwatch.store.models import (
     PregnancyStatus,
     SymptomReportRow,
 )
+from cervixwatch.clinical.facts import FACT_CATALOGUE, RED_FLAG_SYMPTOMS
+from cervixwatch.clinical.gestation import GestationalAge, gestational_age_on
+from cervixwatch.clinical.guidelines import GuidelineProfile
+from cervixwatch.clinical.records import PartialDate
 from cervixwatch.views.clinical_words import fact_label
 from cervixwatch.web.access import PatientData, PrincipalDep, allow, by_pregnancy
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep

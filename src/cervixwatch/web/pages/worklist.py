@@ -17,10 +17,9 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
-from cervixwatch.app.worklist import WorklistSearch, list_worklist
+from cervixwatch.app.worklist import WorklistLine, WorklistSearch, WorklistSort, list_worklist
 from cervixwatch.clinical.gestation import GestationalAge
 from cervixwatch.clinical.guidelines import GuidelineProfile
-from cervixwatch.store.worklist_search import WorklistLine, WorklistSort
 from cervixwatch.web.access import ClinicalList, ScopeDep, allow
 from cervixwatch.web.api.paging import PagingDep
 from cervixwatch.web.api.types import SearchText

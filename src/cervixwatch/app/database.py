@@ -1,0 +1,10 @@
+"""Opening the database, for whoever serves the use cases: bring its schema up to date
+(`upgrade`, Alembic), make an engine for its URL and the session factory every use case is
+given. The web opens the database through here, so that it reaches the store only through
+`app/`."""
+
+from __future__ import annotations
+
+from cervixwatch.store import make_engine, session_factory, upgrade
+
+__all__ = ["make_engine", "session_factory", "upgrade"]
