@@ -40,8 +40,13 @@ class Settings(BaseSettings):
     #: Send the session cookie only over TLS. None: when the request came over https (behind a
     #: proxy, run uvicorn with --proxy-headers so the scheme is the client's).
     cookie_secure: bool | None = None
-    #: Consecutive wrong passwords after which an account is locked until an admin unlocks it.
+    #: Wrong passwords for one account from one client address after which that address
+    #: must wait before trying again: `lockout_backoff_seconds`, doubling with each further
+    #: wrong one, at most `lockout_backoff_max_seconds`. Never a lock: other addresses, and
+    #: the account's sign-ins and tokens, are left alone (issue 12, F4).
     lockout_threshold: int = 10
+    lockout_backoff_seconds: int = 15
+    lockout_backoff_max_seconds: int = 900
     #: Days an API token lasts when its creator does not say.
     token_days: int = 90
     #: Seconds a bearer token's principal is remembered between requests (0: looked up on

@@ -1,12 +1,14 @@
-"""Accounts and sign-in: register users, sign in with a password (locking the account after
-too many wrong ones), sign-in sessions for browsers, bearer tokens for integrations, and
-care teams. Each use case runs in one transaction.
+"""Accounts and sign-in: register users, sign in with a password, sign-in sessions for
+browsers, bearer tokens for integrations, and care teams. Each use case runs in one
+transaction.
 
 A wrong password and an unknown username answer the same (`SignInRefused`) and take the same
-time, so the answer does not reveal which usernames exist. The count of wrong passwords is
-kept on the user's row, read and written under the row's lock (PostgreSQL `FOR UPDATE`; on
-SQLite the write transaction holds the database), so concurrent guesses are counted one by
-one and the lock holds however many arrive at once.
+time, so the answer does not reveal which usernames exist. Wrong passwords never lock an
+account (issue 12, F4: anyone could lock anyone out): the web layer answers them with a
+back-off per account and client address (`web.signing_in`). The count kept on the user's row
+(`failed_sign_ins`, wrong passwords since the last right one, from anywhere) is for admins
+to see; it is counted in one UPDATE, so concurrent guesses are each counted. An account
+locked before that change (`locked_at`) stays locked until an admin unlocks it.
 """
 
 from __future__ import annotations
@@ -234,18 +236,14 @@ def sign_in(
     username: str,
     password: str,
     *,
-    lockout_threshold: int,
     session_hours: int,
 ) -> SignedIn:
-    """Check the password and start a browser sign-in; `SignInRefused` otherwise. The
-    `lockout_threshold`-th wrong password in a row locks the account.
+    """Check the password and start a browser sign-in; `SignInRefused` otherwise.
 
     The slow part (Argon2) runs outside any transaction, so concurrent attempts never wait
     on the database for it; what must be exact is done by single UPDATE statements on the
-    user's row: a wrong password counts one more (only while unlocked, locking at the
-    threshold), and a right one clears the count only if the account is still unlocked and
-    enabled at that moment. So every guess is counted once, and no sign-in slips past a lock
-    set by a concurrent guess."""
+    user's row: a wrong password counts one more, and a right one clears the count only if
+    the account is still enabled (and not locked by an earlier version) at that moment."""
     username = username.strip()
     if "\x00" in username:  # no username holds one (and PostgreSQL text cannot)
         spend_verification_time(password)
@@ -264,7 +262,7 @@ def sign_in(
     right = verify_password(stored_hash, password)
     with transaction(sessions) as session:
         if not right:
-            store.count_failed_sign_in(session, user_id, lockout_threshold, _now())
+            store.count_failed_sign_in(session, user_id)
             # Committed although the sign-in is refused: the count must survive.
             session.commit()
             raise SignInRefused

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, exists, false, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, delete, exists, false, func, insert, or_, select, update
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from cervixwatch.access.principal import Scope
@@ -328,16 +328,13 @@ def patients_for_linking(session: Session) -> list[tuple[str, str | None, bool, 
     return [(pid, number, bool(a), bool(u)) for pid, number, a, u in rows]
 
 
-def count_failed_sign_in(session: Session, user_id: str, threshold: int, now: dt.datetime) -> None:
-    """One more wrong password, in one statement (concurrent ones each count); the account
-    locks at `threshold`. A locked account's count stays as it was when it locked."""
+def count_failed_sign_in(session: Session, user_id: str) -> None:
+    """One more wrong password, in one statement (concurrent ones each count). It never locks
+    the account (issue 12, F4): the web layer backs off per account and address."""
     session.execute(
         update(UserRow)
-        .where(UserRow.id == user_id, UserRow.locked_at.is_(None))
-        .values(
-            failed_sign_ins=UserRow.failed_sign_ins + 1,
-            locked_at=case((UserRow.failed_sign_ins + 1 >= threshold, now), else_=None),
-        )
+        .where(UserRow.id == user_id)
+        .values(failed_sign_ins=UserRow.failed_sign_ins + 1)
     )
 
 

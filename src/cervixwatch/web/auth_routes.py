@@ -8,7 +8,8 @@
     DELETE /api/tokens/{id}     revoke one
 
 Sign-in is rate limited by client address and by username (`settings.sign_in_rate_limit`),
-on top of the account lock after `settings.lockout_threshold` wrong passwords in a row.
+and wrong passwords for one account from one address are answered by an exponential back-off
+(`web.signing_in`), never by locking the account.
 """
 
 from __future__ import annotations
@@ -19,13 +20,11 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
-from starlette.concurrency import run_in_threadpool
 
-from cervixwatch.access.principal import Principal
+from cervixwatch.access.principal import Principal, Role
+from cervixwatch.app import account_lookups as account_store
 from cervixwatch.app import accounts
 from cervixwatch.app.errors import NotFound
-from cervixwatch.store import accounts as account_store
-from cervixwatch.store.models import Role
 from cervixwatch.web.access import (
     CSRF_FIELD,
     EVERYONE_SIGNED_IN,
@@ -36,7 +35,12 @@ from cervixwatch.web.access import (
     allow,
 )
 from cervixwatch.web.deps import SessionsDep, SettingsDep
-from cervixwatch.web.signing_in import end_sign_in, set_session_cookie, sign_in_refused_for
+from cervixwatch.web.signing_in import (
+    TooManyAttempts,
+    end_sign_in,
+    password_sign_in,
+    set_session_cookie,
+)
 
 router = APIRouter(tags=["access"])
 
@@ -129,7 +133,10 @@ def _me(principal: Principal, sessions: SessionsDep) -> Me:
             },
         }
     },
-    responses={401: {"description": "Wrong username or password, or the account is locked"}},
+    responses={
+        401: {"description": "Wrong username or password"},
+        429: {"description": "Too many attempts (rate limit, or back-off): see Retry-After"},
+    },
 )
 @allow(PUBLIC)
 async def sign_in(
@@ -138,25 +145,18 @@ async def sign_in(
     record = access_record(request)
     record.action = "sign-in"
     credentials = await _credentials(request)
-    retry = sign_in_refused_for(request, settings, credentials.username)
-    if retry is not None:
-        raise HTTPException(
-            429, "too many sign-in attempts; try again later", headers={"Retry-After": str(retry)}
-        )
     try:
-        signed_in = await run_in_threadpool(
-            accounts.sign_in,
-            sessions,
-            credentials.username,
-            credentials.password,
-            lockout_threshold=settings.lockout_threshold,
-            session_hours=settings.session_hours,
+        signed_in = await password_sign_in(
+            request, sessions, settings, credentials.username, credentials.password
         )
-    except accounts.SignInRefused:
+    except TooManyAttempts as refused:
         raise HTTPException(
-            401,
-            "wrong username or password, or the account is locked (an admin can unlock it)",
+            429,
+            "too many sign-in attempts; try again later",
+            headers={"Retry-After": str(refused.retry_after)},
         ) from None
+    except accounts.SignInRefused:
+        raise HTTPException(401, "wrong username or password") from None
     record.principal = signed_in.principal
     request.state.principal = signed_in.principal
     set_session_cookie(response, request, settings, signed_in.secret)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote
 
@@ -44,7 +45,8 @@ class RateLimiter:
     storage, call it from sync routes or through `run_in_threadpool`."""
 
     def __init__(self, storage_uri: str = "memory://") -> None:
-        self._strategy = MovingWindowRateLimiter(storage_from_string(storage_uri))
+        self._storage = storage_from_string(storage_uri)
+        self._strategy = MovingWindowRateLimiter(self._storage)
         #: The counters are in this process's memory: counting blocks on nothing.
         self.in_memory = storage_uri.startswith("memory://")
 
@@ -63,6 +65,53 @@ class RateLimiter:
         """`hit`, raising RateLimited (429 with Retry-After) when over the limit."""
         if not self.hit(limit, *keys):
             raise RateLimited(self.retry_after(limit, *keys))
+
+    # --- back-off after repeated failures (wrong passwords) ---------------------------------
+
+    def backed_off_for(self, scope: str, *keys: str) -> int:
+        """Whole seconds left of the back-off `keys` are under; 0 if none."""
+        block = _joined("backoff", scope, keys)
+        if self._storage.get(block) <= 0:
+            return 0
+        return max(1, math.ceil(self._storage.get_expiry(block) - time.time()))
+
+    def count_failure(self, backoff: Backoff, scope: str, *keys: str) -> int:
+        """One more failure for `keys` (forgotten `backoff.memory_seconds` after the first);
+        from the `backoff.threshold`-th on, a back-off starts that doubles with each further
+        failure, up to `backoff.max_seconds`. Returns the failures counted."""
+        failures = self._storage.incr(_joined("failures", scope, keys), backoff.memory_seconds)
+        if failures >= backoff.threshold:
+            block = _joined("backoff", scope, keys)
+            self._storage.clear(block)
+            self._storage.incr(block, backoff.seconds_after(failures))
+        return failures
+
+    def clear_failures(self, scope: str, *keys: str) -> None:
+        """A success: the failures of `keys` and any back-off are forgotten."""
+        self._storage.clear(_joined("failures", scope, keys))
+        self._storage.clear(_joined("backoff", scope, keys))
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential back-off after `threshold` failures: `base_seconds`, doubling with each
+    further failure, never longer than `max_seconds`; failures are forgotten
+    `memory_seconds` after the first of them (and at once after a success)."""
+
+    threshold: int
+    base_seconds: int
+    max_seconds: int
+    memory_seconds: int = 24 * 3600
+
+    def seconds_after(self, failures: int) -> int:
+        if failures < self.threshold:
+            return 0
+        doublings = min(failures - self.threshold, 32)
+        return int(min(self.max_seconds, self.base_seconds * 2**doublings))
+
+
+def _joined(kind: str, scope: str, keys: tuple[str, ...]) -> str:
+    return "/".join(("cervixwatch", kind, scope, *_escaped(keys)))
 
 
 @lru_cache(maxsize=64)

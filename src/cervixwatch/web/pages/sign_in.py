@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
-from starlette.concurrency import run_in_threadpool
 
 from cervixwatch.app import accounts
 from cervixwatch.web.access import (
@@ -19,7 +18,12 @@ from cervixwatch.web.access import (
 )
 from cervixwatch.web.deps import SessionsDep, SettingsDep
 from cervixwatch.web.pages.core import HOME, PageRoute, principal_of, render, safe_next
-from cervixwatch.web.signing_in import end_sign_in, set_session_cookie, sign_in_refused_for
+from cervixwatch.web.signing_in import (
+    TooManyAttempts,
+    end_sign_in,
+    password_sign_in,
+    set_session_cookie,
+)
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -52,35 +56,26 @@ async def sign_in(
     record = access_record(request)
     record.action = "sign-in"
     target = safe_next(next)
-    if sign_in_refused_for(request, settings, username) is not None:
-        return render(
+    try:
+        signed_in = await password_sign_in(request, sessions, settings, username, password)
+    except TooManyAttempts as refused:
+        response = render(
             request,
             "sign_in.html",
             {
                 "next": target,
                 "username": username,
-                "error": "Too many attempts. Wait a minute and try again.",
+                "error": "Too many attempts. Wait a few minutes and try again.",
             },
             status_code=429,
         )
-    try:
-        signed_in = await run_in_threadpool(
-            accounts.sign_in,
-            sessions,
-            username,
-            password,
-            lockout_threshold=settings.lockout_threshold,
-            session_hours=settings.session_hours,
-        )
+        response.headers["Retry-After"] = str(refused.retry_after)
+        return response
     except accounts.SignInRefused:
         return render(
             request,
             "sign_in.html",
-            {
-                "next": target,
-                "username": username,
-                "error": "Wrong username or password, or the account is locked.",
-            },
+            {"next": target, "username": username, "error": "Wrong username or password."},
             status_code=401,
         )
     record.principal = signed_in.principal
