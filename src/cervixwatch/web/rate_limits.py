@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from fastapi import HTTPException
 from limits import RateLimitItem, parse
-from limits.storage import storage_from_string
+from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from starlette.responses import JSONResponse
 
@@ -45,7 +45,9 @@ class RateLimiter:
     storage, call it from sync routes or through `run_in_threadpool`."""
 
     def __init__(self, storage_uri: str = "memory://") -> None:
-        self._storage = storage_from_string(storage_uri)
+        storage = storage_from_string(storage_uri)
+        assert isinstance(storage, Storage)  # the synchronous kind (no async+ scheme)
+        self._storage = storage
         self._strategy = MovingWindowRateLimiter(self._storage)
         #: The counters are in this process's memory: counting blocks on nothing.
         self.in_memory = storage_uri.startswith("memory://")

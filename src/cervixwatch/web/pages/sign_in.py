@@ -59,7 +59,7 @@ async def sign_in(
     try:
         signed_in = await password_sign_in(request, sessions, settings, username, password)
     except TooManyAttempts as refused:
-        response = render(
+        waiting = render(
             request,
             "sign_in.html",
             {
@@ -69,8 +69,8 @@ async def sign_in(
             },
             status_code=429,
         )
-        response.headers["Retry-After"] = str(refused.retry_after)
-        return response
+        waiting.headers["Retry-After"] = str(refused.retry_after)
+        return waiting
     except accounts.SignInRefused:
         return render(
             request,
