@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from sqlalchemy import Engine
 
+from cervixwatch.app.version_meta import VERSIONED_TYPES
 from tests.r4_schema import assert_r4
 from tests.web.fhir_client import FHIR_JSON, emptied, issue, shared_app
 
@@ -59,7 +60,12 @@ def test_metadata_is_a_valid_capability_statement(client: TestClient) -> None:
     audit = served.pop("AuditEvent")
     assert {p["name"] for p in audit["searchParam"]} == {"patient", "agent", "date"}
     for kind, resource in served.items():
-        assert {i["code"] for i in resource["interaction"]} == {"read", "search-type"}, kind
+        versions = {"vread", "history-instance"} if kind in VERSIONED_TYPES else set()
+        assert {i["code"] for i in resource["interaction"]} == {
+            "read",
+            "search-type",
+            *versions,
+        }, kind
         params = {p["name"] for p in resource["searchParam"]}
         assert "_id" in params
         if kind in {"CodeSystem", "Questionnaire"}:  # definitions: found by their url

@@ -9,12 +9,17 @@ from typing import Any
 
 from cervixwatch.store.records import NotFound
 
-__all__ = ["Conflict", "InvalidField", "NotFound", "OutOfScope"]
+__all__ = ["Conflict", "InvalidField", "NotFound", "OutOfScope", "PreconditionFailed"]
 
 
 class Conflict(Exception):
     """The change contradicts what is stored (a hospital number already in use, a second
     active pregnancy, a condition recorded twice)."""
+
+
+class PreconditionFailed(Conflict):
+    """The request was made for another version of what it changes (an `If-Match` that does
+    not name the version stored now): nothing was changed."""
 
 
 class InvalidField(ValueError):

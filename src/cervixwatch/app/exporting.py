@@ -34,6 +34,7 @@ from cervixwatch.app.assessment_fhir import (
 )
 from cervixwatch.app.errors import NotFound
 from cervixwatch.app.search_index import ARMS, COUNT_PREFIX
+from cervixwatch.app.version_meta import stamp
 from cervixwatch.interop.fhir_patient import Identifier, identifier_json
 from cervixwatch.interop.fhir_values import codes_of
 from cervixwatch.interop.fhir_write import bundle_from_records
@@ -329,9 +330,9 @@ def everything(
         resources = resources_of(export)
         if profiles is not None and (types is None or not set(ASSESSMENT_TYPES).isdisjoint(types)):
             resources += assessments_as_fhir(session, [export], profiles)[patient_id]
-    if types is not None:
-        wanted = set(types)
-        resources = [r for r in resources if r["resourceType"] in wanted]
+        if types is not None:
+            resources = [r for r in resources if r["resourceType"] in set(types)]
+        stamp(session, [(patient_id, r) for r in resources])
     return searchset(resources, base=base)
 
 
@@ -346,23 +347,37 @@ def read_resource(
     the records: an order stopped on no known day). An assessment's resources are read with
     the `profiles` in use (none without them)."""
     with sessions() as session:
-        if resource_type == "Patient":
-            row = session.get(PatientRow, resource_id) if plausible_id(resource_id) else None
-            if row is None:
-                raise NotFound(f"no Patient/{resource_id}")
-            return patients_as_fhir(session, [row])[0]
-        export = _owner_export(session, resource_id)
-        found: list[dict[str, Any]] = []
-        if export is not None and resource_type in ASSESSMENT_TYPES:
-            if profiles is not None:
-                found = assessments_as_fhir(session, [export], profiles)[export.patient_id]
-        elif export is not None:
-            found = resources_of(export)
-    if found:
-        for resource in found:
-            if resource["resourceType"] == resource_type and resource["id"] == resource_id:
-                return resource
-    raise NotFound(f"no {resource_type}/{resource_id}")
+        found = find_resource(session, resource_type, resource_id, profiles=profiles)
+        if found is None:
+            raise NotFound(f"no {resource_type}/{resource_id}")
+        stamp(session, [found])
+    return found[1]
+
+
+def find_resource(
+    session: Session,
+    resource_type: str,
+    resource_id: str,
+    *,
+    profiles: Profiles | None = None,
+) -> tuple[str, dict[str, Any]] | None:
+    """`read_resource` in a session: (her id, the resource as served, without its version),
+    or None if there is none."""
+    if resource_type == "Patient":
+        row = session.get(PatientRow, resource_id) if plausible_id(resource_id) else None
+        return None if row is None else (row.id, patients_as_fhir(session, [row])[0])
+    export = _owner_export(session, resource_id)
+    found: list[dict[str, Any]] = []
+    if export is not None and resource_type in ASSESSMENT_TYPES:
+        if profiles is not None:
+            found = assessments_as_fhir(session, [export], profiles)[export.patient_id]
+    elif export is not None:
+        found = resources_of(export)
+    for resource in found:
+        if resource["resourceType"] == resource_type and resource["id"] == resource_id:
+            assert export is not None
+            return export.patient_id, resource
+    return None
 
 
 def _owner(session: Session, resource_id: str) -> tuple[str, str | None] | None:
@@ -507,11 +522,13 @@ def _page_resources(
             for words, code in COUNTED_AS.items():
                 if (code[0], code[1]) in codes_of(resource.get("code")):
                     by_key.setdefault((patient_id, f"{COUNT_PREFIX}-{words}"), resource)
-    return [
-        by_key[(f.patient_id, f.resource_id)]
+    page = [
+        (f.patient_id, by_key[(f.patient_id, f.resource_id)])
         for f in found
         if (f.patient_id, f.resource_id) in by_key
     ]
+    stamp(session, page)
+    return [resource for _, resource in page]
 
 
 def search(
@@ -577,6 +594,7 @@ def _search_patients(
             offset=offset,
         )
         resources = patients_as_fhir(session, rows)
+        stamp(session, [(r["id"], r) for r in resources])
     return SearchResult(resources, total)
 
 
@@ -590,4 +608,6 @@ def patients_by_id(
         return []
     with sessions() as session:
         rows, _ = search_patients(session, ids=wanted, scope=scope, limit=len(wanted), offset=0)
-        return patients_as_fhir(session, rows)
+        resources = patients_as_fhir(session, rows)
+        stamp(session, [(r["id"], r) for r in resources])
+        return resources

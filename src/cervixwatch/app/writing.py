@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.app.assessing import AssessmentSummary
 from cervixwatch.app.errors import Conflict
+from cervixwatch.app.versions import keep_versions
 from cervixwatch.store import transaction
 
 T = TypeVar("T")
@@ -31,10 +32,13 @@ def writing(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """A transaction for one use case; rolled back if anything in it fails.
 
     Use cases check for the conflicts they can name first; a constraint that still fails
-    (two requests racing for the same hospital number) is a `Conflict` too.
+    (two requests racing for the same hospital number) is a `Conflict` too. Before it first
+    changes a stored woman's rows, the versions of her FHIR resources are kept
+    (`versions.keep_versions`).
     """
     try:
         with transaction(sessions) as session:
+            keep_versions(session)
             yield session
     except IntegrityError as error:
         raise Conflict(

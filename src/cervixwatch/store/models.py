@@ -519,6 +519,42 @@ class AssessmentRow(Base):
     shortest_length_on: Mapped[dt.date | None]
 
 
+# --- versions of the FHIR resources served (app/versions.py) ---------------------------------
+
+
+class ResourceVersionRow(Base):
+    """A version of a FHIR resource as it was served, kept when a write is about to change
+    the woman's records (`app.versions`): the resource (without `meta`) and the SHA-256 of its
+    canonical JSON, or (`deleted`) the marker of its deletion, which holds neither.
+    `last_updated` is when that version came to be. Deleted with the woman."""
+
+    __tablename__ = "resource_versions"
+    __table_args__ = (UniqueConstraint("resource_type", "resource_id", "version_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource_type: Mapped[str] = mapped_column(String(40))
+    resource_id: Mapped[str] = mapped_column(String(80))
+    version_id: Mapped[int]
+    patient_id: Mapped[str] = _patient_fk()
+    last_updated: Mapped[dt.datetime]
+    deleted: Mapped[bool]
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    resource: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+
+
+class PatientWriteRow(Base):
+    """When a write last began to change the woman's records (none yet: when she was
+    registered). A served resource that differs from its latest kept version was changed
+    then (`app.versions`)."""
+
+    __tablename__ = "patient_writes"
+
+    patient_id: Mapped[str] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True
+    )
+    written_at: Mapped[dt.datetime]
+
+
 # --- access: accounts, care teams, sign-ins, API tokens and the audit log ---------------------
 
 

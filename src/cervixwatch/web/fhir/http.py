@@ -5,9 +5,11 @@ status, whatever raised it (`FhirRoute`).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from email.utils import format_datetime
 from typing import Any
 
 import orjson
@@ -15,10 +17,11 @@ from fastapi import HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
-from cervixwatch.app.errors import Conflict, NotFound, OutOfScope
+from cervixwatch.app.errors import Conflict, NotFound, OutOfScope, PreconditionFailed
 from cervixwatch.app.importing import InvalidBundle, RejectedBundle
 from cervixwatch.app.patient_identity import IdentityConflict
 from cervixwatch.app.patient_match import InvalidParameters
+from cervixwatch.app.versions import Deleted
 from cervixwatch.web.limits import BodyTooLarge
 
 log = logging.getLogger(__name__)
@@ -96,14 +99,28 @@ def fhir_response(
     headers: Mapping[str, str] | None = None,
     media_type: str | None = None,
 ) -> Response:
+    """`resource` as JSON; a resource with a version (`meta.versionId`), not a Bundle, is
+    answered with its `ETag` and `Last-Modified`."""
     pretty = request.query_params.get("_pretty") == "true"
     body = orjson.dumps(resource, option=orjson.OPT_INDENT_2 if pretty else 0)
     return Response(
         body,
         status_code=status,
         media_type=media_type or response_media_type(request),
-        headers=dict(headers or {}),
+        headers={**version_headers(resource), **(headers or {})},
     )
+
+
+def version_headers(resource: Mapping[str, Any]) -> dict[str, str]:
+    """`ETag: W/"<versionId>"` and `Last-Modified` (HTTP date) of a versioned resource."""
+    meta = resource.get("meta") or {}
+    if resource.get("resourceType") == "Bundle" or "versionId" not in meta:
+        return {}
+    headers = {"ETag": f'W/"{meta["versionId"]}"'}
+    if "lastUpdated" in meta:
+        when = dt.datetime.fromisoformat(str(meta["lastUpdated"]))
+        headers["Last-Modified"] = format_datetime(when.astimezone(dt.UTC), usegmt=True)
+    return headers
 
 
 def _error_response(request: Request, error: FhirError) -> Response:
@@ -118,7 +135,8 @@ def _error_response(request: Request, error: FhirError) -> Response:
 _ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 429: "throttled"}
 
 
-def _as_fhir_error(error: Exception) -> FhirError | None:
+def as_fhir_error(error: Exception) -> FhirError | None:
+    """The FHIR answer to an error a use case raised (None: not one it knows)."""
     match error:
         case FhirError():
             return error
@@ -126,12 +144,16 @@ def _as_fhir_error(error: Exception) -> FhirError | None:
             return FhirError(400, str(error), error.code, expression=error.expression)
         case RejectedBundle():
             return FhirError(422, str(error), error.code, expression=error.expression)
+        case Deleted():
+            return FhirError(410, str(error).strip("'\""), "deleted")
         case NotFound():
             return FhirError(404, str(error).strip("'\""), "not-found")
         case InvalidParameters():
             return FhirError(400, str(error), "invalid", expression=error.expression)
         case IdentityConflict():
             return FhirError(409, str(error), "conflict", expression=error.expression)
+        case PreconditionFailed():
+            return FhirError(412, str(error), "conflict")
         case Conflict():
             return FhirError(409, str(error), "conflict")
         case OutOfScope():
@@ -164,7 +186,7 @@ class FhirRoute(APIRoute):
             except BodyTooLarge:
                 raise  # the size limit answers 413 itself
             except Exception as error:
-                known = _as_fhir_error(error)
+                known = as_fhir_error(error)
                 if known is None:
                     log.exception("FHIR %s %s failed", request.method, request.url.path)
                     known = FhirError(500, "internal error; see the server log", "exception")

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from cervixwatch import __version__
+from cervixwatch.app.version_meta import VERSIONED_TYPES
 
 #: Search parameters of every record type besides `code` (or `questionnaire`).
 _RECORD_PARAMS = (
@@ -188,6 +189,23 @@ DOCUMENTATION = {
     "Questionnaire": "Questionnaire/symptoms: the symptom report, one boolean item per symptom. "
     "Anyone signed in.",
 }
+#: The version interactions of the types with versions (`app.versions`).
+HISTORY_INTERACTIONS: tuple[dict[str, str], ...] = (
+    {
+        "code": "vread",
+        "documentation": "GET [type]/[id]/_history/[vid]: the resource as it was at that "
+        "version (410 Gone: the version is its deletion). A read answers ETag W/\"[vid]\" "
+        "and Last-Modified; every read, search and $everything gives meta.versionId and "
+        "meta.lastUpdated.",
+    },
+    {
+        "code": "history-instance",
+        "documentation": "GET [type]/[id]/_history: every version, newest first, as a history "
+        "Bundle (a deletion as an entry without resource, request DELETE). _since (an "
+        "instant, or a day): the versions made at or after it; _count: entries a page "
+        "(default 50, at most 500), _offset (the next link sets it).",
+    },
+)
 EVERYTHING = "http://hl7.org/fhir/OperationDefinition/Patient-everything"
 MATCH = "http://hl7.org/fhir/OperationDefinition/Patient-match"
 #: The audit log, for auditors only (`web/fhir/audit_routes.py`).
@@ -204,10 +222,15 @@ def capability_statement(base: str, today: dt.date) -> dict[str, Any]:
         resource: dict[str, Any] = {"type": kind}
         if kind in DOCUMENTATION:
             resource["documentation"] = DOCUMENTATION[kind]
+        versioned = kind in VERSIONED_TYPES
         resource |= {
-            "interaction": [{"code": "read"}, {"code": "search-type"}],
-            "versioning": "no-version",
-            "readHistory": False,
+            "interaction": [
+                {"code": "read"},
+                *(HISTORY_INTERACTIONS if versioned else ()),
+                {"code": "search-type"},
+            ],
+            "versioning": "versioned" if versioned else "no-version",
+            "readHistory": versioned,
             "updateCreate": False,
             "searchParam": [
                 {"name": name, "type": kind_, "documentation": doc}

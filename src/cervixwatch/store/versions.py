@@ -1,0 +1,165 @@
+"""The kept versions of served FHIR resources and the time of each woman's last write
+(`models.ResourceVersionRow`, `models.PatientWriteRow`): the queries `app.versions` needs,
+each one statement, by index (a resource's (type, id), a woman's id), never a scan."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy.orm import Session, aliased
+
+from cervixwatch.store.crud import plausible_id
+from cervixwatch.store.models import PatientRow, PatientWriteRow, ResourceVersionRow
+
+__all__ = [
+    "Kept",
+    "add_versions",
+    "her_latest",
+    "history",
+    "latest_versions",
+    "set_written_at",
+    "written_at",
+]
+
+#: (resource type, resource id)
+Key = tuple[str, str]
+#: Keys (or ids) bound in one IN list.
+CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A kept version (without the resource, unless asked for)."""
+
+    resource_type: str
+    resource_id: str
+    version_id: int
+    patient_id: str
+    last_updated: dt.datetime
+    deleted: bool
+    content_hash: str | None
+    resource: Mapping[str, Any] | None = None
+
+    @property
+    def key(self) -> Key:
+        return (self.resource_type, self.resource_id)
+
+
+_R = ResourceVersionRow
+_COLUMNS = (
+    _R.resource_type,
+    _R.resource_id,
+    _R.version_id,
+    _R.patient_id,
+    _R.last_updated,
+    _R.deleted,
+    _R.content_hash,
+)
+
+
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def _kept(row: Any, resource: Mapping[str, Any] | None = None) -> Kept:
+    return Kept(
+        row.resource_type,
+        row.resource_id,
+        row.version_id,
+        row.patient_id,
+        row.last_updated,
+        row.deleted,
+        row.content_hash,
+        resource,
+    )
+
+
+def latest_versions(session: Session, keys: Iterable[Key]) -> dict[Key, Kept]:
+    """The latest kept version of each resource `keys` names that has one (whoever's)."""
+    wanted = sorted(set(keys))
+    out: dict[Key, Kept] = {}
+    for chunk in _chunks(wanted):
+        newest = (
+            select(_R.resource_type, _R.resource_id, func.max(_R.version_id).label("newest"))
+            .where(tuple_(_R.resource_type, _R.resource_id).in_(chunk))
+            .group_by(_R.resource_type, _R.resource_id)
+            .subquery()
+        )
+        query = select(*_COLUMNS).join(
+            newest,
+            (newest.c.resource_type == _R.resource_type)
+            & (newest.c.resource_id == _R.resource_id)
+            & (newest.c.newest == _R.version_id),
+        )
+        for row in session.execute(query):
+            out[(row.resource_type, row.resource_id)] = _kept(row)
+    return out
+
+
+def her_latest(session: Session, patient_id: str) -> dict[Key, Kept]:
+    """The woman's kept versions that are the latest of their resource (by her index)."""
+    other = aliased(ResourceVersionRow)
+    newest = (
+        select(func.max(other.version_id))
+        .where(other.resource_type == _R.resource_type, other.resource_id == _R.resource_id)
+        .scalar_subquery()
+    )
+    query = select(*_COLUMNS).where(_R.patient_id == patient_id, _R.version_id == newest)
+    return {(row.resource_type, row.resource_id): _kept(row) for row in session.execute(query)}
+
+
+def history(
+    session: Session, resource_type: str, resource_id: str, patient_id: str
+) -> list[Kept]:
+    """Every kept version of a resource that was hers (newest first), with its resource."""
+    query = (
+        select(*_COLUMNS, _R.resource)
+        .where(
+            _R.resource_type == resource_type,
+            _R.resource_id == resource_id,
+            _R.patient_id == patient_id,
+        )
+        .order_by(_R.version_id.desc())
+    )
+    return [_kept(row, row.resource) for row in session.execute(query)]
+
+
+def add_versions(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Keep these versions (`ResourceVersionRow`'s columns), by one INSERT on the session's
+    connection."""
+    if rows:
+        session.connection().execute(insert(ResourceVersionRow), list(rows))
+
+
+def written_at(session: Session, patient_ids: Collection[str]) -> dict[str, dt.datetime]:
+    """When a write last began to change each stored woman's records; when she was
+    registered if none has since."""
+    wanted = sorted(p for p in set(patient_ids) if plausible_id(p))
+    out: dict[str, dt.datetime] = {}
+    for chunk in _chunks(wanted):
+        query = (
+            select(
+                PatientRow.id, func.coalesce(PatientWriteRow.written_at, PatientRow.created_at)
+            )
+            .outerjoin(PatientWriteRow, PatientWriteRow.patient_id == PatientRow.id)
+            .where(PatientRow.id.in_(chunk))
+        )
+        out.update((patient_id, when) for patient_id, when in session.execute(query))
+    return out
+
+
+def set_written_at(session: Session, patient_id: str, when: dt.datetime) -> None:
+    """Her last write began at `when` (her row is locked: no other writer races this)."""
+    connection = session.connection()
+    changed = connection.execute(
+        update(PatientWriteRow)
+        .where(PatientWriteRow.patient_id == patient_id)
+        .values(written_at=when)
+    )
+    if changed.rowcount == 0:
+        connection.execute(insert(PatientWriteRow), {"patient_id": patient_id, "written_at": when})
