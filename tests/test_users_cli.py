@@ -145,7 +145,9 @@ def test_a_token_is_printed_once_and_can_be_revoked(
     done(users(url, "revoke-token", token_id.group(1)))
     assert accounts.token_principal(sessions, secret) is None
     refused(users(url, "revoke-token", token_id.group(1)), "no live token")
-    refused(users(url, "token", "bot", "--name", "x", "--days", "0"), "--days: 1 to 366")
+    refused(users(url, "token", "bot", "--name", "x", "--days", "0"), "--days: 1 to 90")
+    # At most the maximum lifetime (issue 12, F3), from the command line too.
+    refused(users(url, "token", "bot", "--name", "x", "--days", "91"), "--days: 1 to 90")
 
 
 def test_teams_and_assignments(url: str, sessions: sessionmaker[Session]) -> None:

@@ -47,8 +47,13 @@ class Settings(BaseSettings):
     lockout_threshold: int = 10
     lockout_backoff_seconds: int = 15
     lockout_backoff_max_seconds: int = 900
-    #: Days an API token lasts when its creator does not say.
+    #: Days an API token lasts when its creator does not say, and the most she may ask for
+    #: (issue 12, F3: a bounded lifetime, 90 days by default).
     token_days: int = 90
+    token_max_days: int = 90
+    #: Making a token needs the password again; an account without one (single sign-on only)
+    #: needs a browser sign-in begun at most this many minutes ago (NIST SP 800-63B, 7.2).
+    token_reauth_minutes: int = 5
     #: Seconds a bearer token's principal is remembered between requests (0: looked up on
     #: every request). A token revoked or an account disabled through another worker process
     #: or the CLI stops working at most this much later (`access/token_cache.py`).

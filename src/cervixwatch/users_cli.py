@@ -194,8 +194,13 @@ def token(
     """Issue an API token acting as the user. Only the token is printed on standard output,
     this once (it is stored as a hash); its id and expiry go to standard error."""
     with _database(database_url) as sessions:
+        settings = Settings()
         issued = accounts.issue_token(
-            sessions, username, name, days=Settings().token_days if days is None else days
+            sessions,
+            username,
+            name,
+            days=min(settings.token_days, settings.token_max_days) if days is None else days,
+            max_days=settings.token_max_days,
         )
     print(f"Token {issued.id} expires {issued.expires_at:%Y-%m-%d %H:%M} UTC.", file=sys.stderr)
     typer.echo(issued.secret)

@@ -209,9 +209,9 @@ def test_a_disabled_account_loses_its_tokens_and_sign_ins(client: TestClient, ad
 
     assert ok(admin.request("PATCH", path, json={"disabled": False}))["disabled"] is False
     ok(sign_in(client, username, PASSWORD))
-    # Her sign-in ended for good when she was disabled; her token lives again.
+    # Her sign-in and her token ended for good when she was disabled (issue 12, F3).
     assert browser.get("/auth/me").status_code == 401
-    ok(client.get("/auth/me", headers=bearer(token)))
+    assert client.get("/auth/me", headers=bearer(token)).status_code == 401
 
 
 def test_an_admin_cannot_disable_herself(admin: Admin) -> None:

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
 
 from cervixwatch.access.principal import Principal, Role
-from cervixwatch.access.token_cache import TokenCache, forget_everywhere
+from cervixwatch.access.token_cache import TokenCache
 from cervixwatch.app import accounts
-from cervixwatch.store.models import ApiTokenRow, UserRow
+from cervixwatch.store.models import ApiTokenRow
 from cervixwatch.web.app import create_app
 from tests.store.tables import delete_everything
 from tests.web.accounts import TEAM, bearer, make_user, test_settings
@@ -84,12 +84,14 @@ def test_changes_made_in_this_process_bite_at_once(cached: TestClient) -> None:
     # Disabled through the use case: forgotten, so refused on the very next request.
     accounts.set_disabled(sessions, username, True)
     assert cached.get("/api/worklist", headers=bearer(token)).status_code == 401
-    with sessions.begin() as session:
-        session.execute(update(UserRow).where(UserRow.username == username).values(disabled=False))
-    forget_everywhere()
+    # Disabling revoked the token for good (issue 12, F3): enabled again, she needs a new one.
+    accounts.set_disabled(sessions, username, False)
+    assert cached.get("/api/worklist", headers=bearer(token)).status_code == 401
+    again = accounts.issue_token(sessions, username, "again", days=1)
+    token = again.secret
     assert cached.get("/api/worklist", headers=bearer(token)).status_code == 200
     # Revoked through the API: refused at once, however fresh the cached entry.
-    token_id = _token_id(cached, token)
+    token_id = again.id
     assert cached.delete(f"/api/tokens/{token_id}", headers=bearer(token)).status_code == 204
     assert cached.get("/api/worklist", headers=bearer(token)).status_code == 401
 

@@ -179,7 +179,9 @@ def set_disabled(sessions: sessionmaker[Session], username: str, disabled: bool)
         user = _user(session, username)
         user.disabled = disabled
         if disabled:
+            # Every way in ends, for good: enabling her again revives no token (F3).
             store.end_sessions_of(session, user.id, _now())
+            store.revoke_tokens_of(session, user.id, _now())
     forget_everywhere()  # her tokens stop working now, not when a cached entry runs out
     return user
 
@@ -193,7 +195,8 @@ def unlock(sessions: sessionmaker[Session], username: str) -> UserRow:
 
 
 def reset_password(sessions: sessionmaker[Session], username: str, password: str) -> UserRow:
-    """A new password; every sign-in of the old one ends, and a lock is lifted."""
+    """A new password; every sign-in and every API token of the old one ends (issue 12, F3),
+    and a lock is lifted."""
     hashed = _password_hash(password)
     with transaction(sessions) as session:
         user = _user(session, username)
@@ -202,6 +205,8 @@ def reset_password(sessions: sessionmaker[Session], username: str, password: str
         user.locked_at = None
         user.failed_sign_ins = 0
         store.end_sessions_of(session, user.id, _now())
+        store.revoke_tokens_of(session, user.id, _now())
+    forget_everywhere()
     return user
 
 
@@ -324,14 +329,31 @@ def session_principal(
 # --- API tokens -------------------------------------------------------------------------------
 
 
+#: The longest a token may last unless the settings say less (`settings.token_max_days`).
+TOKEN_MAX_DAYS = 90
+
+
+class ReauthenticationNeeded(Exception):
+    """A token is made only by someone who has just proved she is its user: the password
+    was missing or wrong, or (an account without one) the sign-in is not recent."""
+
+
 def issue_token(
-    sessions: sessionmaker[Session], username: str, name: str, *, days: int
+    sessions: sessionmaker[Session],
+    username: str,
+    name: str,
+    *,
+    days: int,
+    max_days: int = TOKEN_MAX_DAYS,
 ) -> IssuedToken:
+    """A token acting as the user, lasting `days` (1 to `max_days`). Whoever calls this has
+    established that the user asked for it: the CLI (the server's operator) or
+    `issue_token_reauthenticated`."""
     name = name.strip()
     if not name or len(name) > 100:
         raise InvalidField("name", "1 to 100 characters")
-    if not 1 <= days <= 366:
-        raise InvalidField("days", "1 to 366")
+    if not 1 <= days <= max_days:
+        raise InvalidField("days", f"1 to {max_days}")
     secret = new_secret()
     expires = _now() + dt.timedelta(days=days)
     with transaction(sessions) as session:
@@ -340,6 +362,48 @@ def issue_token(
             raise InvalidField("username", "the account is disabled")
         row = store.add_token(session, user.id, name, secret_hash(secret), expires)
     return IssuedToken(row.id, name, secret, expires)
+
+
+def issue_token_reauthenticated(
+    sessions: sessionmaker[Session],
+    user_id: str,
+    name: str,
+    *,
+    password: str | None,
+    session_id: str | None,
+    days: int,
+    max_days: int,
+    reauth_minutes: int,
+) -> IssuedToken:
+    """A token for the signed-in user, made only after she has proved again that she is
+    herself (NIST SP 800-63B, 7.2, reauthentication): her password, checked as at sign-in;
+    for an account without one (single sign-on only), a browser sign-in begun at most
+    `reauth_minutes` ago. A stolen sign-in cookie (or token) alone cannot make a token that
+    outlives it. `ReauthenticationNeeded` otherwise."""
+    with sessions() as session:
+        user = store.user_by_id(session, user_id)
+        if user is None or user.disabled:
+            raise ReauthenticationNeeded
+        username, stored_hash = user.username, user.password_hash
+        started = (
+            store.session_started_at(session, session_id)
+            if stored_hash is None and session_id is not None
+            else None
+        )
+    if stored_hash is not None:
+        if password is None:
+            spend_verification_time("")
+            raise ReauthenticationNeeded
+        if not verify_password(stored_hash, password):
+            raise ReauthenticationNeeded
+    elif started is None or _now() - _aware(started) > dt.timedelta(minutes=reauth_minutes):
+        raise ReauthenticationNeeded
+    return issue_token(sessions, username, name, days=days, max_days=max_days)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    # SQLite gives back naive datetimes (stored as UTC).
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def cached_token_principal(cache: TokenCache, secret: str) -> Principal | None:
@@ -529,7 +593,9 @@ def update_user(
         if disabled is not None:
             user.disabled = disabled
         if hashed is not None or disabled:
+            # Her sign-ins and her tokens end together (issue 12, F3).
             store.end_sessions_of(session, user.id, now)
+            store.revoke_tokens_of(session, user.id, now)
         for name in adding:
             store.add_member(session, _team_row(session, name).id, user.id)
         for team in removed:

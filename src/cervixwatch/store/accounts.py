@@ -233,9 +233,28 @@ def live_token(
             ApiTokenRow.revoked_at.is_(None),
             ApiTokenRow.expires_at > now,
             UserRow.disabled.is_(False),
+            UserRow.locked_at.is_(None),
         )
     ).one_or_none()
     return (row[0], row[1], _teams(row[2])) if row is not None else None
+
+
+def revoke_tokens_of(session: Session, user_id: str, now: dt.datetime) -> None:
+    """Revoke every live token of the user (disabled, locked, password reset)."""
+    session.execute(
+        update(ApiTokenRow)
+        .where(ApiTokenRow.user_id == user_id, ApiTokenRow.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def session_started_at(session: Session, session_id: str) -> dt.datetime | None:
+    """When a browser sign-in that has not ended began."""
+    return session.scalar(
+        select(SignInSessionRow.created_at).where(
+            SignInSessionRow.id == session_id, SignInSessionRow.ended_at.is_(None)
+        )
+    )
 
 
 def tokens_of(session: Session, user_id: str | None = None) -> Sequence[ApiTokenRow]:

@@ -3,7 +3,8 @@
     POST   /auth/sign-in        username + password (JSON or a form): sets the sign-in cookie
     POST   /auth/sign-out       ends this browser's sign-in
     GET    /auth/me             who is signed in, and the CSRF token of this sign-in
-    POST   /api/tokens          a new bearer token for an integration (shown once)
+    POST   /api/tokens          a new bearer token for an integration (shown once), after the
+                                password is entered again; at most `token_max_days` days
     GET    /api/tokens          the caller's tokens (never their secrets)
     DELETE /api/tokens/{id}     revoke one
 
@@ -24,7 +25,7 @@ from pydantic import BaseModel, Field, ValidationError
 from cervixwatch.access.principal import Principal, Role
 from cervixwatch.app import account_lookups as account_store
 from cervixwatch.app import accounts
-from cervixwatch.app.errors import NotFound
+from cervixwatch.app.errors import InvalidField, NotFound
 from cervixwatch.web.access import (
     CSRF_FIELD,
     EVERYONE_SIGNED_IN,
@@ -34,9 +35,13 @@ from cervixwatch.web.access import (
     access_record,
     allow,
 )
+from cervixwatch.web.api.errors import invalid
 from cervixwatch.web.deps import SessionsDep, SettingsDep
 from cervixwatch.web.signing_in import (
     TooManyAttempts,
+    check_backoff,
+    clear_wrong_passwords,
+    count_wrong_password,
     end_sign_in,
     password_sign_in,
     set_session_cookie,
@@ -62,7 +67,19 @@ class Me(BaseModel):
 
 class TokenCreate(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=100)]
-    days: Annotated[int | None, Field(ge=1, le=366)] = None
+    days: Annotated[
+        int | None,
+        Field(ge=1, description="Days it lasts: at most the settings' maximum (90 by default)."),
+    ] = None
+    password: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=256,
+            description="Your password, entered again (required unless your account signs "
+            "in only by single sign-on; then sign in again first).",
+        ),
+    ] = None
 
 
 class TokenPublic(BaseModel):
@@ -175,18 +192,61 @@ def me(principal: PrincipalDep, sessions: SessionsDep) -> Me:
     return _me(principal, sessions)
 
 
-@router.post("/api/tokens", status_code=201, response_model=TokenIssued, summary="New API token")
+@router.post(
+    "/api/tokens",
+    status_code=201,
+    response_model=TokenIssued,
+    summary="New API token (enter your password again)",
+    responses={
+        403: {"description": "The password is missing or wrong, or the sign-in is not recent"},
+        429: {"description": "Too many wrong passwords: see Retry-After"},
+    },
+)
 @allow(SignedIn(EVERYONE_SIGNED_IN, audit_action="token-issue"))
 def issue_token(
-    body: TokenCreate, principal: PrincipalDep, sessions: SessionsDep, settings: SettingsDep
+    request: Request,
+    body: TokenCreate,
+    principal: PrincipalDep,
+    sessions: SessionsDep,
+    settings: SettingsDep,
 ) -> TokenIssued:
+    """A token is made only after re-authentication (issue 12, F3): the password again, or
+    for a single-sign-on account a sign-in of the last few minutes; wrong passwords here
+    back off as at sign-in. It lasts at most `settings.token_max_days`."""
     with sessions() as session:
         user = account_store.user_by_id(session, principal.user_id)
     if user is None:
         raise HTTPException(401, "sign in first")
-    issued = accounts.issue_token(
-        sessions, user.username, body.name, days=body.days or settings.token_days
-    )
+    try:
+        check_backoff(request, user.username)
+    except TooManyAttempts as refused:
+        raise HTTPException(
+            429, "too many wrong passwords", headers={"Retry-After": str(refused.retry_after)}
+        ) from None
+    max_days = settings.token_max_days
+    try:
+        issued = accounts.issue_token_reauthenticated(
+            sessions,
+            principal.user_id,
+            body.name,
+            password=body.password,
+            session_id=principal.session_id,
+            days=body.days or min(settings.token_days, max_days),
+            max_days=max_days,
+            reauth_minutes=settings.token_reauth_minutes,
+        )
+    except accounts.ReauthenticationNeeded:
+        if body.password is not None:
+            count_wrong_password(request, settings, user.username)
+        raise HTTPException(
+            403,
+            "enter your password again to make a token"
+            if user.password_hash is not None
+            else "sign in again (single sign-on) to make a token",
+        ) from None
+    except InvalidField as error:
+        raise invalid("body", error.field, error.message) from None
+    clear_wrong_passwords(request, user.username)
     return TokenIssued(
         id=issued.id, name=issued.name, expires_at=issued.expires_at, token=issued.secret
     )
