@@ -41,14 +41,10 @@ def test_the_patient_is_marked_as_test_data_with_her_fake_hospital_number() -> N
     assert resource["name"][0]["family"] == patient.family_name
 
 
-def test_a_transaction_bundle_puts_every_resource_at_its_own_id() -> None:
+def test_a_transaction_bundle_posts_every_resource() -> None:
     bundle = cohort_bundle(COHORT[1], "transaction")
     for entry in bundle["entry"]:
-        resource = entry["resource"]
-        assert entry["request"] == {
-            "method": "PUT",
-            "url": f"{resource['resourceType']}/{resource['id']}",
-        }
+        assert entry["request"] == {"method": "POST", "url": entry["resource"]["resourceType"]}
 
 
 def test_files_one_per_patient_and_ndjson_one_bundle_per_line(tmp_path: Path) -> None:

@@ -240,6 +240,11 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/fhir/metadata"): "public",
     ("POST", "/fhir"): "clinician-list",
     ("POST", "/fhir/"): "clinician-list",
+    # Writes of one resource: creating is as a transaction; changing names her record.
+    ("POST", "/fhir/{resource_type}"): "clinician-list",
+    ("PUT", "/fhir/{resource_type}"): "clinician-list",
+    ("PUT", "/fhir/{resource_type}/{resource_id}"): "clinician-list",
+    ("DELETE", "/fhir/{resource_type}/{resource_id}"): "her-record-write",
     ("GET", "/fhir/Patient/{patient_id}/$everything"): "her-record-read",
     ("POST", "/fhir/Patient/{patient_id}/$everything"): "her-record-read",
     ("POST", "/fhir/Patient/$match"): "clinician-list",

@@ -143,7 +143,6 @@ CASES = [
     Bad(
         "wrong resourceType", orjson.dumps(fb.patient()), 400, ("resourceType", "Bundle", "Patient")
     ),
-    Bad("a batch", _with(_batch), 400, ("batch", "transaction"), "Bundle.type"),
     Bad("another Bundle type", _with(_message), 400, ("Bundle.type", "message")),
     Bad("an entry without a resource", _with(_no_resource), 400, ("entry[2]",)),
     Bad("an invalid id", _with(_bad_id), 400, ("entry 4", "id", "not an id!")),

@@ -134,13 +134,22 @@ def test_sending_a_bundle_twice_stores_nothing_twice(client: TestClient, engine:
     summary = again.json()["entry"][0]["response"]
     assert summary["status"] == "200 OK"
     assert " 0 stored new" in summary["outcome"]["issue"][0]["diagnostics"]
-    # A transaction Bundle of the same resources, with urn:uuid fullUrls, is the same too.
+    # A transaction Bundle of the same resources POSTed is the same too: she is found by her
+    # identifier and each record by the id its source gave it.
     bundle = orjson.loads(raw)
     bundle["type"] = "transaction"
     for entry in bundle["entry"]:
+        entry["request"] = {"method": "POST", "url": entry["resource"]["resourceType"]}
+    import_ok(client, bundle)
+    assert counts(engine) == stored
+    # PUT to a source's own id is not an update here: ids are this server's (updateCreate
+    # false), so the resource could not be read where the PUT put it. Refused, nothing stored.
+    for entry in bundle["entry"]:
         kind, rid = entry["resource"]["resourceType"], entry["resource"]["id"]
         entry["request"] = {"method": "PUT", "url": f"{kind}/{rid}"}
-    import_ok(client, bundle)
+    refused = post_bundle(client, bundle)
+    assert refused.status_code == 405, refused.text
+    assert "updateCreate" in refused.json()["issue"][0]["diagnostics"]
     assert counts(engine) == stored
 
 

@@ -104,5 +104,11 @@ def test_unknown_paths_and_methods_answer_operation_outcomes(client: TestClient)
     refused = client.delete("/fhir/metadata")
     issue(refused, 405)
     assert refused.headers["allow"] == "GET"
-    assert "transaction" in issue(client.post("/fhir/Observation", json={}), 405)["diagnostics"]
-    issue(client.put("/fhir/Observation/cl-1", json={}), 405)
+    # Writes of one resource are supported; a body that is no resource is refused as such.
+    assert "resourceType" in issue(client.post("/fhir/Observation", json={}), 400)["diagnostics"]
+    # Her assessment is CervixWatch's own: read, never written.
+    refused = client.post("/fhir/GuidanceResponse", json={"resourceType": "GuidanceResponse"})
+    assert issue(refused, 405)["code"] == "not-supported"
+    assert refused.headers["allow"] == "GET"
+    # PATCH is no interaction here.
+    issue(client.patch("/fhir/Observation/cl-1", json={}), 405)

@@ -49,6 +49,7 @@ __all__ = [
     "held_records",
     "own_records",
     "retractions_of",
+    "table_of_part",
     "unnamed_locations",
 ]
 
@@ -174,6 +175,11 @@ _ENDED: Final[Mapping[str, MedicationStatus]] = {
     "stopped": MedicationStatus.STOPPED,
     "completed": MedicationStatus.COMPLETED,
 }
+
+
+def table_of_part(part: str) -> str:
+    """The store's table of a record part a reader names."""
+    return _TABLE_OF_PART[part]
 
 
 def _keys(table: str, rid: str) -> list[str]:

@@ -45,7 +45,7 @@ reader's intake is stored the same way.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -54,14 +54,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.access.principal import Scope
 from cervixwatch.app.assessing import AssessmentSummary, summarise
-from cervixwatch.app.errors import Conflict, OutOfScope
-from cervixwatch.app.exporting import INSIDE_PREFIXES, TUPLE_PREFIXES
+from cervixwatch.app.errors import Conflict, NotFound, OutOfScope
+from cervixwatch.app.exporting import (
+    INSIDE_PREFIXES,
+    TUPLE_PREFIXES,
+    owner_of_resource,
+    parse_resource_id,
+)
 from cervixwatch.app.import_matching import (
     already_stored,
     entry_locations,
     held_records,
     own_records,
     retractions_of,
+    table_of_part,
     unnamed_locations,
 )
 from cervixwatch.app.intake_checks import first_misdated
@@ -75,6 +81,7 @@ from cervixwatch.app.patient_identity import (
     women_by_reference,
 )
 from cervixwatch.app.reassessing import Profiles, reassess
+from cervixwatch.app.versions import before_change, check_if_match
 from cervixwatch.clinical.records import PregnancyRecords
 from cervixwatch.interop.fhir_entries import (
     BundleEntry,
@@ -98,7 +105,7 @@ from cervixwatch.store.records import (
     load_records,
     save_records,
 )
-from cervixwatch.store.retractions import Retractions, retract
+from cervixwatch.store.retractions import Retractions, remove_row, retract
 
 
 class InvalidBundle(ValueError):
@@ -162,9 +169,9 @@ class Imported:
 # --- structure ----------------------------------------------------------------------------------
 
 
-def _entries(raw: bytes) -> list[BundleEntry]:
+def _entries(raw: bytes | Mapping[str, Any]) -> list[BundleEntry]:
     try:
-        return bundle_entries(load_bundle(raw))
+        return bundle_entries(raw if isinstance(raw, Mapping) else load_bundle(raw))
     except UnreadableBundle as error:
         raise InvalidBundle(str(error), expression=error.path, code=error.code) from None
 
@@ -248,6 +255,8 @@ def _woman(session: Session, frame: Frame, sender: Sender) -> _Woman:
             )
         named.add(woman)
         named_by_own_id = named_by_own_id and target.rstrip("/").split("/")[-1] == woman
+    if item is None and not named:
+        named = _owners_of_deletes(session, frame)
     if item is None:
         if len(named) > 1:
             raise RejectedBundle(
@@ -262,6 +271,44 @@ def _woman(session: Session, frame: Frame, sender: Sender) -> _Woman:
         own_ids = named_by_own_id
     assert fields is not None
     return _Woman(fields, stored, found, own_ids)
+
+
+def _owners_of_deletes(session: Session, frame: Frame) -> set[str]:
+    """The women the DELETE entries of a Bundle with nothing else name by CervixWatch's ids."""
+    owners = {
+        owner_of_resource(session, item.kind, item.source_id)
+        for item in frame.items
+        if item.deletes and item.source_id is not None
+    }
+    owners.discard(None)
+    if not owners:
+        raise NotFound(
+            "the Bundle's DELETE entries name no resource stored here (a source's own ids "
+            "need her Patient, or a record naming her, in the Bundle)"
+        )
+    return {owner for owner in owners if owner is not None}
+
+
+def _delete_own(session: Session, patient_id: str, frame: Frame) -> None:
+    """DELETE entries that name a record by CervixWatch's own id for it (`Observation/cl-17`)
+    remove that row, when it is hers; a source's own ids are taken back by `retract`."""
+    for item in frame.items:
+        if not item.deletes or item.source_id is None:
+            continue
+        named = parse_resource_id(item.source_id)
+        if named is None or owner_of_resource(session, item.kind, item.source_id) != patient_id:
+            continue  # a source's id, or nothing of hers
+        tables = {table_of_part(part) for part in item.parts}
+        if named.table not in tables - {"cervical_exams"} or named.row_id is None:
+            raise _rejected(
+                item,
+                "request.url",
+                f"{item.kind}/{item.source_id} cannot be deleted on its own (an examination's "
+                "finding, the due date, the fetus count or an assessment): send the record "
+                "again corrected",
+                "not-supported",
+            )
+        remove_row(session, named.table, named.row_id)
 
 
 # --- checks the reader does not make ------------------------------------------------------------
@@ -317,7 +364,7 @@ def _read(session: Session, frame: Frame, entries: list[BundleEntry], woman: _Wo
 
 def import_bundle(
     sessions: sessionmaker[Session],
-    raw: bytes,
+    raw: bytes | Mapping[str, Any],
     *,
     today: dt.date,
     profiles: Profiles,
@@ -325,9 +372,10 @@ def import_bundle(
     scope: Scope | None = None,
     new_patient_teams: Collection[str] = (),
     audit: AuditEntry | None = None,
+    if_match: Mapping[str, str] | None = None,
 ) -> Imported:
-    """Store the records of the Bundle `raw` (JSON) for the woman it is about and reassess her
-    on `today`, all in one transaction. Raises `InvalidBundle` (unreadable), `RejectedBundle`
+    """Store the records of the Bundle `raw` (JSON, or parsed) for the woman it is about and
+    reassess her on `today`, all in one transaction. Raises `InvalidBundle` (unreadable), `RejectedBundle`
     (readable but wrong: the message names the entry and field), `Conflict` (an
     `IdentityConflict` when the Patient contradicts the woman it names), or `OutOfScope` (she
     is stored but not among the women `scope` may write; None: any woman). `sender` says who
@@ -335,7 +383,9 @@ def import_bundle(
 
     A woman seen for the first time is put under the care of `new_patient_teams`. `audit`: the
     request's audit entry, appended (naming the woman) in the same transaction, so the import
-    and its entry stand or fall together."""
+    and its entry stand or fall together. `if_match`: {`Type/id`: an `If-Match` tag} of the
+    updates in it, each refused (`PreconditionFailed`) unless the resource is at that
+    version."""
     entries = _entries(raw)
     try:
         frame = frame_bundle(entries)
@@ -353,6 +403,13 @@ def import_bundle(
                     "the Bundle's Patient is a woman stored here but not under the care of "
                     "your care teams; ask to be added to her team"
                 )
+            if woman.patient is not None:
+                # Her resources as served now are kept as versions before anything changes
+                # (`app.versions`); an update made for another version is refused.
+                before_change(session, woman.patient.id)
+                for target, tag in (if_match or {}).items():
+                    kind, _, rid = target.partition("/")
+                    check_if_match(session, kind, rid, tag)
             item = frame.patient_item
             if frame.patient is not None and item is not None:
                 check_contradictions(
@@ -374,6 +431,7 @@ def import_bundle(
             retractions = Retractions()
             repeated: list[str] = []
             if woman.patient is not None:
+                _delete_own(session, woman.patient.id, frame)
                 retractions = retractions_of(intake.withdrawals, records, today)
                 if woman.own_ids:
                     records = own_records(session, woman.patient.id, records)

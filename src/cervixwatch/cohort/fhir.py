@@ -45,8 +45,9 @@ def patient_resource(patient: CohortPatient) -> dict[str, Any]:
 
 
 def cohort_bundle(patient: CohortPatient, bundle_type: str = "collection") -> dict[str, Any]:
-    """Her Bundle. With `bundle_type="transaction"` every entry carries a PUT request to its
-    own id, so posting it twice stores nothing twice."""
+    """Her Bundle. With `bundle_type="transaction"` every entry is a POST (create): she is
+    found again by her hospital number and each record by the id it carries, so posting it
+    twice stores nothing twice. (Not PUT: ids on the server are the server's.)"""
     bundle = bundle_from_records(patient.records, patient_resource(patient), bundle_type)
     bundle_id = uuid.uuid5(_BUNDLE_NAMESPACE, patient.records.patient_id)
     # Deterministic: the same cohort gives byte-identical bundles.
@@ -60,11 +61,7 @@ def cohort_bundle(patient: CohortPatient, bundle_type: str = "collection") -> di
     }
     if bundle_type in ("transaction", "batch"):
         for entry in stamped["entry"]:
-            resource = entry["resource"]
-            entry["request"] = {
-                "method": "PUT",
-                "url": f"{resource['resourceType']}/{resource['id']}",
-            }
+            entry["request"] = {"method": "POST", "url": entry["resource"]["resourceType"]}
     return stamped
 
 

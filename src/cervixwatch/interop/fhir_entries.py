@@ -114,6 +114,28 @@ def _request(entry: Mapping[str, Any], index: int) -> Request | None:
     return Request(str(method), url, **extra)
 
 
+def _check_target(entry: BundleEntry, request: Request) -> None:
+    """A POST names its resource's type; a PUT `Type/id` its type and id (R4 http.html:
+    the id in the body SHALL be the id in the URL)."""
+    at = f"Bundle.entry[{entry.index}]"
+    kind = entry.resource.get("resourceType")
+    target = request.url.split("?")[0].rstrip("/")
+    named_kind, _, named_id = target.partition("/")
+    if request.method in ("POST", "PUT") and named_kind != kind:
+        raise _unreadable(
+            f"{at}.request.url: {request.url!r} names {named_kind!r}, but the resource is a {kind}",
+            f"{at}.request.url",
+            "invalid",
+        )
+    if request.method == "PUT" and "?" not in request.url and entry.resource.get("id") != named_id:
+        raise _unreadable(
+            f"{at}.resource.id: {entry.resource.get('id')!r} is not the id the request.url "
+            f"names ({named_id!r}); an update sends the resource under its own id",
+            f"{at}.resource.id",
+            "invalid",
+        )
+
+
 def bundle_entries(
     bundle: Mapping[str, Any], types: Collection[str] = BUNDLE_TYPES, *, check_ids: bool = True
 ) -> list[BundleEntry]:
@@ -146,6 +168,8 @@ def bundle_entries(
         if full_url is not None and not isinstance(full_url, str):
             raise _unreadable(f"{at}.fullUrl: expected a string", f"{at}.fullUrl")
         found = BundleEntry(index, full_url, resource, request)
+        if request is not None and resource:
+            _check_target(found, request)
         rid = resource.get("id")
         if check_ids and rid is not None and (not isinstance(rid, str) or not FHIR_ID.match(rid)):
             raise UnreadableBundle(

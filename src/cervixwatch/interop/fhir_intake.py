@@ -167,6 +167,8 @@ def _conditions(entry: BundleEntry) -> tuple[Complication | MaternalCondition, .
 def _item(entry: BundleEntry, *, is_patient: bool = False) -> Item:
     r = entry.resource
     rid = r.get("id")
+    if entry.deletes and entry.request is not None:
+        rid = entry.request.url.partition("/")[2] or None  # DELETE Type/id: what it names
     codes = codes_of(r.get("code")) if entry.kind == "Observation" else set()
     pregnancy_fact: PregnancyFact | None = None
     if codes & c.EDD_CODES:
@@ -260,7 +262,7 @@ def frame_bundle(entries: Sequence[BundleEntry]) -> Frame:
             continue
         references.append(PatientReference(item, element, target, record))
     patient_item = None if patient_entry is None else items[patient_entry.index]
-    if patient_entry is None and not references:
+    if patient_entry is None and not references and not any(e.deletes for e in entries):
         raise _refused_bundle(
             "Bundle: no Patient resource, and no record refers to a patient on this server",
             "Bundle.entry",
@@ -303,6 +305,11 @@ def _reports_named(entries: Sequence[BundleEntry]) -> tuple[str, ...]:
 # --- step 2: her records and what the Bundle takes back ------------------------------------------
 
 
+#: The name the reader gives a Patient sent with neither an id nor a fullUrl (a POST of her
+#: alone), so that the records reader can know her.
+_UNNAMED_PATIENT: Final = "urn:cervixwatch:patient-as-sent"
+
+
 def _subject_key(entries: Sequence[BundleEntry], frame: Frame, patient_id: str | None) -> str:
     """How the records are made to refer to her: her Patient entry's id (or fullUrl), else
     CervixWatch's id for her (`patient_id`, a Patient entry with it added last)."""
@@ -310,9 +317,7 @@ def _subject_key(entries: Sequence[BundleEntry], frame: Frame, patient_id: str |
         patient = entries[frame.patient_item.index].resource
         if isinstance(patient.get("id"), str):
             return f"Patient/{patient['id']}"
-        full_url = entries[frame.patient_item.index].full_url
-        assert full_url is not None  # frame_bundle: an id or a fullUrl
-        return full_url
+        return entries[frame.patient_item.index].full_url or _UNNAMED_PATIENT
     assert patient_id is not None, "a Bundle without a Patient is read for a stored woman"
     return f"Patient/{patient_id}"
 
@@ -339,6 +344,8 @@ def bundle_for_reader(
         kept: dict[str, Any] = {"resource": resource}
         if entry.full_url:
             kept["fullUrl"] = entry.full_url
+        elif item.is_patient and subject["reference"] == _UNNAMED_PATIENT:
+            kept["fullUrl"] = _UNNAMED_PATIENT
         rewritten.append(kept)
     if frame.patient_item is None:
         rewritten.append({"resource": {"resourceType": "Patient", "id": patient_id}})

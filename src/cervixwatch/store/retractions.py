@@ -31,7 +31,7 @@ from cervixwatch.store.models import (
     SourceIdentifierRow,
 )
 
-__all__ = ["Retractions", "claim_identifier", "retract"]
+__all__ = ["Retractions", "claim_identifier", "remove_row", "retract"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +117,17 @@ def retract(
         for maternal_row in session.scalars(maternal):
             session.delete(maternal_row)
     session.flush()
+
+
+def remove_row(session: Session, table: str, row_id: int) -> bool:
+    """Delete the record row `row_id` of `table` (named by CervixWatch's own id for it, as a
+    FHIR DELETE does); False if there is none."""
+    row = session.get(_table(table), row_id)
+    if row is None:
+        return False
+    delete_row(session, row)
+    session.flush()
+    return True
 
 
 def _table(name: str) -> type[Any]:

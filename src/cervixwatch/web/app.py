@@ -30,6 +30,7 @@ from cervixwatch.web.auth_routes import router as auth_router
 from cervixwatch.web.control_characters import RefuseControlCharacters
 from cervixwatch.web.fhir import router as fhir_router
 from cervixwatch.web.fhir.history_routes import router as fhir_history_router
+from cervixwatch.web.fhir.write_routes import router as fhir_write_router
 from cervixwatch.web.hardening import add_hardening, mount_docs
 from cervixwatch.web.limits import RequestSizeLimit
 from cervixwatch.web.logs import install_log_scrubbing
@@ -81,6 +82,7 @@ def create_app(
     # each); the FHIR router, which integrations send most requests to, goes first. No two
     # routers share a path, so the order changes nothing else.
     app.include_router(fhir_history_router, prefix="/fhir")  # before the FHIR catch-all
+    app.include_router(fhir_write_router, prefix="/fhir")  # before the FHIR refusals
     app.include_router(fhir_router, prefix="/fhir")
     app.include_router(auth_router)
     app.include_router(api_router, prefix="/api")

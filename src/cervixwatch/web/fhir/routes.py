@@ -6,8 +6,6 @@ answer; `http.FhirRoute` turns every refusal into an OperationOutcome.
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -17,12 +15,11 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from cervixwatch.access.principal import Principal, Role, Scope, scope_of
+from cervixwatch.access.principal import Role, Scope, scope_of
 from cervixwatch.app.assessment_fhir import Profiles
 from cervixwatch.app.exporting import (
     RESOURCE_TYPES,
     Criteria,
-    Token,
     everything,
     owner_of_resource,
     patients_by_id,
@@ -30,10 +27,7 @@ from cervixwatch.app.exporting import (
     search,
     searchset,
 )
-from cervixwatch.app.importing import Imported, import_bundle
-from cervixwatch.app.patient_identity import Sender
 from cervixwatch.app.patient_match import match_bundle
-from cervixwatch.app.rows import DateTest
 from cervixwatch.settings import Settings
 from cervixwatch.web.access import (
     PUBLIC,
@@ -42,10 +36,8 @@ from cervixwatch.web.access import (
     PrincipalDep,
     ScopeDep,
     allow,
-    audit_patient,
     by_patient,
 )
-from cervixwatch.web.audit import entry_for, recorded_by_route
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, SettingsDep, TodayDep
 from cervixwatch.web.fhir.audit_routes import router as audit_router
 from cervixwatch.web.fhir.definition_routes import router as definition_router
@@ -63,12 +55,13 @@ from cervixwatch.web.fhir.http import (
     whole_number,
 )
 from cervixwatch.web.fhir.metadata import (
-    DATE_PARAMS,
     INCLUDES,
     REVINCLUDES,
     capability_statement,
     search_params,
 )
+from cervixwatch.web.fhir.search_criteria import criteria_of, values_of
+from cervixwatch.web.fhir.write_routes import check_content_type, sender_of
 
 router = APIRouter(route_class=FhirRoute, tags=["FHIR R4"])
 # The audit log's AuditEvent routes come before the generic `/{resource_type}` ones.
@@ -92,13 +85,6 @@ _IMPORT_ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"description": "A record cannot be imported (OperationOutcome)", **_OUTCOME},
 }
 _RESOURCE: dict[int | str, dict[str, Any]] = {200: {"description": "A FHIR resource", **_OUTCOME}}
-
-
-def _values(values: Sequence[str] | None) -> list[list[str]] | None:
-    """Each parameter's comma-separated values (OR), one list per repetition (AND)."""
-    if values is None:
-        return None
-    return [[v for v in value.split(",") if v] for value in values]
 
 
 def _check_type(resource_type: str) -> None:
@@ -154,106 +140,6 @@ _JSON_BODY = {
 }
 
 
-def _check_content_type(request: Request) -> None:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type and not (
-        content_type.endswith(("/json", "+json")) or content_type == "application/json+fhir"
-    ):
-        raise FhirError(
-            415,
-            f"Content-Type {content_type!r}: send the Bundle as application/fhir+json",
-            "not-supported",
-        )
-
-
-def sender_of(principal: Principal, settings: Settings) -> Sender:
-    """Who sends a Patient: the account the request acts for (an integration's, through its
-    token, or a clinician's), and the installation's hospital-number system."""
-    return Sender(f"user:{principal.user_id}", settings.hospital_number_system)
-
-
-def transaction_response(imported: Imported) -> dict[str, Any]:
-    """A transaction-response Bundle: one entry per entry sent, in order, each with its
-    location on this server (when it is kept); the first says what the import did."""
-    codes = "; ".join(
-        f"{guideline}: {', '.join(found) or 'no recommendation'}"
-        for guideline, found in imported.assessment.codes.items()
-    )
-    summary = (
-        f"Patient/{imported.patient_id}: {imported.received} record(s) received, "
-        f"{imported.created} stored new, {imported.updated} updated, "
-        f"{imported.unchanged} already stored, {imported.removed} removed. "
-        f"Assessed on {imported.assessment.as_of}: {codes}."
-    )
-    entries = []
-    for i, entry in enumerate(imported.entries):
-        status = "201 Created" if entry.created else "200 OK"
-        response: dict[str, Any] = {"status": "204 No Content" if entry.deleted else status}
-        if entry.location:
-            response["location"] = entry.location
-        if i == 0:
-            response["outcome"] = outcome(summary, "informational", "information")
-        elif entry.location is None and not entry.deleted:
-            why = entry.note or (
-                "holds nothing CervixWatch records (or was entered in error, or has ended)"
-                if entry.carries_records
-                else f"CervixWatch keeps no {entry.resource_type} resources"
-            )
-            response["outcome"] = outcome(
-                f"{entry.resource_type} (entry {entry.index}): not kept: {why}",
-                "informational",
-                "information",
-            )
-        entries.append({"response": response})
-    return {
-        "resourceType": "Bundle",
-        "type": "transaction-response",
-        "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "entry": entries,
-    }
-
-
-@router.post(
-    "",
-    summary="Import a transaction or collection Bundle (all or nothing)",
-    responses={**_RESOURCE, **_IMPORT_ERRORS},
-    openapi_extra=_JSON_BODY,
-)
-@allow(ClinicalList(audit_action="import", writes=True))
-async def transaction(
-    request: Request,
-    sessions: SessionsDep,
-    profiles: ProfilesDep,
-    today: TodayDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-) -> Response:
-    query_params(request, frozenset(), "transaction")
-    media_type = response_media_type(request)
-    _check_content_type(request)
-    raw = await request.body()
-    imported = await run_in_threadpool(
-        import_bundle,
-        sessions,
-        raw,
-        today=today,
-        profiles=profiles,
-        sender=sender_of(principal, settings),
-        scope=scope_of(principal),
-        new_patient_teams=principal.team_ids,
-        # Recorded in the import's own transaction: one commit, and no import without it.
-        audit=entry_for(request, 200),
-    )
-    recorded_by_route(request, 200)
-    audit_patient(request, imported.patient_id)
-    return fhir_response(request, transaction_response(imported), media_type=media_type)
-
-
-router.add_api_route(
-    "/", transaction, methods=["POST"], include_in_schema=False, response_model=None
-)
-
-
 # --- $everything --------------------------------------------------------------------------------
 
 
@@ -267,7 +153,7 @@ def _everything(
     params, ignored = _parameters(request, items, frozenset({"_type"}), "$everything")
     types = None
     if "_type" in params:
-        types = {t for values in _values(params["_type"]) or [] for t in values}
+        types = {t for values in values_of(params["_type"]) or [] for t in values}
         for kind in types:
             _check_type(kind)
     bundle = everything(
@@ -333,7 +219,7 @@ async def patient_everything_post(
     request: Request, patient_id: str, sessions: SessionsDep, profiles: ProfilesDep
 ) -> Response:
     media_type = response_media_type(request)
-    _check_content_type(request)
+    check_content_type(request)
     items = [*request.query_params.multi_items(), *_parameters_resource(await request.body())]
     bundle = await run_in_threadpool(_everything, request, patient_id, items, sessions, profiles)
     return fhir_response(request, bundle, media_type=media_type)
@@ -357,7 +243,7 @@ async def patient_match(
 ) -> Response:
     query_params(request, frozenset(), "$match")
     media_type = response_media_type(request)
-    _check_content_type(request)
+    check_content_type(request)
     try:
         body = orjson.loads(await request.body())
     except orjson.JSONDecodeError as error:
@@ -388,87 +274,6 @@ def locate_resource(session: Session, params: Mapping[str, str]) -> str | None:
     resource_type, resource_id = params.get("resource_type", ""), params.get("resource_id", "")
     _check_type(resource_type)  # an unknown type is said as such, to whoever is signed in
     return owner_of_resource(session, resource_type, resource_id)
-
-
-_DATE = re.compile(
-    r"(?P<prefix>eq|ne|lt|le|gt|ge|sa|eb)?(?P<year>[0-9]{4})(-(?P<month>[0-9]{2})"
-    r"(-(?P<day>[0-9]{2})(T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2})?)?)?)?"
-)
-
-
-def date_test(name: str, text: str) -> DateTest:
-    """A date parameter's value (`ge2026-03`): its prefix and the days it covers."""
-    match = _DATE.fullmatch(text)
-    try:
-        if match is None:
-            raise ValueError(text)
-        year, month, day = int(match["year"]), match["month"], match["day"]
-        if day is not None:
-            low = high = dt.date(year, int(month), int(day))
-        elif month is not None:
-            low = dt.date(year, int(month), 1)
-            high = dt.date(year + int(month) // 12, int(month) % 12 + 1, 1) - dt.timedelta(1)
-        else:
-            low, high = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    except ValueError:
-        raise FhirError(
-            400,
-            f"{name}={text!r}: expected a prefix (eq, ne, lt, le, gt, ge, sa, eb) and a date "
-            "(YYYY, YYYY-MM, YYYY-MM-DD or a dateTime)",
-            "value",
-            expression=name,
-        ) from None
-    return DateTest(match["prefix"] or "eq", low, high)
-
-
-def _criteria(resource_type: str, params: dict[str, list[str]]) -> Criteria:
-    ids = _values(params.get("_id"))
-    patients = _values([*params.get("patient", []), *params.get("subject", [])] or None)
-    codes = _values(params.get("code"))
-    birth_date = None
-    if "birthdate" in params:
-        text = params["birthdate"][-1].removeprefix("eq")
-        try:
-            birth_date = dt.date.fromisoformat(text)
-        except ValueError:
-            raise FhirError(
-                400, f"birthdate={params['birthdate'][-1]!r}: expected a date (eq only)", "value"
-            ) from None
-    identifiers = _values(params.get("identifier"))
-    tokens: dict[str, Sequence[Sequence[str]]] = {
-        name: _values(params[name]) or []
-        for name in ("status", "clinical-status")
-        if name in params
-    }
-    date_name = DATE_PARAMS.get(resource_type)
-    dates = [date_test(date_name, v) for v in params.get(date_name, [])] if date_name else []
-    sort = "default"
-    if "_sort" in params:
-        sort = params["_sort"][-1]
-        allowed = ["_id", "-_id", *([date_name, f"-{date_name}"] if date_name else [])]
-        if sort not in allowed:
-            raise FhirError(
-                400,
-                f"_sort={sort!r}: {resource_type} is sorted by {', '.join(allowed)}",
-                "not-supported",
-                expression="_sort",
-            )
-        sort = sort.replace(date_name or "_id", "date") if sort not in ("_id", "-_id") else sort
-    return Criteria(
-        ids=sorted({i for values in ids for i in values}) if ids is not None else None,
-        patients=patients,
-        codes=[[Token.parse(v) for v in values] for values in codes] if codes else None,
-        questionnaires=_values(params.get("questionnaire")),
-        tokens=tokens,
-        dates=dates,
-        sort=sort,
-        identifiers=[[Token.parse(v) for v in values] for values in identifiers]
-        if identifiers
-        else None,
-        family=params["family"][-1] if "family" in params else None,
-        given=params["given"][-1] if "given" in params else None,
-        birth_date=birth_date,
-    )
 
 
 def _lenient(request: Request) -> bool:
@@ -609,7 +414,7 @@ def _search(
     result = search(
         sessions,
         resource_type,
-        _criteria(resource_type, params),
+        criteria_of(resource_type, params),
         count=count,
         offset=offset,
         scope=scope,
@@ -752,16 +557,8 @@ _refuse("", "POST")
 _refuse("/", "POST")
 _refuse("/Patient/{patient_id}/$everything", "GET, POST")
 _refuse("/{resource_type}/_search", "POST")
-_refuse(
-    "/{resource_type}",
-    "GET",
-    ": this server does not create resources one by one; POST a transaction Bundle to the base URL",
-)
-_refuse(
-    "/{resource_type}/{resource_id}",
-    "GET",
-    ": records change by POSTing a transaction Bundle to the base URL",
-)
+_refuse("/{resource_type}", "GET, POST, PUT")
+_refuse("/{resource_type}/{resource_id}", "GET, PUT, DELETE")
 
 
 @router.api_route("/{path:path}", methods=ALL_METHODS, include_in_schema=False)

@@ -1,0 +1,102 @@
+"""A FHIR search's parameters as the search use case takes them (`app.exporting.Criteria`):
+the search routes' and the write routes' conditions (`If-None-Exist`, `PUT Type?search`,
+conditional references) read them alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+
+from cervixwatch.app.exporting import Criteria, Token
+from cervixwatch.app.rows import DateTest
+from cervixwatch.web.fhir.http import FhirError
+from cervixwatch.web.fhir.metadata import DATE_PARAMS
+
+
+def values_of(values: Sequence[str] | None) -> list[list[str]] | None:
+    """Each parameter's comma-separated values (OR), one list per repetition (AND)."""
+    if values is None:
+        return None
+    return [[v for v in value.split(",") if v] for value in values]
+
+
+_DATE = re.compile(
+    r"(?P<prefix>eq|ne|lt|le|gt|ge|sa|eb)?(?P<year>[0-9]{4})(-(?P<month>[0-9]{2})"
+    r"(-(?P<day>[0-9]{2})(T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2})?)?)?)?"
+)
+
+
+def date_test(name: str, text: str) -> DateTest:
+    """A date parameter's value (`ge2026-03`): its prefix and the days it covers."""
+    match = _DATE.fullmatch(text)
+    try:
+        if match is None:
+            raise ValueError(text)
+        year, month, day = int(match["year"]), match["month"], match["day"]
+        if day is not None:
+            low = high = dt.date(year, int(month), int(day))
+        elif month is not None:
+            low = dt.date(year, int(month), 1)
+            high = dt.date(year + int(month) // 12, int(month) % 12 + 1, 1) - dt.timedelta(1)
+        else:
+            low, high = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    except ValueError:
+        raise FhirError(
+            400,
+            f"{name}={text!r}: expected a prefix (eq, ne, lt, le, gt, ge, sa, eb) and a date "
+            "(YYYY, YYYY-MM, YYYY-MM-DD or a dateTime)",
+            "value",
+            expression=name,
+        ) from None
+    return DateTest(match["prefix"] or "eq", low, high)
+
+
+def criteria_of(resource_type: str, params: dict[str, list[str]]) -> Criteria:
+    ids = values_of(params.get("_id"))
+    patients = values_of([*params.get("patient", []), *params.get("subject", [])] or None)
+    codes = values_of(params.get("code"))
+    birth_date = None
+    if "birthdate" in params:
+        text = params["birthdate"][-1].removeprefix("eq")
+        try:
+            birth_date = dt.date.fromisoformat(text)
+        except ValueError:
+            raise FhirError(
+                400, f"birthdate={params['birthdate'][-1]!r}: expected a date (eq only)", "value"
+            ) from None
+    identifiers = values_of(params.get("identifier"))
+    tokens: dict[str, Sequence[Sequence[str]]] = {
+        name: values_of(params[name]) or []
+        for name in ("status", "clinical-status")
+        if name in params
+    }
+    date_name = DATE_PARAMS.get(resource_type)
+    dates = [date_test(date_name, v) for v in params.get(date_name, [])] if date_name else []
+    sort = "default"
+    if "_sort" in params:
+        sort = params["_sort"][-1]
+        allowed = ["_id", "-_id", *([date_name, f"-{date_name}"] if date_name else [])]
+        if sort not in allowed:
+            raise FhirError(
+                400,
+                f"_sort={sort!r}: {resource_type} is sorted by {', '.join(allowed)}",
+                "not-supported",
+                expression="_sort",
+            )
+        sort = sort.replace(date_name or "_id", "date") if sort not in ("_id", "-_id") else sort
+    return Criteria(
+        ids=sorted({i for values in ids for i in values}) if ids is not None else None,
+        patients=patients,
+        codes=[[Token.parse(v) for v in values] for values in codes] if codes else None,
+        questionnaires=values_of(params.get("questionnaire")),
+        tokens=tokens,
+        dates=dates,
+        sort=sort,
+        identifiers=[[Token.parse(v) for v in values] for values in identifiers]
+        if identifiers
+        else None,
+        family=params["family"][-1] if "family" in params else None,
+        given=params["given"][-1] if "given" in params else None,
+        birth_date=birth_date,
+    )
