@@ -375,8 +375,8 @@ def import_bundle(
     if_match: Mapping[str, str] | None = None,
 ) -> Imported:
     """Store the records of the Bundle `raw` (JSON, or parsed) for the woman it is about and
-    reassess her on `today`, all in one transaction. Raises `InvalidBundle` (unreadable), `RejectedBundle`
-    (readable but wrong: the message names the entry and field), `Conflict` (an
+    reassess her on `today`, all in one transaction. Raises `InvalidBundle` (unreadable),
+    `RejectedBundle` (readable but wrong: the message names the entry and field), `Conflict` (an
     `IdentityConflict` when the Patient contradicts the woman it names), or `OutOfScope` (she
     is stored but not among the women `scope` may write; None: any woman). `sender` says who
     sends it: the ids and system-less identifiers of its Patient are that source's.
