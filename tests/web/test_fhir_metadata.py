@@ -10,6 +10,7 @@ from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from sqlalchemy import Engine
 
 from cervixwatch.app.version_meta import VERSIONED_TYPES
+from cervixwatch.web.fhir.metadata import WRITABLE
 from tests.r4_schema import assert_r4
 from tests.web.fhir_client import FHIR_JSON, emptied, issue, shared_app
 
@@ -38,7 +39,7 @@ def test_metadata_is_a_valid_capability_statement(client: TestClient) -> None:
     assert "json" in document["format"]
     [rest] = document["rest"]
     assert rest["mode"] == "server"
-    assert [i["code"] for i in rest["interaction"]] == ["transaction"]
+    assert [i["code"] for i in rest["interaction"]] == ["transaction", "batch"]
     served = {r["type"]: r for r in rest["resource"]}
     assert set(served) == {
         "Patient",
@@ -61,10 +62,14 @@ def test_metadata_is_a_valid_capability_statement(client: TestClient) -> None:
     assert {p["name"] for p in audit["searchParam"]} == {"patient", "agent", "date"}
     for kind, resource in served.items():
         versions = {"vread", "history-instance"} if kind in VERSIONED_TYPES else set()
+        writes = set()
+        if kind in WRITABLE:
+            writes = {"create", "update"} | ({"delete"} if kind != "Patient" else set())
         assert {i["code"] for i in resource["interaction"]} == {
             "read",
             "search-type",
             *versions,
+            *writes,
         }, kind
         params = {p["name"] for p in resource["searchParam"]}
         assert "_id" in params

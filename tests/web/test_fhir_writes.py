@@ -285,3 +285,23 @@ def test_an_update_for_another_version_is_refused(client: TestClient, engine: En
     assert fresh.headers["location"].endswith(f"/_history/{fresh.json()['meta']['versionId']}")
     # The version it was made for is now an old one: the same If-Match is refused.
     issue(client.put(url, json=changed, headers={**HEADERS, "If-Match": etag}), 412)
+
+
+def test_the_capability_statement_claims_the_writes_that_work(client: TestClient) -> None:
+    statement = client.get("/fhir/metadata", headers=HEADERS).json()
+    rest = statement["rest"][0]
+    assert {i["code"] for i in rest["interaction"]} == {"transaction", "batch"}
+    for resource in rest["resource"]:
+        codes = {i["code"] for i in resource["interaction"]}
+        writes = codes & {"create", "update", "delete"}
+        if resource["type"] == "Patient":
+            assert writes == {"create", "update"}
+        elif resource["type"] in ("Observation", "Procedure", "Task"):
+            assert writes == {"create", "update", "delete"}
+            assert resource["conditionalCreate"] and resource["conditionalUpdate"]
+        elif resource["type"] in ("GuidanceResponse", "CodeSystem", "AuditEvent"):
+            assert not writes
+            kind = resource["type"]
+            refused = client.post(f"/fhir/{kind}", json={"resourceType": kind}, headers=HEADERS)
+            assert refused.status_code in (403, 405), refused.text
+        assert resource["updateCreate"] is False

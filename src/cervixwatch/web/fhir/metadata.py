@@ -194,7 +194,7 @@ HISTORY_INTERACTIONS: tuple[dict[str, str], ...] = (
     {
         "code": "vread",
         "documentation": "GET [type]/[id]/_history/[vid]: the resource as it was at that "
-        "version (410 Gone: the version is its deletion). A read answers ETag W/\"[vid]\" "
+        'version (410 Gone: the version is its deletion). A read answers ETag W/"[vid]" '
         "and Last-Modified; every read, search and $everything gives meta.versionId and "
         "meta.lastUpdated.",
     },
@@ -204,6 +204,38 @@ HISTORY_INTERACTIONS: tuple[dict[str, str], ...] = (
         "Bundle (a deletion as an entry without resource, request DELETE). _since (an "
         "instant, or a day): the versions made at or after it; _count: entries a page "
         "(default 50, at most 500), _offset (the next link sets it).",
+    },
+)
+#: The types a client writes (`web/fhir/write_routes.py`): the woman and her records.
+WRITABLE: tuple[str, ...] = (
+    "Patient",
+    "Observation",
+    "Condition",
+    "Procedure",
+    "MedicationRequest",
+    "MedicationStatement",
+    "QuestionnaireResponse",
+    "Task",
+)
+_WRITE_INTERACTIONS: tuple[dict[str, str], ...] = (
+    {
+        "code": "create",
+        "documentation": "POST [type]: 201 with Location ([type]/[id]/_history/[vid]) and "
+        "ETag; If-None-Exist (a search): one match, 200 and nothing created; several, 412. "
+        "Prefer: return=minimal | representation | OperationOutcome.",
+    },
+    {
+        "code": "update",
+        "documentation": "PUT [type]/[id], an id this server gave (updateCreate false: any "
+        'other is 405); If-Match W/"[vid]": 412 unless it is at that version. PUT '
+        "[type]?[search]: one match updated, none created (201), several 412.",
+    },
+)
+_DELETE: tuple[dict[str, str], ...] = (
+    {
+        "code": "delete",
+        "documentation": "DELETE [type]/[id]: 204; the record is gone (its history keeps a "
+        "deletion). A woman (Patient) is not deleted.",
     },
 )
 EVERYTHING = "http://hl7.org/fhir/OperationDefinition/Patient-everything"
@@ -223,15 +255,27 @@ def capability_statement(base: str, today: dt.date) -> dict[str, Any]:
         if kind in DOCUMENTATION:
             resource["documentation"] = DOCUMENTATION[kind]
         versioned = kind in VERSIONED_TYPES
+        writable = kind in WRITABLE
         resource |= {
             "interaction": [
                 {"code": "read"},
                 *(HISTORY_INTERACTIONS if versioned else ()),
                 {"code": "search-type"},
+                *(_WRITE_INTERACTIONS if writable else ()),
+                *(_DELETE if writable and kind != "Patient" else ()),
             ],
             "versioning": "versioned" if versioned else "no-version",
             "readHistory": versioned,
             "updateCreate": False,
+            **(
+                {
+                    "conditionalCreate": True,
+                    "conditionalUpdate": True,
+                    "conditionalDelete": "not-supported",
+                }
+                if writable
+                else {}
+            ),
             "searchParam": [
                 {"name": name, "type": kind_, "documentation": doc}
                 for name, kind_, doc in search_params(kind)
@@ -299,14 +343,24 @@ def capability_statement(base: str, today: dt.date) -> dict[str, Any]:
                 "mode": "server",
                 "documentation": "POST a transaction or collection Bundle of one woman's "
                 "records to the base URL: all of it is stored, or (an OperationOutcome naming "
-                "the entry and field) none of it. Sending it again stores nothing twice.",
+                "the entry and field) none of it. Sending it again stores nothing twice. Or "
+                "write one resource: create, update (by id or by condition), delete. A "
+                "reference may be conditional (Patient?identifier=system|value): it must "
+                "match exactly one resource (none: 404; several: 412).",
                 "resource": resources,
                 "interaction": [
                     {
                         "code": "transaction",
                         "documentation": "A transaction (or collection, searchset, document) "
-                        "Bundle of one woman's records, all or nothing.",
-                    }
+                        "Bundle of one woman's records, all or nothing: POST, PUT (to an id of "
+                        "this server's, or Type?search), DELETE entries; ifNoneExist, ifMatch "
+                        "and conditional references (Type?search, one match) resolved first.",
+                    },
+                    {
+                        "code": "batch",
+                        "documentation": "A batch Bundle: each entry (POST, PUT, DELETE) its "
+                        "own transaction, answered with its own status and outcome.",
+                    },
                 ],
                 "operation": [{"name": "everything", "definition": EVERYTHING}],
             }

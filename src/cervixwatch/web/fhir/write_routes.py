@@ -64,23 +64,11 @@ from cervixwatch.web.fhir.http import (
     query_params,
     response_media_type,
 )
-from cervixwatch.web.fhir.metadata import search_params
+from cervixwatch.web.fhir.metadata import SEARCH_PARAMS, WRITABLE, search_params
 from cervixwatch.web.fhir.search_criteria import criteria_of
 
 router = APIRouter(route_class=FhirRoute, tags=["FHIR R4"])
 
-#: The types a client may write: the woman and her records. (Her assessment is CervixWatch's
-#: own output, and the definitions are CervixWatch's.)
-WRITABLE: Final = (
-    "Patient",
-    "Observation",
-    "Condition",
-    "Procedure",
-    "MedicationRequest",
-    "MedicationStatement",
-    "QuestionnaireResponse",
-    "Task",
-)
 #: Search parameters that shape a result, not what matches: not conditions.
 _RESULT_PARAMS: Final = frozenset(
     {"_count", "_offset", "_summary", "_elements", "_include", "_revinclude", "_sort"}
@@ -380,11 +368,15 @@ def locate_written(session: Session, params: Mapping[str, str]) -> str | None:
 
 def _writable(resource_type: str) -> None:
     if resource_type not in WRITABLE:
-        if resource_type in RESOURCE_TYPES:
+        if (
+            resource_type in RESOURCE_TYPES
+            or resource_type in SEARCH_PARAMS
+            or (resource_type == "AuditEvent")
+        ):
             raise FhirError(
                 405,
-                f"{resource_type} is CervixWatch's own (its assessment, or its definitions): "
-                "read it; it is not written by clients",
+                f"{resource_type} is CervixWatch's own (its assessment, its definitions, its "
+                "audit log): read it; it is not written by clients",
                 "not-supported",
                 headers={"Allow": "GET"},
             )
