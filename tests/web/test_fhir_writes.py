@@ -298,7 +298,8 @@ def test_the_capability_statement_claims_the_writes_that_work(client: TestClient
             assert writes == {"create", "update"}
         elif resource["type"] in ("Observation", "Procedure", "Task"):
             assert writes == {"create", "update", "delete"}
-            assert resource["conditionalCreate"] and resource["conditionalUpdate"]
+            assert resource["conditionalCreate"]
+            assert resource["conditionalUpdate"]
         elif resource["type"] in ("GuidanceResponse", "CodeSystem", "AuditEvent"):
             assert not writes
             kind = resource["type"]
