@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Final
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from fastapi import APIRouter, Request, Response
@@ -55,6 +55,7 @@ from cervixwatch.web.deps import (
 from cervixwatch.web.fhir.conditional import Resolved, resolve
 from cervixwatch.web.fhir.http import (
     FHIR_JSON,
+    FORMAT_PARAMS,
     FhirError,
     FhirRoute,
     as_fhir_error,
@@ -493,10 +494,14 @@ async def create(
     settings: SettingsDep,
 ) -> Response:
     _writable(resource_type)
-    query_params(request, frozenset(), "create")
     resource = await _resource(request)
     wanted: dict[str, Any] = {"method": "POST", "url": resource_type}
-    if condition := request.headers.get("if-none-exist"):
+    # The condition in If-None-Exist (R4), or, as some clients send it (fhirpy's
+    # get_or_create), as the query of the POST.
+    query = urlencode(
+        [(k, v) for k, v in request.query_params.multi_items() if k not in FORMAT_PARAMS]
+    )
+    if condition := request.headers.get("if-none-exist") or query:
         wanted["ifNoneExist"] = condition.removeprefix(f"{resource_type}?").lstrip("?")
     done = await _write_one(
         request,
@@ -564,7 +569,9 @@ async def conditional_update(
     settings: SettingsDep,
 ) -> Response:
     _writable(resource_type)
-    query = str(request.url.query)
+    query = urlencode(
+        [(k, v) for k, v in request.query_params.multi_items() if k not in FORMAT_PARAMS]
+    )
     if not query:
         raise FhirError(
             405,
