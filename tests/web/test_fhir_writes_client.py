@@ -71,7 +71,7 @@ def test_fhirpy_creates_updates_deletes_and_reads_the_history(
     woman = fhir.resource("Patient", **_patient())
     woman.save()
     assert woman.id
-    assert_r4(woman.serialize())
+    assert_r4(woman.serialize())  # type: ignore[no-untyped-call]
     # get_or_create: the condition finds her; nothing is created.
     again, created = (
         fhir.resources("Patient")
@@ -89,7 +89,7 @@ def test_fhirpy_creates_updates_deletes_and_reads_the_history(
     length.save()
     assert length["valueQuantity"]["value"] == 20
     assert length["meta"]["versionId"] != first_version
-    assert_r4(length.serialize())
+    assert_r4(length.serialize())  # type: ignore[no-untyped-call]
     # Its history: both versions, the older with the old value.
     history = fhir.execute(f"Observation/{length.id}/_history", method="get")
     assert_r4(history)
@@ -106,7 +106,7 @@ def test_fhirpy_creates_updates_deletes_and_reads_the_history(
     # Deleted: a read finds nothing.
     sessions = session_factory(engine)
     before = row_counts(sessions)["cervical_lengths"]
-    length.delete()
+    length.delete()  # type: ignore[no-untyped-call]
     assert row_counts(sessions)["cervical_lengths"] == before - 1
     with pytest.raises((ResourceNotFound, OperationOutcome)):
         fhir.reference("Observation", length.id).to_resource()
