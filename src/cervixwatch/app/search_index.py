@@ -1,6 +1,7 @@
 """What each stored row becomes as a FHIR resource, in terms a search can ask the database:
-the `store.resource_index.Arm`s of each resource type, coded with `interop.fhir_write`'s own
-code tables, so a search pages in SQL what an export would write (issue 12, F1).
+the `store.resource_index.Arm`s of each resource type, coded with the code tables the export
+writes with (`interop.fhir_codes`), so a search pages in SQL what an export would write (issue
+12, F1).
 
 `tests/app/test_search_index.py` holds the index to the export: on a cohort, every resource an
 export writes is found by a search of its type, code, status and date, and nothing else is.
@@ -17,13 +18,13 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, func, select
 
 from cervixwatch.clinical.records import DeclinableCode, MaternalCondition
-from cervixwatch.interop.fhir_write import (
-    _CERCLAGE_CODES,
-    _COMPLICATION_CODES,
-    _DECLINED_CERCLAGE,
-    _EXCISION_CODES,
-    _MATERNAL_CODES,
-    _MEDICATION_CODES,
+from cervixwatch.interop.fhir_codes import (
+    CERCLAGE_CODES,
+    COMPLICATION_CODES,
+    DECLINED_CERCLAGE,
+    EXCISION_CODES,
+    MATERNAL_CODES,
+    MEDICATION_CODES,
 )
 from cervixwatch.interop.history_counts import COUNTED_AS
 from cervixwatch.knowledge import codes as c
@@ -87,7 +88,7 @@ _COMPLETED = _always("completed")
 _CAESAREAN = MaternalCondition.CAESAREAN_AT_FULL_DILATATION
 _MEDICATION_STATEMENT = DeclinableCode.VAGINAL_PROGESTERONE
 _DECLINED_PROCEDURE_CODES = {
-    code: _DECLINED_CERCLAGE.get(code, (c.cw(code.value), None))[0]
+    code: DECLINED_CERCLAGE.get(code, (c.cw(code.value), None))[0]
     for code in DeclinableCode
     if code is not _MEDICATION_STATEMENT
 }
@@ -193,7 +194,7 @@ def _conditions() -> tuple[Arm, ...]:
             maternal,
             "patient",
             "maternal",
-            _by_enum(maternal.condition, _MATERNAL_CODES),
+            _by_enum(maternal.condition, MATERNAL_CODES),
             {},
             where=lambda: (maternal.condition != _CAESAREAN) & _first_of_each_code(),
             tokens=_clinical(_always("active")),
@@ -203,7 +204,7 @@ def _conditions() -> tuple[Arm, ...]:
             complication,
             "pregnancy",
             "complication",
-            _by_enum(complication.complication, _COMPLICATION_CODES),
+            _by_enum(complication.complication, COMPLICATION_CODES),
             {},
             date=lambda: complication.noted_on,
             tokens=_clinical(
@@ -225,7 +226,7 @@ def _procedures() -> tuple[Arm, ...]:
             CervicalExcisionRow,
             "patient",
             "excision",
-            _by_enum(CervicalExcisionRow.kind, _EXCISION_CODES),
+            _by_enum(CervicalExcisionRow.kind, EXCISION_CODES),
             _COMPLETED,
         ),
         Arm(
@@ -242,7 +243,7 @@ def _procedures() -> tuple[Arm, ...]:
             CerclagePlacementRow,
             "pregnancy",
             "cerclage",
-            _by_enum(CerclagePlacementRow.route, _CERCLAGE_CODES),
+            _by_enum(CerclagePlacementRow.route, CERCLAGE_CODES),
             _COMPLETED,
             date=lambda: CerclagePlacementRow.placed_on,
         ),
@@ -278,7 +279,7 @@ def _medications() -> tuple[Arm, ...]:
             row,
             "pregnancy",
             "medication",
-            _by_enum(row.medication, _MEDICATION_CODES),
+            _by_enum(row.medication, MEDICATION_CODES),
             {
                 "active": lambda: row.stopped_on.is_(None),
                 "stopped": lambda: row.stopped_on.is_not(None),

@@ -30,7 +30,6 @@ from dataclasses import replace
 from typing import Any, Final
 
 from cervixwatch.clinical.records import (
-    CerclageIndication,
     CervicalExam,
     CervicalLengthMeasurement,
     FetalFibronectin,
@@ -46,6 +45,7 @@ from cervixwatch.clinical.records import (
 from cervixwatch.interop import fhir_values as fv
 from cervixwatch.interop.fhir_care import READERS as CARE_READERS
 from cervixwatch.interop.fhir_care import Reader
+from cervixwatch.interop.fhir_codes import INDICATION_OF
 from cervixwatch.interop.fhir_entries import bundle_entries, load_bundle
 from cervixwatch.interop.fhir_reading import (
     Reading,
@@ -66,7 +66,6 @@ _OUTCOMES = {c.cw(o.value): o for o in PriorOutcome}
 _ONSETS = {c.cw(o.value): o for o in Onset} | {
     c.PAINLESS_DILATION_SNOMED: Onset.PAINLESS_CERVICAL_DILATION
 }
-_INDICATIONS = {c.cw(i.value): i for i in CerclageIndication}
 _COMPARATORS = {x.value: x for x in LengthComparator}
 _DILATION_UNITS = {"cm": 1.0, "mm": 0.1}
 _PERCENT = {"%": 1.0}
@@ -492,7 +491,7 @@ def _prior_pregnancy(r: Mapping[str, Any], where: Where, got: Reading) -> None:
                 onset = _ONSETS.get(code, onset)
         elif c.PRIOR_CERCLAGE in ccodes:
             for code in codes_of(component.get("valueCodeableConcept")):
-                cerclage = _INDICATIONS.get(code, cerclage)
+                cerclage = INDICATION_OF.get(code, cerclage)
         elif c.FETUS_COUNT in ccodes:
             fetuses = _count(component, where, "fetuses", 1, MOST_FETUSES)
     got.priors.append(

@@ -33,10 +33,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from cervixwatch.clinical.records import (
-    CerclageIndication,
     CerclagePlacement,
     CerclageRemoval,
-    CerclageRoute,
     CervicalExcision,
     Complication,
     ComplicationRecord,
@@ -53,6 +51,13 @@ from cervixwatch.clinical.records import (
     SymptomReview,
 )
 from cervixwatch.interop import fhir_values as fv
+from cervixwatch.interop.fhir_codes import (
+    CERCLAGE_ROUTE_OF,
+    COMPLICATION_OF,
+    DECLINED_CERCLAGE_OF,
+    INDICATION_OF,
+    MATERNAL_OF,
+)
 from cervixwatch.interop.fhir_reading import PendingReview, Reading, keys_of, name_of, who
 from cervixwatch.interop.fhir_statuses import (
     INACTIVE_CONDITION,
@@ -68,33 +73,6 @@ from cervixwatch.knowledge import codes as c
 
 SKIPPED_PROCEDURE_STATUSES: Final = STATUSES["Procedure"].having(SKIP, WITHDRAW)
 
-_INDICATIONS = {c.cw(i.value): i for i in CerclageIndication}
-_COMPLICATIONS = {
-    c.PRETERM_LABOUR: Complication.PRETERM_LABOUR,
-    c.RUPTURED_MEMBRANES: Complication.RUPTURED_MEMBRANES,
-    c.CHORIOAMNIONITIS: Complication.CHORIOAMNIONITIS,
-    c.VAGINAL_BLEEDING: Complication.VAGINAL_BLEEDING,
-    c.FETAL_DEATH: Complication.FETAL_DEATH,
-    c.LETHAL_FETAL_ANOMALY: Complication.LETHAL_FETAL_ANOMALY,
-    c.PLACENTA_PRAEVIA: Complication.PLACENTA_PRAEVIA,
-}
-_MATERNAL = {
-    c.UTERINE_ANOMALY: MaternalCondition.UTERINE_ANOMALY,
-    c.INTRAUTERINE_ADHESIONS: MaternalCondition.INTRAUTERINE_ADHESIONS,
-    c.CERVICAL_INSUFFICIENCY: MaternalCondition.CERVICAL_INSUFFICIENCY,
-}
-_CERCLAGE_ROUTES = {
-    c.CERCLAGE_VAGINAL: CerclageRoute.TRANSVAGINAL,
-    c.CERCLAGE_ABDOMINAL: CerclageRoute.TRANSABDOMINAL,
-    c.CERCLAGE_UNSPECIFIED: CerclageRoute.UNKNOWN,
-}
-#: A declined cerclage by its CW reason code.
-_DECLINED_CERCLAGE = {
-    c.cw(CerclageIndication.HISTORY.value): DeclinableCode.HISTORY_INDICATED_CERCLAGE,
-    c.cw(CerclageIndication.ULTRASOUND.value): DeclinableCode.ULTRASOUND_INDICATED_CERCLAGE,
-    c.cw(CerclageIndication.EXAM.value): DeclinableCode.EXAM_INDICATED_CERCLAGE,
-    c.cw(CerclageIndication.ABDOMINAL.value): DeclinableCode.ABDOMINAL_CERCLAGE,
-}
 #: A transvaginal cerclage declined without a reason: she declined "a cerclage".
 _ANY_TRANSVAGINAL_CERCLAGE = (
     DeclinableCode.HISTORY_INDICATED_CERCLAGE,
@@ -113,8 +91,8 @@ Reader = Callable[[Mapping[str, Any], Where, str | None, Reading], None]
 
 def condition(r: Mapping[str, Any], where: Where, _url: str | None, got: Reading) -> None:
     code = codes_of(r.get("code"))
-    complications = [v for k, v in _COMPLICATIONS.items() if k in code]
-    maternal = [v for k, v in _MATERNAL.items() if k in code]
+    complications = [v for k, v in COMPLICATION_OF.items() if k in code]
+    maternal = [v for k, v in MATERNAL_OF.items() if k in code]
     multiple = bool(code & c.MULTIPLE_PREGNANCY_CONDITIONS)
     if not (complications or maternal or multiple):
         return
@@ -245,17 +223,17 @@ def procedure(r: Mapping[str, Any], where: Where, _url: str | None, got: Reading
         if performed is None or performed.day is None:
             raise where.error("performedDateTime", "a cerclage removal needs its full date")
         got.removals.append(CerclageRemoval(performed.earliest(), rid))
-    elif code & set(_CERCLAGE_ROUTES):
+    elif code & set(CERCLAGE_ROUTE_OF):
         if performed is None or performed.day is None:
             raise where.error("performedDateTime", "a cerclage needs the full date it was placed")
         route = next(
-            _CERCLAGE_ROUTES[k]
+            CERCLAGE_ROUTE_OF[k]
             for k in (c.CERCLAGE_VAGINAL, c.CERCLAGE_ABDOMINAL, c.CERCLAGE_UNSPECIFIED)
             if k in code
         )
         indication = None
         for reason in codes_of(r.get("reasonCode")):
-            indication = _INDICATIONS.get(reason, indication)
+            indication = INDICATION_OF.get(reason, indication)
         got.placements.append(CerclagePlacement(performed.earliest(), route, indication, rid))
 
 
@@ -266,7 +244,9 @@ def _declined_procedure(r: Mapping[str, Any], where: Where, got: Reading) -> Non
         declined.add(DeclinableCode.ABDOMINAL_CERCLAGE)
     elif code & {c.CERCLAGE_VAGINAL, c.CERCLAGE_UNSPECIFIED}:
         reasons = {
-            _DECLINED_CERCLAGE[k] for k in codes_of(r.get("reasonCode")) if k in _DECLINED_CERCLAGE
+            DECLINED_CERCLAGE_OF[k]
+            for k in codes_of(r.get("reasonCode"))
+            if k in DECLINED_CERCLAGE_OF
         }
         declined |= reasons or set(_ANY_TRANSVAGINAL_CERCLAGE)
     if not declined:

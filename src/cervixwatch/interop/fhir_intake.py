@@ -26,6 +26,7 @@ from typing import Any, Final, Literal
 from cervixwatch.clinical.records import Complication, MaternalCondition, PregnancyRecords
 from cervixwatch.interop import fhir_values as fv
 from cervixwatch.interop.fhir_bundle import records_from_bundle
+from cervixwatch.interop.fhir_codes import COMPLICATION_OF, MATERNAL_OF
 from cervixwatch.interop.fhir_entries import BundleEntry, dating_element
 from cervixwatch.interop.fhir_patient import read_patient
 from cervixwatch.interop.fhir_statuses import (
@@ -86,22 +87,6 @@ _EXAM_PART_CODES: Final[Mapping[c.Code, str]] = {
     c.EFFACEMENT: "effacement",
     c.MEMBRANES_EXPOSED: "membranes",
 }
-#: The conditions a Condition (or, for one, a Procedure) states, by code: the same table the
-#: reader reads them with (`fhir_care`).
-_COMPLICATION_CODES: Final[Mapping[c.Code, Complication]] = {
-    c.PRETERM_LABOUR: Complication.PRETERM_LABOUR,
-    c.RUPTURED_MEMBRANES: Complication.RUPTURED_MEMBRANES,
-    c.CHORIOAMNIONITIS: Complication.CHORIOAMNIONITIS,
-    c.VAGINAL_BLEEDING: Complication.VAGINAL_BLEEDING,
-    c.FETAL_DEATH: Complication.FETAL_DEATH,
-    c.LETHAL_FETAL_ANOMALY: Complication.LETHAL_FETAL_ANOMALY,
-    c.PLACENTA_PRAEVIA: Complication.PLACENTA_PRAEVIA,
-}
-_MATERNAL_CODES: Final[Mapping[c.Code, MaternalCondition]] = {
-    c.UTERINE_ANOMALY: MaternalCondition.UTERINE_ANOMALY,
-    c.INTRAUTERINE_ADHESIONS: MaternalCondition.INTRAUTERINE_ADHESIONS,
-    c.CERVICAL_INSUFFICIENCY: MaternalCondition.CERVICAL_INSUFFICIENCY,
-}
 
 
 def _refused(
@@ -159,7 +144,7 @@ def _conditions(entry: BundleEntry) -> tuple[Complication | MaternalCondition, .
         if entry.kind == "Procedure":
             if code == c.CAESAREAN_FULL_DILATATION:
                 found.append(MaternalCondition.CAESAREAN_AT_FULL_DILATATION)
-        elif (known := _COMPLICATION_CODES.get(code) or _MATERNAL_CODES.get(code)) is not None:
+        elif (known := COMPLICATION_OF.get(code) or MATERNAL_OF.get(code)) is not None:
             found.append(known)
     return tuple(found)
 

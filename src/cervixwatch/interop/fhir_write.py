@@ -15,67 +15,25 @@ from collections.abc import Mapping
 from typing import Any
 
 from cervixwatch.clinical.records import (
-    CerclageIndication,
-    CerclageRoute,
-    Complication,
     ComplicationRecord,
     DeclinableCode,
     DeclinedDecision,
-    ExcisionKind,
     LengthMethod,
     MaternalCondition,
-    Medication,
     MedicationOrder,
     PregnancyRecords,
     SymptomReport,
 )
+from cervixwatch.interop.fhir_codes import (
+    CERCLAGE_CODES,
+    COMPLICATION_CODES,
+    DECLINED_CERCLAGE,
+    EXCISION_CODES,
+    MATERNAL_CODES,
+    MEDICATION_CODES,
+)
 from cervixwatch.interop.history_counts import counts_of
 from cervixwatch.knowledge import codes as c
-
-_COMPLICATION_CODES = {
-    Complication.PRETERM_LABOUR: c.PRETERM_LABOUR,
-    Complication.RUPTURED_MEMBRANES: c.RUPTURED_MEMBRANES,
-    Complication.CHORIOAMNIONITIS: c.CHORIOAMNIONITIS,
-    Complication.VAGINAL_BLEEDING: c.VAGINAL_BLEEDING,
-    Complication.FETAL_DEATH: c.FETAL_DEATH,
-    Complication.LETHAL_FETAL_ANOMALY: c.LETHAL_FETAL_ANOMALY,
-    Complication.PLACENTA_PRAEVIA: c.PLACENTA_PRAEVIA,
-}
-_MATERNAL_CODES = {
-    MaternalCondition.UTERINE_ANOMALY: c.UTERINE_ANOMALY,
-    MaternalCondition.INTRAUTERINE_ADHESIONS: c.INTRAUTERINE_ADHESIONS,
-    MaternalCondition.CERVICAL_INSUFFICIENCY: c.CERVICAL_INSUFFICIENCY,
-}
-_EXCISION_CODES = {
-    ExcisionKind.LLETZ: c.LLETZ,
-    ExcisionKind.CONE_BIOPSY: c.CONE_BIOPSY,
-    ExcisionKind.TRACHELECTOMY: c.TRACHELECTOMY,
-}
-_CERCLAGE_CODES = {
-    CerclageRoute.TRANSVAGINAL: c.CERCLAGE_VAGINAL,
-    CerclageRoute.TRANSABDOMINAL: c.CERCLAGE_ABDOMINAL,
-    CerclageRoute.UNKNOWN: c.CERCLAGE_UNSPECIFIED,
-}
-_MEDICATION_CODES = {
-    Medication.VAGINAL_PROGESTERONE: c.VAGINAL_PROGESTERONE,
-    Medication.HYDROXYPROGESTERONE_CAPROATE: c.HYDROXYPROGESTERONE_CAPROATE,
-}
-#: A declined cerclage as the Procedure the reader takes it from: code and CW reason.
-_DECLINED_CERCLAGE: dict[DeclinableCode, tuple[c.Code, c.Code | None]] = {
-    DeclinableCode.HISTORY_INDICATED_CERCLAGE: (
-        c.CERCLAGE_VAGINAL,
-        c.cw(CerclageIndication.HISTORY.value),
-    ),
-    DeclinableCode.ULTRASOUND_INDICATED_CERCLAGE: (
-        c.CERCLAGE_VAGINAL,
-        c.cw(CerclageIndication.ULTRASOUND.value),
-    ),
-    DeclinableCode.EXAM_INDICATED_CERCLAGE: (
-        c.CERCLAGE_VAGINAL,
-        c.cw(CerclageIndication.EXAM.value),
-    ),
-    DeclinableCode.ABDOMINAL_CERCLAGE: (c.CERCLAGE_ABDOMINAL, None),
-}
 
 
 def _concept(code: c.Code) -> dict[str, Any]:
@@ -179,7 +137,7 @@ def bundle_from_records(
         procedure: dict[str, Any] = {
             "resourceType": "Procedure",
             "status": "completed",
-            "code": _concept(_EXCISION_CODES[e.kind]),
+            "code": _concept(EXCISION_CODES[e.kind]),
             "subject": subject,
         }
         if e.performed is not None:
@@ -202,7 +160,7 @@ def bundle_from_records(
                 "procedure",
             )
         else:
-            w.add(_condition(_MATERNAL_CODES[condition], subject), condition.value, "condition")
+            w.add(_condition(MATERNAL_CODES[condition], subject), condition.value, "condition")
     for i, m in enumerate(records.cervical_lengths):
         method = {
             LengthMethod.TRANSVAGINAL: c.TRANSVAGINAL,
@@ -268,7 +226,7 @@ def bundle_from_records(
         procedure = {
             "resourceType": "Procedure",
             "status": "completed",
-            "code": _concept(_CERCLAGE_CODES[placement.route]),
+            "code": _concept(CERCLAGE_CODES[placement.route]),
             "subject": subject,
             "performedDateTime": placement.placed_on.isoformat(),
         }
@@ -326,7 +284,7 @@ def _condition(code: c.Code, subject: Mapping[str, Any]) -> dict[str, Any]:
 
 def _complication(record: ComplicationRecord, subject: Mapping[str, Any]) -> dict[str, Any]:
     """A complication with its dates: onset = noted, abatement (status resolved) = resolved."""
-    resource = _condition(_COMPLICATION_CODES[record.complication], subject)
+    resource = _condition(COMPLICATION_CODES[record.complication], subject)
     if record.noted_on is not None:
         resource["onsetDateTime"] = record.noted_on.isoformat()
     if record.resolved_on is not None:
@@ -340,7 +298,7 @@ def _medication_request(order: MedicationOrder, subject: Mapping[str, Any]) -> d
         "resourceType": "MedicationRequest",
         "status": "active" if order.stopped_on is None else "stopped",
         "intent": "order",
-        "medicationCodeableConcept": _concept(_MEDICATION_CODES[order.medication]),
+        "medicationCodeableConcept": _concept(MEDICATION_CODES[order.medication]),
         "subject": dict(subject),
     }
     if order.started_on is not None:
@@ -367,7 +325,7 @@ def _declined(decision: DeclinedDecision, subject: Mapping[str, Any]) -> dict[st
             "subject": dict(subject),
             "effectiveDateTime": on,
         }
-    code, reason = _DECLINED_CERCLAGE.get(decision.code, (c.cw(decision.code.value), None))
+    code, reason = DECLINED_CERCLAGE.get(decision.code, (c.cw(decision.code.value), None))
     procedure: dict[str, Any] = {
         "resourceType": "Procedure",
         "status": "not-done",
