@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     #: Making a token needs the password again; an account without one (single sign-on only)
     #: needs a browser sign-in begun at most this many minutes ago (NIST SP 800-63B, 7.2).
     token_reauth_minutes: int = 5
+    #: Hours a one-time code (what an admin gives a new or reset account instead of a
+    #: password, issue 12, F2) lasts before the user must have set her password with it.
+    one_time_code_hours: int = 24
     #: Seconds a bearer token's principal is remembered between requests (0: looked up on
     #: every request). A token revoked or an account disabled through another worker process
     #: or the CLI stops working at most this much later (`access/token_cache.py`).

@@ -217,6 +217,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/my/symptoms"): "page-patient",
     ("GET", "/my/symptoms/{report_id}"): "page-her-report",
     ("POST", "/auth/sign-in"): "public",
+    ("POST", "/auth/set-password"): "public",
     ("POST", "/auth/sign-out"): "signed-in",
     ("GET", "/auth/me"): "signed-in",
     ("POST", "/api/tokens"): "signed-in",

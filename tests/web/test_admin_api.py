@@ -6,6 +6,7 @@ Users and teams outlive a test's data (`tests.web.accounts`), so each test names
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from httpx2 import Response
 from cervixwatch.store.models import Role
 from tests.web.accounts import PASSWORD, bearer, make_user
 from tests.web.api_builders import ok, woman
+from tests.web.test_audit_log import only_entry
 
 NEW_PASSWORD = "a much longer new passphrase"
 
@@ -76,18 +78,30 @@ def field_errors(answer: Response) -> list[tuple[str, ...]]:
 # --- creating accounts ----------------------------------------------------------------------
 
 
-def test_an_admin_creates_a_clinician_who_can_then_sign_in(
+def set_password(client: TestClient, username: str, code: str, password: str = PASSWORD) -> int:
+    """The user sets her own password with the admin's one-time code (issue 12, F2)."""
+    browser = TestClient(client.app)
+    body = {"username": username, "code": code, "password": password}
+    return browser.post("/auth/set-password", json=body).status_code
+
+
+def test_an_admin_creates_a_clinician_who_sets_her_own_password(
     client: TestClient, admin: Admin
 ) -> None:
+    """Issue 12, F2: the admin gets a one-time code, never a password; the account in a care
+    team is of no use until its user has set her own password with the code."""
     username, team = unique("dr"), unique("Team")
     body = {
         "username": username,
         "role": "clinician",
-        "password": PASSWORD,
         "display_name": "Dr Demo",
         "teams": [team],
     }
     made = ok(admin.request("POST", "/api/admin/users", json=body), 201)
+    code = made.pop("one_time_code")
+    assert code
+    expires = dt.datetime.fromisoformat(made.pop("one_time_code_expires_at"))
+    assert dt.timedelta(hours=23) < expires - dt.datetime.now(dt.UTC) <= dt.timedelta(hours=24)
     assert made["username"] == username
     assert made["role"] == "clinician"
     assert made["teams"] == [team]
@@ -104,17 +118,25 @@ def test_an_admin_creates_a_clinician_who_can_then_sign_in(
         "failed_sign_ins",
         "created_at",
     }
-    assert admin.user(username) == made
+    listed = admin.user(username)
+    assert (listed.pop("one_time_code"), listed.pop("one_time_code_expires_at")) == (None, None)
+    assert listed == made
     assert admin.team(team)["members"] == [username]
+    # Nothing signs in until she has set her password with the code; the code works once.
+    assert sign_in(client, username, PASSWORD).status_code == 401
+    assert set_password(client, username, "not the code") == 401
+    assert set_password(client, username, code) == 204
     assert ok(sign_in(client, username, PASSWORD))["role"] == "clinician"
+    assert set_password(client, username, code, NEW_PASSWORD) == 401
 
 
 def test_an_admin_creates_a_patient_linked_to_her_record(client: TestClient, admin: Admin) -> None:
     patient_id, _ = woman(client, unique("H"))
     username = unique("mrs")
-    body = {"username": username, "role": "patient", "password": PASSWORD, "patient_id": patient_id}
+    body = {"username": username, "role": "patient", "patient_id": patient_id}
     made = ok(admin.request("POST", "/api/admin/users", json=body), 201)
     assert (made["patient_id"], made["teams"]) == (patient_id, [])
+    assert set_password(client, username, made["one_time_code"]) == 204
     her = ok(sign_in(client, username, PASSWORD))
     assert (her["role"], her["patient_id"]) == ("patient", patient_id)
 
@@ -131,7 +153,7 @@ def test_an_admin_creates_a_patient_linked_to_her_record(client: TestClient, adm
 
 
 def test_a_taken_username_is_a_conflict(admin: Admin) -> None:
-    body = {"username": unique("dup"), "role": "auditor", "password": PASSWORD}
+    body = {"username": unique("dup"), "role": "auditor"}
     ok(admin.request("POST", "/api/admin/users", json=body), 201)
     assert admin.request("POST", "/api/admin/users", json=body).status_code == 409
 
@@ -139,6 +161,7 @@ def test_a_taken_username_is_a_conflict(admin: Admin) -> None:
 @pytest.mark.parametrize(
     ("change", "field"),
     [
+        ({"password": PASSWORD}, "password"),  # an admin never sets one (issue 12, F2)
         ({"password": "too short"}, "password"),
         ({"password": "x" * 257}, "password"),
         ({"password": "\ud800 secret words here"}, "password"),
@@ -156,7 +179,7 @@ def test_a_taken_username_is_a_conflict(admin: Admin) -> None:
 def test_invalid_values_are_refused_naming_the_field(
     admin: Admin, change: dict[str, Any], field: str
 ) -> None:
-    body = {"username": unique("bad"), "role": "clinician", "password": PASSWORD, **change}
+    body = {"username": unique("bad"), "role": "clinician", **change}
     # Encoded here: the client would not encode a lone surrogate, which JSON's \ud800 can carry.
     answer = admin.request(
         "POST",
@@ -219,7 +242,7 @@ def test_an_admin_cannot_disable_herself(admin: Admin) -> None:
     assert field_errors(answer) == [("body", "disabled")]
 
 
-def test_a_new_password_replaces_the_old_and_ends_her_sign_ins(
+def test_a_reset_gives_a_code_and_ends_the_old_password_and_her_sign_ins(
     client: TestClient, admin: Admin
 ) -> None:
     username, _ = make_user(client, Role.CLINICIAN)
@@ -227,13 +250,19 @@ def test_a_new_password_replaces_the_old_and_ends_her_sign_ins(
     ok(browser.post("/auth/sign-in", json={"username": username, "password": PASSWORD}))
 
     path = f"/api/admin/users/{username}"
-    weak = admin.request("PATCH", path, json={"password": "short"})
-    assert field_errors(weak) == [("body", "password")]
+    # Issue 12, F2: an admin cannot set a password she would then know...
+    chosen = admin.request("PATCH", path, json={"password": NEW_PASSWORD})
+    assert field_errors(chosen) == [("body", "password")]
+    assert NEW_PASSWORD not in chosen.text
+    assert sign_in(client, username, NEW_PASSWORD).status_code == 401
     ok(sign_in(client, username, PASSWORD))
 
-    ok(admin.request("PATCH", path, json={"password": NEW_PASSWORD}))
+    # ... a reset ends the old password and her sign-ins, and gives a one-time code.
+    reset = ok(admin.request("PATCH", path, json={"reset_password": True}))
     assert browser.get("/auth/me").status_code == 401
     assert sign_in(client, username, PASSWORD).status_code == 401
+    assert set_password(client, username, reset["one_time_code"], "short") == 422
+    assert set_password(client, username, reset["one_time_code"], NEW_PASSWORD) == 204
     ok(sign_in(client, username, NEW_PASSWORD))
 
 
@@ -326,3 +355,47 @@ def test_a_browser_admin_needs_the_csrf_token(client: TestClient, admin: Admin) 
     csrf = {"X-CSRF-Token": me["csrf_token"]}
     ok(browser.patch(path, json={"unlock": True}, headers=csrf))
     ok(browser.get("/api/admin/users"))
+
+
+def test_every_admin_change_is_audited_naming_the_account(client: TestClient, admin: Admin) -> None:
+    """Issue 12, F2: the entry of each admin action names the account changed; putting a
+    clinician in a care team is recorded as a grant of access, a reset as a reset."""
+    username, _ = make_user(client, Role.CLINICIAN)
+    her_id = admin.user(username)["id"]
+    path = f"/api/admin/users/{username}"
+    changes = (
+        ({"disabled": True}, "user-admin"),
+        ({"disabled": False}, "user-admin"),
+        ({"add_teams": [unique("Team")]}, "access-grant"),
+        ({"reset_password": True}, "password-reset"),
+    )
+    for change, action in changes:
+        answer = admin.request("PATCH", path, json=change)
+        entry = only_entry(client, answer)
+        assert (entry.action, entry.target_user_id, entry.path) == (
+            action,
+            her_id,
+            "/api/admin/users/{username}",
+        )
+    made = admin.request(
+        "POST",
+        "/api/admin/users",
+        json={"username": unique("dr"), "role": "clinician", "teams": [unique("Team")]},
+    )
+    entry = only_entry(client, made)
+    assert (entry.action, entry.target_user_id) == ("access-grant", made.json()["id"])
+    # Her own use of the code is recorded too, naming her.
+    answer = TestClient(client.app).post(
+        "/auth/set-password",
+        json={
+            "username": made.json()["username"],
+            "code": made.json()["one_time_code"],
+            "password": PASSWORD,
+        },
+    )
+    entry = only_entry(client, answer)
+    assert (entry.action, entry.target_user_id, entry.status) == (
+        "password-set",
+        made.json()["id"],
+        204,
+    )

@@ -25,6 +25,7 @@ from cervixwatch.access.credentials import (
     hash_password,
     needs_rehash,
     new_secret,
+    same_secret,
     secret_hash,
     spend_verification_time,
     verify_password,
@@ -450,10 +451,34 @@ NAME_MAX = 200
 
 @dataclass(frozen=True, slots=True)
 class Account:
-    """A user and the names of her care teams (never shown: her password hash)."""
+    """A user and the names of her care teams (never shown: her password hash). `code`: a
+    one-time code just issued to her, shown this once."""
 
     user: UserRow
     teams: frozenset[str]
+    code: OneTimeCode | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OneTimeCode:
+    """What an admin hands over instead of a password (issue 12, F2): the user sets her own
+    password with it (`set_password_with_code`), once, before `expires_at`. Only its
+    SHA-256 is stored."""
+
+    secret: str
+    expires_at: dt.datetime
+
+
+#: How long a one-time code lasts unless the caller says.
+ONE_TIME_CODE_HOURS = 24
+
+
+def _issue_code(user: UserRow, hours: int) -> OneTimeCode:
+    secret = new_secret()
+    code = OneTimeCode(secret, _now() + dt.timedelta(hours=hours))
+    user.one_time_code_hash = secret_hash(secret)
+    user.one_time_code_expires_at = code.expires_at
+    return code
 
 
 @dataclass(frozen=True, slots=True)
@@ -516,10 +541,15 @@ def create_user(
     display_name: str | None = None,
     patient_id: str | None = None,
     teams: Iterable[str] = (),
+    one_time_code_hours: int | None = None,
 ) -> Account:
     """`add_user` with what an admin can get wrong refused by field: a display name too
     long, a bad team name, a woman who does not exist or already has an account (422), and
-    a username taken even by a concurrent request (409)."""
+    a username taken even by a concurrent request (409). With `one_time_code_hours` (the
+    admin API) the account gets no password but a one-time code with which the user sets
+    her own: an admin never knows a usable password of anyone's (issue 12, F2)."""
+    if one_time_code_hours is not None and password is not None:
+        raise InvalidField("password", "an admin does not set passwords")
     team_names = _names("teams", teams)
     if any(c.isspace() or not c.isprintable() for c in username.strip()):
         raise InvalidField("username", "no spaces or control characters")
@@ -547,7 +577,13 @@ def create_user(
     except IntegrityError:
         # Another request took the username (or linked the woman) between check and write.
         raise Conflict("the username, or the patient's account, is taken") from None
-    return Account(user, frozenset(team_names))
+    code = None
+    if one_time_code_hours is not None:
+        with transaction(sessions) as session:
+            row = session.get(UserRow, user.id, with_for_update=True)
+            assert row is not None
+            code = _issue_code(row, one_time_code_hours)
+    return Account(user, frozenset(team_names), code)
 
 
 def update_user(
@@ -557,6 +593,8 @@ def update_user(
     disabled: bool | None = None,
     unlock: bool = False,
     password: str | None = None,
+    reset_password: bool = False,
+    one_time_code_hours: int = ONE_TIME_CODE_HOURS,
     add_teams: Iterable[str] = (),
     remove_teams: Iterable[str] = (),
     by: str | None = None,
@@ -564,7 +602,13 @@ def update_user(
     """Change an account in one transaction: disable or enable it (disabling ends its
     sign-ins; its tokens stop working), unlock it, set a new password (ending its sign-ins
     and lifting a lock), and add or remove care teams (clinicians only; a team is made when
-    first named). `by` is the acting admin's user id: she cannot disable herself."""
+    first named). `by` is the acting admin's user id: she cannot disable herself.
+
+    `reset_password` (the admin API's reset): the password stops working and a one-time code
+    is issued with which the user sets a new one herself (issue 12, F2); her sign-ins and
+    tokens end. `password` is for the server's operator (`cervixwatch users`) only."""
+    if reset_password and password is not None:
+        raise InvalidField("password", "an admin does not set passwords")
     adding = _names("add_teams", add_teams)
     removing = _names("remove_teams", remove_teams)
     _check_password_text(password)
@@ -587,12 +631,18 @@ def update_user(
         if hashed is not None:
             user.password_hash = hashed
             user.password_changed_at = now
-        if hashed is not None or unlock:
+            user.one_time_code_hash = user.one_time_code_expires_at = None
+        code = None
+        if reset_password:
+            user.password_hash = None
+            user.password_changed_at = now
+            code = _issue_code(user, one_time_code_hours)
+        if hashed is not None or reset_password or unlock:
             user.locked_at = None
             user.failed_sign_ins = 0
         if disabled is not None:
             user.disabled = disabled
-        if hashed is not None or disabled:
+        if hashed is not None or reset_password or disabled:
             # Her sign-ins and her tokens end together (issue 12, F3).
             store.end_sessions_of(session, user.id, now)
             store.revoke_tokens_of(session, user.id, now)
@@ -601,10 +651,46 @@ def update_user(
         for team in removed:
             store.remove_member(session, team.id, user.id)
         session.flush()
-        account = Account(user, store.team_names_of(session, user.id))
+        account = Account(user, store.team_names_of(session, user.id), code)
     # Disabled, or her care teams changed: her tokens' cached principals are out of date.
     forget_everywhere()
     return account
+
+
+class CodeRefused(Exception):
+    """The username and one-time code do not match a live code (unknown, used, expired)."""
+
+
+def set_password_with_code(
+    sessions: sessionmaker[Session], username: str, code: str, password: str
+) -> UserRow:
+    """The user sets her own password with the one-time code an admin gave her (issue 12,
+    F2): the code works once, before its expiry, for that username only. `CodeRefused`
+    (the same for every reason) otherwise; `InvalidField("password")` for a weak one."""
+    _check_password_text(password)
+    hashed = _password_hash(password)
+    now = _now()
+    with transaction(sessions) as session:
+        user = store.user_by_username(session, username.strip(), lock=True)
+        expires = user.one_time_code_expires_at if user is not None else None
+        if (
+            user is None
+            or user.disabled
+            or user.one_time_code_hash is None
+            or expires is None
+            or _aware(expires) <= now
+            or not same_secret(user.one_time_code_hash, secret_hash(code))
+        ):
+            raise CodeRefused
+        user.password_hash = hashed
+        user.password_changed_at = now
+        user.one_time_code_hash = user.one_time_code_expires_at = None
+        user.locked_at = None
+        user.failed_sign_ins = 0
+        store.end_sessions_of(session, user.id, now)
+        store.revoke_tokens_of(session, user.id, now)
+    forget_everywhere()
+    return user
 
 
 def list_accounts(sessions: sessionmaker[Session]) -> list[Account]:

@@ -32,6 +32,8 @@ class AuditEntry:
     #: How it ended, when the status does not say (a stream that failed after its 200, a
     #: page that answered a refusal with a redirect to sign in); else from the status.
     outcome: AuditOutcome | None = None
+    #: The account an admin action changed (or whose password a one-time code set).
+    target_user_id: str | None = None
 
 
 def outcome_of(status: int, patient_id: str | None = None) -> AuditOutcome:
@@ -66,6 +68,7 @@ def _columns(entry: AuditEntry) -> dict[str, object]:
         "outcome": entry.outcome or outcome_of(entry.status, entry.patient_id),
         "status": entry.status,
         "request_id": entry.request_id,
+        "target_user_id": entry.target_user_id,
     }
 
 

@@ -585,6 +585,10 @@ class UserRow(Base):
     locked_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=_utcnow)
     password_changed_at: Mapped[dt.datetime | None]
+    #: A one-time code (its SHA-256) with which the user sets her own password, until its
+    #: expiry: what an admin gives instead of a password (issue 12, F2; migration 0006).
+    one_time_code_hash: Mapped[str | None] = mapped_column(String(64))
+    one_time_code_expires_at: Mapped[dt.datetime | None]
 
 
 class CareTeamRow(Base):
@@ -689,3 +693,6 @@ class AuditEventRow(Base):
     outcome: Mapped[AuditOutcome] = mapped_column(value_enum(AuditOutcome, "outcome"))
     status: Mapped[int]
     request_id: Mapped[str] = mapped_column(String(36))
+    #: The account an admin action changed, or whose password a one-time code set
+    #: (issue 12, F2; migration 0006).
+    target_user_id: Mapped[str | None] = mapped_column(String(36), index=True)

@@ -205,6 +205,8 @@ class AccessRecord:
     #: The refusal a page answered by sending the browser to sign in (401 answered as a
     #: redirect): the audit's outcome is this status's, not the redirect's.
     refused: int | None = None
+    #: The account the request acts on (an admin's change, a password set by a code).
+    target_user_id: str | None = None
 
 
 def access_record(request: Request) -> AccessRecord:
@@ -213,6 +215,11 @@ def access_record(request: Request) -> AccessRecord:
         record = AccessRecord()
         request.state.access = record
     return record
+
+
+def audit_target(request: Request, user_id: str | None) -> None:
+    """Name the account a request changed (issue 12, F2: the audit names it)."""
+    access_record(request).target_user_id = user_id
 
 
 def audit_patient(request: Request, patient_id: str | None) -> None:

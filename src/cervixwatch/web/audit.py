@@ -89,6 +89,7 @@ def _entry(
         patient_id=access.patient_id,
         client_address=client[0] if client else None,
         outcome=outcome,
+        target_user_id=access.target_user_id,
     )
 
 

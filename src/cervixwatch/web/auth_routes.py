@@ -1,6 +1,7 @@
 """Signing in and out, the caller's own account, and her API tokens.
 
     POST   /auth/sign-in        username + password (JSON or a form): sets the sign-in cookie
+    POST   /auth/set-password   username + one-time code (from an admin) + a new password
     POST   /auth/sign-out       ends this browser's sign-in
     GET    /auth/me             who is signed in, and the CSRF token of this sign-in
     POST   /api/tokens          a new bearer token for an integration (shown once), after the
@@ -21,6 +22,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from cervixwatch.access.principal import Principal, Role
 from cervixwatch.app import account_lookups as account_store
@@ -45,6 +47,7 @@ from cervixwatch.web.signing_in import (
     end_sign_in,
     password_sign_in,
     set_session_cookie,
+    sign_in_refused_for,
 )
 
 router = APIRouter(tags=["access"])
@@ -178,6 +181,60 @@ async def sign_in(
     request.state.principal = signed_in.principal
     set_session_cookie(response, request, settings, signed_in.secret)
     return _me(signed_in.principal, sessions)
+
+
+class PasswordSet(BaseModel):
+    username: Annotated[str, Field(min_length=1, max_length=64)]
+    code: Annotated[
+        str, Field(min_length=1, max_length=100, description="The one-time code an admin gave.")
+    ]
+    # Its length is checked by the use case, whose refusal never echoes it back (pydantic's
+    # would, in "input").
+    password: Annotated[str, Field(description="Your new password (12 to 256 characters).")]
+
+
+@router.post(
+    "/auth/set-password",
+    status_code=204,
+    response_class=Response,
+    summary="Set your own password with the one-time code an admin gave you",
+    responses={
+        401: {"description": "The username and code do not match a live code"},
+        422: {"description": "The new password is refused (too short or too long)"},
+        429: {"description": "Too many attempts: see Retry-After"},
+    },
+)
+@allow(PUBLIC)
+async def set_password(
+    body: PasswordSet, request: Request, sessions: SessionsDep, settings: SettingsDep
+) -> Response:
+    """Issue 12, F2: an admin gives a new or reset account a one-time code, never a password;
+    the user sets her own here. The code works once, before it expires, for its username;
+    wrong codes count as wrong passwords (rate limit and back-off). Her sign-ins and tokens
+    end; she then signs in with the new password."""
+    record = access_record(request)
+    record.action = "password-set"
+    retry = sign_in_refused_for(request, settings, body.username)
+    try:
+        if retry is not None:
+            raise TooManyAttempts(retry)
+        check_backoff(request, body.username)
+    except TooManyAttempts as refused:
+        raise HTTPException(
+            429, "too many attempts", headers={"Retry-After": str(refused.retry_after)}
+        ) from None
+    try:
+        user = await run_in_threadpool(
+            accounts.set_password_with_code, sessions, body.username, body.code, body.password
+        )
+    except accounts.CodeRefused:
+        count_wrong_password(request, settings, body.username)
+        raise HTTPException(401, "the username and code do not match a live code") from None
+    except InvalidField as error:
+        raise invalid("body", error.field, error.message) from None
+    clear_wrong_passwords(request, body.username)
+    record.target_user_id = user.id
+    return Response(status_code=204)
 
 
 @router.post("/auth/sign-out", status_code=204, summary="Sign out (ends this sign-in)")

@@ -7,8 +7,13 @@
     POST  /admin/teams/{team}/patients     put a woman under a team's care
 
 Admins decide who sees whom but read no clinical data: what these routes answer about a
-woman is her id. Every call is in the audit log as "user-admin". Passwords are checked by the
-use cases (12 to 256 characters), so a refused one is never echoed back in the 422.
+woman is her id. Every call is in the audit log naming the account it changed
+(`target_user_id`): as "access-grant" when it puts a clinician in care teams, as
+"password-reset" when it resets a password, else as "user-admin".
+
+An admin never sets or learns a password (issue 12, F2): a new account, and a reset one, get
+a one-time code (shown once, in this answer) that the admin hands to the user, who sets her
+own password with it (`POST /auth/set-password`); until then the account cannot sign in.
 """
 
 from __future__ import annotations
@@ -18,13 +23,21 @@ from typing import Annotated, Final
 
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 
 from cervixwatch.access.principal import Role
 from cervixwatch.app import accounts
-from cervixwatch.web.access import PrincipalDep, SignedIn, allow, audit_patient
-from cervixwatch.web.api.errors import BODY, CONFLICT, NOT_FOUND
+from cervixwatch.web.access import (
+    PrincipalDep,
+    SignedIn,
+    access_record,
+    allow,
+    audit_patient,
+    audit_target,
+)
+from cervixwatch.web.api.errors import BODY, CONFLICT, NOT_FOUND, invalid
 from cervixwatch.web.api.types import ApiModel, Name
-from cervixwatch.web.deps import SessionsDep
+from cervixwatch.web.deps import SessionsDep, SettingsDep
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -40,17 +53,32 @@ PatientId = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=36),
     Field(description="The woman's CervixWatch id."),
 ]
-Password = Annotated[
-    str | None,
-    Field(description="12 to 256 characters; omit for an account that signs in by SSO only."),
-]
+
+
+#: A password sent by an admin: accepted as a field only to be refused by name, without the
+#: echo of its value that an unknown field's 422 would carry (issue 12, F2).
+NotSet = SkipJsonSchema[str | None]
+
+
+def _no_password(body: UserCreate | UserUpdate) -> None:
+    if body.password is not None:
+        raise invalid(
+            "body",
+            "password",
+            "an admin does not set passwords: the answer's one-time code lets the user set her own",
+        )
 
 
 class UserCreate(ApiModel):
     username: Username
     role: Role
-    password: Password = None
+    sign_in_by_password: bool = Field(
+        default=True,
+        description="true: the answer holds a one-time code with which the user sets her own "
+        "password; false: she signs in by single sign-on only.",
+    )
     display_name: Name | None = None
+    password: NotSet = None
     patient_id: PatientId | None = Field(
         default=None, description="A patient's account, and only hers, names her record."
     )
@@ -66,9 +94,12 @@ class UserUpdate(ApiModel):
         default=None, description="true ends her sign-ins and stops her tokens working."
     )
     unlock: bool = Field(default=False, description="true lifts a lock after wrong passwords.")
-    password: Password = Field(
-        default=None, description="A new password (12 to 256 characters): ends her sign-ins."
+    reset_password: bool = Field(
+        default=False,
+        description="true: her password stops working, her sign-ins and tokens end, and the "
+        "answer holds a one-time code with which she sets a new one herself.",
     )
+    password: NotSet = None
     add_teams: list[Name] = Field(default=[], max_length=50)
     remove_teams: list[Name] = Field(default=[], max_length=50)
 
@@ -84,11 +115,20 @@ class UserPublic(BaseModel):
     locked: bool = Field(description="Locked after too many wrong passwords in a row.")
     failed_sign_ins: int
     created_at: dt.datetime
+    one_time_code: str | None = Field(
+        default=None,
+        description="Only in the answer that issued it: give it to the user (in person or by "
+        "a channel of her own); she sets her password with it at POST /auth/set-password.",
+    )
+    one_time_code_expires_at: dt.datetime | None = None
 
     @classmethod
     def of(cls, account: accounts.Account) -> UserPublic:
         user = account.user
+        code = account.code
         return cls(
+            one_time_code=code.secret if code else None,
+            one_time_code_expires_at=code.expires_at if code else None,
             id=user.id,
             username=user.username,
             display_name=user.display_name,
@@ -134,16 +174,22 @@ def list_users(sessions: SessionsDep) -> list[UserPublic]:
     summary="A new account",
 )
 @allow(ADMINS)
-def create_user(body: UserCreate, sessions: SessionsDep) -> UserPublic:
+def create_user(
+    body: UserCreate, request: Request, sessions: SessionsDep, settings: SettingsDep
+) -> UserPublic:
+    _no_password(body)
+    if body.teams:
+        access_record(request).action = "access-grant"
     account = accounts.create_user(
         sessions,
         body.username,
         body.role,
-        password=body.password,
         display_name=body.display_name,
         patient_id=body.patient_id,
         teams=body.teams,
+        one_time_code_hours=settings.one_time_code_hours if body.sign_in_by_password else None,
     )
+    audit_target(request, account.user.id)
     return UserPublic.of(account)
 
 
@@ -151,25 +197,34 @@ def create_user(body: UserCreate, sessions: SessionsDep) -> UserPublic:
     "/users/{username}",
     response_model=UserPublic,
     responses={**NOT_FOUND, **BODY},
-    summary="Disable, enable, unlock, reset the password, change care teams",
+    summary="Disable, enable, unlock, reset the password (a one-time code), change care teams",
 )
 @allow(ADMINS)
 def update_user(
     username: Annotated[str, Path(max_length=accounts.USERNAME_MAX)],
     body: UserUpdate,
+    request: Request,
     sessions: SessionsDep,
+    settings: SettingsDep,
     principal: PrincipalDep,
 ) -> UserPublic:
+    _no_password(body)
+    if body.add_teams:
+        access_record(request).action = "access-grant"
+    elif body.reset_password:
+        access_record(request).action = "password-reset"
     account = accounts.update_user(
         sessions,
         username,
         disabled=body.disabled,
         unlock=body.unlock,
-        password=body.password,
+        reset_password=body.reset_password,
+        one_time_code_hours=settings.one_time_code_hours,
         add_teams=body.add_teams,
         remove_teams=body.remove_teams,
         by=principal.user_id,
     )
+    audit_target(request, account.user.id)
     return UserPublic.of(account)
 
 

@@ -51,6 +51,9 @@ class AuditEventPublic(BaseModel):
     outcome: AuditOutcome
     status: int = Field(description="The HTTP status of the answer.")
     request_id: str = Field(description="The answer's X-Request-ID.")
+    target_user_id: str | None = Field(
+        default=None, description="The account an admin action changed (its user id)."
+    )
 
 
 class AuditEventPage(BaseModel):
