@@ -39,6 +39,7 @@ from cervixwatch.interop.fhir_patient import Identifier, identifier_json
 from cervixwatch.interop.fhir_values import codes_of
 from cervixwatch.interop.fhir_write import bundle_from_records
 from cervixwatch.interop.history_counts import COUNTED_AS
+from cervixwatch.knowledge.record_kinds import RECORD_KINDS as RECORD_KIND_NAMES
 from cervixwatch.store.assessments import assessment_owner
 from cervixwatch.store.crud import plausible_id
 from cervixwatch.store.exports import (
@@ -67,26 +68,23 @@ RESOURCE_TYPES: Final = (
     *ASSESSMENT_TYPES,
 )
 
-#: The id prefix of each tuple part of the records, and the table its rows are in.
+#: The id prefix of each tuple part of the records, and the table its rows are in
+#: (`knowledge.record_kinds`; examinations, one resource a finding, are `exam-<row>-<finding>`).
 TUPLE_PREFIXES: Final[Mapping[str, tuple[str, str]]] = {
-    "prior_pregnancies": ("prior", "prior_pregnancies"),
-    "excisions": ("excision", "cervical_excisions"),
-    "cervical_lengths": ("cl", "cervical_lengths"),
-    "fibronectin": ("ffn", "fibronectin_tests"),
-    "cerclage_placements": ("cerclage", "cerclage_placements"),
-    "cerclage_removals": ("cerclage-removal", "cerclage_removals"),
-    "medications": ("medication", "medications"),
-    "symptom_reports": ("symptoms", "symptom_reports"),
-    "complications": ("complication", "complications"),
-    "declined": ("declined", "declined_decisions"),
+    k.part: (k.id_prefix, k.table)
+    for k in RECORD_KIND_NAMES
+    if not k.is_set and k.holder is None and k.part != "exams"
 }
 SET_PREFIXES: Final[Mapping[str, tuple[str, str]]] = {
-    "maternal_conditions": ("maternal", "maternal_conditions"),
+    k.part: (k.id_prefix, k.table) for k in RECORD_KIND_NAMES if k.is_set
 }
 #: The id prefix of the records held inside records ({part: {field: (prefix, table)}}): the
 #: reviews of a symptom report, each a Task.
 INSIDE_PREFIXES: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
-    "symptom_reports": {"reviews": ("review", "symptom_reviews")},
+    holder: {
+        k.held_as or k.part: (k.id_prefix, k.table) for k in RECORD_KIND_NAMES if k.holder == holder
+    }
+    for holder in dict.fromkeys(k.holder for k in RECORD_KIND_NAMES if k.holder)
 }
 EXAM_PARTS: Final = ("dilation", "effacement", "membranes")
 _TABLE_OF_PREFIX = dict(

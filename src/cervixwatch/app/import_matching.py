@@ -31,6 +31,7 @@ from cervixwatch.clinical.records import (
     PregnancyRecords,
 )
 from cervixwatch.interop.intake import Item, Withdrawals
+from cervixwatch.knowledge.record_kinds import RECORD_KINDS as RECORD_KIND_NAMES
 from cervixwatch.store.exports import (
     KINDS_BY_TABLE,
     condition_rows,
@@ -167,10 +168,7 @@ def _own_exams(
 # --- retractions ---------------------------------------------------------------------------------
 
 #: The store's table of each record part a reader names (`interop.intake.Part`).
-_TABLE_OF_PART: Final[Mapping[str, str]] = {
-    **{k.field: k.table_name for k in RECORD_KINDS},
-    **{child.table_name: child.table_name for k in RECORD_KINDS for child in k.children},
-}
+_TABLE_OF_PART: Final[Mapping[str, str]] = {k.part: k.table for k in RECORD_KIND_NAMES}
 _ENDED: Final[Mapping[str, MedicationStatus]] = {
     "stopped": MedicationStatus.STOPPED,
     "completed": MedicationStatus.COMPLETED,

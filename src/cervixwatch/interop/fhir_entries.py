@@ -16,6 +16,7 @@ import orjson
 
 from cervixwatch.interop.fhir_values import BundleError, Where
 from cervixwatch.interop.intake import IssueCode
+from cervixwatch.knowledge.record_kinds import RECORD_KINDS
 
 #: Bundle types that carry one woman's records to be read (and stored).
 BUNDLE_TYPES: Final = frozenset({"collection", "transaction", "searchset", "document"})
@@ -183,23 +184,10 @@ def bundle_entries(
     return entries
 
 
-_OBSERVATION_DATES: Final = (
-    "effectiveDateTime",
-    "effectivePeriod.start",
-    "effectiveInstant",
-    "issued",
-)
-#: The resource each part of `PregnancyRecords` is read from, and the elements that date it
+#: The resources each part of `PregnancyRecords` is read from, and the elements that date it
 #: (the first present is the one read: `fhir_bundle`, `fhir_care`).
-_SOURCES: Final[Mapping[str, tuple[str, tuple[str, ...]]]] = {
-    "cervical_lengths": ("Observation", _OBSERVATION_DATES),
-    "exams": ("Observation", _OBSERVATION_DATES),
-    "fibronectin": ("Observation", _OBSERVATION_DATES),
-    "cerclage_placements": ("Procedure", ("performedDateTime", "performedPeriod.start")),
-    "cerclage_removals": ("Procedure", ("performedDateTime", "performedPeriod.start")),
-    "medications": ("MedicationRequest", ("authoredOn",)),
-    "symptom_reports": ("QuestionnaireResponse", ("authored",)),
-    "symptom_reviews": ("Task", ("executionPeriod.end", "lastModified")),
+_SOURCES: Final[Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
+    k.part: (k.fhir_types, k.dated_by) for k in RECORD_KINDS if k.dated_by
 }
 
 
@@ -219,8 +207,8 @@ def dating_element(
     """The entry a record of `part` was read from, and the element that dates it: the one
     with its id, else (sent without one) the first of its kind dated that day. None when no
     entry is found (a record the reader made, not one sent)."""
-    kind, names = _SOURCES.get(part, ("", ()))
-    candidates = [e for e in entries if e.kind == kind and not e.deletes]
+    kinds, names = _SOURCES.get(part, ((), ()))
+    candidates = [e for e in entries if e.kind in kinds and not e.deletes]
     if source_id is not None:
         named = [e for e in candidates if e.resource.get("id") == source_id]
         candidates = named or candidates

@@ -49,6 +49,7 @@ from cervixwatch.interop.intake import (
     Withdrawals,
 )
 from cervixwatch.knowledge import codes as c
+from cervixwatch.knowledge.record_kinds import PARTS_OF_FHIR_TYPE
 
 __all__ = [
     "HORIZON",
@@ -73,15 +74,7 @@ RECORD_TYPES: Final = frozenset(
 )
 #: The record parts each resource type may be read as (and so what sending it again, changed
 #: or withdrawn, may take back).
-PARTS_OF_TYPE: Final[Mapping[str, tuple[Part, ...]]] = {
-    "Observation": ("prior_pregnancies", "cervical_lengths", "exams", "fibronectin"),
-    "Condition": ("complications",),
-    "Procedure": ("excisions", "cerclage_placements", "cerclage_removals", "declined"),
-    "MedicationRequest": ("medications",),
-    "MedicationStatement": ("declined",),
-    "QuestionnaireResponse": ("symptom_reports",),
-    "Task": ("symptom_reviews",),
-}
+PARTS_OF_TYPE: Final = PARTS_OF_FHIR_TYPE
 _EXAM_PART_CODES: Final[Mapping[c.Code, str]] = {
     c.DILATION: "dilation",
     c.EFFACEMENT: "effacement",
