@@ -47,13 +47,13 @@ from cervixwatch.store.models import (
     SymptomReportRow,
     SymptomReviewRow,
 )
-from cervixwatch.store.records import lock_patient
 from cervixwatch.store.versions import (
     Kept,
     add_versions,
     her_latest,
     history,
     latest_versions,
+    lock_and_written_at,
     set_written_at,
     written_at,
 )
@@ -121,12 +121,11 @@ def before_change(session: Session, patient_id: str, *, now: dt.datetime | None 
 
 
 def _keep(session: Session, patient_id: str, now: dt.datetime) -> None:
-    lock_patient(session, patient_id)
-    last_write = written_at(session, [patient_id]).get(patient_id)
+    last_write = lock_and_written_at(session, patient_id)
     if last_write is None:
         return
     served = served_resources(session, patient_id)
-    latest = latest_versions(session, served)
+    latest = her_latest(session, patient_id, served.keys())
     rows: list[dict[str, Any]] = []
     for (kind, resource_id), resource in served.items():
         content = content_hash(resource)
@@ -137,8 +136,8 @@ def _keep(session: Session, patient_id: str, now: dt.datetime) -> None:
         rows.append(
             _row(kind, resource_id, version, patient_id, content_hash=content, resource=resource)
         )
-    for key, before in her_latest(session, patient_id).items():
-        if key not in served and not before.deleted:
+    for key, before in latest.items():
+        if key not in served and before.patient_id == patient_id and not before.deleted:
             gone = Version(before.version_id + 1, last_write)
             rows.append(_row(*key, gone, patient_id, content_hash=None, resource=None))
     add_versions(session, rows)
@@ -208,16 +207,27 @@ def keep_versions(session: Session) -> None:
         changed = (*session.new, *session.dirty, *session.deleted)
         if not any(type(o) in _WATCHED for o in changed):
             return
-        new_women = {o.id for o in session.new if isinstance(o, PatientRow)}
+        kept.update(_registered(session))
         reader = Session(bind=session.connection())
         try:
             women = {owner for o in changed if (owner := _owner(reader, o)) is not None}
         finally:
             reader.close()
-        for patient_id in sorted(women - new_women - kept):
+        for patient_id in sorted(women - kept):
             before_change(session, patient_id)
 
+    def after_flush(session: Session, _context: Any) -> None:
+        # Her id is given by the flush that inserts her.
+        session.info.setdefault(_KEPT, set()).update(_registered(session))
+
     event.listen(session, "before_flush", before_flush)
+    event.listen(session, "after_flush", after_flush)
+
+
+def _registered(session: Session) -> set[str]:
+    """The women this flush registers: nothing of theirs is kept in this transaction, now or
+    at a later flush of it (which would keep them half written)."""
+    return {o.id for o in session.new if isinstance(o, PatientRow) and o.id is not None}
 
 
 # --- reading versions ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import ColumnElement, func, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session, aliased
 
 from cervixwatch.store.crud import plausible_id
@@ -21,6 +21,7 @@ __all__ = [
     "her_latest",
     "history",
     "latest_versions",
+    "lock_and_written_at",
     "set_written_at",
     "written_at",
 ]
@@ -101,21 +102,24 @@ def latest_versions(session: Session, keys: Iterable[Key]) -> dict[Key, Kept]:
     return out
 
 
-def her_latest(session: Session, patient_id: str) -> dict[Key, Kept]:
-    """The woman's kept versions that are the latest of their resource (by her index)."""
+def her_latest(session: Session, patient_id: str, keys: Collection[Key]) -> dict[Key, Kept]:
+    """The latest kept version (whoever's) of each resource `keys` names and of each that has
+    a kept version of hers, in one statement (by her index and the resources' own)."""
     other = aliased(ResourceVersionRow)
-    newest = (
-        select(func.max(other.version_id))
-        .where(other.resource_type == _R.resource_type, other.resource_id == _R.resource_id)
-        .scalar_subquery()
-    )
-    query = select(*_COLUMNS).where(_R.patient_id == patient_id, _R.version_id == newest)
-    return {(row.resource_type, row.resource_id): _kept(row) for row in session.execute(query)}
+    hers = select(other.resource_type, other.resource_id).where(other.patient_id == patient_id)
+    named = tuple_(_R.resource_type, _R.resource_id)
+    wanted: ColumnElement[bool] = named.in_(hers)
+    if keys:
+        wanted = or_(wanted, named.in_(sorted(keys)))
+    out: dict[Key, Kept] = {}
+    for row in session.execute(select(*_COLUMNS).where(wanted)):
+        key = (row.resource_type, row.resource_id)
+        if key not in out or out[key].version_id < row.version_id:
+            out[key] = _kept(row)
+    return out
 
 
-def history(
-    session: Session, resource_type: str, resource_id: str, patient_id: str
-) -> list[Kept]:
+def history(session: Session, resource_type: str, resource_id: str, patient_id: str) -> list[Kept]:
     """Every kept version of a resource that was hers (newest first), with its resource."""
     query = (
         select(*_COLUMNS, _R.resource)
@@ -143,14 +147,28 @@ def written_at(session: Session, patient_ids: Collection[str]) -> dict[str, dt.d
     out: dict[str, dt.datetime] = {}
     for chunk in _chunks(wanted):
         query = (
-            select(
-                PatientRow.id, func.coalesce(PatientWriteRow.written_at, PatientRow.created_at)
-            )
+            select(PatientRow.id, func.coalesce(PatientWriteRow.written_at, PatientRow.created_at))
             .outerjoin(PatientWriteRow, PatientWriteRow.patient_id == PatientRow.id)
             .where(PatientRow.id.in_(chunk))
         )
         out.update((patient_id, when) for patient_id, when in session.execute(query))
     return out
+
+
+def lock_and_written_at(session: Session, patient_id: str) -> dt.datetime | None:
+    """`written_at` of one woman, her row locked until the transaction ends (PostgreSQL; SQLite
+    has locked the database for the write already); None if she is not stored."""
+    if not plausible_id(patient_id):
+        return None
+    query = (
+        select(func.coalesce(PatientWriteRow.written_at, PatientRow.created_at))
+        .select_from(PatientRow)
+        .outerjoin(PatientWriteRow, PatientWriteRow.patient_id == PatientRow.id)
+        .where(PatientRow.id == patient_id)
+        .with_for_update(of=PatientRow)
+    )
+    when: dt.datetime | None = session.scalar(query)
+    return when
 
 
 def set_written_at(session: Session, patient_id: str, when: dt.datetime) -> None:
