@@ -90,6 +90,7 @@ class Shown:
 
 PAGES: Final[dict[str, Shown]] = {
     "sign-in": Shown(None, "/sign-in"),
+    "set-password": Shown(None, "/set-password"),
     "worklist": Shown("clinician", "/worklist"),
     "pregnancy": Shown("clinician", "/pregnancies/{pregnancy}"),
     "pregnancy-nothing-recorded": Shown("clinician", "/pregnancies/{new}"),

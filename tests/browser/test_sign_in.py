@@ -7,9 +7,12 @@ import re
 
 from playwright.sync_api import expect
 
+from cervixwatch.app import accounts
 from cervixwatch.store.models import Role
 from tests.browser.harness import LiveServer, OpenPage, axe, screenshot, sign_in, tab_to
 from tests.web.accounts import PASSWORD, TEAM
+
+NEW_PASSWORD = "a much longer new passphrase"
 
 
 def test_a_wrong_password_is_refused_keeping_the_username(
@@ -74,3 +77,37 @@ def test_keyboard_alone_signs_in_and_reaches_the_worklist(
     page.keyboard.press("Enter")
     expect(page.locator("main")).to_be_focused()
     expect(page.get_by_role("heading", level=1)).to_have_count(1)
+
+
+def test_a_user_sets_her_own_password_with_the_admins_one_time_code(
+    open_page: OpenPage, live: LiveServer
+) -> None:
+    """Issue 12, F2: after an admin's reset the old password no longer opens the account; the
+    user reaches the form from the sign-in page and sets a new one with her code."""
+    username = live.user(Role.CLINICIAN, teams=(TEAM,))
+    sessions = live.app.state.sessions
+    code = accounts.update_user(sessions, username, reset_password=True).code
+    assert code is not None
+    page = open_page()
+    page.goto("/sign-in")
+    page.get_by_role("link", name=re.compile("Set your password")).click()
+    page.wait_for_url("**/set-password")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("One-time code").fill("not the code")
+    page.get_by_label("New password (12 to 256 characters)").fill(NEW_PASSWORD)
+    page.get_by_label("New password again").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Set password").click()
+    expect(page.get_by_role("alert")).to_contain_text("do not match")
+    axe(page)
+    page.get_by_label("One-time code").fill(code.secret)
+    page.get_by_label("New password (12 to 256 characters)").fill(NEW_PASSWORD)
+    page.get_by_label("New password again").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Set password").click()
+    expect(page.get_by_role("status")).to_contain_text("Your password is set")
+    axe(page)
+    screenshot(page, "set-password-done")
+    page.get_by_role("link", name="Sign in").click()
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/worklist")

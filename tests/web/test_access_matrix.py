@@ -202,6 +202,8 @@ _RECORDS = "|".join(k.collection for k in KINDS)
 ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/"): "public",
     ("GET", "/sign-in"): "public",
+    ("GET", "/set-password"): "public",
+    ("POST", "/set-password"): "public",
     ("POST", "/sign-in"): "public",
     ("POST", "/sign-out"): "page-signed-in",
     ("GET", "/account"): "page-signed-in",

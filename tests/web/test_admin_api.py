@@ -399,3 +399,24 @@ def test_every_admin_change_is_audited_naming_the_account(client: TestClient, ad
         made.json()["id"],
         204,
     )
+
+
+def test_the_set_password_page_takes_the_code(client: TestClient, admin: Admin) -> None:
+    username, _ = make_user(client, Role.CLINICIAN)
+    reset = ok(
+        admin.request("PATCH", f"/api/admin/users/{username}", json={"reset_password": True})
+    )
+    browser = TestClient(client.app)
+    assert "/set-password" in browser.get("/sign-in").text
+    form = {"username": username, "code": reset["one_time_code"], "password": NEW_PASSWORD}
+    differ = browser.post("/set-password", data={**form, "again": NEW_PASSWORD + "!"})
+    assert differ.status_code == 422
+    wrong = browser.post("/set-password", data={**form, "code": "nope", "again": NEW_PASSWORD})
+    assert wrong.status_code == 401
+    assert NEW_PASSWORD not in wrong.text
+    done = browser.post("/set-password", data={**form, "again": NEW_PASSWORD})
+    assert done.status_code == 200
+    assert "Your password is set" in done.text
+    entry = only_entry(client, done)
+    assert (entry.action, entry.target_user_id) == ("password-set", admin.user(username)["id"])
+    ok(sign_in(client, username, NEW_PASSWORD))

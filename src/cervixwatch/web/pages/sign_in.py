@@ -6,8 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
 from cervixwatch.app import accounts
+from cervixwatch.app.errors import InvalidField
 from cervixwatch.web.access import (
     EVERYONE_SIGNED_IN,
     PUBLIC,
@@ -20,9 +22,13 @@ from cervixwatch.web.deps import SessionsDep, SettingsDep
 from cervixwatch.web.pages.core import HOME, PageRoute, principal_of, render, safe_next
 from cervixwatch.web.signing_in import (
     TooManyAttempts,
+    check_backoff,
+    clear_wrong_passwords,
+    count_wrong_password,
     end_sign_in,
     password_sign_in,
     set_session_cookie,
+    sign_in_refused_for,
 )
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -82,6 +88,60 @@ async def sign_in(
     response = RedirectResponse(target or HOME[signed_in.principal.role], status_code=303)
     set_session_cookie(response, request, settings, signed_in.secret)
     return response
+
+
+@router.get("/set-password")
+@allow(PUBLIC)
+def set_password_page(request: Request, settings: SettingsDep) -> Response:
+    """Where a user sets her own password with the one-time code an admin gave her (issue 12,
+    F2: an admin never sets one)."""
+    context = {"error": None, "done": False, "hours": settings.one_time_code_hours}
+    return render(request, "set_password.html", context)
+
+
+@router.post("/set-password")
+@allow(PUBLIC)
+async def set_password(
+    request: Request,
+    sessions: SessionsDep,
+    settings: SettingsDep,
+    username: Annotated[str, Form(max_length=64)] = "",
+    code: Annotated[str, Form(max_length=100)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    again: Annotated[str, Form(max_length=256)] = "",
+) -> Response:
+    record = access_record(request)
+    record.action = "password-set"
+
+    def refused(error: str, status: int) -> Response:
+        context = {
+            "error": error,
+            "done": False,
+            "username": username,
+            "hours": settings.one_time_code_hours,
+        }
+        return render(request, "set_password.html", context, status_code=status)
+
+    if password != again:
+        return refused("The two passwords differ.", 422)
+    if sign_in_refused_for(request, settings, username) is not None:
+        return refused("Too many attempts. Wait a few minutes and try again.", 429)
+    try:
+        check_backoff(request, username)
+    except TooManyAttempts:
+        return refused("Too many attempts. Wait a few minutes and try again.", 429)
+    try:
+        user = await run_in_threadpool(
+            accounts.set_password_with_code, sessions, username, code, password
+        )
+    except accounts.CodeRefused:
+        count_wrong_password(request, settings, username)
+        return refused("That username and code do not match a code still valid.", 401)
+    except InvalidField as error:
+        return refused(f"The new password: {error.message}.", 422)
+    clear_wrong_passwords(request, username)
+    record.target_user_id = user.id
+    return render(request, "set_password.html", {"error": None, "done": True})
 
 
 @router.post("/sign-out")
