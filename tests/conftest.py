@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.store.database import make_engine, session_factory
 from cervixwatch.store.migrate import upgrade
+from tests.log_watch import LogWatch
 from tests.store.tables import delete_everything
 
 TEST_DATABASE_VARIABLE = "CERVIXWATCH_TEST_DATABASE_URL"
@@ -81,6 +82,19 @@ def engine(
             yield shared
         finally:
             shared.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def logs_hold_no_patient_data() -> Iterator[None]:
+    """Issue 12, F5: whatever the whole session logs holds none of the demo cohort's
+    hospital numbers or names (`tests/log_watch.py`)."""
+    watch = LogWatch()
+    watch.install()
+    try:
+        yield
+    finally:
+        watch.remove()
+    assert not watch.found, "patient data in the logs:\n" + "\n".join(watch.found[:20])
 
 
 @pytest.fixture

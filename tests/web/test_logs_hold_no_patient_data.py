@@ -25,6 +25,7 @@ from cervixwatch.store.database import make_engine, session_factory
 from cervixwatch.store.migrate import upgrade
 from cervixwatch.store.models import Role
 from cervixwatch.web.logs import scrubbed_traceback
+from tests.log_watch import LogWatch
 from tests.server_process import clean_environment, free_port
 
 FAMILY, GIVEN, BORN, NUMBER = "Quillfeather", "Ottoline", "1991-04-17", "LOGS0042"
@@ -147,3 +148,21 @@ def test_exceptions_logged_anywhere_lose_their_messages(
     assert "IntegrityError" in caplog.text
     assert NUMBER not in caplog.text
     assert NUMBER not in scrubbed_traceback(raised.value)
+
+
+def test_the_suite_wide_watch_would_see_patient_data() -> None:
+    """The session-wide check of `tests/conftest.py` is worth something only if it can fail."""
+    watch = LogWatch()
+    log = logging.getLogger("cervixwatch.test_watch")
+    log.addHandler(watch)
+    log.propagate = False  # not to the session's own watch, which would fail the session
+    try:
+        log.warning("request r-1 read patient 0b5e")
+        assert watch.found == []
+        log.warning("imported %s", "DEMO000042")
+        log.warning("matched %s", "Ada Sample")
+        log.warning('entry {"family": "Placeholder", "given": ["Zoe"]}')
+    finally:
+        log.removeHandler(watch)
+        log.propagate = True
+    assert len(watch.found) == 3
