@@ -12,7 +12,8 @@ from sqlalchemy import Engine
 from cervixwatch.app.version_meta import VERSIONED_TYPES
 from cervixwatch.web.fhir.metadata import WRITABLE
 from tests.r4_schema import assert_r4
-from tests.web.fhir_client import FHIR_JSON, emptied, issue, shared_app
+from tests.web.fhir_client import FHIR_JSON, HEADERS, emptied, issue, shared_app
+from tests.web.test_access_matrix import app_endpoints
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +118,46 @@ def test_unknown_paths_and_methods_answer_operation_outcomes(client: TestClient)
     assert refused.headers["allow"] == "GET"
     # PATCH is no interaction here.
     issue(client.patch("/fhir/Observation/cl-1", json={}), 405)
+
+
+#: The interaction (or operation) each FHIR route serves: the CapabilityStatement must claim
+#: exactly the interactions the routes serve.
+_ROUTE_INTERACTIONS = {
+    ("GET", "/fhir/metadata"): "capabilities",
+    ("POST", "/fhir"): "transaction",
+    ("GET", "/fhir/{resource_type}"): "search-type",
+    ("POST", "/fhir/{resource_type}/_search"): "search-type",
+    ("GET", "/fhir/{resource_type}/{resource_id}"): "read",
+    ("POST", "/fhir/{resource_type}"): "create",
+    ("PUT", "/fhir/{resource_type}/{resource_id}"): "update",
+    ("PUT", "/fhir/{resource_type}"): "update",
+    ("DELETE", "/fhir/{resource_type}/{resource_id}"): "delete",
+    ("GET", "/fhir/{resource_type}/{resource_id}/_history"): "history-instance",
+    ("GET", "/fhir/{resource_type}/{resource_id}/_history/{version_id}"): "vread",
+    ("GET", "/fhir/Patient/{patient_id}/$everything"): "$everything",
+    ("POST", "/fhir/Patient/{patient_id}/$everything"): "$everything",
+    ("POST", "/fhir/Patient/$match"): "$match",
+    ("GET", "/fhir/CodeSystem"): "search-type",
+    ("GET", "/fhir/CodeSystem/{resource_id}"): "read",
+    ("GET", "/fhir/Questionnaire"): "search-type",
+    ("GET", "/fhir/Questionnaire/{resource_id}"): "read",
+    ("GET", "/fhir/AuditEvent"): "search-type",
+    ("GET", "/fhir/AuditEvent/{event_id}"): "read",
+}
+
+
+def test_the_capability_statement_claims_what_the_routes_serve(client: TestClient) -> None:
+    served = {
+        (e.method, e.path)
+        for e in app_endpoints(client.app)  # type: ignore[arg-type]
+        if e.path.startswith("/fhir") and not e.hidden
+    }
+    unmapped = served - set(_ROUTE_INTERACTIONS)
+    assert not unmapped, f"FHIR routes the CapabilityStatement test does not know: {unmapped}"
+    routed = {_ROUTE_INTERACTIONS[route] for route in served}
+    [rest] = client.get("/fhir/metadata", headers=HEADERS).json()["rest"]
+    claimed = {"capabilities"} | {i["code"] for i in rest["interaction"]}
+    for resource in rest["resource"]:
+        claimed |= {i["code"] for i in resource["interaction"]}
+        claimed |= {f"${op['name']}" for op in resource.get("operation", ())}
+    assert claimed - {"batch"} == routed
