@@ -185,6 +185,33 @@ def test_json_api_writes_make_versions_of_what_they_change(client: TestClient) -
     assert _get(client, f"Patient/{patient_id}")["meta"]["versionId"] == "2"
 
 
+def test_a_review_and_its_deletion_are_versions_of_its_task(client: TestClient) -> None:
+    """A review added to a report (a record held inside a record) is a Task at version 1;
+    deleting it is the Task's version 2, a deletion; the report is not changed by either."""
+    patient_id, pregnancy_id = api.woman(client, ga_today="30+0")
+    report = api.ok(
+        client.post(
+            f"/api/pregnancies/{pregnancy_id}/symptom-reports",
+            json={"reported_on": "2026-03-01", "present": ["contractions"]},
+        ),
+        201,
+    )
+    review = api.ok(
+        client.post(
+            f"/api/symptom-reports/{report['id']}/reviews", json={"outcome": "seen-in-triage"}
+        ),
+        201,
+    )
+    task_id = f"review-{review['id']}"
+    assert _get(client, f"Task/{task_id}")["meta"]["versionId"] == "1"
+    assert client.delete(f"/api/symptom-reviews/{review['id']}").status_code == 204
+    history = _checked(_get(client, f"Task/{task_id}/_history"))
+    assert [e["request"]["method"] for e in history["entry"]] == ["DELETE", "POST"]
+    response = _get(client, f"QuestionnaireResponse/symptoms-{report['id']}")
+    assert response["meta"]["versionId"] == "1"
+    assert patient_id in response["subject"]["reference"]
+
+
 def test_since_and_count_page_the_history(client: TestClient) -> None:
     _, length_id, _ = _imported_then_changed(client)
     newest = _get(client, f"Observation/{length_id}")["meta"]["lastUpdated"]

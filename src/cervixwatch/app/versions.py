@@ -186,6 +186,10 @@ def _owner(session: Session, row: Any) -> str | None:
     if isinstance(row, PatientRow):
         return row.id
     if isinstance(row, SymptomReviewRow):
+        # Not yet given its report's id: added to the report's reviews, which makes the
+        # report itself one of the flush's changed rows.
+        if row.symptom_report_id is None:
+            return None
         report = session.get(SymptomReportRow, row.symptom_report_id)
         if report is None:
             return None
