@@ -17,6 +17,7 @@ from cervixwatch.app import patients as patient_use_cases
 from cervixwatch.store.models import AuditOutcome, Role
 from cervixwatch.web.api import audit as audit_routes
 from cervixwatch.web.app import create_app
+from cervixwatch.web.fhir import routes as fhir_routes
 from tests.web.accounts import TEAM, bearer, make_user, test_settings
 from tests.web.api_builders import at, ok, seed
 from tests.web.conftest import TODAY
@@ -122,5 +123,29 @@ def test_a_streamed_export_that_fails_part_way_is_recorded_as_failed(
     assert answer.status_code == 200  # it had begun
     found = entries(client, answer.headers["X-Request-ID"])
     assert [(e.status, e.outcome) for e in found] == [(200, AuditOutcome.FAILED)]
+    assert "RuntimeError" in caplog.text
+    assert FAMILY not in caplog.text
+
+
+def test_a_fhir_failure_is_an_operation_outcome(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    """The FHIR facade answers its own failures (an OperationOutcome); they are recorded as
+    failed, and logged without the exception's message (F5)."""
+    caplog.set_level(logging.DEBUG)
+    her = seed(client, "F1", at("20+0"))
+
+    def fails(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError(f"could not read {FAMILY}")
+
+    monkeypatch.setattr(fhir_routes, "read_resource", fails)
+    answer = client.get(f"/fhir/Patient/{her.patient_id}")
+    assert answer.status_code == 500
+    assert answer.headers["content-type"].startswith("application/fhir+json")
+    outcome = answer.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert outcome["issue"][0]["code"] == "exception"
+    assert FAMILY not in answer.text
+    assert only_entry(client, answer).outcome == AuditOutcome.FAILED
     assert "RuntimeError" in caplog.text
     assert FAMILY not in caplog.text

@@ -31,6 +31,7 @@ from cervixwatch.app.audit_log import AuditEntry, outcome_of, record
 from cervixwatch.app.rows import AuditOutcome
 from cervixwatch.web.access import AccessRecord
 from cervixwatch.web.logs import scrubbed_traceback, set_logged_path
+from cervixwatch.web.operation_outcome import operation_outcome
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ class AuditLog:
                 scrubbed_traceback(error),
             )
             if sent is None:
-                await _answer_500(send_and_record, request_id)
+                await _answer_500(send_and_record, request_id, fhir=_is_fhir(scope))
             elif held:
                 held = False
                 await self._settle(scope, state, request_id, sent, AuditOutcome.FAILED)
@@ -217,14 +218,22 @@ def _streamed(headers: list[tuple[bytes, bytes]]) -> bool:
     return not any(name.lower() == b"content-length" for name, _ in headers)
 
 
-async def _answer_500(send: Send, request_id: str) -> None:
-    body = orjson.dumps({"detail": f"internal error (request {request_id})"})
+def _is_fhir(scope: Scope) -> bool:
+    path: str = scope["path"]
+    return path == "/fhir" or path.startswith("/fhir/")
+
+
+async def _answer_500(send: Send, request_id: str, *, fhir: bool = False) -> None:
+    """A 500 that names the request id and nothing of the failure (the FHIR facade answers
+    an OperationOutcome, as for any error)."""
+    detail = f"internal error (request {request_id})"
+    body = orjson.dumps(operation_outcome(detail, "exception") if fhir else {"detail": detail})
     await send(
         {
             "type": "http.response.start",
             "status": 500,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", b"application/fhir+json" if fhir else b"application/json"),
                 (b"content-length", str(len(body)).encode()),
             ],
         }
