@@ -26,6 +26,7 @@ from cervixwatch.clinical.records import (
     ComplicationRecord,
     DeclinableCode,
     DeclinedDecision,
+    FetalFibronectin,
     MaternalCondition,
     Medication,
     MedicationOrder,
@@ -38,6 +39,7 @@ from cervixwatch.cohort import generate_cohort
 from cervixwatch.cohort.load import load_cohort
 from cervixwatch.cohort.model import CohortPatient
 from cervixwatch.knowledge import bundled_profiles
+from cervixwatch.knowledge import codes as c
 from cervixwatch.store.database import session_factory
 from cervixwatch.store.models import PatientRow, Role
 from cervixwatch.web.fhir.routes import MANDATORY_ELEMENTS
@@ -72,12 +74,14 @@ def registry(engine: Engine) -> Iterator[TestClient]:
 
 
 def _every_kind(woman: CohortPatient) -> CohortPatient:
-    """A woman with a record of each kind the demo cohort makes rarely (conditions, orders,
-    declined offers, a reviewed report), so that every type has something to search."""
+    """A woman with a record of each kind the demo cohort makes rarely (fetal fibronectin,
+    conditions, orders, declined offers, a reviewed report), so that every type has something
+    to search."""
     day = TODAY - dt.timedelta(days=20)
     records = replace(
         woman.records,
         maternal_conditions=frozenset({MaternalCondition.CERVICAL_INSUFFICIENCY}),
+        fibronectin=(FetalFibronectin(day, ng_per_ml=12.0), FetalFibronectin(day, positive=False)),
         complications=(
             ComplicationRecord(Complication.VAGINAL_BLEEDING, day, day + dt.timedelta(days=2)),
             ComplicationRecord(Complication.PLACENTA_PRAEVIA, day),
@@ -160,6 +164,8 @@ def _value(
         return str(sample["status"])
     if name == "clinical-status":
         return str(sample["clinicalStatus"]["coding"][0]["code"])
+    if name == "category":
+        return str(sample["category"][0]["coding"][0]["code"])
     if name == "questionnaire":
         return str(sample["questionnaire"])
     if name == "url":
@@ -210,6 +216,8 @@ def _sample(client: TestClient, kind: str, name: str) -> dict[str, Any] | None:
         if name == "code" and not (
             resource.get("code") or resource.get("medicationCodeableConcept")
         ):
+            continue
+        if name == "category" and not resource.get("category"):
             continue
         return resource
     return None
@@ -269,7 +277,7 @@ def test_what_is_not_declared_is_refused_or_ignored_when_lenient(
     statement = registry.get("/fhir/metadata").json()
     declared = next(r for r in statement["rest"][0]["resource"] if r["type"] == kind)
     names = {p["name"] for p in declared["searchParam"]}
-    for name, value in (("_lastUpdated", "ge2020-01-01"), ("category", "exam"), ("_text", "x")):
+    for name, value in (("_lastUpdated", "ge2020-01-01"), ("performer", "x"), ("_text", "x")):
         assert name not in names
         strict = registry.get(f"/fhir/{kind}", params={name: value})
         assert strict.status_code == 400, (kind, name)
@@ -347,6 +355,29 @@ def test_date_prefixes_and_precision(registry: TestClient) -> None:
     assert count(f"ge{middle}T10:00:00Z") == count(f"ge{middle}")
     for bad in ("2026-13", "xx2026", "ap2026-01-01", "2026-02-30"):
         assert registry.get("/fhir/Observation", params={"date": bad}).status_code == 400
+
+
+def test_category_finds_exactly_the_observations_written_with_it(registry: TestClient) -> None:
+    system = "http://terminology.hl7.org/CodeSystem/observation-category"
+    codes = {
+        "imaging": [c.CERVICAL_LENGTH],
+        "exam": [c.DILATION, c.EFFACEMENT, c.MEMBRANES_EXPOSED],
+        "laboratory": [c.FFN_QUANTITATIVE, c.FFN_QUALITATIVE],
+    }
+
+    def total(params: dict[str, str]) -> int:
+        return int(bundle_of(registry, "Observation", {**params, "_summary": "count"})["total"])
+
+    for category, kinds in codes.items():
+        by_code = total({"code": ",".join(f"{system_}|{code}" for system_, code in kinds)})
+        assert total({"category": category}) == by_code, category
+        assert total({"category": f"{system}|{category}"}) == by_code
+        found = matches(bundle_of(registry, "Observation", {"category": category, "_count": "50"}))
+        assert found, category
+        for resource in found:
+            assert resource["category"][0]["coding"][0] == {"system": system, "code": category}
+    assert total({"category": "vital-signs"}) == 0
+    assert total({"category": f"http://example.org|{'imaging'}"}) == 0
 
 
 def test_post_search_answers_as_get(registry: TestClient) -> None:

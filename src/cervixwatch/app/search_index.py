@@ -25,6 +25,7 @@ from cervixwatch.interop.fhir_codes import (
     EXCISION_CODES,
     MATERNAL_CODES,
     MEDICATION_CODES,
+    OBSERVATION_CATEGORIES,
 )
 from cervixwatch.interop.history_counts import COUNTED_AS
 from cervixwatch.knowledge import codes as c
@@ -94,6 +95,11 @@ _DECLINED_PROCEDURE_CODES = {
 }
 
 
+def _category(code: c.Code) -> dict[str, Values]:
+    """The `category` an Observation of `code` is written with (`fhir_codes`)."""
+    return {"category": _always(OBSERVATION_CATEGORIES[code])}
+
+
 def _observations() -> tuple[Arm, ...]:
     exam_parts = (
         ("dilation", c.DILATION, CervicalExamRow.dilation_cm),
@@ -150,6 +156,7 @@ def _observations() -> tuple[Arm, ...]:
             _always(c.CERVICAL_LENGTH),
             _FINAL,
             date=lambda: CervicalLengthRow.measured_on,
+            tokens=_category(c.CERVICAL_LENGTH),
         ),
         *(
             Arm(
@@ -162,6 +169,7 @@ def _observations() -> tuple[Arm, ...]:
                 date=lambda: CervicalExamRow.examined_on,
                 suffix=f"-{part}",
                 where=partial(column.is_not, None),
+                tokens=_category(code),
             )
             for part, code, column in exam_parts
         ),
@@ -177,6 +185,7 @@ def _observations() -> tuple[Arm, ...]:
             _FINAL,
             date=lambda: ffn.tested_on,
             where=lambda: ffn.ng_per_ml.is_not(None) | ffn.positive.is_not(None),
+            tokens=_category(c.FFN_QUANTITATIVE),
         ),
     )
 

@@ -91,3 +91,18 @@ DECLINED_CERCLAGE_OF: Final[Mapping[c.Code, DeclinableCode]] = {
     INDICATION_CODES[CerclageIndication.EXAM]: DeclinableCode.EXAM_INDICATED_CERCLAGE,
     INDICATION_CODES[CerclageIndication.ABDOMINAL]: DeclinableCode.ABDOMINAL_CERCLAGE,
 }
+
+#: FHIR's Observation categories (http://terminology.hl7.org/CodeSystem/observation-category).
+OBSERVATION_CATEGORY_SYSTEM: Final = "http://terminology.hl7.org/CodeSystem/observation-category"
+#: The category of each kind of Observation, as shared/clinical/standards.md section 2 gives it:
+#: the cervical length an imaging result, the digital exam's findings an exam, fetal
+#: fibronectin a laboratory result. (It gives none for the due date, the fetus count or the
+#: pregnancy history, so they carry none.)
+OBSERVATION_CATEGORIES: Final[Mapping[c.Code, str]] = {
+    c.CERVICAL_LENGTH: "imaging",
+    c.DILATION: "exam",
+    c.EFFACEMENT: "exam",
+    c.MEMBRANES_EXPOSED: "exam",
+    c.FFN_QUANTITATIVE: "laboratory",
+    c.FFN_QUALITATIVE: "laboratory",
+}

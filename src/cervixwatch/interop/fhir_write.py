@@ -31,6 +31,8 @@ from cervixwatch.interop.fhir_codes import (
     EXCISION_CODES,
     MATERNAL_CODES,
     MEDICATION_CODES,
+    OBSERVATION_CATEGORIES,
+    OBSERVATION_CATEGORY_SYSTEM,
 )
 from cervixwatch.interop.history_counts import counts_of
 from cervixwatch.knowledge import codes as c
@@ -67,12 +69,13 @@ class _Writer:
     def observation(
         self, code: c.Code, when: str | None, local_id: str | None, **values: Any
     ) -> str:
-        resource: dict[str, Any] = {
-            "resourceType": "Observation",
-            "status": "final",
-            "code": _concept(code),
-            "subject": {"reference": f"Patient/{self.patient_id}"},
-        }
+        resource: dict[str, Any] = {"resourceType": "Observation", "status": "final"}
+        if (category := OBSERVATION_CATEGORIES.get(code)) is not None:
+            resource["category"] = [
+                {"coding": [{"system": OBSERVATION_CATEGORY_SYSTEM, "code": category}]}
+            ]
+        resource["code"] = _concept(code)
+        resource["subject"] = {"reference": f"Patient/{self.patient_id}"}
         if when is not None:
             resource["effectiveDateTime"] = when
         resource.update(values)

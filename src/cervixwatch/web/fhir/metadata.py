@@ -65,7 +65,19 @@ SEARCH_PARAMS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("given", "string", "Given name, starting with (case-insensitive)."),
         ("birthdate", "date", "Date of birth (a full date, eq only)."),
     ),
-    "Observation": _paged("Observation", _CODE, _status("final")),
+    "Observation": _paged(
+        "Observation",
+        _CODE,
+        _status("final"),
+        (
+            "category",
+            "token",
+            "imaging (cervical length), exam (dilation, effacement, membranes), laboratory "
+            "(fetal fibronectin): code, or http://terminology.hl7.org/CodeSystem/"
+            "observation-category|code. The due date, fetus count and pregnancy history "
+            "carry none.",
+        ),
+    ),
     "Condition": _paged(
         "Condition",
         _CODE,

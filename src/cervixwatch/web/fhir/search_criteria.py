@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from cervixwatch.app.exporting import Criteria, Token
 from cervixwatch.app.rows import DateTest
+from cervixwatch.interop.fhir_codes import OBSERVATION_CATEGORY_SYSTEM
 from cervixwatch.web.fhir.http import FhirError
 from cervixwatch.web.fhir.metadata import DATE_PARAMS
 
@@ -71,6 +72,12 @@ def criteria_of(resource_type: str, params: dict[str, list[str]]) -> Criteria:
         for name in ("status", "clinical-status")
         if name in params
     }
+    if "category" in params:
+        # A category is searched as `code` or `system|code` of FHIR's own category system.
+        tokens["category"] = [
+            [_category_code(value) for value in values]
+            for values in values_of(params["category"]) or []
+        ]
     date_name = DATE_PARAMS.get(resource_type)
     dates = [date_test(date_name, v) for v in params.get(date_name, [])] if date_name else []
     sort = "default"
@@ -100,3 +107,11 @@ def criteria_of(resource_type: str, params: dict[str, list[str]]) -> Criteria:
         given=params["given"][-1] if "given" in params else None,
         birth_date=birth_date,
     )
+
+
+def _category_code(value: str) -> str:
+    system, bar, code = value.rpartition("|")
+    if not bar:
+        return value
+    # Another system's code matches nothing (no category carries it).
+    return code if system in ("", OBSERVATION_CATEGORY_SYSTEM) else f"{system}|{code}"
