@@ -15,6 +15,7 @@ from sqlalchemy import Engine, text
 
 from cervixwatch.app import patients as patient_use_cases
 from cervixwatch.store.models import AuditOutcome, Role
+from cervixwatch.web import audit as audit_middleware
 from cervixwatch.web.api import audit as audit_routes
 from cervixwatch.web.app import create_app
 from cervixwatch.web.fhir import routes as fhir_routes
@@ -98,7 +99,8 @@ def _auditor(client: TestClient) -> dict[str, str]:
 
 
 def test_a_streamed_export_is_recorded_once_it_has_ended(client: TestClient) -> None:
-    seed(client, "S1", at("20+0"))
+    her = seed(client, "S1", at("20+0"))
+    ok(client.get(f"/api/patients/{her.patient_id}"))  # an entry to export
     answer = client.get("/api/audit-events.ndjson", headers=_auditor(client))
     assert answer.status_code == 200
     assert answer.text.count("\n") >= 1
@@ -109,12 +111,16 @@ def test_a_streamed_export_is_recorded_once_it_has_ended(client: TestClient) -> 
 def test_a_streamed_export_that_fails_part_way_is_recorded_as_failed(
     client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: Any
 ) -> None:
-    seed(client, "S2", at("20+0"))
+    her = seed(client, "S2", at("20+0"))
+    ok(client.get(f"/api/patients/{her.patient_id}"))  # an entry to export
     real = audit_routes._ndjson
 
     def dies_after_one_line(*args: Any, **kwargs: Any) -> Iterator[bytes]:
         lines = real(*args, **kwargs)
-        yield next(lines)
+        try:
+            yield next(lines)
+        finally:
+            lines.close()  # its session back to the pool, as a real failure inside would
         raise RuntimeError(f"lost the database while exporting {FAMILY}")
 
     monkeypatch.setattr(audit_routes, "_ndjson", dies_after_one_line)
@@ -149,3 +155,23 @@ def test_a_fhir_failure_is_an_operation_outcome(
     assert only_entry(client, answer).outcome == AuditOutcome.FAILED
     assert "RuntimeError" in caplog.text
     assert FAMILY not in caplog.text
+
+
+def test_an_entry_that_cannot_be_written_stops_the_answer(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    """No access without its entry: when the entry cannot be written, the answer is a 500
+    (not the data), and the failure is logged by request id and raised for the server."""
+    her = seed(client, "W1", at("20+0"))
+
+    def cannot_write(*_args: Any, **_kwargs: Any) -> None:
+        raise OSError("the audit table is unreachable")
+
+    monkeypatch.setattr(audit_middleware, "record", cannot_write)
+    caplog.set_level(logging.DEBUG)
+    quiet = TestClient(client.app, raise_server_exceptions=False)
+    answer = quiet.get(f"/api/patients/{her.patient_id}", headers=dict(client.headers))
+    assert answer.status_code == 500
+    assert her.patient_id not in answer.text
+    assert "could not be written" in caplog.text
+    assert answer.headers["X-Request-ID"] in caplog.text

@@ -134,13 +134,15 @@ class AuditLog:
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER, request_id.encode()))
                 message = {**message, "headers": headers}
-                sent = int(message["status"])
+                status = int(message["status"])
                 # Uvicorn writes the access line as the answer starts, in this task.
                 set_logged_path(_ids_only(scope["path"], scope.get("path_params", {})))
                 if _streamed(headers):
                     held = True
                 else:
-                    await self._settle(scope, state, request_id, sent)
+                    # Should the entry fail to be written, nothing has been sent yet.
+                    await self._settle(scope, state, request_id, status)
+                sent = status
             elif (
                 message["type"] == "http.response.body"
                 and held
@@ -162,7 +164,12 @@ class AuditLog:
                 scrubbed_traceback(error),
             )
             if sent is None:
-                await _answer_500(send_and_record, request_id, fhir=_is_fhir(scope))
+                try:
+                    await self._settle(scope, state, request_id, 500)
+                finally:
+                    # Answered even when the entry itself could not be written: that
+                    # failure is logged, and raised on for the server to see.
+                    await _answer_500(send, request_id, fhir=_is_fhir(scope))
             elif held:
                 held = False
                 await self._settle(scope, state, request_id, sent, AuditOutcome.FAILED)
@@ -234,6 +241,7 @@ async def _answer_500(send: Send, request_id: str, *, fhir: bool = False) -> Non
             "status": 500,
             "headers": [
                 (b"content-type", b"application/fhir+json" if fhir else b"application/json"),
+                (REQUEST_ID_HEADER, request_id.encode()),
                 (b"content-length", str(len(body)).encode()),
             ],
         }
