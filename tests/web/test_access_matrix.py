@@ -185,6 +185,9 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "admin": 403,
         "auditor": 403,
     },
+    # Prometheus metrics: no user's sign-in opens them, only the metrics token or this host's
+    # loopback (the matrix's test client is neither: web/operations.py).
+    "metrics-scraper": dict.fromkeys(ROLES, 403),
     "auditor": {
         "anonymous": 401,
         "clinician": 403,
@@ -241,6 +244,10 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/symptom-reviews/{review_id}"): "her-record-read",
     ("DELETE", "/api/symptom-reviews/{review_id}"): "her-record-write",
     ("GET", "/fhir/metadata"): "public",
+    # The operator's probes (no data) and metrics (counts only).
+    ("GET", "/healthz"): "public",
+    ("GET", "/readyz"): "public",
+    ("GET", "/metrics"): "metrics-scraper",
     ("POST", "/fhir"): "clinician-list",
     ("POST", "/fhir/"): "clinician-list",
     # Writes of one resource: creating is as a transaction; changing names her record.
@@ -254,6 +261,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/fhir/{resource_type}"): "fhir-search",
     ("POST", "/fhir/{resource_type}/_search"): "fhir-search",
     ("GET", "/fhir/{resource_type}/{resource_id}"): "her-record-read",
+    ("GET", "/fhir/{resource_type}/{resource_id}/_history"): "her-record-read",
+    ("GET", "/fhir/{resource_type}/{resource_id}/_history/{version_id}"): "her-record-read",
     # CervixWatch's own CodeSystem and symptom Questionnaire: no one's data.
     ("GET", "/fhir/CodeSystem"): "signed-in",
     ("GET", "/fhir/CodeSystem/{resource_id}"): "signed-in",
@@ -393,6 +402,7 @@ def _path(world: World, endpoint: Endpoint) -> str:
         "{username}": world.ids["username"],
         "{team}": "No such team",
         "{event_id}": "1",
+        "{version_id}": "1",
         "{path:path}": "Nothing/here",
     }
     for name, value in replacements.items():

@@ -241,7 +241,7 @@ def test_a_deleted_record_shows_in_its_history_and_its_version_is_gone(
     _, length_id, _ = _imported_then_changed(client)
     row = length_id.removeprefix("cl-")
     assert client.delete(f"/api/cervical-lengths/{row}").status_code == 204
-    _get(client, f"Observation/{length_id}", 404)
+    _get(client, f"Observation/{length_id}", 410)
     history = _checked(_get(client, f"Observation/{length_id}/_history"))
     assert history["total"] == 3
     gone = history["entry"][0]

@@ -103,7 +103,7 @@ def test_fhirpy_creates_updates_deletes_and_reads_the_history(
     )
     assert not created
     assert renamed["name"][0]["family"] == "Renamed"
-    # Deleted: a read finds nothing.
+    # Deleted: a read answers 410 Gone.
     sessions = session_factory(engine)
     before = row_counts(sessions)["cervical_lengths"]
     length.delete()  # type: ignore[no-untyped-call]

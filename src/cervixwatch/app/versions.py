@@ -68,6 +68,7 @@ __all__ = [
     "instance_history",
     "keep_versions",
     "read_version",
+    "was_deleted",
 ]
 
 #: session.info key: the women whose resources this transaction has kept already.
@@ -344,6 +345,17 @@ def owner_of_versions(session: Session, resource_type: str, resource_id: str) ->
     key = (resource_type, resource_id)
     latest = latest_versions(session, [key]).get(key)
     return None if latest is None else latest.patient_id
+
+
+def was_deleted(session: Session, resource_type: str, resource_id: str) -> bool:
+    """Whether a resource that is not served now was once (kept, so deleted since): a read
+    of it answers 410 Gone rather than 404."""
+    if resource_type not in VERSIONED_TYPES or find_resource(
+        session, resource_type, resource_id
+    ):
+        return False
+    key = (resource_type, resource_id)
+    return key in latest_versions(session, [key])
 
 
 def instance_history(

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cervixwatch.access.principal import Role, Scope, scope_of
 from cervixwatch.app.assessment_fhir import Profiles
+from cervixwatch.app.errors import NotFound
 from cervixwatch.app.exporting import (
     RESOURCE_TYPES,
     Criteria,
@@ -28,6 +29,7 @@ from cervixwatch.app.exporting import (
     searchset,
 )
 from cervixwatch.app.patient_match import match_bundle
+from cervixwatch.app.versions import Deleted, owner_of_versions, was_deleted
 from cervixwatch.settings import Settings
 from cervixwatch.web.access import (
     PUBLIC,
@@ -270,10 +272,12 @@ _refuse("/Patient/$match", "POST")
 
 
 def locate_resource(session: Session, params: Mapping[str, str]) -> str | None:
-    """The woman `/{resource_type}/{resource_id}` belongs to (for the access policy)."""
+    """The woman `/{resource_type}/{resource_id}` belongs to (for the access policy), or, a
+    record deleted since, belonged to (so her team learns it is gone, and no one else)."""
     resource_type, resource_id = params.get("resource_type", ""), params.get("resource_id", "")
     _check_type(resource_type)  # an unknown type is said as such, to whoever is signed in
-    return owner_of_resource(session, resource_type, resource_id)
+    owner = owner_of_resource(session, resource_type, resource_id)
+    return owner if owner is not None else owner_of_versions(session, resource_type, resource_id)
 
 
 def _lenient(request: Request) -> bool:
@@ -545,7 +549,13 @@ def read(
 ) -> Response:
     _check_type(resource_type)
     query_params(request, frozenset(), "read")
-    resource = read_resource(sessions, resource_type, resource_id, profiles=profiles)
+    try:
+        resource = read_resource(sessions, resource_type, resource_id, profiles=profiles)
+    except NotFound:
+        with sessions() as session:
+            if was_deleted(session, resource_type, resource_id):
+                raise Deleted(f"{resource_type}/{resource_id} was deleted") from None
+        raise
     return fhir_response(request, resource)
 
 
