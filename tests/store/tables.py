@@ -8,10 +8,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from cervixwatch.store.models import Base
 
 #: Tables of accounts and the audit log: kept by `delete_everything` (users and their tokens
-#: outlive a test's data; the audit log cannot be emptied) and not counted by `row_counts`
-#: (a request adds an audit entry however it ends; a sign-in touches its token).
+#: outlive a test's data; the audit log cannot be emptied, nor its chain's head) and not
+#: counted by `row_counts` (a request adds an audit entry however it ends; a sign-in touches
+#: its token).
 ACCESS_TABLES = frozenset(
-    {"users", "care_teams", "team_members", "sign_in_sessions", "api_tokens", "audit_events"}
+    {
+        "users",
+        "care_teams",
+        "team_members",
+        "sign_in_sessions",
+        "api_tokens",
+        "audit_events",
+        "audit_chain_head",
+    }
 )
 
 #: The versions kept of served FHIR resources (`app.versions`): a write that changes nothing

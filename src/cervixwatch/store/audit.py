@@ -1,15 +1,19 @@
 """The audit log: appending an entry. Entries are never changed or deleted (the database
-refuses to: migration 0002); reading them for auditors is in `store.audit_queries`."""
+refuses to: migration 0002), and each is linked to the one before it by its hash
+(`store.audit_chain`, migration 0007); reading them for auditors is in
+`store.audit_queries`."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from cervixwatch.store.audit_chain import append_linked
 from cervixwatch.store.database import write_connection
-from cervixwatch.store.models import AuditEventRow, AuditOutcome
+from cervixwatch.store.models import AuditOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +53,10 @@ def outcome_of(status: int, patient_id: str | None = None) -> AuditOutcome:
     return AuditOutcome.FAILED
 
 
-#: Built once: reused, the statement keeps its cache key (worked out anew on each execution
-#: of a fresh one), and every request that touches a woman's data runs it.
-_INSERT = insert(AuditEventRow)
-
-
 def _columns(entry: AuditEntry) -> dict[str, object]:
     return {
+        # Set here, not by the column's default: the entry's hash covers it.
+        "recorded_at": dt.datetime.now(dt.UTC),
         "actor_id": entry.actor_id,
         "actor_role": entry.actor_role,
         "via": entry.via,
@@ -74,12 +75,13 @@ def _columns(entry: AuditEntry) -> dict[str, object]:
 
 def append(session: Session, entry: AuditEntry) -> None:
     """Append `entry` in the session's transaction: a write and its entry stand or fall
-    together."""
-    session.connection().execute(_INSERT, _columns(entry))
+    together. It locks the end of the audit chain until the transaction ends: append last,
+    just before the commit."""
+    append_linked(session.connection(), _columns(entry))
 
 
 def record(engine: Engine, entry: AuditEntry) -> None:
-    """Append `entry` in a transaction of its own: one INSERT, on every request that touches
-    a woman's data, so no ORM session around it."""
+    """Append `entry` in a transaction of its own: the chain's head read and moved, and one
+    INSERT, on every request that touches a woman's data, so no ORM session around it."""
     with write_connection(engine) as connection:
-        connection.execute(_INSERT, _columns(entry))
+        append_linked(connection, _columns(entry))

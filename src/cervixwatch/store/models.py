@@ -696,3 +696,23 @@ class AuditEventRow(Base):
     #: The account an admin action changed, or whose password a one-time code set
     #: (issue 12, F2; migration 0006).
     target_user_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    #: The hash chain (issue 12, part 4; migration 0007; `store.audit_chain`): the hash of
+    #: the entry written before this one (`GENESIS_HASH` for the first), and this entry's own:
+    #: SHA-256 of every other stored column but the id, `prev_hash` included. Null only in a
+    #: row written around the chain, which verification reports.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    entry_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """The end of the audit chain, one row: the last entry linked, its hash and how many
+    entries the chain holds. An append locks this row (`SELECT ... FOR UPDATE` on
+    PostgreSQL; SQLite serialises writers), so two appends never link to the same entry."""
+
+    __tablename__ = "audit_chain_head"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_event_id: Mapped[int | None]
+    last_hash: Mapped[str] = mapped_column(String(64))
+    entries: Mapped[int]

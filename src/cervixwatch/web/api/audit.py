@@ -54,6 +54,16 @@ class AuditEventPublic(BaseModel):
     target_user_id: str | None = Field(
         default=None, description="The account an admin action changed (its user id)."
     )
+    prev_hash: str | None = Field(
+        default=None,
+        description="The hash of the entry written before this one (the audit chain; "
+        "64 zeros for the first).",
+    )
+    entry_hash: str | None = Field(
+        default=None,
+        description="This entry's hash: SHA-256 of its stored fields but id and entry_hash "
+        "(docs/security.md, tamper-evident audit trail).",
+    )
 
 
 class AuditEventPage(BaseModel):
