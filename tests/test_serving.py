@@ -152,3 +152,41 @@ def test_a_port_in_use_is_refused_at_once(tmp_path: Path) -> None:
             output, _ = server.communicate(timeout=STARTUP_SECONDS)
     assert server.returncode != 0
     assert b"Address already in use" in output or b"address already in use" in output.lower()
+
+
+def test_a_replacement_killed_at_once_is_restarted_and_the_healthy_worker_stays(
+    tmp_path: Path,
+) -> None:
+    """Issue 12, F10: a worker killed, then its replacement a second later, stopped the whole
+    server. Now the replacement is restarted after a back-off and the other worker is never
+    touched."""
+    port = free_port()
+    with _server(tmp_path, port) as server:
+        _wait_for(lambda: len(_workers_of(server.pid)) == WORKERS, "the workers to start")
+        _wait_for(lambda: _answers(port), "the server to answer")
+        time.sleep(6)  # past the early-death guard: the server has been healthy
+        first, healthy = _workers_of(server.pid)[:2]
+        os.kill(first, signal.SIGKILL)
+        _wait_for(
+            lambda: (
+                len(_workers_of(server.pid)) == WORKERS and first not in _workers_of(server.pid)
+            ),
+            "a replacement worker",
+        )
+        replacement = next(p for p in _workers_of(server.pid) if p != healthy)
+        time.sleep(1)
+        os.kill(replacement, signal.SIGKILL)  # dies young
+        _wait_for(
+            lambda: (
+                len(_workers_of(server.pid)) == WORKERS
+                and replacement not in _workers_of(server.pid)
+            ),
+            "a second replacement, after its back-off",
+        )
+        assert server.poll() is None
+        assert healthy in _workers_of(server.pid)
+        _wait_for(lambda: _answers(port), "the server to answer")
+        server.send_signal(signal.SIGINT)
+        output, _ = server.communicate(timeout=40)
+        assert server.returncode == 0, output.decode(errors="replace")
+        assert b"starting another in 0.5 s" in output

@@ -37,9 +37,15 @@ log = logging.getLogger("cervixwatch.serving")
 
 #: Seconds a stopping worker is given to finish its requests before it is killed.
 STOP_GRACE_SECONDS: Final = 30
-#: A worker that dies within this many seconds of starting is not restarted in a loop: the
-#: server stops (a broken configuration would otherwise restart forever).
+#: A worker that dies within this many seconds of starting died young. If no worker has yet
+#: lived longer, the server cannot start (a broken configuration): it stops rather than
+#: restart forever. Once one has, the server was healthy: a worker that dies young is restarted
+#: after a back-off that doubles each time (issue 12, F10: killing a worker and then its
+#: replacement a second later stopped the whole server, the healthy worker included).
 EARLY_DEATH_SECONDS: Final = 5
+#: The first back-off before restarting a worker that died young, and the longest.
+FIRST_BACKOFF_SECONDS: Final = 0.5
+MAX_BACKOFF_SECONDS: Final = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,29 +153,63 @@ class _Supervisor:
         self.stopping.set()
 
     def _watch(self) -> None:
-        """Restart a worker that dies, until asked to stop."""
+        """Restart a worker that dies, until asked to stop: at once if it had lived, after a
+        doubling back-off if it died young; stop only if no worker ever got going."""
         started = {p.pid: time.monotonic() for p in self.workers}
+        backoff = [0.0] * len(self.workers)
+        due: dict[int, float] = {}  # slot -> when its dead worker is restarted
+        healthy = False
         while not self.stopping.is_set():
-            wait([p.sentinel for p in self.workers], timeout=0.5)
+            # A dead worker's sentinel stays ready: wait on the living ones only (a slot
+            # waiting out its back-off is looked at again within the half second).
+            alive = [p.sentinel for p in self.workers if p.is_alive()]
+            if alive:
+                wait(alive, timeout=0.5 if not due else 0.1)
+            else:
+                self.stopping.wait(0.1)
+            now = time.monotonic()
             for i, process in enumerate(self.workers):
-                if process.is_alive() or self.stopping.is_set():
+                if self.stopping.is_set():
+                    break
+                lived = now - started.get(process.pid, now)
+                if process.is_alive():
+                    if lived >= EARLY_DEATH_SECONDS:
+                        healthy = True
+                        backoff[i] = 0.0
                     continue
-                lived = time.monotonic() - started.get(process.pid, 0.0)
-                if lived < EARLY_DEATH_SECONDS:
+                if i in due:
+                    if now >= due[i]:
+                        del due[i]
+                        self.workers[i] = self._start(self.sockets[i])
+                        started[self.workers[i].pid] = time.monotonic()
+                    continue
+                if lived < EARLY_DEATH_SECONDS and not healthy:
                     log.error(
-                        "worker process %s exited (code %s) %.1f s after starting; stopping",
+                        "worker process %s exited (code %s) %.1f s after starting, and none "
+                        "has started yet; stopping",
                         process.pid,
                         process.exitcode,
                         lived,
                     )
                     raise SystemExit(3)
+                if lived < EARLY_DEATH_SECONDS:
+                    backoff[i] = min(
+                        MAX_BACKOFF_SECONDS, max(FIRST_BACKOFF_SECONDS, backoff[i] * 2)
+                    )
+                else:
+                    backoff[i] = 0.0
                 log.warning(
-                    "worker process %s exited (code %s); starting another",
+                    "worker process %s exited (code %s) after %.1f s; starting another in %.1f s",
                     process.pid,
                     process.exitcode,
+                    lived,
+                    backoff[i],
                 )
-                self.workers[i] = self._start(self.sockets[i])
-                started[self.workers[i].pid] = time.monotonic()
+                due[i] = now + backoff[i]
+                if backoff[i] == 0.0:
+                    del due[i]
+                    self.workers[i] = self._start(self.sockets[i])
+                    started[self.workers[i].pid] = time.monotonic()
 
     def _stop_all(self) -> None:
         for process in self.workers:
