@@ -111,9 +111,11 @@ def serve(settings: Settings, *, log_level: str = "info") -> None:
     # Migrate before the workers start, so that several workers never race to create the
     # schema; each worker's own migration on start then finds nothing to do.
     upgrade(settings.database_url)
-    Console(highlight=False, stderr=True).print(where_to_go(settings.host, settings.port))
+    if settings.log_format == "text":  # as JSON, every line the server writes is an object
+        Console(highlight=False, stderr=True).print(where_to_go(settings.host, settings.port))
     serving.run(
-        serving.Listen(APP_FACTORY, settings.host, settings.port, log_level), settings.workers
+        serving.Listen(APP_FACTORY, settings.host, settings.port, log_level, settings.log_format),
+        settings.workers,
     )
 
 

@@ -21,17 +21,20 @@ this is plain `uvicorn.run`.
 from __future__ import annotations
 
 import logging
+import logging.config
 import multiprocessing
+import os
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from types import FrameType
-from typing import Final
+from typing import Any, Final
 
 log = logging.getLogger("cervixwatch.serving")
 
@@ -46,6 +49,8 @@ EARLY_DEATH_SECONDS: Final = 5
 #: The first back-off before restarting a worker that died young, and the longest.
 FIRST_BACKOFF_SECONDS: Final = 0.5
 MAX_BACKOFF_SECONDS: Final = 30.0
+#: Where the workers keep their metrics (prometheus_client's multiprocess mode).
+METRICS_DIRECTORY_VARIABLE: Final = "PROMETHEUS_MULTIPROC_DIR"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,20 @@ class Listen:
     host: str
     port: int
     log_level: str = "info"
+    #: "text" (Uvicorn's lines) or "json" (`web.log_format`: one object a line, request ids).
+    log_format: str = "text"
+
+    def log_config(self) -> dict[str, Any] | None:
+        """Uvicorn's `log_config` for the format; None: Uvicorn's default (text)."""
+        if self.log_format != "json":
+            return None
+        from cervixwatch.web.log_format import uvicorn_log_config
+
+        return uvicorn_log_config(self.log_level)
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        config = self.log_config()
+        return {} if config is None else {"log_config": config}
 
 
 def spreads_connections() -> bool:
@@ -66,6 +85,25 @@ def spreads_connections() -> bool:
 
 def run(listen: Listen, workers: int) -> None:
     """Serve until SIGINT or SIGTERM."""
+    config = listen.log_config()
+    if config is not None:  # this process's own lines (the supervisor's) as JSON too
+        logging.config.dictConfig(config)
+    if workers <= 1:
+        _serve(listen, workers)
+        return
+    # Each worker counts its own requests; the metrics of a scrape, which one worker
+    # answers, are the sum of all of theirs, kept in files in this directory (prometheus_client's
+    # multiprocess mode, `web.metrics`). Set before any worker imports prometheus_client, and
+    # new for each run, so no count of an earlier run is summed in.
+    with tempfile.TemporaryDirectory(prefix="cervixwatch-metrics-") as metrics:
+        os.environ[METRICS_DIRECTORY_VARIABLE] = metrics
+        try:
+            _serve(listen, workers)
+        finally:
+            os.environ.pop(METRICS_DIRECTORY_VARIABLE, None)
+
+
+def _serve(listen: Listen, workers: int) -> None:
     import uvicorn  # the web server is needed only here
 
     if workers <= 1 or not spreads_connections():
@@ -76,6 +114,7 @@ def run(listen: Listen, workers: int) -> None:
             port=listen.port,
             workers=workers,
             log_level=listen.log_level,
+            **listen.uvicorn_options(),
         )
         return
     sockets: list[socket.socket] = []
@@ -117,7 +156,13 @@ def _worker(listen: Listen, sock: socket.socket) -> None:
     """One worker process: Uvicorn on its own socket."""
     import uvicorn
 
-    config = uvicorn.Config(listen.app, factory=True, log_level=listen.log_level, backlog=BACKLOG)
+    config = uvicorn.Config(
+        listen.app,
+        factory=True,
+        log_level=listen.log_level,
+        backlog=BACKLOG,
+        **listen.uvicorn_options(),
+    )
     config.configure_logging()
     # The parent stops a worker with SIGTERM, which Uvicorn handles; SIGINT (Ctrl+C reaches
     # the whole process group) is left to the parent, so shutdown happens once, in order.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -74,6 +75,14 @@ class Settings(BaseSettings):
     oidc_client_secret: SecretStr | None = None
     #: Signs the short-lived state of an OpenID Connect sign-in; required when OIDC is on.
     oidc_state_secret: SecretStr | None = None
+
+    # --- operations (see docs/deployment.md) -----------------------------------------------
+    #: How `cervixwatch serve` writes its logs: "text", Uvicorn's lines as before, or "json",
+    #: one JSON object a line with the request's id (`web/log_format.py`).
+    log_format: Literal["text", "json"] = "text"
+    #: The bearer token a Prometheus scraper sends for /metrics; unset, /metrics answers only
+    #: on this host's loopback, to requests that did not come through a proxy.
+    metrics_token: SecretStr | None = None
 
 
 @cache

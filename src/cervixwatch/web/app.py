@@ -33,8 +33,11 @@ from cervixwatch.web.fhir.history_routes import router as fhir_history_router
 from cervixwatch.web.fhir.write_routes import router as fhir_write_router
 from cervixwatch.web.hardening import add_hardening, mount_docs
 from cervixwatch.web.limits import RequestSizeLimit
+from cervixwatch.web.log_format import RequestLogContext
 from cervixwatch.web.logs import install_log_scrubbing
+from cervixwatch.web.metrics import RequestMetrics, RouteTemplates
 from cervixwatch.web.oidc import add_oidc
+from cervixwatch.web.operations import router as operations_router
 from cervixwatch.web.pages import router as pages_router
 from cervixwatch.web.rate_limits import RateLimiter
 
@@ -86,6 +89,7 @@ def create_app(
     app.include_router(fhir_router, prefix="/fhir")
     app.include_router(auth_router)
     app.include_router(api_router, prefix="/api")
+    app.include_router(operations_router)  # /healthz, /readyz, /metrics
     add_oidc(app, settings)  # single sign-on, when CERVIXWATCH_OIDC_ISSUER is set
     mount_docs(app)
     app.include_router(pages_router)
@@ -97,4 +101,8 @@ def create_app(
     app.add_middleware(RefuseControlCharacters)
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
     add_hardening(app, settings)
+    # Outermost of all: every answer is counted, those of the middleware above included.
+    app.add_middleware(RequestMetrics, routes=RouteTemplates(app))
+    # Every line logged while a request is answered names its id (`web.log_format`).
+    app.add_middleware(RequestLogContext)
     return app
