@@ -6,8 +6,8 @@ to sign in, recorded as the refusal it is), and a streamed export that fails par
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Generator, Iterator
+from typing import Any, cast
 
 import pytest
 from fastapi.testclient import TestClient
@@ -116,7 +116,7 @@ def test_a_streamed_export_that_fails_part_way_is_recorded_as_failed(
     real = audit_routes._ndjson
 
     def dies_after_one_line(*args: Any, **kwargs: Any) -> Iterator[bytes]:
-        lines = real(*args, **kwargs)
+        lines = cast(Generator[bytes], real(*args, **kwargs))
         try:
             yield next(lines)
         finally:
