@@ -102,6 +102,7 @@ PURE_PATH_EXCLUDES = (
     "cervixwatch.serving",
     "cervixwatch.settings",
     "cervixwatch.users_cli",
+    "cervixwatch.audit_cli",
     "cervixwatch.service_cli",
 )
 

@@ -1,5 +1,6 @@
 """The `cervixwatch` commands that need the database, the web app or the demo cohort:
-`demo-data`, `demo-accounts`, `refresh`, `serve`, `demo`, `db ...` and `users ...`.
+`demo-data`, `demo-accounts`, `refresh`, `serve`, `demo`, `db ...`, `users ...`, `audit ...`,
+`backup` and `restore`.
 
 `cli.py` loads this module only when one of these commands (or the full `--help`) is asked
 for, so that `cervixwatch assess` and `cervixwatch rules` start without SQLAlchemy, Alembic,
@@ -19,6 +20,7 @@ import typer
 from rich.console import Console
 
 from cervixwatch import demo as demo_module
+from cervixwatch.audit_cli import audit_app, backup_command, restore_command
 from cervixwatch.cli import KnowledgeOption, choose_profiles, fail, parse_as_of
 from cervixwatch.cohort import DEFAULT_SEED
 from cervixwatch.knowledge import BUNDLED_PROFILES
@@ -172,3 +174,6 @@ def demo(
 
 service_app.add_typer(db_app, name="db")
 service_app.add_typer(users_app, name="users")
+service_app.add_typer(audit_app, name="audit")
+service_app.command("backup")(backup_command)
+service_app.command("restore")(restore_command)
