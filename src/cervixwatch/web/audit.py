@@ -17,6 +17,7 @@ Every response carries an `X-Request-ID`, the id its audit entry (and any log li
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from typing import Any
@@ -28,10 +29,12 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cervixwatch.app.audit_log import AuditEntry, outcome_of, record
+from cervixwatch.app.operations import database_unavailable
 from cervixwatch.app.rows import AuditOutcome
 from cervixwatch.web.access import AccessRecord
 from cervixwatch.web.logs import scrubbed_traceback, set_logged_path
 from cervixwatch.web.operation_outcome import operation_outcome
+from cervixwatch.web.unavailable import answer_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +159,10 @@ class AuditLog:
         try:
             await self.app(scope, receive, send_and_record)
         except Exception as error:
+            if database_unavailable(error) and sent is None:
+                # Not a fault of the request: 503 with Retry-After, in the caller's form.
+                await self._unavailable(scope, state, request_id, send, error)
+                return
             log.error(
                 "request %s: %s %s failed\n%s",
                 request_id,
@@ -179,6 +186,29 @@ class AuditLog:
         if held:  # the stream stopped before its end: the client went away
             assert sent is not None
             await self._settle(scope, state, request_id, sent, AuditOutcome.FAILED)
+
+    async def _unavailable(
+        self,
+        scope: Scope,
+        state: dict[str, Any],
+        request_id: str,
+        send: Send,
+        error: Exception,
+    ) -> None:
+        """The database cannot be reached (`app.operations.database_unavailable`): logged in
+        one line (the failure's type, never its message), recorded if the entry can still be
+        written (it seldom can: `_record` logs that it was lost), answered 503."""
+        log.warning(
+            "request %s: %s %s: the database cannot be reached (%s); answered 503",
+            request_id,
+            scope["method"],
+            _ids_only(scope["path"], scope.get("path_params", {})),
+            type(error).__name__,
+        )
+        # A lost entry is logged by `_record`; the 503 holds no data, so it is sent anyway.
+        with contextlib.suppress(Exception):
+            await self._settle(scope, state, request_id, 503)
+        await answer_unavailable(send, scope, request_id)
 
     async def _settle(
         self,

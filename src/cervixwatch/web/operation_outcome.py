@@ -14,6 +14,7 @@ IssueCode = Literal[
     "processing",
     "too-costly",
     "exception",
+    "transient",
     "security",
     "forbidden",
     "login",

@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 
 from cervixwatch.app.errors import Conflict, NotFound, OutOfScope, PreconditionFailed
 from cervixwatch.app.importing import InvalidBundle, RejectedBundle
+from cervixwatch.app.operations import database_unavailable
 from cervixwatch.app.patient_identity import IdentityConflict
 from cervixwatch.app.patient_match import InvalidParameters
 from cervixwatch.app.versions import Deleted
@@ -186,6 +187,8 @@ class FhirRoute(APIRoute):
             except BodyTooLarge:
                 raise  # the size limit answers 413 itself
             except Exception as error:
+                if database_unavailable(error):
+                    raise  # answered 503 with Retry-After by `web.audit`, not a 500 here
                 known = as_fhir_error(error)
                 if known is None:
                     log.exception("FHIR %s %s failed", request.method, request.url.path)
