@@ -16,6 +16,7 @@ from sqlalchemy import Engine, Table, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from cervixwatch.store.audit import AuditEntry, record
+from cervixwatch.store.audit import append as append_in
 from cervixwatch.store.audit_chain import (
     GENESIS_HASH,
     HASHED_COLUMNS,
@@ -25,7 +26,7 @@ from cervixwatch.store.audit_chain import (
     read_checkpoints,
     verify_engine,
 )
-from cervixwatch.store.database import make_engine
+from cervixwatch.store.database import make_engine, session_factory, transaction
 from cervixwatch.store.migrate import upgrade
 from cervixwatch.store.models import AuditChainHead, AuditEventRow
 
@@ -108,15 +109,22 @@ def test_each_entry_links_to_the_one_before(chain_engine: Engine) -> None:
 
 
 def test_concurrent_appends_never_link_to_the_same_entry(chain_engine: Engine) -> None:
-    """Eight threads, each with its own connections, append at once (on PostgreSQL the head
-    row's lock is what keeps the chain one line; SQLite serialises writers)."""
+    """Eight threads, each with its own connections, append at once, half in transactions of
+    their own (as the middleware does) and half inside a write's transaction (as an import
+    does). On PostgreSQL the head row's lock is what keeps the chain one line; SQLite
+    serialises writers."""
     threads, each = 8, 25
     failures: list[BaseException] = []
+    sessions = session_factory(chain_engine)
 
     def work(t: int) -> None:
         try:
             for n in range(each):
-                record(chain_engine, entry(t * 1000 + n))
+                if t % 2:
+                    record(chain_engine, entry(t * 1000 + n))
+                else:
+                    with transaction(sessions) as session:
+                        append_in(session, entry(t * 1000 + n))
         except BaseException as error:  # reported by the assertion below
             failures.append(error)
 
