@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     #: The bearer token a Prometheus scraper sends for /metrics; unset, /metrics answers only
     #: on this host's loopback, to requests that did not come through a proxy.
     metrics_token: SecretStr | None = None
+    #: A file of audit checkpoints this server can read (JSON lines, as `cervixwatch audit
+    #: checkpoint --out FILE` appends them): /metrics then shows the newest one's age.
+    audit_checkpoints: Path | None = None
 
 
 @cache

@@ -5,6 +5,8 @@ entries for any of them."""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, text
 
+from cervixwatch.store.audit_chain import checkpoint_engine
 from cervixwatch.store.database import make_engine
 from cervixwatch.store.migrate import upgrade
 from cervixwatch.web.app import create_app
@@ -148,3 +151,21 @@ def test_metrics_with_a_token_answer_whoever_sends_it(engine: Engine) -> None:
         assert client.get("/metrics", headers=bearer("s" * 40)).status_code == 200
     with _app_client(engine, metrics_token="s" * 40) as client:  # loopback needs it too
         assert client.get("/metrics").status_code == 403
+
+
+def test_metrics_show_the_newest_audit_checkpoints_age(engine: Engine, tmp_path: Path) -> None:
+    """The file `cervixwatch audit checkpoint --out FILE` appends to: its last line counts."""
+    kept = tmp_path / "checkpoints.jsonl"
+    now = dt.datetime.now(dt.UTC)
+    older = checkpoint_engine(engine, now - dt.timedelta(days=3)).to_json()
+    newest = checkpoint_engine(engine, now - dt.timedelta(hours=2)).to_json()
+    kept.write_bytes(older + b"\n" + newest + b"\n\n")
+    with _app_client(engine, audit_checkpoints=kept) as client:
+        metrics = client.get("/metrics").text
+    with _app_client(engine, audit_checkpoints=tmp_path / "none-yet.jsonl") as client:
+        missing = client.get("/metrics").text
+    with _app_client(engine) as client:
+        unset = client.get("/metrics").text
+    age = _samples(metrics, "cervixwatch_audit_checkpoint_age_seconds")[()]
+    assert 2 * 3600 <= age < 2 * 3600 + 120
+    assert "cervixwatch_audit_checkpoint_age_seconds" not in missing + unset

@@ -4,13 +4,17 @@ the database cannot be reached (answered 503 with `Retry-After`, never a 500).""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy import exc as sql_errors
 
 from cervixwatch.store import operations
+from cervixwatch.store.audit_chain import Checkpoint
 from cervixwatch.store.migrate import head_revision
 
 #: The packaged migrations do not change while the process runs: read once.
@@ -51,6 +55,30 @@ def urgent_reports_waiting(engine: Engine) -> int:
     """Symptom reports waiting for a clinician's review on urgent pregnancies."""
     with engine.connect() as connection:
         return operations.urgent_reports_waiting(connection)
+
+
+#: The newest checkpoint is the file's last line: only its end is read.
+_CHECKPOINT_TAIL_BYTES = 64 * 1024
+
+
+def newest_checkpoint_taken(path: Path) -> dt.datetime | None:
+    """When the newest audit checkpoint in `path` (JSON lines, appended by `cervixwatch audit
+    checkpoint --out`) was taken; None when the file is missing, empty or its last line is
+    not a checkpoint."""
+    try:
+        with path.open("rb") as file:
+            size = file.seek(0, os.SEEK_END)
+            file.seek(max(0, size - _CHECKPOINT_TAIL_BYTES))
+            tail = file.read()
+    except OSError:
+        return None
+    lines = [line for line in tail.splitlines() if line.strip()]
+    if not lines:
+        return None
+    try:
+        return Checkpoint.from_json(lines[-1]).taken_at
+    except ValueError:
+        return None
 
 
 def database_unavailable(error: BaseException) -> bool:

@@ -1,5 +1,6 @@
 """Prometheus metrics (prometheus_client): requests and their latencies per route, imports,
-and, read from the database when scraped, the urgent symptom reports waiting for review.
+and, read when scraped, the urgent symptom reports waiting for review (from the database)
+and the age of the newest audit checkpoint (from the file of them, when one is named).
 
 Labels name the route's template (`/api/patients/{patient_id}`), never the path asked for:
 paths carry ids, a catch-all carries whatever a client typed, and a query string can hold
@@ -17,6 +18,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any, Final
 
 from fastapi import FastAPI
@@ -28,7 +30,7 @@ from sqlalchemy import Engine
 from starlette.routing import BaseRoute, Mount, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cervixwatch.app.operations import urgent_reports_waiting
+from cervixwatch.app.operations import newest_checkpoint_taken, urgent_reports_waiting
 
 MULTIPROCESS_VARIABLE: Final = "PROMETHEUS_MULTIPROC_DIR"
 #: What a request that matched no route is counted under (a 404 for a path no route has).
@@ -175,9 +177,30 @@ class DatabaseFigures(Collector):
         )
 
 
-def exposition(engine: Engine) -> bytes:
+class CheckpointAge(Collector):
+    """The age of the newest audit checkpoint in the file the server is told of
+    (`CERVIXWATCH_AUDIT_CHECKPOINTS`): entries after it are protected by the chain's head
+    alone (docs/security.md), so an alert on its age says when checkpoints stopped."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def collect(self) -> Iterator[Metric]:
+        taken = newest_checkpoint_taken(self.path)
+        if taken is None:
+            return
+        yield GaugeMetricFamily(
+            "cervixwatch_audit_checkpoint_age_seconds",
+            "Seconds since the newest audit checkpoint kept in CERVIXWATCH_AUDIT_CHECKPOINTS "
+            "was taken.",
+            value=max(0.0, time.time() - taken.timestamp()),
+        )
+
+
+def exposition(engine: Engine, checkpoints: Path | None = None) -> bytes:
     """The metrics in Prometheus' text format: every worker's counts (multiprocess mode) or
-    this process's, and the database's figures."""
+    this process's, the database's figures and, when a checkpoint file is named, the age of
+    its newest audit checkpoint."""
     registry = CollectorRegistry()
     directory = os.environ.get(MULTIPROCESS_VARIABLE)
     if directory:
@@ -185,6 +208,8 @@ def exposition(engine: Engine) -> bytes:
     else:
         registry.register(_Everything())
     registry.register(DatabaseFigures(engine))
+    if checkpoints is not None:
+        registry.register(CheckpointAge(checkpoints))
     return generate_latest(registry)
 
 

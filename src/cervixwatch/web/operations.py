@@ -65,7 +65,7 @@ async def readyz(request: Request) -> JSONResponse:
 @allow(PUBLIC)  # no user's sign-in: the scraper's own check is `_may_scrape`
 def metrics(request: Request) -> Response:
     """Prometheus' text format: counts and latencies by route template, imports, urgent
-    symptom reports waiting. No patient data."""
+    symptom reports waiting, the audit checkpoint's age. No patient data."""
     if not _may_scrape(request):
         raise HTTPException(
             403,
@@ -73,7 +73,7 @@ def metrics(request: Request) -> Response:
             "one to this host's loopback only",
         )
     return Response(
-        exposition(request.app.state.engine),
+        exposition(request.app.state.engine, request.app.state.settings.audit_checkpoints),
         media_type=CONTENT_TYPE_LATEST,
         headers={"Cache-Control": "no-store"},
     )
