@@ -80,3 +80,11 @@ def test_an_unreadable_checkpoint_file_is_refused(url: str, tmp_path: Path) -> N
     assert f"--checkpoint {bad}: line 1: not a checkpoint" in refused.output
     missing = audit(url, "verify", "--checkpoint", str(tmp_path / "none"))
     assert missing.exit_code == 2
+
+
+def test_a_database_not_migrated_is_refused_plainly(empty_url: str) -> None:
+    for args in (["verify"], ["checkpoint"]):
+        refused = audit(empty_url, *args)
+        assert refused.exit_code == 2, refused.output
+        assert "cannot read the database (" in refused.output
+        assert "cervixwatch db upgrade" in refused.output

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from cervixwatch.cli import fail
 from cervixwatch.settings import Settings
@@ -41,6 +42,15 @@ DatabaseUrlOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+def _database_error(error: SQLAlchemyError | RuntimeError) -> typer.Exit:
+    """Exit 2 naming the kind of database error only: its message may quote a statement."""
+    cause = getattr(error, "orig", None) or error
+    return fail(
+        f"cannot read the database ({type(cause).__name__}): is it reachable and migrated "
+        "(cervixwatch db upgrade)?"
+    )
 
 
 def _said(found: Verification) -> str:
@@ -85,6 +95,8 @@ def verify(
     engine = make_engine(database_url or Settings().database_url)
     try:
         found = verify_engine(engine, kept)
+    except (SQLAlchemyError, RuntimeError) as error:
+        raise _database_error(error) from None
     finally:
         engine.dispose()
     _report(found, "audit log")
@@ -104,6 +116,8 @@ def take_checkpoint(
     engine = make_engine(database_url or Settings().database_url)
     try:
         taken = checkpoint_engine(engine, dt.datetime.now(dt.UTC))
+    except (SQLAlchemyError, RuntimeError) as error:
+        raise _database_error(error) from None
     finally:
         engine.dispose()
     line = taken.to_json().decode()
@@ -127,6 +141,8 @@ def backup_command(
         done = backup(url, dest)
     except BackupError as error:
         raise fail(f"backup: {error}") from None
+    except SQLAlchemyError as error:
+        raise _database_error(error) from None
     print(
         f"Backed up the {done.backend} database (revision {done.revision or 'none'}) to "
         f"{done.path} ({done.size} bytes)."
@@ -150,6 +166,8 @@ def restore_command(
         done = restore(url, src, force=force)
     except BackupError as error:
         raise fail(f"restore: {error}") from None
+    except SQLAlchemyError as error:
+        raise _database_error(error) from None
     how = "replacing its contents" if done.replaced else "into an empty database"
     print(
         f"Restored {src} into the {done.backend} database ({how}); revision "
