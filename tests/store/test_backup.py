@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from typer.testing import CliRunner, Result
 
 from cervixwatch.cli import app
 from cervixwatch.demo import load_demo_database
+from cervixwatch.store.audit import AuditEntry, record
 from cervixwatch.store.audit_chain import verify_engine
 from cervixwatch.store.database import make_engine
 from cervixwatch.store.migrate import head_revision, upgrade
@@ -172,3 +174,35 @@ def test_a_file_that_is_not_a_backup_of_that_database_is_refused(
     assert f"restore: {junk} is not a" in refused.output
     missing = cli("restore", str(tmp_path / "none"), "--database-url", restored)
     assert missing.exit_code == 2
+
+
+def test_a_backup_taken_while_entries_are_appended_is_of_one_moment(
+    databases: tuple[str, str], tmp_path: Path
+) -> None:
+    """The app keeps writing during the backup: the copy's chain ends exactly at its head
+    (a copy of several moments would hold entries past the head, or a head past them)."""
+    in_use, restored = databases
+    upgrade(in_use)
+    engine = make_engine(in_use)
+    stop = threading.Event()
+    written: list[int] = []
+
+    def keep_writing() -> None:
+        while not stop.is_set():
+            record(engine, AuditEntry("read", "GET", "/r", "/r", 200, f"w-{len(written)}"))
+            written.append(1)
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        while len(written) < 20:
+            stop.wait(0.01)
+        dest = tmp_path / "busy.backup"
+        assert cli("backup", str(dest), "--database-url", in_use).exit_code == 0
+    finally:
+        stop.set()
+        writer.join()
+        engine.dispose()
+    back = cli("restore", str(dest), "--database-url", restored)
+    assert back.exit_code == 0, back.output
+    assert "audit chain verified: " in back.output
