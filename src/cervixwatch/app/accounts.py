@@ -14,7 +14,7 @@ locked before that change (`locked_at`) stays locked until an admin unlocks it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
@@ -319,12 +319,25 @@ def session_principal(
         if found is None:
             return None
         row, user, teams = found
-        if now - row.last_seen_at > TOUCH_EVERY:
-            store.touch_session(session, row.id, now)
-            session.commit()
-        return principal_of(
+        principal = principal_of(
             session, user, "session", teams=teams, csrf_token=row.csrf_token, session_id=row.id
         )
+    if now - row.last_seen_at > TOUCH_EVERY:
+        _touch(sessions, store.touch_session, row.id, now)
+    return principal
+
+
+def _touch(
+    sessions: sessionmaker[Session],
+    touch: Callable[[Session, str, dt.datetime], None],
+    row_id: str,
+    now: dt.datetime,
+) -> None:
+    """Write a sign-in's or token's last-used time in a write transaction of its own: a read
+    that turned into a write mid-way (SQLite) would fail at once, busy, when another request
+    is writing (8 imports at once answered 503), where a write transaction waits its turn."""
+    with transaction(sessions) as session:
+        touch(session, row_id, now)
 
 
 # --- API tokens -------------------------------------------------------------------------------
@@ -427,10 +440,9 @@ def token_principal(
         if found is None:
             return None
         token, user, teams = found
-        if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
-            token.last_used_at = now
-            session.commit()
         principal = principal_of(session, user, "token", teams=teams)
+    if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
+        _touch(sessions, store.touch_token, token.id, now)
     if cache is not None:
         cache.put(hashed, principal, token.expires_at)
     return principal

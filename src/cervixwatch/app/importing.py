@@ -47,7 +47,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -391,9 +391,55 @@ def import_bundle(
         frame = frame_bundle(entries)
     except BundleError as error:
         raise _refusal(error) from None
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            return _import_once(
+                sessions,
+                entries,
+                frame,
+                today=today,
+                profiles=profiles,
+                sender=sender,
+                scope=scope,
+                new_patient_teams=new_patient_teams,
+                audit=audit,
+                if_match=if_match,
+            )
+        except _RegisteredMeanwhile:
+            # Another request registered her between our look and our write (the same new
+            # woman sent by several clients at once): read her again, as a woman stored.
+            if attempt == _ATTEMPTS:
+                break
+    raise Conflict("the Bundle conflicts with stored data (her record was being written)")
+
+
+#: How often an import of a new woman is tried when another request registers her first.
+_ATTEMPTS: Final = 3
+
+
+class _RegisteredMeanwhile(Exception):
+    """The import registered a woman whom another transaction registered first."""
+
+
+def _import_once(
+    sessions: sessionmaker[Session],
+    entries: list[BundleEntry],
+    frame: Frame,
+    *,
+    today: dt.date,
+    profiles: Profiles,
+    sender: Sender,
+    scope: Scope | None,
+    new_patient_teams: Collection[str],
+    audit: AuditEntry | None,
+    if_match: Mapping[str, str] | None,
+) -> Imported:
+    """One attempt at `import_bundle`, in one transaction."""
+    registering = False
     try:
         with transaction(sessions) as session, track_changes(session) as changes:
             woman = _woman(session, frame, sender)
+            registering = woman.patient is None
             if (
                 scope is not None
                 and woman.patient is not None
@@ -477,6 +523,8 @@ def import_bundle(
     except IdentifierConflict as error:
         raise Conflict(str(error)) from None
     except IntegrityError as error:
+        if registering:
+            raise _RegisteredMeanwhile from None
         raise Conflict(
             f"the Bundle conflicts with stored data ({type(error.orig).__name__})"
         ) from None

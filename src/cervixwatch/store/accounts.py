@@ -192,6 +192,10 @@ def touch_session(session: Session, session_id: str, now: dt.datetime) -> None:
     )
 
 
+def touch_token(session: Session, token_id: str, now: dt.datetime) -> None:
+    session.execute(update(ApiTokenRow).where(ApiTokenRow.id == token_id).values(last_used_at=now))
+
+
 def end_session(session: Session, session_id: str, now: dt.datetime) -> None:
     session.execute(
         update(SignInSessionRow)
