@@ -69,7 +69,7 @@ def test_a_tampered_log_fails_naming_the_entry(url: str, engine: Engine) -> None
         f"audit log: audit chain BROKEN at entry {ids[1]}: entry {ids[1]} does not match its "
         "hash: it was changed"
     ) in broken.output
-    assert f"verified up to then: 1 entries, last entry {ids[0]}" in broken.output
+    assert f"verified up to then: 1 entry, last entry {ids[0]}" in broken.output
 
 
 def test_an_unreadable_checkpoint_file_is_refused(url: str, tmp_path: Path) -> None:

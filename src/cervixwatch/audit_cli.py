@@ -55,7 +55,8 @@ def _database_error(error: SQLAlchemyError | RuntimeError) -> typer.Exit:
 
 def _said(found: Verification) -> str:
     last = "none" if found.last_entry_id is None else f"entry {found.last_entry_id}"
-    return f"{found.entries} entries, last {last} ({found.last_hash[:16]}...)"
+    entries = "1 entry" if found.entries == 1 else f"{found.entries} entries"
+    return f"{entries}, last {last} ({found.last_hash[:16]}...)"
 
 
 def _report(found: Verification, what: str) -> None:
