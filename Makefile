@@ -5,7 +5,7 @@ UV_VERSION ?= 0.9.7
 export UV_LINK_MODE ?= copy
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: help uv install browser-deps fhir-schema demo demo-text test check format bench bench-api mutate clean
+.PHONY: help uv install browser-deps proxy-deps fhir-schema demo demo-text test check format bench bench-api mutate clean
 
 # The demo's own SQLite database (never the production default ./cervixwatch.db).
 DEMO_DB ?= cervixwatch-demo.db
@@ -65,8 +65,26 @@ demo: install
 demo-text: install
 	@$(UV) run cervixwatch demo --text
 
-test: install browser-deps fhir-schema
+test: install browser-deps fhir-schema proxy-deps
 	$(UV) run pytest
+
+# The reverse proxy's configuration (deploy/nginx/cervixwatch.conf) is checked by nginx's own
+# test and run in front of the app (tests/test_deployment.py): Debian's nginx, installed as
+# root (`apt-get update` only when the first try fails); otherwise this says how, and those
+# tests skip saying the same. The tests run nginx themselves: a daemon the package may have
+# started on installing is stopped.
+proxy-deps:
+	@if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			export DEBIAN_FRONTEND=noninteractive; \
+			apt-get install -y -q --no-install-recommends nginx >/dev/null 2>&1 || \
+				{ apt-get update -q && apt-get install -y -q --no-install-recommends nginx; }; \
+			{ command -v service >/dev/null 2>&1 && service nginx stop >/dev/null 2>&1; } || true; \
+		else \
+			echo "nginx is missing: the reverse-proxy tests will be skipped."; \
+			echo "Install it with: sudo apt-get install -y --no-install-recommends nginx"; \
+		fi; \
+	fi
 
 # The browser tests (tests/browser) drive Debian's Chromium through Playwright; browsers cannot
 # be downloaded here, so `playwright install` is never run. As root the package is installed
