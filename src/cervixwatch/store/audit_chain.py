@@ -236,8 +236,9 @@ def verify(
     through each kept checkpoint. Stops at the first break. Run it in one transaction
     (on PostgreSQL at REPEATABLE READ, as `verify_engine` does) so entries appended
     meanwhile are not half seen."""
-    kept = {c.entry_id: c for c in checkpoints if c.entry_id is not None}
-    empty = [c for c in checkpoints if c.entry_id is None and c.entry_hash != GENESIS_HASH]
+    given = list(checkpoints)
+    kept = {c.entry_id: c for c in given if c.entry_id is not None}
+    empty = [c for c in given if c.entry_id is None and c.entry_hash != GENESIS_HASH]
     if empty:
         return Verification(
             0,
