@@ -1,9 +1,10 @@
 """The deployment's reverse proxy (docs/deployment.md): `deploy/nginx/cervixwatch.conf` passes
 nginx's own configuration test (`nginx -t`), and, run for real in front of the app with a
 self-signed certificate, serves it over TLS, sends plain HTTP to HTTPS, keeps /metrics from
-the outside and writes no path in its log, only the app's request id.
+the outside and writes no path in its log, only the app's request id. The systemd units pass
+`systemd-analyze verify`, and the example settings name only real settings.
 
-Debian's nginx is installed by `make test` as root; without it these tests skip."""
+Debian's nginx is installed by `make test` as root; without it the proxy's tests skip."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,13 +27,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy import Engine
 
+from cervixwatch.settings import Settings
 from tests.server_process import free_port
 from tests.web.live_server import served
 
 CONFIG = Path(__file__).parent.parent / "deploy" / "nginx" / "cervixwatch.conf"
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 
-pytestmark = pytest.mark.skipif(
+needs_nginx = pytest.mark.skipif(
     NGINX is None,
     reason="nginx is not installed (make test installs Debian's nginx when run as root; "
     "else: apt-get install nginx)",
@@ -115,6 +118,7 @@ def _nginx(directory: Path, main: Path, *arguments: str) -> list[str]:
     ]
 
 
+@needs_nginx
 def test_the_shipped_proxy_configuration_passes_nginx_own_test(tmp_path: Path) -> None:
     """The file as shipped, IPv6 listeners included (a test binds nothing)."""
     chain, private = _certificate(tmp_path)
@@ -183,6 +187,7 @@ def _get(port: int, path: str, *, tls: bool) -> http.client.HTTPResponse:
     return answer
 
 
+@needs_nginx
 def test_the_proxy_serves_the_app_over_tls_and_keeps_metrics_inside(
     proxy: tuple[int, int, Path],
 ) -> None:
@@ -203,3 +208,39 @@ def test_the_proxy_serves_the_app_over_tls_and_keeps_metrics_inside(
     assert f"request_id={request_id}" in logged
     assert "Quillfeather" not in logged
     assert not re.search(r"/(healthz|fhir|metrics)", logged), logged
+
+
+UNITS = Path(__file__).parent.parent / "deploy" / "systemd"
+SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
+
+
+@pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
+def test_the_systemd_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
+    """The units as shipped, with /opt/cervixwatch/.venv read as this environment (verify
+    checks that each command is there to run); any warning fails too."""
+    assert SYSTEMD_ANALYZE is not None
+    venv = Path(sys.executable).parent.parent
+    assert (venv / "bin" / "cervixwatch").exists()
+    units = sorted(UNITS.iterdir())
+    assert {u.suffix for u in units} == {".service", ".timer"}
+    for unit in units:
+        text = unit.read_text().replace("/opt/cervixwatch/.venv", str(venv))
+        (tmp_path / unit.name).write_text(text)
+    checked = subprocess.run(
+        [SYSTEMD_ANALYZE, "verify", "--man=no", *(f"./{u.name}" for u in units)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert not checked.stderr.strip(), checked.stderr
+
+
+def test_the_example_environment_names_only_real_settings() -> None:
+    example = Path(__file__).parent.parent / "deploy" / "cervixwatch.env.example"
+    named = re.findall(r"^#?CERVIXWATCH_(\w+)=", example.read_text(), flags=re.MULTILINE)
+    assert named
+    unknown = [n for n in named if n.lower() not in Settings.model_fields]
+    assert not unknown, f"not settings: {unknown}"
