@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 
 from cervixwatch import __version__
@@ -25,6 +26,7 @@ from cervixwatch.knowledge import load_profiles
 from cervixwatch.settings import Settings, get_settings
 from cervixwatch.web.access import enforce
 from cervixwatch.web.api import router as api_router
+from cervixwatch.web.api.errors import answer_validation_error
 from cervixwatch.web.audit import AuditLog
 from cervixwatch.web.auth_routes import router as auth_router
 from cervixwatch.web.control_characters import RefuseControlCharacters
@@ -76,6 +78,10 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
+    # FastAPI's own answer to a body that fails its model echoes the value given, and a JSON
+    # `1e400` read as Infinity cannot be written back: it answered 500 (issue 12). The same
+    # 422, with such values named instead.
+    app.add_exception_handler(RequestValidationError, answer_validation_error)
     app.state.settings = settings
     app.state.today = today
     app.state.profiles = load_profiles(settings.knowledge_dir)

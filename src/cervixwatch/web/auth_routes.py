@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
@@ -109,8 +110,10 @@ async def _credentials(request: Request) -> SignIn:
         data = {k: form.get(k) for k in ("username", "password")}
     else:
         try:
-            data = await request.json()
-        except ValueError:
+            # orjson: a nesting deeper than 1,024 is an error, not Python's RecursionError (a
+            # 500 for anyone, signed in or not), and NaN and Infinity are not JSON.
+            data = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
             raise HTTPException(400, "send username and password as JSON or a form") from None
     try:
         return SignIn.model_validate(data)

@@ -9,8 +9,10 @@ import math
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 from cervixwatch.app.errors import Conflict, InvalidField, NotFound
 from cervixwatch.web.api.types import Message
@@ -42,6 +44,14 @@ async def translate_errors() -> AsyncIterator[None]:
         raise HTTPException(409, str(error)) from None
     except InvalidField as error:
         raise invalid("body", error.field, error.message, error.value) from None
+
+
+async def answer_validation_error(_request: Request, error: Exception) -> JSONResponse:
+    """FastAPI's 422 for a request that fails its models, with non-finite numbers named
+    ("Infinity") rather than echoed, which JSON cannot carry."""
+    assert isinstance(error, RequestValidationError)
+    detail = jsonable_encoder(_finite(list(error.errors())))
+    return JSONResponse(status_code=422, content={"detail": detail})
 
 
 def _finite(value: Any) -> Any:
