@@ -21,7 +21,12 @@ from httpx2 import Response
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import DBAPIError
 
-from cervixwatch.interop.fhir_audit import audit_event_resource, event_action, event_outcome
+from cervixwatch.interop.fhir_audit import (
+    USER_SYSTEM,
+    audit_event_resource,
+    event_action,
+    event_outcome,
+)
 from cervixwatch.store.audit import AuditEntry, record
 from cervixwatch.store.audit_queries import AuditFilter, iter_events
 from cervixwatch.store.database import session_factory
@@ -554,3 +559,27 @@ def test_the_log_is_left_alone_by_clearing_clinical_data(client: TestClient) -> 
     read = client.get(f"/api/patients/{x.patient_id}")
     delete_everything(client.app.state.engine)  # type: ignore[attr-defined]
     assert only_entry(client, read).patient_id == x.patient_id
+
+
+def test_the_account_an_admin_changed_is_an_entity_of_the_event() -> None:
+    row = AuditEventRow(
+        id=8,
+        recorded_at=dt.datetime(2026, 3, 2, 9, 31, tzinfo=dt.UTC),
+        actor_id="admin-1",
+        actor_role="admin",
+        via="session",
+        action="access-grant",
+        method="PATCH",
+        route="/api/admin/users/{username}",
+        path="/api/admin/users/{username}",
+        patient_id=None,
+        client_address="127.0.0.1",
+        outcome=AuditOutcome.SUCCESS,
+        status=200,
+        request_id="r-2",
+        target_user_id="user-42",
+    )
+    resource = valid(audit_event_resource(row, "https://cw.example/fhir"))
+    [target] = [e for e in resource["entity"] if "what" in e]
+    assert target["what"] == {"identifier": {"system": USER_SYSTEM, "value": "user-42"}}
+    assert target["role"]["code"] == "6"  # User

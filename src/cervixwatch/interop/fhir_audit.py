@@ -30,6 +30,8 @@ anything):
   (major failure) is never used: a failure that ended the server would write no entry.
 - The agent is named by our user id (`who.identifier`, system `urn:cervixwatch:user`), never by
   a name, with the role as text; an anonymous caller has no `who`.
+- The account an administrator changed is an entity (a Person in the role of a User, named by
+  our user id), so an auditor sees whose access was granted or reset.
 - The request path is an entity of its own (a system object, with the route template and the
   request id as details); it holds ids only, as the log never stores query values.
 """
@@ -114,6 +116,8 @@ class AuditRecord(Protocol):
     def status(self) -> int: ...
     @property
     def request_id(self) -> str: ...
+    @property
+    def target_user_id(self) -> str | None: ...
 
 
 def _coding(code: tuple[str, str, str]) -> dict[str, str]:
@@ -171,6 +175,16 @@ def _entities(row: AuditRecord) -> list[dict[str, Any]]:
                 "what": {"reference": f"Patient/{row.patient_id}"},
                 "type": {"system": ENTITY_TYPE_SYSTEM, "code": "1", "display": "Person"},
                 "role": {"system": OBJECT_ROLE_SYSTEM, "code": "1", "display": "Patient"},
+            }
+        )
+    if row.target_user_id:
+        # The account an administrator changed (created, reset, granted access): a person in
+        # the role of a user, named by our user id only (issue 12, F2).
+        entities.append(
+            {
+                "what": {"identifier": {"system": USER_SYSTEM, "value": row.target_user_id}},
+                "type": {"system": ENTITY_TYPE_SYSTEM, "code": "1", "display": "Person"},
+                "role": {"system": OBJECT_ROLE_SYSTEM, "code": "6", "display": "User"},
             }
         )
     details = [{"type": "route", "valueString": row.route}]
