@@ -40,7 +40,16 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    responses={
+        200: {"description": "Ready: the database answers and is at this version's head."},
+        503: {
+            "description": "Not ready: the database cannot be reached, or is not at the head.",
+            "headers": {"Retry-After": {"description": "Seconds to wait before asking again."}},
+        },
+    },
+)
 @allow(PUBLIC)
 async def readyz(request: Request) -> JSONResponse:
     """200 when the database answers and is at the schema this version migrates to; else
@@ -61,7 +70,17 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus' text format.",
+            "content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}},
+        },
+        403: {"description": "Neither the metrics token nor a loopback scraper."},
+    },
+)
 @allow(PUBLIC)  # no user's sign-in: the scraper's own check is `_may_scrape`
 def metrics(request: Request) -> Response:
     """Prometheus' text format: counts and latencies by route template, imports, urgent
