@@ -3,13 +3,15 @@ finding): for real, on a served app (Uvicorn over HTTP) whose PostgreSQL databas
 taking connections (ALLOW_CONNECTIONS false) and has every connection it had terminated
 (pg_terminate_backend). The FHIR facade answers an OperationOutcome, the JSON API its
 `{"detail": ...}`, a browser a page; /readyz says so, /healthz still answers; once the
-database is back, so is the service."""
+database is back, so is the service. A database host that never answers fails within
+seconds."""
 
 from __future__ import annotations
 
 import http.client
 import json
 import os
+import socket
 import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -17,9 +19,11 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from cervixwatch.app import accounts
-from cervixwatch.store.database import make_engine, session_factory
+from cervixwatch.app.operations import database_unavailable, readiness
+from cervixwatch.store.database import CONNECT_TIMEOUT_SECONDS, make_engine, session_factory
 from cervixwatch.store.migrate import upgrade
 from cervixwatch.store.models import Role
 from tests.conftest import TEST_DATABASE_VARIABLE, throwaway_postgres
@@ -111,3 +115,25 @@ def test_an_unreachable_database_is_answered_503_with_retry_after(postgres_url: 
         assert database not in body
         assert "psycopg" not in body.lower()
     assert health[0] == 200
+
+
+def test_a_database_host_that_never_answers_fails_within_seconds() -> None:
+    """A host that takes the connection and then says nothing (a hung server, a firewall
+    that swallows the traffic): the connection fails after `CONNECT_TIMEOUT_SECONDS`, as an
+    unavailable database, and /readyz's check says unreachable instead of hanging."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel completes the handshake; no one ever answers
+        port = silent.getsockname()[1]
+        engine = make_engine(f"postgresql+psycopg://cervixwatch@127.0.0.1:{port}/cervixwatch")
+        try:
+            started = time.monotonic()
+            found = readiness(engine)
+            waited = time.monotonic() - started
+            with pytest.raises(OperationalError) as raised:
+                engine.connect()
+        finally:
+            engine.dispose()
+    assert not found.database
+    assert CONNECT_TIMEOUT_SECONDS - 1 <= waited < CONNECT_TIMEOUT_SECONDS + 5
+    assert database_unavailable(raised.value)

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 DEFAULT_DATABASE_URL = "sqlite:///./cervixwatch.db"
 #: How long a SQLite writer waits for another writer's lock before failing, in ms.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+#: Seconds a new PostgreSQL connection may take before it fails (libpq's connect_timeout).
+CONNECT_TIMEOUT_SECONDS = 5
 #: Execution option naming how a SQLite transaction begins (DEFERRED or IMMEDIATE).
 _SQLITE_BEGIN = "cervixwatch_sqlite_begin"
 
@@ -66,6 +68,11 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         return engine
     # Connections dropped by a database restart or a proxy are replaced, not handed out.
     kwargs.setdefault("pool_pre_ping", True)
+    # A database host that does not answer at all (down, or its packets dropped) fails a new
+    # connection within seconds, not the system's TCP timeout of minutes: the request is
+    # answered 503 and /readyz says so, instead of both hanging. The URL may set its own.
+    if "connect_timeout" not in parsed.query:
+        kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
     # A request may hold two connections at once (its work, and the audit entry written as
     # its answer starts) under the thread pool's concurrency: a pool of SQLAlchemy's default
     # 5 overflowed, and every overflow connection was opened and closed again per request.
