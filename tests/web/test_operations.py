@@ -14,12 +14,17 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, text
 
+from cervixwatch.clinical.records import Symptom
 from cervixwatch.store.audit_chain import checkpoint_engine
 from cervixwatch.store.database import make_engine
 from cervixwatch.store.migrate import upgrade
 from cervixwatch.web.app import create_app
-from tests.web.accounts import bearer, make_user, test_settings
+from tests.fhir_builders import bundle, edd
+from tests.store.tables import delete_everything
+from tests.web.accounts import bearer, make_user, sign_in_as_clinician, test_settings
+from tests.web.api_builders import at, ok, seed
 from tests.web.conftest import TODAY
+from tests.web.fhir_client import import_ok, post_bundle
 
 LOOPBACK = ("127.0.0.1", 40000)
 FAMILY, GIVEN, NUMBER = "Wrenfield", "Isolde", "OPS0042"
@@ -169,3 +174,32 @@ def test_metrics_show_the_newest_audit_checkpoints_age(engine: Engine, tmp_path:
     age = _samples(metrics, "cervixwatch_audit_checkpoint_age_seconds")[()]
     assert 2 * 3600 <= age < 2 * 3600 + 120
     assert "cervixwatch_audit_checkpoint_age_seconds" not in missing + unset
+
+
+def test_metrics_count_imports_and_the_urgent_reports_waiting(engine: Engine) -> None:
+    delete_everything(engine)
+    try:
+        with _app_client(engine) as client:
+            sign_in_as_clinician(client)
+            first = client.get("/metrics").text
+            import_ok(client, bundle(edd()))
+            assert post_bundle(client, b'{"resourceType": "Bundle"').status_code == 400
+            urgent = at("24+0").with_symptoms(Symptom.FLUID_LEAK, reported_on=TODAY)
+            pregnancy_id = seed(client, "URG1", urgent).pregnancy_id
+            waiting = client.get("/metrics").text
+            reports = ok(client.get(f"/api/pregnancies/{pregnancy_id}/symptom-reports"))
+            review = {"outcome": "admitted"}
+            path = f"/api/symptom-reports/{reports[0]['id']}/reviews"
+            ok(client.post(path, json=review), 201)
+            reviewed = client.get("/metrics").text
+    finally:
+        delete_everything(engine)
+
+    def imports(metrics: str, outcome: str) -> float:
+        return _samples(metrics, "cervixwatch_imports_total").get((("outcome", outcome),), 0.0)
+
+    assert imports(waiting, "stored") - imports(first, "stored") == 1
+    assert imports(waiting, "refused") - imports(first, "refused") == 1
+    assert _samples(first, "cervixwatch_urgent_reports_waiting") == {(): 0.0}
+    assert _samples(waiting, "cervixwatch_urgent_reports_waiting") == {(): 1.0}
+    assert _samples(reviewed, "cervixwatch_urgent_reports_waiting") == {(): 0.0}
