@@ -117,6 +117,40 @@ def test_unlock_and_reset_password(url: str, sessions: sessionmaker[Session]) ->
     assert signs_in(sessions, "cleo", NEW_PASSWORD)
 
 
+@pytest.mark.parametrize(
+    ("password", "rule"),
+    [
+        ("password1234", "password: is one of the most common passwords"),
+        (" " * 12, "password: must not be only spaces"),
+        ("cleo.the.midwife", "password: must not be the username"),
+    ],
+)
+def test_a_weak_password_is_refused_naming_the_rule(
+    url: str, sessions: sessionmaker[Session], password: str, rule: str
+) -> None:
+    """Issue 12, low finding: `password1234` and twelve spaces were accepted (length only)."""
+    added = users(
+        url, "add", "cleo.the.midwife", "--role", "clinician", "--password-stdin", input=password
+    )
+    refused(added, rule)
+    if password == "password1234":
+        assert password not in added.stderr
+    done(
+        users(
+            url,
+            "add",
+            "cleo.the.midwife",
+            "--role",
+            "clinician",
+            "--password-stdin",
+            input=PASSWORD,
+        )
+    )
+    reset = users(url, "reset-password", "cleo.the.midwife", "--password-stdin", input=password)
+    refused(reset, rule)
+    assert signs_in(sessions, "cleo.the.midwife", PASSWORD)
+
+
 def test_a_password_is_asked_for_twice_hidden(url: str, sessions: sessionmaker[Session]) -> None:
     typed = f"{PASSWORD}\n{PASSWORD}\n"
     result = users(url, "add", "ada", "--role", "admin", input=typed)

@@ -13,30 +13,19 @@ from typing import Final
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from cervixwatch.access.password_rules import check_password_length
+
 #: argon2-cffi's defaults are RFC 9106's recommended "low memory" parameters.
 _HASHER: Final = PasswordHasher()
 #: Verified against when there is no account (or it is locked), so a sign-in takes as long
 #: whether or not the username exists.
 _DUMMY_HASH: Final = _HASHER.hash(secrets.token_urlsafe(16))
 
-MIN_PASSWORD_LENGTH: Final = 12
-MAX_PASSWORD_LENGTH: Final = 256
-
-
-class WeakPassword(ValueError):
-    """A password too short or too long to accept."""
-
-
-def check_password_strength(password: str) -> None:
-    # NIST SP 800-63B: length matters, composition rules do not.
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise WeakPassword(f"at least {MIN_PASSWORD_LENGTH} characters")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise WeakPassword(f"at most {MAX_PASSWORD_LENGTH} characters")
-
 
 def hash_password(password: str) -> str:
-    check_password_strength(password)
+    """The Argon2id hash of a password of an acceptable length. A new password is first
+    checked by `password_rules.check_new_password`; a re-hash at sign-in checks only this."""
+    check_password_length(password)
     return _HASHER.hash(password)
 
 

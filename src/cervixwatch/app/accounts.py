@@ -21,7 +21,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.access.credentials import (
-    WeakPassword,
     hash_password,
     needs_rehash,
     new_secret,
@@ -30,6 +29,7 @@ from cervixwatch.access.credentials import (
     spend_verification_time,
     verify_password,
 )
+from cervixwatch.access.password_rules import WeakPassword, check_new_password
 from cervixwatch.access.principal import Principal
 from cervixwatch.access.token_cache import TokenCache, forget_everywhere
 from cervixwatch.app.errors import Conflict, InvalidField, NotFound
@@ -104,10 +104,13 @@ def shown_name(sessions: sessionmaker[Session], user_id: str) -> str | None:
         return None if user is None else (user.display_name or user.username)
 
 
-def _password_hash(password: str | None) -> str | None:
+def _password_hash(password: str | None, username: str) -> str | None:
+    """The hash of a new password for the account `username`, refused by the rule it breaks
+    (`password_rules`, NIST SP 800-63B: length, common passwords, the username...)."""
     if password is None:
         return None
     try:
+        check_new_password(password, username=username)
         return hash_password(password)
     except WeakPassword as error:
         raise InvalidField("password", str(error)) from None
@@ -133,7 +136,7 @@ def add_user(
         raise InvalidField("patient_id", "a patient's account, and only hers, names her record")
     if teams and role != Role.CLINICIAN:
         raise InvalidField("teams", "only clinicians belong to care teams")
-    hashed = _password_hash(password)
+    hashed = _password_hash(password, username)
     with transaction(sessions) as session:
         if store.user_by_username(session, username) is not None:
             raise Conflict(f"username {username!r} is taken")
@@ -198,7 +201,7 @@ def unlock(sessions: sessionmaker[Session], username: str) -> UserRow:
 def reset_password(sessions: sessionmaker[Session], username: str, password: str) -> UserRow:
     """A new password; every sign-in and every API token of the old one ends (issue 12, F3),
     and a lock is lifted."""
-    hashed = _password_hash(password)
+    hashed = _password_hash(password, username)
     with transaction(sessions) as session:
         user = _user(session, username)
         user.password_hash = hashed
@@ -624,7 +627,8 @@ def update_user(
     adding = _names("add_teams", add_teams)
     removing = _names("remove_teams", remove_teams)
     _check_password_text(password)
-    hashed = _password_hash(password)  # slow on purpose: before the row is locked
+    # Slow on purpose: before the row is locked.
+    hashed = _password_hash(password, username.strip())
     now = _now()
     with transaction(sessions) as session:
         user = store.user_by_username(session, username.strip(), lock=True)
@@ -680,7 +684,7 @@ def set_password_with_code(
     F2): the code works once, before its expiry, for that username only. `CodeRefused`
     (the same for every reason) otherwise; `InvalidField("password")` for a weak one."""
     _check_password_text(password)
-    hashed = _password_hash(password)
+    hashed = _password_hash(password, username.strip())
     now = _now()
     with transaction(sessions) as session:
         user = store.user_by_username(session, username.strip(), lock=True)

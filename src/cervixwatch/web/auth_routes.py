@@ -193,7 +193,13 @@ class PasswordSet(BaseModel):
     ]
     # Its length is checked by the use case, whose refusal never echoes it back (pydantic's
     # would, in "input").
-    password: Annotated[str, Field(description="Your new password (12 to 256 characters).")]
+    password: Annotated[
+        str,
+        Field(
+            description="Your new password: 12 to 256 characters, not a common password, "
+            "not your username, not one character repeated."
+        ),
+    ]
 
 
 @router.post(
@@ -203,7 +209,7 @@ class PasswordSet(BaseModel):
     summary="Set your own password with the one-time code an admin gave you",
     responses={
         401: {"description": "The username and code do not match a live code"},
-        422: {"description": "The new password is refused (too short or too long)"},
+        422: {"description": "The new password is refused; the message names the rule"},
         429: {"description": "Too many attempts: see Retry-After"},
     },
 )
