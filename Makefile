@@ -5,7 +5,7 @@ UV_VERSION ?= 0.9.7
 export UV_LINK_MODE ?= copy
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: help uv install browser-deps proxy-deps fhir-schema demo demo-text test check format bench bench-api mutate clean
+.PHONY: help uv install browser-deps proxy-deps fhir-schema demo demo-text test check format bench bench-api faults mutate clean
 
 # The demo's own SQLite database (never the production default ./cervixwatch.db).
 DEMO_DB ?= cervixwatch-demo.db
@@ -21,6 +21,7 @@ help:
 	@echo "make check   ruff format --check, ruff check, mypy"
 	@echo "make bench   run the assess and CLI start-up benchmarks (benchmarks/assess.py, startup.py)"
 	@echo "make bench-api  run the API benchmark against PostgreSQL (benchmarks/api.py)"
+	@echo "make faults  the fault suite in full: workers killed, database connections cut (tests/faults)"
 	@echo "make mutate  mutation testing of src/cervixwatch/clinical/ (slow; not part of make test)"
 
 # uv comes from PyPI (the only registry we can rely on); the lock file pins everything else.
@@ -145,6 +146,16 @@ bench: install
 
 bench-api: install
 	$(UV) run python benchmarks/api.py
+
+# The fault suite (tests/faults; its figures in docs/reliability.md): `cervixwatch serve
+# --workers 2` on PostgreSQL importing in a loop while a worker is killed, both are killed,
+# or the database's connections are terminated, FAULT_TRIALS times each; then SQLite killed
+# mid-write. Prints the figures. `make test` runs 2 trials of each. PostgreSQL comes from
+# CERVIXWATCH_TEST_DATABASE_URL, as for the tests (unset: skipped, saying so).
+FAULT_TRIALS ?= 20
+
+faults: install
+	CERVIXWATCH_FAULT_TRIALS=$(FAULT_TRIALS) $(UV) run pytest tests/faults -m faults -s
 
 # Mutation testing of the clinical core with mutmut ([tool.mutmut] in pyproject.toml;
 # docs/testing.md, "Mutation testing"). Slow, so never part of `make test`. mutmut works in

@@ -34,7 +34,7 @@ from sqlalchemy.engine import make_url
 from cervixwatch.serving import EARLY_DEATH_SECONDS
 from cervixwatch.store.database import make_engine
 from tests.faults import harness
-from tests.faults.ledger import Stored, Tally, audit_duplicates, check, expected_signatures
+from tests.faults.ledger import Stored, Tally, audit_problems, check, expected_signatures
 from tests.faults.loop import Attempt, ImportLoop
 from tests.faults.women import Women, templates
 from tests.server_process import free_port
@@ -232,7 +232,7 @@ def _judge(
                 kind = trial.kind
         by_kind[kind].append(attempt)
     tallies = {kind: check(stored, sent, expected) for kind, sent in by_kind.items()}
-    extra.extend(audit_duplicates(stored))
+    extra.extend(audit_problems(stored))
     if stored.chain_problem:
         extra.append(f"the audit chain does not verify: {stored.chain_problem}")
     return Figures(done, tallies, extra, 0.0)
@@ -316,7 +316,7 @@ def _judge_sqlite(
     unknown = {a.template for a in attempts} - expected.keys()
     extra.extend(f"template {t}: no copy was imported before the kill" for t in unknown)
     known = [a for a in attempts if a.template not in unknown]
-    extra.extend(audit_duplicates(stored))
+    extra.extend(audit_problems(stored))
     if stored.chain_problem:
         extra.append(f"the audit chain does not verify: {stored.chain_problem}")
     return Figures(done, {SQLITE_KIND: check(stored, known, expected)}, extra, 0.0)

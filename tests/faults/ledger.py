@@ -253,7 +253,17 @@ def check(stored: Stored, attempts: Sequence[Attempt], expected: dict[int, Signa
     return tally
 
 
-def audit_duplicates(stored: Stored) -> list[str]:
-    """Request ids with more than one audit entry."""
+def audit_problems(stored: Stored) -> list[str]:
+    """Request ids with more than one audit entry, and imports recorded as a success that
+    stored nothing."""
     counted = Counter(entry.request_id for entry in stored.audit)
-    return [f"request {rid}: {n} audit entries" for rid, n in counted.items() if n > 1]
+    found = [f"request {rid}: {n} audit entries" for rid, n in counted.items() if n > 1]
+    found.extend(
+        f"request {entry.request_id}: an import recorded as a success, but its woman is not stored"
+        for entry in stored.audit
+        if entry.method == "POST"
+        and entry.route == "/fhir"
+        and entry.outcome == "success"
+        and entry.patient_id not in stored.rows
+    )
+    return found
