@@ -25,6 +25,7 @@ inputs"):
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Final
@@ -61,6 +62,8 @@ from cervixwatch.knowledge import codes as c
 
 SKIPPED_OBSERVATION_STATUSES = STATUSES["Observation"].having(SKIP, WITHDRAW)
 REVISED_STATUSES = REVISED_OBSERVATION
+
+log = logging.getLogger(__name__)
 
 _OUTCOMES = {c.cw(o.value): o for o in PriorOutcome}
 _ONSETS = {c.cw(o.value): o for o in Onset} | {
@@ -251,7 +254,23 @@ def records_from_bundle(
         where = Where(resource, index)
         if modifiers and _refused(resource, where, got):
             continue
-        reader(resource, where, url, got)
+        if "status" in resource and not isinstance(resource["status"], str):
+            # Every status is a code; any other JSON value is refused here, once, rather than
+            # by each reader's look-up (a list cannot even be looked up).
+            raise where.error("status", f"expected a code, got {type(resource['status']).__name__}")
+        try:
+            reader(resource, where, url, got)
+        except (TypeError, AttributeError, KeyError) as error:
+            # Each reader checks the elements it reads; one it did not foresee (an object
+            # where a string belongs, a number where a list does) is still this resource's
+            # fault, refused naming it, never a server error. Logged by type, to be found.
+            log.warning("%s not read: %s in its reader", where.label, type(error).__name__)
+            raise where.error(
+                "resourceType",
+                "an element holds the wrong kind of JSON value for FHIR R4, so the resource "
+                "cannot be read",
+                "structure",
+            ) from None
     if ignored:
         got.notes.append(f"{ignored} resource(s) not about this patient were ignored")
 
@@ -468,7 +487,7 @@ def _prior_pregnancy(r: Mapping[str, Any], where: Where, got: Reading) -> None:
     for code in outcome_codes:
         outcome = _OUTCOMES.get(code, outcome)
     gestation_days = onset = cerclage = fetuses = None
-    for i, component in enumerate(r.get("component") or ()):
+    for i, component in enumerate(fv.listed(r.get("component"), where, "component")):
         if not isinstance(component, dict):
             continue
         ccodes = codes_of(component.get("code"))

@@ -207,7 +207,7 @@ def procedure(r: Mapping[str, Any], where: Where, _url: str | None, got: Reading
             else ExcisionKind.LLETZ
         )
         depth = None
-        for i, ext in enumerate(r.get("extension") or ()):
+        for i, ext in enumerate(fv.listed(r.get("extension"), where, "extension")):
             if isinstance(ext, dict) and ext.get("url") == c.EXCISION_DEPTH_EXTENSION:
                 depth = fv.quantity(
                     ext.get("valueQuantity"),
@@ -270,14 +270,17 @@ def _decline(
 # --- Medications ----------------------------------------------------------------------------
 
 
-def _medication(r: Mapping[str, Any], meds: Mapping[str, Mapping[str, Any]]) -> Medication | None:
+def _medication(
+    r: Mapping[str, Any], meds: Mapping[str, Mapping[str, Any]], where: Where
+) -> Medication | None:
     """What a MedicationRequest or MedicationStatement is coded as (fhir-mapping.md)."""
     code = codes_of(r.get("medicationCodeableConcept"))
     ref = r.get("medicationReference")
-    if isinstance(ref, dict) and ref.get("reference") in meds:
+    if isinstance(ref, dict) and isinstance(ref.get("reference"), str) and ref["reference"] in meds:
         code |= codes_of(meds[ref["reference"]].get("code"))
     routes: set[c.Code] = set()
-    for dosage in r.get("dosageInstruction") or r.get("dosage") or ():
+    name = "dosageInstruction" if "dosageInstruction" in r else "dosage"
+    for dosage in fv.listed(r.get(name), where, name):
         if isinstance(dosage, dict):
             routes |= codes_of(dosage.get("route"))
     if c.HYDROXYPROGESTERONE_CAPROATE in code:
@@ -297,7 +300,7 @@ def medication_request(r: Mapping[str, Any], where: Where, _url: str | None, got
         started = fv.parse_partial_date(r["authoredOn"], where, "authoredOn").earliest()
         if started > got.as_of:
             return
-    medication = _medication(r, got.medications)
+    medication = _medication(r, got.medications, where)
     if medication is not None:
         got.medication_orders.append(MedicationOrder(medication, started, r.get("id")))
 
@@ -310,7 +313,7 @@ def medication_statement(
         "MedicationStatement", r.get("status")
     ) is not READ or c.REFUSAL_BY_PATIENT not in codes_of(r.get("statusReason")):
         return
-    if _medication(r, got.medications) is not Medication.VAGINAL_PROGESTERONE:
+    if _medication(r, got.medications, where) is not Medication.VAGINAL_PROGESTERONE:
         return
     if "effectiveDateTime" in r:
         on = fv.parse_date(r["effectiveDateTime"], where, "effectiveDateTime")
@@ -340,13 +343,14 @@ def questionnaire_response(
         return
     present: set[Symptom] = set()
     absent: set[Symptom] = set()
-    for i, item in enumerate(r.get("item") or ()):
+    for i, item in enumerate(fv.listed(r.get("item"), where, "item")):
         if not isinstance(item, dict):
             continue
-        symptom = _SYMPTOMS.get(item.get("linkId", ""))
+        link = item.get("linkId")
+        symptom = _SYMPTOMS.get(link) if isinstance(link, str) else None
         if symptom is None:
             continue
-        for answer in item.get("answer") or ():
+        for answer in fv.listed(item.get("answer"), where, f"item[{i}].answer"):
             if isinstance(answer, dict) and "valueBoolean" in answer:
                 yes = fv.boolean(answer["valueBoolean"], where, f"item[{i}].answer.valueBoolean")
                 (present if yes else absent).add(symptom)

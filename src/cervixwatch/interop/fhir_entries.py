@@ -98,7 +98,7 @@ def _request(entry: Mapping[str, Any], index: int) -> Request | None:
     if not isinstance(request, dict):
         raise _unreadable(f"{at}: expected an object", at)
     method, url = request.get("method"), request.get("url")
-    if method not in _METHODS:
+    if not isinstance(method, str) or method not in _METHODS:
         raise _unreadable(f"{at}.method: {method!r} is not an HTTP verb of FHIR", f"{at}.method")
     if not isinstance(url, str) or not url:
         raise _unreadable(f"{at}.url: missing", f"{at}.url")
@@ -144,7 +144,7 @@ def bundle_entries(
     entry, which may carry none. `check_ids`: each id is a FHIR id, as one that is stored
     must be (the command line, which stores nothing, reads any string)."""
     kind = bundle.get("type")
-    if kind not in types:
+    if not isinstance(kind, str) or kind not in types:
         code: IssueCode = "not-supported" if kind in ("batch", "transaction") else "structure"
         raise _unreadable(
             f"Bundle.type: {kind!r} is not one of {', '.join(sorted(types))}", "Bundle.type", code

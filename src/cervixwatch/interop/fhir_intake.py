@@ -336,7 +336,9 @@ def bundle_for_reader(
 
 def _ended_on(resource: Mapping[str, Any], where: Where) -> dt.date | None:
     """The day an order ended, where the resource says: the end of its dosage's bounds."""
-    for i, dosage in enumerate(resource.get("dosageInstruction") or ()):
+    for i, dosage in enumerate(
+        fv.listed(resource.get("dosageInstruction"), where, "dosageInstruction")
+    ):
         repeat = (dosage.get("timing") or {}).get("repeat") if isinstance(dosage, dict) else None
         bounds = repeat.get("boundsPeriod") if isinstance(repeat, dict) else None
         if isinstance(bounds, dict) and isinstance(bounds.get("end"), str):

@@ -121,7 +121,8 @@ def absent_reason(resource: Mapping[str, Any]) -> str | None:
     if reason is None or has_value(resource):
         return None
     if isinstance(reason, dict):
-        for coding in reason.get("coding") or ():
+        codings = reason.get("coding")
+        for coding in codings if isinstance(codings, list) else ():
             if isinstance(coding, dict) and isinstance(coding.get("code"), str):
                 return str(coding["code"])
         if isinstance(reason.get("text"), str):

@@ -62,6 +62,17 @@ class Where:
         )
 
 
+def listed(value: object, where: Where, field: str) -> list[Any]:
+    """An element FHIR JSON holds as an array (`item`, `answer`, `component`): the list, [] when
+    absent; anything else is refused, naming the element (never read as no items: a report's
+    symptoms would be lost without a word)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise where.error(field, f"expected a list (a JSON array), got {type(value).__name__}")
+    return value
+
+
 def codes_of(concept: object) -> set[Code]:
     """The (system, code) pairs of a CodeableConcept (or a list of them); junk is tolerated."""
     out: set[Code] = set()
@@ -69,7 +80,8 @@ def codes_of(concept: object) -> set[Code]:
     for item in concepts:
         if not isinstance(item, dict):
             continue
-        for coding in item.get("coding") or ():
+        codings = item.get("coding")
+        for coding in codings if isinstance(codings, list) else ():
             if isinstance(coding, dict):
                 system, code = coding.get("system"), coding.get("code")
                 if isinstance(system, str) and isinstance(code, str):

@@ -36,7 +36,7 @@ from cervixwatch.app.importing import (
     import_bundle,
 )
 from cervixwatch.app.patient_identity import Sender
-from cervixwatch.interop.fhir_entries import UnreadableBundle, load_bundle
+from cervixwatch.interop.fhir_entries import UnreadableBundle, bundle_entries, load_bundle
 from cervixwatch.settings import Settings
 from cervixwatch.web.access import (
     ClinicalList,
@@ -181,6 +181,10 @@ def run_transaction(
     """Resolve the Bundle's conditions, then import what is left, all or nothing (in a
     worker thread: it reads and writes the database)."""
     scope = scope_of(principal)
+    try:
+        bundle_entries(bundle)  # its structure, before its conditions are looked up
+    except UnreadableBundle as error:
+        raise InvalidBundle(str(error), expression=error.path, code=error.code) from None
     resolved = resolve(bundle, finder(sessions, scope))
     if not resolved.bundle["entry"] and resolved.matched:
         return Done(None, resolved)  # every entry found already stored: nothing to write
