@@ -10,7 +10,7 @@ import dataclasses
 from cervixwatch.app.exporting import INSIDE_PREFIXES, SET_PREFIXES, TUPLE_PREFIXES
 from cervixwatch.clinical.records import PregnancyRecords
 from cervixwatch.interop.fhir_intake import PARTS_OF_TYPE
-from cervixwatch.knowledge.record_kinds import BY_PART, RECORD_KINDS
+from cervixwatch.knowledge.record_kinds import BY_PART, RECORD_KINDS, RECORD_RESOURCE_TYPES
 from cervixwatch.store.mapping import RECORD_KINDS as STORED_KINDS
 
 #: The fields of `PregnancyRecords` that are no kind of record: who and which pregnancy.
@@ -50,3 +50,9 @@ def test_ids_are_unique_and_the_layers_tables_are_the_registrys() -> None:
     )
     assert PARTS_OF_TYPE["MedicationStatement"] == ("declined",)
     assert "maternal_conditions" not in PARTS_OF_TYPE["Condition"]  # a set: no ids to take back
+
+
+def test_the_record_resource_types_are_the_registrys() -> None:
+    named = {t for k in RECORD_KINDS for t in k.fhir_types}
+    assert set(RECORD_RESOURCE_TYPES) == named
+    assert len(RECORD_RESOURCE_TYPES) == len(named)

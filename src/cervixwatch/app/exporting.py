@@ -40,6 +40,7 @@ from cervixwatch.interop.fhir_values import codes_of
 from cervixwatch.interop.fhir_write import bundle_from_records
 from cervixwatch.interop.history_counts import COUNTED_AS
 from cervixwatch.knowledge.record_kinds import RECORD_KINDS as RECORD_KIND_NAMES
+from cervixwatch.knowledge.record_kinds import RECORD_RESOURCE_TYPES
 from cervixwatch.store.assessments import assessment_owner
 from cervixwatch.store.crud import plausible_id
 from cervixwatch.store.exports import (
@@ -57,13 +58,7 @@ from cervixwatch.store.resource_index import DateTest, Found, ResourceQuery, fin
 #: Resource types the facade reads and searches.
 RESOURCE_TYPES: Final = (
     "Patient",
-    "Observation",
-    "Condition",
-    "Procedure",
-    "MedicationRequest",
-    "MedicationStatement",
-    "QuestionnaireResponse",
-    "Task",
+    *RECORD_RESOURCE_TYPES,
     # Her stored assessment (`app.assessment_fhir`), id `assessment-<row>`.
     *ASSESSMENT_TYPES,
 )

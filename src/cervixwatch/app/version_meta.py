@@ -28,21 +28,11 @@ from typing import Any, Final
 import orjson
 from sqlalchemy.orm import Session
 
+from cervixwatch.knowledge.record_kinds import RECORD_RESOURCE_TYPES
 from cervixwatch.store.versions import Kept, latest_versions, written_at
 
 #: The types whose resources have versions: the records and the Patient.
-VERSIONED_TYPES: Final = frozenset(
-    {
-        "Patient",
-        "Observation",
-        "Condition",
-        "Procedure",
-        "MedicationRequest",
-        "MedicationStatement",
-        "QuestionnaireResponse",
-        "Task",
-    }
-)
+VERSIONED_TYPES: Final = frozenset({"Patient", *RECORD_RESOURCE_TYPES})
 #: `meta` elements that say which version a resource is, not what it holds.
 _VERSION_META = ("versionId", "lastUpdated")
 

@@ -49,7 +49,7 @@ from cervixwatch.interop.intake import (
     Withdrawals,
 )
 from cervixwatch.knowledge import codes as c
-from cervixwatch.knowledge.record_kinds import PARTS_OF_FHIR_TYPE
+from cervixwatch.knowledge.record_kinds import PARTS_OF_FHIR_TYPE, RECORD_RESOURCE_TYPES
 
 __all__ = [
     "HORIZON",
@@ -61,17 +61,7 @@ __all__ = [
 #: Records are read as of this day: every record is imported, whatever its date.
 HORIZON: Final = dt.date.max
 #: The resources that carry records; every one of them must be about the Bundle's woman.
-RECORD_TYPES: Final = frozenset(
-    {
-        "Observation",
-        "Condition",
-        "Procedure",
-        "MedicationRequest",
-        "MedicationStatement",
-        "QuestionnaireResponse",
-        "Task",
-    }
-)
+RECORD_TYPES: Final = frozenset(RECORD_RESOURCE_TYPES)
 #: The record parts each resource type may be read as (and so what sending it again, changed
 #: or withdrawn, may take back).
 PARTS_OF_TYPE: Final = PARTS_OF_FHIR_TYPE

@@ -134,3 +134,15 @@ PARTS_OF_FHIR_TYPE: Final[Mapping[str, tuple[str, ...]]] = {
     fhir_type: tuple(k.part for k in RECORD_KINDS if fhir_type in k.fhir_types and not k.is_set)
     for fhir_type in dict.fromkeys(t for k in RECORD_KINDS for t in k.fhir_types)
 }
+
+#: The FHIR resource types her records are served, searched and written as, in the order the
+#: facade lists them (`tests/unit/test_record_kinds.py`: exactly the registry's types).
+RECORD_RESOURCE_TYPES: Final = (
+    "Observation",
+    "Condition",
+    "Procedure",
+    "MedicationRequest",
+    "MedicationStatement",
+    "QuestionnaireResponse",
+    "Task",
+)

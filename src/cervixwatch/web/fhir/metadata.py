@@ -7,6 +7,7 @@ from typing import Any
 
 from cervixwatch import __version__
 from cervixwatch.app.version_meta import VERSIONED_TYPES
+from cervixwatch.knowledge.record_kinds import RECORD_RESOURCE_TYPES
 
 #: Search parameters of every record type besides `code` (or `questionnaire`).
 _RECORD_PARAMS = (
@@ -127,13 +128,7 @@ RESULT_PARAMS: tuple[tuple[str, str, str], ...] = (
 )
 #: Record types whose resources name their woman (the `_include` and `_revinclude` targets).
 PATIENT_RECORDS = (
-    "Observation",
-    "Condition",
-    "Procedure",
-    "MedicationRequest",
-    "MedicationStatement",
-    "QuestionnaireResponse",
-    "Task",
+    *RECORD_RESOURCE_TYPES,
     "GuidanceResponse",
     "RequestGroup",
     "RiskAssessment",
@@ -219,16 +214,7 @@ HISTORY_INTERACTIONS: tuple[dict[str, str], ...] = (
     },
 )
 #: The types a client writes (`web/fhir/write_routes.py`): the woman and her records.
-WRITABLE: tuple[str, ...] = (
-    "Patient",
-    "Observation",
-    "Condition",
-    "Procedure",
-    "MedicationRequest",
-    "MedicationStatement",
-    "QuestionnaireResponse",
-    "Task",
-)
+WRITABLE: tuple[str, ...] = ("Patient", *RECORD_RESOURCE_TYPES)
 _WRITE_INTERACTIONS: tuple[dict[str, str], ...] = (
     {
         "code": "create",

@@ -13,11 +13,11 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Final
+from typing import Annotated, Any, Final
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -159,6 +159,60 @@ class Done:
 
     imported: Imported | None
     resolved: Resolved
+
+
+@dataclass(frozen=True, slots=True)
+class Writer:
+    """What every write needs of its request: who asks, the database, the profiles, today."""
+
+    request: Request
+    sessions: sessionmaker[Session]
+    profiles: Profiles
+    today: dt.date
+    principal: Principal
+    settings: Settings
+
+    def run(self, bundle: Mapping[str, Any]) -> Done:
+        """`run_transaction` for this request (call in a worker thread)."""
+        return run_transaction(
+            self.request,
+            bundle,
+            sessions=self.sessions,
+            profiles=self.profiles,
+            today=self.today,
+            principal=self.principal,
+            settings=self.settings,
+        )
+
+    async def write_one(self, entry: dict[str, Any]) -> Done:
+        """One entry (a create, update or delete) as a transaction of its own."""
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [entry]}
+        done = await run_in_threadpool(self.run, bundle)
+        recorded_by_route(self.request, 200)
+        if done.imported is not None:
+            audit_patient(self.request, done.imported.patient_id)
+        return done
+
+    async def write_resource(self, resource_type: str, wanted: dict[str, Any]) -> Response:
+        """Create or update from the request's body as `wanted` (its `request`) says, and
+        answer with what was stored (`_single_answer`)."""
+        resource = await _resource(self.request)
+        done = await self.write_one({"resource": resource, "request": wanted})
+        return _single_answer(self.request, done, resource_type, self.sessions, self.profiles)
+
+
+def _writer(
+    request: Request,
+    sessions: SessionsDep,
+    profiles: ProfilesDep,
+    today: TodayDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+) -> Writer:
+    return Writer(request, sessions, profiles, today, principal, settings)
+
+
+WriterDep = Annotated[Writer, Depends(_writer)]
 
 
 def _load(raw: bytes) -> dict[str, Any]:
@@ -321,35 +375,16 @@ def _renumbered(operation_outcome: Mapping[str, Any], index: int) -> dict[str, A
     openapi_extra=_JSON_BODY,
 )
 @allow(ClinicalList(audit_action="import", writes=True))
-async def transaction(
-    request: Request,
-    sessions: SessionsDep,
-    profiles: ProfilesDep,
-    today: TodayDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-) -> Response:
+async def transaction(request: Request, writer: WriterDep) -> Response:
     query_params(request, frozenset(), "transaction")
     media_type = response_media_type(request)
     check_content_type(request)
     bundle = _load(await request.body())
-
-    def run(one: Mapping[str, Any]) -> Done:
-        return run_transaction(
-            request,
-            one,
-            sessions=sessions,
-            profiles=profiles,
-            today=today,
-            principal=principal,
-            settings=settings,
-        )
-
     if bundle.get("type") == "batch":
-        answer = await run_in_threadpool(_batch_response, bundle, run)
+        answer = await run_in_threadpool(_batch_response, bundle, writer.run)
         recorded_by_route(request, 200)
         return fhir_response(request, answer, media_type=media_type)
-    done = await run_in_threadpool(run, bundle)
+    done = await run_in_threadpool(writer.run, bundle)
     recorded_by_route(request, 200)
     if done.imported is not None:
         audit_patient(request, done.imported.patient_id)
@@ -454,33 +489,6 @@ def _single_answer(
     return fhir_response(request, resource, status, headers)
 
 
-async def _write_one(
-    request: Request,
-    entry: dict[str, Any],
-    *,
-    sessions: sessionmaker[Session],
-    profiles: Profiles,
-    today: dt.date,
-    principal: Principal,
-    settings: Settings,
-) -> Done:
-    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [entry]}
-    done = await run_in_threadpool(
-        run_transaction,
-        request,
-        bundle,
-        sessions=sessions,
-        profiles=profiles,
-        today=today,
-        principal=principal,
-        settings=settings,
-    )
-    recorded_by_route(request, 200)
-    if done.imported is not None:
-        audit_patient(request, done.imported.patient_id)
-    return done
-
-
 @router.post(
     "/{resource_type}",
     summary="Create a resource (If-None-Exist: a conditional create)",
@@ -488,35 +496,21 @@ async def _write_one(
     openapi_extra=_JSON_BODY,
 )
 @allow(ClinicalList(audit_action="import", writes=True))
-async def create(
-    request: Request,
-    resource_type: str,
-    sessions: SessionsDep,
-    profiles: ProfilesDep,
-    today: TodayDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-) -> Response:
+async def create(request: Request, resource_type: str, writer: WriterDep) -> Response:
     _writable(resource_type)
-    resource = await _resource(request)
     wanted: dict[str, Any] = {"method": "POST", "url": resource_type}
     # The condition in If-None-Exist (R4), or, as some clients send it (fhirpy's
     # get_or_create), as the query of the POST.
-    query = urlencode(
+    if condition := request.headers.get("if-none-exist") or _query(request):
+        wanted["ifNoneExist"] = condition.removeprefix(f"{resource_type}?").lstrip("?")
+    return await writer.write_resource(resource_type, wanted)
+
+
+def _query(request: Request) -> str:
+    """The request's search parameters (not the format ones), as a query string."""
+    return urlencode(
         [(k, v) for k, v in request.query_params.multi_items() if k not in FORMAT_PARAMS]
     )
-    if condition := request.headers.get("if-none-exist") or query:
-        wanted["ifNoneExist"] = condition.removeprefix(f"{resource_type}?").lstrip("?")
-    done = await _write_one(
-        request,
-        {"resource": resource, "request": wanted},
-        sessions=sessions,
-        profiles=profiles,
-        today=today,
-        principal=principal,
-        settings=settings,
-    )
-    return _single_answer(request, done, resource_type, sessions, profiles)
 
 
 @router.put(
@@ -529,31 +523,14 @@ async def create(
 # team's record is answered as one that is not here (405, ids being this server's).
 @allow(ClinicalList(audit_action="import", writes=True))
 async def update(
-    request: Request,
-    resource_type: str,
-    resource_id: str,
-    sessions: SessionsDep,
-    profiles: ProfilesDep,
-    today: TodayDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
+    request: Request, resource_type: str, resource_id: str, writer: WriterDep
 ) -> Response:
     _writable(resource_type)
     query_params(request, frozenset(), "update")
-    resource = await _resource(request)
     wanted: dict[str, Any] = {"method": "PUT", "url": f"{resource_type}/{resource_id}"}
     if if_match := request.headers.get("if-match"):
         wanted["ifMatch"] = if_match
-    done = await _write_one(
-        request,
-        {"resource": resource, "request": wanted},
-        sessions=sessions,
-        profiles=profiles,
-        today=today,
-        principal=principal,
-        settings=settings,
-    )
-    return _single_answer(request, done, resource_type, sessions, profiles)
+    return await writer.write_resource(resource_type, wanted)
 
 
 @router.put(
@@ -563,19 +540,9 @@ async def update(
     openapi_extra=_JSON_BODY,
 )
 @allow(ClinicalList(audit_action="import", writes=True))
-async def conditional_update(
-    request: Request,
-    resource_type: str,
-    sessions: SessionsDep,
-    profiles: ProfilesDep,
-    today: TodayDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-) -> Response:
+async def conditional_update(request: Request, resource_type: str, writer: WriterDep) -> Response:
     _writable(resource_type)
-    query = urlencode(
-        [(k, v) for k, v in request.query_params.multi_items() if k not in FORMAT_PARAMS]
-    )
+    query = _query(request)
     if not query:
         raise FhirError(
             405,
@@ -584,20 +551,10 @@ async def conditional_update(
             "not-supported",
             headers={"Allow": "GET, POST, PUT"},
         )
-    resource = await _resource(request)
     wanted: dict[str, Any] = {"method": "PUT", "url": f"{resource_type}?{query}"}
     if if_match := request.headers.get("if-match"):
         wanted["ifMatch"] = if_match
-    done = await _write_one(
-        request,
-        {"resource": resource, "request": wanted},
-        sessions=sessions,
-        profiles=profiles,
-        today=today,
-        principal=principal,
-        settings=settings,
-    )
-    return _single_answer(request, done, resource_type, sessions, profiles)
+    return await writer.write_resource(resource_type, wanted)
 
 
 @router.delete(
@@ -607,14 +564,7 @@ async def conditional_update(
 )
 @allow(PatientData("write", locate_written, audit_action="import"))
 async def delete(
-    request: Request,
-    resource_type: str,
-    resource_id: str,
-    sessions: SessionsDep,
-    profiles: ProfilesDep,
-    today: TodayDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
+    request: Request, resource_type: str, resource_id: str, writer: WriterDep
 ) -> Response:
     _writable(resource_type)
     query_params(request, frozenset(), "delete")
@@ -626,14 +576,8 @@ async def delete(
             "not-supported",
             headers={"Allow": "GET, PUT"},
         )
-    await _write_one(
-        request,
-        {"request": {"method": "DELETE", "url": f"{resource_type}/{resource_id}"}},
-        sessions=sessions,
-        profiles=profiles,
-        today=today,
-        principal=principal,
-        settings=settings,
+    await writer.write_one(
+        {"request": {"method": "DELETE", "url": f"{resource_type}/{resource_id}"}}
     )
     return Response(status_code=204)
 
