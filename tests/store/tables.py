@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from cervixwatch.store.models import Base
 
 #: Tables of accounts and the audit log: kept by `delete_everything` (users and their tokens
-#: outlive a test's data; the audit log cannot be emptied, nor its chain's head) and not
-#: counted by `row_counts` (a request adds an audit entry however it ends; a sign-in touches
-#: its token).
+#: outlive a test's data; the audit log cannot be emptied, nor its chain's head; the access
+#: generation is one row that only grows) and not counted by `row_counts` (a request adds an
+#: audit entry however it ends; a sign-in touches its token).
 ACCESS_TABLES = frozenset(
     {
         "users",
@@ -20,6 +20,7 @@ ACCESS_TABLES = frozenset(
         "api_tokens",
         "audit_events",
         "audit_chain_head",
+        "access_generation",
     }
 )
 

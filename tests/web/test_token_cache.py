@@ -1,6 +1,8 @@
 """The few seconds a bearer token's principal is remembered (`access/token_cache.py`): a change
-made in this process bites at once; one made elsewhere (another worker, the CLI) within the
-cache's seconds; and no entry outlives its token."""
+made through the app bites at once, in this process or another (another worker, the CLI: the
+access generation moved); one written to the tables by hand within the cache's seconds; and no
+entry outlives its token. The same across two real worker processes:
+`tests/test_serve_revocation.py`."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from sqlalchemy import Engine, update
 from cervixwatch.access.principal import Principal, Role
 from cervixwatch.access.token_cache import TokenCache
 from cervixwatch.app import accounts
+from cervixwatch.store import accounts as account_store
 from cervixwatch.store.models import ApiTokenRow
 from cervixwatch.web.app import create_app
 from tests.store.tables import delete_everything
@@ -38,9 +41,16 @@ def cached(engine: Engine) -> Iterator[TestClient]:
     delete_everything(engine)
 
 
+def _revoke_as_another_process_would(client: TestClient, token_id: str) -> None:
+    """As another worker process or the CLI does: through the store, in a transaction of its
+    own, without this process's `forget_everywhere`."""
+    sessions = client.app.state.sessions  # type: ignore[attr-defined]
+    with sessions.begin() as session:
+        assert account_store.revoke_token(session, token_id, dt.datetime.now(dt.UTC))
+
+
 def _revoke_behind_the_apps_back(client: TestClient, token_id: str) -> None:
-    """As another worker process or the CLI would: in the database, not through this
-    process's use cases (which would forget the cache at once)."""
+    """By hand, in SQL, around the store (the access generation does not move)."""
     sessions = client.app.state.sessions  # type: ignore[attr-defined]
     with sessions.begin() as session:
         session.execute(
@@ -55,7 +65,33 @@ def _token_id(client: TestClient, token: str) -> str:
     return str(listed["id"])
 
 
-def test_a_token_revoked_elsewhere_stops_working_within_the_cache_seconds(
+def test_a_token_revoked_by_another_process_stops_working_at_once(cached: TestClient) -> None:
+    _, token = make_user(cached, Role.CLINICIAN, teams=(TEAM,))
+    token_id = _token_id(cached, token)  # looked up, and now remembered
+    assert cached.get("/api/worklist", headers=bearer(token)).status_code == 200
+    _revoke_as_another_process_would(cached, token_id)
+    assert cached.get("/api/worklist", headers=bearer(token)).status_code == 401
+
+
+def test_a_care_team_left_in_another_process_is_seen_at_once(cached: TestClient) -> None:
+    sessions = cached.app.state.sessions  # type: ignore[attr-defined]
+    cache = cached.app.state.token_cache  # type: ignore[attr-defined]
+    username, token = make_user(cached, Role.CLINICIAN, teams=(TEAM, "Second team"))
+    before = accounts.token_principal(sessions, token, cache)
+    assert before is not None
+    assert len(before.team_ids) == 2
+    with sessions.begin() as session:
+        user = account_store.user_by_username(session, username)
+        team = account_store.team_by_name(session, "Second team")
+        assert user is not None
+        assert team is not None
+        account_store.remove_member(session, team.id, user.id)
+    after = accounts.token_principal(sessions, token, cache)
+    assert after is not None
+    assert len(after.team_ids) == 1
+
+
+def test_a_token_revoked_by_hand_in_sql_stops_working_within_the_cache_seconds(
     cached: TestClient,
 ) -> None:
     _, token = make_user(cached, Role.CLINICIAN, teams=(TEAM,))
@@ -114,15 +150,30 @@ _SOMEONE = Principal(user_id="u1", role=Role.CLINICIAN, via="token")
 def test_an_entry_never_outlives_its_token() -> None:
     cache = TokenCache(seconds=60)
     now = dt.datetime.now(dt.UTC)
-    cache.put("expired", _SOMEONE, now - dt.timedelta(seconds=1))
-    assert cache.get("expired") is None
-    cache.put("expiring", _SOMEONE, now + dt.timedelta(seconds=0.2))
-    assert cache.get("expiring") == _SOMEONE
+    cache.put("expired", _SOMEONE, now - dt.timedelta(seconds=1), 0)
+    assert cache.get("expired", 0) is None
+    cache.put("expiring", _SOMEONE, now + dt.timedelta(seconds=0.2), 0)
+    assert cache.get("expiring", 0) == _SOMEONE
     time.sleep(0.3)
-    assert cache.get("expiring") is None
+    assert cache.get("expiring", 0) is None
 
 
 def test_a_cache_of_zero_seconds_remembers_nothing() -> None:
     cache = TokenCache(seconds=0)
-    cache.put("t", _SOMEONE, dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
-    assert cache.get("t") is None
+    cache.put("t", _SOMEONE, dt.datetime.now(dt.UTC) + dt.timedelta(days=1), 0)
+    assert cache.get("t", 0) is None
+
+
+def test_a_new_generation_forgets_every_entry_and_an_old_one_is_never_kept() -> None:
+    cache = TokenCache(seconds=60)
+    tomorrow = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    cache.put("a", _SOMEONE, tomorrow, 7)
+    cache.put("b", _SOMEONE, tomorrow, 7)
+    assert cache.get("a", 7) == _SOMEONE
+    assert cache.get("b", 8) is None  # access was taken away somewhere: look it up again
+    assert cache.get("a", 8) is None
+    # Found under generation 7 but put after 8 was seen: it may be the revoked one.
+    cache.put("a", _SOMEONE, tomorrow, 7)
+    assert cache.get("a", 8) is None
+    cache.put("a", _SOMEONE, tomorrow, 8)
+    assert cache.get("a", 8) == _SOMEONE

@@ -33,6 +33,7 @@ from cervixwatch.access.password_rules import WeakPassword, check_new_password
 from cervixwatch.access.principal import Principal
 from cervixwatch.access.token_cache import TokenCache, forget_everywhere
 from cervixwatch.app.errors import Conflict, InvalidField, NotFound
+from cervixwatch.store import access_generation
 from cervixwatch.store import accounts as store
 from cervixwatch.store.database import transaction
 from cervixwatch.store.models import CareTeamRow, PatientRow, Role, UserRow
@@ -423,22 +424,22 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
-def cached_token_principal(cache: TokenCache, secret: str) -> Principal | None:
-    """The principal of a token looked up within the cache's few seconds, without the
-    database; None: look it up with `token_principal`."""
-    return cache.get(secret_hash(secret))
-
-
 def token_principal(
     sessions: sessionmaker[Session], secret: str, cache: TokenCache | None = None
 ) -> Principal | None:
     """Who the bearer token `secret` is, or None (unknown, expired, revoked, or its account
-    disabled). With `cache`, a token found live is remembered for the cache's few seconds."""
+    disabled). With `cache`, a token found live is remembered for the cache's few seconds,
+    and used only while the access generation has not moved (`access.token_cache`): a
+    revocation made by any process is seen on the next request."""
     hashed = secret_hash(secret)
-    if cache is not None and (cached := cache.get(hashed)) is not None:
-        return cached
     now = _now()
     with sessions() as session:
+        generation = None
+        if cache is not None and cache.enabled:
+            # Read before the lookup: a revocation committed between the two moves it.
+            generation = access_generation.current(session)
+            if (cached := cache.get(hashed, generation)) is not None:
+                return cached
         found = store.live_token(session, hashed, now)
         if found is None:
             return None
@@ -446,8 +447,8 @@ def token_principal(
         principal = principal_of(session, user, "token", teams=teams)
     if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
         _touch(sessions, store.touch_token, token.id, now)
-    if cache is not None:
-        cache.put(hashed, principal, token.expires_at)
+    if cache is not None and generation is not None:
+        cache.put(hashed, principal, token.expires_at, generation)
     return principal
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, delete, exists, false, func, insert, or_, 
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from cervixwatch.access.principal import Scope
+from cervixwatch.store import access_generation
 from cervixwatch.store.models import (
     ApiTokenRow,
     CareTeamRow,
@@ -60,6 +61,8 @@ def list_teams(session: Session) -> Sequence[CareTeamRow]:
 def add_member(session: Session, team_id: str, user_id: str) -> None:
     if session.get(TeamMemberRow, (team_id, user_id)) is None:
         session.add(TeamMemberRow(team_id=team_id, user_id=user_id))
+        # Her tokens' remembered care teams are out of date in every worker.
+        access_generation.advance(session)
 
 
 def remove_member(session: Session, team_id: str, user_id: str) -> None:
@@ -68,6 +71,7 @@ def remove_member(session: Session, team_id: str, user_id: str) -> None:
             TeamMemberRow.team_id == team_id, TeamMemberRow.user_id == user_id
         )
     )
+    access_generation.advance(session)
 
 
 #: Built once, so it keeps its cache key (see `records._insert`).
@@ -250,6 +254,7 @@ def revoke_tokens_of(session: Session, user_id: str, now: dt.datetime) -> None:
         .where(ApiTokenRow.user_id == user_id, ApiTokenRow.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+    access_generation.advance(session)  # refused now in every worker (issue 12, part 5)
 
 
 def session_started_at(session: Session, session_id: str) -> dt.datetime | None:
@@ -274,7 +279,10 @@ def revoke_token(session: Session, token_id: str, now: dt.datetime) -> bool:
         .where(ApiTokenRow.id == token_id, ApiTokenRow.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    return bool(getattr(result, "rowcount", 0))
+    revoked = bool(getattr(result, "rowcount", 0))
+    if revoked:
+        access_generation.advance(session)  # refused now in every worker (issue 12, part 5)
+    return revoked
 
 
 def count_users(session: Session) -> int:

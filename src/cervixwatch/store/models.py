@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Date,
     Double,
@@ -716,3 +717,18 @@ class AuditChainHead(Base):
     last_event_id: Mapped[int | None]
     last_hash: Mapped[str] = mapped_column(String(64))
     entries: Mapped[int]
+
+
+class AccessGeneration(Base):
+    """How many times access has been taken away, one row (issue 12, part 5;
+    `store.access_generation`). Every change that revokes a token or narrows what a token
+    stands for (a token revoked, an account disabled or its password reset, a care team
+    changed) adds one in its own transaction; a worker process that remembers tokens
+    (`access.token_cache`) reads it on each request and forgets what it remembered under an
+    older value, so the change takes effect in every worker at once."""
+
+    __tablename__ = "access_generation"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    generation: Mapped[int] = mapped_column(BigInteger)

@@ -306,28 +306,10 @@ async def enforce(request: Request) -> None:
         raise HTTPException(500, "this route has no access policy")
     if isinstance(policy, Public):
         return
-    if not isinstance(policy, PatientData) and _caller_known_in_memory(request):
-        # Nothing left that waits on a database or a network: a thread would cost more.
-        principal = _apply(request, policy)
-    else:
-        principal = await run_in_threadpool(_apply, request, policy)
+    # Always in a thread: even a remembered token reads the access generation from the
+    # database (`access.token_cache`, issue 12 part 5).
+    principal = await run_in_threadpool(_apply, request, policy)
     await _check_csrf(request, principal)
-
-
-def _caller_known_in_memory(request: Request) -> bool:
-    """Whether the caller is a bearer token seen seconds ago (now set as the caller) and the
-    rate limits count in this process's memory: then `_apply` needs no I/O for a route that
-    locates no woman."""
-    if not request.app.state.rate_limiter.in_memory:
-        return False
-    token = _bearer(request)
-    if token is None:
-        return False
-    principal = accounts.cached_token_principal(request.app.state.token_cache, token)
-    if principal is None:
-        return False
-    request.state.principal = principal
-    return True
 
 
 def _apply(request: Request, policy: SignedIn | ClinicalList | PatientData) -> Principal:

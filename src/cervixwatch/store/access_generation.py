@@ -1,0 +1,38 @@
+"""The access generation (issue 12, part 5): one number in the database that moves whenever
+access is taken away, so that every worker process, on every host, can tell in one small
+read whether the tokens it remembers (`access.token_cache`) may still be trusted.
+
+`advance` is called inside the transaction that makes the change (a token revoked, an
+account's tokens revoked, a care-team membership changed: `store.accounts`), so the new value
+is seen exactly when the change is: a request that reads it after the change's commit finds
+it moved and looks its token up again. On PostgreSQL the UPDATE locks the row until that
+commit, so concurrent changes each add one.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from cervixwatch.store.models import AccessGeneration
+
+_READ = select(AccessGeneration.generation).where(AccessGeneration.id == 1)
+_ADVANCE = (
+    update(AccessGeneration)
+    .where(AccessGeneration.id == 1)
+    .values(generation=AccessGeneration.generation + 1)
+)
+
+
+def current(session: Session) -> int:
+    """The generation now: one read of a one-row table by its primary key."""
+    found = session.scalar(_READ)
+    if found is None:
+        raise RuntimeError("access_generation has no row: the database is not migrated to 0008")
+    return found
+
+
+def advance(session: Session) -> None:
+    """Access was taken away in this transaction: every remembered token is to be looked up
+    again once it commits."""
+    session.execute(_ADVANCE)
