@@ -4,6 +4,7 @@ the account page, and all of it with the keyboard alone."""
 from __future__ import annotations
 
 import re
+from html import escape as html_escape
 
 from playwright.sync_api import expect
 
@@ -111,3 +112,55 @@ def test_a_user_sets_her_own_password_with_the_admins_one_time_code(
     page.get_by_label("Password").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/worklist")
+
+
+#: A page of another site that posts its owner's username and password to our sign-in: the
+#: login CSRF of issue 12 (the victim then works, unawares, in the attacker's account).
+_ATTACKER_PAGE = """<!doctype html><title>Win a prize</title>
+<form method="post" action="{action}" enctype="{enctype}">
+  <input type="hidden" name="{username_field}" value="{username_value}">
+  <input type="hidden" name="password" value="{password}">
+  <button type="submit">Claim</button>
+</form>"""
+
+
+def test_another_sites_form_does_not_sign_the_browser_in(
+    open_page: OpenPage, live: LiveServer
+) -> None:
+    """Issue 12, low finding (login CSRF): Chromium posts a form from another site's page to
+    the sign-in page and to the API's sign-in, as a form and as smuggled JSON; none of them
+    leaves the browser signed in."""
+    attacker = live.user(Role.ADMIN)
+    smuggled_name = f'{{"username":"{attacker}","password":"{PASSWORD}","x":"'
+    forms = [
+        (f"{live.url}/sign-in", "application/x-www-form-urlencoded", "username", attacker),
+        (f"{live.url}/auth/sign-in", "application/x-www-form-urlencoded", "username", attacker),
+        (f"{live.url}/auth/sign-in", "text/plain", smuggled_name, '"}'),
+    ]
+    page = open_page()
+    served: list[str] = []
+    page.context.route(
+        "http://attacker.test/**",
+        lambda route: route.fulfill(body=served[-1], content_type="text/html"),
+    )
+    for action, enctype, username_field, username_value in forms:
+        served.append(
+            _ATTACKER_PAGE.format(
+                action=action,
+                enctype=enctype,
+                username_field=html_escape(username_field),
+                username_value=html_escape(username_value),
+                password=PASSWORD,
+            )
+        )
+        page.goto("http://attacker.test/prize")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Claim").click()
+        assert "cw_session" not in {c["name"] for c in page.context.cookies()}, action
+    page.goto("/account")
+    page.wait_for_url(re.compile(r"/sign-in\?next=(/|%2F)account$"))
+    # Her own sign-in, on our page, still works in the same browser.
+    page.get_by_label("Username").fill(attacker)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/account")

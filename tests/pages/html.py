@@ -3,9 +3,11 @@ content-security policy forbids in a page."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 from fastapi.testclient import TestClient
+from httpx2 import Response
 
 from cervixwatch.store.models import Role
 from tests.web.accounts import PASSWORD, TEAM, make_user
@@ -21,11 +23,19 @@ def sign_in(
     """Sign `client` in through the form as a new user; returns her bearer token too."""
     teams = (team,) if role == Role.CLINICIAN else ()
     username, token = make_user(client, role, teams=teams, patient_id=patient_id)
-    answer = client.post(
-        "/sign-in", data={"username": username, "password": PASSWORD}, follow_redirects=False
-    )
+    answer = post_sign_in_form(client, username, PASSWORD)
     assert answer.status_code == 303, answer.text
     return token
+
+
+def post_sign_in_form(client: TestClient, username: str, password: str) -> Response:
+    """Post the sign-in page's form as a browser does: the page first (it sets the
+    pre-session cookie), then the form with its token (login CSRF, issue 12)."""
+    page = client.get("/sign-in")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found, "no pre-session token on the sign-in form"
+    form = {"csrf_token": found.group(1), "username": username, "password": password}
+    return client.post("/sign-in", data=form, follow_redirects=False)
 
 
 class _Markup(HTMLParser):

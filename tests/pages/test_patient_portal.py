@@ -24,6 +24,7 @@ from cervixwatch.store.models import Role
 from cervixwatch.views import plain_language
 from cervixwatch.web.app import create_app
 from tests.builders import Woman
+from tests.pages.html import post_sign_in_form
 from tests.store.tables import delete_everything
 from tests.web.accounts import PASSWORD, TEAM, bearer, make_user, test_settings, under_team
 from tests.web.api_builders import at, ok
@@ -61,9 +62,7 @@ def _store(
 
 
 def _sign_in(client: TestClient, username: str) -> None:
-    answer = client.post(
-        "/sign-in", data={"username": username, "password": PASSWORD}, follow_redirects=False
-    )
+    answer = post_sign_in_form(client, username, PASSWORD)
     assert answer.status_code == 303, answer.text
 
 

@@ -1,6 +1,7 @@
 """Signing in and out, the caller's own account, and her API tokens.
 
-    POST   /auth/sign-in        username + password (JSON or a form): sets the sign-in cookie
+    POST   /auth/sign-in        username + password (JSON, or the sign-in page's form with its
+                                pre-session token): sets the sign-in cookie
     POST   /auth/set-password   username + one-time code (from an admin) + a new password
     POST   /auth/sign-out       ends this browser's sign-in
     GET    /auth/me             who is signed in, and the CSRF token of this sign-in
@@ -41,8 +42,10 @@ from cervixwatch.web.access import (
 from cervixwatch.web.api.errors import invalid
 from cervixwatch.web.deps import SessionsDep, SettingsDep
 from cervixwatch.web.signing_in import (
+    ForgedSignIn,
     TooManyAttempts,
     check_backoff,
+    check_not_forged,
     clear_wrong_passwords,
     count_wrong_password,
     end_sign_in,
@@ -158,6 +161,10 @@ def _me(principal: Principal, sessions: SessionsDep) -> Me:
     },
     responses={
         401: {"description": "Wrong username or password"},
+        403: {
+            "description": "Login CSRF: sent from another site's page, or a form without "
+            "the sign-in form's token (integrations send JSON)"
+        },
         429: {"description": "Too many attempts (rate limit, or back-off): see Retry-After"},
     },
 )
@@ -167,6 +174,12 @@ async def sign_in(
 ) -> Me:
     record = access_record(request)
     record.action = "sign-in"
+    try:
+        await check_not_forged(request, settings)
+    except ForgedSignIn:
+        raise HTTPException(
+            403, "sign-in refused: sent from another site, or a form without its token"
+        ) from None
     credentials = await _credentials(request)
     try:
         signed_in = await password_sign_in(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cervixwatch.app import accounts
 from cervixwatch.app.errors import InvalidField
+from cervixwatch.settings import Settings
 from cervixwatch.web.access import (
     EVERYONE_SIGNED_IN,
     PUBLIC,
@@ -21,13 +22,17 @@ from cervixwatch.web.access import (
 from cervixwatch.web.deps import SessionsDep, SettingsDep
 from cervixwatch.web.pages.core import HOME, PageRoute, principal_of, render, safe_next
 from cervixwatch.web.signing_in import (
+    ForgedSignIn,
     TooManyAttempts,
     check_backoff,
+    check_not_forged,
     clear_wrong_passwords,
     count_wrong_password,
     end_sign_in,
     password_sign_in,
     set_session_cookie,
+    set_sign_in_form_cookie,
+    sign_in_form_token,
     sign_in_refused_for,
 )
 
@@ -43,10 +48,23 @@ def front_door(request: Request) -> Response:
     return RedirectResponse(HOME[principal.role], status_code=303)
 
 
+def _sign_in_form(
+    request: Request, settings: Settings, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    """The sign-in page, its form carrying this browser's pre-session token (login CSRF,
+    `web.signing_in`), whose cookie is set (again) with it."""
+    token = sign_in_form_token(request, settings)
+    page = render(
+        request, "sign_in.html", {**context, "sign_in_token": token}, status_code=status_code
+    )
+    set_sign_in_form_cookie(page, request, settings, token)
+    return page
+
+
 @router.get("/sign-in")
 @allow(PUBLIC)
-def sign_in_page(request: Request, next: str | None = None) -> Response:
-    return render(request, "sign_in.html", {"next": safe_next(next), "error": None})
+def sign_in_page(request: Request, settings: SettingsDep, next: str | None = None) -> Response:
+    return _sign_in_form(request, settings, {"next": safe_next(next), "error": None})
 
 
 @router.post("/sign-in")
@@ -63,26 +81,32 @@ async def sign_in(
     record.action = "sign-in"
     target = safe_next(next)
     try:
+        await check_not_forged(request, settings, json=False)
+    except ForgedSignIn:
+        # Login CSRF (issue 12): the username is not shown back, it may be an attacker's.
+        error = "This sign-in did not come from this page, or the page had expired. Sign in here."
+        return _sign_in_form(request, settings, {"next": target, "error": error}, 403)
+    try:
         signed_in = await password_sign_in(request, sessions, settings, username, password)
     except TooManyAttempts as refused:
-        waiting = render(
+        waiting = _sign_in_form(
             request,
-            "sign_in.html",
+            settings,
             {
                 "next": target,
                 "username": username,
                 "error": "Too many attempts. Wait a few minutes and try again.",
             },
-            status_code=429,
+            429,
         )
         waiting.headers["Retry-After"] = str(refused.retry_after)
         return waiting
     except accounts.SignInRefused:
-        return render(
+        return _sign_in_form(
             request,
-            "sign_in.html",
+            settings,
             {"next": target, "username": username, "error": "Wrong username or password."},
-            status_code=401,
+            401,
         )
     record.principal = signed_in.principal
     response = RedirectResponse(target or HOME[signed_in.principal.role], status_code=303)
