@@ -5,7 +5,7 @@ UV_VERSION ?= 0.9.7
 export UV_LINK_MODE ?= copy
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: help uv install browser-deps proxy-deps fhir-schema demo demo-text test check format bench bench-api faults mutate clean
+.PHONY: help uv install browser-deps proxy-deps redis-deps fhir-schema demo demo-text test check format bench bench-api faults mutate clean
 
 # The demo's own SQLite database (never the production default ./cervixwatch.db).
 DEMO_DB ?= cervixwatch-demo.db
@@ -66,7 +66,7 @@ demo: install
 demo-text: install
 	@$(UV) run cervixwatch demo --text
 
-test: install browser-deps fhir-schema proxy-deps
+test: install browser-deps fhir-schema proxy-deps redis-deps
 	$(UV) run pytest
 
 # The reverse proxy's configuration (deploy/nginx/cervixwatch.conf) is checked by nginx's own
@@ -85,6 +85,28 @@ proxy-deps:
 			echo "nginx is missing: the reverse-proxy tests will be skipped."; \
 			echo "Install it with: sudo apt-get install -y --no-install-recommends nginx"; \
 		fi; \
+	fi
+
+# Rate limits shared by every worker (tests/test_serve_shared_state.py) are counted in a Redis
+# server on 127.0.0.1:6379 (its databases 11 and 12). The Python client is in the lock file
+# (`install`); Debian's redis-server is installed as root (`apt-get update` only when the first
+# try fails) and started when nothing answers there; otherwise this says how, and those tests
+# skip saying the same.
+redis-deps:
+	@if ! command -v redis-server >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			export DEBIAN_FRONTEND=noninteractive; \
+			apt-get install -y -q --no-install-recommends redis-server >/dev/null 2>&1 || \
+				{ apt-get update -q && apt-get install -y -q --no-install-recommends redis-server; }; \
+		else \
+			echo "redis-server is missing: the shared rate-limit test will be skipped."; \
+			echo "Install it with: sudo apt-get install -y --no-install-recommends redis-server"; \
+		fi; \
+	fi
+	@if command -v redis-server >/dev/null 2>&1 && \
+		! { command -v redis-cli >/dev/null 2>&1 && redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; }; then \
+		{ command -v service >/dev/null 2>&1 && service redis-server start >/dev/null 2>&1; } || \
+			redis-server --bind 127.0.0.1 --port 6379 --daemonize yes >/dev/null || true; \
 	fi
 
 # The browser tests (tests/browser) drive Debian's Chromium through Playwright; browsers cannot
