@@ -11,6 +11,7 @@ data is written to the audit log (`web.audit`) before its answer leaves.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -41,7 +42,9 @@ from cervixwatch.web.metrics import RequestMetrics, RouteTemplates
 from cervixwatch.web.oidc import add_oidc
 from cervixwatch.web.operations import router as operations_router
 from cervixwatch.web.pages import router as pages_router
-from cervixwatch.web.rate_limits import RateLimiter
+from cervixwatch.web.rate_limits import RateLimiter, per_worker_warning
+
+log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -63,6 +66,8 @@ def create_app(
         engine = make_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
+        if warning := per_worker_warning(settings.rate_limit_storage, settings.workers):
+            log.warning(warning)  # once per worker, in its own log
         try:
             yield
         finally:

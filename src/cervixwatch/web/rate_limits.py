@@ -49,8 +49,6 @@ class RateLimiter:
         assert isinstance(storage, Storage)  # the synchronous kind (no async+ scheme)
         self._storage = storage
         self._strategy = MovingWindowRateLimiter(self._storage)
-        #: The counters are in this process's memory: counting blocks on nothing.
-        self.in_memory = storage_uri.startswith("memory://")
 
     def hit(self, limit: str, *keys: str) -> bool:
         """Count one request against `limit` for `keys`; False (and not counted) when over it."""
@@ -110,6 +108,19 @@ class Backoff:
             return 0
         doublings = min(failures - self.threshold, 32)
         return int(min(self.max_seconds, self.base_seconds * 2**doublings))
+
+
+def per_worker_warning(storage_uri: str, workers: int) -> str | None:
+    """What to warn of when several worker processes each count in their own memory
+    (issue 12, part 5): a client then gets up to `workers` times each limit and back-off
+    threshold. None when the counters are shared or there is one worker."""
+    if workers <= 1 or not storage_uri.startswith("memory://"):
+        return None
+    return (
+        f"rate limits and sign-in back-off are counted per worker process (memory://, "
+        f"{workers} workers): a client may get up to {workers} times each limit; set "
+        "CERVIXWATCH_RATE_LIMIT_STORAGE to a Redis URL (redis://host:6379/0) to share them"
+    )
 
 
 def _joined(kind: str, scope: str, keys: tuple[str, ...]) -> str:
