@@ -39,7 +39,9 @@ def _checked(value: str, allowed: frozenset[str]) -> str:
         if category == "Cs":
             raise ValueError(f"lone surrogate U+{ord(char):04X} is not text")
         if category == "Cf" and char not in allowed:
-            name = unicodedata.name(char, "a format character")
+            # Every format (Cf) character has a name in the Unicode database; the default is
+            # a guard for a database that lacks one, which no test can make.
+            name = unicodedata.name(char, "a format character")  # pragma: no mutate
             raise ValueError(
                 f"invisible or direction-changing character U+{ord(char):04X} ({name.lower()})"
                 " is not allowed"

@@ -174,3 +174,42 @@ def test_a_class_without_fields() -> None:
         make: ClassVar[type[Empty]]
 
     assert Empty() == Empty() == Empty.make()
+
+
+def test_quick_init_made_while_the_test_runs() -> None:
+    """The class is made and given its `__init__` here, not at import (so a change to
+    quick_init is seen by this test): both ways of making it set every field, defaults
+    included, and the functions are named as the class's own."""
+
+    @quick_init
+    @dataclass(frozen=True, slots=True)
+    class Local:
+        make: ClassVar[type[Local]]
+        first: int
+        second: str = "two"
+        third: tuple[int, ...] = ()
+
+    for made in (Local(1, "b", (3,)), Local.make(1, "b", (3,))):
+        assert (made.first, made.second, made.third) == (1, "b", (3,))
+        with pytest.raises(FrozenInstanceError):
+            made.first = 2  # type: ignore[misc]
+    assert Local(5) == Local.make(5) == Local(5, "two", ())
+    assert Local.__init__.__qualname__.endswith("Local.__init__")
+    assert Local.make.__qualname__.endswith("Local.make")
+    assert Local.__init__.__module__ == __name__
+    assert Local.__init__.__annotations__ == {
+        "first": "int",
+        "second": "str",
+        "third": "tuple[int, ...]",
+        "return": None,
+    }
+
+
+def test_quick_init_refuses_what_is_no_frozen_slotted_dataclass() -> None:
+    class Plain:
+        make: ClassVar[type[Plain]]
+
+    with pytest.raises(
+        TypeError, match=r"^Plain: quick_init is for frozen dataclasses with slots$"
+    ):
+        quick_init(Plain)
