@@ -1,0 +1,411 @@
+"""Migrations proven on data (issue 12, part 8), on SQLite and PostgreSQL.
+
+One database is taken up the migrations a revision at a time, and at each revision it is
+given the data that revision's schema could hold, written as that revision's code wrote it
+(raw SQL in that revision's columns; today's code only where the schema is today's: the audit
+chain at 0007, a token at 0008). So the data of every released revision passes through every
+later migration. At the head:
+
+- every row written at every revision is still there with the same values (each revision's
+  columns compared, row by row);
+- today's code reads it all: each pregnancy's records (`load_records`), a woman's FHIR export
+  (`$everything`) and her identifiers, the accounts (a token of 0002 signs in, with its care
+  team), and the audit chain verifies (entries written before the chain existed included).
+
+Then every migration's downgrade (each of 0001-0008 defines one) is run, a revision at a
+time, and at each revision every row written at or before it is still there, unchanged.
+A new migration without data of its own here fails the test (`BUILDERS`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Any
+
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, bindparam, inspect, text
+
+from cervixwatch.access.credentials import secret_hash
+from cervixwatch.app import accounts
+from cervixwatch.app.exporting import everything
+from cervixwatch.app.patients import get_patient
+from cervixwatch.store import access_generation
+from cervixwatch.store.audit import AuditEntry, record
+from cervixwatch.store.audit_chain import verify_engine
+from cervixwatch.store.database import make_engine, session_factory
+from cervixwatch.store.migrate import alembic_config, current_revision, downgrade, upgrade
+from cervixwatch.store.records import load_records
+from cervixwatch.store.types import UTCDateTime
+
+AT = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
+TOKEN_SECRET = "migration-test-token-of-revision-0002"
+
+
+def _revisions() -> list[str]:
+    """Every revision, base first."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return [r.revision for r in reversed(list(script.walk_revisions()))]
+
+
+def _sql(connection: Connection, statement: str, **params: Any) -> None:
+    """`statement` with instants bound as the models bind them (naive UTC text on SQLite);
+    dates, numbers and JSON are written in the SQL itself, as literals."""
+    instants = [
+        bindparam(k, type_=UTCDateTime()) for k, v in params.items() if isinstance(v, dt.datetime)
+    ]
+    connection.execute(text(statement).bindparams(*instants), params)
+
+
+# --- the data each revision could hold ---------------------------------------------------------
+
+
+def _at_0001(engine: Engine) -> None:
+    """A woman with a history and an active pregnancy holding every kind of record of 0001,
+    one imported record's source identifier, and her stored assessment; a second woman."""
+    with engine.begin() as c:
+        _sql(
+            c,
+            "INSERT INTO patients (id, hospital_number, family_name, given_name, birth_date, "
+            "created_at, updated_at) VALUES ('p1', 'MIG0001', 'Quillfeather', 'Ottoline', "
+            "'1991-04-05', :at, :at), ('p2', 'MIG0002', 'Brackenbury', 'Isadora', '1988-11-30', "
+            ":at, :at)",
+            at=AT,
+        )
+        _sql(
+            c,
+            "INSERT INTO pregnancies (id, patient_id, edd, fetuses, status, ended_on, notes, "
+            "created_at, updated_at) VALUES ('g1', 'p1', '2026-08-20', 1, 'active', NULL, "
+            "'[\"seen in clinic\"]', :at, :at), ('g2', 'p2', '2026-07-01', 2, 'active', NULL, "
+            "'[]', :at, :at)",
+            at=AT,
+        )
+        for statement in (
+            "INSERT INTO prior_pregnancies (id, patient_id, ended_year, ended_month, ended_day, "
+            "outcome, gestation_days, onset, cerclage, fetuses, source, source_ref) VALUES "
+            "(1, 'p1', 2023, 6, NULL, 'live-birth', 180, 'spontaneous-labour', NULL, 1, 'form', "
+            "NULL)",
+            "INSERT INTO cervical_excisions (id, patient_id, kind, depth_mm, performed_year, "
+            "performed_month, performed_day, source, source_ref) VALUES (1, 'p1', 'lletz', 12.5, "
+            "2019, NULL, NULL, 'form', NULL)",
+            "INSERT INTO maternal_conditions (id, patient_id, condition, source, source_ref) "
+            "VALUES (1, 'p1', 'uterine-anomaly', 'form', NULL)",
+            "INSERT INTO cervical_lengths (id, pregnancy_id, measured_on, length_mm, method, "
+            "operator, device, source, source_ref) VALUES (1, 'g1', '2026-02-16', 31.0, "
+            "'transvaginal', 'sonographer A', NULL, 'fhir', 'Observation/cl-1')",
+            "INSERT INTO cervical_exams (id, pregnancy_id, examined_on, dilation_cm, "
+            "effacement_percent, membranes_exposed, source, source_ref) VALUES (1, 'g1', "
+            "'2026-02-20', 0.0, 20.0, NULL, 'form', NULL)",
+            "INSERT INTO fibronectin_tests (id, pregnancy_id, tested_on, ng_per_ml, positive, "
+            "source, source_ref) VALUES (1, 'g1', '2026-02-21', 12.0, NULL, 'hl7v2', 'MSG0001')",
+            "INSERT INTO complications (id, pregnancy_id, complication, noted_on, resolved_on, "
+            "source, source_ref) VALUES (1, 'g1', 'vaginal-bleeding', '2026-01-10', "
+            "'2026-01-12', 'form', NULL)",
+            "INSERT INTO cerclage_placements (id, pregnancy_id, placed_on, route, indication, "
+            "source, source_ref) VALUES (1, 'g1', '2026-01-28', 'transvaginal', "
+            "'history-indicated', 'form', NULL)",
+            "INSERT INTO medications (id, pregnancy_id, medication, started_on, stopped_on, "
+            "status, source, source_ref) VALUES (1, 'g1', 'vaginal-progesterone', '2026-02-01', "
+            "NULL, 'active', 'form', NULL)",
+            "INSERT INTO symptom_reports (id, pregnancy_id, reported_on, reported_at, present, "
+            "absent, source, source_ref) VALUES (1, 'g1', '2026-02-25', NULL, "
+            "'[\"backache\"]', '[\"bleeding\"]', 'form', NULL)",
+            "INSERT INTO source_identifiers (id, patient_id, system, value, table_name, row_id) "
+            "VALUES (1, 'p1', 'urn:example:ehr', 'cl-1', 'cervical_lengths', '1')",
+        ):
+            _sql(c, statement)
+        _sql(
+            c,
+            "INSERT INTO assessments (pregnancy_id, as_of, knowledge, computed_at, result, "
+            "ga_days, risk_tier, next_scan_due, next_scan_status, overdue, urgent, codes, "
+            "latest_length_mm, latest_length_on, shortest_length_mm, shortest_length_on) VALUES "
+            "('g1', '2026-03-02', '{}', :at, '{}', 158, NULL, '2026-03-09', 'due', :no, :no, "
+            "'[\"serial-cervical-length\"]', 31.0, '2026-02-16', 31.0, '2026-02-16')",
+            at=AT,
+            no=False,
+        )
+
+
+def _at_0002(engine: Engine) -> None:
+    """Accounts: a clinician in a care team caring for the first woman, her token and a
+    sign-in; a patient's account; audit entries (before the chain)."""
+    with engine.begin() as c:
+        _sql(c, "INSERT INTO care_teams (id, name) VALUES ('t1', 'Migration team')")
+        _sql(c, "INSERT INTO team_patients (team_id, patient_id) VALUES ('t1', 'p1')")
+        _sql(
+            c,
+            "INSERT INTO users (id, username, display_name, role, password_hash, patient_id, "
+            "oidc_subject, disabled, failed_sign_ins, locked_at, created_at, "
+            "password_changed_at) VALUES ('u1', 'mig-clinician', 'Dr Migration', 'clinician', "
+            "NULL, NULL, 'sub-1', :no, 0, NULL, :at, NULL), ('u2', 'mig-patient', NULL, "
+            "'patient', NULL, 'p1', NULL, :no, 2, NULL, :at, NULL)",
+            at=AT,
+            no=False,
+        )
+        _sql(c, "INSERT INTO team_members (team_id, user_id) VALUES ('t1', 'u1')")
+        _sql(
+            c,
+            "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at, "
+            "revoked_at, last_used_at) VALUES ('k1', 'u1', 'ehr', :hash, :at, :expires, NULL, "
+            ":at)",
+            hash=secret_hash(TOKEN_SECRET),
+            at=AT,
+            expires=dt.datetime.now(dt.UTC) + dt.timedelta(days=30),
+        )
+        _sql(
+            c,
+            "INSERT INTO sign_in_sessions (id, user_id, token_hash, csrf_token, created_at, "
+            "last_seen_at, expires_at, ended_at) VALUES ('s1', 'u1', :hash, 'csrf', :at, :at, "
+            ":at, :at)",
+            hash=secret_hash("a-session-of-0002"),
+            at=AT,
+        )
+        for n, (action, patient) in enumerate((("read", "'p1'"), ("sign-in", "NULL")), 1):
+            _sql(
+                c,
+                "INSERT INTO audit_events (recorded_at, actor_id, actor_role, via, action, "
+                "method, route, path, patient_id, client_address, outcome, status, request_id) "
+                f"VALUES (:at, 'u1', 'clinician', 'token', '{action}', 'GET', '/api/x', "
+                f"'/api/x', {patient}, '127.0.0.1', 'success', 200, 'req-0002-{n}')",
+                at=AT + dt.timedelta(seconds=n),
+            )
+
+
+def _at_0003(engine: Engine) -> None:
+    """The course of care: a declined decision, a reviewed symptom report (by whom), a
+    cervical length with a comparator, a prior pregnancy counted as something."""
+    with engine.begin() as c:
+        for statement in (
+            "INSERT INTO declined_decisions (id, pregnancy_id, code, declined_on, source, "
+            "source_ref) VALUES (1, 'g1', 'history-indicated-cerclage', '2026-01-20', 'form', "
+            "NULL)",
+            "INSERT INTO symptom_reports (id, pregnancy_id, reported_on, reported_at, present, "
+            "absent, source, source_ref, reported_by) VALUES (2, 'g1', '2026-02-27', NULL, "
+            "'[\"cramping\"]', '[]', 'form', NULL, 'patient')",
+            "INSERT INTO symptom_reviews (id, symptom_report_id, reviewed_on, outcome, reviewer, "
+            "source, source_ref) VALUES (1, 2, '2026-02-27', 'advised-by-phone', 'Dr Migration', "
+            "'form', NULL)",
+            "INSERT INTO cervical_lengths (id, pregnancy_id, measured_on, length_mm, method, "
+            "operator, device, source, source_ref, comparator) VALUES (2, 'g1', '2026-03-01', "
+            "22.0, 'transvaginal', NULL, NULL, 'form', NULL, '<')",
+            "INSERT INTO prior_pregnancies (id, patient_id, ended_year, ended_month, ended_day, "
+            "outcome, gestation_days, onset, cerclage, fetuses, source, source_ref, counted_as) "
+            "VALUES (2, 'p2', 2021, NULL, NULL, 'miscarriage', 120, 'unknown', NULL, 1, 'form', "
+            "NULL, 'second-trimester loss')",
+        ):
+            _sql(c, statement)
+
+
+def _at_0004(engine: Engine) -> None:
+    """A woman known only by another system's identifier, with her names and gender."""
+    with engine.begin() as c:
+        _sql(
+            c,
+            "INSERT INTO patients (id, hospital_number, family_name, given_name, birth_date, "
+            "created_at, updated_at, gender, names) VALUES ('p3', NULL, 'Fennimore', 'Aurelia', "
+            "'1995-01-17', :at, :at, 'female', "
+            '\'[{"use": "official", "family": "Fennimore", "given": ["Aurelia"]}]\')',
+            at=AT,
+        )
+        _sql(
+            c,
+            "INSERT INTO patient_identifiers (id, patient_id, system, source, value, use, "
+            "type_system, type_code, type_text) VALUES (100, 'p3', 'urn:example:nhs', NULL, "
+            "'MIG-NHS-3', 'official', NULL, NULL, NULL)",
+        )
+        _sql(
+            c,
+            "INSERT INTO pregnancies (id, patient_id, edd, fetuses, status, ended_on, notes, "
+            "created_at, updated_at) VALUES ('g3', 'p3', '2026-09-15', 1, 'active', NULL, "
+            "'[]', :at, :at)",
+            at=AT,
+        )
+
+
+def _at_0005(engine: Engine) -> None:
+    """A woman written since versions are kept: her last write and a kept version."""
+    with engine.begin() as c:
+        _sql(
+            c,
+            "INSERT INTO patients (id, hospital_number, family_name, given_name, birth_date, "
+            "created_at, updated_at, gender, names) VALUES ('p4', 'MIG0004', 'Ashdown', "
+            "'Clementine', '1993-07-07', :at, :at, NULL, '[]')",
+            at=AT,
+        )
+        _sql(c, "INSERT INTO patient_writes (patient_id, written_at) VALUES ('p4', :at)", at=AT)
+        _sql(
+            c,
+            "INSERT INTO resource_versions (id, resource_type, resource_id, version_id, "
+            "patient_id, last_updated, deleted, content_hash, resource) VALUES (1, 'Patient', "
+            "'p4', 1, 'p4', :at, :no, 'h', '{\"resourceType\": \"Patient\", \"id\": \"p4\"}')",
+            at=AT,
+            no=False,
+        )
+
+
+def _at_0006(engine: Engine) -> None:
+    """An account an admin made, waiting for its one-time code; an admin action's entry
+    naming it."""
+    with engine.begin() as c:
+        _sql(
+            c,
+            "INSERT INTO users (id, username, display_name, role, password_hash, patient_id, "
+            "oidc_subject, disabled, failed_sign_ins, locked_at, created_at, "
+            "password_changed_at, one_time_code_hash, one_time_code_expires_at) VALUES ('u3', "
+            "'mig-new', NULL, 'auditor', NULL, NULL, NULL, :no, 0, NULL, :at, NULL, :code, "
+            ":at)",
+            at=AT,
+            no=False,
+            code=secret_hash("a-one-time-code"),
+        )
+        _sql(
+            c,
+            "INSERT INTO audit_events (recorded_at, actor_id, actor_role, via, action, method, "
+            "route, path, patient_id, client_address, outcome, status, request_id, "
+            "target_user_id) VALUES (:at, 'u1', 'admin', 'session', 'admin-user', 'POST', "
+            "'/api/admin/users', '/api/admin/users', NULL, '127.0.0.1', 'success', 201, "
+            "'req-0006-1', 'u3')",
+            at=AT + dt.timedelta(seconds=10),
+        )
+
+
+def _at_0007(engine: Engine) -> None:
+    """Entries appended to the chain, as the app appends them."""
+    for n in (1, 2):
+        record(
+            engine,
+            AuditEntry(
+                action="read",
+                method="GET",
+                route="/api/patients/{patient_id}",
+                path="/api/patients/p1",
+                status=200,
+                request_id=f"req-0007-{n}",
+                actor_id="u1",
+                actor_role="clinician",
+                via="token",
+                patient_id="p1",
+            ),
+        )
+
+
+def _at_0008(engine: Engine) -> None:
+    """A token made and revoked by today's code (the access generation moves)."""
+    sessions = session_factory(engine)
+    issued = accounts.issue_token(sessions, "mig-clinician", "short-lived", days=1)
+    accounts.revoke_token(sessions, issued.id)
+
+
+#: The data of each revision; a new migration must add its own.
+BUILDERS: dict[str, Callable[[Engine], None]] = {
+    "0001": _at_0001,
+    "0002": _at_0002,
+    "0003": _at_0003,
+    "0004": _at_0004,
+    "0005": _at_0005,
+    "0006": _at_0006,
+    "0007": _at_0007,
+    "0008": _at_0008,
+}
+
+Rows = dict[str, tuple[list[str], set[str]]]
+
+#: Columns today's code writes when it reads (signing in with a token notes when it was used):
+#: not compared.
+WRITTEN_BY_READING = frozenset({("api_tokens", "last_used_at")})
+
+
+def _rows(engine: Engine, only: Rows | None = None) -> Rows:
+    """Every table's rows (each as canonical JSON of its values), by table; with `only`, the
+    tables and columns of `only`."""
+    tables = inspect(engine).get_table_names()
+    found: Rows = {}
+    with engine.connect() as c:
+        for table in tables:
+            if table == "alembic_version" or (only is not None and table not in only):
+                continue
+            columns = (
+                only[table][0]
+                if only is not None
+                else [
+                    col["name"]
+                    for col in inspect(c).get_columns(table)
+                    if (table, col["name"]) not in WRITTEN_BY_READING
+                ]
+            )
+            listed = ", ".join(f'"{col}"' for col in columns)
+            rows = c.execute(text(f'SELECT {listed} FROM "{table}"')).all()
+            found[table] = (columns, {json.dumps(list(r), default=str) for r in rows})
+    return found
+
+
+def _still_there(engine: Engine, written: Rows, when: str) -> None:
+    now = _rows(engine, written)
+    for table, (_, rows) in written.items():
+        assert table in now, f"{when}: table {table} is gone"
+        missing = rows - now[table][1]
+        assert not missing, f"{when}: rows of {table} lost or changed: {sorted(missing)}"
+
+
+def _read_by_todays_code(engine: Engine) -> None:
+    sessions = session_factory(engine)
+    with sessions() as session:
+        first = load_records(session, "g1")
+        assert sorted((m.length_mm, m.comparator) for m in first.cervical_lengths) == [
+            (22.0, "<"),
+            (31.0, None),
+        ]
+        assert [p.gestation_days for p in first.prior_pregnancies] == [180]
+        assert [str(p.indication) for p in first.cerclage_placements] == ["history-indicated"]
+        assert [str(m.medication) for m in first.medications] == ["vaginal-progesterone"]
+        assert len(first.symptom_reports) == 2
+        assert [str(d.code) for d in first.declined] == ["history-indicated-cerclage"]
+        assert [str(p.counted_as) for p in load_records(session, "g2").prior_pregnancies] == [
+            "second-trimester loss"
+        ]
+        assert load_records(session, "g3").cervical_lengths == ()
+        assert access_generation.current(session) == 1
+    # Her FHIR export: her Patient (the hospital number of 0001 now an identifier of the
+    # installation's system, 0004) and her records as resources.
+    bundle = everything(sessions, "p1")
+    types = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert types.count("Patient") == 1
+    assert types.count("Observation") >= 3  # two lengths, a fibronectin test, ...
+    [patient] = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    ]
+    assert "MIG0001" in {i["value"] for i in patient["identifier"]}
+    assert get_patient(sessions, "p3").family_name == "Fennimore"
+    # The token of 0002 signs in with her care team; the chain verifies, entries written
+    # before it existed (0002, 0006) included.
+    principal = accounts.token_principal(sessions, TOKEN_SECRET)
+    assert principal is not None
+    assert principal.team_ids == frozenset({"t1"})
+    verified = verify_engine(engine)
+    assert verified.ok, verified.broken
+    assert verified.entries == 5
+
+
+def test_data_of_every_revision_reaches_the_head_and_comes_back_down(empty_url: str) -> None:
+    revisions = _revisions()
+    assert list(BUILDERS) == revisions, "each migration needs its data here"
+    engine = make_engine(empty_url)
+    written: dict[str, Rows] = {}
+    try:
+        for revision in revisions:
+            upgrade(empty_url, revision)
+            BUILDERS[revision](engine)
+            written[revision] = _rows(engine)
+        assert current_revision(empty_url) == revisions[-1]
+        for revision, rows in written.items():
+            _still_there(engine, rows, f"at the head, data of {revision}")
+        _read_by_todays_code(engine)
+
+        for revision in reversed(revisions[:-1]):
+            engine.dispose()  # no pooled connection holds a table a downgrade drops
+            downgrade(empty_url, revision)
+            assert current_revision(empty_url) == revision
+            _still_there(engine, written[revision], f"downgraded to {revision}")
+    finally:
+        engine.dispose()
