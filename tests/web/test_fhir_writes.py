@@ -7,6 +7,8 @@ counted before and after where nothing may change."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -307,3 +309,35 @@ def test_the_capability_statement_claims_the_writes_that_work(client: TestClient
             refused = client.post(f"/fhir/{kind}", json={"resourceType": kind}, headers=HEADERS)
             assert refused.status_code in (403, 405), refused.text
         assert resource["updateCreate"] is False
+
+
+def test_last_updated_finds_what_changed_since_a_moment(client: TestClient) -> None:
+    woman = _register(client, "H-5")
+    first = client.post("/fhir/Observation", json=_length(f"Patient/{woman}", 24), headers=HEADERS)
+    second = client.post(
+        "/fhir/Observation", json=_length(f"Patient/{woman}", 23, "2026-02-09"), headers=HEADERS
+    )
+    time.sleep(0.05)
+    since = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    time.sleep(0.05)
+    changed = client.get(f"/fhir/Observation/{first.json()['id']}", headers=HEADERS).json()
+    changed["valueQuantity"]["value"] = 18
+    assert client.put(
+        f"/fhir/Observation/{changed['id']}", json=changed, headers=HEADERS
+    ).is_success
+    other = _register(client, "H-6", "Otherwoman")
+    theirs = client.post("/fhir/Observation", json=_length(f"Patient/{other}"), headers=HEADERS)
+
+    def found(kind: str, value: str) -> set[str]:
+        answer = client.get(f"/fhir/{kind}", params={"_lastUpdated": value}, headers=HEADERS)
+        assert answer.status_code == 200, answer.text
+        assert_r4(answer.json())
+        return {e["resource"]["id"] for e in answer.json().get("entry", ())}
+
+    assert found("Observation", f"ge{since}") == {changed["id"], theirs.json()["id"]}
+    assert second.json()["id"] not in found("Observation", f"gt{since}")
+    assert found("Patient", f"ge{since}") == {other}
+    assert found("Observation", "ge2999-01-01") == set()
+    for refused in (f"lt{since}", f"eq{since}", "ge2026-12-06T09:00:00"):
+        answer = client.get("/fhir/Observation", params={"_lastUpdated": refused}, headers=HEADERS)
+        assert issue(answer, 400)["expression"] == ["_lastUpdated"]

@@ -18,6 +18,7 @@ whose records to export.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -54,6 +55,7 @@ from cervixwatch.store.exports import (
 from cervixwatch.store.identity import identifiers_of
 from cervixwatch.store.models import PatientIdentifierRow, PatientRow
 from cervixwatch.store.resource_index import DateTest, Found, ResourceQuery, find_resources
+from cervixwatch.store.versions import women_written_since
 
 #: Resource types the facade reads and searches.
 RESOURCE_TYPES: Final = (
@@ -448,6 +450,9 @@ class Criteria:
     family: str | None = None
     given: str | None = None
     birth_date: Any = None
+    #: `_lastUpdated`: only what changed since `changed_since` (inclusive unless `strictly`).
+    changed_since: dt.datetime | None = None
+    strictly: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -541,6 +546,10 @@ def search(
     pregnancy's stored assessment's, made with the `profiles` in use (none without them).
 
     The page is chosen in SQL (`store.resource_index`) and only its women are exported."""
+    if criteria.changed_since is not None:
+        return _search_changed(
+            sessions, resource_type, criteria, count=count, offset=offset, scope=scope
+        )
     if resource_type == "Patient":
         return _search_patients(sessions, criteria, count=count, offset=offset, scope=scope)
     with sessions() as session:
@@ -556,6 +565,61 @@ def search(
         )
         resources = _page_resources(session, resource_type, found, profiles)
     return SearchResult(resources, how_many)
+
+
+#: The most resources a `_lastUpdated` search weighs (changed since a moment, among the women
+#: written since): more, and it is refused, asking for a later moment.
+CHANGED_MAX: Final = 10_000
+
+
+class TooManyChanges(ValueError):
+    """A `_lastUpdated` search that would weigh more than `CHANGED_MAX` resources."""
+
+
+def _search_changed(
+    sessions: sessionmaker[Session],
+    resource_type: str,
+    criteria: Criteria,
+    *,
+    count: int,
+    offset: int,
+    scope: Scope | None,
+) -> SearchResult:
+    """What changed since a moment (`_lastUpdated=ge|gt`). A resource's `lastUpdated` is worked
+    out as it is made (`app.version_meta`) and is never later than its woman's last write, so
+    the women written since are found in SQL and only their resources (matching the rest of
+    the criteria) are made and weighed: the work is bounded by what changed, not by the
+    registry."""
+    since = criteria.changed_since
+    assert since is not None
+    with sessions() as session:
+        women = women_written_since(session, since)
+    if not women:
+        return SearchResult([], 0)
+    narrowed = replace(
+        criteria,
+        patients=[*(criteria.patients or ()), women],
+        changed_since=None,
+        strictly=False,
+    )
+    weighed = search(
+        sessions, resource_type, narrowed, count=CHANGED_MAX, offset=0, scope=scope, total=True
+    )
+    if (weighed.total or 0) > CHANGED_MAX:
+        raise TooManyChanges(
+            f"_lastUpdated: more than {CHANGED_MAX} {resource_type} resources of women written "
+            "since then; ask for a later moment, or narrow the search"
+        )
+
+    def changed(resource: Mapping[str, Any]) -> bool:
+        stamped = (resource.get("meta") or {}).get("lastUpdated")
+        if not isinstance(stamped, str):
+            return False
+        moment = dt.datetime.fromisoformat(stamped)
+        return moment > since if criteria.strictly else moment >= since
+
+    matches = [r for r in weighed.resources if changed(r)]
+    return SearchResult(matches[offset : offset + count], len(matches))
 
 
 def _search_patients(

@@ -155,6 +155,19 @@ def written_at(session: Session, patient_ids: Collection[str]) -> dict[str, dt.d
     return out
 
 
+def women_written_since(session: Session, since: dt.datetime) -> list[str]:
+    """The women whose last write began at or after `since` (or, never written since, who were
+    registered then): the only ones any of whose resources can have changed since."""
+    last = func.coalesce(PatientWriteRow.written_at, PatientRow.created_at)
+    query = (
+        select(PatientRow.id)
+        .outerjoin(PatientWriteRow, PatientWriteRow.patient_id == PatientRow.id)
+        .where(last >= since)
+        .order_by(PatientRow.id)
+    )
+    return list(session.scalars(query))
+
+
 def lock_and_written_at(session: Session, patient_id: str) -> dt.datetime | None:
     """`written_at` of one woman, her row locked until the transaction ends (PostgreSQL; SQLite
     has locked the database for the write already); None if she is not stored."""

@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from cervixwatch.app.errors import Conflict, NotFound, OutOfScope, PreconditionFailed
+from cervixwatch.app.exporting import TooManyChanges
 from cervixwatch.app.importing import InvalidBundle, RejectedBundle
 from cervixwatch.app.operations import database_unavailable
 from cervixwatch.app.patient_identity import IdentityConflict
@@ -141,6 +142,8 @@ def as_fhir_error(error: Exception) -> FhirError | None:
     match error:
         case FhirError():
             return error
+        case TooManyChanges():
+            return FhirError(400, str(error), "too-costly", expression="_lastUpdated")
         case InvalidBundle():
             return FhirError(400, str(error), error.code, expression=error.expression)
         case RejectedBundle():

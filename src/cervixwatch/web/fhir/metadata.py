@@ -16,6 +16,12 @@ _RECORD_PARAMS = (
     ("subject", "reference", "Same as patient."),
 )
 _CODE = ("code", "token", "A code: system|code, code or system|.")
+_LAST_UPDATED = (
+    "_lastUpdated",
+    "date",
+    "What changed since a moment: ge, gt or sa and a day or an instant (meta.lastUpdated); "
+    "other prefixes are refused (a search weighs only the women written since then).",
+)
 _DATE_DOC = (
     "The record's day, with a prefix (eq, ne, lt, le, gt, ge, sa, eb; eq when none) and a "
     "year, month or day (a time is read as its day). Records without a day, and previous "
@@ -45,6 +51,7 @@ def _paged(kind: str, *params: tuple[str, str, str]) -> tuple[tuple[str, str, st
         *_RECORD_PARAMS,
         *params,
         *dated,
+        _LAST_UPDATED,
         ("_sort", "special", f"The order: {orders} (default: by woman, then as stored)."),
     )
 
@@ -65,6 +72,7 @@ SEARCH_PARAMS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("family", "string", "Family name, starting with (case-insensitive)."),
         ("given", "string", "Given name, starting with (case-insensitive)."),
         ("birthdate", "date", "Date of birth (a full date, eq only)."),
+        _LAST_UPDATED,
     ),
     "Observation": _paged(
         "Observation",

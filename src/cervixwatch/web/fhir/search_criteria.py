@@ -92,6 +92,7 @@ def criteria_of(resource_type: str, params: dict[str, list[str]]) -> Criteria:
                 expression="_sort",
             )
         sort = sort.replace(date_name or "_id", "date") if sort not in ("_id", "-_id") else sort
+    changed_since, strictly = _last_updated(params.get("_lastUpdated", []))
     return Criteria(
         ids=sorted({i for values in ids for i in values}) if ids is not None else None,
         patients=patients,
@@ -106,6 +107,8 @@ def criteria_of(resource_type: str, params: dict[str, list[str]]) -> Criteria:
         family=params["family"][-1] if "family" in params else None,
         given=params["given"][-1] if "given" in params else None,
         birth_date=birth_date,
+        changed_since=changed_since,
+        strictly=strictly,
     )
 
 
@@ -115,3 +118,48 @@ def _category_code(value: str) -> str:
         return value
     # Another system's code matches nothing (no category carries it).
     return code if system in ("", OBSERVATION_CATEGORY_SYSTEM) else f"{system}|{code}"
+
+
+_INSTANT = re.compile(r"(?P<prefix>[a-z]{2})?(?P<moment>[0-9]{4}-[0-9]{2}-[0-9]{2}(T.+)?)")
+
+
+def _last_updated(values: Sequence[str]) -> tuple[dt.datetime | None, bool]:
+    """`_lastUpdated` (each value `ge`, `gt` or `sa` and a day or an instant; several are
+    ANDed): the latest moment given, and whether it is excluded. A day given to `ge` starts at
+    its midnight (UTC); to `gt` or `sa`, what is after it starts at the next midnight."""
+    since: dt.datetime | None = None
+    strictly = False
+    for value in values:
+        match = _INSTANT.fullmatch(value)
+        prefix = (match["prefix"] or "eq") if match else ""
+        if match is None or prefix not in ("ge", "gt", "sa"):
+            raise FhirError(
+                400,
+                f"_lastUpdated={value!r}: what changed since a moment: ge, gt or sa and a day "
+                "(YYYY-MM-DD) or an instant (2026-12-06T09:00:00Z); only those are searched",
+                "not-supported",
+                expression="_lastUpdated",
+            )
+        text = match["moment"]
+        try:
+            if "T" in text:
+                moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+                if moment.tzinfo is None:
+                    raise ValueError(text)
+                exclusive = prefix != "ge"
+            else:
+                day = dt.date.fromisoformat(text)
+                if prefix != "ge":
+                    day += dt.timedelta(days=1)
+                moment = dt.datetime.combine(day, dt.time(), dt.UTC)
+                exclusive = False
+        except ValueError:
+            raise FhirError(
+                400,
+                f"_lastUpdated={value!r}: not a day or an instant with its time zone",
+                "value",
+                expression="_lastUpdated",
+            ) from None
+        if since is None or moment > since or (moment == since and exclusive):
+            since, strictly = moment, exclusive
+    return since, strictly
