@@ -113,10 +113,15 @@ def serve(settings: Settings, *, log_level: str = "info") -> None:
     upgrade(settings.database_url)
     if settings.log_format == "text":  # as JSON, every line the server writes is an object
         Console(highlight=False, stderr=True).print(where_to_go(settings.host, settings.port))
-    serving.run(
-        serving.Listen(APP_FACTORY, settings.host, settings.port, log_level, settings.log_format),
-        settings.workers,
+    listen = serving.Listen(
+        APP_FACTORY,
+        settings.host,
+        settings.port,
+        log_level,
+        settings.log_format,
+        trusted_proxies=tuple(settings.trusted_proxies),
     )
+    serving.run(listen, settings.workers)
 
 
 def text_demo() -> None:

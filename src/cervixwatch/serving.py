@@ -63,6 +63,10 @@ class Listen:
     log_level: str = "info"
     #: "text" (Uvicorn's lines) or "json" (`web.log_format`: one object a line, request ids).
     log_format: str = "text"
+    #: Proxies whose X-Forwarded-For and X-Forwarded-Proto Uvicorn believes (settings'
+    #: `trusted_proxies`); none: Uvicorn's proxy headers are off, whoever connects (its
+    #: default would believe any process on 127.0.0.1, issue 12).
+    trusted_proxies: tuple[str, ...] = ()
 
     def log_config(self) -> dict[str, Any] | None:
         """Uvicorn's `log_config` for the format; None: Uvicorn's default (text)."""
@@ -74,7 +78,11 @@ class Listen:
 
     def uvicorn_options(self) -> dict[str, Any]:
         config = self.log_config()
-        return {} if config is None else {"log_config": config}
+        options: dict[str, Any] = {} if config is None else {"log_config": config}
+        options["proxy_headers"] = bool(self.trusted_proxies)
+        if self.trusted_proxies:
+            options["forwarded_allow_ips"] = list(self.trusted_proxies)
+        return options
 
 
 def spreads_connections() -> bool:

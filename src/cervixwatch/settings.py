@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     session_hours: int = 12
     session_idle_minutes: int = 60
     #: Send the session cookie only over TLS. None: when the request came over https (behind a
-    #: proxy, run uvicorn with --proxy-headers so the scheme is the client's).
+    #: proxy named in `trusted_proxies`, the scheme is the client's).
     cookie_secure: bool | None = None
     #: Wrong passwords for one account from one client address after which that address
     #: must wait before trying again: `lockout_backoff_seconds`, doubling with each further
@@ -69,6 +69,15 @@ class Settings(BaseSettings):
     api_rate_limit: str = "1200/minute"
     #: Origins allowed to call the API from a browser (CORS); none by default.
     cors_origins: list[str] = []
+    #: Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed (a JSON
+    #: list of addresses or networks, e.g. '["127.0.0.1"]' for nginx on this host; Uvicorn's
+    #: `forwarded_allow_ips`). None by default: the client's address (rate limits, back-off,
+    #: the audit log) and the scheme are the connection's own (issue 12, low finding).
+    trusted_proxies: list[str] = []
+    #: `Host` names the app answers (Starlette's TrustedHostMiddleware; "*.example.org" for
+    #: subdomains, "*" for any), others get 400. Unset: `host` (unless it is 0.0.0.0 or ::),
+    #: localhost and 127.0.0.1 (`web/hosts.py`). Set it to the name users reach the app by.
+    allowed_hosts: list[str] | None = None
     #: OpenID Connect single sign-on, off unless an issuer is set.
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None

@@ -59,7 +59,9 @@ def test_demo_accounts_sign_in_and_new_runs_give_new_passwords(empty_url: str) -
         "admin": "admin",
         "auditor": "auditor",
     }
-    settings = Settings(database_url=empty_url, sign_in_rate_limit="1000000/minute")
+    settings = Settings(
+        database_url=empty_url, sign_in_rate_limit="1000000/minute", allowed_hosts=["testserver"]
+    )
     engine = make_engine(empty_url)
     try:
         sessions = session_factory(engine)

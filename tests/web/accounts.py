@@ -27,6 +27,9 @@ def test_settings(engine: Engine, **overrides: Any) -> Settings:
         "database_url": engine.url.render_as_string(hide_password=False),
         "api_rate_limit": "1000000/minute",
         "sign_in_rate_limit": "1000000/minute",
+        # TestClient's "testserver", nginx's name in tests/test_deployment.py: the Host check
+        # has its own tests (tests/web/test_proxies_and_hosts.py).
+        "allowed_hosts": ["*"],
         **overrides,
     }
     return Settings(**values)

@@ -35,6 +35,7 @@ from cervixwatch.web.fhir import router as fhir_router
 from cervixwatch.web.fhir.history_routes import router as fhir_history_router
 from cervixwatch.web.fhir.write_routes import router as fhir_write_router
 from cervixwatch.web.hardening import add_hardening, mount_docs
+from cervixwatch.web.hosts import add_host_check
 from cervixwatch.web.limits import RequestSizeLimit
 from cervixwatch.web.log_format import RequestLogContext
 from cervixwatch.web.logs import install_log_scrubbing
@@ -107,7 +108,9 @@ def create_app(
     # The pages' own stylesheet, scripts and vendored libraries: no CDN.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Outermost last: the size limit sees the request first, then the control-character check
-    # (issue 12, F7), and the audit log sees the answer last.
+    # (issue 12, F7), and the audit log sees the answer last; a `Host` not allowed is refused
+    # innermost, its 400 counted, logged and given the security headers as any answer is.
+    add_host_check(app, settings)
     app.add_middleware(AuditLog)
     app.add_middleware(RefuseControlCharacters)
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
