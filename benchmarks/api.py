@@ -43,7 +43,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -71,6 +71,9 @@ WORKLIST_P99_TARGET_MS = 200.0
 BENCH_DATABASE_VARIABLE = "CERVIXWATCH_BENCH_DATABASE_URL"
 DEFAULT_SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 STARTUP_SECONDS = 60
+#: The care team of the benchmark's clinician (`benchmark_clinician`): every woman imported
+#: with her token is the team's.
+BENCHMARK_TEAM = "Benchmark clinic"
 
 
 # --- the throwaway database -------------------------------------------------------------------
@@ -129,7 +132,11 @@ def _init_job(job: dict[str, Any]) -> None:
     _JOB.update(job)
 
 
-def prepare(args: argparse.Namespace, reference: dt.date) -> list[Prepared]:
+def prepare(
+    args: argparse.Namespace, reference: dt.date, indices: Sequence[int] | None = None
+) -> list[Prepared]:
+    """The cohort's women numbered `indices` (default: the first `args.patients`) as Bundles,
+    the first `args.active` of the cohort with an active pregnancy."""
     job = {
         "seed": args.seed,
         "active": args.active,
@@ -138,7 +145,8 @@ def prepare(args: argparse.Namespace, reference: dt.date) -> list[Prepared]:
     }
     processes = os.cpu_count() or 1
     with multiprocessing.Pool(processes, initializer=_init_job, initargs=(job,)) as pool:
-        return pool.map(_prepare, range(args.patients), chunksize=200)
+        chosen = range(args.patients) if indices is None else indices
+        return pool.map(_prepare, chosen, chunksize=200)
 
 
 # --- the server -------------------------------------------------------------------------------
@@ -152,12 +160,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(url: str, port: int, workers: int) -> Iterator[subprocess.Popen[bytes]]:
-    """`cervixwatch serve` on 127.0.0.1:`port`, stopped (SIGINT) afterwards."""
+def running_server(
+    url: str, port: int, workers: int, settings: Mapping[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`cervixwatch serve` on 127.0.0.1:`port`, stopped (SIGINT) afterwards; `settings` are
+    further CERVIXWATCH_ environment variables for it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERVIXWATCH_")}
     # One integration sends everything: the per-user API rate limit (1,200/minute by
     # default) would otherwise be what is measured.
     env["CERVIXWATCH_API_RATE_LIMIT"] = "10000000/minute"
+    env.update(settings or {})
     command = [
         sys.executable,
         "-c",
@@ -224,7 +236,7 @@ def benchmark_clinician(url: str) -> dict[str, str]:
     engine = make_engine(url)
     try:
         sessions = session_factory(engine)
-        accounts.add_user(sessions, "benchmark", Role.CLINICIAN, teams=("Benchmark clinic",))
+        accounts.add_user(sessions, "benchmark", Role.CLINICIAN, teams=(BENCHMARK_TEAM,))
         token = accounts.issue_token(sessions, "benchmark", "benchmarks/api.py", days=1)
     finally:
         engine.dispose()
