@@ -5,7 +5,7 @@ UV_VERSION ?= 0.9.7
 export UV_LINK_MODE ?= copy
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: help uv install browser-deps proxy-deps redis-deps fhir-schema demo demo-text test check format bench bench-api faults mutate clean
+.PHONY: help uv install browser-deps proxy-deps redis-deps fhir-schema demo demo-text test check format bench bench-api load faults mutate clean
 
 # The demo's own SQLite database (never the production default ./cervixwatch.db).
 DEMO_DB ?= cervixwatch-demo.db
@@ -21,6 +21,7 @@ help:
 	@echo "make check   ruff format --check, ruff check, mypy"
 	@echo "make bench   run the assess and CLI start-up benchmarks (benchmarks/assess.py, startup.py)"
 	@echo "make bench-api  run the API benchmark against PostgreSQL (benchmarks/api.py)"
+	@echo "make load    10 minutes of clinicians, patients and an EHR on PostgreSQL (benchmarks/load.py)"
 	@echo "make faults  the fault suite in full: workers killed, database connections cut (tests/faults)"
 	@echo "make mutate  mutation testing of src/cervixwatch/clinical/ (slow; not part of make test)"
 
@@ -168,6 +169,15 @@ bench: install
 
 bench-api: install
 	$(UV) run python benchmarks/api.py
+
+# The load run (benchmarks/load.py; its figures in docs/reliability.md, "Load"): 50,000
+# SYNTHETIC women (5,000 pregnant) loaded into a throwaway PostgreSQL database, then 10 minutes
+# of clinicians, patients and an EHR against `cervixwatch serve --workers 2`; fails on any
+# failed request or 10% growth of a worker's memory. CERVIXWATCH_BENCH_DATABASE_URL as for
+# bench-api.
+load: install
+	$(UV) run python benchmarks/load.py --patients 50000 --active 5000 --minutes 10 \
+		--workers 2 --strict
 
 # The fault suite (tests/faults; its figures in docs/reliability.md): `cervixwatch serve
 # --workers 2` on PostgreSQL importing in a loop while a worker is killed, both are killed,
