@@ -65,9 +65,13 @@ def _patient(row: PatientRow, active_pregnancy_id: str | None) -> Patient:
 def _unused_hospital_number(
     session: Session, number: str, patient_id: str | None, local_system: str
 ) -> None:
+    """`Conflict` if another woman has the number. The refusal says only that it is taken,
+    not who has it nor under which team (issue 12, low finding: it named her internal id).
+    That a number is in use cannot be hidden from someone registering it (docs/security.md,
+    "Hospital numbers"); the refusal is audited."""
     other = identity.hospital_number_owner(session, number, local_system)
     if other is not None and other != patient_id:
-        raise Conflict(f"hospital number {number} is already registered (patient {other})")
+        raise Conflict(f"hospital number {number} is already registered")
 
 
 def register_patient(
