@@ -7,6 +7,8 @@ on SQLite and on PostgreSQL.
   on every connection is refused. A token revoked by hand in SQL, around the store, is still
   accepted: the workers really do remember tokens, and the access generation is what stops
   them.
+- Without Redis, wrong passwords sent to both workers back off together (counted in the
+  database).
 - With `CERVIXWATCH_RATE_LIMIT_STORAGE=redis://...` the API rate limit counts the requests
   of both workers together; with `memory://` each worker warns that it counts its own.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import http.client
+import json
 import os
 import socket
 import subprocess
@@ -23,6 +26,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -34,6 +38,7 @@ from cervixwatch.store.migrate import upgrade
 from cervixwatch.store.models import ApiTokenRow, Role
 from tests.conftest import BACKENDS, empty_database
 from tests.server_process import clean_environment, free_port
+from tests.web.accounts import PASSWORD
 
 pytestmark = pytest.mark.skipif(
     not spreads_connections(), reason="several workers with SO_REUSEPORT on Linux only"
@@ -215,6 +220,52 @@ def test_a_revoked_token_is_refused_by_every_worker_at_once(backend: str, tmp_pa
                 for connections in held.values():
                     for connection in connections:
                         connection.close()
+
+
+def _post_json(connection: http.client.HTTPConnection, path: str, token: str, body: Any) -> int:
+    connection.request(
+        "POST",
+        path,
+        body=json.dumps(body),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    answer = connection.getresponse()
+    answer.read()
+    return answer.status
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_without_redis_wrong_passwords_back_off_in_every_worker(
+    backend: str, tmp_path: Path
+) -> None:
+    """Making a token needs the password again, and wrong ones back off as at sign-in: with
+    `memory://` the wrong passwords are counted in the database, so those sent to both
+    workers reach the threshold together and every connection is refused after it."""
+    threshold = 4
+    with empty_database(backend, tmp_path) as url:
+        upgrade(url)
+        engine = make_engine(url)
+        try:
+            sessions = session_factory(engine)
+            accounts.add_user(
+                sessions, "backoff-nurse", Role.CLINICIAN, password=PASSWORD, teams=("T",)
+            )
+            token = accounts.issue_token(sessions, "backoff-nurse", "tests", days=1).secret
+        finally:
+            engine.dispose()
+        with _server(url, tmp_path, lockout_threshold=str(threshold)) as (port, server):
+            connections = _connections_on_every_worker(server, port, token)
+            try:
+                wrong = {"name": "again", "password": "not the password at all"}
+                answers = [
+                    _post_json(connections[n % len(connections)], "/api/tokens", token, wrong)
+                    for n in range(threshold)
+                ]
+                assert answers == [403] * threshold
+                assert {_post_json(c, "/api/tokens", token, wrong) for c in connections} == {429}
+            finally:
+                for connection in connections:
+                    connection.close()
 
 
 def _redis_answers() -> bool:

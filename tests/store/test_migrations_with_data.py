@@ -10,9 +10,10 @@ later migration. At the head:
   columns compared, row by row);
 - today's code reads it all: each pregnancy's records (`load_records`), a woman's FHIR export
   (`$everything`) and her identifiers, the accounts (a token of 0002 signs in, with its care
-  team), and the audit chain verifies (entries written before the chain existed included).
+  team), the back-off's counters are read, and the audit chain verifies (entries written
+  before the chain existed included).
 
-Then every migration's downgrade (each of 0001-0008 defines one) is run, a revision at a
+Then every migration's downgrade (each of 0001-0009 defines one) is run, a revision at a
 time, and at each revision every row written at or before it is still there, unchanged.
 A new migration without data of its own here fails the test (`BUILDERS`).
 """
@@ -35,6 +36,7 @@ from cervixwatch.store import access_generation
 from cervixwatch.store.audit import AuditEntry, record
 from cervixwatch.store.audit_chain import verify_engine
 from cervixwatch.store.database import make_engine, session_factory
+from cervixwatch.store.failure_counters import DatabaseCounters
 from cervixwatch.store.migrate import alembic_config, current_revision, downgrade, upgrade
 from cervixwatch.store.records import load_records
 from cervixwatch.store.types import UTCDateTime
@@ -297,6 +299,16 @@ def _at_0008(engine: Engine) -> None:
     accounts.revoke_token(sessions, issued.id)
 
 
+def _at_0009(engine: Engine) -> None:
+    """Wrong passwords being counted (the back-off's counters)."""
+    with engine.begin() as c:
+        _sql(
+            c,
+            "INSERT INTO failure_counters (counter_key, hits, expires_at) VALUES "
+            "('cervixwatch/failures/wrong-password/mig-clinician/203.0.113.9', 4, 4102444800.0)",
+        )
+
+
 #: The data of each revision; a new migration must add its own.
 BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0001": _at_0001,
@@ -307,6 +319,7 @@ BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0006": _at_0006,
     "0007": _at_0007,
     "0008": _at_0008,
+    "0009": _at_0009,
 }
 
 Rows = dict[str, tuple[list[str], set[str]]]
@@ -382,6 +395,8 @@ def _read_by_todays_code(engine: Engine) -> None:
     principal = accounts.token_principal(sessions, TOKEN_SECRET)
     assert principal is not None
     assert principal.team_ids == frozenset({"t1"})
+    counters = DatabaseCounters(engine)
+    assert counters.get("cervixwatch/failures/wrong-password/mig-clinician/203.0.113.9") == 4
     verified = verify_engine(engine)
     assert verified.ok, verified.broken
     assert verified.entries == 5

@@ -1,15 +1,21 @@
 """The rate limits' and the sign-in back-off's counters as two worker processes see them
 (issue 12, part 5): two `RateLimiter`s over one Redis storage share every counter; over
-`memory://` each counts its own (why `cervixwatch serve` warns). Real worker processes:
-`tests/test_serve_shared_state.py`."""
+`memory://` each counts its own limits (why `cervixwatch serve` warns), and the back-off's
+wrong passwords are shared through the database (SQLite and PostgreSQL). Real worker
+processes: `tests/test_serve_shared_state.py`."""
 
 from __future__ import annotations
 
 import socket
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from cervixwatch.store.database import make_engine
+from cervixwatch.store.failure_counters import DatabaseCounters
+from cervixwatch.store.migrate import upgrade
 from cervixwatch.web.rate_limits import Backoff, RateLimiter, per_worker_warning
 
 REDIS = ("127.0.0.1", 6379)
@@ -80,3 +86,71 @@ def test_the_warning_is_for_several_workers_counting_in_memory() -> None:
     assert warning is not None
     assert "4 times each limit" in warning
     assert "CERVIXWATCH_RATE_LIMIT_STORAGE" in warning
+
+
+# --- without Redis: the back-off's counters in the database ------------------------------------
+
+
+def test_without_redis_the_back_off_is_shared_through_the_database(empty_url: str) -> None:
+    """Two workers' limiters, each with its own engine on one database (as `create_app` sets
+    them up with `memory://`): the wrong passwords are counted together, the back-off is
+    seen by both and cleared by either; the limits themselves stay per worker."""
+    upgrade(empty_url)
+    engines = [make_engine(empty_url), make_engine(empty_url)]
+    try:
+        first, second = RateLimiter("memory://"), RateLimiter("memory://")
+        first.count_failures_in(DatabaseCounters(engines[0]))
+        second.count_failures_in(DatabaseCounters(engines[1]))
+        keys = ("nurse", "203.0.113.9")
+        counted = [
+            (first, second)[n % 2].count_failure(BACKOFF, "wrong-password", *keys) for n in range(4)
+        ]
+        assert counted == [1, 2, 3, 4]
+        # The fourth wrong one doubled the first back-off of 15 s.
+        assert 15 < second.backed_off_for("wrong-password", *keys) <= 30
+        assert 15 < first.backed_off_for("wrong-password", *keys) <= 30
+        second.clear_failures("wrong-password", *keys)
+        assert first.backed_off_for("wrong-password", *keys) == 0
+        assert first.count_failure(BACKOFF, "wrong-password", *keys) == 1
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
+def test_database_counters_count_concurrent_failures_each_and_forget_expired_ones(
+    empty_url: str,
+) -> None:
+    upgrade(empty_url)
+    engine = make_engine(empty_url)
+    try:
+        counters = DatabaseCounters(engine)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            counts = sorted(pool.map(lambda _: counters.incr("guessed", 60), range(16)))
+        assert counts == list(range(1, 17))
+        assert counters.get("guessed") == 16
+        assert time.time() < counters.get_expiry("guessed") <= time.time() + 60
+        # Expired: read as nothing, counted from one again, with a new expiry.
+        counters.incr("brief", 1)
+        time.sleep(1.1)
+        assert counters.get("brief") == 0
+        assert counters.incr("brief", 60) == 1
+        assert counters.get_expiry("brief") > time.time() + 50
+        counters.clear("guessed")
+        assert counters.get("guessed") == 0
+    finally:
+        engine.dispose()
+
+
+def test_database_counters_take_a_key_of_any_length(empty_url: str) -> None:
+    # The username is counted as typed: 10,000 characters must not fail the sign-in (500).
+    upgrade(empty_url)
+    engine = make_engine(empty_url)
+    try:
+        counters = DatabaseCounters(engine)
+        long_key, other = "u" * 10_000, "u" * 9_999 + "v"
+        assert counters.incr(long_key, 60) == 1
+        assert counters.incr(long_key, 60) == 2
+        assert counters.incr(other, 60) == 1  # the same beginning, another counter
+        assert counters.get(long_key) == 2
+    finally:
+        engine.dispose()

@@ -732,3 +732,16 @@ class AccessGeneration(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     generation: Mapped[int] = mapped_column(BigInteger)
+
+
+class FailureCounter(Base):
+    """A count of failures (wrong passwords by username and client address) that every
+    worker process and host shares when no Redis is configured (issue 12, part 5;
+    `store.failure_counters`, `web.rate_limits`): `hits` until `expires_at` (seconds since
+    the epoch), then forgotten."""
+
+    __tablename__ = "failure_counters"
+
+    counter_key: Mapped[str] = mapped_column(String(600), primary_key=True)
+    hits: Mapped[int]
+    expires_at: Mapped[float] = mapped_column(Double, index=True)

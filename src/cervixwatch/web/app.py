@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 
 from cervixwatch import __version__
 from cervixwatch.access.token_cache import TokenCache
-from cervixwatch.app.database import make_engine, session_factory, upgrade
+from cervixwatch.app.database import DatabaseCounters, make_engine, session_factory, upgrade
 from cervixwatch.knowledge import load_profiles
 from cervixwatch.settings import Settings, get_settings
 from cervixwatch.web.access import enforce
@@ -67,6 +67,10 @@ def create_app(
         engine = make_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
+        if app.state.rate_limiter.per_process:
+            # The back-off's wrong passwords are counted in the database instead, so every
+            # worker and host shares them (issue 12, part 5).
+            app.state.rate_limiter.count_failures_in(DatabaseCounters(engine))
         if warning := per_worker_warning(settings.rate_limit_storage, settings.workers):
             log.warning(warning)  # once per worker, in its own log
         try:

@@ -12,6 +12,7 @@ import math
 import time
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 from urllib.parse import quote
 
 from fastapi import HTTPException
@@ -39,6 +40,19 @@ def too_many_requests(retry_after: int, detail: str = DEFAULT_DETAIL) -> JSONRes
     return JSONResponse({"detail": refused.detail}, 429, headers=refused.headers)
 
 
+class Counters(Protocol):
+    """Counters with an expiry: the `limits` storages' operations the back-off uses (also
+    `store.failure_counters.DatabaseCounters`)."""
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int: ...
+
+    def get(self, key: str) -> int: ...
+
+    def get_expiry(self, key: str) -> float: ...
+
+    def clear(self, key: str) -> None: ...
+
+
 class RateLimiter:
     """Thread-safe as its storage is (the memory storage locks per key), so sync routes running
     in the thread pool may share one instance. Calls block on the storage: with a network
@@ -49,6 +63,16 @@ class RateLimiter:
         assert isinstance(storage, Storage)  # the synchronous kind (no async+ scheme)
         self._storage = storage
         self._strategy = MovingWindowRateLimiter(self._storage)
+        #: Where the back-off's failures are counted: the same storage, unless
+        #: `count_failures_in` names another.
+        self._failures: Counters = self._storage
+        #: Whether the limits count in this process only (`memory://`).
+        self.per_process = storage_uri.startswith("memory://")
+
+    def count_failures_in(self, counters: Counters) -> None:
+        """Count the back-off's failures in `counters` (the database's, shared by every
+        worker, when the limits themselves count in memory: issue 12, part 5)."""
+        self._failures = counters
 
     def hit(self, limit: str, *keys: str) -> bool:
         """Count one request against `limit` for `keys`; False (and not counted) when over it."""
@@ -71,25 +95,25 @@ class RateLimiter:
     def backed_off_for(self, scope: str, *keys: str) -> int:
         """Whole seconds left of the back-off `keys` are under; 0 if none."""
         block = _joined("backoff", scope, keys)
-        if self._storage.get(block) <= 0:
+        if self._failures.get(block) <= 0:
             return 0
-        return max(1, math.ceil(self._storage.get_expiry(block) - time.time()))
+        return max(1, math.ceil(self._failures.get_expiry(block) - time.time()))
 
     def count_failure(self, backoff: Backoff, scope: str, *keys: str) -> int:
         """One more failure for `keys` (forgotten `backoff.memory_seconds` after the first);
         from the `backoff.threshold`-th on, a back-off starts that doubles with each further
         failure, up to `backoff.max_seconds`. Returns the failures counted."""
-        failures = self._storage.incr(_joined("failures", scope, keys), backoff.memory_seconds)
+        failures = self._failures.incr(_joined("failures", scope, keys), backoff.memory_seconds)
         if failures >= backoff.threshold:
             block = _joined("backoff", scope, keys)
-            self._storage.clear(block)
-            self._storage.incr(block, backoff.seconds_after(failures))
+            self._failures.clear(block)
+            self._failures.incr(block, backoff.seconds_after(failures))
         return failures
 
     def clear_failures(self, scope: str, *keys: str) -> None:
         """A success: the failures of `keys` and any back-off are forgotten."""
-        self._storage.clear(_joined("failures", scope, keys))
-        self._storage.clear(_joined("backoff", scope, keys))
+        self._failures.clear(_joined("failures", scope, keys))
+        self._failures.clear(_joined("backoff", scope, keys))
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +141,10 @@ def per_worker_warning(storage_uri: str, workers: int) -> str | None:
     if workers <= 1 or not storage_uri.startswith("memory://"):
         return None
     return (
-        f"rate limits and sign-in back-off are counted per worker process (memory://, "
-        f"{workers} workers): a client may get up to {workers} times each limit; set "
-        "CERVIXWATCH_RATE_LIMIT_STORAGE to a Redis URL (redis://host:6379/0) to share them"
+        f"rate limits are counted per worker process (memory://, {workers} workers): a "
+        f"client may get up to {workers} times each limit (the sign-in back-off is shared "
+        "through the database); set CERVIXWATCH_RATE_LIMIT_STORAGE to a Redis URL "
+        "(redis://host:6379/0) to share them"
     )
 
 
