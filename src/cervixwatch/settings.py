@@ -59,8 +59,9 @@ class Settings(BaseSettings):
     #: password, issue 12, F2) lasts before the user must have set her password with it.
     one_time_code_hours: int = 24
     #: Seconds a bearer token's principal is remembered between requests (0: looked up on
-    #: every request). A token revoked or an account disabled through another worker process
-    #: or the CLI stops working at most this much later (`access/token_cache.py`).
+    #: every request). A revocation made through the app or the CLI still bites at once in
+    #: every worker (the access generation, `access/token_cache.py`); only a change written
+    #: to the tables by hand waits this long.
     token_cache_seconds: float = 5.0
     #: Rate limits ("N/period" as the `limits` library reads them) and where their counters
     #: live: memory:// is per process; redis://host:port shares them between processes.
