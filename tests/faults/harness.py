@@ -4,8 +4,10 @@ user's API token, one FHIR import over a fresh connection."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cervixwatch.app import accounts
+from cervixwatch.serving import METRICS_DIRECTORY_VARIABLE
 from cervixwatch.store.database import make_engine, session_factory
 from cervixwatch.store.migrate import upgrade
 from cervixwatch.store.models import Role
@@ -58,9 +61,19 @@ class Server:
         return workers_of(self.process.pid)
 
     def kill_everything(self) -> None:
-        """SIGKILL to the supervisor and its workers at once (its process group)."""
+        """SIGKILL to the supervisor and its workers at once (its process group), and the
+        metrics directory it can no longer remove (read from a worker's environment)."""
+        directories = set()
+        for pid in self.worker_pids():
+            with contextlib.suppress(OSError):
+                for setting in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                    name, _, value = setting.partition(b"=")
+                    if name == METRICS_DIRECTORY_VARIABLE.encode() and value:
+                        directories.add(os.fsdecode(value))
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
+        for directory in directories:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def start(url: str, port: int, workers: int, log: Path) -> Server:
