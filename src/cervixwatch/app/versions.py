@@ -350,9 +350,7 @@ def owner_of_versions(session: Session, resource_type: str, resource_id: str) ->
 def was_deleted(session: Session, resource_type: str, resource_id: str) -> bool:
     """Whether a resource that is not served now was once (kept, so deleted since): a read
     of it answers 410 Gone rather than 404."""
-    if resource_type not in VERSIONED_TYPES or find_resource(
-        session, resource_type, resource_id
-    ):
+    if resource_type not in VERSIONED_TYPES or find_resource(session, resource_type, resource_id):
         return False
     key = (resource_type, resource_id)
     return key in latest_versions(session, [key])
