@@ -39,3 +39,22 @@ def serve_command(port: int, database: Path, *options: str) -> list[str]:
 def clean_environment() -> dict[str, str]:
     """This process's environment without CERVIXWATCH_ settings (the command gives its own)."""
     return {k: v for k, v in os.environ.items() if not k.startswith("CERVIXWATCH_")}
+
+
+def workers_of(parent: int) -> list[int]:
+    """The worker processes `cervixwatch serve` (pid `parent`) has started and that still run:
+    its children whose command line is multiprocessing's spawn (not its other helpers), not
+    zombies, read off /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == parent and b"spawn_main" in command and fields[0] != "Z":
+            found.append(int(entry.name))
+    return sorted(found)

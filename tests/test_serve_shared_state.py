@@ -37,7 +37,7 @@ from cervixwatch.store.database import make_engine, session_factory
 from cervixwatch.store.migrate import upgrade
 from cervixwatch.store.models import ApiTokenRow, Role
 from tests.conftest import BACKENDS, empty_database
-from tests.server_process import clean_environment, free_port
+from tests.server_process import clean_environment, free_port, workers_of
 from tests.web.accounts import PASSWORD
 
 pytestmark = pytest.mark.skipif(
@@ -52,22 +52,6 @@ CONNECTIONS = 8
 REDIS = ("127.0.0.1", 6379)
 #: A Redis database of the tests' own (keys are per user id anyway, so runs never share one).
 REDIS_DATABASE = 11
-
-
-def _workers_of(parent: int) -> list[int]:
-    """The worker processes the server has started (as in tests/test_serving.py)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"spawn_main" in command:
-            found.append(int(entry.name))
-    return sorted(found)
 
 
 def _client_ports_held_by(pid: int, port: int) -> set[int]:
@@ -117,7 +101,7 @@ def _server(
     )
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
-        while len(_workers_of(server.pid)) < WORKERS or not _ready(port):
+        while len(workers_of(server.pid)) < WORKERS or not _ready(port):
             assert server.poll() is None, "the server stopped"
             assert time.monotonic() < deadline, "the server did not become ready"
             time.sleep(0.2)
@@ -152,7 +136,7 @@ def _connections_on_every_worker(
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             assert _get(connection, "/api/tokens", token) == 200
             connections.append(connection)
-        held = {pid: _client_ports_held_by(pid, port) for pid in _workers_of(server.pid)}
+        held = {pid: _client_ports_held_by(pid, port) for pid in workers_of(server.pid)}
         if len(held) == WORKERS and all(held.values()):
             return connections
     raise AssertionError(f"the connections did not reach every worker: {held}")

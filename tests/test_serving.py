@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from cervixwatch.serving import spreads_connections
-from tests.server_process import clean_environment, free_port, serve_command
+from tests.server_process import clean_environment, free_port, serve_command, workers_of
 
 pytestmark = pytest.mark.skipif(
     not spreads_connections(), reason="SO_REUSEPORT spreads connections only on Linux"
@@ -28,23 +28,6 @@ pytestmark = pytest.mark.skipif(
 STARTUP_SECONDS = 40
 WORKERS = 2
 CONNECTIONS = 16
-
-
-def _workers_of(parent: int) -> list[int]:
-    """The worker processes the server has started (not multiprocessing's helpers)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and b"spawn_main" in command:
-            found.append(int(entry.name))
-    return sorted(found)
 
 
 def _established_on(pid: int, port: int) -> int:
@@ -107,7 +90,7 @@ def _server(tmp_path: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
 def test_workers_share_the_connections_and_a_dead_one_is_replaced(tmp_path: Path) -> None:
     port = free_port()
     with _server(tmp_path, port) as server:
-        _wait_for(lambda: len(_workers_of(server.pid)) == WORKERS, "the workers to start")
+        _wait_for(lambda: len(workers_of(server.pid)) == WORKERS, "the workers to start")
         _wait_for(lambda: _answers(port), "the server to answer")
 
         # Connections opened together, kept open, each used once (so each is accepted).
@@ -117,7 +100,7 @@ def test_workers_share_the_connections_and_a_dead_one_is_replaced(tmp_path: Path
         for client in clients:
             client.request("GET", "/fhir/metadata")
             assert client.getresponse().read()
-        held = {pid: _established_on(pid, port) for pid in _workers_of(server.pid)}
+        held = {pid: _established_on(pid, port) for pid in workers_of(server.pid)}
         assert sum(held.values()) == CONNECTIONS
         # The kernel spreads them by a hash of their addresses: every worker has some (all 16
         # on one of 2 workers would happen once in 32,768 runs).
@@ -126,13 +109,11 @@ def test_workers_share_the_connections_and_a_dead_one_is_replaced(tmp_path: Path
             client.close()
 
         # A worker killed is replaced, and the server answers throughout.
-        victim = _workers_of(server.pid)[0]
+        victim = workers_of(server.pid)[0]
         time.sleep(6)  # past the early-death guard, which stops a server that cannot start
         os.kill(victim, signal.SIGKILL)
         _wait_for(
-            lambda: (
-                len(_workers_of(server.pid)) == WORKERS and victim not in _workers_of(server.pid)
-            ),
+            lambda: len(workers_of(server.pid)) == WORKERS and victim not in workers_of(server.pid),
             "a replacement worker",
         )
         _wait_for(lambda: _answers(port), "the server to answer again")
@@ -140,7 +121,7 @@ def test_workers_share_the_connections_and_a_dead_one_is_replaced(tmp_path: Path
         server.send_signal(signal.SIGINT)
         output, _ = server.communicate(timeout=40)
         assert server.returncode == 0, output.decode(errors="replace")
-        assert _workers_of(server.pid) == []
+        assert workers_of(server.pid) == []
 
 
 def test_a_port_in_use_is_refused_at_once(tmp_path: Path) -> None:
@@ -162,29 +143,26 @@ def test_a_replacement_killed_at_once_is_restarted_and_the_healthy_worker_stays(
     touched."""
     port = free_port()
     with _server(tmp_path, port) as server:
-        _wait_for(lambda: len(_workers_of(server.pid)) == WORKERS, "the workers to start")
+        _wait_for(lambda: len(workers_of(server.pid)) == WORKERS, "the workers to start")
         _wait_for(lambda: _answers(port), "the server to answer")
         time.sleep(6)  # past the early-death guard: the server has been healthy
-        first, healthy = _workers_of(server.pid)[:2]
+        first, healthy = workers_of(server.pid)[:2]
         os.kill(first, signal.SIGKILL)
         _wait_for(
-            lambda: (
-                len(_workers_of(server.pid)) == WORKERS and first not in _workers_of(server.pid)
-            ),
+            lambda: len(workers_of(server.pid)) == WORKERS and first not in workers_of(server.pid),
             "a replacement worker",
         )
-        replacement = next(p for p in _workers_of(server.pid) if p != healthy)
+        replacement = next(p for p in workers_of(server.pid) if p != healthy)
         time.sleep(1)
         os.kill(replacement, signal.SIGKILL)  # dies young
         _wait_for(
             lambda: (
-                len(_workers_of(server.pid)) == WORKERS
-                and replacement not in _workers_of(server.pid)
+                len(workers_of(server.pid)) == WORKERS and replacement not in workers_of(server.pid)
             ),
             "a second replacement, after its back-off",
         )
         assert server.poll() is None
-        assert healthy in _workers_of(server.pid)
+        assert healthy in workers_of(server.pid)
         _wait_for(lambda: _answers(port), "the server to answer")
         server.send_signal(signal.SIGINT)
         output, _ = server.communicate(timeout=40)

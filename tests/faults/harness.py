@@ -22,7 +22,7 @@ from cervixwatch.serving import METRICS_DIRECTORY_VARIABLE
 from cervixwatch.store.database import make_engine, session_factory
 from cervixwatch.store.migrate import upgrade
 from cervixwatch.store.models import Role
-from tests.server_process import clean_environment
+from tests.server_process import clean_environment, workers_of
 
 STARTUP_SECONDS = 90
 #: Seconds a client waits for an import's answer before counting it unanswered.
@@ -178,23 +178,6 @@ def post_bundle(port: int, token: str, body: bytes) -> Answer:
         return Answer(answer.status, answer.getheader("X-Request-ID") or "")
     finally:
         connection.close()
-
-
-def workers_of(parent: int) -> list[int]:
-    """The worker processes `parent` has started (not multiprocessing's helpers)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == parent and b"spawn_main" in command and fields[0] != "Z":
-            found.append(int(entry.name))
-    return sorted(found)
 
 
 def age(pid: int) -> float:

@@ -506,6 +506,13 @@ async def create(request: Request, resource_type: str, writer: WriterDep) -> Res
     return await writer.write_resource(resource_type, wanted)
 
 
+def _if_match(request: Request, wanted: dict[str, Any]) -> dict[str, Any]:
+    """An update's entry `request`, with the `If-Match` header (if sent) as its `ifMatch`."""
+    if if_match := request.headers.get("if-match"):
+        return {**wanted, "ifMatch": if_match}
+    return wanted
+
+
 def _query(request: Request) -> str:
     """The request's search parameters (not the format ones), as a query string."""
     return urlencode(
@@ -528,9 +535,7 @@ async def update(
     _writable(resource_type)
     query_params(request, frozenset(), "update")
     wanted: dict[str, Any] = {"method": "PUT", "url": f"{resource_type}/{resource_id}"}
-    if if_match := request.headers.get("if-match"):
-        wanted["ifMatch"] = if_match
-    return await writer.write_resource(resource_type, wanted)
+    return await writer.write_resource(resource_type, _if_match(request, wanted))
 
 
 @router.put(
@@ -552,9 +557,7 @@ async def conditional_update(request: Request, resource_type: str, writer: Write
             headers={"Allow": "GET, POST, PUT"},
         )
     wanted: dict[str, Any] = {"method": "PUT", "url": f"{resource_type}?{query}"}
-    if if_match := request.headers.get("if-match"):
-        wanted["ifMatch"] = if_match
-    return await writer.write_resource(resource_type, wanted)
+    return await writer.write_resource(resource_type, _if_match(request, wanted))
 
 
 @router.delete(
