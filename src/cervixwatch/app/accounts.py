@@ -436,8 +436,9 @@ def token_principal(
     with sessions() as session:
         generation = None
         if cache is not None and cache.enabled:
-            # Read before the lookup: a revocation committed between the two moves it.
-            generation = access_generation.current(session)
+            # Read before the lookup: a revocation committed between the two moves it. On a
+            # connection of its own: the session's stays unused when the token is remembered.
+            generation = access_generation.read(session.get_bind())
             if (cached := cache.get(hashed, generation)) is not None:
                 return cached
         found = store.live_token(session, hashed, now)

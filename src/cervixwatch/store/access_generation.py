@@ -11,7 +11,7 @@ commit, so concurrent changes each add one.
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.orm import Session
 
 from cervixwatch.store.models import AccessGeneration
@@ -27,6 +27,24 @@ _ADVANCE = (
 def current(session: Session) -> int:
     """The generation now: one read of a one-row table by its primary key."""
     found = session.scalar(_READ)
+    if found is None:
+        raise RuntimeError("access_generation has no row: the database is not migrated to 0008")
+    return found
+
+
+def read(bind: Engine | Connection) -> int:
+    """The generation now, read by itself outside any transaction (autocommit), for a request
+    that only wants to know whether its remembered token still holds.
+
+    Why not `current` in a session: that costs a BEGIN and, the session closing without a
+    commit, a ROLLBACK, after which psycopg deallocates every statement it had prepared on
+    the connection (`DEALLOCATE ALL`) and must prepare them again; on every request with a
+    remembered token, that was a tenth of the import's throughput (docs/performance.md)."""
+    if isinstance(bind, Connection):  # a session bound to a connection: read in its transaction
+        found = bind.scalar(_READ)
+    else:
+        with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            found = connection.scalar(_READ)
     if found is None:
         raise RuntimeError("access_generation has no row: the database is not migrated to 0008")
     return found
