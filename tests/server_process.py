@@ -41,10 +41,8 @@ def clean_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("CERVIXWATCH_")}
 
 
-def workers_of(parent: int) -> list[int]:
-    """The worker processes `cervixwatch serve` (pid `parent`) has started and that still run:
-    its children whose command line is multiprocessing's spawn (not its other helpers), not
-    zombies, read off /proc."""
+def _children(parent: int) -> list[tuple[int, bytes]]:
+    """The living (not zombie) children of `parent` and their command lines, off /proc."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -55,6 +53,14 @@ def workers_of(parent: int) -> list[int]:
         except OSError:
             continue
         fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == parent and b"spawn_main" in command and fields[0] != "Z":
-            found.append(int(entry.name))
-    return sorted(found)
+        if int(fields[1]) == parent and fields[0] != "Z":
+            found.append((int(entry.name), command))
+    return found
+
+
+def workers_of(parent: int) -> list[int]:
+    """The worker processes `cervixwatch serve` (pid `parent`) has started and that still run:
+    the children of its fork server (`serving._Supervisor`: workers are forked from a process
+    that imported the app once), not zombies, read off /proc."""
+    servers = [pid for pid, command in _children(parent) if b"forkserver" in command]
+    return sorted(pid for server in servers for pid, _ in _children(server))

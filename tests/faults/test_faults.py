@@ -78,18 +78,9 @@ def test_imports_are_all_or_nothing_and_each_has_its_audit_entry(postgres_run: F
     "kind",
     [
         "kill-worker",
-        pytest.param(
-            "kill-two",
-            marks=pytest.mark.xfail(
-                strict=False,
-                reason="with no worker left, the service is back when a new worker has "
-                "started (spawned, the app imported: about 2 s of CPU each, two at once): "
-                "2.4 s at most in the full run on a quiet 2-vCPU machine, 4.8-9.5 s while "
-                "other work held it at load 3-4 (docs/reliability.md, Faults); within 5 s "
-                "whatever the load needs the supervisor (serving.py) to start workers from a "
-                "pre-imported process",
-            ),
-        ),
+        # Workers are forked from a process that imported the app (serving._Supervisor):
+        # with none left, a new one serves without importing anything again.
+        "kill-two",
         "terminate-connections",
     ],
 )
