@@ -497,7 +497,19 @@ class AssessmentRow(Base):
     """
 
     __tablename__ = "assessments"
-    __table_args__ = (Index(None, "urgent", "next_scan_due"),)
+    __table_args__ = (
+        Index(None, "urgent", "next_scan_due"),
+        # The worklist's default order, so its first pages are read off this index and stop
+        # after a page's rows instead of sorting every assessment (migration 0010). PostgreSQL
+        # only: SQLite has no NULLS LAST in an index, and an embedded clinic's few hundred
+        # pregnancies sort in no time.
+        Index(
+            "ix_assessments_worklist_order",
+            text("urgent DESC"),
+            text("overdue DESC"),
+            text("next_scan_due ASC NULLS LAST"),
+        ).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     pregnancy_id: Mapped[str] = mapped_column(
