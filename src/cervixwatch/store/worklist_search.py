@@ -118,13 +118,19 @@ def _tiers(tiers: Collection[str | None]) -> ColumnElement[bool]:
     return or_(*conditions)
 
 
-def _filtered(session: Session, query: _AnySelect, where: WorklistSearch) -> _AnySelect:
-    query = (
-        query.select_from(AssessmentRow)
-        .join(PregnancyRow, PregnancyRow.id == AssessmentRow.pregnancy_id)
-        .join(PatientRow, PatientRow.id == PregnancyRow.patient_id)
-        .where(PregnancyRow.status == PregnancyStatus.ACTIVE)
+def _filtered(
+    session: Session, query: _AnySelect, where: WorklistSearch, *, patients: bool = True
+) -> _AnySelect:
+    """`query` over the active pregnancies' assessments that `where` lets through.
+    `patients`: join the women too (their names: shown, sorted on, searched); a count
+    without a search needs no name, and every pregnancy has its woman (a non-null foreign
+    key), so leaving them out changes no count and spares a join of every row."""
+    query = query.select_from(AssessmentRow).join(
+        PregnancyRow, PregnancyRow.id == AssessmentRow.pregnancy_id
     )
+    if patients or where.search:
+        query = query.join(PatientRow, PatientRow.id == PregnancyRow.patient_id)
+    query = query.where(PregnancyRow.status == PregnancyStatus.ACTIVE)
     if where.scope is not None:
         query = query.where(in_scope(PregnancyRow.patient_id, where.scope))
     if where.risk_tiers is not None:
@@ -217,4 +223,5 @@ def _with_history(session: Session, entries: list[WorklistEntry]) -> list[Workli
 
 def count_worklist(session: Session, where: WorklistSearch) -> int:
     """How many pregnancies the worklist holds under `where` (for paging)."""
-    return int(session.scalar(_filtered(session, select(func.count()), where)) or 0)
+    counted = _filtered(session, select(func.count()), where, patients=False)
+    return int(session.scalar(counted) or 0)
