@@ -69,6 +69,7 @@ from api import (
 from cervixwatch.access.principal import Role
 from cervixwatch.app import accounts
 from cervixwatch.cohort import DEFAULT_SEED
+from cervixwatch.serving import worker_pids
 from cervixwatch.store import make_engine, session_factory, upgrade
 
 USERS_FILE = Path(__file__).with_name("load_users.py")
@@ -147,23 +148,6 @@ def ehr_bundles(args: argparse.Namespace, reference: dt.date, path: Path) -> int
 # --- the workers' memory ------------------------------------------------------------------------
 
 
-def workers_of(parent: int) -> list[int]:
-    """The server's worker processes (started by multiprocessing's spawn; not its helpers)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == parent and b"spawn_main" in command and fields[0] != "Z":
-            found.append(int(entry.name))
-    return sorted(found)
-
-
 def rss_mib(pid: int) -> float | None:
     """Resident memory of `pid` (VmRSS), in MiB; None if it is gone."""
     try:
@@ -185,7 +169,7 @@ class MemoryLog:
 
     def sample(self) -> None:
         moment = time.monotonic() - self.started
-        for pid in workers_of(self.server):
+        for pid in worker_pids(self.server):
             mib = rss_mib(pid)
             if mib is not None:
                 self.samples.setdefault(pid, []).append((moment, mib))
@@ -382,7 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 started = time.perf_counter()
                 code = run_locust(port, plan_path, args, log)
                 seconds = time.perf_counter() - started
-                workers_at_end = workers_of(server.pid)
+                workers_at_end = worker_pids(server.pid)
             results_path = work / "results.json"
             if not results_path.exists():
                 # locust's own summary and any traceback: its exit status 1 means only that

@@ -9,6 +9,8 @@ import socket
 import sys
 from pathlib import Path
 
+from cervixwatch.serving import worker_pids
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -41,26 +43,6 @@ def clean_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("CERVIXWATCH_")}
 
 
-def _children(parent: int) -> list[tuple[int, bytes]]:
-    """The living (not zombie) children of `parent` and their command lines, off /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == parent and fields[0] != "Z":
-            found.append((int(entry.name), command))
-    return found
-
-
 def workers_of(parent: int) -> list[int]:
-    """The worker processes `cervixwatch serve` (pid `parent`) has started and that still run:
-    the children of its fork server (`serving._Supervisor`: workers are forked from a process
-    that imported the app once), not zombies, read off /proc."""
-    servers = [pid for pid, command in _children(parent) if b"forkserver" in command]
-    return sorted(pid for server in servers for pid, _ in _children(server))
+    """The worker processes `cervixwatch serve` (pid `parent`) runs (`serving.worker_pids`)."""
+    return worker_pids(parent)

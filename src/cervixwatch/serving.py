@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from types import FrameType
 from typing import Any, Final
 
@@ -176,6 +177,31 @@ def _worker(listen: Listen, sock: socket.socket) -> None:
     # the whole process group) is left to the parent, so shutdown happens once, in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _children(parent: int) -> list[tuple[int, bytes]]:
+    """The living (not zombie) children of `parent` and their command lines, off /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == parent and fields[0] != "Z":
+            found.append((int(entry.name), command))
+    return found
+
+
+def worker_pids(supervisor: int) -> list[int]:
+    """The worker processes a supervisor (`cervixwatch serve --workers N`, pid `supervisor`)
+    runs: the children of its fork server, read off /proc (Linux; for the tests, the fault
+    suite and the load benchmark's memory readings)."""
+    servers = [pid for pid, command in _children(supervisor) if b"forkserver" in command]
+    return sorted(pid for server in servers for pid, _ in _children(server))
 
 
 def _module_of(factory: str) -> str:
