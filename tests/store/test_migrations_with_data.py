@@ -13,7 +13,7 @@ later migration. At the head:
   team), the back-off's counters are read, and the audit chain verifies (entries written
   before the chain existed included).
 
-Then every migration's downgrade (each of 0001-0010 defines one) is run, a revision at a
+Then every migration's downgrade (each of 0001-0011 defines one) is run, a revision at a
 time, and at each revision every row written at or before it is still there, unchanged.
 A new migration without data of its own here fails the test (`BUILDERS`).
 """
@@ -315,6 +315,18 @@ def _at_0010(engine: Engine) -> None:
     down (checked as every row is)."""
 
 
+def _at_0011(engine: Engine) -> None:
+    """The clinic's settings, one row."""
+    with engine.begin() as c:
+        _sql(
+            c,
+            "INSERT INTO clinic_settings (id, clinic_name, phone, triage_phone, letter_address,"
+            " date_format, guidelines, updated_at, updated_by) VALUES (1, 'Mig Clinic',"
+            " '01632 960000', NULL, '1 Test Road', 'dmy', 'nice', :at, 'u1')",
+            at=AT,
+        )
+
+
 #: The data of each revision; a new migration must add its own.
 BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0001": _at_0001,
@@ -327,6 +339,7 @@ BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0008": _at_0008,
     "0009": _at_0009,
     "0010": _at_0010,
+    "0011": _at_0011,
 }
 
 Rows = dict[str, tuple[list[str], set[str]]]

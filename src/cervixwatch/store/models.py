@@ -757,3 +757,29 @@ class FailureCounter(Base):
     counter_key: Mapped[str] = mapped_column(String(600), primary_key=True)
     hits: Mapped[int]
     expires_at: Mapped[float] = mapped_column(Double, index=True)
+
+
+class ClinicSettingsRow(Base):
+    """The clinic's own settings, one row (issue 13, parts 4 and 7; `app.clinic_settings`):
+    its name, address line and telephone numbers as letters and the patient's portal give
+    them, how dates are written, and which guideline profiles its pages show. No row, or a
+    column left empty, is a setting not made: pages say so (never an invented number)."""
+
+    __tablename__ = "clinic_settings"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    clinic_name: Mapped[str | None] = mapped_column(String(200))
+    #: The clinic's own number (office hours: questions, appointments).
+    phone: Mapped[str | None] = mapped_column(String(40))
+    #: Maternity triage / the labour ward, answered day and night: where a woman with a
+    #: red-flag symptom is sent.
+    triage_phone: Mapped[str | None] = mapped_column(String(40))
+    letter_address: Mapped[str | None] = mapped_column(String(300))
+    #: A key of `app.clinic_settings.DATE_FORMATS`.
+    date_format: Mapped[str] = mapped_column(String(20))
+    #: Guideline profile ids, space-separated ("acog nice", "nice").
+    guidelines: Mapped[str] = mapped_column(String(60))
+    updated_at: Mapped[dt.datetime | None]
+    #: The account that made the last change (a user id; the audit log has the rest).
+    updated_by: Mapped[str | None] = mapped_column(String(36))
