@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.app.reassessing import Written, refresh_assessments, write_records
@@ -18,7 +18,7 @@ from cervixwatch.clinical.assessment import assess
 from cervixwatch.clinical.records import CervicalLengthMeasurement, LengthMethod, PregnancyRecords
 from cervixwatch.knowledge import bundled_evidence, bundled_profiles
 from cervixwatch.store.assessments import assessment_columns, stale_pregnancies
-from cervixwatch.store.models import AssessmentRow, PatientRow
+from cervixwatch.store.models import AssessmentRow, PatientRow, PregnancyRow, PregnancyStatus
 from cervixwatch.store.records import PatientFields, load_records
 from cervixwatch.views.json_view import assessment_json
 from tests.builders import woman
@@ -157,3 +157,33 @@ def test_a_new_guideline_version_makes_todays_assessments_stale(
     with factory() as session:
         assert stale_pregnancies(session, w.as_of, current) == []
         assert len(stale_pregnancies(session, w.as_of, updated)) == 1
+
+
+def test_an_active_pregnancy_without_an_assessment_is_stale(
+    factory: sessionmaker[Session],
+) -> None:
+    """Its assessment gone (an operator's SQL, a restore): the counts of active rows differ,
+    and the long way finds it."""
+    w = woman(at="16+0").with_prior_sptb("30+0")
+    written = _write(factory, w.records, w.as_of)
+    with factory.begin() as session:
+        session.execute(delete(AssessmentRow))
+    with factory() as session:
+        assert stale_pregnancies(session, w.as_of, PROFILES) == [written.pregnancy_id]
+
+
+def test_an_ended_pregnancy_is_never_stale(factory: sessionmaker[Session]) -> None:
+    """Ended, its assessment is left as it was (the database unmarks it: migration 0013),
+    however old."""
+    w = woman(at="16+0").with_prior_sptb("30+0")
+    written = _write(factory, w.records, w.as_of)
+    with factory.begin() as session:
+        session.execute(
+            update(PregnancyRow)
+            .where(PregnancyRow.id == written.pregnancy_id)
+            .values(status=PregnancyStatus.ENDED)
+        )
+    with factory() as session:
+        assert stale_pregnancies(session, w.day("30+0"), PROFILES) == []
+        [active] = session.scalars(select(AssessmentRow.pregnancy_active))
+        assert active is False

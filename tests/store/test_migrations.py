@@ -212,3 +212,34 @@ def test_the_worklist_order_index_is_made_on_postgresql_only(empty_url: str) -> 
     finally:
         engine.dispose()
     assert ("ix_assessments_worklist_order" in indexes) is on_postgresql
+
+
+def test_an_assessment_is_marked_active_by_the_database_whatever_writes_it(
+    empty_url: str,
+) -> None:
+    """The triggers of 0013 keep `assessments.pregnancy_active` equal to its pregnancy's
+    status, for rows written by raw SQL too, on both databases."""
+    upgrade(empty_url)
+    engine = make_engine(empty_url)
+    statements = (
+        "INSERT INTO patients (id, family_name, created_at, updated_at, names) VALUES "
+        "('p', 'Testwoman', '2026-01-01', '2026-01-01', '[]')",
+        "INSERT INTO pregnancies (id, patient_id, edd, fetuses, status, notes, created_at, "
+        "updated_at) VALUES ('g', 'p', '2026-09-01', 1, 'active', '[]', '2026-01-01', "
+        "'2026-01-01')",
+        "INSERT INTO assessments (pregnancy_id, as_of, knowledge, computed_at, result, "
+        "overdue, urgent, codes) VALUES ('g', '2026-03-02', '{}', '2026-03-02', '{}', "
+        "false, false, '{}')",
+    )
+    marked = text("SELECT pregnancy_active FROM assessments WHERE pregnancy_id = 'g'")
+    try:
+        with engine.begin() as connection:
+            for statement in statements:
+                connection.execute(text(statement))
+            assert connection.scalar(marked)
+            connection.execute(text("UPDATE pregnancies SET status = 'ended' WHERE id = 'g'"))
+            assert not connection.scalar(marked)
+            connection.execute(text("UPDATE pregnancies SET status = 'active' WHERE id = 'g'"))
+            assert connection.scalar(marked)
+    finally:
+        engine.dispose()

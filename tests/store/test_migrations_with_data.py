@@ -327,6 +327,43 @@ def _at_0011(engine: Engine) -> None:
         )
 
 
+def _at_0013(engine: Engine) -> None:
+    """Whether an assessment's pregnancy is active, kept by triggers: the assessment of 0001
+    (an active pregnancy) was marked on the way up; an ended pregnancy's new assessment is
+    not marked, an active one's is, and ending a pregnancy unmarks its assessment."""
+
+    def marked(c: Connection, pregnancy_id: str) -> bool:
+        found = c.execute(
+            text("SELECT pregnancy_active FROM assessments WHERE pregnancy_id = :p"),
+            {"p": pregnancy_id},
+        ).scalar_one()
+        return bool(found)
+
+    assessment = (
+        "INSERT INTO assessments (pregnancy_id, as_of, knowledge, computed_at, result, "
+        "ga_days, risk_tier, next_scan_due, next_scan_status, overdue, urgent, codes, "
+        "latest_length_mm, latest_length_on, shortest_length_mm, shortest_length_on) VALUES "
+        "('{id}', '2026-03-02', '{{}}', :at, '{{}}', NULL, NULL, NULL, NULL, :no, :no, '{{}}', "
+        "NULL, NULL, NULL, NULL)"
+    )
+    with engine.begin() as c:
+        assert marked(c, "g1")
+        _sql(
+            c,
+            "INSERT INTO pregnancies (id, patient_id, edd, fetuses, status, ended_on, notes, "
+            "created_at, updated_at) VALUES ('g13', 'p2', '2025-01-10', 1, 'ended', "
+            "'2025-01-02', '[]', :at, :at), ('g14', 'p4', '2026-09-01', 1, 'active', NULL, "
+            "'[]', :at, :at)",
+            at=AT,
+        )
+        _sql(c, assessment.format(id="g13"), at=AT, no=False)
+        _sql(c, assessment.format(id="g14"), at=AT, no=False)
+        assert not marked(c, "g13")
+        assert marked(c, "g14")
+        _sql(c, "UPDATE pregnancies SET status = 'ended', ended_on = '2026-03-01' WHERE id = 'g14'")
+        assert not marked(c, "g14")
+
+
 #: The data of each revision; a new migration must add its own.
 BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0001": _at_0001,
@@ -340,6 +377,7 @@ BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0009": _at_0009,
     "0010": _at_0010,
     "0011": _at_0011,
+    "0013": _at_0013,
 }
 
 Rows = dict[str, tuple[list[str], set[str]]]

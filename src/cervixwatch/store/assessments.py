@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, or_, select
+from sqlalchemy import Insert, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -96,7 +96,10 @@ def _upsert(dialect: str) -> Insert:
     """INSERT, or UPDATE the pregnancy's row if it has one, in one statement (no read first,
     so two writers cannot both insert). Built once per dialect, values bound at execution:
     building it anew for every write cost more than running it."""
-    columns = [c.name for c in AssessmentRow.__table__.columns if c.name != "id"]
+    # Not `pregnancy_active` either: the database's triggers keep it (migration 0013), and
+    # SQLite's `excluded` row holds the column's default, not what its trigger set.
+    kept_by_database = {"id", "pregnancy_active"}
+    columns = [c.name for c in AssessmentRow.__table__.columns if c.name not in kept_by_database]
     if dialect == "postgresql":
         pg = postgresql.insert(AssessmentRow)
         return pg.on_conflict_do_update(
@@ -139,14 +142,53 @@ def stale_pregnancies(session: Session, as_of: dt.date, profiles: Profiles) -> l
     """Active pregnancies whose current assessment is missing, was made for another day, or
     by other guideline versions: what a daily refresh must reassess.
 
-    Asked on every worklist request, so it is one query that the database answers from the
-    active rows alone (nothing stale is the common case). The versions are compared as JSON
-    documents on PostgreSQL and as the stored text on SQLite, where two serialisations of
-    the same versions could differ: that can only call an assessment stale that is not,
-    and reassessing it is harmless; never the other way round.
+    Asked on every worklist request, where nothing stale is the common case, so it reads the
+    active pregnancies' assessments only (`ix_assessments_active_freshness`, over the
+    trigger-kept `pregnancy_active`, migration 0013), and looks for an active pregnancy
+    without an assessment only when the two counts of active rows differ. The versions are
+    compared as JSON documents on PostgreSQL and as the stored text on SQLite, where two
+    serialisations of the same versions could differ: that can only call an assessment
+    stale that is not, and reassessing it is harmless; never the other way round.
     """
     versions = knowledge_versions(profiles)
-    query = (
+    out_of_date = (
+        select(AssessmentRow.pregnancy_id)
+        .join(PregnancyRow, PregnancyRow.id == AssessmentRow.pregnancy_id)
+        .where(
+            AssessmentRow.pregnancy_active,
+            PregnancyRow.status == PregnancyStatus.ACTIVE,
+            or_(AssessmentRow.as_of != as_of, AssessmentRow.knowledge != versions),
+        )
+    )
+    stale = set(session.scalars(out_of_date))
+    if _active_counts_differ(session):
+        stale.update(session.scalars(_active_without_current_assessment(as_of, versions)))
+    return sorted(stale)
+
+
+def _active_counts_differ(session: Session) -> bool:
+    """Whether the active pregnancies and the assessments flagged active differ in number.
+    Each flagged assessment is of one active pregnancy (one row per pregnancy, the flag kept
+    by triggers), so equal counts mean every active pregnancy has its assessment."""
+    pregnancies = (
+        select(func.count())
+        .select_from(PregnancyRow)
+        .where(PregnancyRow.status == PregnancyStatus.ACTIVE)
+        .scalar_subquery()
+    )
+    assessments = (
+        select(func.count())
+        .select_from(AssessmentRow)
+        .where(AssessmentRow.pregnancy_active)
+        .scalar_subquery()
+    )
+    return bool(session.scalar(select(pregnancies != assessments)))
+
+
+def _active_without_current_assessment(as_of: dt.date, versions: Mapping[str, str]) -> Any:
+    """Every active pregnancy whose assessment is missing or not current, read the long way
+    (each active pregnancy against its assessment), whatever the flag says."""
+    return (
         select(PregnancyRow.id)
         .outerjoin(AssessmentRow, AssessmentRow.pregnancy_id == PregnancyRow.id)
         .where(
@@ -158,7 +200,6 @@ def stale_pregnancies(session: Session, as_of: dt.date, profiles: Profiles) -> l
             ),
         )
     )
-    return sorted(session.scalars(query))
 
 
 @dataclass(frozen=True, slots=True)

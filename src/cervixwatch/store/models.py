@@ -26,6 +26,7 @@ from sqlalchemy import (
     MetaData,
     String,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -508,7 +509,18 @@ class AssessmentRow(Base):
             text("urgent DESC"),
             text("overdue DESC"),
             text("next_scan_due ASC NULLS LAST"),
+            postgresql_where=text("pregnancy_active"),
         ).ddl_if(dialect="postgresql"),
+        # The active pregnancies' assessments alone, for the worklist's count and freshness
+        # check (migration 0013).
+        Index(
+            "ix_assessments_active_freshness",
+            "pregnancy_id",
+            "as_of",
+            "knowledge",
+            sqlite_where=text("pregnancy_active"),
+            postgresql_where=text("pregnancy_active"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -530,6 +542,10 @@ class AssessmentRow(Base):
     latest_length_on: Mapped[dt.date | None]
     shortest_length_mm: Mapped[float | None] = mapped_column(Double)
     shortest_length_on: Mapped[dt.date | None]
+    #: Whether the pregnancy is active: a copy of `pregnancies.status` kept by the database's
+    #: triggers (migration 0013), never written by the application, so that the worklist's
+    #: indexes can leave out ended pregnancies. Queries still join the pregnancy's status.
+    pregnancy_active: Mapped[bool] = mapped_column(server_default=false())
 
 
 # --- versions of the FHIR resources served (app/versions.py) ---------------------------------

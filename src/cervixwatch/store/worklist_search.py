@@ -130,7 +130,11 @@ def _filtered(
     )
     if patients or where.search:
         query = query.join(PatientRow, PatientRow.id == PregnancyRow.patient_id)
-    query = query.where(PregnancyRow.status == PregnancyStatus.ACTIVE)
+    # The flag (kept by triggers, migration 0013) lets the partial indexes leave ended
+    # pregnancies' assessments unread; the pregnancy's own status stays the truth.
+    query = query.where(
+        AssessmentRow.pregnancy_active, PregnancyRow.status == PregnancyStatus.ACTIVE
+    )
     if where.scope is not None:
         query = query.where(in_scope(PregnancyRow.patient_id, where.scope))
     if where.risk_tiers is not None:
