@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     #: is a woman's identifier of this system (else the one typed MR). Set it to the system the
     #: hospital's EHR uses in FHIR, so its Patients and the clinic's forms name one woman.
     hospital_number_system: str = DEFAULT_HOSPITAL_NUMBER_SYSTEM
+    #: The site's table of ultrasound devices' own codes and patient-ID issuers (YAML, the
+    #: shape of knowledge/devices/codes.yaml; docs/integrations.md). None: standard codes only.
+    device_codes_file: Path | None = None
 
     # --- access control (see docs/security.md) ---------------------------------------------
     #: How long a sign-in lasts (hours), and how long an idle one lasts (minutes).

@@ -364,6 +364,24 @@ def _at_0013(engine: Engine) -> None:
         assert not marked(c, "g14")
 
 
+def _at_0016(engine: Engine) -> None:
+    """Device reports (issue 14): one waiting for review, one stored for the first woman."""
+    with engine.begin() as c:
+        _sql(
+            c,
+            "INSERT INTO device_messages (id, channel, message_id, received_at, sender, status, "
+            "reason, patient_value, identifier_system, summary, operator, device, payload, "
+            "patient_id, resolved_by, resolved_at) VALUES "
+            "(1, 'dicom-sr', '1.2.826.0.1.1', :at, 'dicom:SONO1', 'review', 'no woman', "
+            "'SYN-1', 'urn:oid:1.2.3', 'cervical length 23 mm', NULL, 'Synthetic Sono', "
+            "NULL, NULL, NULL, NULL), "
+            "(2, 'hl7v2', 'VIEWPOINT|M1', :at, 'hl7:VIEWPOINT', 'stored', NULL, 'SYN-2', "
+            "'urn:oid:1.2.3', 'cervical length 19 mm', NULL, 'VIEWPOINT', NULL, 'p1', NULL, "
+            "NULL)",
+            at=AT,
+        )
+
+
 #: The data of each revision; a new migration must add its own.
 BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0001": _at_0001,
@@ -378,6 +396,7 @@ BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0010": _at_0010,
     "0011": _at_0011,
     "0013": _at_0013,
+    "0016": _at_0016,
 }
 
 Rows = dict[str, tuple[list[str], set[str]]]

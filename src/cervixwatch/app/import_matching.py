@@ -307,6 +307,7 @@ def entry_locations(
     new_identifiers: Collection[str] = (),
     pregnancy_created: bool = False,
     unnamed: Mapping[int, Located] | None = None,
+    source: RecordSource = RecordSource.FHIR,
 ) -> dict[int, Located]:
     """{item index: where it went} of each item kept as a resource of this server (the ids
     `app.exporting` gives), found by the identifiers the records were stored under
@@ -314,8 +315,9 @@ def entry_locations(
     known), and records sent without an id as `unnamed` found them. An item is created when
     its identifier is among those this import claimed (`new_identifiers`), the due date and
     fetus count when the pregnancy was started (`pregnancy_created`), a condition found by
-    its kind when both were; else it was there."""
-    system = default_identifier_system(patient_id, RecordSource.FHIR)
+    its kind when both were; else it was there. `source`: the channel the records came by
+    (their ids are scoped to it)."""
+    system = default_identifier_system(patient_id, source)
     kept = [i for i in items if i.parts and i.kept and not i.deletes]
     tables = {i.index: [_TABLE_OF_PART[p] for p in i.parts] for i in kept}
     wanted = [

@@ -45,7 +45,7 @@ reader's intake is stored the same way.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
@@ -391,12 +391,65 @@ def import_bundle(
         frame = frame_bundle(entries)
     except BundleError as error:
         raise _refusal(error) from None
+
+    def read(session: Session, frame: Frame, woman: _Woman) -> Intake:
+        return _read(session, frame, entries, woman)
+
+    return import_intake(
+        sessions,
+        frame,
+        read,
+        today=today,
+        profiles=profiles,
+        sender=sender,
+        scope=scope,
+        new_patient_teams=new_patient_teams,
+        audit=audit,
+        if_match=if_match,
+    )
+
+
+class UnknownWoman(NotFound):
+    """The input names a woman by identifiers that match no one stored here, and its channel
+    registers no one (a device's report: it waits for a clinician, `app.device_intake`)."""
+
+
+#: What an input's reader gives once the woman is known: her records (`interop.intake`).
+IntakeReader = Callable[[Session, Frame, "_Woman"], Intake]
+#: Work done in the import's own transaction once her records are stored, with her id and
+#: the pregnancy's (a device report's intake log: stored with them or not at all).
+AlsoInTransaction = Callable[[Session, str, str], None]
+
+
+def import_intake(
+    sessions: sessionmaker[Session],
+    frame: Frame,
+    read: IntakeReader,
+    *,
+    today: dt.date,
+    profiles: Profiles,
+    sender: Sender,
+    source: RecordSource = RecordSource.FHIR,
+    register: bool = True,
+    also: AlsoInTransaction | None = None,
+    scope: Scope | None = None,
+    new_patient_teams: Collection[str] = (),
+    audit: AuditEntry | None = None,
+    if_match: Mapping[str, str] | None = None,
+) -> Imported:
+    """Store what any reader read (`frame`, then `read` once she is found), as
+    `import_bundle` says, with its records marked as from `source`. `register`: False for a
+    channel that may not register a woman (raises `UnknownWoman` before anything is written).
+    `also` runs in the same transaction after the records are stored."""
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             return _import_once(
                 sessions,
-                entries,
+                read,
                 frame,
+                source=source,
+                register=register,
+                also=also,
                 today=today,
                 profiles=profiles,
                 sender=sender,
@@ -423,9 +476,12 @@ class _RegisteredMeanwhile(Exception):
 
 def _import_once(
     sessions: sessionmaker[Session],
-    entries: list[BundleEntry],
+    read: IntakeReader,
     frame: Frame,
     *,
+    source: RecordSource,
+    register: bool,
+    also: AlsoInTransaction | None,
     today: dt.date,
     profiles: Profiles,
     sender: Sender,
@@ -440,6 +496,8 @@ def _import_once(
         with transaction(sessions) as session, track_changes(session) as changes:
             woman = _woman(session, frame, sender)
             registering = woman.patient is None
+            if registering and not register:
+                raise UnknownWoman("the identifiers sent match no woman stored here")
             if (
                 scope is not None
                 and woman.patient is not None
@@ -461,7 +519,7 @@ def _import_once(
                 check_contradictions(
                     session, woman.found, frame.patient, sender, item.label, item.path
                 )
-            intake = _read(session, frame, entries, woman)
+            intake = read(session, frame, woman)
             records = intake.records
             if frame.patient is not None:
                 records = replace(
@@ -489,7 +547,7 @@ def _import_once(
                 session,
                 woman.fields,
                 records,
-                source=RecordSource.FHIR,
+                source=source,
                 new_patient=patient_created,
                 patient_id=None if woman.patient is None else woman.patient.id,
             )
@@ -498,7 +556,7 @@ def _import_once(
                 add_patients_to_teams(session, patient_id, new_patient_teams, new_patient=True)
             stored = saved.records
             if retractions:
-                system = default_identifier_system(patient_id, RecordSource.FHIR)
+                system = default_identifier_system(patient_id, source)
                 retract(session, patient_id, pregnancy_id, system, retractions, today)
                 stored = None  # what the retractions changed is read back
             _, assessment = reassess(session, pregnancy_id, today, profiles, stored=stored)
@@ -517,7 +575,10 @@ def _import_once(
                 new_identifiers=saved.claimed.keys(),
                 pregnancy_created=saved.pregnancy_created,
                 unnamed=unnamed_locations(items, saved_records, saved.placed),
+                source=source,
             )
+            if also is not None:
+                also(session, patient_id, pregnancy_id)
             if audit is not None:
                 append_audit_entry(session, replace(audit, patient_id=patient_id))
     except IdentifierConflict as error:

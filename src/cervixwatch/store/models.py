@@ -47,7 +47,7 @@ from cervixwatch.clinical.records import (
     PriorOutcome,
     ReviewOutcome,
 )
-from cervixwatch.store.types import JSONDocument, UTCDateTime, value_enum
+from cervixwatch.store.types import Bytes, JSONDocument, UTCDateTime, value_enum
 
 #: Deterministic constraint names, so migrations can name what they alter or drop.
 NAMING_CONVENTION = {
@@ -484,6 +484,52 @@ class SourceIdentifierRow(Base):
     value: Mapped[str] = mapped_column(String(255))
     table_name: Mapped[str] = mapped_column(String(64))
     row_id: Mapped[str] = mapped_column(String(36))
+
+
+class DeviceMessageStatus(StrEnum):
+    """What became of a device's message (issue 14): its records stored; waiting for a
+    clinician to match it to a woman; matched by one (then stored); discarded by one."""
+
+    STORED = "stored"
+    REVIEW = "review"
+    MATCHED = "matched"
+    DISCARDED = "discarded"
+
+
+class DeviceMessageRow(Base):
+    """A report received from an ultrasound machine (a DICOM SR) or its reporting system (an
+    HL7 v2 result; issue 14, parts 3-4; migration 0016): one row per message, known by its
+    channel and its own id (the SOP Instance UID; the sending application and MSH-10), so a
+    message sent again is stored once. It is the intake log (who sent it, the device and
+    operator, what it said) and the review queue (`status` review: it matched no woman, `reason`
+    says why, `payload` is kept to be read again once a clinician matches it)."""
+
+    __tablename__ = "device_messages"
+    __table_args__ = (
+        UniqueConstraint("channel", "message_id"),
+        Index(None, "status", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[RecordSource] = mapped_column(value_enum(RecordSource, "channel"))
+    message_id: Mapped[str] = mapped_column(String(255))
+    received_at: Mapped[dt.datetime] = mapped_column(default=_utcnow)
+    #: Who sent it: the calling AE title, the sending application, the STOW-RS account.
+    sender: Mapped[str] = mapped_column(String(255))
+    status: Mapped[DeviceMessageStatus] = mapped_column(value_enum(DeviceMessageStatus, "status"))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    #: The Patient ID as sent, and the identifier system it was read under (none: unknown).
+    patient_value: Mapped[str] = mapped_column(String(255))
+    identifier_system: Mapped[str | None] = mapped_column(String(255))
+    summary: Mapped[str] = mapped_column(String(1000))
+    operator: Mapped[str | None] = mapped_column(String(200))
+    device: Mapped[str | None] = mapped_column(String(200))
+    payload: Mapped[bytes | None] = mapped_column(Bytes)
+    patient_id: Mapped[str | None] = mapped_column(
+        ForeignKey("patients.id", ondelete="SET NULL"), index=True
+    )
+    resolved_by: Mapped[str | None] = mapped_column(String(36))
+    resolved_at: Mapped[dt.datetime | None]
 
 
 class AssessmentRow(Base):

@@ -10,12 +10,14 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect, Enum
+from sqlalchemy import JSON, DateTime, Dialect, Enum, LargeBinary
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeDecorator
 
 #: JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
 JSONDocument = JSON().with_variant(postgresql.JSONB(), "postgresql")
+#: Bytes kept as received (a device's message): BLOB on SQLite, bytea on PostgreSQL.
+Bytes = LargeBinary()
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
