@@ -382,6 +382,25 @@ def _at_0016(engine: Engine) -> None:
         )
 
 
+def _at_0017(engine: Engine) -> None:
+    """A review with its note and instant, of a report taken by telephone."""
+    with engine.begin() as c:
+        _sql(
+            c,
+            "INSERT INTO symptom_reports (id, pregnancy_id, reported_on, reported_at, present, "
+            "absent, source, source_ref, reported_by, taken_by) VALUES (17, 'g2', '2026-03-01', "
+            ":at, '[\"bleeding\"]', '[]', 'form', NULL, 'the woman', 'Dr Phone')",
+            at=AT,
+        )
+        _sql(
+            c,
+            "INSERT INTO symptom_reviews (id, symptom_report_id, reviewed_on, outcome, reviewer, "
+            "source, source_ref, note, reviewed_at) VALUES (17, 17, '2026-03-01', 'admitted', "
+            "'Dr Migration', 'form', NULL, 'seen on the labour ward', :at)",
+            at=AT,
+        )
+
+
 #: The data of each revision; a new migration must add its own.
 BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0001": _at_0001,
@@ -397,6 +416,7 @@ BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0011": _at_0011,
     "0013": _at_0013,
     "0016": _at_0016,
+    "0017": _at_0017,
 }
 
 Rows = dict[str, tuple[list[str], set[str]]]

@@ -3,7 +3,9 @@ what came of it. A report stays open, and urgent, until a review of it is record
 review is one transaction that writes it and reassesses the pregnancy on `today`.
 
 Who reviewed is a name as it is shown ("Dr A Obstetrician"): the web layer gives the signed-in
-clinician's when the request names no one.
+clinician's when the request names no one. A review may carry a note (what was advised, where
+she was seen) and the instant it was recorded (`reviewed_at`), which the pregnancy page shows
+beside who reviewed it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.app import checks
 from cervixwatch.app.assessing import AssessmentSummary, reassess_pregnancy
-from cervixwatch.app.errors import NotFound
+from cervixwatch.app.errors import InvalidField, NotFound
 from cervixwatch.app.reassessing import Profiles
 from cervixwatch.app.writing import Saved, writing
 from cervixwatch.store import crud
@@ -27,6 +29,21 @@ from cervixwatch.store.records import lock_patient
 __all__ = ["delete_review", "get_review", "list_reviews", "patient_of_review", "review_report"]
 
 Values = Mapping[str, Any]
+
+#: The longest note and reviewer name the record holds (`SymptomReviewRow`'s columns).
+NOTE_MAX = 1000
+REVIEWER_MAX = 200
+
+
+def _text(values: Values, field: str, most: int) -> str | None:
+    """A free-text value, trimmed; None when blank; refused, naming the field, when too long."""
+    value = values.get(field)
+    if value is None:
+        return None
+    text = str(value).strip()
+    if len(text) > most:
+        raise InvalidField(field, f"at most {most} characters ({len(text)} given)")
+    return text or None
 
 
 def _report(session: Session, report_id: int, *, lock: bool) -> tuple[SymptomReportRow, str]:
@@ -54,7 +71,10 @@ def review_report(
     source: RecordSource = RecordSource.FORM,
 ) -> Saved[SymptomReviewRow]:
     """Record a review of the report (`outcome`; `reviewed_on`, today unless given;
-    `reviewer`), and reassess its pregnancy: reviewed, it no longer keeps her urgent."""
+    `reviewer`; a `note`; `reviewed_at`, the instant it is recorded), and reassess its
+    pregnancy: reviewed, it no longer keeps her urgent."""
+    note = _text(values, "note", NOTE_MAX)
+    reviewer = _text(values, "reviewer", REVIEWER_MAX)
     with writing(sessions) as session:
         report, pregnancy_id = _report(session, report_id, lock=True)
         reviewed_on = values.get("reviewed_on") or today
@@ -63,7 +83,9 @@ def review_report(
         review = SymptomReviewRow(
             reviewed_on=reviewed_on,
             outcome=values["outcome"],
-            reviewer=values.get("reviewer"),
+            reviewer=reviewer,
+            note=note,
+            reviewed_at=values.get("reviewed_at"),
             source=source,
         )
         # Through the report, so the report as loaded in this transaction lists it too.

@@ -425,6 +425,9 @@ class SymptomReportRow(_Provenance, Base):
     present: Mapped[list[str]] = mapped_column(JSONDocument)
     absent: Mapped[list[str]] = mapped_column(JSONDocument)
     reported_by: Mapped[str | None] = mapped_column(String(200))
+    #: The clinician who took the report by telephone and entered it (migration 0017); None:
+    #: entered by whoever reported it, or sent by a feed.
+    taken_by: Mapped[str | None] = mapped_column(String(200))
     reviews: Mapped[list[SymptomReviewRow]] = relationship(
         order_by="SymptomReviewRow.id",
         # Loaded with the reports in one more query (never one per report); deleted by the
@@ -448,6 +451,10 @@ class SymptomReviewRow(_Provenance, Base):
     reviewed_on: Mapped[dt.date]
     outcome: Mapped[ReviewOutcome] = mapped_column(value_enum(ReviewOutcome, "outcome"))
     reviewer: Mapped[str | None] = mapped_column(String(200))
+    #: What the clinician wrote with it, and the instant it was recorded (migration 0017;
+    #: None for reviews recorded before, or sent without them).
+    note: Mapped[str | None] = mapped_column(String(1000))
+    reviewed_at: Mapped[dt.datetime | None]
 
 
 class DeclinedDecisionRow(_Provenance, Base):
