@@ -5,7 +5,7 @@ UV_VERSION ?= 0.9.7
 export UV_LINK_MODE ?= copy
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: help uv install browser-deps proxy-deps redis-deps fhir-schema demo demo-text test check format bench bench-api load faults mutate clean
+.PHONY: help uv install browser-deps proxy-deps redis-deps dcmtk-deps fhir-schema demo demo-text test check format bench bench-api load faults mutate clean
 
 # The demo's own SQLite database (never the production default ./cervixwatch.db).
 DEMO_DB ?= cervixwatch-demo.db
@@ -67,7 +67,7 @@ demo: install
 demo-text: install
 	@$(UV) run cervixwatch demo --text
 
-test: install browser-deps fhir-schema proxy-deps redis-deps
+test: install browser-deps fhir-schema proxy-deps redis-deps dcmtk-deps
 	$(UV) run pytest
 
 # The reverse proxy's configuration (deploy/nginx/cervixwatch.conf) is checked by nginx's own
@@ -85,6 +85,22 @@ proxy-deps:
 		else \
 			echo "nginx is missing: the reverse-proxy tests will be skipped."; \
 			echo "Install it with: sudo apt-get install -y --no-install-recommends nginx"; \
+		fi; \
+	fi
+
+# The DICOM listener's tests (tests/integrations/test_dicom_listener.py) send SRs with DCMTK's
+# storescu, a client CervixWatch did not write: Debian's dcmtk, installed as root (`apt-get
+# update` only when the first try fails); otherwise this says how, and those tests skip saying
+# the same.
+dcmtk-deps:
+	@if ! command -v storescu >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			export DEBIAN_FRONTEND=noninteractive; \
+			apt-get install -y -q --no-install-recommends dcmtk >/dev/null 2>&1 || \
+				{ apt-get update -q && apt-get install -y -q --no-install-recommends dcmtk; }; \
+		else \
+			echo "storescu (dcmtk) is missing: the DICOM listener's tests will be skipped."; \
+			echo "Install it with: sudo apt-get install -y --no-install-recommends dcmtk"; \
 		fi; \
 	fi
 

@@ -23,6 +23,7 @@ from cervixwatch import demo as demo_module
 from cervixwatch.audit_cli import audit_app, backup_command, restore_command
 from cervixwatch.cli import KnowledgeOption, choose_profiles, fail, parse_as_of
 from cervixwatch.cohort import DEFAULT_SEED
+from cervixwatch.intake_cli import dicom_listen
 from cervixwatch.knowledge import BUNDLED_PROFILES
 from cervixwatch.settings import Settings, get_settings
 from cervixwatch.store.commands import db_app
@@ -177,3 +178,4 @@ service_app.add_typer(users_app, name="users")
 service_app.add_typer(audit_app, name="audit")
 service_app.command("backup")(backup_command)
 service_app.command("restore")(restore_command)
+service_app.command("dicom-listen")(dicom_listen)

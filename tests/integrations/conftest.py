@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.app.device_readers import DeviceReaders, load_device_codes
@@ -18,6 +21,10 @@ from cervixwatch.knowledge import load_profiles
 from cervixwatch.store.audit import AuditEntry
 from cervixwatch.store.database import transaction
 from cervixwatch.store.records import PatientFields, save_records
+from cervixwatch.web.app import create_app
+from tests.store.tables import delete_everything
+from tests.web.accounts import sign_in_as_clinician, test_settings
+from tests.web.conftest import TODAY as WEB_TODAY
 
 #: The hospital's patient-ID issuer, as the synthetic SRs carry it (an ISO OID).
 HOSPITAL_OID = "1.2.826.0.1.999999.1"
@@ -58,3 +65,14 @@ def audit_entry(method: str = "C-STORE") -> AuditEntry:
 @pytest.fixture
 def readers() -> DeviceReaders:
     return DeviceReaders(load_device_codes())
+
+
+@pytest.fixture
+def client(engine: Engine) -> Iterator[TestClient]:
+    """The app, as tests/web's `client`: acting for a clinician by a bearer token (the FHIR
+    API's and STOW-RS's way in), the clinic's clock at tests/web's day."""
+    delete_everything(engine)
+    with TestClient(create_app(test_settings(engine), today=lambda: WEB_TODAY)) as test_client:
+        sign_in_as_clinician(test_client)
+        yield test_client
+    delete_everything(engine)

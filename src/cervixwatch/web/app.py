@@ -31,6 +31,7 @@ from cervixwatch.web.api.errors import answer_validation_error
 from cervixwatch.web.audit import AuditLog
 from cervixwatch.web.auth_routes import router as auth_router
 from cervixwatch.web.control_characters import RefuseControlCharacters
+from cervixwatch.web.dicomweb import router as dicomweb_router
 from cervixwatch.web.fhir import router as fhir_router
 from cervixwatch.web.fhir.history_routes import router as fhir_history_router
 from cervixwatch.web.fhir.write_routes import router as fhir_write_router
@@ -106,6 +107,7 @@ def create_app(
     app.include_router(auth_router)
     app.include_router(api_router, prefix="/api")
     app.include_router(operations_router)  # /healthz, /readyz, /metrics
+    app.include_router(dicomweb_router)  # STOW-RS from reporting systems (issue 14)
     add_oidc(app, settings)  # single sign-on, when CERVIXWATCH_OIDC_ISSUER is set
     mount_docs(app)
     app.include_router(pages_router)
