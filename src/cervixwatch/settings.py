@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cervixwatch.knowledge import BUNDLED_PROFILES
 from cervixwatch.knowledge.codes import DEFAULT_HOSPITAL_NUMBER_SYSTEM
+
+
+class CdsHooksClient(BaseModel):
+    """An EHR allowed to call the CDS services (`Settings.cds_hooks_clients`)."""
+
+    issuer: str
+    jwks_urls: list[str] = []
+    jwks: dict[str, Any] | None = None
 
 
 class Settings(BaseSettings):
@@ -99,6 +107,25 @@ class Settings(BaseSettings):
     #: A file of audit checkpoints this server can read (JSON lines, as `cervixwatch audit
     #: checkpoint --out FILE` appends them): /metrics then shows the newest one's age.
     audit_checkpoints: Path | None = None
+
+    # --- CDS Hooks (docs/integrations.md, "CDS Hooks") --------------------------------------
+    #: The EHRs allowed to call the CDS services, a JSON list: each an `issuer` (the JWT's
+    #: `iss`), the JWK Set URLs its `jku` may name (`jwks_urls`; without a `jku` the keys are
+    #: read from these) and/or its public keys given out of band (`jwks`, a JWK Set). None by
+    #: default: every call is refused until an EHR is configured.
+    cds_hooks_clients: list[CdsHooksClient] = []
+    #: Browser origins of EHRs allowed to call the CDS services (CORS); none by default.
+    cds_hooks_origins: list[str] = []
+    #: The services' base URL as the EHR calls it (https://cds.example.org): a JWT's `aud`
+    #: must be this followed by the path called. Unset: the URL the request came to.
+    cds_hooks_base_url: str | None = None
+    #: The guideline profile whose due actions become cards; unset: the first of those the
+    #: clinic's pages show (the clinic settings), else the first loaded.
+    cds_hooks_guideline: str | None = None
+    #: Seconds the EHR's FHIR server (no prefetch) and a JWK Set URL have to answer, and how
+    #: long a fetched JWK Set is kept.
+    cds_hooks_fetch_timeout_seconds: float = Field(default=10.0, gt=0)
+    cds_hooks_jwks_cache_seconds: float = Field(default=300.0, ge=0)
 
 
 @cache

@@ -401,6 +401,31 @@ def _at_0017(engine: Engine) -> None:
         )
 
 
+def _at_0015(engine: Engine) -> None:
+    """CDS Hooks: a JWT id remembered, a card answered to an EHR and its feedback."""
+    with engine.begin() as c:
+        _sql(c, f"INSERT INTO cds_jwt_ids (key, expires_at) VALUES ('{'a' * 64}', :at)", at=AT)
+        _sql(
+            c,
+            "INSERT INTO cds_cards (uuid, service_id, hook_instance, issuer, ehr_patient, "
+            "guideline, code, rules, indicator, issued_at) VALUES "
+            "('00000000-0000-4000-8000-000000000015', 'cervixwatch-patient-view', 'h1', "
+            "'https://ehr.test', '1288992', 'acog', 'vaginal-progesterone', 'SMFM23-03', "
+            "'info', :at)",
+            at=AT,
+        )
+        _sql(
+            c,
+            "INSERT INTO cds_feedback (id, card_uuid, service_id, issuer, outcome, "
+            "accepted_suggestions, override_system, override_code, override_display, "
+            "user_comment, outcome_at, received_at) VALUES (1, "
+            "'00000000-0000-4000-8000-000000000015', 'cervixwatch-patient-view', "
+            "'https://ehr.test', 'overridden', '[]', 'https://cw.test', 'patient-declined', "
+            "'The woman declined', 'later', :at, :at)",
+            at=AT,
+        )
+
+
 #: The data of each revision; a new migration must add its own.
 BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0001": _at_0001,
@@ -415,6 +440,7 @@ BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0010": _at_0010,
     "0011": _at_0011,
     "0013": _at_0013,
+    "0015": _at_0015,
     "0016": _at_0016,
     "0017": _at_0017,
 }

@@ -191,6 +191,8 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
     # Prometheus metrics: no user's sign-in opens them, only the metrics token or this host's
     # loopback (the matrix's test client is neither: web/operations.py).
     "metrics-scraper": dict.fromkeys(ROLES, 403),
+    # CDS Hooks: an EHR's signed JWT, never a CervixWatch sign-in or token (tests/cds_hooks).
+    "ehr-jwt": dict.fromkeys(ROLES, 401),
     "auditor": {
         "anonymous": 401,
         "clinician": 403,
@@ -247,6 +249,11 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/symptom-reviews/{review_id}"): "her-record-read",
     ("DELETE", "/api/symptom-reviews/{review_id}"): "her-record-write",
     ("GET", "/fhir/metadata"): "public",
+    ("GET", "/cds-services"): "ehr-jwt",
+    ("POST", "/cds-services/{service_id}"): "ehr-jwt",
+    ("POST", "/cds-services/{service_id}/feedback"): "ehr-jwt",
+    ("GET", "/cds-services/rules/{profile_id}/{rule_id}"): "public",
+    ("GET", "/api/cds-hooks/feedback"): "auditor",
     # The operator's probes (no data) and metrics (counts only).
     ("GET", "/healthz"): "public",
     ("GET", "/readyz"): "public",
@@ -407,6 +414,8 @@ def _path(world: World, endpoint: Endpoint) -> str:
         "{event_id}": "1",
         "{version_id}": "1",
         "{path:path}": "Nothing/here",
+        "{service_id}": "cervixwatch-patient-view",
+        "{profile_id}/{rule_id}": "acog/ACOG142-07",
     }
     for name, value in replacements.items():
         path = path.replace(name, value)

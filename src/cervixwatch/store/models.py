@@ -852,3 +852,55 @@ class ClinicSettingsRow(Base):
     updated_at: Mapped[dt.datetime | None]
     #: The account that made the last change (a user id; the audit log has the rest).
     updated_by: Mapped[str | None] = mapped_column(String(36))
+
+
+class CdsJwtIdRow(Base):
+    """A CDS Hooks request's JWT id (`jti`), kept until the JWT expires (issue 14, part 1;
+    `store.cds_hooks`): a second request with the same one is a replay, refused, in every
+    worker, since all of them insert here. The key is the SHA-256 of the issuer and the jti,
+    both the EHR's and of any length."""
+
+    __tablename__ = "cds_jwt_ids"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class CdsCardRow(Base):
+    """A CDS Hooks card answered to an EHR: what it said (code, rules, indicator) about which
+    of the EHR's patients (`ehr_patient`, the hook's `context.patientId`), so that the
+    feedback naming its uuid can be reported with its rule."""
+
+    __tablename__ = "cds_cards"
+
+    uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(40))
+    hook_instance: Mapped[str] = mapped_column(String(100))
+    issuer: Mapped[str] = mapped_column(String(500))
+    ehr_patient: Mapped[str | None] = mapped_column(String(200))
+    guideline: Mapped[str] = mapped_column(String(40))
+    code: Mapped[str] = mapped_column(String(60))
+    rules: Mapped[str] = mapped_column(String(200))
+    indicator: Mapped[str] = mapped_column(String(10))
+    issued_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class CdsFeedbackRow(Base):
+    """What the EHR's user did with a card (CDS Hooks feedback): accepted (with the
+    suggestions taken) or overridden (with the reason chosen and the user's comment)."""
+
+    __tablename__ = "cds_feedback"
+    __table_args__ = (CheckConstraint("outcome IN ('accepted', 'overridden')", name="outcome"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    card_uuid: Mapped[str] = mapped_column(String(36), index=True)
+    service_id: Mapped[str] = mapped_column(String(40))
+    issuer: Mapped[str] = mapped_column(String(500))
+    outcome: Mapped[str] = mapped_column(String(12))
+    accepted_suggestions: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    override_system: Mapped[str | None] = mapped_column(String(500))
+    override_code: Mapped[str | None] = mapped_column(String(200))
+    override_display: Mapped[str | None] = mapped_column(String(500))
+    user_comment: Mapped[str | None] = mapped_column(String(2000))
+    outcome_at: Mapped[dt.datetime]
+    received_at: Mapped[dt.datetime] = mapped_column(default=_utcnow, index=True)

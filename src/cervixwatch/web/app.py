@@ -29,6 +29,7 @@ from cervixwatch.web.access import enforce
 from cervixwatch.web.api import router as api_router
 from cervixwatch.web.api.errors import answer_validation_error
 from cervixwatch.web.audit import AuditLog
+from cervixwatch.web.cds.setup import add_cds_hooks_cors, include_cds_hooks
 from cervixwatch.web.auth_routes import router as auth_router
 from cervixwatch.web.control_characters import RefuseControlCharacters
 from cervixwatch.web.dicomweb import router as dicomweb_router
@@ -104,6 +105,7 @@ def create_app(
     app.include_router(fhir_history_router, prefix="/fhir")  # before the FHIR catch-all
     app.include_router(fhir_write_router, prefix="/fhir")  # before the FHIR refusals
     app.include_router(fhir_router, prefix="/fhir")
+    include_cds_hooks(app, settings)  # CDS Hooks 2.0 for EHRs (issue 14)
     app.include_router(auth_router)
     app.include_router(api_router, prefix="/api")
     app.include_router(operations_router)  # /healthz, /readyz, /metrics
@@ -121,6 +123,7 @@ def create_app(
     app.add_middleware(RefuseControlCharacters)
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
     add_hardening(app, settings)
+    add_cds_hooks_cors(app, settings)  # outside the app-wide CORS, which lists no EHR
     # Outermost of all: every answer is counted, those of the middleware above included.
     app.add_middleware(RequestMetrics, routes=RouteTemplates(app))
     # Every line logged while a request is answered names its id (`web.log_format`).
