@@ -45,6 +45,7 @@ from cervixwatch.web.metrics import RequestMetrics, RouteTemplates
 from cervixwatch.web.oidc import add_oidc
 from cervixwatch.web.operations import router as operations_router
 from cervixwatch.web.pages import router as pages_router
+from cervixwatch.web.pages.intake_review import router as intake_review_router
 from cervixwatch.web.rate_limits import RateLimiter, per_worker_warning
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,7 @@ def create_app(
     app.include_router(api_router, prefix="/api")
     app.include_router(operations_router)  # /healthz, /readyz, /metrics
     app.include_router(dicomweb_router)  # STOW-RS from reporting systems (issue 14)
+    app.include_router(intake_review_router)  # device reports that matched no woman
     add_oidc(app, settings)  # single sign-on, when CERVIXWATCH_OIDC_ISSUER is set
     mount_docs(app)
     app.include_router(pages_router)
