@@ -426,6 +426,39 @@ def _at_0015(engine: Engine) -> None:
         )
 
 
+def _at_0018(engine: Engine) -> None:
+    """The worklist's flags on an assessment (an ended twin pregnancy with a cerclage whose
+    removal is overdue, urgent on a red-flag report); the assessments written before keep a
+    NULL rank (stale: reassessed by the next worklist request)."""
+    with engine.begin() as c:
+        _sql(
+            c,
+            "INSERT INTO pregnancies (id, patient_id, edd, fetuses, status, ended_on, notes, "
+            "created_at, updated_at) VALUES ('g18', 'p2', '2024-05-01', 2, 'ended', "
+            "'2024-04-20', '[]', :at, :at)",
+            at=AT,
+        )
+        _sql(
+            c,
+            "INSERT INTO assessments (pregnancy_id, as_of, knowledge, computed_at, result, "
+            "ga_days, risk_tier, next_scan_due, next_scan_status, overdue, urgent, codes, "
+            "latest_length_mm, latest_length_on, shortest_length_mm, shortest_length_on, "
+            "fetuses, cerclage_in_situ, cerclage_removal, on_progesterone, urgent_kind, "
+            "urgent_reason, urgent_since, worklist_rank, actions) VALUES ('g18', '2024-04-10', "
+            "'{}', :at, '{}', 262, 'high', NULL, NULL, :yes, :yes, '{}', NULL, NULL, NULL, "
+            "NULL, 2, :yes, 'overdue', :no, 'red-flag', 'bleeding: reported today', "
+            "'2024-04-10', 0, '{\"nice\": [{\"code\": \"remove-cerclage\", "
+            "\"state\": \"overdue\"}]}')",
+            at=AT,
+            yes=True,
+            no=False,
+        )
+        ranks = c.execute(
+            text("SELECT worklist_rank FROM assessments WHERE pregnancy_id <> 'g18'")
+        ).scalars()
+        assert set(ranks) == {None}
+
+
 #: The data of each revision; a new migration must add its own.
 BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0001": _at_0001,
@@ -443,6 +476,7 @@ BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0015": _at_0015,
     "0016": _at_0016,
     "0017": _at_0017,
+    "0018": _at_0018,
 }
 
 Rows = dict[str, tuple[list[str], set[str]]]

@@ -29,6 +29,7 @@ from cervixwatch.clinical.records import (
 )
 from cervixwatch.store.crud import plausible_row_id
 from cervixwatch.store.models import AssessmentRow, PregnancyRow, PregnancyStatus
+from cervixwatch.store.worklist_flags import worklist_flags
 
 #: The recommendation that puts a woman at the top of the worklist (same-day assessment).
 URGENT_CODE = "urgent-evaluation"
@@ -88,6 +89,7 @@ def assessment_columns(
         "latest_length_on": latest.measured_on if latest else None,
         "shortest_length_mm": shortest.length_mm if shortest else None,
         "shortest_length_on": shortest.measured_on if shortest else None,
+        **worklist_flags(assessment, records, result),
     }
 
 
@@ -157,7 +159,12 @@ def stale_pregnancies(session: Session, as_of: dt.date, profiles: Profiles) -> l
         .where(
             AssessmentRow.pregnancy_active,
             PregnancyRow.status == PregnancyStatus.ACTIVE,
-            or_(AssessmentRow.as_of != as_of, AssessmentRow.knowledge != versions),
+            or_(
+                AssessmentRow.as_of != as_of,
+                AssessmentRow.knowledge != versions,
+                # Stored before the worklist's flags existed (migration 0018).
+                AssessmentRow.worklist_rank.is_(None),
+            ),
         )
     )
     stale = set(session.scalars(out_of_date))

@@ -24,7 +24,9 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
+    Text,
     UniqueConstraint,
     false,
     text,
@@ -559,11 +561,21 @@ class AssessmentRow(Base):
         # pregnancies sort in no time.
         Index(
             "ix_assessments_worklist_order",
-            text("urgent DESC"),
-            text("overdue DESC"),
+            text("worklist_rank ASC"),
+            text("urgent_since ASC NULLS LAST"),
             text("next_scan_due ASC NULLS LAST"),
             postgresql_where=text("pregnancy_active"),
         ).ddl_if(dialect="postgresql"),
+        # The worklist's filters on a cerclage in situ, its removal and the gestational age,
+        # over the active rows (migration 0018).
+        Index(
+            "ix_assessments_active_flags",
+            "cerclage_in_situ",
+            "cerclage_removal",
+            "ga_days",
+            sqlite_where=text("pregnancy_active"),
+            postgresql_where=text("pregnancy_active"),
+        ),
         # The active pregnancies' assessments alone, for the worklist's count and freshness
         # check (migration 0013).
         Index(
@@ -571,6 +583,7 @@ class AssessmentRow(Base):
             "pregnancy_id",
             "as_of",
             "knowledge",
+            "worklist_rank",
             sqlite_where=text("pregnancy_active"),
             postgresql_where=text("pregnancy_active"),
         ),
@@ -599,6 +612,22 @@ class AssessmentRow(Base):
     #: triggers (migration 0013), never written by the application, so that the worklist's
     #: indexes can leave out ended pregnancies. Queries still join the pregnancy's status.
     pregnancy_active: Mapped[bool] = mapped_column(server_default=false())
+    # The worklist row's flags (migration 0018), copied out of the assessment by
+    # `store.worklist_flags`: the fetus count; a cerclage in situ and its removal's state
+    # ("due", "overdue"; None: not due); vaginal progesterone under way; why she is urgent
+    # (`urgent_kind` "red-flag", "exam" or "symptoms", its words, and the day it began);
+    # `worklist_rank`, the severity the list is ordered by (0 most pressing; NULL only on a
+    # row stored before 0018, which makes it stale: reassessed first); `actions`, the
+    # due and overdue tasks by guideline ([{"code", "state"}]), generic advice left out.
+    fetuses: Mapped[int | None]
+    cerclage_in_situ: Mapped[bool] = mapped_column(server_default=false())
+    cerclage_removal: Mapped[str | None] = mapped_column(String(16))
+    on_progesterone: Mapped[bool] = mapped_column(server_default=false())
+    urgent_kind: Mapped[str | None] = mapped_column(String(16))
+    urgent_reason: Mapped[str | None] = mapped_column(Text)
+    urgent_since: Mapped[dt.date | None]
+    worklist_rank: Mapped[int | None] = mapped_column(SmallInteger)
+    actions: Mapped[dict[str, list[dict[str, str]]] | None] = mapped_column(JSONDocument)
 
 
 # --- versions of the FHIR resources served (app/versions.py) ---------------------------------
