@@ -21,6 +21,7 @@ from rich.console import Console
 
 from cervixwatch import demo as demo_module
 from cervixwatch.audit_cli import audit_app, backup_command, restore_command
+from cervixwatch.clinic_cli import clinic_app
 from cervixwatch.cli import KnowledgeOption, choose_profiles, fail, parse_as_of
 from cervixwatch.cohort import DEFAULT_SEED
 from cervixwatch.intake_cli import dicom_listen
@@ -176,6 +177,7 @@ def demo(
 service_app.add_typer(db_app, name="db")
 service_app.add_typer(users_app, name="users")
 service_app.add_typer(audit_app, name="audit")
+service_app.add_typer(clinic_app, name="clinic")
 service_app.command("backup")(backup_command)
 service_app.command("restore")(restore_command)
 service_app.command("dicom-listen")(dicom_listen)

@@ -168,6 +168,16 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "admin": 403,
         "auditor": 403,
     },
+    # The clinic's settings page: admins only; the anonymous are sent to sign in.
+    "page-clinic-settings": {
+        "anonymous": 303,
+        "clinician": 403,
+        "other-clinician": 403,
+        "patient": 403,
+        "other-patient": 403,
+        "admin": OK,
+        "auditor": 403,
+    },
     # The patient's portal: her own record, found from her account (no ids in the path).
     "page-patient": {
         "anonymous": 303,
@@ -222,6 +232,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/pregnancies/{pregnancy_id}/record/{kind}"): "page-her-record-write",
     ("POST", "/pregnancies/{pregnancy_id}/record/{kind}"): "page-her-record-write",
     ("GET", "/pregnancies/{pregnancy_id}/letter.pdf"): "page-her-record-read",
+    ("GET", "/admin/clinic"): "page-clinic-settings",
+    ("POST", "/admin/clinic"): "page-clinic-settings",
     ("GET", "/my"): "page-patient",
     ("GET", "/my/symptoms"): "page-patient",
     ("POST", "/my/symptoms"): "page-patient",

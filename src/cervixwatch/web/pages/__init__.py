@@ -3,10 +3,18 @@ Every page module has its own router of `PageRoute`s; they are gathered here."""
 
 from fastapi import APIRouter
 
-from cervixwatch.web.pages import forms, letter, patient, pregnancy, sign_in, worklist
+from cervixwatch.web.pages import (
+    clinic_settings,
+    forms,
+    letter,
+    patient,
+    pregnancy,
+    sign_in,
+    worklist,
+)
 
 router = APIRouter(include_in_schema=False)
-for _module in (sign_in, worklist, pregnancy, forms, letter, patient):
+for _module in (sign_in, worklist, pregnancy, forms, letter, patient, clinic_settings):
     router.include_router(_module.router)
 
 __all__ = ["router"]
