@@ -7,6 +7,8 @@ processes: `tests/test_serve_shared_state.py`."""
 from __future__ import annotations
 
 import socket
+import sys
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -154,3 +156,37 @@ def test_database_counters_take_a_key_of_any_length(empty_url: str) -> None:
         assert counters.get(long_key) == 2
     finally:
         engine.dispose()
+
+
+def test_threads_of_one_worker_share_a_memory_limiter_without_an_error() -> None:
+    """The memory storage of `limits` 5.8.0 could start its expiry timer twice when two
+    threads hit it at once ("threads can only be started once": a 500 under load). Eight
+    threads, released together about every 12 ms (the timer's 10 ms and then some), with
+    thread switches forced often enough to interleave them; before the fix this raised a
+    few times in 300 rounds."""
+    limiter = RateLimiter()
+    rounds = 300
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def hit_in_rounds() -> None:
+        for i in range(rounds):
+            barrier.wait()
+            try:
+                limiter.hit("1000/second", "api", f"user{i % 7}")
+                limiter.count_failure(BACKOFF, "sign-in", f"user{i % 5}")
+            except RuntimeError as error:
+                errors.append(error)
+            time.sleep(0.012)
+
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=hit_in_rounds) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switching)
+    assert errors == []

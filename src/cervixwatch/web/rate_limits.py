@@ -9,7 +9,9 @@ limit string with the same keys share one counter.
 from __future__ import annotations
 
 import math
+import threading
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -54,9 +56,16 @@ class Counters(Protocol):
 
 
 class RateLimiter:
-    """Thread-safe as its storage is (the memory storage locks per key), so sync routes running
-    in the thread pool may share one instance. Calls block on the storage: with a network
-    storage, call it from sync routes or through `run_in_threadpool`."""
+    """Thread-safe, so sync routes running in the thread pool may share one instance. Calls
+    block on the storage: with a network storage, call it from sync routes or through
+    `run_in_threadpool`.
+
+    The memory storage of `limits` 5.8.0 locks per key but not the timer that expires its
+    events: two threads can start the same timer, and the request answers 500 ("threads can
+    only be started once"; seen once in 50,000 imports from 8 clients). Fixed upstream
+    (alisaifee/limits#352, merged 2026-05-21, in no release yet), so calls to a memory
+    storage are serialised here; they take microseconds. Drop `_serialised` once a release
+    has the fix."""
 
     def __init__(self, storage_uri: str = "memory://") -> None:
         storage = storage_from_string(storage_uri)
@@ -68,19 +77,26 @@ class RateLimiter:
         self._failures: Counters = self._storage
         #: Whether the limits count in this process only (`memory://`).
         self.per_process = storage_uri.startswith("memory://")
+        self._serialised: AbstractContextManager[object] = (
+            threading.Lock() if self.per_process else nullcontext()
+        )
+        self._failures_serialised = self._serialised
 
     def count_failures_in(self, counters: Counters) -> None:
         """Count the back-off's failures in `counters` (the database's, shared by every
         worker, when the limits themselves count in memory: issue 12, part 5)."""
         self._failures = counters
+        self._failures_serialised = nullcontext()
 
     def hit(self, limit: str, *keys: str) -> bool:
         """Count one request against `limit` for `keys`; False (and not counted) when over it."""
-        return self._strategy.hit(_parse(limit), *_escaped(keys))
+        with self._serialised:
+            return self._strategy.hit(_parse(limit), *_escaped(keys))
 
     def retry_after(self, limit: str, *keys: str) -> int:
         """Whole seconds until `keys` may make a request again under `limit`; 0 if now."""
-        stats = self._strategy.get_window_stats(_parse(limit), *_escaped(keys))
+        with self._serialised:
+            stats = self._strategy.get_window_stats(_parse(limit), *_escaped(keys))
         if stats.remaining > 0:
             return 0
         return max(1, math.ceil(stats.reset_time - time.time()))
@@ -95,25 +111,29 @@ class RateLimiter:
     def backed_off_for(self, scope: str, *keys: str) -> int:
         """Whole seconds left of the back-off `keys` are under; 0 if none."""
         block = _joined("backoff", scope, keys)
-        if self._failures.get(block) <= 0:
-            return 0
-        return max(1, math.ceil(self._failures.get_expiry(block) - time.time()))
+        with self._failures_serialised:
+            if self._failures.get(block) <= 0:
+                return 0
+            expiry = self._failures.get_expiry(block)
+        return max(1, math.ceil(expiry - time.time()))
 
     def count_failure(self, backoff: Backoff, scope: str, *keys: str) -> int:
         """One more failure for `keys` (forgotten `backoff.memory_seconds` after the first);
         from the `backoff.threshold`-th on, a back-off starts that doubles with each further
         failure, up to `backoff.max_seconds`. Returns the failures counted."""
-        failures = self._failures.incr(_joined("failures", scope, keys), backoff.memory_seconds)
-        if failures >= backoff.threshold:
-            block = _joined("backoff", scope, keys)
-            self._failures.clear(block)
-            self._failures.incr(block, backoff.seconds_after(failures))
+        with self._failures_serialised:
+            failures = self._failures.incr(_joined("failures", scope, keys), backoff.memory_seconds)
+            if failures >= backoff.threshold:
+                block = _joined("backoff", scope, keys)
+                self._failures.clear(block)
+                self._failures.incr(block, backoff.seconds_after(failures))
         return failures
 
     def clear_failures(self, scope: str, *keys: str) -> None:
         """A success: the failures of `keys` and any back-off are forgotten."""
-        self._failures.clear(_joined("failures", scope, keys))
-        self._failures.clear(_joined("backoff", scope, keys))
+        with self._failures_serialised:
+            self._failures.clear(_joined("failures", scope, keys))
+            self._failures.clear(_joined("backoff", scope, keys))
 
 
 @dataclass(frozen=True, slots=True)
