@@ -401,6 +401,19 @@ def _at_0017(engine: Engine) -> None:
         )
 
 
+def _at_0014(engine: Engine) -> None:
+    """A correction of a record (the scan it names may be gone: entered in error)."""
+    with engine.begin() as c:
+        _sql(
+            c,
+            "INSERT INTO record_corrections (id, patient_id, record_table, record_id, change,"
+            " reason, corrected_by, corrected_at, before) VALUES (1, 'p1', 'cervical_lengths',"
+            " 99, 'entered-in-error', 'another woman''s scan', 'u1', :at,"
+            " '{\"length_mm\": 2.5}')",
+            at=AT,
+        )
+
+
 def _at_0015(engine: Engine) -> None:
     """CDS Hooks: a JWT id remembered, a card answered to an EHR and its feedback."""
     with engine.begin() as c:
@@ -473,6 +486,7 @@ BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0010": _at_0010,
     "0011": _at_0011,
     "0013": _at_0013,
+    "0014": _at_0014,
     "0015": _at_0015,
     "0016": _at_0016,
     "0017": _at_0017,

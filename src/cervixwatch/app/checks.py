@@ -4,16 +4,29 @@ in. Each failure names the field as the request named it (`InvalidField`).
 
 No clinical threshold is set here: the pregnancy's span is its own dating (from 0+0, EDD minus
 280 days) up to 42 days after the EDD (44+0, past which no pregnancy continues).
+
+The values a record can plausibly hold (`plausible_record`, issue 13 part 3) are checked here
+for every path in, from the data of `clinical.plausible`: a hard limit refuses (`InvalidField`),
+a warning stops the write (`NeedsConfirmation`) until it is confirmed by its code. A person
+confirms it by a second submit (the form's box, the API's `confirm` query parameter); a
+machine feed cannot, so the FHIR import confirms every warning (`EVERY_WARNING`) and its
+records are stored as sent (`app.intake_checks`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any, Final
 
 from cervixwatch.app.errors import InvalidField
 from cervixwatch.clinical.gestation import TERM_DAYS, pregnancy_start
+from cervixwatch.clinical.plausible import (
+    Problem,
+    removal_problem,
+    same_day_problem,
+    value_problems,
+)
 
 #: Days after the EDD still inside the pregnancy (44+0).
 DAYS_AFTER_EDD = 42
@@ -104,3 +117,56 @@ def not_before(field: str, value: dt.date | None, other_field: str, other: dt.da
         raise InvalidField(
             field, f"{value.isoformat()} is before {other_field} ({other.isoformat()})", value
         )
+
+
+# --- plausible values (issue 13, part 3) --------------------------------------------------------
+
+
+class NeedsConfirmation(Exception):
+    """The values are possible but unlikely (`warnings`): nothing was written; the same
+    request, confirming each warning by its code, writes them."""
+
+    def __init__(self, warnings: Sequence[Problem]) -> None:
+        super().__init__("; ".join(f"{w.field}: {w.message}" for w in warnings))
+        self.warnings = tuple(warnings)
+
+
+#: Confirms whatever warning there is: for a machine feed, which cannot answer one.
+EVERY_WARNING: Final = frozenset({"*"})
+
+
+def plausible_record(
+    part: str,
+    values: Mapping[str, Any],
+    *,
+    same_kind: Iterable[Mapping[str, Any]] = (),
+    placements: int | None = None,
+    confirmed: Collection[str] = (),
+    asked_of: Collection[str] | None = None,
+) -> tuple[Problem, ...]:
+    """Check one record's values (by column; `part`: its kind, a field of
+    `PregnancyRecords`) against the limits of `clinical.plausible`: the first hard problem
+    raises `InvalidField` naming its field; warnings not in `confirmed` raise
+    `NeedsConfirmation`. `same_kind`: the other records of its kind in the pregnancy (for the
+    same value on the same day); `placements`: the cerclage placements recorded in it (for a
+    removal). Returns the warnings confirmed."""
+    problems = value_problems(part, values)
+    hard = [p for p in problems if p.hard]
+    if hard:
+        raise InvalidField(hard[0].field, hard[0].message, values.get(hard[0].field))
+    warnings = list(problems)
+    same_day = same_day_problem(part, values, same_kind)
+    if same_day is not None:
+        warnings.append(same_day)
+    if part == "cerclage_removals" and placements is not None:
+        removal = removal_problem(placements)
+        if removal is not None:
+            warnings.append(removal)
+    if confirmed == EVERY_WARNING:
+        return tuple(warnings)
+    unconfirmed = [
+        w for w in warnings if w.code not in confirmed and (asked_of is None or w.field in asked_of)
+    ]
+    if unconfirmed:
+        raise NeedsConfirmation(unconfirmed)
+    return tuple(warnings)

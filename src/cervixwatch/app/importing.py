@@ -21,7 +21,9 @@ reader's intake is stored the same way.
   Bundle, naming the entry and field.
 - The JSON API's date checks apply (`intake_checks`): a finding of this pregnancy dated after
   `today` or outside the pregnancy refuses the Bundle, naming the entry and element. History
-  is kept whatever its date. The assessment stored with it is made on `today`.
+  is kept whatever its date. The assessment stored with it is made on `today`. So do its
+  plausibility limits: a value beyond a hard limit (a length over 80 mm) refuses the Bundle,
+  naming the entry and element; a warning, which no feed can confirm, is stored as sent.
 - A DELETE entry takes back what its url names (`Withdrawals`); its resource,
   if any, is not read.
 - A fact already stored of her under another id (sent before, by this feed or another) is
@@ -70,7 +72,7 @@ from cervixwatch.app.import_matching import (
     table_of_part,
     unnamed_locations,
 )
-from cervixwatch.app.intake_checks import first_misdated
+from cervixwatch.app.intake_checks import first_implausible, first_misdated
 from cervixwatch.app.late_reviews import stored_reports_for_reviews
 from cervixwatch.app.patient_identity import (
     Found,
@@ -325,6 +327,19 @@ def _check(session: Session, intake: Intake, woman: _Woman, today: dt.date) -> N
         pregnancy_id = crud.active_pregnancy_id(session, woman.patient.id)
         pregnancy = None if pregnancy_id is None else crud.get_pregnancy(session, pregnancy_id)
         edd = None if pregnancy is None else pregnancy.edd
+    implausible = first_implausible(records)
+    if implausible is not None:
+        item = next(
+            (
+                i
+                for i in intake.frame.records
+                if implausible.part in i.parts and i.source_id == implausible.source_id
+            ),
+            None,
+        )
+        if item is None:
+            raise RejectedBundle(f"a record's {implausible.error.message}", code="value")
+        raise _rejected(item, implausible.element, implausible.error.message, "value")
     misdated = first_misdated(records, today, edd)
     if misdated is not None:
         finding, error = misdated

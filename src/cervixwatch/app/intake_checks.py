@@ -11,16 +11,27 @@ sent with its abatement, which the domain dates itself (CD-06); a declined offer
 made before a late booking. A review of a symptom report is only checked not to be in the
 future, as the API checks it. A medication's stop day is not checked: an order's planned end
 (its dosage's bounds) is rightly after today.
+
+The values are checked as the API checks them too (`checks.plausible_record`, issue 13 part
+3): a hard limit (a cervical length over 80 mm, a previous pregnancy ended after 44+0) refuses
+the Bundle, naming the entry and element (`first_implausible`). A warning (a length under 5 mm
+or over 60 mm ...) asks a person to confirm the value, which a machine feed cannot do: its
+records are stored as sent (`checks.EVERY_WARNING`), since refusing them would refuse a real
+3 mm cervix for good, and a feed's lengths come with their unit (UCUM), so a cm/mm slip of
+typing is not what they risk. The record keeps its source (`fhir`) and can be corrected.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any, Final
 
 from cervixwatch.app import checks
 from cervixwatch.app.errors import InvalidField
+from cervixwatch.clinical.plausible import LIMITS
 from cervixwatch.clinical.records import PregnancyRecords
 
 
@@ -69,4 +80,42 @@ def first_misdated(
                 checks.inside_pregnancy("date", finding.day, edd)
         except InvalidField as error:
             return finding, error
+    return None
+
+
+#: The parts whose values have limits (`clinical.plausible.LIMITS`), in the order checked.
+_LIMITED_PARTS: Final = tuple(dict.fromkeys(limit.part for limit in LIMITS))
+#: The FHIR element of each value with limits, to name it in a refusal.
+VALUE_ELEMENTS: Final = {
+    "length_mm": "valueQuantity.value",
+    "gestation_days": "component.valueQuantity.value",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ImplausibleValue:
+    """A record refused for a value: its part, the id its source gave it, and why."""
+
+    part: str
+    source_id: str | None
+    error: InvalidField
+
+    @property
+    def element(self) -> str:
+        return VALUE_ELEMENTS.get(self.error.field, self.error.field)
+
+
+def _values(record: Any) -> dict[str, Any]:
+    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+
+
+def first_implausible(records: PregnancyRecords) -> ImplausibleValue | None:
+    """The first record whose value the API would refuse as implausible (a hard limit);
+    warnings are the feed's to keep (module docstring). None: all are plausible."""
+    for part in _LIMITED_PARTS:
+        for record in getattr(records, part):
+            try:
+                checks.plausible_record(part, _values(record), confirmed=checks.EVERY_WARNING)
+            except InvalidField as error:
+                return ImplausibleValue(part, getattr(record, "source_id", None), error)
     return None

@@ -11,7 +11,7 @@ pregnancy) on `today`, so the worklist never shows an assessment of data no long
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -22,6 +22,8 @@ from cervixwatch.app.assessing import AssessmentSummary, reassess_pregnancy
 from cervixwatch.app.errors import Conflict, InvalidField, NotFound
 from cervixwatch.app.reassessing import Profiles
 from cervixwatch.app.writing import Saved, writing
+from cervixwatch.clinical.plausible import SAME_DAY_VALUES
+from cervixwatch.knowledge.record_kinds import BY_TABLE
 from cervixwatch.store import crud
 from cervixwatch.store.crud import Owner
 from cervixwatch.store.models import (
@@ -99,6 +101,12 @@ def _owner_id(kind: RecordType[Any], row: Base) -> str:
     return value
 
 
+def part_of(kind: RecordType[Any]) -> str:
+    """The kind's part of `PregnancyRecords` ("cervical_lengths"), as the plausibility checks
+    and the FHIR registry name it."""
+    return BY_TABLE[str(kind.table.__tablename__)].part
+
+
 def _check(
     session: Session,
     kind: RecordType[Row],
@@ -108,6 +116,8 @@ def _check(
     today: dt.date,
     *,
     row_id: int | None = None,
+    confirmed: Collection[str] = (),
+    changed: Collection[str] | None = None,
 ) -> None:
     checks.pregnancy_dates(values, kind.dates, today, owner.edd)
     checks.history_dates(values, kind.history_dates, today)
@@ -121,6 +131,41 @@ def _check(
         if other is not None:
             shown = ", ".join(f"{c} {v}" for c, v in same.items())
             raise Conflict(f"{kind.name} with {shown} is already recorded (id {other.id})")  # type: ignore[attr-defined]
+    _plausible(session, kind, owner_id, values, row_id, confirmed, changed)
+
+
+def _plausible(
+    session: Session,
+    kind: RecordType[Row],
+    owner_id: str,
+    values: Values,
+    row_id: int | None,
+    confirmed: Collection[str],
+    changed: Collection[str] | None,
+) -> None:
+    """The values' plausibility (`checks.plausible_record`), with what it compares them to:
+    the pregnancy's other records of the kind, and its cerclage placements for a removal.
+    `changed`: an amendment's columns (None: a new record), the only ones warned about."""
+    part = part_of(kind)
+    same_kind: list[dict[str, Any]] = []
+    if part in SAME_DAY_VALUES:
+        columns = [c.key for c in kind.table.__table__.columns]
+        same_kind = [
+            {c: getattr(row, c) for c in columns}
+            for row in crud.rows_of(session, kind.table, kind.owner, owner_id, ())
+            if row.id != row_id  # type: ignore[attr-defined]
+        ]
+    placements = None
+    if kind.table is CerclageRemovalRow:
+        placements = len(crud.rows_of(session, CerclagePlacementRow, "pregnancy", owner_id, ()))
+    checks.plausible_record(
+        part,
+        values,
+        same_kind=same_kind,
+        placements=placements,
+        confirmed=confirmed,
+        asked_of=changed,
+    )
 
 
 def _row(session: Session, kind: RecordType[Row], row_id: int) -> Row:
@@ -152,13 +197,15 @@ def add_record(
     today: dt.date,
     profiles: Profiles,
     source: RecordSource = RecordSource.FORM,
+    confirmed: Collection[str] = (),
 ) -> Saved[Row]:
-    """Record one `kind` of record for its owner, and reassess."""
+    """Record one `kind` of record for its owner, and reassess. `confirmed`: the codes of the
+    plausibility warnings the person recording has confirmed (`checks.NeedsConfirmation`)."""
     if kind.complete is not None:
         values = {**values, **kind.complete(values, today)}
     with writing(sessions) as session:
         owner = _owner(session, kind.owner, owner_id, lock=True)
-        _check(session, kind, owner, owner_id, values, today)
+        _check(session, kind, owner, owner_id, values, today, confirmed=confirmed)
         owner_value = owner.patient_id if kind.owner == "patient" else owner.pregnancy_id
         row = crud.add_row(
             session, kind.table, {**values, f"{kind.owner}_id": owner_value, "source": source}
@@ -189,18 +236,69 @@ def update_record(
     *,
     today: dt.date,
     profiles: Profiles,
+    confirmed: Collection[str] = (),
 ) -> Saved[Row]:
     """Amend some values of a record (the others stay), and reassess."""
     with writing(sessions) as session:
-        row, owner = _locked_row(session, kind, row_id)
-        owner_id = _owner_id(kind, row)
-        stored = {c.key: getattr(row, c.key) for c in kind.table.__table__.columns}
-        if kind.complete is not None and changes.keys() & {"status"}:
-            changes = {**changes, **kind.complete({**stored, **changes}, today)}
-        _check(session, kind, owner, owner_id, {**stored, **changes}, today, row_id=row_id)
-        crud.update_row(session, row, changes)
-        summary = reassess_pregnancy(session, owner.pregnancy_id, today, profiles)
-    return Saved(row, summary)
+        amended = amend_in(session, kind, row_id, changes, today=today, confirmed=confirmed)
+        summary = reassess_pregnancy(session, amended.pregnancy_id, today, profiles)
+    return Saved(amended.row, summary)
+
+
+@dataclass(frozen=True, slots=True)
+class Locked(Generic[Row]):
+    """A record read with its woman locked: its values (by column) as they are now, and the
+    pregnancy to reassess after changing it (None: she has no active pregnancy)."""
+
+    row: Row
+    values: dict[str, Any]
+    patient_id: str
+    pregnancy_id: str | None
+
+
+def lock_record(session: Session, kind: RecordType[Row], row_id: int) -> Locked[Row]:
+    """The record, its woman locked for the caller's write transaction (`NotFound` if none)."""
+    row, owner = _locked_row(session, kind, row_id)
+    values = {c.key: getattr(row, c.key) for c in kind.table.__table__.columns}
+    return Locked(row, values, owner.patient_id, owner.pregnancy_id)
+
+
+def amend_in(
+    session: Session,
+    kind: RecordType[Row],
+    row_id: int,
+    changes: Values,
+    *,
+    today: dt.date,
+    confirmed: Collection[str] = (),
+    must_change: bool = False,
+) -> Locked[Row]:
+    """Amend a record in the caller's write transaction (its woman locked first), checked
+    as a new record is, but warned only about the values it changes; the caller reassesses.
+    Returns the record (amended) with its values as they were before. `must_change`: only
+    the values that differ from those stored are changes, and there must be one."""
+    row, owner = _locked_row(session, kind, row_id)
+    owner_id = _owner_id(kind, row)
+    stored = {c.key: getattr(row, c.key) for c in kind.table.__table__.columns}
+    if must_change:
+        changes = {c: v for c, v in changes.items() if stored.get(c) != v}
+        if not changes:
+            raise InvalidField("changes", "no value differs from the record as stored")
+    if kind.complete is not None and changes.keys() & {"status"}:
+        changes = {**changes, **kind.complete({**stored, **changes}, today)}
+    _check(
+        session,
+        kind,
+        owner,
+        owner_id,
+        {**stored, **changes},
+        today,
+        row_id=row_id,
+        confirmed=confirmed,
+        changed=changes.keys(),
+    )
+    crud.update_row(session, row, changes)
+    return Locked(row, stored, owner.patient_id, owner.pregnancy_id)
 
 
 def delete_record(
@@ -416,12 +514,16 @@ __all__ = [
     "PREGNANCY_RECORDS",
     "PRIOR_PREGNANCY",
     "SYMPTOM_REPORT",
+    "Locked",
     "RecordType",
     "Saved",
     "add_record",
+    "amend_in",
     "delete_record",
     "get_record",
     "list_records",
+    "lock_record",
+    "part_of",
     "record_exam",
     "record_scan",
     "report_symptoms",

@@ -666,6 +666,34 @@ class PatientWriteRow(Base):
     written_at: Mapped[dt.datetime]
 
 
+class CorrectionChange(StrEnum):
+    """How a record was corrected: its values amended, or marked entered in error (it is no
+    longer one of her records, and its FHIR resources say so in their history)."""
+
+    AMENDED = "amended"
+    ENTERED_IN_ERROR = "entered-in-error"
+
+
+class RecordCorrectionRow(Base):
+    """A correction of one clinical record (issue 13, part 3; migration 0013): which record
+    (its table and row, which may be gone), how, why, by whom and when, and its values as they
+    were before (by column, as JSON). Deleted with the woman."""
+
+    __tablename__ = "record_corrections"
+    __table_args__ = (Index(None, "record_table", "record_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = _patient_fk()
+    record_table: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[int]
+    change: Mapped[CorrectionChange] = mapped_column(value_enum(CorrectionChange, "change"))
+    reason: Mapped[str] = mapped_column(String(500))
+    #: The account that made it (a user id; none: a command or a feed).
+    corrected_by: Mapped[str | None] = mapped_column(String(36))
+    corrected_at: Mapped[dt.datetime] = mapped_column(default=_utcnow)
+    before: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+
+
 # --- access: accounts, care teams, sign-ins, API tokens and the audit log ---------------------
 
 

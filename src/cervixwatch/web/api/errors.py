@@ -14,6 +14,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from cervixwatch.app.checks import NeedsConfirmation
 from cervixwatch.app.errors import Conflict, InvalidField, NotFound
 from cervixwatch.web.api.types import Message
 
@@ -44,6 +45,26 @@ async def translate_errors() -> AsyncIterator[None]:
         raise HTTPException(409, str(error)) from None
     except InvalidField as error:
         raise invalid("body", error.field, error.message, error.value) from None
+    except NeedsConfirmation as error:
+        raise needs_confirmation(error, "body") from None
+
+
+def needs_confirmation(error: NeedsConfirmation, *location: str) -> HTTPException:
+    """The 422 of values that need confirming: each warning where a field's error would be,
+    with its code and `confirm` (send the request again with `?confirm=<code>`)."""
+    return HTTPException(
+        422,
+        detail=[
+            {
+                "type": "plausibility_warning",
+                "loc": [*location, w.field],
+                "msg": w.message,
+                "code": w.code,
+                "confirm": True,
+            }
+            for w in error.warnings
+        ],
+    )
 
 
 async def answer_validation_error(_request: Request, error: Exception) -> JSONResponse:

@@ -16,6 +16,7 @@ from sqlalchemy import inspect
 from sqlalchemy.orm.base import NO_VALUE
 
 from cervixwatch.app.rows import RecordSource
+from cervixwatch.clinical.plausible import LONGEST_CERVIX_MM
 from cervixwatch.clinical.records import (
     Complication,
     LengthComparator,
@@ -39,8 +40,9 @@ LengthMm = Annotated[
     JSON_NUMBER,
     Field(
         gt=0,
-        lt=100,
-        description="Cervical length in mm: the shortest of the acceptable images.",
+        le=LONGEST_CERVIX_MM,
+        description="Cervical length in mm: the shortest of the acceptable images (at most"
+        " 80 mm: `clinical.plausible`).",
         examples=[22],
     ),
 ]

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from cervixwatch.clinical.plausible import LATEST_END_DAYS
 from cervixwatch.clinical.records import (
     CerclageIndication,
     ExcisionKind,
@@ -27,8 +28,9 @@ GestationDays = Annotated[
     JSON_NUMBER,
     Field(
         ge=0,
-        le=315,
-        description="Gestational age in days when it ended (30+0 is 210).",
+        le=LATEST_END_DAYS,
+        description="Gestational age in days when it ended (30+0 is 210; at most 44+0, 308"
+        " days: `clinical.plausible`).",
     ),
 ]
 PriorFetuses = Annotated[int, JSON_NUMBER, Field(ge=1, le=9)]

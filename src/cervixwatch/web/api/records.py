@@ -7,6 +7,10 @@ made once per kind from its model family and its `RecordType`.
     PATCH  /api/{records}/{id}                  amend it: the record and the assessment
     DELETE /api/{records}/{id}                  delete it (204); the pregnancy is reassessed
 
+A correction with its reason (amend, or mark entered in error, keeping the correction) has its
+own routes (`web.api.corrections`). A value that is possible but unlikely is answered 422 until
+it is confirmed by `?confirm=<code>` (`ConfirmQuery`).
+
 `owners` is `patients` for the woman's history and `pregnancies` for the rest.
 """
 
@@ -15,9 +19,9 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,6 +42,17 @@ from cervixwatch.web.api import findings, history, treatments
 from cervixwatch.web.api.errors import BODY, CONFLICT, NOT_FOUND
 from cervixwatch.web.api.types import AssessmentSummaryPublic, RecordIn, RecordOut, written_model
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep
+
+#: The codes of the plausibility warnings the sender confirms, from a 422 that listed them
+#: with `"confirm": true` (`app.checks.NeedsConfirmation`; `web.api.corrections`).
+ConfirmQuery = Annotated[
+    list[str],
+    Query(
+        description="Codes of plausibility warnings confirmed, after a 422 whose warnings said"
+        " `confirm` (e.g. cervical-length-under-5-mm); one parameter per code.",
+        max_length=10,
+    ),
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,12 +248,13 @@ def _add_routes(router: APIRouter, api: RecordApi) -> None:
         profiles: ProfilesDep,
         today: TodayDep,
         principal: PrincipalDep,
+        confirm: ConfirmQuery = [],  # noqa: B006 (FastAPI copies a query list's default)
     ) -> Any:
         values = body.columns()
         if api.fill is not None:
             api.fill(values, principal, sessions)
         saved = recording.add_record(
-            sessions, kind, owner_id, values, today=today, profiles=profiles
+            sessions, kind, owner_id, values, today=today, profiles=profiles, confirmed=confirm
         )
         response.headers["Location"] = str(request.url_for(f"read_{snake}", record_id=saved.row.id))
         return answer(saved)
@@ -250,10 +266,21 @@ def _add_routes(router: APIRouter, api: RecordApi) -> None:
         return public.from_row(recording.get_record(sessions, kind, record_id))
 
     def update(
-        record_id: int, body: Any, sessions: SessionsDep, profiles: ProfilesDep, today: TodayDep
+        record_id: int,
+        body: Any,
+        sessions: SessionsDep,
+        profiles: ProfilesDep,
+        today: TodayDep,
+        confirm: ConfirmQuery = [],  # noqa: B006 (FastAPI copies a query list's default)
     ) -> Any:
         saved = recording.update_record(
-            sessions, kind, record_id, body.columns(), today=today, profiles=profiles
+            sessions,
+            kind,
+            record_id,
+            body.columns(),
+            today=today,
+            profiles=profiles,
+            confirmed=confirm,
         )
         return answer(saved)
 

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cervixwatch.access.principal import Role, Scope, scope_of
 from cervixwatch.app.assessment_fhir import Profiles
+from cervixwatch.app.corrections import entered_in_error_version
 from cervixwatch.app.errors import NotFound
 from cervixwatch.app.exporting import (
     RESOURCE_TYPES,
@@ -552,6 +553,10 @@ def read(
     try:
         resource = read_resource(sessions, resource_type, resource_id, profiles=profiles)
     except NotFound:
+        # A record marked entered in error is read as its last version, which says so.
+        marked = entered_in_error_version(sessions, resource_type, resource_id)
+        if marked is not None:
+            return fhir_response(request, marked)
         with sessions() as session:
             if was_deleted(session, resource_type, resource_id):
                 raise Deleted(f"{resource_type}/{resource_id} was deleted") from None
