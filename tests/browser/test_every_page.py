@@ -37,6 +37,7 @@ class People:
     patient: str  # the woman of `pregnancy_id`
     reporter: str  # another woman, who reports symptoms
     admin: str
+    auditor: str
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +65,7 @@ def people(live: LiveServer) -> People:
         patient=live.user(Role.PATIENT, patient_id=written.patient_id),
         reporter=live.user(Role.PATIENT, patient_id=reporter.patient_id),
         admin=live.user(Role.ADMIN),
+        auditor=live.user(Role.AUDITOR),
     )
 
 
@@ -104,11 +106,16 @@ PAGES: Final[dict[str, Shown]] = {
     "advice-go-now": Shown("reporter", "/my/symptoms", _report("Pressure low down", "Bleeding")),
     "advice-call-today": Shown("reporter", "/my/symptoms", _report("Low backache")),
     "account": Shown("admin", "/account"),
+    "admin-accounts": Shown("admin", "/admin/users"),
+    "admin-new-account": Shown("admin", "/admin/users/new"),
+    "admin-care-teams": Shown("admin", "/admin/teams"),
+    "audit-log": Shown("auditor", "/audit"),
+    "audit-chain": Shown("auditor", "/audit/chain"),
     "error-not-found": Shown("clinician", "/pregnancies/no-such-pregnancy", status=404),
     "error-forbidden": Shown("patient", "/worklist", status=403),
 }
 
-HOMES: Final = {"clinician": "/worklist", "admin": "/account"}
+HOMES: Final = {"clinician": "/worklist", "admin": "/admin/users", "auditor": "/audit"}
 
 
 @pytest.fixture(scope="module")

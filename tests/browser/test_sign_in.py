@@ -52,7 +52,7 @@ def test_signing_in_returns_to_the_page_first_asked_for(
 
 def test_signing_out(open_page: OpenPage, live: LiveServer) -> None:
     page = open_page()
-    sign_in(page, live.user(Role.ADMIN), lands_on="/account")
+    sign_in(page, live.user(Role.ADMIN), lands_on="/admin/users")
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/sign-in")
     page.goto("/account")

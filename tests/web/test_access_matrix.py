@@ -28,6 +28,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from starlette.routing import BaseRoute, Mount, Route
 
+from cervixwatch.app import account_admin, accounts
 from cervixwatch.settings import Settings
 from cervixwatch.store.models import Role
 from cervixwatch.web.access import Public, policy_of
@@ -178,6 +179,26 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "admin": OK,
         "auditor": 403,
     },
+    # The admins' pages (accounts, care teams) and the auditors' (the audit log): as their
+    # API counterparts, except that the anonymous are sent to sign in.
+    "page-admin": {
+        "anonymous": 303,
+        "clinician": 403,
+        "other-clinician": 403,
+        "patient": 403,
+        "other-patient": 403,
+        "admin": OK,
+        "auditor": 403,
+    },
+    "page-auditor": {
+        "anonymous": 303,
+        "clinician": 403,
+        "other-clinician": 403,
+        "patient": 403,
+        "other-patient": 403,
+        "admin": 403,
+        "auditor": OK,
+    },
     # The patient's portal: her own record, found from her account (no ids in the path).
     "page-patient": {
         "anonymous": 303,
@@ -295,6 +316,26 @@ ROUTES: dict[tuple[str, str], str] = {
     ("PATCH", "/api/admin/users/{username}"): "admin",
     ("GET", "/api/admin/teams"): "admin",
     ("POST", "/api/admin/teams/{team}/patients"): "admin",
+    ("GET", "/admin/users"): "page-admin",
+    ("GET", "/admin/users/new"): "page-admin",
+    ("POST", "/admin/users/new"): "page-admin",
+    ("GET", "/admin/users/{user_id}"): "page-admin",
+    ("POST", "/admin/users/{user_id}/role"): "page-admin",
+    ("POST", "/admin/users/{user_id}/teams"): "page-admin",
+    ("POST", "/admin/users/{user_id}/teams/remove"): "page-admin",
+    ("POST", "/admin/users/{user_id}/disable"): "page-admin",
+    ("POST", "/admin/users/{user_id}/enable"): "page-admin",
+    ("POST", "/admin/users/{user_id}/unlock"): "page-admin",
+    ("POST", "/admin/users/{user_id}/reset-password"): "page-admin",
+    ("GET", "/admin/teams"): "page-admin",
+    ("POST", "/admin/teams"): "page-admin",
+    ("GET", "/admin/teams/{team_id}"): "page-admin",
+    ("POST", "/admin/teams/{team_id}/members"): "page-admin",
+    ("POST", "/admin/teams/{team_id}/members/remove"): "page-admin",
+    ("GET", "/audit"): "page-auditor",
+    ("GET", "/audit/chain"): "page-auditor",
+    ("GET", "/audit/export.csv"): "page-auditor",
+    ("GET", "/audit/{event_id}"): "page-auditor",
     ("GET", "/api/audit-events"): "auditor",
     ("GET", "/api/audit-events.ndjson"): "auditor",
     ("GET", "/fhir/AuditEvent"): "auditor",
@@ -381,6 +422,14 @@ def world(engine: Engine) -> Iterator[World]:
         _, tokens["admin"] = make_user(client, Role.ADMIN)
         _, tokens["auditor"] = make_user(client, Role.AUDITOR)
         ids = {"patient_id": x.patient_id, "pregnancy_id": x.pregnancy_id, "username": clinician}
+        # The admin pages change the account they name: a spare one, so that no user of the
+        # matrix is disabled or reset by them; the team's changes, sent empty, change nothing.
+        spare, _ = make_user(client, Role.AUDITOR)
+        sessions = client.app.state.sessions  # type: ignore[attr-defined]
+        ids["user_id"] = account_admin.user_id_of(sessions, spare) or ""
+        ids["team_id"] = next(
+            t.id for t in accounts.list_team_summaries(sessions) if t.name == TEAM
+        )
         for kind in KINDS:
             owner = ids["patient_id" if kind.owner == "patients" else "pregnancy_id"]
             made = ok(
@@ -424,6 +473,8 @@ def _path(world: World, endpoint: Endpoint) -> str:
         "{username}": world.ids["username"],
         "{team}": "No such team",
         "{event_id}": "1",
+        "{user_id}": world.ids["user_id"],
+        "{team_id}": world.ids["team_id"],
         "{version_id}": "1",
         "{path:path}": "Nothing/here",
         "{service_id}": "cervixwatch-patient-view",

@@ -65,6 +65,13 @@ def newest_checkpoint_taken(path: Path) -> dt.datetime | None:
     """When the newest audit checkpoint in `path` (JSON lines, appended by `cervixwatch audit
     checkpoint --out`) was taken; None when the file is missing, empty or its last line is
     not a checkpoint."""
+    newest = newest_checkpoint(path)
+    return None if newest is None else newest.taken_at
+
+
+def newest_checkpoint(path: Path) -> Checkpoint | None:
+    """The newest audit checkpoint in `path` (its last line); None when the file is
+    missing, empty or its last line is not a checkpoint."""
     try:
         with path.open("rb") as file:
             size = file.seek(0, os.SEEK_END)
@@ -76,7 +83,7 @@ def newest_checkpoint_taken(path: Path) -> dt.datetime | None:
     if not lines:
         return None
     try:
-        return Checkpoint.from_json(lines[-1]).taken_at
+        return Checkpoint.from_json(lines[-1])
     except ValueError:
         return None
 

@@ -45,6 +45,7 @@ from cervixwatch.web.metrics import RequestMetrics, RouteTemplates
 from cervixwatch.web.oidc import add_oidc
 from cervixwatch.web.operations import router as operations_router
 from cervixwatch.web.pages import router as pages_router
+from cervixwatch.web.pages.administration import router as administration_router
 from cervixwatch.web.pages.intake_review import router as intake_review_router
 from cervixwatch.web.rate_limits import RateLimiter, per_worker_warning
 
@@ -115,6 +116,7 @@ def create_app(
     add_oidc(app, settings)  # single sign-on, when CERVIXWATCH_OIDC_ISSUER is set
     mount_docs(app)
     app.include_router(pages_router)
+    app.include_router(administration_router)  # the admins' and auditors' pages
     # The pages' own stylesheet, scripts and vendored libraries: no CDN.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Outermost last: the size limit sees the request first, then the control-character check

@@ -35,9 +35,29 @@ templates: Final = Jinja2Templates(directory=TEMPLATE_DIR)
 HOME: Final = {
     Role.CLINICIAN: "/worklist",
     Role.PATIENT: "/my",
-    Role.ADMIN: "/account",
-    Role.AUDITOR: "/account",
+    Role.ADMIN: "/admin/users",
+    Role.AUDITOR: "/audit",
 }
+
+#: The pages an admin or an auditor can use: a page asked for before signing in (`next`)
+#: outside them would only answer 403, so she lands on her home page instead. Clinicians and
+#: patients go back to any page asked for.
+_OWN_PAGES: Final = {
+    Role.ADMIN: ("/admin/", "/account"),
+    Role.AUDITOR: ("/audit/", "/audit", "/account"),
+}
+
+
+def landing(role: Role, target: str | None) -> str:
+    """Where a user of `role` goes once signed in: back to `target` (a local path, checked
+    by `safe_next`) if her role can use it, else her home page."""
+    own = _OWN_PAGES.get(role)
+    if target and own is not None:
+        path = target.split("?", 1)[0]
+        if not any(path == p or (p.endswith("/") and path.startswith(p)) for p in own):
+            return HOME[role]
+    return target or HOME[role]
+
 
 _ERROR_TITLES: Final = {
     400: "That request could not be read",

@@ -20,7 +20,7 @@ from cervixwatch.web.access import (
     allow,
 )
 from cervixwatch.web.deps import SessionsDep, SettingsDep
-from cervixwatch.web.pages.core import HOME, PageRoute, principal_of, render, safe_next
+from cervixwatch.web.pages.core import HOME, PageRoute, landing, principal_of, render, safe_next
 from cervixwatch.web.signing_in import (
     ForgedSignIn,
     TooManyAttempts,
@@ -109,7 +109,7 @@ async def sign_in(
             401,
         )
     record.principal = signed_in.principal
-    response = RedirectResponse(target or HOME[signed_in.principal.role], status_code=303)
+    response = RedirectResponse(landing(signed_in.principal.role, target), status_code=303)
     set_session_cookie(response, request, settings, signed_in.secret)
     return response
 
