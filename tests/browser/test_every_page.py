@@ -4,6 +4,7 @@ tests/artifacts/ for a person to look at."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -106,6 +107,8 @@ PAGES: Final[dict[str, Shown]] = {
     "advice-go-now": Shown("reporter", "/my/symptoms", _report("Pressure low down", "Bleeding")),
     "advice-call-today": Shown("reporter", "/my/symptoms", _report("Low backache")),
     "account": Shown("admin", "/account"),
+    "clinic-settings": Shown("admin", "/admin/clinic"),
+    "clinic-letter-form": Shown("clinician", "/pregnancies/{pregnancy}/letter"),
     "admin-accounts": Shown("admin", "/admin/users"),
     "admin-new-account": Shown("admin", "/admin/users/new"),
     "admin-care-teams": Shown("admin", "/admin/teams"),
@@ -157,12 +160,14 @@ def test_page(
 def test_the_clinic_letter_is_a_pdf(
     open_page: OpenPage, people: People, signed_in: dict[str, StorageState]
 ) -> None:
+    """From the pregnancy page's link to the letter's form (it asks to whom), to the PDF."""
     page = open_page(signed_in["clinician"])
     page.goto(f"/pregnancies/{people.pregnancy_id}")
-    link = page.get_by_role("link", name="Clinic letter (PDF)")
-    href = link.get_attribute("href")
-    assert href is not None
-    answer = page.request.get(href)
-    assert answer.status == 200, answer.text()[:300]
-    assert answer.headers["content-type"].startswith("application/pdf")
-    assert answer.body().startswith(b"%PDF")
+    page.get_by_role("link", name=re.compile("Clinic letter")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Clinic letter")
+    page.get_by_label("To", exact=True).fill("Dr J Smith")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the letter (PDF)").click()
+    assert download.value.suggested_filename.endswith(".pdf")
+    path = download.value.path()
+    assert path.read_bytes().startswith(b"%PDF")

@@ -252,7 +252,10 @@ ROUTES: dict[tuple[str, str], str] = {
     # A patient cannot submit these forms, so she is not shown them either.
     ("GET", "/pregnancies/{pregnancy_id}/record/{kind}"): "page-her-record-write",
     ("POST", "/pregnancies/{pregnancy_id}/record/{kind}"): "page-her-record-write",
-    ("GET", "/pregnancies/{pregnancy_id}/letter.pdf"): "page-her-record-read",
+    # The clinic letter is written by her care team: the form, the letter, the old address.
+    ("GET", "/pregnancies/{pregnancy_id}/letter"): "page-her-record-write",
+    ("POST", "/pregnancies/{pregnancy_id}/letter"): "page-her-record-write",
+    ("GET", "/pregnancies/{pregnancy_id}/letter.pdf"): "page-her-record-write",
     ("GET", "/admin/clinic"): "page-clinic-settings",
     ("POST", "/admin/clinic"): "page-clinic-settings",
     ("GET", "/my"): "page-patient",
