@@ -248,6 +248,11 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/account"): "page-signed-in",
     ("GET", "/learn"): "page-signed-in",
     ("GET", "/worklist"): "page-clinician-list",
+    # Device reports that matched no woman (issue 14): every clinician may see the queue.
+    ("GET", "/intake/review"): "page-clinician-list",
+    ("POST", "/intake/review/{report_id}/match"): "page-clinician-list",
+    ("POST", "/intake/review/{report_id}/discard"): "page-clinician-list",
+    ("POST", "/dicomweb/studies"): "clinician-list",
     ("GET", "/pregnancies/{pregnancy_id}"): "page-her-record-read",
     # A patient cannot submit these forms, so she is not shown them either.
     ("GET", "/pregnancies/{pregnancy_id}/record/{kind}"): "page-her-record-write",
