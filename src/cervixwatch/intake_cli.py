@@ -1,6 +1,7 @@
-"""`cervixwatch dicom-listen`: the listener for ultrasound machines (DICOM C-STORE), handing
-what it receives to the intake desk (`app.device_intake`); docs/integrations.md says how a
-hospital connects it.
+"""`cervixwatch dicom-listen` and `cervixwatch hl7-listen`: the listeners for ultrasound
+machines (DICOM C-STORE) and their reporting systems (HL7 v2 over MLLP), each handing what
+it receives to the intake desk (`app.device_intake`); docs/integrations.md says how a
+hospital connects them.
 
 The database is migrated first (as `serve` does). Settings come from the environment
 (CERVIXWATCH_DATABASE_URL, _HOSPITAL_NUMBER_SYSTEM, _DEVICE_CODES_FILE) unless an option
@@ -9,6 +10,7 @@ says otherwise. Exit status 2 with one line on stderr for a bad option or codes 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from pathlib import Path
@@ -23,7 +25,7 @@ from cervixwatch.knowledge import load_profiles
 from cervixwatch.settings import Settings, get_settings
 from cervixwatch.store import make_engine, session_factory, upgrade
 
-__all__ = ["dicom_listen", "intake_desk"]
+__all__ = ["dicom_listen", "hl7_listen", "intake_desk"]
 
 DatabaseUrlOption = Annotated[
     str | None,
@@ -96,3 +98,23 @@ def dicom_listen(
     _logging()
     typer.echo(f"Listening for DICOM C-STORE as {ae_title} on {host}:{port} (Ctrl+C stops)")
     start_dicom_listener(desk, host=host, port=port, ae_title=ae_title, allowed_callers=allow or ())
+
+
+def hl7_listen(
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 2575,
+    host: HostOption = "0.0.0.0",
+    database_url: DatabaseUrlOption = None,
+    device_codes: CodesOption = None,
+) -> None:
+    """Receive HL7 v2 ORU^R01 results over MLLP and store their cervical lengths, due date and
+    fetus count for the woman each names (or keep them for review at /intake/review),
+    answering each with an ACK (AA, AE or AR with ERR)."""
+    import asyncio
+
+    from cervixwatch.hl7_listener import serve_hl7
+
+    desk = intake_desk(get_settings(), database_url, device_codes)
+    _logging()
+    typer.echo(f"Listening for HL7 v2 over MLLP on {host}:{port} (Ctrl+C stops)")
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C: stopped as asked
+        asyncio.run(serve_hl7(desk, host=host, port=port))

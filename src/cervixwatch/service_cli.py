@@ -24,7 +24,7 @@ from cervixwatch.audit_cli import audit_app, backup_command, restore_command
 from cervixwatch.clinic_cli import clinic_app
 from cervixwatch.cli import KnowledgeOption, choose_profiles, fail, parse_as_of
 from cervixwatch.cohort import DEFAULT_SEED
-from cervixwatch.intake_cli import dicom_listen
+from cervixwatch.intake_cli import dicom_listen, hl7_listen
 from cervixwatch.knowledge import BUNDLED_PROFILES
 from cervixwatch.settings import Settings, get_settings
 from cervixwatch.store.commands import db_app
@@ -181,3 +181,4 @@ service_app.add_typer(clinic_app, name="clinic")
 service_app.command("backup")(backup_command)
 service_app.command("restore")(restore_command)
 service_app.command("dicom-listen")(dicom_listen)
+service_app.command("hl7-listen")(hl7_listen)

@@ -14,6 +14,7 @@ import yaml
 from cervixwatch.interop.device_codes import DeviceCodes, device_codes_from_data
 from cervixwatch.interop.device_result import Channel, DeviceResult
 from cervixwatch.interop.dicom_sr import read_sr_bytes
+from cervixwatch.interop.hl7_oru import read_oru_bytes
 
 __all__ = ["SHIPPED_CODES", "DeviceReaders", "load_device_codes"]
 
@@ -46,6 +47,7 @@ class DeviceReaders:
         self.codes = codes
         self._readers: dict[Channel, Callable[[bytes, DeviceCodes], DeviceResult]] = {
             "dicom-sr": read_sr_bytes,
+            "hl7v2": read_oru_bytes,
         }
 
     def read(self, channel: Channel, payload: bytes) -> DeviceResult:
