@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Final, Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.app.device_readers import DeviceReaders
@@ -32,7 +32,12 @@ from cervixwatch.interop.intake import IntakeError
 from cervixwatch.store import transaction
 from cervixwatch.store.audit import AuditEntry
 from cervixwatch.store.audit import append as append_audit_entry
-from cervixwatch.store.models import DeviceMessageRow, DeviceMessageStatus, RecordSource
+from cervixwatch.store.models import (
+    CervicalLengthRow,
+    DeviceMessageRow,
+    DeviceMessageStatus,
+    RecordSource,
+)
 
 __all__ = ["IntakeDesk", "Received", "Refused", "log_refusal", "receive"]
 
@@ -89,6 +94,26 @@ def _row(
         # Kept while it waits for a clinician, who reads it again; not once it is stored.
         payload=payload if status is DeviceMessageStatus.REVIEW else None,
         patient_id=patient_id,
+    )
+
+
+def note_who_measured(session: Session, pregnancy_id: str, result: DeviceResult) -> None:
+    """The operator and device the report names, on the lengths it stored (the pregnancy
+    page shows who measured a length; `CervicalLengthRow.operator`, `.device`)."""
+    ids = [r.source_id for r in result.lengths]
+    if not ids or (result.operator is None and result.device is None):
+        return
+    session.execute(
+        update(CervicalLengthRow)
+        .where(
+            CervicalLengthRow.pregnancy_id == pregnancy_id,
+            CervicalLengthRow.source == _channel(result),
+            CervicalLengthRow.source_ref.in_(ids),
+        )
+        .values(
+            operator=None if result.operator is None else result.operator[:200],
+            device=None if result.device is None else result.device[:200],
+        )
     )
 
 
@@ -157,11 +182,12 @@ def receive(
     frame, intake = device_intake(result)
     logged: list[int] = []
 
-    def log(session: Session, patient_id: str, _pregnancy_id: str) -> None:
+    def log(session: Session, patient_id: str, pregnancy_id: str) -> None:
         row = _row(result, payload, sender_label, DeviceMessageStatus.STORED, patient_id=patient_id)
         session.add(row)
         session.flush()
         logged.append(row.id)
+        note_who_measured(session, pregnancy_id, result)
 
     try:
         imported = import_intake(

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.access.principal import Scope
+from cervixwatch.app.device_intake import note_who_measured
 from cervixwatch.app.device_readers import DeviceReaders
 from cervixwatch.app.errors import Conflict, InvalidField, NotFound
 from cervixwatch.app.importing import RejectedBundle, import_intake
@@ -146,10 +147,11 @@ def match(
         raise Conflict(f"the report can no longer be read: {error.problem}") from None
     frame, intake = device_intake(result, woman_id=patient_id)
 
-    def resolve(session: Session, _patient_id: str, _pregnancy_id: str) -> None:
+    def resolve(session: Session, _patient_id: str, pregnancy_id: str) -> None:
         row = _waiting_row(session, report_id)
         _resolved(row, DeviceMessageStatus.MATCHED, user_id)
         row.patient_id = patient_id
+        note_who_measured(session, pregnancy_id, result)
 
     try:
         imported = import_intake(

@@ -37,6 +37,7 @@ from typing import Final
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
+from pydicom.valuerep import PersonName
 
 from cervixwatch.clinical.records import CervicalLengthMeasurement, LengthMethod, PartialDate
 from cervixwatch.interop.device_codes import Device, DeviceCodes, Meaning
@@ -183,6 +184,16 @@ def _text(ds: Dataset, keyword: str) -> str | None:
     return value or None
 
 
+def _person(value: object) -> str | None:
+    """A DICOM person name (`Family^Given`, the first if several) as people write it."""
+    if isinstance(value, pydicom.multival.MultiValue):
+        value = value[0] if value else None
+    if not isinstance(value, PersonName):
+        return None
+    words = " ".join(x for x in (value.name_prefix, value.given_name, value.family_name) if x)
+    return words.strip() or None
+
+
 def _predecessors(ds: Dataset) -> tuple[str, ...]:
     found: list[str] = []
     for study in ds.get("PredecessorDocumentsSequence") or ():
@@ -296,7 +307,7 @@ def read_sr(ds: Dataset, codes: DeviceCodes) -> DeviceResult:
         fetuses=fetuses,
         gestational_age_days=ga_days,
         takes_back=tuple(p for p in _predecessors(ds) if p != uid),
-        operator=_text(ds, "OperatorsName"),
+        operator=_person(ds.get("OperatorsName")),
         device=" ".join(x for x in (manufacturer, model, _text(ds, "StationName")) if x is not None)
         or None,
     )
