@@ -13,7 +13,7 @@ later migration. At the head:
   team), the back-off's counters are read, and the audit chain verifies (entries written
   before the chain existed included).
 
-Then every migration's downgrade (each of 0001-0011 defines one) is run, a revision at a
+Then every migration's downgrade (each of 0001-0018 defines one) is run, a revision at a
 time, and at each revision every row written at or before it is still there, unchanged.
 A new migration without data of its own here fails the test (`BUILDERS`).
 """
@@ -472,6 +472,30 @@ def _at_0018(engine: Engine) -> None:
         assert set(ranks) == {None}
 
 
+def _at_0012(engine: Engine) -> None:
+    """Notifications: a care team's e-mail and webhook contacts and escalation setting, the
+    red-flag notification of the first woman's report, its deliveries and their attempts."""
+    with engine.begin() as c:
+        for statement in (
+            "INSERT INTO notify_contacts (id, team_id, channel, address, secret, receives, "
+            "created_at) VALUES (1, 't1', 'email', 'team@hospital.test', NULL, 'all', :at), "
+            "(2, 't1', 'webhook', 'https://pager.hospital.test/hook', "
+            "'0123456789abcdef0123456789abcdef', 'escalations', :at)",
+            "INSERT INTO notify_team_settings (team_id, escalate_after_minutes) VALUES ('t1', 30)",
+            "INSERT INTO notifications (id, kind, symptom_report_id, pregnancy_id, patient_id, "
+            "created_at) VALUES (1, 'red-flag-report', 1, 'g1', 'p1', :at)",
+            "INSERT INTO notification_deliveries (id, notification_id, contact_id, channel, "
+            "recipient, status, attempts, next_attempt_at, claimed_until, sent_at) VALUES "
+            "(1, 1, 1, 'email', 'team@hospital.test', 'sent', 2, :at, NULL, :at)",
+            "INSERT INTO notification_attempts (id, delivery_id, attempted_at, sent, detail) "
+            "VALUES (1, 1, :at, :no, 'HTTP 500'), (2, 1, :at, :yes, NULL)",
+        ):
+            params: dict[str, Any] = {"at": AT} if ":at" in statement else {}
+            if ":no" in statement:
+                params |= {"no": False, "yes": True}
+            _sql(c, statement, **params)
+
+
 #: The data of each revision; a new migration must add its own.
 BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0001": _at_0001,
@@ -485,6 +509,7 @@ BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0009": _at_0009,
     "0010": _at_0010,
     "0011": _at_0011,
+    "0012": _at_0012,
     "0013": _at_0013,
     "0014": _at_0014,
     "0015": _at_0015,

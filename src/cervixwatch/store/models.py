@@ -911,6 +911,139 @@ class ClinicSettingsRow(Base):
     updated_by: Mapped[str | None] = mapped_column(String(36))
 
 
+# --- notifications of urgent symptom reports (issue 13, part 1; migration 0012) ---------------
+
+
+class NotifyChannel(StrEnum):
+    """How a care team is told: an e-mail, or a signed webhook (a pager, SMS or chat gateway)."""
+
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class NotifyReceives(StrEnum):
+    """What a contact is sent: every notification, or only escalations (a consultant on
+    call who is told when no one has reviewed a report in time)."""
+
+    ALL = "all"
+    ESCALATIONS = "escalations"
+
+
+class NotificationKind(StrEnum):
+    """A red-flag symptom report has arrived; or it is still not reviewed in time."""
+
+    RED_FLAG_REPORT = "red-flag-report"
+    ESCALATION = "escalation"
+
+
+class DeliveryStatus(StrEnum):
+    """Where one delivery is: waiting (also between retries), claimed by a dispatcher that
+    is sending it, sent, given up after the last attempt, or cancelled (its report was
+    reviewed before an escalation went, or its contact was removed)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class NotifyContactRow(Base):
+    """Where a care team is told of its women's urgent reports: an e-mail address, or a
+    webhook URL with the secret its requests are signed with (HMAC-SHA256). The secret is
+    needed to sign, so it is stored as given; it is never logged nor answered by the API."""
+
+    __tablename__ = "notify_contacts"
+    __table_args__ = (UniqueConstraint("team_id", "channel", "address"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(
+        ForeignKey("care_teams.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[NotifyChannel] = mapped_column(value_enum(NotifyChannel, "channel"))
+    address: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str | None] = mapped_column(String(200))
+    receives: Mapped[NotifyReceives] = mapped_column(
+        value_enum(NotifyReceives, "receives"), default=NotifyReceives.ALL
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=_utcnow)
+
+
+class NotifyTeamSettingRow(Base):
+    """A care team's escalation setting: minutes after a red-flag report reached CervixWatch
+    without a review before its escalation is sent. An operational setting of the clinic,
+    not a clinical rule (the guidelines give none); no row: the site's setting, if any."""
+
+    __tablename__ = "notify_team_settings"
+    __table_args__ = (CheckConstraint("escalate_after_minutes > 0", name="positive_minutes"),)
+
+    team_id: Mapped[str] = mapped_column(
+        ForeignKey("care_teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    escalate_after_minutes: Mapped[int]
+
+
+class NotificationRow(Base):
+    """The outbox: one notification of one report, written in the transaction that stored
+    the report (or, for an escalation, by the dispatcher's sweep); at most one of each kind
+    per report. Its deliveries, one per channel and recipient, are written with it."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("symptom_report_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[NotificationKind] = mapped_column(value_enum(NotificationKind, "kind"))
+    symptom_report_id: Mapped[int] = mapped_column(
+        ForeignKey("symptom_reports.id", ondelete="CASCADE")
+    )
+    pregnancy_id: Mapped[str] = _pregnancy_fk()
+    patient_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[dt.datetime] = mapped_column(default=_utcnow, index=True)
+
+
+class NotificationDeliveryRow(Base):
+    """One notification to one recipient by one channel: sent at most once (unique), tried
+    until sent or out of attempts, each attempt in `NotificationAttemptRow`. A dispatcher
+    claims it (`sending`, until `claimed_until`) before it sends, so two never send it."""
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (
+        UniqueConstraint("notification_id", "channel", "recipient"),
+        Index(None, "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(
+        ForeignKey("notifications.id", ondelete="CASCADE"), index=True
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("notify_contacts.id", ondelete="SET NULL"), index=True
+    )
+    channel: Mapped[NotifyChannel] = mapped_column(value_enum(NotifyChannel, "channel"))
+    recipient: Mapped[str] = mapped_column(String(500))
+    status: Mapped[DeliveryStatus] = mapped_column(
+        value_enum(DeliveryStatus, "status"), default=DeliveryStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime]
+    claimed_until: Mapped[dt.datetime | None]
+    sent_at: Mapped[dt.datetime | None]
+
+
+class NotificationAttemptRow(Base):
+    """One attempt at a delivery and how it ended (`detail`: the error, never patient data)."""
+
+    __tablename__ = "notification_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("notification_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    attempted_at: Mapped[dt.datetime]
+    sent: Mapped[bool]
+    detail: Mapped[str | None] = mapped_column(String(500))
+
+
 class CdsJwtIdRow(Base):
     """A CDS Hooks request's JWT id (`jti`), kept until the JWT expires (issue 14, part 1;
     `store.cds_hooks`): a second request with the same one is a replay, refused, in every
