@@ -1,6 +1,6 @@
 """The `cervixwatch` commands that need the database, the web app or the demo cohort:
 `demo-data`, `demo-accounts`, `refresh`, `serve`, `demo`, `db ...`, `users ...`, `audit ...`,
-`backup` and `restore`.
+`notify ...`, `backup` and `restore`.
 
 `cli.py` loads this module only when one of these commands (or the full `--help`) is asked
 for, so that `cervixwatch assess` and `cervixwatch rules` start without SQLAlchemy, Alembic,
@@ -26,6 +26,7 @@ from cervixwatch.cli import KnowledgeOption, choose_profiles, fail, parse_as_of
 from cervixwatch.cohort import DEFAULT_SEED
 from cervixwatch.intake_cli import dicom_listen, hl7_listen
 from cervixwatch.knowledge import BUNDLED_PROFILES
+from cervixwatch.notify_cli import notify_app
 from cervixwatch.settings import Settings, get_settings
 from cervixwatch.store.commands import db_app
 from cervixwatch.users_cli import demo_accounts, users_app
@@ -177,6 +178,7 @@ def demo(
 service_app.add_typer(db_app, name="db")
 service_app.add_typer(users_app, name="users")
 service_app.add_typer(audit_app, name="audit")
+service_app.add_typer(notify_app, name="notify")
 service_app.add_typer(clinic_app, name="clinic")
 service_app.command("backup")(backup_command)
 service_app.command("restore")(restore_command)

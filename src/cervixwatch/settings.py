@@ -108,6 +108,38 @@ class Settings(BaseSettings):
     #: checkpoint --out FILE` appends them): /metrics then shows the newest one's age.
     audit_checkpoints: Path | None = None
 
+    # --- notifications of urgent symptom reports (docs/deployment.md, "Notifications") ------
+    #: The address users reach the app at: notifications link to a woman's pregnancy page here.
+    public_base_url: str = "http://127.0.0.1:8000"
+    #: The SMTP server e-mail notifications go through; unset, e-mail deliveries fail (and
+    #: are retried, then recorded as failed). STARTTLS on the submission port by default;
+    #: `smtp_ssl` for implicit TLS (port 465); a login when `smtp_username` is set.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_ssl: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "cervixwatch@localhost"
+    #: Seconds an SMTP server or a webhook receiver has to answer.
+    notify_timeout_seconds: float = 10.0
+    #: Minutes a red-flag report may wait without a review before its escalation is sent,
+    #: for care teams with no setting of their own. An operational setting, not a clinical
+    #: rule (the guidelines give none): unset, only teams with a setting escalate.
+    notify_escalate_after_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
+    #: Attempts at a delivery before it is recorded as failed; the wait after the first
+    #: failed attempt (seconds), doubling after each, at most `notify_retry_max_seconds`.
+    notify_max_attempts: int = Field(default=8, ge=1)
+    notify_retry_seconds: float = Field(default=30.0, gt=0)
+    notify_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    #: Seconds a dispatcher's claim on a delivery lasts: one that died while sending leaves
+    #: it to be sent again after this.
+    notify_claim_seconds: float = Field(default=300.0, gt=0)
+    #: Whether each server worker runs the dispatcher (every `notify_interval_seconds`);
+    #: false: run `cervixwatch notify --once` from cron, or `cervixwatch notify` beside it.
+    notify_in_server: bool = True
+    notify_interval_seconds: float = Field(default=10.0, gt=0)
+
     # --- CDS Hooks (docs/integrations.md, "CDS Hooks") --------------------------------------
     #: The EHRs allowed to call the CDS services, a JSON list: each an `issuer` (the JWT's
     #: `iss`), the JWK Set URLs its `jku` may name (`jwks_urls`; without a `jku` the keys are

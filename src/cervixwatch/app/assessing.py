@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from cervixwatch.app.notifications import queue_red_flag_notifications
 from cervixwatch.app.reassessing import Profiles, reassess
 from cervixwatch.clinical.assessment import Assessment, assess
 from cervixwatch.clinical.gestation import GestationalAge
@@ -57,10 +58,16 @@ def reassess_pregnancy(
     session: Session, pregnancy_id: str | None, today: dt.date, profiles: Profiles
 ) -> AssessmentSummary | None:
     """Recompute and store the pregnancy's assessment in the writer's transaction (nothing to
-    do for a woman with no active pregnancy: `pregnancy_id` None)."""
+    do for a woman with no active pregnancy: `pregnancy_id` None).
+
+    Every write of a form or the JSON API ends here, so here her care team's notification of
+    a red-flag symptom report just stored (or amended to name one) is queued, in the same
+    transaction (`app.notifications`, issue 13 part 1): nothing queued for a report rolled
+    back, nothing lost for one committed. A report already notified is not notified again."""
     if pregnancy_id is None:
         return None
     _, assessment = reassess(session, pregnancy_id, today, profiles)
+    queue_red_flag_notifications(session, pregnancy_id)
     return summarise(pregnancy_id, assessment)
 
 

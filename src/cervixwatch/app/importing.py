@@ -42,6 +42,8 @@ reader's intake is stored the same way.
   not done: an offer declined) is no longer what it was.
 - A review (Task) of a report stored here but not in the Bundle is stored with that report
   (`late_reviews`).
+- A red-flag symptom report stored or amended queues her care team's notification in the
+  same transaction (`app.notifications`).
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ from cervixwatch.app.import_matching import (
 )
 from cervixwatch.app.intake_checks import first_implausible, first_misdated
 from cervixwatch.app.late_reviews import stored_reports_for_reviews
+from cervixwatch.app.notifications import queue_red_flag_notifications
 from cervixwatch.app.patient_identity import (
     Found,
     Sender,
@@ -575,6 +578,9 @@ def _import_once(
                 retract(session, patient_id, pregnancy_id, system, retractions, today)
                 stored = None  # what the retractions changed is read back
             _, assessment = reassess(session, pregnancy_id, today, profiles, stored=stored)
+            if saved_records.symptom_reports:
+                # Her care team told of a red-flag report, in this transaction (an outbox).
+                queue_red_flag_notifications(session, pregnancy_id)
             # A new woman's identifiers and condition rows are all the ones just written.
             claimed = saved.claimed if patient_created else None
             code_rows = saved.code_rows if patient_created else None

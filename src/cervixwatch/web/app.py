@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from cervixwatch import __version__
 from cervixwatch.access.token_cache import TokenCache
 from cervixwatch.app.database import DatabaseCounters, make_engine, session_factory, upgrade
+from cervixwatch.app.notify_dispatch import Notifier, NotifyConfig
 from cervixwatch.knowledge import load_profiles
 from cervixwatch.settings import Settings, get_settings
 from cervixwatch.web.access import enforce
@@ -77,9 +78,18 @@ def create_app(
             app.state.rate_limiter.count_failures_in(DatabaseCounters(engine))
         if warning := per_worker_warning(settings.rate_limit_storage, settings.workers):
             log.warning(warning)  # once per worker, in its own log
+        # Each worker delivers the notifications of urgent reports; claims keep two workers
+        # from sending one twice (`app.notify_dispatch`).
+        notifier = (
+            Notifier(app.state.sessions, NotifyConfig.of(settings)).start()
+            if settings.notify_in_server
+            else None
+        )
         try:
             yield
         finally:
+            if notifier is not None:
+                notifier.stop()
             engine.dispose()
 
     app = FastAPI(

@@ -30,6 +30,7 @@ from sqlalchemy import Engine
 from starlette.routing import BaseRoute, Mount, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cervixwatch.app.notifications import notification_counts
 from cervixwatch.app.operations import newest_checkpoint_taken, urgent_reports_waiting
 
 MULTIPROCESS_VARIABLE: Final = "PROMETHEUS_MULTIPROC_DIR"
@@ -151,8 +152,8 @@ def _import_outcome(status: int) -> str:
 
 class DatabaseFigures(Collector):
     """Read from the database at each scrape, once for all workers: the urgent symptom
-    reports waiting for review. A database that cannot be reached leaves the figure out
-    (and `cervixwatch_database_up` says 0)."""
+    reports waiting for review, and the notifications of them waiting or failed. A database
+    that cannot be reached leaves the figures out (and `cervixwatch_database_up` says 0)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -163,6 +164,7 @@ class DatabaseFigures(Collector):
         )
         try:
             waiting = urgent_reports_waiting(self.engine)
+            notifications = notification_counts(self.engine)
         except Exception:
             up.add_metric([], 0)
             yield up
@@ -174,6 +176,17 @@ class DatabaseFigures(Collector):
             "Symptom reports waiting for a clinician's review on pregnancies flagged for "
             "same-day evaluation (urgent-evaluation).",
             value=waiting,
+        )
+        yield GaugeMetricFamily(
+            "cervixwatch_notifications_waiting",
+            "Notifications of urgent symptom reports waiting to be delivered (or being "
+            "delivered), one per channel and recipient.",
+            value=notifications.waiting,
+        )
+        yield GaugeMetricFamily(
+            "cervixwatch_notifications_failed",
+            "Notifications of urgent symptom reports given up after their last attempt.",
+            value=notifications.failed,
         )
 
 

@@ -12,6 +12,7 @@ from cervixwatch.web.api import (
     assessment,
     audit,
     corrections,
+    notify_contacts,
     patients,
     pregnancies,
     records,
@@ -30,6 +31,7 @@ _ROUTERS = (
     assessment.router,
     worklist.router,
     admin.router,
+    notify_contacts.router,
     audit.router,
 )
 
