@@ -16,9 +16,9 @@ import textstat  # type: ignore[import-untyped]
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from cervixwatch.app import patients, recording
+from cervixwatch.app import clinic_settings, patients, recording, reviewing
 from cervixwatch.app.reassessing import Written, write_records
-from cervixwatch.clinical.records import DeclinableCode, Medication, Symptom
+from cervixwatch.clinical.records import DeclinableCode, Medication, ReviewOutcome, Symptom
 from cervixwatch.store import PatientFields
 from cervixwatch.store.models import Role
 from cervixwatch.views import plain_language
@@ -32,6 +32,8 @@ from tests.web.conftest import TODAY
 
 #: A Flesch-Kincaid grade of 7 is a reading age of about 12; the issue asks for about 11.
 MAX_GRADE = 7.0
+#: A rule id of the profiles ("ACOG142-04", "NICE-01", "SBL-02", "TRI-01"): never shown to her.
+RULE_ID = re.compile(r"\b(?:ACOG|SMFM|NICE|RCOG|SBL|TRI|FIGO|COCH|FDA|AFP|CD)\d*-\w+")
 
 
 @pytest.fixture
@@ -172,16 +174,14 @@ def test_my_page_shows_her_gestational_age_and_plain_recommendations(
     assert "Hello Anna." in text
     assert "You are 20 weeks and 3 days pregnant today." in text
     assert f"Your due date is {plain_language.long_date(her.edd)}." in text
-    # Both guidelines' recommendations, in her words, with the rule ids to ask about.
+    # Both guidelines' recommendations, in her words; no rule id and no code (issue 13).
     assert "A stitch in your cervix" in text
     assert "because your scan showed that your cervix is short" in text
     assert "You can choose between progesterone and a stitch." in text
     assert "You do not need bed rest." in text
-    assert "ACOG142-04" in page.text
-    assert "NICE-01" in page.text
-    # Codes and rule jargon never stand alone: no code is shown as such.
     for code in ("ultrasound-indicated-cerclage", "vaginal-progesterone", "shared-decision"):
         assert code not in page.text
+    assert not RULE_ID.search(page.text), RULE_ID.search(page.text)
     assert 'href="/my/symptoms"' in page.text
 
 
@@ -354,7 +354,8 @@ def test_reporting_bleeding_says_go_now_and_is_urgent_on_her_teams_worklist(
     text = main_text(html)
     # "Go now" comes first: it is the page's heading.
     assert text.startswith("Go to your maternity unit now.")
-    assert "You told us about bleeding. This needs a check straight away." in text
+    assert f"You told us about bleeding on {plain_language.long_date(TODAY)} at " in text
+    assert "This needs a check straight away." in text
     assert "It lists pressure low down and bleeding." in text
     assert "It is marked as urgent on their list." in text
 
@@ -373,8 +374,12 @@ def test_reporting_bleeding_says_go_now_and_is_urgent_on_her_teams_worklist(
     assert first["urgent"] is True
     assert "urgent-evaluation" in first["recommendations"]["acog"]
     assert "urgent-evaluation" in first["recommendations"]["nice"]
-    # Her own page now says so too.
-    assert "You need to be checked today." in main_text(ok_page(portal.get("/my")))
+    # Her own page says the same, in the same words (issue 13: not "call" on one page and
+    # "go" on the other).
+    mine = main_text(ok_page(portal.get("/my")))
+    assert mine.startswith("My pregnancy. Go to your maternity unit now.")
+    assert "This needs a check straight away." in mine
+    assert "Call your maternity unit now" not in mine
 
 
 def test_symptoms_without_a_red_flag_say_call_today_and_what_to_watch_for(
@@ -387,7 +392,69 @@ def test_symptoms_without_a_red_flag_say_call_today_and_what_to_watch_for(
     assert text.startswith("Call your maternity unit now.")
     assert "Go to your maternity unit now" not in text
     assert "Go to your maternity unit straight away if you get" in text
-    assert "You told us about cramps and low backache." in text
+    assert "You told us about cramps and low backache on " in text
+    mine = main_text(ok_page(portal.get("/my")))
+    assert mine.startswith("My pregnancy. Call your maternity unit now.")
+    assert "Go to your maternity unit now" not in mine
+
+
+def test_once_her_team_has_seen_her_report_every_page_says_so(portal: TestClient) -> None:
+    """CD-07: the review lifts "go now" from both pages at once, and both say her team has
+    seen it; her list of reports gives each one's time and whether it has been seen."""
+    her = _store(portal, "H-SEEN", at("25+0"))
+    _as_patient(portal, her.patient_id)
+    advice = _report(portal, Symptom.FLUID_LEAK)
+    report_page = str(advice.url)
+    (report,) = _reports(portal, her.pregnancy_id)
+    time = report.reported_at.astimezone().strftime("%H:%M")
+    mine = main_text(ok_page(portal.get("/my")))
+    assert "Go to your maternity unit now." in mine
+    assert f"{plain_language.long_date(TODAY)} at {time}: fluid leaking." in mine
+    assert "Your team has not marked it as seen yet." in mine
+
+    app: Any = portal.app
+    reviewing.review_report(
+        app.state.sessions,
+        report.id,
+        {"outcome": ReviewOutcome.ADVISED_BY_PHONE, "reviewer": "Dr A"},
+        today=TODAY,
+        profiles=app.state.profiles,
+    )
+    mine = main_text(ok_page(portal.get("/my")))
+    assert "Go to your maternity unit now" not in mine
+    assert "You need to be checked today" not in mine
+    assert f"Seen by your team on {plain_language.long_date(TODAY)}." in mine
+    assert mine.startswith("My pregnancy. Your team has seen your report.")
+    assert "They gave you advice by phone." in mine
+    again = main_text(ok_page(portal.get(report_page)))
+    assert again.startswith("Your team has seen your report.")
+    assert "They gave you advice by phone." in again
+    assert "Go to your maternity unit now" not in again
+    assert "Go to your maternity unit straight away if you get" in again
+
+
+def test_the_units_numbers_are_links_and_none_is_invented(portal: TestClient) -> None:
+    her = _store(portal, "H-PHONE", at("22+0"))
+    _as_patient(portal, her.patient_id)
+    without = ok_page(_report(portal, Symptom.BLEEDING))
+    assert 'href="tel:' not in without
+    assert "Call your maternity unit to tell them you are on your way." in main_text(without)
+    assert "Your team can give you the number." in main_text(ok_page(portal.get("/my")))
+
+    app: Any = portal.app
+    clinic_settings.save_settings(
+        app.state.sessions,
+        {"phone": "01632 960 001", "triage_phone": "01632 960 999", "guidelines": ["nice"]},
+        known_guidelines=list(app.state.profiles),
+        by=None,
+    )
+    for path in ("/my", "/my/symptoms", "/learn"):
+        html = ok_page(portal.get(path))
+        assert '<a href="tel:01632960999">01632 960 999</a>' in html, path
+    mine = ok_page(portal.get("/my"))
+    assert 'href="tel:01632960001"' in mine
+    assert not RULE_ID.search(mine)
+    assert grade(mine) <= MAX_GRADE
 
 
 @pytest.mark.parametrize(

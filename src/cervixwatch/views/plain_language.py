@@ -5,8 +5,12 @@ their strength (DESIGN.md, shared/clinical/profiles.md), each one's state in the
 (a treatment she is on is what she is doing now, never an offer; an offer she declined is her
 choice, not a to-do), the scan plan's dates and status, and the risk tier beside this
 pregnancy's findings. Nothing clinical is decided here and no new source is cited: a code this
-module does not know gets a sentence that sends her to her team, never a guess. The rule ids
-stay beside each sentence, small, so she can ask about them.
+module does not know gets a sentence that sends her to her team, never a guess. No rule id or
+code is shown to her (issue 13): the ids stay in the data (`PlainRecommendation.rules`) for
+her team's pages, not in hers.
+
+What she is told to do about a symptom report (`what_to_do`) is one answer, given by every
+page that speaks of the report: go to the unit now, call now, or that her team has seen it.
 
 Input is the assessment JSON (`views.json_view.assessment_json`, the `cervixwatch assess`
 contract), so this module reads what any client of the API reads.
@@ -533,7 +537,8 @@ def my_pregnancy(assessment: Mapping[str, Any]) -> MyPregnancy:
         missed_scans=missed_scan_sentence(assessment),
         care_plan=care_plan_sentence(risk),
         care_plan_rule=str(risk.get("tier_rule") or "") if risk else "",
-        recommendations=recommendations,
+        # The urgent evaluation is said once, at the top of her page (`what_to_do`).
+        recommendations=[r for r in recommendations if not r.urgent],
         no_recommendation=no_recommendation_sentence(assessment),
         urgent=any(r.urgent for r in recommendations),
     )
@@ -588,6 +593,127 @@ def symptom_advice(present: Collection[Symptom]) -> SymptomAdvice:
         go_now=bool(red),
         red_flags=tuple(SYMPTOM_NAMES[s] for s in red),
         reported=tuple(SYMPTOM_NAMES[s] for s in ordered),
+    )
+
+
+# --- what to do now, and whether her team has seen it ------------------------------------------
+
+#: What a review found (CD-07; `clinical.records.ReviewOutcome`), in her words.
+_REVIEW_SENTENCES: Final[Mapping[str, str]] = {
+    "seen-in-triage": "You were seen on the maternity unit.",
+    "advised-by-phone": "They gave you advice by phone.",
+    "admitted": "You were admitted to hospital.",
+    "no-action-needed": "They looked at it and did not need to do anything more.",
+}
+
+
+def clock_time(moment: dt.datetime | None) -> str | None:
+    """The time of an instant on the clinic's clock (the server's), "14:32"."""
+    return None if moment is None else moment.astimezone().strftime("%H:%M")
+
+
+def when_sentence(day: dt.date, moment: dt.datetime | None) -> str:
+    """ "6 March 2026 at 14:32", or the day alone when no time was recorded."""
+    time = clock_time(moment)
+    return f"{long_date(day)} at {time}" if time else long_date(day)
+
+
+@dataclass(frozen=True, slots=True)
+class WhatToDo:
+    """What she is told to do about a report, the same on every page that speaks of it:
+    `go-now` (a red-flag symptom, not yet seen by her team), `call-now` (any other symptom,
+    not yet seen) or `seen` (her team has recorded a review of it, CD-07); `checked-today`
+    when the assessment is urgent for a finding of her team's (an exam), not for a report."""
+
+    kind: str
+    title: str
+    sentences: tuple[str, ...]
+    #: The report it is about (None for `checked-today`).
+    report_id: int | None = None
+
+    @property
+    def urgent(self) -> bool:
+        return self.kind != "seen"
+
+
+def what_to_do(
+    present: Collection[Symptom],
+    *,
+    when: str,
+    review_outcome: str | None = None,
+    reviewed_on: dt.date | None = None,
+    report_id: int | None = None,
+) -> WhatToDo:
+    """Go to the maternity unit now for a red-flag symptom (`clinical.facts.RED_FLAG_SYMPTOMS`,
+    guidelines.md TRI-05), else call today (TRI-01: "call ... right away"), until her team has
+    seen the report; then that it has been seen, and what came of it."""
+    advice = symptom_advice(present)
+    if reviewed_on is not None:
+        sentences = [f"Your team looked at your report on {long_date(reviewed_on)}."]
+        outcome = _REVIEW_SENTENCES.get(review_outcome or "")
+        if outcome is not None:
+            sentences.append(outcome)
+        sentences.append("If you are still worried, or it gets worse, call your maternity unit.")
+        return WhatToDo("seen", "Your team has seen your report", tuple(sentences), report_id)
+    if advice.go_now:
+        return WhatToDo(
+            "go-now",
+            "Go to your maternity unit now",
+            (
+                f"You told us about {join_words(advice.red_flags)} on {when}.",
+                "This needs a check straight away.",
+                "Call your maternity unit to tell them you are on your way.",
+            ),
+            report_id,
+        )
+    return WhatToDo(
+        "call-now",
+        "Call your maternity unit now",
+        (
+            f"You told us about {join_words(advice.reported) or 'your symptoms'} on {when}.",
+            "Your team needs to know about this today. They may ask you to come in to be checked.",
+        ),
+        report_id,
+    )
+
+
+#: When the assessment is urgent for a finding of her team's, not for a report of hers.
+CHECKED_TODAY: Final = WhatToDo(
+    "checked-today",
+    "You need to be checked today",
+    ("Call your maternity unit now. Tell them what you have noticed.",),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportNews:
+    """One of her reports as her page lists it: when, what, and whether her team has seen it."""
+
+    report_id: int
+    when: str
+    symptoms: str
+    seen: bool
+    status: str
+
+
+def report_news(
+    report_id: int,
+    reported_on: dt.date,
+    reported_at: dt.datetime | None,
+    present: Iterable[str],
+    reviewed_on: dt.date | None,
+) -> ReportNews:
+    names = join_words(symptom_names(present)) or "no symptoms"
+    if reviewed_on is not None:
+        status = f"Seen by your team on {long_date(reviewed_on)}."
+    else:
+        status = "Your team has not marked it as seen yet."
+    return ReportNews(
+        report_id,
+        when_sentence(reported_on, reported_at),
+        names,
+        reviewed_on is not None,
+        status,
     )
 
 
