@@ -29,6 +29,7 @@ import http.client
 import json
 import os
 import platform
+import secrets
 import signal
 import socket
 import statistics
@@ -44,6 +45,8 @@ from typing import Any
 
 from joserfc import jwt
 from joserfc.jwk import ECKey
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from cervixwatch.cohort import DEFAULT_SEED, cohort_bundle, cohort_patient
 
@@ -164,6 +167,24 @@ def running_server(
             server.wait()
 
 
+@contextmanager
+def database(postgres: str | None, directory: str) -> Iterator[str]:
+    """A fresh database: SQLite in `directory`, or a throwaway one on the PostgreSQL server."""
+    if postgres is None:
+        yield f"sqlite:///{directory}/cds-bench.db"
+        return
+    name = f"cw_bench_cds_{secrets.token_hex(4)}"
+    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(postgres).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def tokens(key: ECKey, audience: str, count: int) -> list[str]:
     now = int(time.time())
     return [
@@ -228,7 +249,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=100)
-    parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--postgres",
+        default=None,
+        help="a PostgreSQL server URL (postgresql+psycopg://postgres@127.0.0.1:5432/test): "
+        "the run uses a throwaway database on it, dropped afterwards; default SQLite",
+    )
     parser.add_argument("--quick", action="store_true", help="200 women, 400 requests")
     args = parser.parse_args(argv)
     if args.quick:
@@ -237,8 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"preparing {args.patients} women's prefetch ...", flush=True)
     payloads = bodies(args.patients, today)
     key = ECKey.generate_key("P-384", parameters={"kid": "bench"})
-    with tempfile.TemporaryDirectory() as directory:
-        url = args.database_url or f"sqlite:///{directory}/cds-bench.db"
+    with tempfile.TemporaryDirectory() as directory, database(args.postgres, directory) as url:
         port = free_port()
         audience = f"http://127.0.0.1:{port}{SERVICE}"
         with running_server(url, port, args.workers, key):
@@ -257,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(
         f"patient-view with prefetch, {args.clients} clients, {args.workers} workers, "
-        f"{'SQLite' if args.database_url is None else args.database_url.split(':')[0]}: "
+        f"{'PostgreSQL' if args.postgres else 'SQLite'}: "
         f"{len(latencies)} calls in {wall:.1f} s ({len(latencies) / wall:.0f}/s); "
         f"failed {failures + warm_failures}"
     )

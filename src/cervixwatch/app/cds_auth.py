@@ -66,14 +66,26 @@ class CdsAuthError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class CdsCaller:
-    """The EHR whose JWT was accepted."""
+    """The EHR whose JWT was accepted, and the JWT's id, which must still be claimed
+    (`claim_jti`) in the transaction that answers the request: a replay is refused there."""
 
     issuer: str
     tenant: str | None
+    jti_key: str
+    expires_at: dt.datetime
 
     @property
     def actor_id(self) -> str:
         return issuer_id(self.issuer)
+
+
+def claim_jti(session: Session, caller: CdsCaller, now: dt.datetime) -> None:
+    """Remember the caller's JWT id in `session`'s transaction; `CdsAuthError` (401) if it
+    was seen before. The request's own writes go in the same transaction, so a replayed
+    JWT stores nothing and a request answered stores its JWT's id with it: one write
+    transaction per request (two would wait twice on SQLite's one writer)."""
+    if not remember_jti(session, caller.jti_key, caller.expires_at, now):
+        raise CdsAuthError(401, "the JWT's jti has been used before (a replay)")
 
 
 def issuer_id(issuer: str) -> str:
@@ -161,10 +173,12 @@ def verify_jwt(
     key_sets: KeySets,
     sessions: sessionmaker[Session],
     now: dt.datetime,
+    claim: bool = True,
 ) -> CdsCaller:
     """The caller of a request whose bearer token is `token`, sent to the URL `audience`;
     `CdsAuthError` if it is refused. Its `jti` is remembered only once everything else holds,
-    so a refused JWT changes nothing."""
+    so a refused JWT changes nothing; with `claim=False` the caller claims it (`claim_jti`)
+    in the transaction that answers the request."""
     header, claims = _unverified(token)
     if header.get("alg") not in ALGORITHMS:
         raise CdsAuthError(401, f"the JWT's alg must be one of {', '.join(ALGORITHMS)}")
@@ -198,9 +212,14 @@ def verify_jwt(
     if not isinstance(jti, str) or not jti:
         raise CdsAuthError(401, "the JWT's jti must be a non-empty string")
     expires = dt.datetime.fromtimestamp(float(verified.claims["exp"]), dt.UTC)
-    with transaction(sessions) as session:
-        fresh = remember_jti(session, jti_key(client.issuer, jti), expires, now)
-    if not fresh:
-        raise CdsAuthError(401, "the JWT's jti has been used before (a replay)")
     tenant = verified.claims.get("tenant")
-    return CdsCaller(client.issuer, tenant if isinstance(tenant, str) else None)
+    caller = CdsCaller(
+        client.issuer,
+        tenant if isinstance(tenant, str) else None,
+        jti_key(client.issuer, jti),
+        expires,
+    )
+    if claim:
+        with transaction(sessions) as session:
+            claim_jti(session, caller, now)
+    return caller

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from cervixwatch.app.cds_auth import CdsCaller
+from cervixwatch.app.cds_auth import CdsCaller, claim_jti
 from cervixwatch.app.cds_prefetch import BadHookRequest
 from cervixwatch.store import transaction
 from cervixwatch.store.audit import AuditEntry, append
@@ -101,6 +101,7 @@ def record_feedback(
         _item(item, f"feedback[{i}]", service_id, caller.issuer) for i, item in enumerate(items)
     ]
     with transaction(sessions) as session:
+        claim_jti(session, caller, dt.datetime.now(dt.UTC))
         add_feedback(session, rows)
         append(session, replace(audit, status=200))
     return len(rows)

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from cervixwatch.app.cds_auth import CdsCaller
+from cervixwatch.app.cds_auth import CdsCaller, claim_jti
 from cervixwatch.app.cds_cards import RULES_KEY, patient_view_cards
 from cervixwatch.app.cds_orders import order_cards
 from cervixwatch.app.cds_prefetch import (
@@ -175,12 +175,15 @@ def answer_hook(
         for card in cards
     ]
     with transaction(sessions) as session:
+        claim_jti(session, call.caller, issued_at)
         add_cards(session, rows)
         append(session, replace(audit, status=200))
     return {"cards": cards}
 
 
-def record_refusal(sessions: sessionmaker[Session], audit: AuditEntry) -> None:
-    """The audit entry of a hook request from a trusted EHR that could not be answered."""
+def record_refusal(sessions: sessionmaker[Session], caller: CdsCaller, audit: AuditEntry) -> None:
+    """The audit entry of a request from a trusted EHR that could not be answered, and its
+    JWT's id, which cannot be used again (`CdsAuthError` if it was: nothing is written)."""
     with transaction(sessions) as session:
+        claim_jti(session, caller, dt.datetime.now(dt.UTC))
         append(session, audit)

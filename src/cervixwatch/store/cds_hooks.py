@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from cervixwatch.store.models import CdsCardRow, CdsFeedbackRow, CdsJwtIdRow
@@ -23,12 +24,17 @@ def jti_key(issuer: str, jti: str) -> str:
 
 def remember_jti(session: Session, key: str, expires_at: dt.datetime, now: dt.datetime) -> bool:
     """Remember a JWT id until it expires; False when it is already remembered (a replay).
-    The insert is the check, so two workers given the same JWT at once cannot both pass.
-    Ids whose JWTs have expired are forgotten on the way: they can no longer be replayed."""
-    try:
-        with session.begin_nested():
-            session.execute(insert(CdsJwtIdRow).values(key=key, expires_at=expires_at))
-    except IntegrityError:
+    The insert is the check (ON CONFLICT DO NOTHING: no row returned is a replay), so two
+    workers given the same JWT at once cannot both pass. Ids whose JWTs have expired are
+    forgotten on the way: they can no longer be replayed."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(CdsJwtIdRow)
+        .values(key=key, expires_at=expires_at)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(CdsJwtIdRow.key)
+    )
+    if session.execute(statement).first() is None:
         return False
     session.execute(delete(CdsJwtIdRow).where(CdsJwtIdRow.expires_at < now))
     return True

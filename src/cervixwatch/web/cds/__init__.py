@@ -67,7 +67,9 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-async def _caller(request: Request, path: str) -> CdsCaller:
+async def _caller(request: Request, path: str, *, claim: bool = False) -> CdsCaller:
+    """The EHR calling; with `claim`, its JWT's id is remembered here, else by the use case
+    in the transaction that answers (one write per request)."""
     settings = request.app.state.settings
     try:
         return await run_in_threadpool(
@@ -78,6 +80,7 @@ async def _caller(request: Request, path: str) -> CdsCaller:
             key_sets=request.app.state.cds_key_sets,
             sessions=request.app.state.sessions,
             now=request.app.state.cds_now(),
+            claim=claim,
         )
     except CdsAuthError as error:
         raise _refused(error) from None
@@ -99,11 +102,17 @@ def _audit(request: Request, caller: CdsCaller) -> AuditEntry:
     return replace(entry, actor_id=caller.actor_id, actor_role=ACTOR_ROLE, via=VIA[:16])
 
 
-async def _failed(request: Request, entry: AuditEntry, status: int, detail: str) -> HTTPException:
-    """A request from a trusted EHR that cannot be answered: audited with its caller."""
-    await run_in_threadpool(
-        record_refusal, request.app.state.sessions, replace(entry, status=status)
-    )
+async def _failed(
+    request: Request, caller: CdsCaller, entry: AuditEntry, status: int, detail: str
+) -> HTTPException:
+    """A request from a trusted EHR that cannot be answered: audited with its caller, its
+    JWT's id remembered (a replay is refused as one, audited by the middleware)."""
+    try:
+        await run_in_threadpool(
+            record_refusal, request.app.state.sessions, caller, replace(entry, status=status)
+        )
+    except CdsAuthError as error:
+        return _refused(error)
     recorded_by_route(request, status)
     return HTTPException(status, detail)
 
@@ -111,7 +120,7 @@ async def _failed(request: Request, entry: AuditEntry, status: int, detail: str)
 @router.get(PREFIX, summary="CDS Hooks discovery")
 @allow(PUBLIC)
 async def discover(request: Request) -> JSONResponse:
-    await _caller(request, PREFIX)
+    await _caller(request, PREFIX, claim=True)
     return JSONResponse(discovery())
 
 
@@ -140,12 +149,14 @@ async def call_service(request: Request, service_id: str) -> JSONResponse:
             chosen_profiles, state.sessions, state.profiles, settings.cds_hooks_guideline
         )
         answer = await run_in_threadpool(answer_hook, state.sessions, profiles, call, entry)
+    except CdsAuthError as error:
+        raise _refused(error) from None
     except BadHookRequest as error:
-        raise await _failed(request, entry, 400, str(error)) from None
+        raise await _failed(request, caller, entry, 400, str(error)) from None
     except DataUnavailable as error:
-        raise await _failed(request, entry, 412, str(error)) from None
+        raise await _failed(request, caller, entry, 412, str(error)) from None
     except BundleError as error:
-        raise await _failed(request, entry, 422, f"the EHR's FHIR data: {error}") from None
+        raise await _failed(request, caller, entry, 422, f"the EHR's FHIR data: {error}") from None
     recorded_by_route(request, 200)
     return JSONResponse(answer)
 
@@ -164,7 +175,9 @@ async def feedback(request: Request, service_id: str) -> JSONResponse:
         stored = await run_in_threadpool(
             record_feedback, request.app.state.sessions, service_id, body, caller, entry
         )
+    except CdsAuthError as error:
+        raise _refused(error) from None
     except BadHookRequest as error:
-        raise await _failed(request, entry, 400, str(error)) from None
+        raise await _failed(request, caller, entry, 400, str(error)) from None
     recorded_by_route(request, 200)
     return JSONResponse({"stored": stored})
