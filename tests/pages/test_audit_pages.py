@@ -61,6 +61,11 @@ def clinician_at_work(client: TestClient) -> tuple[str, str]:
 
 def test_an_auditor_filters_the_log_and_reads_an_entry(auditing: TestClient) -> None:
     username, her_id = clinician_at_work(auditing)
+    _, admin = make_user(auditing, Role.ADMIN)
+    changed = auditing.patch(
+        f"/api/admin/users/{username}", json={"unlock": True}, headers=bearer(admin)
+    )
+    assert changed.status_code == 200
     auditor, _ = make_user(auditing, Role.AUDITOR)
     assert post_sign_in_form(auditing, auditor, PASSWORD).headers["location"] == "/audit"
     page = auditing.get("/audit", params={"user": username})
@@ -77,6 +82,10 @@ def test_an_auditor_filters_the_log_and_reads_an_entry(auditing: TestClient) -> 
     denied = auditing.get("/audit", params={"user": username, "outcome": "denied"}).text
     assert "1 entry matches these filters." in denied
     assert "/api/admin/users" in denied
+    # The changes made to her account, by whoever made them.
+    changes = auditing.get("/audit", params={"account": username}).text
+    assert "1 entry matches these filters." in changes
+    assert "/api/admin/users/{username}" in changes
     searches = auditing.get("/audit", params={"user": username, "action": "search"}).text
     assert "2 entries match" in searches
     today = dt.datetime.now(dt.UTC).date()

@@ -26,6 +26,8 @@ class AuditFilter:
     outcome: AuditOutcome | None = None
     since: dt.datetime | None = None
     until: dt.datetime | None = None
+    #: Only entries of changes to this account (an admin's action, a password set by a code).
+    target_user_id: str | None = None
 
 
 def _conditions(where: AuditFilter) -> list[ColumnElement[bool]]:
@@ -42,6 +44,8 @@ def _conditions(where: AuditFilter) -> list[ColumnElement[bool]]:
         found.append(AuditEventRow.recorded_at >= where.since)
     if where.until is not None:
         found.append(AuditEventRow.recorded_at < where.until)
+    if where.target_user_id is not None:
+        found.append(AuditEventRow.target_user_id == where.target_user_id)
     return found
 
 

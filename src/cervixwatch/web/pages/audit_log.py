@@ -9,8 +9,9 @@ Only auditors may read the log (`docs/security.md`: admins manage accounts, audi
 the log); each read is itself an entry ("audit-read"), and the export one of its own
 ("audit-export"), written when its last line has gone.
 
-The filters: the woman (her id), the user (a username, else read as a user id: the log
-keeps the ids of deleted accounts too), the action, the outcome, and days from and to
+The filters: the woman (her id), the user who acted and the account an action changed (each
+a username, else read as a user id: the log keeps the ids of deleted accounts too), the
+action, the outcome, and days from and to
 (inclusive, UTC: the log's times are UTC). Entries are shown with the usernames of the
 accounts their ids name; the log itself holds ids only.
 """
@@ -50,6 +51,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 FIELDS: Final = {
     "patient": "audit-patient",
     "user": "audit-user",
+    "account": "audit-account",
     "action": "audit-action",
     "outcome": "audit-outcome",
     "since": "audit-since",
@@ -111,6 +113,7 @@ def _asked(
     sessions: sessionmaker[Session],
     patient: str,
     user: str,
+    account: str,
     action: str,
     outcome: str,
     since: str,
@@ -121,6 +124,7 @@ def _asked(
     values = {
         "patient": patient.strip()[:36],
         "user": user.strip()[:64],
+        "account": account.strip()[:64],
         "action": action.strip()[:32],
         "outcome": outcome.strip(),
         "since": since.strip(),
@@ -138,9 +142,7 @@ def _asked(
     if first is not None and last is not None and last < first:
         errors["until"] = "The last day must not be before the first day."
         last = None
-    actor_id = None
-    if values["user"]:
-        actor_id = account_admin.user_id_of(sessions, values["user"]) or values["user"]
+    actor_id = _user_id(sessions, values["user"])
     where = AuditFilter(
         patient_id=values["patient"] or None,
         actor_id=actor_id,
@@ -148,8 +150,16 @@ def _asked(
         outcome=chosen_outcome,
         since=_midnight(first),
         until=_midnight(last + dt.timedelta(days=1)) if last is not None else None,
+        target_user_id=_user_id(sessions, values["account"]),
     )
     return Asked(values, where, errors)
+
+
+def _user_id(sessions: sessionmaker[Session], typed: str) -> str | None:
+    """The id of the account with the username `typed`, else `typed` read as a user id."""
+    if not typed:
+        return None
+    return account_admin.user_id_of(sessions, typed) or typed
 
 
 def _midnight(day: dt.date | None) -> dt.datetime | None:
@@ -162,6 +172,7 @@ def _asked_of(request: Request, sessions: sessionmaker[Session]) -> Asked:
         sessions,
         patient=params.get("patient", ""),
         user=params.get("user", ""),
+        account=params.get("account", ""),
         action=params.get("action", ""),
         outcome=params.get("outcome", ""),
         since=params.get("since", ""),
