@@ -120,7 +120,7 @@ def test_declined_overdue_and_urgent_with_its_reason(browser: TestClient) -> Non
     )
 
     # One urgent alert for both guidelines, saying why, above the recommendations.
-    alerts = re.findall(r'<div class="alert alert-urgent">(.*?)</div>', page, re.S)
+    alerts = re.findall(r'<div class="alert alert-urgent[^"]*">(.*?)</div>', page, re.S)
     assert len(alerts) == 1
     assert f"<strong>Why:</strong> {reason}" in html.unescape(alerts[0])
     assert page.index("alert-urgent") < page.index('id="recommendations"')

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 import re
-from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -57,11 +55,16 @@ def section(page: str, anchor: str) -> str:
     return page[start : page.index("</section>\n\n", start)]
 
 
-def chart_of(page: str) -> dict[str, Any]:
-    found = re.search(r'<canvas class="cl-chart"[^>]*data-chart="([^"]*)"', page)
+def chart_of(page: str) -> str:
+    """The chart's SVG."""
+    found = re.search(r'<svg class="cl-chart".*?</svg>', page, re.S)
     assert found, "no chart"
-    chart: dict[str, Any] = json.loads(html.unescape(found.group(1)))
-    return chart
+    return found.group(0)
+
+
+def points_of(svg: str) -> list[str]:
+    """The hover text of each point drawn, in drawing order."""
+    return re.findall(r'<g class="point"><title>([^<]+)</title>', svg)
 
 
 def test_the_header_says_who_she_is_and_how_far_along(browser: TestClient) -> None:
@@ -77,7 +80,11 @@ def test_the_header_says_who_she_is_and_how_far_along(browser: TestClient) -> No
     assert "(21 weeks 0 days)" in page
     assert "Not recorded (rules take one)" in page  # fetuses: unknown, not 1
     placed = day_at("14+0", "21+0").isoformat()
-    assert f"In situ</span> Yes: placed {placed} (transvaginal, history-indicated)" in page
+    # The assessment's words (clinical.course), not the page's own reading of the rows.
+    assert (
+        "In situ</span> Cerclage (transvaginal, history-indicated) in situ since"
+        f" 14+0 ({placed})" in page
+    )
     assert '<span class="badge tier tier-high">High</span>' in page
     # The record forms and the letter are linked.
     for kind in ("cervical-length", "cervical-exam", "prior-pregnancy", "complication"):
@@ -163,18 +170,24 @@ def test_the_chart_holds_every_length_and_a_table_repeats_them(browser: TestClie
     sign_in(browser)
     page = page_of(browser, pregnancy_id)
     chart = chart_of(page)
-    assert chart["x"] == {"min": 14, "max": 30}
-    assert [line["mm"] for line in chart["lines"]] == [25, 20]
-    assert chart["window"]["from"] == 16
-    assert chart["window"]["to"] == 24
-    points = {s["method"]: [(p["x"], p["y"]) for p in s["points"]] for s in chart["series"]}
-    assert points == {
-        "transvaginal": [(16.0, 31.0), (19.0, 22.0)],
-        "transabdominal": [(18.0, 28.0)],
-    }
-    labels = [p["text"] for s in chart["series"] for p in s["points"]]
-    assert f"{day_at('19+0', '21+0').isoformat()} (19+0): 22 mm, transvaginal" in labels
-    # The table: every measurement with its date, GA and approach (a canvas is not read aloud).
+    # Drawn on the server: every length, each approach its own shape, the guides, today.
+    assert points_of(chart) == [
+        f"16+0 ({day_at('16+0', '21+0').isoformat()}): 31 mm, transvaginal",
+        f"19+0 ({day_at('19+0', '21+0').isoformat()}): 22 mm, transvaginal",
+        f"18+0 ({day_at('18+0', '21+0').isoformat()}): 28 mm, transabdominal",
+    ]
+    assert chart.count("<circle") == 2
+    assert '<g class="series series-square">' in chart
+    assert ">25 mm</text>" in chart
+    assert ">20 mm</text>" in chart
+    assert "<title>16+0 to 24+0 weeks</title>" in chart
+    assert ">Today 21+0</text>" in chart
+    # Markers: the cerclage placed at 14+0, progesterone started at 20+0.
+    assert f"<title>Cerclage placed at 14+0 ({day_at('14+0', '21+0').isoformat()})</title>" in chart
+    assert "<title>Vaginal progesterone started at 20+0" in chart
+    # Accessible: named and described, and the table repeats every measurement.
+    assert 'role="img" aria-labelledby="cl-chart-title cl-chart-desc"' in chart
+    assert "3 measurements drawn, 14 to 30 weeks, the shortest 22 mm." in chart
     lengths = section(page, "cervical-length")
     rows = re.findall(
         r'<td data-label="Date">([^<]+)</td>\s*<td data-label="GA">([^<]+)</td>\s*'
@@ -186,12 +199,19 @@ def test_the_chart_holds_every_length_and_a_table_repeats_them(browser: TestClie
         (day_at("18+0", "21+0").isoformat(), "18+0", "28 mm", "transabdominal"),
         (day_at("19+0", "21+0").isoformat(), "19+0", "22 mm", "transvaginal"),
     ]
-    assert 'role="img"' in lengths
-    assert "aria-label=" in lengths
-    # The chart's scripts come from the app; nothing inline.
-    assert csp_clean(page) == ["/static/vendor/chart.js/chart.umd.min.js", "/static/js/cl-chart.js"]
-    for asset in ("/static/vendor/chart.js/chart.umd.min.js", "/static/js/cl-chart.js"):
-        assert browser.get(asset).status_code == 200
+    # No script draws it.
+    assert csp_clean(page) == []
+
+
+def test_the_chart_axis_follows_the_data_to_42_weeks(browser: TestClient) -> None:
+    """A 15 mm scan at 32+3 is drawn (the axis stopped at 30 weeks before issue 13)."""
+    late = seed(browser, "H-LATE", at("33+0").with_length(15, at="32+3"))
+    sign_in(browser)
+    chart = chart_of(page_of(browser, late.pregnancy_id))
+    assert points_of(chart) == [f"32+3 ({day_at('32+3', '33+0').isoformat()}): 15 mm, transvaginal"]
+    assert "1 measurement drawn, 14 to 34 weeks" in chart
+    assert ">34</text>" in chart
+    assert ">Today 33+0</text>" in chart
 
 
 def test_history_and_timeline(browser: TestClient) -> None:
@@ -220,8 +240,10 @@ def test_urgent_symptoms_are_at_the_top(browser: TestClient) -> None:
     )
     sign_in(browser)
     page = page_of(browser, urgent.pregnancy_id)
-    assert '<h1>Name not recorded <span class="badge badge-urgent">Urgent</span></h1>' in page
-    assert page.index('class="alert alert-urgent"') < page.index('id="recommendations"')
+    # One urgent alert, however many guidelines give it, at the top of what needs doing.
+    assert page.count('class="alert alert-urgent') == 1
+    assert page.index('id="what-needs-doing"') < page.index('class="alert alert-urgent')
+    assert page.index('class="alert alert-urgent') < page.index('id="recommendations"')
     timeline = section(page, "timeline")
     assert '<span class="badge badge-urgent">Red flag</span> Reported fluid leaking' in timeline
     # Without lengths there is no chart, and no chart script.

@@ -69,14 +69,18 @@ def review_report(
     today: dt.date,
     profiles: Profiles,
     source: RecordSource = RecordSource.FORM,
+    pregnancy_id: str | None = None,
 ) -> Saved[SymptomReviewRow]:
     """Record a review of the report (`outcome`; `reviewed_on`, today unless given;
     `reviewer`; a `note`; `reviewed_at`, the instant it is recorded), and reassess its
-    pregnancy: reviewed, it no longer keeps her urgent."""
+    pregnancy: reviewed, it no longer keeps her urgent. `pregnancy_id`: the pregnancy the
+    caller reached the report through; a report of another is not found."""
     note = _text(values, "note", NOTE_MAX)
     reviewer = _text(values, "reviewer", REVIEWER_MAX)
     with writing(sessions) as session:
-        report, pregnancy_id = _report(session, report_id, lock=True)
+        report, of_pregnancy = _report(session, report_id, lock=True)
+        if pregnancy_id is not None and of_pregnancy != pregnancy_id:
+            raise NotFound(f"no symptom report {report_id} of pregnancy {pregnancy_id}")
         reviewed_on = values.get("reviewed_on") or today
         checks.not_in_future("reviewed_on", reviewed_on, today)
         checks.not_before("reviewed_on", reviewed_on, "the report's date", report.reported_on)
@@ -91,7 +95,7 @@ def review_report(
         # Through the report, so the report as loaded in this transaction lists it too.
         report.reviews.append(review)
         session.flush()
-        summary = reassess_pregnancy(session, pregnancy_id, today, profiles)
+        summary = reassess_pregnancy(session, of_pregnancy, today, profiles)
     return Saved(review, summary)
 
 

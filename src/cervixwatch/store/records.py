@@ -70,8 +70,10 @@ __all__ = [
     "NotFound",
     "PatientFields",
     "Saved",
+    "StoredPregnancy",
     "default_identifier_system",
     "load_records",
+    "load_stored",
     "lock_patient",
     "save_records",
     "store_assessment",
@@ -200,6 +202,32 @@ def load_records(session: Session, pregnancy_id: str) -> PregnancyRecords:
         for kind in RECORD_KINDS
     }
     return _records_of_rows(patient, pregnancy, rows)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPregnancy:
+    """A stored pregnancy as one read gives it: her and its rows, each part's current rows in
+    stored order (`rows`, by `PregnancyRecords` field: what the records were made of, so a
+    page can show a record's id, source and times beside what `assess` read) and the records."""
+
+    patient: PatientRow
+    pregnancy: PregnancyRow
+    rows: dict[str, list[Any]]
+    records: PregnancyRecords
+
+
+def load_stored(session: Session, pregnancy_id: str) -> StoredPregnancy:
+    """`load_records`, keeping the rows the records were made of (the same statements)."""
+    pregnancy = session.get(PregnancyRow, pregnancy_id)
+    if pregnancy is None:
+        raise NotFound(f"no pregnancy {pregnancy_id}")
+    patient = session.get(PatientRow, pregnancy.patient_id)
+    assert patient is not None, "a pregnancy's patient exists (foreign key)"
+    rows = {
+        kind.field: _stored(session, kind, patient.id if kind.owner == "patient" else pregnancy.id)
+        for kind in RECORD_KINDS
+    }
+    return StoredPregnancy(patient, pregnancy, rows, _records_of_rows(patient, pregnancy, rows))
 
 
 def _records_of_rows(

@@ -1,57 +1,66 @@
-"""The clinician's page of one pregnancy (GET /pregnancies/{pregnancy_id}): who she is and how
-far along, her obstetric history, a chart of her cervical lengths, the timeline of exams, scans,
-symptoms, treatments and declined offers, the treatments under way, and the assessment of
-every guideline side by side (each recommendation with its state in the course of care, its
-assumptions, why it is urgent, its rule, citation, the facts that fired it and its
-provenance: `pages.recommendations`), what data is missing and the scan plan.
+"""The clinician's page of one pregnancy (GET /pregnancies/{pregnancy_id}). It starts with what
+needs doing (issue 13, part 6): the urgent alert, once, with each report that keeps it open and
+a form to review it (CD-07), and the due actions of the clinic's guidelines beside the
+cervical-length chart; then who she is, the treatments under way, every recommendation of each
+guideline (citations and facts folded), the missing data, the scan plan, her history and the
+timeline.
 
-The assessment is computed afresh for today from the stored records (`assess_pregnancy`, the
-same document as `GET /api/pregnancies/{id}/assessment`). A patient has her own portal: she is
-sent to /my.
+    GET  /pregnancies/{id}                                the page (`?saved=` says what was saved)
+    POST /pregnancies/{id}/reports/{report_id}/review     review an open report (CD-07)
+    GET  /pregnancies/{id}/phone-report                   record a report taken by telephone
+    POST /pregnancies/{id}/phone-report
+
+The page reads one read model (`app.pregnancy_view`, one transaction) and shows what the
+assessment says; nothing clinical is decided here. A patient has her own portal: she is sent
+to /my.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Form, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
-from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.access.principal import Role
-from cervixwatch.app import patients, pregnancies, recording
-from cervixwatch.app.assessing import assess_pregnancy
-from cervixwatch.app.errors import NotFound
-from cervixwatch.app.rows import (
-    CerclagePlacementRow,
-    CerclageRemovalRow,
-    CervicalExamRow,
-    CervicalLengthRow,
-    ComplicationRow,
-    DeclinedDecisionRow,
-    FibronectinTestRow,
-    MedicationRow,
-    PregnancyStatus,
-    SymptomReportRow,
-)
-from cervixwatch.clinical.facts import FACT_CATALOGUE, RED_FLAG_SYMPTOMS
+from cervixwatch.app import accounts, recording, reviewing
+from cervixwatch.app.errors import InvalidField, NotFound
+from cervixwatch.app.pregnancy_view import PregnancyView, load_view
+from cervixwatch.clinical.assessment import Assessment, Recommendation
+from cervixwatch.clinical.facts import FACT_CATALOGUE
 from cervixwatch.clinical.gestation import GestationalAge, gestational_age_on
 from cervixwatch.clinical.guidelines import GuidelineProfile
-from cervixwatch.clinical.records import PartialDate
+from cervixwatch.clinical.records import PartialDate, ReviewOutcome, Symptom
+from cervixwatch.clinical.summary import describe_history
+from cervixwatch.clinical.surveillance import ScanPlan
+from cervixwatch.views import plain_language as plain
 from cervixwatch.views.clinical_words import fact_label
 from cervixwatch.web.access import PatientData, PrincipalDep, allow, by_pregnancy
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep
 from cervixwatch.web.pages.core import PageRoute, render
+from cervixwatch.web.pages.forms_corrections import correct_url, correction_words
+from cervixwatch.web.pages.pregnancy_actions import (
+    due_actions,
+    summaries,
+    urgent_alert,
+)
+from cervixwatch.web.pages.pregnancy_chart import chart_of
+from cervixwatch.web.pages.pregnancy_saved import saved_message
+from cervixwatch.web.pages.pregnancy_timeline import SYMPTOM_WORDS, source_words, timeline_of
 from cervixwatch.web.pages.recommendations import (
+    CHOICE_MADE,
+    CODE_TREATMENTS,
+    NO_FINDINGS,
+    STATE_LABELS,
+    TIER_WORDS,
     State,
-    current_treatments,
-    state_of,
-    tier_of,
-    urgent_alerts,
+    Tier,
+    Treatment,
+    capitalised,
 )
 from cervixwatch.web.pages.worklist import (
     SCAN_STATUS_LABELS,
@@ -62,13 +71,6 @@ from cervixwatch.web.pages.worklist import (
 )
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-
-#: The chart's axes and guides, as the clinic asked for them (issue 5): gestational age 14-30
-#: weeks; lines at 25 mm (the short-cervix cut-off of ACOG142-04 and NICE-01) and 20 mm
-#: (SMFM70's); the 16+0-24+0 window of serial surveillance (ACOG234-01, SBL-04) shaded.
-CHART_WEEKS: Final = (14, 30)
-CHART_LINES_MM: Final = (25, 20)
-CHART_WINDOW_WEEKS: Final = (16, 24)
 
 STRENGTH_LABELS: Final = {
     "recommend": "Recommended",
@@ -90,11 +92,6 @@ PROVENANCE_BADGES: Final = {
         "Not a guideline statement: CervixWatch derived it from the sources cited.",
     ),
 }
-METHOD_LABELS: Final = {
-    "transvaginal": "Transvaginal",
-    "transabdominal": "Transabdominal",
-    "other": "Other approach",
-}
 #: The record forms (`/pregnancies/{id}/record/{kind}`), in the order a clinic records things.
 RECORD_FORMS: Final = (
     ("cervical-length", "a cervical-length scan"),
@@ -105,6 +102,15 @@ RECORD_FORMS: Final = (
     ("cerclage-removal", "a cerclage removal"),
     ("medication", "a medication"),
 )
+#: CD-07's outcomes of a review, in the order the form offers them.
+REVIEW_OUTCOMES: Final = (
+    (ReviewOutcome.SEEN_IN_TRIAGE, "Seen in triage"),
+    (ReviewOutcome.ADVISED_BY_PHONE, "Advised by phone"),
+    (ReviewOutcome.ADMITTED, "Admitted"),
+    (ReviewOutcome.NO_ACTION_NEEDED, "No action needed"),
+)
+#: Who usually reports by telephone; the form lets the clinician say someone else did.
+PHONE_REPORTER: Final = "the woman"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +145,16 @@ class Rec:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A scan plan, with its next scan's status in words; a plan whose window passed without
+    the scan is `missed` (CD-05), shown as such and no longer a task."""
+
+    plan: ScanPlan
+    status: str | None
+    status_key: str | None
+
+
 @dataclass(slots=True)
 class GuidelineColumn:
     id: str
@@ -147,7 +163,7 @@ class GuidelineColumn:
     version: str
     recommendations: list[Rec] = field(default_factory=list)
     withheld: list[dict[str, Any]] = field(default_factory=list)
-    plans: list[dict[str, Any]] = field(default_factory=list)
+    plans: list[Plan] = field(default_factory=list)
 
 
 def _fact_value(name: str, value: Any) -> str:
@@ -166,256 +182,95 @@ def _fact_value(name: str, value: Any) -> str:
     return str(value)
 
 
-def _rec(r: Mapping[str, Any], treatments: Sequence[Mapping[str, Any]]) -> Rec:
-    window = r.get("window")
+def state_of(r: Recommendation, assessment: Assessment) -> State:
+    """How a recommendation stands in the course of care (`pages.recommendations`' words): an
+    `in-place` one whose own treatment is not under way is the other option of a choice."""
+    if r.state == "in-place":
+        own = CODE_TREATMENTS.get(r.code, r.code)
+        if not any(t.treatment == own for t in assessment.current_treatments):
+            return State("choice-made", CHOICE_MADE, r.state_note, current=True)
+        return State(r.state, STATE_LABELS[r.state], r.state_note, current=True)
+    return State(r.state, STATE_LABELS.get(r.state), r.state_note, current=False)
+
+
+def _rec(r: Recommendation, assessment: Assessment) -> Rec:
     return Rec(
-        code=r["code"],
-        label=code_label(r["code"]),
-        strength=STRENGTH_LABELS.get(r["strength"], r["strength"]),
-        strength_key=r["strength"],
-        summary=r["summary"],
-        rule=r["rule"],
-        also=[x for x in r.get("rules", ()) if x != r["rule"]],
-        citation=r["citation"],
-        provenance=r["provenance"],
-        badge=PROVENANCE_BADGES.get(r["provenance"]),
+        code=r.code,
+        label=code_label(r.code),
+        strength=STRENGTH_LABELS.get(r.strength, r.strength),
+        strength_key=r.strength,
+        summary=r.summary,
+        rule=r.rule,
+        also=[x for x in r.rules if x != r.rule],
+        citation=r.citation,
+        provenance=r.provenance,
+        badge=PROVENANCE_BADGES.get(r.provenance),
         facts=[
             Fact(
                 name,
                 FACT_CATALOGUE[name].meaning if name in FACT_CATALOGUE else fact_label(name),
                 _fact_value(name, value),
             )
-            for name, value in r["facts"].items()
+            for name, value in r.facts.items()
         ],
-        window=f"{window['from']} to {window['to']}" if window else None,
-        state=state_of(r, treatments),
-        assumptions=[str(a) for a in r.get("assumptions") or ()],
-        reason=str(r.get("reason") or ""),
+        window=f"{r.window[0].isoformat()} to {r.window[1].isoformat()}" if r.window else None,
+        state=state_of(r, assessment),
+        assumptions=list(r.assumptions),
+        reason=r.reason,
     )
 
 
-def _plan(p: Mapping[str, Any]) -> dict[str, Any]:
-    """A scan plan of the assessment, with its next scan's status in words; a plan whose window
-    passed without the scan is `missed` (CD-05), shown as such and no longer a task."""
-    upcoming = p.get("next")
-    status = "missed" if p.get("missed") else upcoming["status"] if upcoming else None
-    return {
-        **p,
-        "status": SCAN_STATUS_LABELS.get(status or "", status),
-        "status_key": status,
-    }
+def _plan(p: ScanPlan) -> Plan:
+    status = "missed" if p.missed else p.next_scan.status if p.next_scan else None
+    return Plan(p, SCAN_STATUS_LABELS.get(status or "", status), status)
 
 
-def _columns(
-    document: Mapping[str, Any], profiles: Mapping[str, GuidelineProfile]
+def columns_of(
+    assessment: Assessment, profiles: Sequence[GuidelineProfile], known: Mapping[str, Any]
 ) -> list[GuidelineColumn]:
-    """One column per guideline, in the document's order."""
+    """One column per guideline the clinic shows, in its order."""
     columns = {
-        g["id"]: GuidelineColumn(
-            g["id"], guideline_name(profiles, g["id"]), g["title"], g["version"]
-        )
-        for g in document["guidelines"]
+        p.id: GuidelineColumn(p.id, guideline_name(known, p.id), p.title, p.version)
+        for p in profiles
     }
-    treatments = document.get("current_treatments") or ()
-    for r in document["recommendations"]:
-        columns[r["guideline"]].recommendations.append(_rec(r, treatments))
-    for w in document["withheld"]:
-        columns[w["guideline"]].withheld.append({**w, "label": code_label(w["code"])})
-    for p in document["scan_plan"]:
-        columns[p["guideline"]].plans.append(_plan(p))
+    for r in assessment.recommendations:
+        columns[r.guideline].recommendations.append(_rec(r, assessment))
+    for w in assessment.withheld:
+        columns[w.guideline].withheld.append(
+            {
+                "label": code_label(w.code),
+                "rule": w.rule,
+                "withheld_by": w.withheld_by,
+                "reason": w.reason,
+            }
+        )
+    for p in assessment.scan_plans:
+        columns[p.guideline].plans.append(_plan(p))
     return list(columns.values())
 
 
-def _weeks(edd: dt.date, day: dt.date) -> float:
-    return round(gestational_age_on(edd, day).total_days / 7, 3)
-
-
-def chart_data(lengths: Sequence[CervicalLengthRow], edd: dt.date | None) -> dict[str, Any]:
-    """The chart's `data-chart` JSON: one series per scanning approach, x in weeks."""
-    series: dict[str, list[dict[str, Any]]] = {}
-    if edd is not None:
-        for m in sorted(lengths, key=lambda m: m.measured_on):
-            method = m.method.value
-            ga = gestational_age_on(edd, m.measured_on)
-            text = f"{m.measured_on.isoformat()} ({ga}): {m.length_mm:g} mm, {method}"
-            series.setdefault(method, []).append(
-                {"x": _weeks(edd, m.measured_on), "y": m.length_mm, "text": text}
-            )
-    low, high = CHART_WINDOW_WEEKS
-    return {
-        "x": {"min": CHART_WEEKS[0], "max": CHART_WEEKS[1]},
-        "window": {"from": low, "to": high, "label": f"{low}+0 to {high}+0 weeks"},
-        "lines": [{"mm": mm, "label": f"{mm} mm"} for mm in CHART_LINES_MM],
-        "series": [
-            {"label": METHOD_LABELS.get(method, method), "method": method, "points": points}
-            for method, points in series.items()
-        ],
-    }
-
-
-# --- the timeline of this pregnancy -------------------------------------------------------------
-
-SYMPTOM_WORDS: Final = {
-    "cramping": "cramping",
-    "backache": "lower backache",
-    "pelvic-pressure": "pelvic pressure",
-    "spotting": "spotting",
-    "bleeding": "bleeding",
-    "fluid-leak": "fluid leaking",
-    "discharge-change": "a change in discharge",
-    "contractions": "contractions",
-    "fever": "fever",
-}
-MEDICATION_WORDS: Final = {
-    "vaginal-progesterone": "Vaginal progesterone",
-    "hydroxyprogesterone-caproate": "Hydroxyprogesterone caproate (17-OHPC)",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One dated line of the timeline; `flag` is a warning word shown as a badge."""
-
-    day: dt.date | None
-    kind: str
-    detail: str
-    source: str
-    flag: str | None = None
-
-
-def _words(value: str) -> str:
-    return value.replace("-", " ")
-
-
-def _known(value: float | bool | None, unit: str = "") -> str:
-    if value is None:
-        return "not recorded"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return f"{value:g}{unit}"
-
-
-def _scan(m: CervicalLengthRow) -> Event:
-    by = f"; {m.operator}" if m.operator else ""
-    detail = f"Cervical length {m.length_mm:g} mm, {m.method.value}{by}"
-    return Event(m.measured_on, "Scan", detail, m.source.value)
-
-
-def _exam(e: CervicalExamRow) -> Event:
-    detail = (
-        f"Dilation {_known(e.dilation_cm, ' cm')}; effacement "
-        f"{_known(e.effacement_percent, '%')}; membranes exposed {_known(e.membranes_exposed)}"
-    )
-    return Event(e.examined_on, "Exam", detail, e.source.value)
-
-
-def _fibronectin(t: FibronectinTestRow) -> Event:
-    parts = [f"{t.ng_per_ml:g} ng/mL" if t.ng_per_ml is not None else None]
-    parts.append(None if t.positive is None else ("positive" if t.positive else "negative"))
-    detail = "Fetal fibronectin " + ", ".join(p for p in parts if p)
-    return Event(t.tested_on, "Test", detail, t.source.value)
-
-
-def _complication(c: ComplicationRow) -> list[Event]:
-    name = _words(c.complication.value).capitalize()
-    events = [Event(c.noted_on, "Complication", f"{name} noted", c.source.value)]
-    if c.resolved_on is not None:
-        events.append(Event(c.resolved_on, "Complication", f"{name} resolved", c.source.value))
-    return events
-
-
-def _placement(c: CerclagePlacementRow) -> Event:
-    why = f", {c.indication.value}" if c.indication else ""
-    return Event(
-        c.placed_on, "Treatment", f"Cerclage placed ({c.route.value}{why})", c.source.value
-    )
-
-
-def _medication(m: MedicationRow) -> list[Event]:
-    name = MEDICATION_WORDS.get(m.medication.value, m.medication.value)
-    events = [
-        Event(m.started_on, "Treatment", f"{name} started ({m.status.value})", m.source.value)
-    ]
-    if m.stopped_on is not None:
-        events.append(Event(m.stopped_on, "Treatment", f"{name} stopped", m.source.value))
-    return events
-
-
-def _symptoms(r: SymptomReportRow) -> list[Event]:
-    """The report, who made it, and whether a clinician has reviewed it (CD-07: it stays
-    urgent until then); each review on its own day."""
-    present = [SYMPTOM_WORDS.get(s, s) for s in r.present]
-    absent = [SYMPTOM_WORDS.get(s, s) for s in r.absent]
-    detail = "Reported " + (", ".join(present) if present else "no symptoms")
-    if r.reported_by:
-        detail += f" by {r.reported_by}"
-    if absent:
-        detail += f"; not: {', '.join(absent)}"
-    if not r.reviews and present:
-        detail += "; not yet reviewed"
-    red = {s.value for s in RED_FLAG_SYMPTOMS} & set(r.present)
-    events = [Event(r.reported_on, "Symptoms", detail, r.source.value, "Red flag" if red else None)]
-    for review in r.reviews:
-        by = f" by {review.reviewer}" if review.reviewer else ""
-        events.append(
-            Event(
-                review.reviewed_on,
-                "Review",
-                f"Symptoms of {r.reported_on.isoformat()} reviewed{by}:"
-                f" {_words(review.outcome.value)}",
-                review.source.value,
-            )
+def treatments_of(assessment: Assessment) -> list[Treatment]:
+    """The treatments under way on the assessment's day: a cerclage in situ, active orders."""
+    return [
+        Treatment(
+            t.treatment,
+            t.since.isoformat() if t.since else None,
+            str(t.since_ga) if t.since_ga else None,
+            capitalised(t.detail),
         )
-    return events
-
-
-def _declined(d: DeclinedDecisionRow) -> Event:
-    return Event(
-        d.declined_on,
-        "Decision",
-        f"Offered and declined: {code_label(d.code.value)}",
-        d.source.value,
-    )
-
-
-def timeline_of(records: Mapping[str, Sequence[Any]]) -> list[Event]:
-    """Exams, scans, tests, symptoms and their reviews, complications, treatments and declined
-    offers, the latest first (undated complications and medications last). `records`: the
-    pregnancy's records by kind name."""
-
-    def rows(kind: recording.RecordType[Any]) -> Sequence[Any]:
-        return records.get(kind.name, ())
-
-    events = [_scan(m) for m in rows(recording.CERVICAL_LENGTH)]
-    events += [_exam(e) for e in rows(recording.CERVICAL_EXAM)]
-    events += [_fibronectin(t) for t in rows(recording.FIBRONECTIN_TEST)]
-    events += [e for c in rows(recording.COMPLICATION) for e in _complication(c)]
-    events += [_placement(c) for c in rows(recording.CERCLAGE_PLACEMENT)]
-    events += [
-        Event(r.removed_on, "Treatment", "Cerclage removed", r.source.value)
-        for r in rows(recording.CERCLAGE_REMOVAL)
+        for t in assessment.current_treatments
     ]
-    events += [e for m in rows(recording.MEDICATION) for e in _medication(m)]
-    events += [e for r in rows(recording.SYMPTOM_REPORT) for e in _symptoms(r)]
-    events += [_declined(d) for d in rows(recording.DECLINED_DECISION)]
-    return sorted(events, key=lambda e: (e.day is not None, e.day or dt.date.min), reverse=True)
 
 
-def _records(
-    sessions: sessionmaker[Session], kinds: Sequence[recording.RecordType[Any]], owner_id: str
-) -> dict[str, list[Any]]:
-    return {kind.name: recording.list_records(sessions, kind, owner_id) for kind in kinds}
-
-
-#: Her history: the records of the woman rather than of this pregnancy.
-HISTORY_RECORDS: Final = (
-    recording.PRIOR_PREGNANCY,
-    recording.CERVICAL_EXCISION,
-    recording.MATERNAL_CONDITION,
-)
-
-
-# --- the page ------------------------------------------------------------------------------------
+def tier_of(assessment: Assessment) -> Tier:
+    risk = assessment.risk
+    return Tier(
+        label=risk.tier_label,
+        key=risk.tier or "unknown",
+        word=TIER_WORDS.get(str(risk.tier), "Unknown"),
+        rule=risk.tier_rule,
+        findings=tuple(risk.current_findings),
+    )
 
 
 def ga_on(edd: dt.date | None, day: dt.date) -> str | None:
@@ -434,27 +289,108 @@ def _age(birth: dt.date | None, today: dt.date) -> int | None:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
-def cerclage_status(
-    placements: Sequence[CerclagePlacementRow],
-    removals: Sequence[CerclageRemovalRow],
-    today: dt.date,
-    edd: dt.date | None = None,
-) -> tuple[bool, str]:
-    """(in situ?, in words): a cerclage placed this pregnancy by today and not removed since,
-    as `clinical.facts` decides `cerclage_in_situ` (a date before the pregnancy began, EDD
-    less 280 days, is another pregnancy's)."""
-    removed = [r.removed_on for r in removals if r.removed_on <= today]
-    start = edd - dt.timedelta(days=280) if edd is not None else None
-    for c in sorted(placements, key=lambda c: c.placed_on, reverse=True):
-        if c.placed_on > today or (start is not None and c.placed_on < start):
-            continue
-        how = ", ".join(
-            x for x in (c.route.value, c.indication.value if c.indication else None) if x
-        )
-        if not any(day >= c.placed_on for day in removed):
-            return True, f"Yes: placed {c.placed_on.isoformat()} ({how})"
-        return False, f"No: placed {c.placed_on.isoformat()} and removed since"
-    return False, "No cerclage recorded this pregnancy"
+@dataclass(slots=True)
+class FormState:
+    """A form of the page sent back with errors (by field) and what was sent."""
+
+    form: str  # "review-<report id>"
+    errors: dict[str, str]
+    sent: Mapping[str, Any]
+
+
+def _page(
+    request: Request,
+    view: PregnancyView,
+    known: Mapping[str, GuidelineProfile],
+    *,
+    saved: str | None = None,
+    form: FormState | None = None,
+    status_code: int = 200,
+) -> Response:
+    pregnancy, woman, assessment = view.pregnancy, view.patient, view.assessment
+    ga = assessment.gestational_age
+    rows = view.rows
+    in_situ = [t for t in assessment.current_treatments if t.treatment == "cerclage"]
+    lengths = sorted(rows.get("cervical_lengths", ()), key=lambda m: m.measured_on)
+    chart = chart_of(
+        lengths,
+        rows.get("cerclage_placements", ()),
+        rows.get("cerclage_removals", ()),
+        rows.get("medications", ()),
+        pregnancy.edd,
+        view.as_of,
+    )
+    return render(
+        request,
+        "pregnancy.html",
+        {
+            "view": view,
+            "pregnancy": pregnancy,
+            "ended": pregnancy.status.value != "active",
+            "woman": woman,
+            "name": display_name(woman.family_name, woman.given_name),
+            "age": _age(woman.birth_date, view.as_of),
+            "ga": ga,
+            "ga_words": ga_words,
+            "cerclage_in_situ": bool(in_situ),
+            "cerclage": "; ".join(capitalised(t.detail) for t in in_situ) or "None in situ today",
+            "assessment": assessment,
+            "as_of": view.as_of,
+            "history_text": describe_history(view.records, view.as_of),
+            "notes": view.records.notes,
+            "tier": tier_of(assessment),
+            "no_findings": NO_FINDINGS,
+            "treatments": treatments_of(assessment),
+            "columns": columns_of(assessment, view.profiles, known),
+            "urgent": urgent_alert(assessment, known),
+            "actions": due_actions(assessment, known),
+            "summaries": summaries,
+            "open_reports": view.open_reports,
+            "reviewed_today": _reviewed_on(view, view.as_of),
+            "review_outcomes": REVIEW_OUTCOMES,
+            "symptom_words": SYMPTOM_WORDS,
+            "source_words": source_words,
+            "clock_time": plain.clock_time,
+            "form": form,
+            "saved": saved_message(view, saved) if saved else None,
+            "lengths": lengths,
+            "chart": chart,
+            "timeline": timeline_of(rows, pregnancy.id),
+            "corrections": view.corrections,
+            "correction_words": correction_words,
+            "correct_url": lambda collection, row_id: correct_url(pregnancy.id, collection, row_id),
+            "priors": rows.get("prior_pregnancies", ()),
+            "excisions": rows.get("excisions", ()),
+            "conditions": rows.get("maternal_conditions", ()),
+            "ga_of_days": lambda days: str(GestationalAge(days)) if days is not None else None,
+            "record_forms": RECORD_FORMS,
+            "ga_on": lambda day: ga_on(pregnancy.edd, day),
+            "history_date": history_date,
+            "viewer_name": view.viewer_name,
+        },
+        status_code=status_code,
+    )
+
+
+def _reviewed_on(view: PregnancyView, day: dt.date) -> list[tuple[Any, Any]]:
+    """(report, review) of the reviews recorded on `day`, the latest first: the page says who
+    reviewed which report when."""
+    found = [
+        (report, review)
+        for report in view.rows.get("symptom_reports", ())
+        for review in report.reviews
+        if review.reviewed_on == day
+    ]
+    return sorted(found, key=lambda pair: pair[1].id, reverse=True)
+
+
+def _view(
+    sessions: Any, pregnancy_id: str, today: dt.date, profiles: Any, viewer: str
+) -> PregnancyView:
+    try:
+        return load_view(sessions, pregnancy_id, today, profiles, viewer)
+    except NotFound as error:
+        raise HTTPException(404, str(error)) from error
 
 
 @router.get("/pregnancies/{pregnancy_id}")
@@ -466,55 +402,218 @@ def pregnancy_page(
     sessions: SessionsDep,
     profiles: ProfilesDep,
     today: TodayDep,
+    saved: str | None = None,
 ) -> Response:
     """Everything the clinic needs about one pregnancy, as of today."""
     if principal.role is Role.PATIENT:
         return RedirectResponse("/my", status_code=303)
+    view = _view(sessions, pregnancy_id, today, profiles, principal.user_id)
+    return _page(request, view, profiles, saved=saved)
+
+
+# --- reviewing a report (CD-07) ----------------------------------------------------------------
+
+
+def now_on(today: dt.date) -> dt.datetime:
+    """The time now on the clinic's calendar day (the app's `today`), with the server's UTC
+    offset: the instant a review or report is recorded, as the portal dates her reports."""
+    now = dt.datetime.now(dt.UTC).astimezone()
+    return dt.datetime.combine(today, now.timetz())
+
+
+def _day(field_name: str, text: str | None, today: dt.date) -> dt.date:
+    """A date field's value (today when left blank), or an error naming the field."""
+    if not text:
+        return today
     try:
-        pregnancy = pregnancies.get_pregnancy(sessions, pregnancy_id)
-        woman = patients.get_patient(sessions, pregnancy.patient_id)
-        document = assess_pregnancy(sessions, pregnancy.id, today, list(profiles.values()))
-        records = _records(sessions, recording.PREGNANCY_RECORDS, pregnancy.id)
-        history = _records(sessions, HISTORY_RECORDS, woman.id)
-    except NotFound as error:
-        raise HTTPException(404, str(error)) from error
-    lengths = records[recording.CERVICAL_LENGTH.name]
-    in_situ, cerclage = cerclage_status(
-        records[recording.CERCLAGE_PLACEMENT.name],
-        records[recording.CERCLAGE_REMOVAL.name],
-        today,
-        pregnancy.edd,
-    )
-    ga = document["gestational_age"]
-    chart = chart_data(lengths, pregnancy.edd)
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InvalidField(field_name, "give a date as YYYY-MM-DD") from None
+
+
+@router.post("/pregnancies/{pregnancy_id}/reports/{report_id}/review")
+@allow(PatientData("write", by_pregnancy()))
+def review_report(
+    pregnancy_id: str,
+    report_id: int,
+    request: Request,
+    principal: PrincipalDep,
+    sessions: SessionsDep,
+    profiles: ProfilesDep,
+    today: TodayDep,
+    outcome: Annotated[str, Form(max_length=40)] = "",
+    reviewer: Annotated[str, Form(max_length=400)] = "",
+    reviewed_on: Annotated[str, Form(max_length=40)] = "",
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Record who reviewed the report, when, the outcome and a note; back to the page, which
+    says so. Refused, naming the field, when the outcome is not one of CD-07's."""
+    sent = {"outcome": outcome, "reviewer": reviewer, "reviewed_on": reviewed_on, "note": note}
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {"note": note, "reviewed_at": now_on(today)}
+    values["reviewer"] = reviewer.strip() or _viewer_name(sessions, principal.user_id)
+    try:
+        values["outcome"] = ReviewOutcome(outcome)
+    except ValueError:
+        errors["outcome"] = "Choose the outcome of the review."
+    try:
+        values["reviewed_on"] = _day("reviewed_on", reviewed_on, today)
+    except InvalidField as error:
+        errors[error.field] = capitalised(error.message) + "."
+    if not errors:
+        try:
+            saved = reviewing.review_report(
+                sessions,
+                report_id,
+                values,
+                today=today,
+                profiles=profiles,
+                pregnancy_id=pregnancy_id,
+            )
+        except NotFound as error:
+            raise HTTPException(404, str(error)) from error
+        except InvalidField as error:
+            errors[error.field] = capitalised(error.message) + "."
+        else:
+            return RedirectResponse(
+                f"/pregnancies/{pregnancy_id}?saved=review:{saved.row.id}#what-needs-doing",
+                status_code=303,
+            )
+    view = _view(sessions, pregnancy_id, today, profiles, principal.user_id)
+    state = FormState(f"review-{report_id}", errors, sent)
+    return _page(request, view, profiles, form=state, status_code=422)
+
+
+def _viewer_name(sessions: Any, user_id: str) -> str | None:
+    return accounts.shown_name(sessions, user_id)
+
+
+# --- a report taken by telephone ---------------------------------------------------------------
+
+
+def _phone_page(
+    request: Request,
+    view: PregnancyView,
+    *,
+    errors: Mapping[str, str] | None = None,
+    sent: Mapping[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    now = dt.datetime.now(dt.UTC).astimezone()
     return render(
         request,
-        "pregnancy.html",
+        "pregnancy_phone_report.html",
         {
-            "pregnancy": pregnancy,
-            "ended": pregnancy.status is not PregnancyStatus.ACTIVE,
-            "woman": woman,
-            "name": display_name(woman.family_name, woman.given_name),
-            "age": _age(woman.birth_date, today),
-            "ga": GestationalAge.of(ga["weeks"], ga["days"]) if ga else None,
-            "ga_words": ga_words,
-            "cerclage_in_situ": in_situ,
-            "cerclage": cerclage,
-            "document": document,
-            "tier": tier_of(document),
-            "treatments": current_treatments(document),
-            "columns": _columns(document, profiles),
-            "urgent": urgent_alerts(document),
-            "lengths": sorted(lengths, key=lambda m: m.measured_on),
-            "chart_json": json.dumps(chart, separators=(",", ":")),
-            "chart_has_points": any(s["points"] for s in chart["series"]),
-            "timeline": timeline_of(records),
-            "priors": history[recording.PRIOR_PREGNANCY.name],
-            "excisions": history[recording.CERVICAL_EXCISION.name],
-            "conditions": history[recording.MATERNAL_CONDITION.name],
-            "ga_of_days": lambda days: str(GestationalAge(days)) if days is not None else None,
-            "record_forms": RECORD_FORMS,
-            "ga_on": lambda day: ga_on(pregnancy.edd, day),
-            "history_date": history_date,
+            "pregnancy": view.pregnancy,
+            "name": display_name(view.patient.family_name, view.patient.given_name),
+            "symptoms": [(s.value, label) for s, label in plain.SYMPTOM_LABELS.items()],
+            "errors": errors or {},
+            "sent": sent
+            or {
+                "reported_on": view.as_of.isoformat(),
+                "reported_time": now.strftime("%H:%M"),
+                "reported_by": PHONE_REPORTER,
+                "symptom": [],
+            },
+            "viewer_name": view.viewer_name,
         },
+        status_code=status_code,
     )
+
+
+@router.get("/pregnancies/{pregnancy_id}/phone-report")
+@allow(PatientData("read", by_pregnancy()))
+def phone_report_form(
+    pregnancy_id: str,
+    request: Request,
+    principal: PrincipalDep,
+    sessions: SessionsDep,
+    profiles: ProfilesDep,
+    today: TodayDep,
+) -> Response:
+    if principal.role is Role.PATIENT:
+        return RedirectResponse("/my/symptoms", status_code=303)
+    return _phone_page(request, _view(sessions, pregnancy_id, today, profiles, principal.user_id))
+
+
+def _time(text: str, day: dt.date) -> dt.datetime | None:
+    """The instant of a time of day ("14:05") on `day`, on the clinic's clock."""
+    if not text:
+        return None
+    try:
+        clock = dt.time.fromisoformat(text)
+    except ValueError:
+        raise InvalidField("reported_time", "give a time as HH:MM (24-hour clock)") from None
+    offset = dt.datetime.now(dt.UTC).astimezone().tzinfo
+    return dt.datetime.combine(day, clock, tzinfo=offset)
+
+
+@router.post("/pregnancies/{pregnancy_id}/phone-report")
+@allow(PatientData("write", by_pregnancy()))
+async def record_phone_report(
+    pregnancy_id: str,
+    request: Request,
+    principal: PrincipalDep,
+    sessions: SessionsDep,
+    profiles: ProfilesDep,
+    today: TodayDep,
+) -> Response:
+    """Store the report as the woman gave it by telephone (her symptoms; who reported it;
+    when), recording the clinician who took it; back to the page, which says it was saved."""
+    form = await request.form()
+    ticked = [str(v) for v in form.getlist("symptom")]
+    reported_on = str(form.get("reported_on") or "")
+    reported_time = str(form.get("reported_time") or "")
+    reported_by = str(form.get("reported_by") or "").strip()
+    sent = {
+        "symptom": ticked,
+        "reported_on": reported_on,
+        "reported_time": reported_time,
+        "reported_by": reported_by,
+    }
+    errors: dict[str, str] = {}
+    known = {s.value for s in Symptom}
+    unknown = [t for t in ticked if t not in known]
+    if unknown or not ticked:
+        errors["symptom"] = "Tick at least one symptom she reported."
+    values: dict[str, Any] = {}
+    try:
+        day = _day("reported_on", reported_on, today)
+        values["reported_on"] = day
+        values["reported_at"] = _time(reported_time, day)
+    except InvalidField as error:
+        errors[error.field] = capitalised(error.message) + "."
+    if len(reported_by) > 200:
+        errors["reported_by"] = "At most 200 characters."
+    view = await run_in_threadpool(
+        _view, sessions, pregnancy_id, today, profiles, principal.user_id
+    )
+    if not errors:
+        present = sorted(ticked)
+        values |= {
+            "present": present,
+            "absent": [],
+            "reported_by": reported_by or PHONE_REPORTER,
+            "taken_by": view.viewer_name,
+        }
+        try:
+            saved = await run_in_threadpool(
+                lambda: recording.add_record(
+                    sessions,
+                    recording.SYMPTOM_REPORT,
+                    pregnancy_id,
+                    values,
+                    today=today,
+                    profiles=profiles,
+                )
+            )
+        except InvalidField as error:
+            errors[error.field] = capitalised(error.message) + "."
+        except NotFound as error:
+            raise HTTPException(404, str(error)) from error
+        else:
+            return RedirectResponse(
+                f"/pregnancies/{pregnancy_id}?saved=symptom-reports:{saved.row.id}",
+                status_code=303,
+            )
+    return _phone_page(request, view, errors=errors, sent=sent, status_code=422)
