@@ -13,6 +13,7 @@ set -euo pipefail
 
 HTMX_VERSION="${HTMX_VERSION:-2.0.11}"
 CHARTJS_VERSION="${CHARTJS_VERSION:-4.6.1}"
+HTMX_SSE_VERSION="${HTMX_SSE_VERSION:-2.2.4}"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 vendor="$root/src/cervixwatch/web/static/vendor"
@@ -39,15 +40,19 @@ copy() {
 
 htmx_integrity="$(pack htmx.org "$HTMX_VERSION")"
 chart_integrity="$(pack chart.js "$CHARTJS_VERSION")"
+sse_integrity="$(pack htmx-ext-sse "$HTMX_SSE_VERSION")"
 
-rm -rf "$vendor/htmx" "$vendor/chart.js"
+rm -rf "$vendor/htmx" "$vendor/chart.js" "$vendor/htmx-ext-sse"
 copy htmx.org dist/htmx.min.js htmx/htmx.min.js
 copy htmx.org LICENSE htmx/LICENSE
 copy chart.js dist/chart.umd.min.js chart.js/chart.umd.min.js
 copy chart.js LICENSE.md chart.js/LICENSE.md
+copy htmx-ext-sse dist/sse.min.js htmx-ext-sse/sse.min.js
+copy htmx-ext-sse LICENSE htmx-ext-sse/LICENSE
 
 # The source maps point at files we do not ship: drop the comment so browsers do not ask.
-sed -i '/^\/\/# sourceMappingURL=/d' "$vendor/chart.js/chart.umd.min.js" "$vendor/htmx/htmx.min.js"
+sed -i '/^\/\/# sourceMappingURL=/d' "$vendor/chart.js/chart.umd.min.js" "$vendor/htmx/htmx.min.js" \
+  "$vendor/htmx-ext-sse/sse.min.js"
 
 sha() { sha256sum "$vendor/$1" | cut -d' ' -f1; }
 
@@ -64,10 +69,12 @@ files by hand. To upgrade, change the version in the script (or set \`HTMX_VERSI
 | --- | --- | --- | --- | --- |
 | htmx.org | $HTMX_VERSION | \`htmx/htmx.min.js\` | \`$(sha htmx/htmx.min.js)\` | BSD Zero Clause (\`htmx/LICENSE\`) |
 | chart.js | $CHARTJS_VERSION | \`chart.js/chart.umd.min.js\` | \`$(sha chart.js/chart.umd.min.js)\` | MIT (\`chart.js/LICENSE.md\`) |
+| htmx-ext-sse | $HTMX_SSE_VERSION | \`htmx-ext-sse/sse.min.js\` | \`$(sha htmx-ext-sse/sse.min.js)\` | BSD Zero Clause (\`htmx-ext-sse/LICENSE\`) |
 
 npm tarball integrity: htmx.org@$HTMX_VERSION \`$htmx_integrity\`;
-chart.js@$CHARTJS_VERSION \`$chart_integrity\`.
-The \`//# sourceMappingURL\` comment is removed from both files (the maps are not shipped).
+chart.js@$CHARTJS_VERSION \`$chart_integrity\`;
+htmx-ext-sse@$HTMX_SSE_VERSION \`$sse_integrity\`.
+The \`//# sourceMappingURL\` comment is removed from the files (the maps are not shipped).
 
 ## Why these, and how they stay inside the content-security policy
 - **htmx 2.x** (not 4.x): 2.x is the long-established line and still maintained; htmx 4 was
@@ -87,6 +94,9 @@ The \`//# sourceMappingURL\` comment is removed from both files (the maps are no
 - **Chart.js 4** (UMD build): draws into a \`<canvas>\` and only sets \`element.style\`
   properties from script (allowed by CSP); it injects no stylesheet and uses no \`eval\`.
   \`/static/js/cl-chart.js\` reads the chart's data from a \`data-chart\` attribute.
+- **htmx-ext-sse 2.x** (htmx's server-sent events extension, for htmx 2): the worklist's live
+  update (\`/worklist/events\`). It opens an \`EventSource\` to this app only and triggers
+  htmx requests on its events; it injects no style and uses no \`eval\`.
 EOF
 
-echo "vendored htmx.org@$HTMX_VERSION and chart.js@$CHARTJS_VERSION into $vendor"
+echo "vendored htmx.org@$HTMX_VERSION, chart.js@$CHARTJS_VERSION and htmx-ext-sse@$HTMX_SSE_VERSION into $vendor"

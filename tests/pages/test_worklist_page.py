@@ -1,19 +1,30 @@
-"""The worklist page (GET /worklist): only the clinician's care teams' women, urgent first, the
-overdue word beside the colour; filters, order and pages; an htmx request answers only the
-results. No inline script or style anywhere. On SQLite and PostgreSQL."""
+"""The worklist page (GET /worklist): only the clinician's care teams' women, most pressing
+first (a red-flag report, an exam finding, other symptoms, anything overdue), the overdue word
+beside the colour; the row's flags (twins, cerclage, removal, progesterone, date of birth, last
+report), why she is urgent and only the actions that need doing; filters, sortable headers,
+page size, forgiving paging and search (name either order, NHS number, date of birth); the
+CSV export (audited, no formulas); an htmx request answers only the results; the event
+stream. No inline script or style anywhere. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
 import re
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from cervixwatch.app import accounts
 from cervixwatch.app.reassessing import write_records
-from cervixwatch.clinical.records import Symptom
+from cervixwatch.clinical.records import Medication, Symptom
+from cervixwatch.interop.fhir_patient import Identifier
 from cervixwatch.store import PatientFields
-from cervixwatch.store.models import Role
+from cervixwatch.store.models import AuditEventRow, Role
+from tests.builders import Woman
 from tests.pages.html import csp_clean, sign_in
+from tests.web.accounts import under_team
 from tests.web.api_builders import at, seed
 from tests.web.conftest import TODAY
 
@@ -85,15 +96,26 @@ def test_the_worklist_lists_the_teams_women_most_pressing_first(browser: TestCli
     assert "Overdue" not in fisher
     assert "Upcoming" in fisher
     # GA in weeks+days, the tier and history, lengths with dates, recommendations by guideline.
-    assert '19+0<span class="visually-hidden"> (19 weeks 0 days)</span>' in fisher
+    assert (
+        '<span class="date">19+0</span><span class="visually-hidden"> (19 weeks 0 days)</span>'
+        in fisher
+    )
     assert "High" in fisher
     assert "sPTB 30+0" in fisher
-    assert f'Latest 26 mm <span class="muted">on {TODAY.isoformat()}' in fisher
-    assert "Shortest 26 mm" in fisher
+    assert "Latest 26 mm" in fisher
+    assert f'<span class="date">{TODAY.isoformat()}</span>' in fisher
     assert "ACOG/SMFM:" in fisher
     assert "NICE/RCOG:" in fisher
-    assert "Serial cervical-length scans" in fisher
-    assert "Urgent same-day evaluation" in davis
+    assert "Vaginal progesterone" in fisher
+    # Why she is urgent, from whom and since when, on the row; the action is not repeated.
+    assert "Red-flag symptoms reported" in davis
+    assert "leaking fluid: reported by the woman" in davis
+    assert f'since <span class="date">{TODAY.isoformat()}</span>' in davis
+    assert "Urgent same-day evaluation" not in davis
+    # Generic advice and the referral stay on the pregnancy page.
+    for row in rows:
+        assert "No activity restriction" not in row
+        assert "Refer to preterm birth clinic" not in row
     assert "No scan recorded" in clark
     assert "Low" in clark
 
@@ -102,7 +124,12 @@ def test_the_page_has_nothing_inline_and_loads_htmx_from_the_app(browser: TestCl
     _clinic(browser)
     sign_in(browser)
     html = browser.get("/worklist").text
-    assert csp_clean(html) == ["/static/vendor/htmx/htmx.min.js", "/static/js/htmx-csrf.js"]
+    assert csp_clean(html) == [
+        "/static/vendor/htmx/htmx.min.js",
+        "/static/vendor/htmx-ext-sse/sse.min.js",
+        "/static/js/htmx-csrf.js",
+        "/static/js/worklist.js",
+    ]
     assert '"includeIndicatorStyles":false' in html
     assert '"allowEval":false' in html
     assert re.search(r'<meta name="csrf-token" content="[^"]+">', html)
@@ -113,8 +140,12 @@ def test_the_page_has_nothing_inline_and_loads_htmx_from_the_app(browser: TestCl
         assert f'id="worklist-{field}" name="{field}"' in html
     for asset in (
         "/static/vendor/htmx/htmx.min.js",
+        "/static/vendor/htmx-ext-sse/sse.min.js",
         "/static/js/htmx-csrf.js",
+        "/static/js/worklist.js",
         "/static/clinician.css",
+        "/static/worklist.css",
+        "/static/worklist-print.css",
     ):
         assert browser.get(asset).status_code == 200, asset
 
@@ -134,6 +165,8 @@ QUERIES = {
     "sort=-ga": ["D", "B", "F", "A", "C"],
     "sort=name": ["A", "B", "C", "D", "F"],
     "sort=next_scan_due": ["A", "B", "F", "C", "D"],
+    "sort=-next_scan_due": ["C", "F", "B", "A", "D"],
+    "sort=-name": ["F", "D", "C", "B", "A"],
     # What the form sends when a filter is left at "any".
     "q=&overdue=&urgent=&guideline=&tier=&sort=urgent": ["D", "A", "B", "F", "C"],
 }
@@ -150,7 +183,7 @@ def test_filters_and_order(browser: TestClient) -> None:
     html = browser.get("/worklist?overdue=true&tier=high&sort=name&q=ad").text
     assert '<option value="true" selected>Overdue only</option>' in html
     assert '<option value="high" selected>High</option>' in html
-    assert '<option value="name" selected>Name</option>' in html
+    assert '<option value="name" selected>Name, A to Z</option>' in html
     assert 'name="q" type="search" value="ad"' in html
     nobody = browser.get("/worklist?q=nobody").text
     assert numbers(nobody) == []
@@ -159,7 +192,7 @@ def test_filters_and_order(browser: TestClient) -> None:
 
 def test_a_filter_value_the_page_does_not_know_is_a_page_saying_so(browser: TestClient) -> None:
     sign_in(browser)
-    for query in ("overdue=maybe", "guideline=figo", "tier=extreme", "sort=age", "page=0"):
+    for query in ("overdue=maybe", "guideline=figo", "tier=extreme", "sort=age", "cerclage=x"):
         page = browser.get(f"/worklist?{query}")
         assert page.status_code == 400, query
         assert "text/html" in page.headers["content-type"]
@@ -187,9 +220,23 @@ def test_pages_keep_the_filters(browser: TestClient) -> None:
     link = re.search(r'<a href="(/worklist\?[^"]+)"[^>]*rel="next"', both)
     assert link is not None
     assert numbers(browser.get(link.group(1).replace("&amp;", "&")).text) == ["C"]
-    beyond = browser.get("/worklist?page_size=2&page=9").text
-    assert numbers(beyond) == []
-    assert "There is no page 9" in beyond
+    # Past the end: the last page, saying so; a page that is no number: the first, saying so.
+    beyond = browser.get("/worklist?page_size=2&page=9")
+    assert beyond.status_code == 200
+    assert numbers(beyond.text) == ["C"]
+    assert "There is no page 9: the list has 3 pages; showing the last." in beyond.text
+    assert "page 3 of 3" in beyond.text
+    for asked in ("0", "-1", "x"):
+        answer = browser.get(f"/worklist?page_size=2&page={asked}")
+        assert answer.status_code == 200, asked
+        assert numbers(answer.text) == ["D", "A"], asked
+        assert f"There is no page {asked}: showing page 1." in answer.text
+        assert "Input should be" not in answer.text
+    # "Next page" brings the reader back to the top of the list (htmx scrolls to the count).
+    assert 'hx-swap="innerHTML show:#worklist-count:top" rel="next"' in answer.text
+    # The page size is the form's, kept by the links; sizes past the maximum are served at it.
+    sized = browser.get("/worklist?page_size=100").text
+    assert '<option value="100" selected>100</option>' in sized
 
 
 def test_an_htmx_request_answers_only_the_results(browser: TestClient) -> None:
@@ -225,3 +272,191 @@ def test_only_clinicians_see_the_worklist(browser: TestClient) -> None:
     refused = browser.get("/worklist")
     assert refused.status_code == 403
     assert "<h1>You do not have access to this page</h1>" in refused.text
+
+
+NHS_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
+
+
+def _add(
+    client: TestClient, number: str, family: str, given: str, her: Woman, **fields: object
+) -> str:
+    app = client.app
+    written = write_records(
+        app.state.sessions,  # type: ignore[attr-defined]
+        PatientFields(number, family_name=family, given_name=given, **fields),  # type: ignore[arg-type]
+        her.records,
+        as_of=TODAY,
+        profiles=app.state.profiles,  # type: ignore[attr-defined]
+    )
+    under_team(client, written.patient_id)
+    return written.pregnancy_id
+
+
+def _flagged_clinic(client: TestClient) -> None:
+    """Women whose rows carry flags (hospital numbers as letters):
+
+    M  Mockup, Ada: 37+4, a transvaginal cerclage since 13+0: removal overdue (window to
+       37+0); born 1990-04-23, NHS number 943 476 5919
+    T  twins at 18+0, no scan yet
+    P  prior sPTB, 22+0, 20 mm at 20+0, on vaginal progesterone since 20+0
+    R  28+0, reported bleeding today (red flag)
+    E  22+0, membranes exposed on exam today (urgent exam finding)
+    S  26+0, reported backache today (urgent, not a red flag)
+    """
+    ada = at("37+4").with_prior_sptb("30+0").with_cerclage("13+0")
+    _add(
+        client,
+        "M",
+        "Mockup",
+        "Ada",
+        ada.with_records(birth_date=dt.date(1990, 4, 23)),
+        identifiers=(
+            Identifier("M", "urn:cervixwatch:hospital-number"),
+            Identifier("9434765919", NHS_SYSTEM),
+        ),
+    )
+    _add(client, "T", "Twomey", "Tia", at("18+0").with_fetuses(2))
+    progesterone = at("22+0").with_prior_sptb("30+0").with_length(20, at="20+0")
+    _add(
+        client,
+        "P",
+        "Pratt",
+        "Pia",
+        progesterone.with_medication(Medication.VAGINAL_PROGESTERONE, started_at="20+0"),
+    )
+    _add(client, "R", "Reed", "Rae", at("28+0").with_symptoms(Symptom.BACKACHE, Symptom.BLEEDING))
+    _add(client, "E", "Eames", "Eve", at("22+0").with_exam("22+0", 1.0, membranes_exposed=True))
+    _add(client, "S", "Stone", "Sue", at("26+0").with_symptoms(Symptom.BACKACHE))
+
+
+def _row(html: str, number: str) -> str:
+    return next(r for r in html.split("<tr")[2:] if f'"Hospital number">{number}<' in r)
+
+
+def test_rows_carry_the_flags_and_rank_by_severity(browser: TestClient) -> None:
+    _flagged_clinic(browser)
+    sign_in(browser)
+    html = browser.get("/worklist").text
+    # A red-flag report first, then the exam finding, other symptoms, then the overdue
+    # removal of a cerclage (issue 13: she sat at row 208 of 500).
+    assert numbers(html)[:4] == ["R", "E", "S", "M"]
+    assert "Red-flag symptoms reported" in _row(html, "R")
+    assert "Urgent exam finding" in _row(html, "E")
+    assert "membranes exposed" in _row(html, "E")
+    assert "Symptoms reported" in _row(html, "S")
+    assert f"{TODAY.isoformat()}" in _row(html, "R")  # the last report's day
+    ada = _row(html, "M")
+    assert "Mockup, Ada" in ada
+    assert '<span class="date">1990-04-23</span>' in ada
+    assert "Cerclage in situ" in ada
+    assert "Removal overdue" in ada
+    assert "Remove cerclage" in ada
+    assert "Twins" in _row(html, "T")
+    assert "Twins" not in ada
+    assert "On progesterone" in _row(html, "P")
+    csp_clean(html)
+
+
+FLAG_QUERIES = {
+    "cerclage=true": ["M"],
+    "removal=true": ["M"],
+    "ga=16-24": ["E", "P", "T"],
+    "no_scan=true&ga=16-24": ["E", "T"],
+    # Her name as the list shows it, in either order; her NHS number with or without spaces;
+    # her date of birth as ISO or day first.
+    "q=Mockup%2C+Ada": ["M"],
+    "q=Ada+Mockup": ["M"],
+    "q=943+476+5919": ["M"],
+    "q=9434765919": ["M"],
+    "q=1990-04-23": ["M"],
+    "q=23%2F04%2F1990": ["M"],
+    "q=Ada+Reed": [],
+}
+
+
+def test_filters_on_the_flags_and_search(browser: TestClient) -> None:
+    _flagged_clinic(browser)
+    sign_in(browser)
+    for query, expected in FLAG_QUERIES.items():
+        page = browser.get(f"/worklist?{query}&sort=name")
+        assert page.status_code == 200, query
+        assert numbers(page.text) == expected, query
+    html = browser.get("/worklist?cerclage=true&ga=16-24").text
+    assert 'name="cerclage" value="true" checked' in html
+    assert 'name="ga" value="16-24" checked' in html
+
+
+def test_column_headers_sort_both_ways(browser: TestClient) -> None:
+    _clinic(browser)
+    sign_in(browser)
+    html = browser.get("/worklist?tier=high").text
+    link = re.search(r'<a class="sort" href="([^"]+)"[^>]*>Name', html)
+    assert link is not None
+    by_name = link.group(1).replace("&amp;", "&")
+    assert "sort=name" in by_name
+    assert "tier=high" in by_name
+    ascending = browser.get(by_name).text
+    assert numbers(ascending) == ["A", "B", "F"]
+    assert re.search(
+        r'<th scope="col" aria-sort="ascending">\s*<a class="sort"[^>]*>Name', ascending
+    )
+    back = re.search(r'<a class="sort" href="([^"]+)"[^>]*>Name', ascending)
+    assert back is not None
+    assert numbers(browser.get(back.group(1).replace("&amp;", "&")).text) == ["F", "B", "A"]
+
+
+def test_the_csv_holds_every_row_escapes_formulas_and_is_audited(browser: TestClient) -> None:
+    _clinic(browser)
+    app = browser.app
+    written = write_records(
+        app.state.sessions,  # type: ignore[attr-defined]
+        PatientFields("=cmd|' /C calc'!A0", family_name="@SUM(1+1)", given_name="-2"),
+        at("20+0").records,
+        as_of=TODAY,
+        profiles=app.state.profiles,  # type: ignore[attr-defined]
+    )
+    under_team(browser, written.patient_id)
+    sign_in(browser)
+    answer = browser.get("/worklist.csv?page_size=2")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert f"worklist-{TODAY.isoformat()}.csv" in answer.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(answer.text.lstrip("\ufeff"))))
+    assert rows[0][:3] == ["Name", "Hospital number", "Date of birth"]
+    # Every row, not a page of them, in the list's order; the other team's woman never.
+    assert [r[1] for r in rows[1:] if r[1] in "ABCDF"] == ["D", "A", "B", "F", "C"]
+    assert len(rows) == 7
+    assert "Zola" not in answer.text
+    [formula] = [r for r in rows[1:] if "calc" in r[1]]
+    assert formula[0] == "'@SUM(1+1), -2"
+    assert formula[1] == "'=cmd|' /C calc'!A0"
+    davis = next(r for r in rows if r[1] == "D")
+    assert davis[7] == "Red-flag symptoms reported"
+    assert "No activity restriction" not in answer.text
+    # The filters apply to the export too.
+    only = browser.get("/worklist.csv?overdue=true").text
+    assert [r[1] for r in csv.reader(io.StringIO(only.lstrip("\ufeff")))][1:] == ["A", "B"]
+    # Each download is an audit entry: an export, by the clinician, with no query values.
+    with app.state.sessions() as session:  # type: ignore[attr-defined]
+        exports = session.scalars(
+            select(AuditEventRow).where(AuditEventRow.action == "export")
+        ).all()
+    assert len(exports) == 2
+    assert all(e.path == "/worklist.csv" for e in exports)
+
+
+def test_the_event_stream_is_for_clinicians_and_holds_no_data(browser: TestClient) -> None:
+    assert browser.get("/worklist/events", follow_redirects=False).status_code in (303, 401)
+    _clinic(browser)
+    sign_in(browser)
+    page = browser.get("/worklist").text
+    assert 'sse-connect="/worklist/events"' in page
+    assert 'hx-trigger="sse:worklist"' in page
+    assert '<script src="/static/vendor/htmx-ext-sse/sse.min.js"></script>' in page
+    # Without asking for a stream (EventSource does: Accept: text/event-stream), the stream's
+    # opening alone: how soon to reconnect, and nothing about anyone.
+    opening = browser.get("/worklist/events")
+    assert opening.status_code == 200
+    assert opening.headers["content-type"].startswith("text/event-stream")
+    assert opening.text == "retry: 1000\n\n"
+    assert browser.get("/static/vendor/htmx-ext-sse/LICENSE").status_code == 200

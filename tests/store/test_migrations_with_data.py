@@ -496,6 +496,12 @@ def _at_0012(engine: Engine) -> None:
             _sql(c, statement, **params)
 
 
+def _at_0019(engine: Engine) -> None:
+    """An index on when each assessment was stored: no data the schema could not hold
+    before; the assessments written at earlier revisions are indexed on the way up and kept
+    on the way down (checked as every row is)."""
+
+
 #: The data of each revision; a new migration must add its own.
 BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0001": _at_0001,
@@ -516,6 +522,7 @@ BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0016": _at_0016,
     "0017": _at_0017,
     "0018": _at_0018,
+    "0019": _at_0019,
 }
 
 Rows = dict[str, tuple[list[str], set[str]]]

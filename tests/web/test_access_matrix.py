@@ -248,6 +248,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/account"): "page-signed-in",
     ("GET", "/learn"): "page-signed-in",
     ("GET", "/worklist"): "page-clinician-list",
+    # The worklist as CSV, and its event stream (no data: "changed" only).
+    ("GET", "/worklist.csv"): "page-clinician-list",
+    ("GET", "/worklist/events"): "page-clinician-list",
     # Device reports that matched no woman (issue 14): every clinician may see the queue.
     ("GET", "/intake/review"): "page-clinician-list",
     ("POST", "/intake/review/{report_id}/match"): "page-clinician-list",

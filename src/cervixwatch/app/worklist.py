@@ -11,19 +11,37 @@ the first request of a day does that work; later ones find nothing stale.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.app.reassessing import Profiles, refresh_assessments
+from cervixwatch.store.worklist_events import worklist_marker
 from cervixwatch.store.worklist_search import (
+    GaWindow,
     WorklistLine,
     WorklistSearch,
     WorklistSort,
+    search_date,
+    search_worklist,
     worklist_page,
 )
 
-__all__ = ["WorklistLine", "WorklistPage", "WorklistSearch", "WorklistSort", "list_worklist"]
+__all__ = [
+    "GaWindow",
+    "WorklistLine",
+    "WorklistPage",
+    "WorklistSearch",
+    "WorklistSort",
+    "changed_marker",
+    "export_worklist",
+    "list_worklist",
+    "search_date",
+]
+
+#: Rows read at a time for the export (the handover list of a whole clinic).
+EXPORT_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +66,27 @@ def list_worklist(
     with sessions() as session:
         lines, total = worklist_page(session, where, limit=page_size, offset=(page - 1) * page_size)
     return WorklistPage(lines, total, refreshed)
+
+
+def export_worklist(
+    sessions: sessionmaker[Session], where: WorklistSearch, *, today: dt.date, profiles: Profiles
+) -> Iterator[WorklistLine]:
+    """Every line of the worklist under `where`, in its order, as of `today` (the CSV
+    export). Read a chunk at a time, each in its own transaction: a long export holds no
+    transaction open."""
+    refresh_assessments(sessions, today, profiles)
+    offset = 0
+    while True:
+        with sessions() as session:
+            lines = search_worklist(session, where, limit=EXPORT_CHUNK, offset=offset)
+        yield from lines
+        if len(lines) < EXPORT_CHUNK:
+            return
+        offset += EXPORT_CHUNK
+
+
+def changed_marker(sessions: sessionmaker[Session]) -> str:
+    """A value that changes whenever any worklist may show something else (the live
+    update asks it once a second per worker)."""
+    with sessions() as session:
+        return worklist_marker(session)

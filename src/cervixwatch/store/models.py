@@ -595,7 +595,8 @@ class AssessmentRow(Base):
     )
     as_of: Mapped[dt.date]
     knowledge: Mapped[dict[str, str]] = mapped_column(JSONDocument)
-    computed_at: Mapped[dt.datetime]
+    #: When it was stored: the worklist's live update watches the latest (migration 0019).
+    computed_at: Mapped[dt.datetime] = mapped_column(index=True)
     result: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     ga_days: Mapped[int | None]
     risk_tier: Mapped[str | None] = mapped_column(String(32), index=True)

@@ -1,14 +1,18 @@
 """The worklist query: active pregnancies with their current assessment, filtered (risk tier,
-urgent, overdue, due by, a guideline's open recommendations, name or hospital number), in a
-chosen order, with the history line of each woman.
+urgent, overdue, due by, a guideline's open recommendations, a cerclage in situ, its removal
+due, a gestational-age window, no scan yet; her name in either order, hospital number, any
+identifier such as her NHS number, date of birth), in a chosen order, with the history line
+and the last symptom report of each woman.
 
-Reads the denormalised, indexed columns of `assessments`; the history line is the one key read
-out of the stored assessment document, for the rows of one page only.
+Reads the denormalised, indexed columns of `assessments` (the flags of migration 0018); the
+history line is the one key read out of the stored assessment document, and the last report
+one more query, both for the rows of one page only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -19,14 +23,24 @@ from sqlalchemy.orm import Session
 from cervixwatch.access.principal import Scope
 from cervixwatch.store.accounts import in_scope
 from cervixwatch.store.crud import text_search
-from cervixwatch.store.models import AssessmentRow, PatientRow, PregnancyRow, PregnancyStatus
+from cervixwatch.store.models import (
+    AssessmentRow,
+    PatientIdentifierRow,
+    PatientRow,
+    PregnancyRow,
+    PregnancyStatus,
+    SymptomReportRow,
+)
 
 _AnySelect = Select[*tuple[Any, ...]]
 
-#: `urgent`: urgent first, then overdue, then by the next scan due (the worklist's own order);
-#: `next_scan_due`: soonest first; `ga` / `-ga`: by gestational age, youngest / oldest first;
-#: `name`: by family then given name. Unknown values sort last; the pregnancy id breaks ties.
-WorklistSort = Literal["urgent", "next_scan_due", "ga", "-ga", "name"]
+#: `urgent`: by severity (`store.worklist_flags`: a red-flag report first, then an urgent exam
+#: finding, other urgent symptoms, something overdue, something due now), the longest waiting
+#: first, then by the next scan due (the worklist's own order); `next_scan_due` /
+#: `-next_scan_due`: soonest / latest first; `ga` / `-ga`: by gestational age, youngest /
+#: oldest first; `name` / `-name`: by family then given name, A-Z / Z-A. Unknown values sort
+#: last; the pregnancy id breaks ties.
+WorklistSort = Literal["urgent", "next_scan_due", "-next_scan_due", "ga", "-ga", "name", "-name"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +65,23 @@ class WorklistEntry:
     latest_length_on: dt.date | None
     shortest_length_mm: float | None
     shortest_length_on: dt.date | None
+    birth_date: dt.date | None
+    fetuses: int | None
+    cerclage_in_situ: bool
+    cerclage_removal: str | None
+    on_progesterone: bool
+    urgent_kind: str | None
+    urgent_reason: str | None
+    urgent_since: dt.date | None
+    actions: dict[str, list[dict[str, str]]] | None
+
+
+@dataclass(frozen=True, slots=True)
+class GaWindow:
+    """Gestational age today between `from_days` and `to_days`, both included."""
+
+    from_days: int
+    to_days: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +91,10 @@ class WorklistSearch:
     `risk_tiers` may hold None for "tier unknown". `urgent` / `overdue`: True lists only
     those flagged, False only those not. `guideline`: only those with at least one
     recommendation from that guideline profile. `search`: every word in the woman's name or
-    hospital number.
+    hospital number (commas ignored, so "Mockup, Ada" as the list shows her finds her), or the
+    whole of it one of her identifiers (an NHS number, spaces ignored) or, as a date, her date
+    of birth. `cerclage_in_situ`, `removal_due` (due or overdue), `no_scan` (no transvaginal
+    length this pregnancy): True only those, False only the others.
     """
 
     risk_tiers: Collection[str | None] | None = None
@@ -69,6 +103,10 @@ class WorklistSearch:
     due_by: dt.date | None = None
     guideline: str | None = None
     search: str | None = None
+    cerclage_in_situ: bool | None = None
+    removal_due: bool | None = None
+    ga_window: GaWindow | None = None
+    no_scan: bool | None = None
     sort: WorklistSort = "urgent"
     #: Only the women this scope may see (their care teams'); None: all.
     scope: Scope | None = None
@@ -79,6 +117,10 @@ class WorklistLine:
     entry: WorklistEntry
     #: The obstetric and cervical history in one line, as the stored assessment gives it.
     history: str | None
+    #: Her latest symptom report of this pregnancy: the instant when the source gave one,
+    #: else its day (reviewed or not).
+    last_report_at: dt.datetime | None = None
+    last_report_on: dt.date | None = None
 
 
 _COLUMNS = (
@@ -100,6 +142,15 @@ _COLUMNS = (
     AssessmentRow.latest_length_on,
     AssessmentRow.shortest_length_mm,
     AssessmentRow.shortest_length_on,
+    PatientRow.birth_date,
+    AssessmentRow.fetuses,
+    AssessmentRow.cerclage_in_situ,
+    AssessmentRow.cerclage_removal,
+    AssessmentRow.on_progesterone,
+    AssessmentRow.urgent_kind,
+    AssessmentRow.urgent_reason,
+    AssessmentRow.urgent_since,
+    AssessmentRow.actions,
 )
 
 
@@ -147,14 +198,67 @@ def _filtered(
         query = query.where(AssessmentRow.next_scan_due <= where.due_by)
     if where.guideline is not None:
         query = query.where(_has_codes_from(session, where.guideline))
-    if where.search and where.search.split():
+    if where.cerclage_in_situ is not None:
+        query = query.where(AssessmentRow.cerclage_in_situ.is_(where.cerclage_in_situ))
+    if where.removal_due is not None:
+        removal = AssessmentRow.cerclage_removal
+        query = query.where(removal.is_not(None) if where.removal_due else removal.is_(None))
+    if where.ga_window is not None:
         query = query.where(
-            text_search(
-                where.search,
-                [PatientRow.hospital_number, PatientRow.family_name, PatientRow.given_name],
-            )
+            AssessmentRow.ga_days.between(where.ga_window.from_days, where.ga_window.to_days)
         )
+    if where.no_scan is not None:
+        length = AssessmentRow.latest_length_mm
+        query = query.where(length.is_(None) if where.no_scan else length.is_not(None))
+    if where.search and _words(where.search):
+        query = query.where(_search(where.search))
     return query
+
+
+def _words(term: str) -> list[str]:
+    return [w for w in re.split(r"[\s,;]+", term) if w]
+
+
+#: Dates as a clinician types a date of birth: 1990-04-23, or day first as UK clinics write it,
+#: 23/04/1990, 23.04.1990, 23-04-1990.
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_DAY_FIRST = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+
+
+def search_date(term: str) -> dt.date | None:
+    """`term` as a date, if it is one written as clinicians write dates of birth."""
+    text = term.strip()
+    if found := _ISO_DATE.fullmatch(text):
+        year, month, day = found.groups()
+    elif found := _DAY_FIRST.fullmatch(text):
+        day, month, year = found.groups()
+    else:
+        return None
+    try:
+        return dt.date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+def _search(term: str) -> ColumnElement[bool]:
+    """Her name (every word, either order) or hospital number; or the whole term one of her
+    identifiers (an NHS number typed with spaces: compared without them); or her date of
+    birth."""
+    words = _words(term)
+    by_name = text_search(
+        " ".join(words), [PatientRow.hospital_number, PatientRow.family_name, PatientRow.given_name]
+    )
+    compact = "".join(words)
+    identifier = PatientRow.id.in_(
+        select(PatientIdentifierRow.patient_id).where(
+            PatientIdentifierRow.value.in_(sorted({compact, term.strip()}))
+        )
+    )
+    born = search_date(term)
+    either = [by_name, identifier]
+    if born is not None:
+        either.append(PatientRow.birth_date == born)
+    return or_(*either)
 
 
 _BY_NAME = (
@@ -166,15 +270,24 @@ _BY_NAME = (
 def _ordering(sort: WorklistSort) -> tuple[Any, ...]:
     if sort == "next_scan_due":
         return (AssessmentRow.next_scan_due.asc().nulls_last(), *_BY_NAME)
+    if sort == "-next_scan_due":
+        return (AssessmentRow.next_scan_due.desc().nulls_last(), *_BY_NAME)
     if sort == "ga":
         return (AssessmentRow.ga_days.asc().nulls_last(), *_BY_NAME)
     if sort == "-ga":
         return (AssessmentRow.ga_days.desc().nulls_last(), *_BY_NAME)
     if sort == "name":
         return (*_BY_NAME, PatientRow.hospital_number)
+    if sort == "-name":
+        return (
+            PatientRow.family_name.desc().nulls_last(),
+            PatientRow.given_name.desc().nulls_last(),
+            PatientRow.hospital_number,
+        )
+    # `ix_assessments_worklist_order` (migration 0018) is in this order.
     return (
-        AssessmentRow.urgent.desc(),
-        AssessmentRow.overdue.desc(),
+        AssessmentRow.worklist_rank.asc().nulls_last(),
+        AssessmentRow.urgent_since.asc().nulls_last(),
         AssessmentRow.next_scan_due.asc().nulls_last(),
         *_BY_NAME,
     )
@@ -222,7 +335,32 @@ def _with_history(session: Session, entries: list[WorklistEntry]) -> list[Workli
         AssessmentRow.pregnancy_id.in_([e.pregnancy_id for e in entries])
     )
     histories: dict[str, str | None] = {row[0]: row[1] for row in session.execute(page)}
-    return [WorklistLine(e, histories.get(e.pregnancy_id)) for e in entries]
+    reports = _last_reports(session, [e.pregnancy_id for e in entries])
+    return [
+        WorklistLine(e, histories.get(e.pregnancy_id), *reports.get(e.pregnancy_id, (None, None)))
+        for e in entries
+    ]
+
+
+def _last_reports(
+    session: Session, pregnancy_ids: list[str]
+) -> dict[str, tuple[dt.datetime | None, dt.date]]:
+    """The latest symptom report of each of these pregnancies: (instant or None, day)."""
+    if not pregnancy_ids:
+        return {}
+    query = (
+        select(
+            SymptomReportRow.pregnancy_id,
+            SymptomReportRow.reported_at,
+            SymptomReportRow.reported_on,
+        )
+        .where(SymptomReportRow.pregnancy_id.in_(pregnancy_ids))
+        .order_by(SymptomReportRow.reported_on, SymptomReportRow.id)
+    )
+    latest: dict[str, tuple[dt.datetime | None, dt.date]] = {}
+    for pregnancy_id, at, on in session.execute(query):
+        latest[pregnancy_id] = (at, on)  # the last of each pregnancy's reports wins
+    return latest
 
 
 def count_worklist(session: Session, where: WorklistSearch) -> int:
