@@ -77,10 +77,10 @@ def test_every_form_has_a_label_for_each_field(browser: TestClient) -> None:
                 assert f'data-ga="f-{inp.name}-ga"' in tag
     scan_form = browser.get(form_url(woman.pregnancy_id, "cervical-length")).text
     length = _input_tag(scan_form, "f-length_mm")
-    # The browser's limits are the API model's: more than 0 and less than 100 mm.
+    # The browser's limits are the API model's: more than 0 and at most 80 mm.
     assert 'type="number"' in length
     assert 'min="0.1"' in length
-    assert 'max="99.9"' in length
+    assert 'max="80"' in length
     assert "required" in length
     assert 'step="0.1"' in length
 
@@ -148,7 +148,7 @@ def test_a_length_out_of_range_comes_back_with_what_was_typed(browser: TestClien
     assert status == 422
     assert counts(browser) == before
     # The error is beside its field, tied to it, and listed at the top with a link to it.
-    message = "Cervical length must be more than 0 and less than 100 mm"
+    message = "Cervical length must be more than 0 and at most 80 mm"
     assert '<p class="field-error" id="f-length_mm-error">' in html
     assert message in html
     tag = _input_tag(html, "f-length_mm")
@@ -216,7 +216,7 @@ def test_a_previous_pregnancy_is_the_womans(browser: TestClient) -> None:
     )
     assert refused == 422
     # Every error at once: the model's, and the use case's check of the date.
-    assert "Gestation when it ended must be from 0+0 to 45+0" in html
+    assert "Gestation when it ended must be from 0+0 to 44+0" in html
     assert "2027 is in the future" in html
     assert 'value="50+0"' in _input_tag(html, "f-gestation")
     assert 'value="2027"' in _input_tag(html, "f-ended")
@@ -289,7 +289,8 @@ def test_the_other_forms_save(browser: TestClient, kind: str) -> None:
     day = day_at("14+0", "19+0").isoformat()
     values = {
         "cerclage-placement": {"placed_on": day, "route": "transvaginal", "indication": ""},
-        "cerclage-removal": {"removed_on": day},
+        # No placement recorded: a warning, confirmed (tests/pages/test_record_corrections.py).
+        "cerclage-removal": {"removed_on": day, "confirm": "cerclage-removal-without-placement"},
         "complication": {"complication": "vaginal-bleeding", "noted_on": day},
     }[kind]
     before = counts(browser)

@@ -260,6 +260,16 @@ ROUTES: dict[tuple[str, str], str] = {
     # A patient cannot submit these forms, so she is not shown them either.
     ("GET", "/pregnancies/{pregnancy_id}/record/{kind}"): "page-her-record-write",
     ("POST", "/pregnancies/{pregnancy_id}/record/{kind}"): "page-her-record-write",
+    # Correcting one of her records (issue 13, part 3): her care team only.
+    ("GET", "/pregnancies/{pregnancy_id}/records/{collection}/{record_id}"): (
+        "page-her-record-write"
+    ),
+    ("POST", "/pregnancies/{pregnancy_id}/records/{collection}/{record_id}/amend"): (
+        "page-her-record-write"
+    ),
+    ("POST", "/pregnancies/{pregnancy_id}/records/{collection}/{record_id}/entered-in-error"): (
+        "page-her-record-write"
+    ),
     # The clinic letter is written by her care team: the form, the letter, the old address.
     ("GET", "/pregnancies/{pregnancy_id}/letter"): "page-her-record-write",
     ("POST", "/pregnancies/{pregnancy_id}/letter"): "page-her-record-write",
@@ -366,6 +376,9 @@ def _record_route(method: str, path: str) -> str | None:
         return "her-symptoms-write" if path.endswith("/symptom-reports") else "her-record-write"
     if re.fullmatch(rf"/api/({_RECORDS})/\{{record_id\}}", path):
         return "her-record-read" if method == "GET" else "her-record-write"
+    # Corrections with a reason (issue 13, part 3): her care team only.
+    if re.fullmatch(rf"/api/({_RECORDS})/\{{record_id\}}/(amendments|entered-in-error)", path):
+        return "her-record-write" if method == "POST" else None
     return None
 
 
@@ -471,6 +484,10 @@ def world(engine: Engine) -> Iterator[World]:
 
 def _path(world: World, endpoint: Endpoint) -> str:
     path = endpoint.path
+    if "{collection}/{record_id}" in path:  # a page correcting one of her records
+        path = path.replace(
+            "{collection}/{record_id}", f"cervical-lengths/{world.ids['cervical-lengths']}"
+        )
     if "{record_id}" in path:
         collection = path.split("/")[2]
         path = path.replace("{record_id}", world.ids[collection])

@@ -14,6 +14,7 @@ from pydantic_core import ErrorDetails
 
 from cervixwatch.app.errors import InvalidField
 from cervixwatch.clinical.gestation import GestationalAge
+from cervixwatch.clinical.plausible import Problem
 from cervixwatch.web.pages.forms_fields import Allowed, Input, allowed, range_words
 
 
@@ -67,11 +68,15 @@ def _message(inp: Input, rule: Allowed, error: ErrorDetails) -> str:
 
 @dataclass(slots=True)
 class Submission:
-    """What was typed (as typed), what the model was given, and what is wrong with it."""
+    """What was typed (as typed), what the model was given, and what is wrong with it; and
+    the plausibility warnings the use case asks to confirm (`app.checks.NeedsConfirmation`)
+    and the codes of those confirmed (the form's `confirm` boxes)."""
 
     typed: dict[str, str]
     errors: dict[str, str]
     body: Any = None
+    warnings: tuple[Problem, ...] = ()
+    confirmed: tuple[str, ...] = ()
 
 
 #: A check of one field's text beyond the model (the use case's own, e.g. a date outside the
@@ -127,3 +132,29 @@ def typed_values(inputs: tuple[Input, ...], sent: Mapping[str, Any]) -> dict[str
         value = sent.get(inp.name)
         typed[inp.name] = value if isinstance(value, str) else ""
     return typed
+
+
+def confirmed_codes(sent: Any) -> tuple[str, ...]:
+    """The codes of the warnings the form's `confirm` boxes confirm (a starlette form)."""
+    return tuple(v for v in sent.getlist("confirm") if isinstance(v, str))[:10]
+
+
+def field_warnings(
+    inputs: tuple[Input, ...], fields: list[dict[str, Any]], warnings: tuple[Problem, ...]
+) -> list[dict[str, str]]:
+    """Each warning beside its field (the field's `warning`), and the list of them for the
+    confirming boxes: code, message and the field's id."""
+    by_model = {inp.model_field: f for inp, f in zip(inputs, fields, strict=True)}
+    listed = []
+    for w in warnings:
+        field = by_model.get(w.field)
+        if field is not None:
+            field["warning"] = sentence(w.message)
+        listed.append(
+            {
+                "code": w.code,
+                "message": sentence(w.message),
+                "href": f"#{field['id']}" if field is not None else "",
+            }
+        )
+    return listed

@@ -1,7 +1,8 @@
 // The record forms (templates/record_form.html): shows the gestational age of each date as it
 // is typed ("22+3 weeks on that day"), from the EDD in the form's data-edd, by the same dating
 // as the server (GA = 280 days minus the days to the EDD; the pregnancy runs from 0+0 to EDD
-// plus 42 days); and puts the focus on the summary of errors when a form comes back refused.
+// plus 42 days); and puts the focus on the summary of errors (or of values to check) when a
+// form comes back refused.
 // The forms work without it: the server shows the same words for the dates it was sent.
 (function () {
   "use strict";
@@ -41,6 +42,7 @@
     });
   });
 
-  var summary = document.getElementById("error-summary");
+  // Errors first; else the values to check (a plausibility warning to confirm).
+  var summary = document.getElementById("error-summary") || document.getElementById("warnings");
   if (summary) summary.focus();
 })();
