@@ -20,6 +20,7 @@ from cervixwatch.store.models import Role, UserRow
 from cervixwatch.web.pages.core import landing
 from tests.pages.html import csp_clean, post_sign_in_form, sign_in
 from tests.web.accounts import PASSWORD, make_user
+from tests.web.api_builders import at, seed
 from tests.web.test_audit_log import only_entry
 
 NEW_PASSWORD = "a brand new passphrase of hers"
@@ -259,6 +260,17 @@ def test_a_role_change_ends_her_sign_ins_and_takes_her_out_of_her_teams(
     assert "An admin cannot change her own role." in own.text
     same = post(browser, f"/admin/users/{her_id}/role", role="auditor")
     assert "already has the auditor role" in same.text
+    # A patient's account is linked to her record: it keeps its role.
+    woman = seed(browser, "CW-ROLE-1", at("20+0"))
+    patient, _ = make_user(browser, Role.PATIENT, patient_id=woman.patient_id)
+    patient_id = user_id(browser, patient)
+    page = browser.get(f"/admin/users/{patient_id}").text
+    assert "keeps its role" in page
+    assert f'action="/admin/users/{patient_id}/role"' not in page
+    refused = post(browser, f"/admin/users/{patient_id}/role", role="clinician")
+    assert refused.status_code == 422
+    assert "A patient&#39;s account is linked to her record" in refused.text
+    assert post(browser, f"/admin/users/{her_id}/role", role="patient").status_code == 422
 
 
 def test_care_teams_made_and_their_members_added_and_removed(browser: TestClient) -> None:
