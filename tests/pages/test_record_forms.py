@@ -111,7 +111,10 @@ def test_a_short_cervix_after_a_preterm_birth_changes_the_recommendations_at_onc
         },
     )
     assert status == 303
-    assert target == f"/pregnancies/{woman.pregnancy_id}"
+    assert target.startswith(f"/pregnancies/{woman.pregnancy_id}?saved=cervical-lengths:")
+    # Back on her page, which says what was saved.
+    saved = browser.get(target).text
+    assert "Saved: cervical length 22 mm on 2 March 2026." in saved
     after = counts(browser)
     assert after["cervical_lengths"] == before["cervical_lengths"] + 1
     lengths = ok(
