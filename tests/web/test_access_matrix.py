@@ -307,6 +307,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/cds-services/{service_id}"): "ehr-jwt",
     ("POST", "/cds-services/{service_id}/feedback"): "ehr-jwt",
     ("GET", "/cds-services/rules/{profile_id}/{rule_id}"): "public",
+    ("GET", "/.well-known/smart-configuration"): "public",
+    ("GET", "/fhir/.well-known/smart-configuration"): "public",
     ("GET", "/api/cds-hooks/feedback"): "auditor",
     # The operator's probes (no data) and metrics (counts only).
     ("GET", "/healthz"): "public",

@@ -124,6 +124,8 @@ def test_unknown_paths_and_methods_answer_operation_outcomes(client: TestClient)
 #: exactly the interactions the routes serve.
 _ROUTE_INTERACTIONS = {
     ("GET", "/fhir/metadata"): "capabilities",
+    # SMART discovery (issue 14): what the server supports, as the metadata is.
+    ("GET", "/fhir/.well-known/smart-configuration"): "capabilities",
     ("POST", "/fhir"): "transaction",
     ("GET", "/fhir/{resource_type}"): "search-type",
     ("POST", "/fhir/{resource_type}/_search"): "search-type",

@@ -30,8 +30,8 @@ from cervixwatch.web.access import enforce
 from cervixwatch.web.api import router as api_router
 from cervixwatch.web.api.errors import answer_validation_error
 from cervixwatch.web.audit import AuditLog
-from cervixwatch.web.cds.setup import add_cds_hooks_cors, include_cds_hooks
 from cervixwatch.web.auth_routes import router as auth_router
+from cervixwatch.web.cds.setup import add_cds_hooks_cors, include_cds_hooks
 from cervixwatch.web.control_characters import RefuseControlCharacters
 from cervixwatch.web.dicomweb import router as dicomweb_router
 from cervixwatch.web.fhir import router as fhir_router
@@ -49,6 +49,7 @@ from cervixwatch.web.pages import router as pages_router
 from cervixwatch.web.pages.administration import router as administration_router
 from cervixwatch.web.pages.intake_review import router as intake_review_router
 from cervixwatch.web.rate_limits import RateLimiter, per_worker_warning
+from cervixwatch.web.smart_discovery import router as smart_router
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ def create_app(
     # Routes are matched in the order included, each router's routes one by one (~2 us
     # each); the FHIR router, which integrations send most requests to, goes first. No two
     # routers share a path, so the order changes nothing else.
+    app.include_router(smart_router)  # SMART discovery, /fhir/.well-known before the catch-all
     app.include_router(fhir_history_router, prefix="/fhir")  # before the FHIR catch-all
     app.include_router(fhir_write_router, prefix="/fhir")  # before the FHIR refusals
     app.include_router(fhir_router, prefix="/fhir")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Final
 
 from cervixwatch import __version__
 from cervixwatch.app.version_meta import VERSIONED_TYPES
@@ -254,7 +254,18 @@ AUDIT_PARAMS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def capability_statement(base: str, today: dt.date) -> dict[str, Any]:
+#: How a client authenticates (`rest.security`): what works today, and no more (issue 14).
+SECURITY_DESCRIPTION: Final = (
+    "Send a CervixWatch bearer token (Authorization: Bearer <token>): a user makes one on "
+    "her account page or with `cervixwatch users token`, and it acts as that user, with her "
+    "role and care teams; the browser's sign-in cookie also works for the pages. SMART on "
+    "FHIR authorization (authorization code with PKCE, backend services) is not offered yet: "
+    "/.well-known/smart-configuration lists no grant types."
+)
+
+
+def capability_statement(base: str, today: dt.date, *, cors: bool = False) -> dict[str, Any]:
+    """`cors`: whether the server answers CORS requests (origins are configured)."""
     resources = []
     for kind in SEARCH_PARAMS:
         resource: dict[str, Any] = {"type": kind}
@@ -353,6 +364,7 @@ def capability_statement(base: str, today: dt.date) -> dict[str, Any]:
                 "write one resource: create, update (by id or by condition), delete. A "
                 "reference may be conditional (Patient?identifier=system|value): it must "
                 "match exactly one resource (none: 404; several: 412).",
+                "security": {"cors": cors, "description": SECURITY_DESCRIPTION},
                 "resource": resources,
                 "interaction": [
                     {

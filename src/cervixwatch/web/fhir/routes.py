@@ -127,7 +127,8 @@ def _refuse(path: str, allowed: str, hint: str = "") -> None:
 @allow(PUBLIC)
 def metadata(request: Request, today: TodayDep) -> Response:
     query_params(request, frozenset({"mode"}), "metadata")
-    return fhir_response(request, capability_statement(fhir_base(request), today))
+    cors = bool(request.app.state.settings.cors_origins)
+    return fhir_response(request, capability_statement(fhir_base(request), today, cors=cors))
 
 
 # --- transaction (import) ----------------------------------------------------------------------
