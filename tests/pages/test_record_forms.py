@@ -76,6 +76,10 @@ def test_every_form_has_a_label_for_each_field(browser: TestClient) -> None:
                 assert f'max="{TODAY.isoformat()}"' in tag
                 assert f'data-ga="f-{inp.name}-ga"' in tag
     scan_form = browser.get(form_url(woman.pregnancy_id, "cervical-length")).text
+    # The day of the scan starts at today (issue 13, part 6); an optional date stays empty.
+    assert f'value="{TODAY.isoformat()}"' in _input_tag(scan_form, "f-measured_on")
+    medication = browser.get(form_url(woman.pregnancy_id, "medication")).text
+    assert 'value=""' in _input_tag(medication, "f-stopped_on")
     length = _input_tag(scan_form, "f-length_mm")
     # The browser's limits are the API model's: more than 0 and at most 80 mm.
     assert 'type="number"' in length

@@ -32,7 +32,7 @@ from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep
 from cervixwatch.web.pages import forms_corrections
 from cervixwatch.web.pages.core import PageRoute, render
 from cervixwatch.web.pages.forms_context import Whose, error_summary, pregnancy_dates, whose
-from cervixwatch.web.pages.forms_fields import draw
+from cervixwatch.web.pages.forms_fields import allowed, draw
 from cervixwatch.web.pages.forms_reading import (
     Submission,
     confirmed_codes,
@@ -103,7 +103,18 @@ async def record_form(
     if principal.role != Role.CLINICIAN:
         raise HTTPException(403, "only her care team records findings and treatments")
     who = await run_in_threadpool(whose, sessions, pregnancy_id, today)
-    return _page(request, form, who, Submission({}, {}), today)
+    return _page(request, form, who, Submission(_today_in_dates(form, today), {}), today)
+
+
+def _today_in_dates(form: RecordForm, today: dt.date) -> dict[str, str]:
+    """A new form's required dates (the day of the scan, the exam ...) start at today: most
+    records are entered the day they are made (issue 13, part 6); optional ones (a stop or
+    resolution date) stay empty, unknown."""
+    return {
+        inp.name: today.isoformat()
+        for inp in form.inputs
+        if inp.widget == "date" and allowed(form.api.create, inp.model_field).required
+    }
 
 
 @router.post("/pregnancies/{pregnancy_id}/record/{kind}")
