@@ -31,7 +31,9 @@ def _uses(profile: GuidelineProfile, rule_id: str) -> list[str]:
         if rule_id in r.rule_ids
     ]
     out += [
-        "Withholds " + escape(", ".join(sorted(s.codes))) + f": {escape(s.reason)}"
+        "Withholds "
+        + escape("; ".join(RECOMMENDATION_CODES.get(code, code) for code in sorted(s.codes)))
+        + f": {escape(s.reason)}"
         for s in profile.suppressions
         if s.rule == rule_id
     ]
@@ -50,9 +52,10 @@ def rule_page(profile: GuidelineProfile, rule_id: str) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)} - CervixWatch</title>
 <link rel="stylesheet" href="/static/app.css">
+<link rel="stylesheet" href="/static/cds-rule.css">
 </head>
 <body>
-<main id="main">
+<main id="main" class="rule-page">
 <h1>{escape(title)}</h1>
 <dl>
 <dt>The source's words</dt><dd>{escape(source.words)}</dd>
