@@ -97,6 +97,7 @@ PAGES: Final[dict[str, Shown]] = {
     "worklist": Shown("clinician", "/worklist"),
     "pregnancy": Shown("clinician", "/pregnancies/{pregnancy}"),
     "pregnancy-nothing-recorded": Shown("clinician", "/pregnancies/{new}"),
+    "pregnancy-phone-report": Shown("clinician", "/pregnancies/{pregnancy}/phone-report"),
     **{
         f"record-{form.slug}": Shown("clinician", f"/pregnancies/{{pregnancy}}/record/{form.slug}")
         for form in FORMS
