@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -313,26 +314,25 @@ def read_sr(ds: Dataset, codes: DeviceCodes) -> DeviceResult:
     )
 
 
+#: Warnings are made errors while a file is read (below), which changes the process's warning
+#: filters: one file at a time (the listener reads in several threads).
+_READING = threading.Lock()
+#: What reading a broken file raises (pydicom reads elements as they are first used).
+_BROKEN = (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError, UserWarning)
+
+
 def read_sr_bytes(raw: bytes, codes: DeviceCodes) -> DeviceResult:
     """A Part 10 file (or a bare dataset, as a C-STORE gives it) as a `DeviceResult`; a file
-    that is not DICOM raises `IntakeError` ("structure")."""
-    try:
-        # What pydicom only warns of (a file cut short, a sequence never closed) is a
-        # corrupt file here: refused, not read in part.
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            ds = pydicom.dcmread(io.BytesIO(raw), force=False)
-            ds.walk(lambda _ds, _elem: None)  # every element read now, not lazily later
-    except (
-        InvalidDicomError,
-        EOFError,
-        OSError,
-        ValueError,
-        KeyError,
-        TypeError,
-        UserWarning,
-    ) as error:
-        raise _error(
-            "SR", None, f"not a readable DICOM file ({type(error).__name__})", "structure"
-        ) from None
-    return read_sr(ds, codes)
+    that is not DICOM, or is cut short, raises `IntakeError` ("structure")."""
+    # What pydicom only warns of (a file cut short, a sequence never closed) is a corrupt
+    # file here: refused, not read in part.
+    with _READING, warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            return read_sr(pydicom.dcmread(io.BytesIO(raw), force=False), codes)
+        except IntakeError:
+            raise
+        except _BROKEN as error:
+            raise _error(
+                "SR", None, f"not a readable DICOM file ({type(error).__name__})", "structure"
+            ) from None
