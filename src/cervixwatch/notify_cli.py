@@ -194,5 +194,9 @@ def escalation(
         raise _fail("escalation: give exactly one of --minutes N or --site")
     with _database(database_url) as sessions:
         notifications.set_escalation(sessions, team, minutes)
-    shown = f"after {minutes} minutes" if minutes is not None else "as the site's setting says"
+    shown = (
+        f"after {minutes} minute{'' if minutes == 1 else 's'}"
+        if minutes is not None
+        else "as the site's setting says"
+    )
     typer.echo(f"{team.strip()} escalates {shown}.")

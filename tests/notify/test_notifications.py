@@ -294,6 +294,7 @@ def test_an_unreviewed_report_is_escalated_once_and_a_reviewed_one_not(
     assert sorted(to[0] for to, _ in escalations) == sorted([TEAM_MAIL, ON_CALL_MAIL])
     text = escalations[0][1].get_payload(decode=True).decode()  # type: ignore[union-attr]
     assert "Hospital number: NTF-1006" in text
+    assert "no clinician has recorded a review of it 31 minutes after" in text
     assert f"/pregnancies/{waiting}" in text
     kinds = [(n.pregnancy_id, n.kind) for n in _rows(client, NotificationRow)]
     assert (waiting, NotificationKind.ESCALATION) in kinds

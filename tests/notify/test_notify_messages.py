@@ -30,7 +30,7 @@ def _context(kind: NotificationKind = NotificationKind.RED_FLAG_REPORT) -> Deliv
         pregnancy_id="g-1",
         patient_id="p-1",
         hospital_number="MRN-0042",
-        queued_at=QUEUED,
+        reached_at=QUEUED,
         report_reviewed=False,
         secret="s" * 40,
     )

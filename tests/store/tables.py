@@ -32,6 +32,10 @@ VERSION_TABLES = frozenset({"resource_versions", "patient_writes"})
 #: so not counted by `row_counts` either (`delete_everything` forgets them).
 COUNTER_TABLES = frozenset({"failure_counters"})
 
+#: Where care teams' notifications go (`store.notifications`): the clinic's settings, no
+#: woman's data, so not counted by `row_counts` (`delete_everything` empties them).
+NOTIFY_SETTINGS_TABLES = frozenset({"notify_contacts", "notify_team_settings"})
+
 
 def delete_everything(engine: Engine) -> None:
     """Empty every table of clinical data (children first), keeping the schema."""
@@ -47,5 +51,6 @@ def row_counts(factory: sessionmaker[Session]) -> dict[str, int]:
         return {
             t.name: session.scalar(select(func.count()).select_from(t)) or 0
             for t in Base.metadata.sorted_tables
-            if t.name not in ACCESS_TABLES | VERSION_TABLES | COUNTER_TABLES
+            if t.name
+            not in ACCESS_TABLES | VERSION_TABLES | COUNTER_TABLES | NOTIFY_SETTINGS_TABLES
         }

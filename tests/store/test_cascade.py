@@ -36,7 +36,17 @@ from cervixwatch.clinical.records import (
     SymptomReview,
 )
 from cervixwatch.knowledge import bundled_profiles
-from cervixwatch.store.models import PatientRow, RecordSource
+from cervixwatch.store import notifications as store
+from cervixwatch.store import transaction
+from cervixwatch.store.accounts import team_by_name
+from cervixwatch.store.models import (
+    NotificationKind,
+    NotifyChannel,
+    NotifyContactRow,
+    PatientRow,
+    RecordSource,
+    SymptomReportRow,
+)
 from cervixwatch.store.records import PatientFields
 from tests.store.tables import row_counts
 
@@ -72,6 +82,36 @@ EVERYTHING = PregnancyRecords(
 )
 
 
+def _notified(factory: sessionmaker[Session], pregnancy_id: str) -> None:
+    """A red-flag report of hers notified to her team, and a delivery of it tried once."""
+    with transaction(factory) as session:
+        report = SymptomReportRow(
+            pregnancy_id=pregnancy_id,
+            reported_on=DAY,
+            present=["bleeding"],
+            absent=[],
+            source=RecordSource.FORM,
+        )
+        session.add(report)
+        team = team_by_name(session, "Care team")
+        assert team is not None
+        contact = store.same_contact(session, team.id, NotifyChannel.EMAIL, "team@h.test")
+        if contact is None:
+            contact = NotifyContactRow(
+                team_id=team.id, channel=NotifyChannel.EMAIL, address="team@h.test"
+            )
+            session.add(contact)
+        session.flush()
+        now = dt.datetime.now(dt.UTC)
+        [notification] = [
+            store.add_notification(
+                session, NotificationKind.RED_FLAG_REPORT, report, "-", [contact], now
+            )
+        ]
+        [delivery] = store.deliveries_of(session, notification.id)
+        store.add_attempt(session, delivery.id, now, sent=False, detail="HTTP 500")
+
+
 def test_deleting_a_patient_deletes_all_her_data(factory: sessionmaker[Session]) -> None:
     profiles = bundled_profiles()
     kept = write_records(
@@ -87,6 +127,7 @@ def test_deleting_a_patient_deletes_all_her_data(factory: sessionmaker[Session])
     )
     for woman in (kept, written):
         assign_patient(factory, "Care team", woman.patient_id)
+        _notified(factory, woman.pregnancy_id)
     with_both = row_counts(factory)
     assert all(count >= 1 for count in with_both.values()), with_both
 

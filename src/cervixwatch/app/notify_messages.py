@@ -51,8 +51,12 @@ def _when(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _minutes(n: int) -> str:
+    return "1 minute" if n == 1 else f"{n} minutes"
+
+
 def _minutes_waiting(context: DeliveryContext, now: dt.datetime) -> int:
-    return max(0, int((now - context.queued_at).total_seconds() // 60))
+    return max(0, int((now - context.reached_at).total_seconds() // 60))
 
 
 def email_message(
@@ -68,21 +72,22 @@ def email_message(
     if context.kind is NotificationKind.ESCALATION:
         opening = (
             "ESCALATION. A woman under your care team's care reported a red-flag symptom, and "
-            f"no clinician has recorded a review of it {_minutes_waiting(context, now)} "
-            "minutes after it reached CervixWatch."
+            f"no clinician has recorded a review of it {_minutes(_minutes_waiting(context, now))} "
+            "after it reached CervixWatch."
         )
     else:
         opening = "A woman under your care team's care has reported a red-flag symptom."
+    # One paragraph a line: the mail reader wraps them to its width.
     message.set_content(
         f"{opening}\n"
         "Her report stays urgent on the worklist until a clinician records a review of it.\n"
         "\n"
         f"Hospital number: {number}\n"
-        f"Reached CervixWatch: {_when(context.queued_at)}\n"
+        f"Reached CervixWatch: {_when(context.reached_at)}\n"
         f"Her pregnancy: {pregnancy_url(base_url, context.pregnancy_id)}\n"
         "\n"
-        "Sign in to read the report and record your review. This message holds no clinical\n"
-        "details.\n"
+        "Sign in to read the report and record your review. "
+        "This message holds no clinical details.\n"
         "\n"
         f"CervixWatch notification {context.notification_id}\n"
     )
@@ -98,7 +103,7 @@ def webhook_payload(context: DeliveryContext, base_url: str, now: dt.datetime) -
         "pregnancy_id": context.pregnancy_id,
         "hospital_number": context.hospital_number,
         "url": pregnancy_url(base_url, context.pregnancy_id),
-        "queued_at": context.queued_at.astimezone(dt.UTC).isoformat(),
+        "reached_at": context.reached_at.astimezone(dt.UTC).isoformat(),
         "minutes_waiting": _minutes_waiting(context, now),
         "text": SUBJECTS[context.kind].removeprefix("CervixWatch").lstrip(": "),
     }

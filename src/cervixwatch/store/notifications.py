@@ -82,9 +82,8 @@ def set_escalation_minutes(session: Session, team_id: str, minutes: int | None) 
 
 def team_names(session: Session) -> dict[str, str]:
     """{team id: name} of every care team."""
-    return {
-        team_id: name for team_id, name in session.execute(select(CareTeamRow.id, CareTeamRow.name))
-    }
+    rows = session.execute(select(CareTeamRow.id, CareTeamRow.name)).all()
+    return {row.id: row.name for row in rows}
 
 
 # --- queueing -----------------------------------------------------------------------------------
@@ -294,7 +293,8 @@ class DeliveryContext:
     pregnancy_id: str
     patient_id: str
     hospital_number: str | None
-    queued_at: dt.datetime
+    #: When the report reached CervixWatch: its first (red-flag) notification was queued.
+    reached_at: dt.datetime
     report_reviewed: bool
     secret: str | None
 
@@ -312,6 +312,12 @@ def delivery_context(session: Session, delivery: NotificationDeliveryRow) -> Del
             )
         )
     )
+    first = session.scalar(
+        select(NotificationRow.created_at).where(
+            NotificationRow.symptom_report_id == notification.symptom_report_id,
+            NotificationRow.kind == NotificationKind.RED_FLAG_REPORT,
+        )
+    )
     secret = None
     if delivery.contact_id is not None:
         found = session.get(NotifyContactRow, delivery.contact_id)
@@ -323,7 +329,7 @@ def delivery_context(session: Session, delivery: NotificationDeliveryRow) -> Del
         pregnancy_id=notification.pregnancy_id,
         patient_id=notification.patient_id,
         hospital_number=hospital_number,
-        queued_at=notification.created_at,
+        reached_at=first or notification.created_at,
         report_reviewed=reviewed,
         secret=secret,
     )
