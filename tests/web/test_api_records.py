@@ -25,6 +25,8 @@ class Kind:
     update: dict[str, Any]
     #: What the record reads as after `create`, where it differs from what was sent.
     read_as: dict[str, Any] = field(default_factory=dict)
+    #: The plausibility warnings its writes confirm (`?confirm=`, issue 13, part 3).
+    confirm: tuple[str, ...] = ()
 
 
 KINDS = [
@@ -115,6 +117,8 @@ KINDS = [
         "pregnancies",
         {"removed_on": YESTERDAY.isoformat()},
         {"removed_on": TODAY.isoformat()},
+        # Alone, with no placement recorded: a warning, confirmed.
+        confirm=("cerclage-removal-without-placement",),
     ),
     Kind(
         "medications",
@@ -149,7 +153,8 @@ def test_create_read_list_update_delete(client: TestClient, kind: Kind) -> None:
     owner_id = patient_id if kind.owner == "patients" else pregnancy_id
     collection = f"/api/{kind.owner}/{owner_id}/{kind.collection}"
 
-    response = client.post(collection, json=kind.create)
+    confirmed = {"confirm": list(kind.confirm)}
+    response = client.post(collection, params=confirmed, json=kind.create)
     created = ok(response, 201)
     assert response.headers["location"].endswith(f"/api/{kind.collection}/{created['id']}")
     _same(created, {**kind.create, **kind.read_as})
@@ -163,7 +168,7 @@ def test_create_read_list_update_delete(client: TestClient, kind: Kind) -> None:
     assert ok(client.get(one)) == record
     assert ok(client.get(collection)) == [record]
 
-    updated = ok(client.patch(one, json=kind.update))
+    updated = ok(client.patch(one, params=confirmed, json=kind.update))
     _same(updated, kind.update)
     unchanged = {k: v for k, v in record.items() if k not in kind.update}
     assert {k: updated[k] for k in unchanged} == unchanged
