@@ -53,7 +53,7 @@ from cervixwatch.cohort import DEFAULT_SEED, cohort_bundle, cohort_patient
 ISSUER = "https://ehr.bench.example.org"
 SERVICE = "/cds-services/cervixwatch-patient-view"
 TARGET_P99_MS = 150.0
-STARTUP_SECONDS = 60
+STARTUP_SECONDS = 180
 SEARCHES = {
     "observations": "Observation",
     "conditions": "Condition",

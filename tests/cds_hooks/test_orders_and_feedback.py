@@ -105,6 +105,13 @@ def test_17ohpc_and_a_contraindicated_cerclage_are_warned_against(
         order_request("order-sign", [cerclage_order("303")], intact),
     )
     assert cards == []
+    # An order-sign request without its draft orders is refused, naming the field.
+    body = order_request("order-sign", [], intact)
+    del body["context"]["draftOrders"]
+    path = "/cds-services/cervixwatch-order-sign"
+    refused = cds.post(path, json=body, headers=auth(signed(ehr_key, BASE + path)))
+    assert refused.status_code == 400
+    assert "draftOrders" in refused.json()["detail"]
 
 
 def test_feedback_is_stored_audited_and_reported(cds: TestClient, ehr_key: ECKey) -> None:

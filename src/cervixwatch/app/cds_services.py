@@ -32,6 +32,7 @@ from cervixwatch.app.clinic_settings import chosen, read_settings
 from cervixwatch.clinical.assessment import assess
 from cervixwatch.clinical.guidelines import GuidelineProfile
 from cervixwatch.interop.cds_orders import draft_orders
+from cervixwatch.interop.fhir_values import BundleError
 from cervixwatch.knowledge import bundled_evidence
 from cervixwatch.store import transaction
 from cervixwatch.store.audit import AuditEntry, append
@@ -147,7 +148,10 @@ def answer_hook(
         selections = context.get("selections") if call.service.hook == "order-select" else None
         if call.service.hook == "order-select" and not isinstance(selections, list):
             raise BadHookRequest("context.selections: required, a list of Type/id")
-        orders = draft_orders(context.get("draftOrders"), selections)
+        try:
+            orders = draft_orders(context.get("draftOrders"), selections)
+        except BundleError as error:  # the request's own context, not the EHR's records
+            raise BadHookRequest(str(error)) from None
     access = fhir_access(call.body, call.fetch_timeout_seconds)
     cards: list[dict[str, Any]] = []
     if orders is None or orders:  # no order of ours to judge: nothing to read
