@@ -167,3 +167,12 @@ def test_feedback_is_stored_audited_and_reported(cds: TestClient, ehr_key: ECKey
     assert item["rules"]
     _, clinician = make_user(cds, Role.CLINICIAN)
     assert cds.get("/api/cds-hooks/feedback", headers=bearer(clinician)).status_code == 403
+    # The audit log shows the EHR's requests, in the API and as FHIR AuditEvents.
+    log = cds.get("/api/audit-events", params={"action": "cds-feedback"}, headers=bearer(token))
+    assert log.status_code == 200, log.text
+    assert {(e["actor_role"], e["status"]) for e in log.json()["items"]} == {
+        ("ehr", 200),
+        ("ehr", 400),
+    }
+    events = cds.get("/fhir/AuditEvent", headers=bearer(token))
+    assert events.status_code == 200, events.text
