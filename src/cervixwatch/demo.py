@@ -20,6 +20,7 @@ from cervixwatch import serving
 from cervixwatch.clinical.assessment import assess
 from cervixwatch.cohort import iter_cohort, load_cohort, patient_count, write_bundle_files
 from cervixwatch.cohort import write_ndjson as write_cohort_ndjson
+from cervixwatch.cohort.bulk import write_bulk
 from cervixwatch.interop.fhir_bundle import read_bundle
 from cervixwatch.knowledge import bundled_evidence, bundled_profiles, load_profiles
 from cervixwatch.settings import Settings
@@ -39,10 +40,19 @@ def _shown(url: str) -> str:
 
 
 def write_demo_files(
-    out: Path, patients: int, seed: int, reference: dt.date, *, ndjson: bool = False
+    out: Path,
+    patients: int,
+    seed: int,
+    reference: dt.date,
+    *,
+    ndjson: bool = False,
+    bulk: bool = False,
 ) -> Path:
-    """The cohort as FHIR Bundles in `out`: one file per woman, or one NDJSON file."""
+    """The cohort in `out`: FHIR Bundles, one file per woman, or one NDJSON file of them; or
+    (`bulk`) a Bulk Data export, one NDJSON file per resource type and a manifest."""
     cohort = iter_cohort(patients, seed, reference)
+    if bulk:
+        return write_bulk(cohort, out, reference)
     if ndjson:
         path = out / "demo-cohort.ndjson"
         write_cohort_ndjson(cohort, path)

@@ -21,12 +21,13 @@ from rich.console import Console
 
 from cervixwatch import demo as demo_module
 from cervixwatch.audit_cli import audit_app, backup_command, restore_command
-from cervixwatch.clinic_cli import clinic_app
 from cervixwatch.cli import KnowledgeOption, choose_profiles, fail, parse_as_of
+from cervixwatch.clinic_cli import clinic_app
 from cervixwatch.cohort import DEFAULT_SEED
 from cervixwatch.intake_cli import dicom_listen, hl7_listen
 from cervixwatch.knowledge import BUNDLED_PROFILES
 from cervixwatch.notify_cli import notify_app
+from cervixwatch.population_cli import population_app
 from cervixwatch.settings import Settings, get_settings
 from cervixwatch.store.commands import db_app
 from cervixwatch.users_cli import demo_accounts, users_app
@@ -59,6 +60,14 @@ def demo_data(
     ndjson: Annotated[
         bool, typer.Option("--ndjson", help="With --out: one NDJSON file of Bundles.")
     ] = False,
+    bulk: Annotated[
+        bool,
+        typer.Option(
+            "--bulk",
+            help="With --out: a Bulk Data export (one NDJSON file per resource type and a "
+            "manifest), written a woman at a time.",
+        ),
+    ] = False,
     db: Annotated[bool, typer.Option("--db", help="Load the cohort into the database.")] = False,
     database_url: DatabaseUrlOption = None,
     if_empty: Annotated[
@@ -68,14 +77,18 @@ def demo_data(
     """Make a SYNTHETIC demo cohort: FHIR Bundles (--out DIR) or rows in the database (--db)."""
     if (out is None) == (not db):
         raise fail("demo-data: give exactly one of --out DIR or --db")
-    if ndjson and out is None:
-        raise fail("demo-data: --ndjson needs --out DIR")
+    if (ndjson or bulk) and out is None:
+        raise fail("demo-data: --ndjson and --bulk need --out DIR")
+    if ndjson and bulk:
+        raise fail("demo-data: give --ndjson or --bulk, not both")
     if if_empty and not db:
         raise fail("demo-data: --if-empty needs --db")
     reference = parse_as_of(as_of)
     console = Console(highlight=False, stderr=True)
     if out is not None:
-        written = demo_module.write_demo_files(out, patients, seed, reference, ndjson=ndjson)
+        written = demo_module.write_demo_files(
+            out, patients, seed, reference, ndjson=ndjson, bulk=bulk
+        )
         console.print(
             f"Wrote {patients} synthetic patients (seed {seed}, as of {reference}) to {written}"
         )
@@ -180,6 +193,7 @@ service_app.add_typer(users_app, name="users")
 service_app.add_typer(audit_app, name="audit")
 service_app.add_typer(notify_app, name="notify")
 service_app.add_typer(clinic_app, name="clinic")
+service_app.add_typer(population_app, name="population")
 service_app.command("backup")(backup_command)
 service_app.command("restore")(restore_command)
 service_app.command("dicom-listen")(dicom_listen)

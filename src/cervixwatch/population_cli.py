@@ -1,0 +1,105 @@
+"""`cervixwatch population run`: a Bulk Data export assessed woman by woman, written as
+Parquet (issue 15, part 2; `app.population`).
+
+Exit status 0 when done; 2 with one line on stderr naming the option or the file for bad
+input. The summary printed holds counts and paths, never patient data.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from cervixwatch.app.population import run_population
+from cervixwatch.cli import KnowledgeOption, choose_profiles, fail, parse_as_of
+from cervixwatch.knowledge import BUNDLED_PROFILES
+
+population_app = typer.Typer(
+    help="Population audit: assess a whole registry's pregnancies from a Bulk Data export.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+class Engine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+@population_app.command("run")
+def run(
+    source: Annotated[
+        Path,
+        typer.Option(
+            "--input",
+            help="A Bulk Data export: its manifest.json, the directory holding it, or a "
+            "directory of <ResourceType>.ndjson files.",
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory for assessments.parquet.", file_okay=False)
+    ],
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Assess as of this date (YYYY-MM-DD; default today)."),
+    ] = None,
+    engine: Annotated[Engine, typer.Option("--engine", help="Where the run happens.")] = (
+        Engine.duckdb
+    ),
+    guideline: Annotated[
+        str, typer.Option("--guideline", "-g", help="acog, nice, another loaded profile, or all.")
+    ] = "all",
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Assessing processes (default: one per CPU)."),
+    ] = None,
+    knowledge: KnowledgeOption = BUNDLED_PROFILES,
+) -> None:
+    """Assess every woman's pregnancy in a Bulk Data export with the same `assess` as the
+    app, and write one Parquet row per pregnancy per guideline profile."""
+    if engine is Engine.spark:
+        raise fail(
+            "population run: --engine spark is not built yet; use --engine duckdb (the default)"
+        )
+    day = parse_as_of(as_of)
+    profiles = choose_profiles(guideline, knowledge)
+    console = Console(highlight=False, stderr=True)
+    with Progress(
+        TextColumn("assessing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("women"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task("assessing", total=None)
+        try:
+            result = run_population(
+                source,
+                out,
+                day,
+                profiles,
+                knowledge=knowledge,
+                workers=workers,
+                progress=lambda done: bar.update(task, completed=done),
+            )
+        except ValueError as error:
+            raise fail(f"population run: {error}") from None
+    console.print(
+        f"Assessed {result.women:,} women as of {day} in {result.seconds:.1f} s: "
+        f"{result.rows:,} rows ({len(profiles)} profile(s)) in {result.parquet}"
+    )
+    if result.refused:
+        console.print(
+            f"{result.refused:,} women's data was refused by the reader: their rows say why "
+            "(column `error`)."
+        )
+    if result.not_about_a_woman:
+        console.print(f"{result.not_about_a_woman:,} resources named no woman and were left out.")
