@@ -380,3 +380,60 @@ def test_the_server_delivers_by_itself(engine: Any, smtp: SmtpServer) -> None:
             assert [to for to, _ in smtp.mailbox.received()] == [[TEAM_MAIL]]
     finally:
         delete_everything(engine)
+
+
+def test_the_mail_server_is_logged_in_to_when_credentials_are_set(
+    client: TestClient, config: NotifyConfig
+) -> None:
+    """A server that offers a login gets the configured one (AUTH over the test server's
+    plain connection: STARTTLS is the default in production, off here for want of a
+    certificate the client would trust); a wrong password is a failed attempt."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    from tests.notify.conftest import Mailbox, free_port
+
+    def authenticate(
+        _server: Any, _session: Any, _envelope: Any, _mechanism: str, data: Any
+    ) -> AuthResult:
+        good = isinstance(data, LoginPassword) and (data.login, data.password) == (
+            b"cervixwatch",
+            b"mail-password",
+        )
+        return AuthResult(success=good)
+
+    mailbox = Mailbox()
+    port = free_port()
+    server = Controller(
+        mailbox,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticate,
+        auth_require_tls=False,
+    )
+    server.start()
+    try:
+        notifications.add_contact(_sessions(client), TEAM, NotifyChannel.EMAIL, TEAM_MAIL)
+        _, pregnancy_id = woman(client, "NTF-5001")
+        _report(client, pregnancy_id, "bleeding")
+        wrong = NotifyConfig(
+            **{
+                **_fields(config),
+                "smtp_port": port,
+                "smtp_username": "cervixwatch",
+                "smtp_password": "not-it",
+                "retry_seconds": 0.001,
+            }
+        )
+        assert dispatch(client, wrong).retrying == 1
+        assert mailbox.received() == []
+        time.sleep(0.01)
+        right = NotifyConfig(**{**_fields(wrong), "smtp_password": "mail-password"})
+        assert dispatch(client, right).sent == 1
+        assert [to for to, _ in mailbox.received()] == [[TEAM_MAIL]]
+        attempts = _rows(client, NotificationAttemptRow)
+        # Refused (535, or the connection closed after the refused mechanisms).
+        assert [a.sent for a in attempts] == [False, True]
+        assert (attempts[0].detail or "").startswith("SMTP")
+    finally:
+        server.stop()
