@@ -26,11 +26,15 @@ from cervixwatch.app.reassessing import Profiles
 from cervixwatch.interop.device_result import Channel, device_intake
 from cervixwatch.interop.intake import IntakeError
 from cervixwatch.store import transaction
-from cervixwatch.store.accounts import visible_patient_ids
+from cervixwatch.store.accounts import in_scope
 from cervixwatch.store.audit import AuditEntry
 from cervixwatch.store.audit import append as append_audit_entry
-from cervixwatch.store.identity import hospital_number_owner
-from cervixwatch.store.models import DeviceMessageRow, DeviceMessageStatus, RecordSource
+from cervixwatch.store.models import (
+    DeviceMessageRow,
+    DeviceMessageStatus,
+    PatientRow,
+    RecordSource,
+)
 
 __all__ = ["WaitingReport", "discard", "match", "waiting"]
 
@@ -102,20 +106,30 @@ def discard(
         append_audit_entry(session, audit)
 
 
-def _woman(
-    sessions: sessionmaker[Session], hospital_number: str, local_system: str, scope: Scope
-) -> str:
+def _woman(sessions: sessionmaker[Session], hospital_number: str, scope: Scope) -> str:
+    """The woman of `scope`'s care teams whose hospital number, as the pages show it, is
+    `hospital_number` (`PatientRow.hospital_number`: her number of the installation's system,
+    else her medical record number)."""
     number = hospital_number.strip()
     if not number:
         raise InvalidField("hospital_number", "enter her hospital number")
     with sessions() as session:
-        owner = hospital_number_owner(session, number, local_system)
-        if owner is None or owner not in visible_patient_ids(session, scope):
-            raise InvalidField(
-                "hospital_number",
-                "no woman under your care teams has this hospital number",
+        owners = session.scalars(
+            select(PatientRow.id).where(
+                PatientRow.hospital_number == number, in_scope(PatientRow.id, scope)
             )
-        return owner
+        ).all()
+    if not owners:
+        raise InvalidField(
+            "hospital_number", "no woman under your care teams has this hospital number"
+        )
+    if len(owners) > 1:
+        raise InvalidField(
+            "hospital_number",
+            f"{len(owners)} women under your care teams show this hospital number; "
+            "match the report from her own record instead",
+        )
+    return owners[0]
 
 
 def match(
@@ -131,12 +145,12 @@ def match(
     user_id: str,
     audit: AuditEntry,
 ) -> tuple[str, str]:
-    """Store a waiting report for the woman with `hospital_number` (of the installation's
-    system, under one of `scope`'s care teams) through the import use case; its id. Raises
+    """Store a waiting report for the woman with `hospital_number` (as the pages show it,
+    under one of `scope`'s care teams) through the import use case. Raises
     `InvalidField` (no such woman), `NotFound` (not waiting) or `Conflict` (it cannot be
     applied to her: a date outside her pregnancy), nothing written then. Returns her id and
     her pregnancy's."""
-    patient_id = _woman(sessions, hospital_number, local_system, scope)
+    patient_id = _woman(sessions, hospital_number, scope)
     with sessions() as session:
         row = _waiting_row(session, report_id)
         channel: Channel = "hl7v2" if row.channel.value == "hl7v2" else "dicom-sr"
