@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from cervixwatch.app.cds_cards import RULES_KEY, override_reasons, rule_url, short
+from cervixwatch.app.cds_cards import RULES_KEY, SUMMARY_MAX, override_reasons, rule_url, short
 from cervixwatch.clinical.assessment import Assessment
 from cervixwatch.clinical.facts import FactValue
 from cervixwatch.clinical.guidelines import RECOMMENDATION_CODES, GuidelineProfile
@@ -49,7 +49,7 @@ def _card(
     profile: GuidelineProfile,
     rule: str,
     rule_ids: Sequence[str],
-    summary: str,
+    summary: tuple[str, str, str],
     words: str,
     facts: Mapping[str, Any],
     records: PregnancyRecords,
@@ -72,7 +72,10 @@ def _card(
         detail += ["", "Facts:"] + [f"- {w}" for w in described]
     return {
         "uuid": str(uuid.uuid4()),
-        "summary": short(summary),
+        # The words are cut to fit, never the order's name or the rule (< 140 characters).
+        "summary": summary[0]
+        + short(summary[1], SUMMARY_MAX - len(summary[0] + summary[2]))
+        + summary[2],
         "indicator": "warning",
         "detail": "\n".join(detail),
         "source": {
@@ -86,7 +89,7 @@ def _card(
         },
         "suggestions": [
             {
-                "label": f"Remove the draft order of {ORDER_LABELS[order.kind].lower()}",
+                "label": f"Remove the draft order ({ORDER_LABELS[order.kind]})",
                 "uuid": str(uuid.uuid4()),
                 "isRecommended": True,
                 "actions": [
@@ -127,7 +130,7 @@ def order_cards(
                             profile=profile,
                             rule=rule.rule,
                             rule_ids=rule.rule_ids,
-                            summary=f"Do not order {label}: {rule.summary} ({rule.rule})",
+                            summary=(f"{label} ordered: ", rule.summary, f" ({rule.rule})"),
                             words=rule.summary,
                             facts={},
                             code=STOP_17OHPC,
@@ -163,7 +166,7 @@ def order_cards(
                         profile=profile,
                         rule=suppression.rule,
                         rule_ids=(suppression.rule,),
-                        summary=f"{label} ordered: {reason} ({suppression.rule})",
+                        summary=(f"{label} ordered: ", reason, f" ({suppression.rule})"),
                         words=reason,
                         facts=fired_facts,
                         code=next(iter(sorted(suppression.codes & codes))),

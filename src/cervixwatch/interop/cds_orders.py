@@ -31,7 +31,7 @@ CODES_ORDERED: Final[Mapping[OrderedKind, frozenset[str]]] = {
 #: What a card calls each kind of order.
 ORDER_LABELS: Final[Mapping[OrderedKind, str]] = {
     "vaginal-progesterone": "Vaginal progesterone",
-    "hydroxyprogesterone-caproate": "17-OHPC (hydroxyprogesterone caproate)",
+    "hydroxyprogesterone-caproate": "17-OHPC",
     "cerclage": "Cervical cerclage",
 }
 _MEDICATION_KINDS: Final[Mapping[Medication, OrderedKind]] = {
