@@ -37,6 +37,7 @@ import json
 import multiprocessing
 import os
 import random
+import re
 import secrets
 import sys
 import time
@@ -129,19 +130,38 @@ def set_up(url: str, sample: int, seed: int) -> tuple[str, str, list[str]]:
 
 
 def sign_in(port: int, password: str) -> str:
-    """Sign in through the form, as a browser does: the session cookie ("name=value")."""
-    body = urllib.parse.urlencode({"username": USERNAME, "password": password}).encode()
+    """Sign in through the form, as a browser does: the page first (its pre-session cookie and
+    the form's token: login CSRF, issue 12), then the form. The session cookie ("name=value")."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
+        connection.request("GET", "/sign-in")
+        page = connection.getresponse()
+        html = page.read().decode()
+        pre_session = (page.getheader("Set-Cookie") or "").split(";", 1)[0]
+        found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+        if page.status != 200 or not found or not pre_session:
+            raise SystemExit(f"the sign-in page gave no form token: {page.status}")
+        form = {"csrf_token": found.group(1), "username": USERNAME, "password": password}
         connection.request(
             "POST",
             "/sign-in",
-            body=body,
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            body=urllib.parse.urlencode(form).encode(),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": pre_session,
+            },
         )
         response = connection.getresponse()
         response.read()
-        cookie = response.getheader("Set-Cookie") or ""
+        # The session's cookie (`web.access.SESSION_COOKIE`); the pre-session one is not it.
+        cookie = next(
+            (
+                value.split(";", 1)[0]
+                for name, value in response.getheaders()
+                if name.lower() == "set-cookie" and value.startswith("cw_session=")
+            ),
+            "",
+        )
         if response.status != 303 or not cookie:
             raise SystemExit(f"signing in failed: {response.status}")
         return cookie.split(";", 1)[0]
