@@ -125,7 +125,7 @@ def test_keyboard_alone_reaches_a_pregnancy_from_the_worklist(
     page.keyboard.press("Enter")
     page.wait_for_url("**/worklist")
 
-    tab_to(page, "table.worklist a", limit=60)
+    tab_to(page, "table.worklist tbody a", limit=60)
     expect(page.locator(":focus")).to_have_text("Kowalczyk")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/pregnancies/[^/]+$"))
@@ -142,7 +142,7 @@ def test_the_worklist_finds_her_by_hospital_number(clinician: Page, live: LiveSe
     live.seed("CW-S-778", at("25+0"), family_name="Takahashi")
     page = clinician
     page.goto("/worklist")
-    page.get_by_label("Name or hospital number").fill("CW-S-777")
+    page.get_by_label("Name, hospital or NHS no., date of birth").fill("CW-S-777")
     expect(row_of(page, "Takahashi")).to_have_count(0)
     expect(row_of(page, "Svensson")).to_have_count(1)
     expect(page.get_by_role("status")).to_contain_text("1 active pregnancy")

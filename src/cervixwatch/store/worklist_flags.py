@@ -12,8 +12,9 @@ and 5): nothing here decides anything clinical, it reads what `assess` decided.
 - the rank the worklist is ordered by (docs/clinical-interpretations.md, I-W-1):
   0 a red-flag symptom reported and not yet reviewed (bleeding, fluid, contractions, fever:
   "immediate assessment", TRI-05), 1 an urgent exam finding (TRI-06), 2 other urgent
-  symptoms (same-day, TRI-05), 3 something overdue (a scan, a removal, any task: CD-05),
-  4 a scan or a removal due now, 5 the rest.
+  symptoms (same-day, TRI-05), 3 a cerclage whose removal is overdue (RCOG75-10: before
+  labour, at 36+1-37+0), 4 anything else overdue (a scan, any task: CD-05), 5 a scan or a
+  removal due now, 6 the rest.
 """
 
 from __future__ import annotations
@@ -32,7 +33,15 @@ REMOVAL_CODE: Final = "remove-cerclage"
 #: Facts of an exam that make `urgent-evaluation` fire (TRI-06); their names as the rule's
 #: fired facts give them.
 EXAM_FACTS: Final = frozenset({"membranes_exposed", "dilation_cm"})
-RANK_RED_FLAG, RANK_EXAM, RANK_SYMPTOMS, RANK_OVERDUE, RANK_DUE, RANK_REST = range(6)
+(
+    RANK_RED_FLAG,
+    RANK_EXAM,
+    RANK_SYMPTOMS,
+    RANK_REMOVAL_OVERDUE,
+    RANK_OVERDUE,
+    RANK_DUE,
+    RANK_REST,
+) = range(7)
 
 
 def _urgent_kind(assessment: Assessment) -> str | None:
@@ -70,7 +79,9 @@ def _removal(assessment: Assessment) -> str | None:
 def _rank(kind: str | None, overdue: bool, scan_status: str | None, removal: str | None) -> int:
     if kind is not None:
         return {"red-flag": RANK_RED_FLAG, "exam": RANK_EXAM}.get(kind, RANK_SYMPTOMS)
-    if overdue or removal == "overdue":
+    if removal == "overdue":
+        return RANK_REMOVAL_OVERDUE
+    if overdue:
         return RANK_OVERDUE
     if scan_status == "due" or removal == "due":
         return RANK_DUE

@@ -57,8 +57,10 @@ def cell(value: object) -> str:
 
 def _actions(row: Row) -> str:
     return "; ".join(
-        f"{guideline}: " + ", ".join(a.label + (" (overdue)" if a.overdue else "") for a in acts)
-        for guideline, acts in row.actions
+        a.label
+        + (" (overdue)" if a.overdue else "")
+        + (f" [{', '.join(a.guidelines)} only]" if a.guidelines else "")
+        for a in row.actions
     )
 
 

@@ -63,6 +63,11 @@ def guideline_name(profiles: Mapping[str, GuidelineProfile], guideline: str) -> 
     return profile.title.split(" (")[0] if profile is not None else guideline.upper()
 
 
+def guideline_short_name(profiles: Mapping[str, GuidelineProfile], guideline: str) -> str:
+    """ "ACOG" from "ACOG/SMFM (United States)": where a row names who gives an action."""
+    return guideline_name(profiles, guideline).split("/")[0]
+
+
 def ga_words(ga: GestationalAge) -> str:
     """ "19 weeks 3 days", for screen readers beside "19+3"."""
     return f"{ga.weeks} week{'s' * (ga.weeks != 1)} {ga.days} day{'s' * (ga.days != 1)}"
@@ -91,10 +96,13 @@ class Length:
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    """A task that needs doing, as the row says it."""
+    """A task that needs doing, as the row says it, once however many guidelines give it:
+    overdue if any of them says so, with the guidelines that give it when not every guideline
+    shown does (empty: all of them)."""
 
     label: str
     overdue: bool
+    guidelines: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +132,15 @@ class Row:
     flags: list[tuple[str, str]]
     #: Her latest symptom report: "2026-12-06 14:05" (or the day alone when no time is known).
     last_report: str | None
-    #: (guideline name, [actions]) per guideline with an action, in the profiles' order.
-    actions: list[tuple[str, list[Action]]]
+    #: The actions that need doing, each once, in the order the guidelines give them.
+    actions: list[Action]
+
+    @property
+    def marking(self) -> str:
+        """The row's class: urgent, else overdue (a scan or any action), else none."""
+        if self.urgent:
+            return "row-urgent"
+        return "row-overdue" if self.overdue or any(a.overdue for a in self.actions) else ""
 
 
 def _length(mm: float | None, on: dt.date | None) -> Length | None:
@@ -155,18 +170,19 @@ def _flags(line: WorklistLine) -> list[tuple[str, str]]:
     return flags
 
 
-def _actions(
-    line: WorklistLine, profiles: Mapping[str, GuidelineProfile]
-) -> list[tuple[str, list[Action]]]:
+def _actions(line: WorklistLine, profiles: Mapping[str, GuidelineProfile]) -> list[Action]:
     stored = line.entry.actions or {}
     order = [g for g in profiles if g in stored] + sorted(g for g in stored if g not in profiles)
+    by_code: dict[str, tuple[bool, list[str]]] = {}
+    for g in order:
+        for task in stored[g]:
+            overdue, givers = by_code.setdefault(task["code"], (False, []))
+            givers.append(guideline_short_name(profiles, g))
+            by_code[task["code"]] = (overdue or task["state"] == "overdue", givers)
+    everyone = len(profiles)
     return [
-        (
-            guideline_name(profiles, g),
-            [Action(code_label(a["code"]), a["state"] == "overdue") for a in stored[g]],
-        )
-        for g in order
-        if stored[g]
+        Action(code_label(code), overdue, () if len(givers) >= everyone else tuple(givers))
+        for code, (overdue, givers) in by_code.items()
     ]
 
 
