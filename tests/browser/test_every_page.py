@@ -95,6 +95,7 @@ PAGES: Final[dict[str, Shown]] = {
     "sign-in": Shown(None, "/sign-in"),
     "set-password": Shown(None, "/set-password"),
     "worklist": Shown("clinician", "/worklist"),
+    "intake-review": Shown("clinician", "/intake/review"),
     "pregnancy": Shown("clinician", "/pregnancies/{pregnancy}"),
     "pregnancy-nothing-recorded": Shown("clinician", "/pregnancies/{new}"),
     "pregnancy-phone-report": Shown("clinician", "/pregnancies/{pregnancy}/phone-report"),
