@@ -7,6 +7,7 @@ where each care team's go (issue 13, part 1; docs/deployment.md, "Notifications"
     cervixwatch notify contact-add TEAM ...   an e-mail address or a webhook (its secret asked for)
     cervixwatch notify contact-remove TEAM ID
     cervixwatch notify escalation TEAM --minutes N | --site
+    cervixwatch notify deliveries [--limit N] the newest deliveries and how they went
 
 A webhook's secret is never a command-line argument (it would stay in the shell's history and
 the process list): it is asked for, hidden, or read from standard input with --secret-stdin,
@@ -49,6 +50,7 @@ DatabaseUrlOption = Annotated[
 TeamArgument = Annotated[str, typer.Argument(help="The care team's name.")]
 
 _OPTION_OF = {
+    "limit": "--limit",
     "address": "--email/--webhook",
     "secret": "secret",
     "escalate_after_minutes": "--minutes",
@@ -200,3 +202,21 @@ def escalation(
         else "as the site's setting says"
     )
     typer.echo(f"{team.strip()} escalates {shown}.")
+
+
+@notify_app.command("deliveries")
+def deliveries(
+    limit: Annotated[int, typer.Option("--limit", help="How many, newest first.")] = 20,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """The newest deliveries and how they went (ids, never a name or a clinical value)."""
+    with _database(database_url) as sessions:
+        found = notifications.recent_deliveries(sessions, limit)
+    for d in found:
+        when = d.sent_at or d.next_attempt_at
+        shown = f" {when:%Y-%m-%d %H:%M} UTC" if when is not None else ""
+        error = f" ({d.last_error})" if d.last_error else ""
+        typer.echo(
+            f"{d.id}  notification {d.notification_id} {d.kind.value}  {d.channel.value} "
+            f"{d.recipient}  {d.status.value}{shown}  attempts {d.attempts}{error}"
+        )

@@ -166,5 +166,41 @@ def test_the_command_line_manages_contacts_and_delivers_once(
     once = _notify(engine, "--once")
     assert once.exit_code == 0, once.output
     assert "sent 2" in once.stdout
+    listed_deliveries = _notify(engine, "deliveries")
+    assert listed_deliveries.exit_code == 0, listed_deliveries.output
+    assert listed_deliveries.stdout.count("  sent ") == 2
     assert len(smtp.mailbox.received()) == 1
     assert len(webhook.accepted) == 1
+
+
+def test_an_admin_reads_what_was_sent_and_what_failed(
+    client: TestClient, admin: dict[str, str], webhook: Receiver, smtp: SmtpServer
+) -> None:
+    from cervixwatch.app.notify_dispatch import NotifyConfig, dispatch_once
+
+    for body in (
+        {"channel": "email", "address": "team@hospital.test"},
+        {"channel": "webhook", "address": webhook.url, "secret": SECRET},
+    ):
+        ok(client.post(_contacts_url(), json=body, headers=admin), 201)
+    _, pregnancy_id = woman(client, "NTF-3101", family_name="Listedname")
+    report = {"reported_on": TODAY.isoformat(), "present": ["bleeding"]}
+    ok(client.post(f"/api/pregnancies/{pregnancy_id}/symptom-reports", json=report), 201)
+    webhook.fail_next = 1
+    config = NotifyConfig(smtp_host=smtp.host, smtp_port=smtp.port, smtp_starttls=False)
+    dispatch_once(client.app.state.sessions, config)  # type: ignore[attr-defined]
+
+    answer = client.get("/api/admin/notifications/deliveries", headers=admin)
+    listed = {d["channel"]: d for d in ok(answer)}
+    assert listed["email"]["status"] == "sent"
+    assert listed["email"]["last_error"] is None
+    assert listed["webhook"]["status"] == "pending"
+    assert listed["webhook"]["last_error"] == "HTTP 500"
+    assert listed["webhook"]["next_attempt_at"] is not None
+    assert {d["pregnancy_id"] for d in listed.values()} == {pregnancy_id}
+    assert "Listedname" not in answer.text
+    assert "NTF-3101" not in answer.text
+    assert SECRET not in answer.text
+    assert client.get("/api/admin/notifications/deliveries").status_code == 403
+    too_many = client.get("/api/admin/notifications/deliveries?limit=100000", headers=admin)
+    assert too_many.status_code == 422

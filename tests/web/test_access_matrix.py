@@ -340,6 +340,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/admin/teams"): "admin",
     ("POST", "/api/admin/teams/{team}/patients"): "admin",
     ("GET", "/api/admin/notifications"): "admin",
+    ("GET", "/api/admin/notifications/deliveries"): "admin",
     ("POST", "/api/admin/notifications/{team}/contacts"): "admin",
     ("DELETE", "/api/admin/notifications/{team}/contacts/{contact_id}"): "admin",
     ("PUT", "/api/admin/notifications/{team}/escalation"): "admin",

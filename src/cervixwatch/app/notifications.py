@@ -51,7 +51,10 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "ContactPublic",
+    "DeliveryPublic",
+    "DeliveryStatus",
     "NotificationCounts",
+    "NotificationKind",
     "NotifyChannel",
     "NotifyReceives",
     "TeamNotifySettings",
@@ -60,6 +63,7 @@ __all__ = [
     "notification_counts",
     "queue_escalations",
     "queue_red_flag_notifications",
+    "recent_deliveries",
     "remove_contact",
     "set_escalation",
     "team_contacts",
@@ -330,6 +334,63 @@ def set_escalation(sessions: sessionmaker[Session], team: str, minutes: int | No
     with transaction(sessions) as session:
         row = _team(session, team)
         store.set_escalation_minutes(session, row.id, minutes)
+
+
+# --- what was sent -----------------------------------------------------------------------------
+
+#: The most deliveries one listing gives.
+DELIVERIES_MAX: Final = 500
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPublic:
+    """One delivery as an admin sees it: ids, where it went, and how it went (no woman's
+    name, no clinical value; her id is the patient_id of the audit log's entries)."""
+
+    id: int
+    notification_id: int
+    kind: NotificationKind
+    pregnancy_id: str
+    channel: NotifyChannel
+    recipient: str
+    status: DeliveryStatus
+    attempts: int
+    queued_at: dt.datetime
+    sent_at: dt.datetime | None
+    next_attempt_at: dt.datetime | None
+    #: How the last attempt ended, when it failed (the receiver's code, an error's type).
+    last_error: str | None
+
+
+def recent_deliveries(sessions: sessionmaker[Session], limit: int = 100) -> list[DeliveryPublic]:
+    """The newest deliveries first, at most `limit` (1 to `DELIVERIES_MAX`)."""
+    if not 1 <= limit <= DELIVERIES_MAX:
+        raise InvalidField("limit", f"1 to {DELIVERIES_MAX}")
+    with sessions() as session:
+        found = []
+        for d in store.recent_deliveries(session, limit):
+            notification = store.notification(session, d.notification_id)
+            assert notification is not None, "a delivery's notification exists (foreign key)"
+            attempts = store.attempts_of(session, d.id)
+            last = attempts[-1] if attempts else None
+            waiting = d.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+            found.append(
+                DeliveryPublic(
+                    id=d.id,
+                    notification_id=d.notification_id,
+                    kind=notification.kind,
+                    pregnancy_id=notification.pregnancy_id,
+                    channel=d.channel,
+                    recipient=d.recipient,
+                    status=d.status,
+                    attempts=d.attempts,
+                    queued_at=notification.created_at,
+                    sent_at=d.sent_at,
+                    next_attempt_at=d.next_attempt_at if waiting else None,
+                    last_error=None if last is None or last.sent else last.detail,
+                )
+            )
+        return found
 
 
 # --- figures ------------------------------------------------------------------------------------

@@ -381,6 +381,10 @@ def count_deliveries(session: Session) -> dict[DeliveryStatus, int]:
     return {DeliveryStatus(status): int(n) for status, n in rows}
 
 
+def notification(session: Session, notification_id: int) -> NotificationRow | None:
+    return session.get(NotificationRow, notification_id)
+
+
 def notifications_of_pregnancy(session: Session, pregnancy_id: str) -> Sequence[NotificationRow]:
     return session.scalars(
         select(NotificationRow)

@@ -1,6 +1,7 @@
 """Where care teams' notifications of urgent symptom reports go (admins only; under /api):
 
     GET    /admin/notifications                              every team's contacts and setting
+    GET    /admin/notifications/deliveries                   the newest deliveries and how they went
     POST   /admin/notifications/{team}/contacts              a new contact (e-mail or webhook)
     DELETE /admin/notifications/{team}/contacts/{contact_id} remove one
     PUT    /admin/notifications/{team}/escalation            the team's escalation minutes
@@ -15,13 +16,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from cervixwatch.access.principal import Role
 from cervixwatch.app import notifications
 from cervixwatch.app.accounts import NAME_MAX
-from cervixwatch.app.notifications import NotifyChannel, NotifyReceives
+from cervixwatch.app.notifications import (
+    DeliveryStatus,
+    NotificationKind,
+    NotifyChannel,
+    NotifyReceives,
+)
 from cervixwatch.web.access import SignedIn, allow
 from cervixwatch.web.api.errors import BODY, CONFLICT, NOT_FOUND, invalid
 from cervixwatch.web.api.types import ApiModel
@@ -106,6 +112,52 @@ def list_team_contacts(sessions: SessionsDep) -> list[TeamNotifyPublic]:
             contacts=[ContactPublic.of(c) for c in t.contacts],
         )
         for t in notifications.team_contacts(sessions)
+    ]
+
+
+class DeliveryPublic(BaseModel):
+    id: int
+    notification_id: int
+    kind: NotificationKind
+    pregnancy_id: str
+    channel: NotifyChannel
+    recipient: str
+    status: DeliveryStatus = Field(description="pending, sending, sent, failed or cancelled.")
+    attempts: int
+    queued_at: dt.datetime
+    sent_at: dt.datetime | None
+    next_attempt_at: dt.datetime | None = Field(description="When it is tried next, if waiting.")
+    last_error: str | None = Field(
+        description="How the last attempt failed (the receiver's code, an error's type)."
+    )
+
+
+@router.get(
+    "/deliveries",
+    response_model=list[DeliveryPublic],
+    summary="The newest deliveries and how they went",
+)
+@allow(ADMINS)
+def list_deliveries(
+    sessions: SessionsDep,
+    limit: Annotated[int, Query(ge=1, le=notifications.DELIVERIES_MAX)] = 100,
+) -> list[DeliveryPublic]:
+    return [
+        DeliveryPublic(
+            id=d.id,
+            notification_id=d.notification_id,
+            kind=d.kind,
+            pregnancy_id=d.pregnancy_id,
+            channel=d.channel,
+            recipient=d.recipient,
+            status=d.status,
+            attempts=d.attempts,
+            queued_at=d.queued_at,
+            sent_at=d.sent_at,
+            next_attempt_at=d.next_attempt_at,
+            last_error=d.last_error,
+        )
+        for d in notifications.recent_deliveries(sessions, limit)
     ]
 
 
