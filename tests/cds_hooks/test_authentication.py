@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from joserfc.jwk import ECKey, OctKey
 from sqlalchemy import Engine
 
+from cervixwatch.app.cds_auth import REFETCH_SECONDS, KeySets
 from cervixwatch.store.cds_hooks import row_counts as cds_row_counts
 from cervixwatch.web.app import create_app
 from tests.cds_hooks.conftest import EHR_ORIGIN, TODAY, cds_app_settings
@@ -19,6 +20,7 @@ from tests.cds_hooks.ehr import (
     OTHER_ISSUER,
     EhrServer,
     auth,
+    key_set,
     new_key,
     patient_view,
     prefetch_of,
@@ -90,6 +92,24 @@ def test_a_jwt_is_accepted_once_then_refused_as_a_replay(
     with TestClient(other) as second:
         assert second.post(SERVICE, json=body, headers=auth(token)).status_code == 401
     assert counts(cds) == before
+
+
+def test_a_rotated_key_is_read_again_from_the_jwk_set_url(
+    cds: TestClient, ehr_key: ECKey, ehr: EhrServer
+) -> None:
+    now = [0.0]
+    cds.app.state.cds_key_sets = KeySets(5.0, 300.0, clock=lambda: now[0])  # type: ignore[attr-defined]
+    body = patient_view(prefetch=prefetch_of(woman(TODAY)))
+    assert cds.post(SERVICE, json=body, headers=auth(signed(ehr_key, URL))).status_code == 200
+    rotated = new_key("ehr-key-2")
+    ehr.jwks = key_set(rotated)  # the EHR publishes its new key; the old set is cached
+    # Its kid is not in the set fetched a moment ago: not read again so soon.
+    assert cds.post(SERVICE, json=body, headers=auth(signed(rotated, URL))).status_code == 401
+    now[0] += REFETCH_SECONDS
+    answer = cds.post(SERVICE, json=body, headers=auth(signed(rotated, URL)))
+    assert answer.status_code == 200, answer.text
+    old = cds.post(SERVICE, json=body, headers=auth(signed(ehr_key, URL)))
+    assert old.status_code == 401  # the retired key is no longer published
 
 
 def test_keys_configured_out_of_band_need_no_jku(

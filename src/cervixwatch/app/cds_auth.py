@@ -27,7 +27,7 @@ from typing import Any, Final
 
 import httpx2
 from joserfc import jws, jwt
-from joserfc.errors import JoseError
+from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -50,6 +50,8 @@ ALGORITHMS: Final = (
 )
 #: Seconds of clock difference allowed between the EHR and this server for `exp` and `iat`.
 LEEWAY_SECONDS: Final = 30
+#: Seconds before a JWK Set is read again for a kid not found in it (key rotation).
+REFETCH_SECONDS: Final = 10.0
 #: The namespace of the stable id an issuer is recorded under in the audit log (36 characters,
 #: as every actor id there; the issuer's URL itself is in the CDS Hooks tables).
 ISSUER_NAMESPACE: Final = uuid.UUID("0f1c3b8e-6a55-4d8e-9d61-cd5400000014")
@@ -109,12 +111,18 @@ class KeySets:
         self._lock = threading.Lock()
         self._sets: dict[str, tuple[float, KeySet]] = {}
 
-    def fetch(self, url: str) -> KeySet:
+    def fetch(self, url: str, *, again: bool = False) -> KeySet:
+        """The JWK Set at `url`, from the cache unless it is older than `cache_seconds` or
+        `again` is set (a `kid` not in it: the EHR may have rotated its keys)."""
         now = self._clock()
         with self._lock:
             cached = self._sets.get(url)
-        if cached is not None and now - cached[0] < self._cache_seconds:
-            return cached[1]
+        if cached is not None:
+            age = now - cached[0]
+            # Read again on request at most every REFETCH_SECONDS: a JWT naming a kid that
+            # does not exist (anyone can send one) must not make us fetch on every request.
+            if age < (REFETCH_SECONDS if again else self._cache_seconds):
+                return cached[1]
         try:
             response = httpx2.get(url, timeout=self._timeout, follow_redirects=False)
             response.raise_for_status()
@@ -148,18 +156,20 @@ def _client(issuer: object, clients: Sequence[CdsHooksClient]) -> CdsHooksClient
     raise CdsAuthError(403, "the JWT's issuer is not allowed to call these services")
 
 
-def _keys(header: Mapping[str, Any], client: CdsHooksClient, fetched: KeySets) -> KeySet:
+def _keys(
+    header: Mapping[str, Any], client: CdsHooksClient, fetched: KeySets, again: bool = False
+) -> KeySet:
     jku = header.get("jku")
     if jku is not None:
         if jku not in client.jwks_urls:
             raise CdsAuthError(403, "the JWT's jku is not a key URL allowed for its issuer")
-        return fetched.fetch(jku)
+        return fetched.fetch(jku, again=again)
     if client.jwks is not None:
         try:
             return KeySet.import_key_set(client.jwks)  # type: ignore[arg-type]
         except (JoseError, ValueError, TypeError, KeyError):
             raise CdsAuthError(401, "the issuer's configured keys cannot be read") from None
-    keys = [key for url in client.jwks_urls for key in fetched.fetch(url).keys]
+    keys = [key for url in client.jwks_urls for key in fetched.fetch(url, again=again).keys]
     if not keys:
         raise CdsAuthError(401, "no keys are configured for the JWT's issuer")
     return KeySet(keys)
@@ -187,7 +197,14 @@ def verify_jwt(
     client = _client(claims.get("iss"), clients)
     key_set = _keys(header, client, key_sets)
     try:
-        verified = jwt.decode(token, key_set, algorithms=list(ALGORITHMS))
+        try:
+            verified = jwt.decode(token, key_set, algorithms=list(ALGORITHMS))
+        except InvalidKeyIdError:
+            if client.jwks is not None and header.get("jku") is None:
+                raise
+            # A kid not among the keys fetched: read the JWK Set again, once (key rotation).
+            key_set = _keys(header, client, key_sets, again=True)
+            verified = jwt.decode(token, key_set, algorithms=list(ALGORITHMS))
     except JoseError as error:
         raise CdsAuthError(401, f"the JWT is not valid: {error.error}") from None
     registry = jwt.JWTClaimsRegistry(
