@@ -23,6 +23,7 @@ from cervixwatch.store.models import (
 )
 from cervixwatch.store.records import PatientFields, save_records
 from tests.integrations.conftest import PROFILES, audit_entry
+from tests.integrations.hl7_builder import oru
 from tests.integrations.sr_builder import build_sr, sr_bytes
 from tests.store.tables import row_counts
 from tests.web.accounts import under_team
@@ -43,6 +44,24 @@ def _queue(engine: Engine, patient_id: str) -> int:
         today=TODAY,
         profiles=PROFILES,
         audit=audit_entry(),
+    )
+    assert received.outcome == "review"
+    return received.message_row
+
+
+def _queue_hl7(engine: Engine, patient: str) -> int:
+    observed = SCANNED.strftime("%Y%m%d") + "0930"
+    raw = oru("R1", patient=patient, value="1.8", unit="cm^centimeter^UCUM", observed=observed)
+    readers = DeviceReaders(load_device_codes())
+    received = receive(
+        session_factory(engine),
+        readers.read("hl7v2", raw.encode()),
+        raw.encode(),
+        sender=Sender("hl7:VIEWPOINT"),
+        sender_label="hl7:VIEWPOINT",
+        today=TODAY,
+        profiles=PROFILES,
+        audit=audit_entry("MLLP"),
     )
     assert received.outcome == "review"
     return received.message_row
@@ -97,6 +116,15 @@ def test_a_clinician_matches_one_report_and_discards_another(
     # Matched already: a second try changes nothing.
     again = client.post(f"/intake/review/{first}/match", data={"hospital_number": "H-7001"})
     assert again.status_code == 409
+    # An HL7 result waits and is matched the same way.
+    result = _queue_hl7(engine, "UNKNOWN-3")
+    assert "HL7 result" in client.get("/intake/review").text
+    client.post(f"/intake/review/{result}/match", data={"hospital_number": "H-7001"})
+    with factory() as session:
+        lengths = session.scalars(
+            select(CervicalLengthRow.length_mm).order_by(CervicalLengthRow.id)
+        )
+        assert lengths.all() == [17.0, 18.0]
 
 
 def _audit_count(engine: Engine) -> int:
