@@ -46,7 +46,8 @@ def test_a_2_5_mm_scan_asks_for_confirmation_then_is_saved(browser: TestClient) 
         "cervical-length",
         {**_scan_values("2.5"), "confirm": UNDER_5},
     )
-    assert (status, target) == (303, f"/pregnancies/{woman.pregnancy_id}")
+    assert status == 303
+    assert (target or "").split("?")[0] == f"/pregnancies/{woman.pregnancy_id}"
     assert counts(browser)["cervical_lengths"] == before["cervical_lengths"] + 1
 
 
