@@ -19,6 +19,7 @@ postgresql+psycopg://postgres@127.0.0.1:5432/test) it creates a throwaway databa
    concurrent clients, each with its own keep-alive connection:
    - `GET /api/worklist` (the first page), the baseline;
    - `GET /worklist` (the first page, as the clinic opens it);
+   - `GET /worklist?...` filtered (16+0-24+0 by name, cerclage in situ, a name searched);
    - `GET /pregnancies/<id>`, cycling through `--sample` pregnancies drawn at random.
    Target: p99 under 300 ms for each page.
 
@@ -226,6 +227,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             figures = {
                 "JSON API worklist `GET /api/worklist`": (["/api/worklist"], api_headers),
                 "worklist page `GET /worklist`": (["/worklist"], page_headers),
+                # The filters of issue 13 (16+0-24+0 sorted by name, a cerclage in situ, a
+                # name searched), cycled.
+                "worklist page, filtered `GET /worklist?...`": (
+                    ["/worklist?ga=16-24&sort=name", "/worklist?cerclage=true", "/worklist?q=ann"],
+                    page_headers,
+                ),
                 "pregnancy page `GET /pregnancies/<id>`": (
                     [f"/pregnancies/{p}" for p in pregnancy_ids],
                     page_headers,

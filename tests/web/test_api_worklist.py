@@ -150,3 +150,30 @@ def test_bad_filters_are_named(client: TestClient) -> None:
         response = client.get(f"/api/worklist?{query}")
         assert response.status_code == 422, query
         assert response.json()["detail"][0]["loc"][:2] == ["query", name], query
+
+
+def test_an_item_carries_the_flags_and_the_new_filters_narrow(client: TestClient) -> None:
+    """The flags of migration 0018 (issue 13, part 5) and the filters on them."""
+    seed(client, "C1", at("37+4").with_prior_sptb("30+0").with_cerclage("13+0"), "Cerclo")
+    seed(client, "T1", at("18+0").with_fetuses(2), "Twomey")
+    seed(client, "R1", at("28+0").with_symptoms(Symptom.BLEEDING, reported_on=TODAY), "Reed")
+    page = ok(client.get("/api/worklist"))
+    assert _numbers(page) == ["R1", "C1", "T1"]
+    reed, cerclo, twomey = page["items"]
+    assert reed["urgent_detail"]["kind"] == "red-flag"
+    assert reed["urgent_detail"]["since"] == TODAY.isoformat()
+    assert "bleeding" in reed["urgent_detail"]["reason"]
+    assert reed["last_report_on"] == TODAY.isoformat()
+    assert cerclo["cerclage_in_situ"] is True
+    assert cerclo["cerclage_removal"] == "overdue"
+    assert {"code": "remove-cerclage", "state": "overdue"} in cerclo["actions"]["nice"]
+    assert cerclo["urgent_detail"] is None
+    assert twomey["fetuses"] == 2
+    for query, expected in {
+        "cerclage_in_situ=true": ["C1"],
+        "removal_due=true": ["C1"],
+        "ga_from=112&ga_to=168": ["T1"],
+        "no_scan=true&ga_to=190": ["T1"],
+        "search=Reed": ["R1"],
+    }.items():
+        assert _numbers(ok(client.get(f"/api/worklist?{query}"))) == expected, query

@@ -9,7 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from cervixwatch.app.worklist import WorklistLine, WorklistSearch, WorklistSort, list_worklist
+from cervixwatch.app.worklist import (
+    GaWindow,
+    WorklistLine,
+    WorklistSearch,
+    WorklistSort,
+    list_worklist,
+)
 from cervixwatch.clinical.gestation import GestationalAge
 from cervixwatch.web.access import ClinicalList, ScopeDep, allow
 from cervixwatch.web.api.errors import invalid
@@ -36,6 +42,24 @@ class LengthOut(BaseModel):
     measured_on: dt.date
 
 
+class UrgentOut(BaseModel):
+    """Why she needs same-day review (CD-07)."""
+
+    kind: str | None = Field(
+        description="red-flag (a red-flag symptom reported), exam (an urgent exam finding) or"
+        " symptoms (other symptoms reported)."
+    )
+    reason: str | None = Field(description="What, reported when and by whom, in words.")
+    since: dt.date | None = Field(description="The day the urgency began.")
+
+
+class ActionOut(BaseModel):
+    """A recommendation that still needs doing (due or overdue; generic advice left out)."""
+
+    code: str
+    state: str = Field(description="due or overdue.")
+
+
 class WorklistItem(BaseModel):
     patient_id: str
     hospital_number: str | None
@@ -56,6 +80,19 @@ class WorklistItem(BaseModel):
     recommendations: dict[str, list[str]] = Field(
         description="The open recommendation codes, by guideline profile."
     )
+    birth_date: dt.date | None
+    fetuses: int | None = Field(description="The fetus count recorded (None: not recorded).")
+    cerclage_in_situ: bool
+    cerclage_removal: str | None = Field(description="due or overdue; None: not due.")
+    on_progesterone: bool = Field(description="Vaginal progesterone under way.")
+    urgent_detail: UrgentOut | None = Field(description="Why she is urgent; None if not.")
+    actions: dict[str, list[ActionOut]] = Field(
+        description="The actions that need doing, by guideline profile."
+    )
+    last_report_at: dt.datetime | None = Field(
+        description="Her latest symptom report's instant, when the source gave one."
+    )
+    last_report_on: dt.date | None = Field(description="Her latest symptom report's day.")
 
     @classmethod
     def of(cls, line: WorklistLine) -> WorklistItem:
@@ -81,6 +118,22 @@ class WorklistItem(BaseModel):
             overdue=e.overdue,
             urgent=e.urgent,
             recommendations=e.codes,
+            birth_date=e.birth_date,
+            fetuses=e.fetuses,
+            cerclage_in_situ=e.cerclage_in_situ,
+            cerclage_removal=e.cerclage_removal,
+            on_progesterone=e.on_progesterone,
+            urgent_detail=UrgentOut(
+                kind=e.urgent_kind, reason=e.urgent_reason, since=e.urgent_since
+            )
+            if e.urgent
+            else None,
+            actions={
+                g: [ActionOut(code=a["code"], state=a["state"]) for a in tasks]
+                for g, tasks in (e.actions or {}).items()
+            },
+            last_report_at=line.last_report_at,
+            last_report_on=line.last_report_on,
         )
 
 
@@ -117,7 +170,26 @@ def get_worklist(
         Query(max_length=64, description="Only those with open recommendations from it."),
     ] = None,
     search: Annotated[
-        SearchText | None, Query(description="Words in her name or hospital number.")
+        SearchText | None,
+        Query(
+            description="Words of her name (either order) or hospital number; or one of her"
+            " identifiers (an NHS number); or her date of birth."
+        ),
+    ] = None,
+    cerclage_in_situ: Annotated[
+        bool | None, Query(description="true: only those with a cerclage in situ; false: not.")
+    ] = None,
+    removal_due: Annotated[
+        bool | None, Query(description="true: only those whose cerclage removal is due.")
+    ] = None,
+    ga_from: Annotated[
+        int | None, Query(ge=0, le=300, description="Gestational age today from, in days.")
+    ] = None,
+    ga_to: Annotated[
+        int | None, Query(ge=0, le=300, description="Gestational age today up to, in days.")
+    ] = None,
+    no_scan: Annotated[
+        bool | None, Query(description="true: only those with no transvaginal length yet.")
     ] = None,
     due_by: Annotated[
         Day | None, Query(description="Only those with a scan due on or before this day.")
@@ -125,8 +197,9 @@ def get_worklist(
     sort: Annotated[
         WorklistSort,
         Query(
-            description="urgent (urgent, then overdue, then next scan due), next_scan_due,"
-            " ga (youngest first), -ga (oldest first) or name."
+            description="urgent (by severity: a red-flag report, an exam finding, other"
+            " symptoms, an overdue removal, anything overdue, due now), next_scan_due,"
+            " -next_scan_due, ga (youngest first), -ga (oldest first), name or -name."
         ),
     ] = "urgent",
 ) -> WorklistPage:
@@ -146,6 +219,12 @@ def get_worklist(
         due_by=due_by,
         guideline=guideline,
         search=search,
+        cerclage_in_situ=cerclage_in_situ,
+        removal_due=removal_due,
+        ga_window=None
+        if ga_from is None and ga_to is None
+        else GaWindow(ga_from or 0, 300 if ga_to is None else ga_to),
+        no_scan=no_scan,
         sort=sort,
         scope=scope,
     )
