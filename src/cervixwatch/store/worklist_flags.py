@@ -3,7 +3,7 @@ and 5): nothing here decides anything clinical, it reads what `assess` decided.
 
 - the fetus count, a cerclage in situ, vaginal progesterone under way (the assessment's facts);
 - the removal of the cerclage due or overdue (the state of its `remove-cerclage`
-  recommendation, RCOG75-10 / ACOG142-07);
+  recommendation, RCOG75-10 / ACOG142-12);
 - why she is urgent: the `urgent-evaluation` recommendation's reason in the clinic's words
   (CD-07), what made it fire (a red-flag symptom she reported, an exam finding, other
   symptoms) and the day it began;
@@ -12,8 +12,8 @@ and 5): nothing here decides anything clinical, it reads what `assess` decided.
 - the rank the worklist is ordered by (docs/clinical-interpretations.md, I-W-1):
   0 a red-flag symptom reported and not yet reviewed (bleeding, fluid, contractions, fever:
   "immediate assessment", TRI-05), 1 an urgent exam finding (TRI-06), 2 other urgent
-  symptoms (same-day, TRI-05), 3 a cerclage whose removal is overdue (RCOG75-10: before
-  labour, at 36+1-37+0), 4 anything else overdue (a scan, any task: CD-05), 5 a scan or a
+  symptoms (same-day, TRI-05), 3 a cerclage whose removal is overdue (RCOG75-10, ACOG142-12:
+  before labour), 4 anything else overdue (a scan, any task: CD-05), 5 a scan or a
   removal due now, 6 the rest.
 """
 
