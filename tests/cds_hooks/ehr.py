@@ -23,6 +23,7 @@ from joserfc.jwk import ECKey, KeySet, OctKey
 ISSUER = "https://ehr.example.org"
 OTHER_ISSUER = "https://rogue-ehr.example.org"
 BASE = "http://testserver"
+HOSPITAL_NUMBERS = "https://hospital.example.org/mrn"
 ALGORITHM = "ES384"
 
 
@@ -177,6 +178,7 @@ def woman(
             "id": patient_id,
             "gender": "female",
             "birthDate": "1993-04-12",
+            "identifier": [{"system": HOSPITAL_NUMBERS, "value": f"MRN-{patient_id}"}],
             "name": [{"family": "Example", "given": ["Test"]}],
         },
         {

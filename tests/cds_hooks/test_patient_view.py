@@ -10,8 +10,9 @@ from fastapi.testclient import TestClient
 from joserfc.jwk import ECKey
 from sqlalchemy import select
 
+from cervixwatch.access.principal import Role
 from cervixwatch.app.cds_auth import issuer_id
-from cervixwatch.store.models import AuditEventRow, CdsCardRow
+from cervixwatch.store.models import AuditEventRow, CdsCardRow, PatientIdentifierRow
 from tests.cds_hooks.conftest import TODAY
 from tests.cds_hooks.ehr import (
     BASE,
@@ -23,6 +24,7 @@ from tests.cds_hooks.ehr import (
     signed,
     woman,
 )
+from tests.web.accounts import TEAM, bearer, make_user
 
 SERVICE = "/cds-services/cervixwatch-patient-view"
 
@@ -145,3 +147,32 @@ def test_bad_requests_name_the_field(cds: TestClient, ehr_key: ECKey) -> None:
     answer = call(cds, ehr_key, patient_view(prefetch=wrong_unit))
     assert answer.status_code == 422
     assert "cl-1" in answer.json()["detail"]
+
+
+def test_the_audit_entry_names_the_woman_when_she_is_known_here(
+    cds: TestClient, ehr_key: ECKey
+) -> None:
+    """The EHR's Patient carries her hospital number (system and value); a woman registered
+    here under it is the one the audit entry names, so her record's audit trail shows it."""
+    _, token = make_user(cds, Role.CLINICIAN, teams=(TEAM,))
+    entries = [{"resource": r} for r in woman(TODAY)]
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    imported = cds.post("/fhir", json=bundle, headers=bearer(token))
+    assert imported.status_code < 300, imported.text
+    sessions = cds.app.state.sessions  # type: ignore[attr-defined]
+    with sessions() as session:
+        her = session.scalar(
+            select(PatientIdentifierRow.patient_id).where(
+                PatientIdentifierRow.value == "MRN-1288992"
+            )
+        )
+    assert her is not None
+    assert call(cds, ehr_key, patient_view(prefetch=prefetch_of(woman(TODAY)))).status_code == 200
+    with sessions() as session:
+        entry = session.scalars(
+            select(AuditEventRow)
+            .where(AuditEventRow.action == "cds-patient-view")
+            .order_by(AuditEventRow.id.desc())
+        ).first()
+    assert entry is not None
+    assert entry.patient_id == her

@@ -37,6 +37,7 @@ from cervixwatch.knowledge import bundled_evidence
 from cervixwatch.store import transaction
 from cervixwatch.store.audit import AuditEntry, append
 from cervixwatch.store.cds_hooks import add_cards
+from cervixwatch.store.identity import women_by_identifiers
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +155,10 @@ def answer_hook(
             raise BadHookRequest(str(error)) from None
     access = fhir_access(call.body, call.fetch_timeout_seconds)
     cards: list[dict[str, Any]] = []
+    patient: Mapping[str, Any] = {}
     if orders is None or orders:  # no order of ours to judge: nothing to read
         resources = gather(call.body.get("prefetch"), patient_id, access)
+        patient = next((r for r in resources if r["resourceType"] == "Patient"), {})
         records = records_of(resources, patient_id, access.server, call.today)
         assessment = assess(records, call.today, profiles, bundled_evidence())
         if orders is None:
@@ -181,8 +184,24 @@ def answer_hook(
     with transaction(sessions) as session:
         claim_jti(session, call.caller, issued_at)
         add_cards(session, rows)
-        append(session, replace(audit, status=200))
+        woman = _woman_of(session, patient)
+        append(session, replace(audit, status=200, patient_id=woman or audit.patient_id))
     return {"cards": cards}
+
+
+def _woman_of(session: Session, patient: Mapping[str, Any]) -> str | None:
+    """The woman of this store the EHR's Patient is, by an identifier with its system (as
+    every intake matches her: issue 13), so that the audit log finds the EHR's reads of her
+    record under her; None when no identifier names exactly one woman here."""
+    keys = [
+        (i["system"], None, i["value"])
+        for i in patient.get("identifier") or ()
+        if isinstance(i, dict)
+        and isinstance(i.get("system"), str)
+        and isinstance(i.get("value"), str)
+    ]
+    found = set(women_by_identifiers(session, keys).values()) if keys else set()
+    return found.pop() if len(found) == 1 else None
 
 
 def record_refusal(sessions: sessionmaker[Session], caller: CdsCaller, audit: AuditEntry) -> None:
