@@ -60,8 +60,15 @@ def _status(code: int, comment: str | None = None) -> Dataset:
     answer.Status = code
     if comment:
         # Error Comment is LO: 64 characters at most.
-        answer.ErrorComment = comment[-64:] if len(comment) > 64 else comment
+        answer.ErrorComment = comment[:64]
     return answer
+
+
+def _comment(error: IntakeError) -> str:
+    """The Error Comment: the element (its last two steps: a full content path is longer than
+    the 64 characters the field holds) and the problem."""
+    where = ".".join((error.path or "file").split(".")[-2:])
+    return f"{where}: {error.problem}"
 
 
 def _part10(event: Any) -> bytes:
@@ -99,7 +106,7 @@ def _handler(desk: IntakeDesk) -> Any:
                 else STATUS["cannot-understand"]
             )
             log.info("C-STORE %s refused: 0x%04X %s", uid, code, error.path or "")
-            return _status(code, f"{error.path or 'file'}: {error.problem}")
+            return _status(code, _comment(error))
         except Refused as error:
             log.info("C-STORE %s refused: not applicable (%s)", uid, error.path or "")
             return _status(STATUS["cannot-understand"], str(error))

@@ -21,8 +21,20 @@ from tests.integrations.conftest import PROFILES, TODAY, register
 from tests.integrations.sr_builder import build_sr, sr_bytes
 from tests.store.tables import row_counts
 
-STORESCU = shutil.which("storescu")
+
+def _dcmtk_storescu() -> str | None:
+    """DCMTK's storescu, from the system's directories: pynetdicom installs a `storescu` of
+    its own into the virtual environment, which is not the independent client wanted."""
+    found = shutil.which("storescu", path="/usr/local/bin:/usr/bin:/bin")
+    if found is None:
+        return None
+    version = subprocess.run([found, "--version"], capture_output=True, text=True, check=False)
+    return found if "dcmtk" in (version.stdout + version.stderr).lower() else None
+
+
+STORESCU = _dcmtk_storescu()
 PORT = 11191
+OK = "DIMSE Status                  : 0x0000: Success"
 
 pytestmark = pytest.mark.skipif(
     STORESCU is None,
@@ -50,19 +62,19 @@ def listener(factory: sessionmaker[Session]) -> Iterator[int]:
 
 
 def _storescu(port: int, path: Path) -> str:
-    """Send one file as the machine SONO1 would; the C-STORE status as storescu reports it."""
+    """Send one file as the machine SONO1 would; what storescu printed of the answer (its
+    status, and with -d the response's Error Comment)."""
     assert STORESCU is not None
     done = subprocess.run(
-        [STORESCU, "-v", "-aet", "SONO1", "-aec", "CERVIXWATCH", "127.0.0.1", str(port), str(path)],
+        [STORESCU, "-d", "-aet", "SONO1", "-aec", "CERVIXWATCH", "127.0.0.1", str(port), str(path)],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
     out = done.stdout + done.stderr
-    status = [line for line in out.splitlines() if "Received Store Response" in line]
-    assert status, out
-    return status[0]
+    assert "Received Store Response" in out, out  # -d: the status and its detail follow
+    return out
 
 
 def test_storescu_sends_reports_that_are_stored_refused_or_kept_for_review(
@@ -72,9 +84,9 @@ def test_storescu_sends_reports_that_are_stored_refused_or_kept_for_review(
     report = tmp_path / "report.dcm"
     first = build_sr(lengths_mm=(21.0,))
     report.write_bytes(sr_bytes(first))
-    assert "Success" in _storescu(listener, report)
+    assert OK in _storescu(listener, report)
     # Sent again (the machine retried): success, stored once.
-    assert "Success" in _storescu(listener, report)
+    assert OK in _storescu(listener, report)
     with factory() as session:
         lengths = session.scalars(select(CervicalLengthRow)).all()
         assert [(r.length_mm, r.source_ref) for r in lengths] == [(21.0, str(first.SOPInstanceUID))]
@@ -83,15 +95,17 @@ def test_storescu_sends_reports_that_are_stored_refused_or_kept_for_review(
     counts = row_counts(factory)
     no_length = tmp_path / "no-length.dcm"
     no_length.write_bytes(sr_bytes(build_sr(lengths_mm=())))
-    assert "0xc000" in _storescu(listener, no_length).lower()
+    assert "0xc000: Error: Cannot understand" in _storescu(listener, no_length)
     wrong_unit = tmp_path / "wrong-unit.dcm"
     wrong_unit.write_bytes(sr_bytes(build_sr(unit="kg")))
-    assert "0xc000" in _storescu(listener, wrong_unit).lower()
+    answer = _storescu(listener, wrong_unit)
+    assert "0xc000: Error: Cannot understand" in answer
+    assert "(0000,0902) LO [MeasurementUnitsCodeSequence[0].CodeValue: unit 'kg'" in answer
     assert row_counts(factory) == counts
 
     unknown = tmp_path / "unknown.dcm"
     unknown.write_bytes(sr_bytes(build_sr("SYN-4040")))
-    assert "Success" in _storescu(listener, unknown)
+    assert OK in _storescu(listener, unknown)
     with factory() as session:
         queued = session.scalars(
             select(DeviceMessageRow).where(DeviceMessageRow.status == DeviceMessageStatus.REVIEW)

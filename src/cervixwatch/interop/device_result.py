@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final, Literal
 
 from cervixwatch.clinical.records import (
@@ -105,8 +105,6 @@ class DeviceResult:
     takes_back: tuple[str, ...] = ()
     operator: str | None = None
     device: str | None = None
-    #: Things the reader read but did not use, for the intake log (never in logs).
-    notes: tuple[str, ...] = field(default=())
 
     def summary(self) -> str:
         """One line for the review queue: the values it would store."""
