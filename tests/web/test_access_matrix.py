@@ -16,6 +16,7 @@ Every request is about woman X (her ids in the path), so:
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -169,16 +170,6 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "admin": 403,
         "auditor": 403,
     },
-    # The clinic's settings page: admins only; the anonymous are sent to sign in.
-    "page-clinic-settings": {
-        "anonymous": 303,
-        "clinician": 403,
-        "other-clinician": 403,
-        "patient": 403,
-        "other-patient": 403,
-        "admin": OK,
-        "auditor": 403,
-    },
     # The admins' pages (accounts, care teams) and the auditors' (the audit log): as their
     # API counterparts, except that the anonymous are sent to sign in.
     "page-admin": {
@@ -198,6 +189,16 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "other-patient": 403,
         "admin": 403,
         "auditor": OK,
+    },
+    # The clinic's settings page: admins only; the anonymous are sent to sign in.
+    "page-clinic-settings": {
+        "anonymous": 303,
+        "clinician": 403,
+        "other-clinician": 403,
+        "patient": 403,
+        "other-patient": 403,
+        "admin": OK,
+        "auditor": 403,
     },
     # The patient's portal: her own record, found from her account (no ids in the path).
     "page-patient": {
@@ -274,6 +275,10 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/pregnancies/{pregnancy_id}/letter"): "page-her-record-write",
     ("POST", "/pregnancies/{pregnancy_id}/letter"): "page-her-record-write",
     ("GET", "/pregnancies/{pregnancy_id}/letter.pdf"): "page-her-record-write",
+    # Booking her scans (issue 13, part 4): her care team only.
+    ("GET", "/pregnancies/{pregnancy_id}/book-scan"): "page-her-record-write",
+    ("POST", "/pregnancies/{pregnancy_id}/book-scan"): "page-her-record-write",
+    ("POST", "/pregnancies/{pregnancy_id}/bookings/{booking_id}/cancel"): "page-her-record-write",
     ("GET", "/admin/clinic"): "page-clinic-settings",
     ("POST", "/admin/clinic"): "page-clinic-settings",
     ("GET", "/my"): "page-patient",
@@ -296,6 +301,11 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/pregnancies/{pregnancy_id}"): "her-record-read",
     ("PATCH", "/api/pregnancies/{pregnancy_id}"): "her-record-write",
     ("GET", "/api/pregnancies/{pregnancy_id}/assessment"): "her-record-read",
+    ("GET", "/api/pregnancies/{pregnancy_id}/appointments"): "her-record-read",
+    ("POST", "/api/pregnancies/{pregnancy_id}/appointments"): "her-record-write",
+    ("POST", "/api/pregnancies/{pregnancy_id}/appointments/{booking_id}/cancel"): (
+        "her-record-write"
+    ),
     ("GET", "/api/worklist"): "clinician-list",
     # Reviews of her symptom reports: her care team records them; she may read them.
     ("POST", "/api/symptom-reports/{record_id}/reviews"): "her-record-write",
@@ -473,6 +483,14 @@ def world(engine: Engine) -> Iterator[World]:
             201,
         )
         ids["review_id"] = str(review["id"])
+        booking = {
+            "scheduled_on": (TODAY + dt.timedelta(days=3)).isoformat(),
+            "scheduled_at": "09:30",
+        }
+        booked = ok(
+            client.post(f"/api/pregnancies/{x.pregnancy_id}/appointments", json=booking), 201
+        )
+        ids["booking_id"] = str(booked["id"])
         everything = ok(client.get(f"/fhir/Patient/{x.patient_id}/$everything"))
         observation = next(
             e["resource"]
@@ -505,6 +523,7 @@ def _path(world: World, endpoint: Endpoint) -> str:
         "{kind}": "cervical-length",
         "{report_id}": world.ids["symptom-reports"],
         "{review_id}": world.ids["review_id"],
+        "{booking_id}": world.ids["booking_id"],
         "{username}": world.ids["username"],
         "{team}": "No such team",
         "{contact_id}": "1",

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from cervixwatch.app import clinic_settings
+from cervixwatch.app import appointments, clinic_settings
 from cervixwatch.app.clinic_settings import ClinicSettings
 from cervixwatch.app.clinic_settings import _settings as settings_of_row
 from cervixwatch.app.corrections import Correction
@@ -72,6 +72,8 @@ class PregnancyView:
     #: How the signed-in clinician is named on what she records (a review's default reviewer,
     #: who took a report by telephone): her display name, else her username.
     viewer_name: str | None = None
+    #: The scans booked, the earliest first, each booked, attended, missed or cancelled.
+    bookings: tuple[appointments.Booking, ...] = ()
 
     @property
     def urgent(self) -> bool:
@@ -118,6 +120,7 @@ def load_view(
         # The reports' reviews were loaded with them (`selectin`): nothing is read later.
         reports = list(stored.rows.get("symptom_reports", ()))
         viewer = accounts_store.user_by_id(session, viewer_id) if viewer_id else None
+        bookings = appointments.bookings_in(session, pregnancy_id, appointments.clinic_now(as_of))
     chosen = tuple(clinic_settings.chosen(settings, profiles))
     assessment = assess(stored.records, as_of, chosen, bundled_evidence())
     return PregnancyView(
@@ -132,4 +135,5 @@ def load_view(
         corrections=corrections,
         open_reports=_open(stored.records, reports, as_of),
         viewer_name=(viewer.display_name or viewer.username) if viewer is not None else None,
+        bookings=bookings,
     )

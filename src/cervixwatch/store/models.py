@@ -1095,3 +1095,38 @@ class CdsFeedbackRow(Base):
     user_comment: Mapped[str | None] = mapped_column(String(2000))
     outcome_at: Mapped[dt.datetime]
     received_at: Mapped[dt.datetime] = mapped_column(default=_utcnow, index=True)
+
+
+# --- scans booked (issue 13, part 4) -----------------------------------------------------------
+
+
+class AppointmentStatus(StrEnum):
+    """What was done with a booking: still booked, or cancelled. Whether a booked scan was
+    attended or missed is not stored: it is read off the cervical lengths of its day
+    (`store.appointments`), so a length recorded late still counts."""
+
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+
+
+class AppointmentRow(Base):
+    """A cervical-length scan booked for a pregnancy (migration 0020): its day and time on
+    the clinic's clock, and the scan plan's window it was booked for (None: booked outside
+    any plan). Indexed by (pregnancy, day) so the worklist joins a pregnancy's next booking
+    and a missed one cheaply. Deleted with the pregnancy."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (Index(None, "pregnancy_id", "scheduled_on"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pregnancy_id: Mapped[str] = mapped_column(ForeignKey("pregnancies.id", ondelete="CASCADE"))
+    scheduled_on: Mapped[dt.date]
+    scheduled_at: Mapped[dt.time]
+    status: Mapped[AppointmentStatus] = mapped_column(
+        value_enum(AppointmentStatus, "status"), default=AppointmentStatus.BOOKED
+    )
+    window_from: Mapped[dt.date | None]
+    window_to: Mapped[dt.date | None]
+    #: The account that booked it (a user id; none: a command).
+    booked_by: Mapped[str | None] = mapped_column(String(36))
+    booked_at: Mapped[dt.datetime] = mapped_column(default=_utcnow)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 
 from cervixwatch.web.api import (
     admin,
+    appointments,
     assessment,
     audit,
     corrections,
@@ -25,6 +26,7 @@ from cervixwatch.web.api.methods import method_not_allowed_router
 _ROUTERS = (
     patients.router,
     pregnancies.router,
+    appointments.router,
     records.record_router(),
     corrections.correction_router(),
     reviews.router,

@@ -4,6 +4,7 @@ Every page module has its own router of `PageRoute`s; they are gathered here."""
 from fastapi import APIRouter
 
 from cervixwatch.web.pages import (
+    appointments,
     clinic_settings,
     forms,
     letter,
@@ -14,7 +15,16 @@ from cervixwatch.web.pages import (
 )
 
 router = APIRouter(include_in_schema=False)
-for _module in (sign_in, worklist, pregnancy, forms, letter, patient, clinic_settings):
+for _module in (
+    sign_in,
+    worklist,
+    pregnancy,
+    forms,
+    letter,
+    patient,
+    clinic_settings,
+    appointments,
+):
     router.include_router(_module.router)
 
 __all__ = ["router"]

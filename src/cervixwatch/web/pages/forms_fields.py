@@ -20,7 +20,7 @@ from pydantic.fields import FieldInfo
 
 from cervixwatch.clinical.gestation import GestationalAge
 
-Widget = Literal["date", "number", "text", "select", "yes-no", "partial-date", "gestation"]
+Widget = Literal["date", "time", "number", "text", "select", "yes-no", "partial-date", "gestation"]
 
 
 @dataclass(frozen=True, slots=True)
