@@ -170,6 +170,16 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "admin": 403,
         "auditor": 403,
     },
+    # The clinic's settings page: admins only; the anonymous are sent to sign in.
+    "page-clinic-settings": {
+        "anonymous": 303,
+        "clinician": 403,
+        "other-clinician": 403,
+        "patient": 403,
+        "other-patient": 403,
+        "admin": OK,
+        "auditor": 403,
+    },
     # The admins' pages (accounts, care teams) and the auditors' (the audit log): as their
     # API counterparts, except that the anonymous are sent to sign in.
     "page-admin": {
@@ -189,16 +199,6 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "other-patient": 403,
         "admin": 403,
         "auditor": OK,
-    },
-    # The clinic's settings page: admins only; the anonymous are sent to sign in.
-    "page-clinic-settings": {
-        "anonymous": 303,
-        "clinician": 403,
-        "other-clinician": 403,
-        "patient": 403,
-        "other-patient": 403,
-        "admin": OK,
-        "auditor": 403,
     },
     # The patient's portal: her own record, found from her account (no ids in the path).
     "page-patient": {
