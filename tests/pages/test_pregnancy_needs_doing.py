@@ -19,7 +19,12 @@ from sqlalchemy import Engine, event, select
 from cervixwatch.app import clinic_settings
 from cervixwatch.app.pregnancy_view import load_view
 from cervixwatch.clinical.records import Medication, ReviewOutcome, Symptom
-from cervixwatch.store.models import AuditEventRow, SymptomReportRow, SymptomReviewRow
+from cervixwatch.store.models import (
+    AuditEventRow,
+    CervicalLengthRow,
+    SymptomReportRow,
+    SymptomReviewRow,
+)
 from tests.pages.html import sign_in
 from tests.pages.test_pregnancy_page import fisher, page_of, section
 from tests.web.api_builders import at, seed
@@ -304,3 +309,27 @@ def test_the_timeline_shows_times_and_orders_a_day_by_them(browser: TestClient) 
     assert "16:40" in times
     assert "08:05" in times
     assert times.index("16:40") < times.index("08:05")
+
+
+def test_the_saved_message_names_only_this_pregnancys_records(browser: TestClient) -> None:
+    mine = seed(browser, "H-MINE", at("20+0").with_length(31, at="18+0"), "Mine")
+    other = seed(browser, "H-THEIRS", at("20+0").with_length(27, at="19+0"), "Theirs")
+    sign_in(browser)
+    sessions = browser.app.state.sessions  # type: ignore[attr-defined]
+    with sessions() as session:
+        ids = {row.pregnancy_id: row.id for row in session.scalars(select(CervicalLengthRow)).all()}
+    url = f"/pregnancies/{mine.pregnancy_id}?saved="
+    assert "Saved: cervical length 31 mm on" in page_of(
+        browser, f"{mine.pregnancy_id}?saved=cervical-lengths:{ids[mine.pregnancy_id]}"
+    )
+    for saved in (
+        f"cervical-lengths:{ids[other.pregnancy_id]}",  # another woman's scan
+        f"cervical-exams:{ids[mine.pregnancy_id]}",  # the id, but of another kind
+        "review:999999",
+        "cervical-lengths:x",
+        "<script>",
+    ):
+        page = browser.get(url + saved)
+        assert page.status_code == 200
+        assert 'role="status"' not in page.text.split('id="what-needs-doing"')[0]
+        assert "Saved:" not in page.text
