@@ -115,6 +115,7 @@ def test_a_short_cervix_after_a_preterm_birth_changes_the_recommendations_at_onc
         },
     )
     assert status == 303
+    assert target is not None
     assert target.startswith(f"/pregnancies/{woman.pregnancy_id}?saved=cervical-lengths:")
     # Back on her page, which says what was saved.
     saved = browser.get(target).text
