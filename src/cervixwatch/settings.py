@@ -108,6 +108,14 @@ class Settings(BaseSettings):
     #: checkpoint --out FILE` appends them): /metrics then shows the newest one's age.
     audit_checkpoints: Path | None = None
 
+    # --- FHIR Bulk Data $export (docs/fhir-api.md, "Bulk Data") ----------------------------
+    #: Where exports are written, one directory a job (the job's state is kept there, so
+    #: every worker of the host must see the same directory). Unset: `cervixwatch-exports`
+    #: in the system's temporary directory (tempfile.gettempdir()).
+    export_dir: Path | None = None
+    #: Hours an export's files are kept once written, then deleted (an operational setting).
+    export_expire_hours: float = Field(default=24.0, gt=0)
+
     # --- notifications of urgent symptom reports (docs/deployment.md, "Notifications") ------
     #: The address users reach the app at: notifications link to a woman's pregnancy page here.
     public_base_url: str = "http://127.0.0.1:8000"

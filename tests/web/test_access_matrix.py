@@ -113,6 +113,28 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "admin": 403,
         "auditor": 403,
     },
+    # A Bulk Data export of one care team (`Group/{team_id}/$export`): its clinicians; a
+    # clinician of another team is told there is no such Group.
+    "care-team-export": {
+        "anonymous": 401,
+        "clinician": OK,
+        "other-clinician": 404,
+        "patient": 403,
+        "other-patient": 403,
+        "admin": 403,
+        "auditor": 403,
+    },
+    # A Bulk Data export's status and files: only the clinician who kicked it off
+    # (tests/web/test_bulk_export.py); here, a job no one started, 404 to every clinician.
+    "bulk-export-job": {
+        "anonymous": 401,
+        "clinician": 404,
+        "other-clinician": 404,
+        "patient": 403,
+        "other-patient": 403,
+        "admin": 403,
+        "auditor": 403,
+    },
     # One's own account and tokens.
     "signed-in": {
         "anonymous": 401,
@@ -334,6 +356,13 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/fhir/Patient/{patient_id}/$everything"): "her-record-read",
     ("POST", "/fhir/Patient/{patient_id}/$everything"): "her-record-read",
     ("POST", "/fhir/Patient/$match"): "clinician-list",
+    # Bulk Data $export (the matrix sends no `Prefer: respond-async`: 400, no job starts).
+    ("GET", "/fhir/$export"): "clinician-list",
+    ("GET", "/fhir/Patient/$export"): "clinician-list",
+    ("GET", "/fhir/Group/{team_id}/$export"): "care-team-export",
+    ("GET", "/fhir/$export-status/{job_id}"): "bulk-export-job",
+    ("DELETE", "/fhir/$export-status/{job_id}"): "bulk-export-job",
+    ("GET", "/fhir/$export-files/{job_id}/{resource_type}.ndjson"): "bulk-export-job",
     ("GET", "/fhir/{resource_type}"): "fhir-search",
     ("POST", "/fhir/{resource_type}/_search"): "fhir-search",
     ("GET", "/fhir/{resource_type}/{resource_id}"): "her-record-read",
@@ -530,6 +559,7 @@ def _path(world: World, endpoint: Endpoint) -> str:
         "{event_id}": "1",
         "{user_id}": world.ids["user_id"],
         "{team_id}": world.ids["team_id"],
+        "{job_id}": "00000000-0000-4000-8000-000000000000",
         "{version_id}": "1",
         "{path:path}": "Nothing/here",
         "{service_id}": "cervixwatch-patient-view",

@@ -322,13 +322,33 @@ def everything(
         export = _export(session, patient_id)
         if export is None:
             raise NotFound(f"no Patient/{patient_id}")
-        resources = resources_of(export)
-        if profiles is not None and (types is None or not set(ASSESSMENT_TYPES).isdisjoint(types)):
-            resources += assessments_as_fhir(session, [export], profiles)[patient_id]
-        if types is not None:
-            resources = [r for r in resources if r["resourceType"] in set(types)]
-        stamp(session, [(patient_id, r) for r in resources])
+        resources = exported_resources(session, [export], types=types, profiles=profiles)[0][1]
     return searchset(resources, base=base)
+
+
+def exported_resources(
+    session: Session,
+    exports: Sequence[PatientExport],
+    *,
+    types: Iterable[str] | None = None,
+    profiles: Profiles | None = None,
+) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Each woman's resources as `$everything` gives them (and a Bulk Data `$export` writes
+    them): her Patient, her pregnancy's records and (given `profiles`) its stored assessment's
+    resources, only `types` when given, each stamped with its version; (patient id, resources)
+    in the order of `exports`."""
+    wanted = set(types) if types is not None else None
+    assessed: dict[str, list[dict[str, Any]]] = {}
+    if profiles is not None and (wanted is None or not set(ASSESSMENT_TYPES).isdisjoint(wanted)):
+        assessed = assessments_as_fhir(session, exports, profiles)
+    out = []
+    for export in exports:
+        resources = resources_of(export) + assessed.get(export.patient_id, [])
+        if wanted is not None:
+            resources = [r for r in resources if r["resourceType"] in wanted]
+        stamp(session, [(export.patient_id, r) for r in resources])
+        out.append((export.patient_id, resources))
+    return out
 
 
 def read_resource(

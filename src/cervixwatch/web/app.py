@@ -35,6 +35,7 @@ from cervixwatch.web.cds.setup import add_cds_hooks_cors, include_cds_hooks
 from cervixwatch.web.control_characters import RefuseControlCharacters
 from cervixwatch.web.dicomweb import router as dicomweb_router
 from cervixwatch.web.fhir import router as fhir_router
+from cervixwatch.web.fhir.bulk_routes import router as fhir_bulk_router
 from cervixwatch.web.fhir.history_routes import router as fhir_history_router
 from cervixwatch.web.fhir.write_routes import router as fhir_write_router
 from cervixwatch.web.hardening import add_hardening, mount_docs
@@ -116,6 +117,7 @@ def create_app(
     # each); the FHIR router, which integrations send most requests to, goes first. No two
     # routers share a path, so the order changes nothing else.
     app.include_router(smart_router)  # SMART discovery, /fhir/.well-known before the catch-all
+    app.include_router(fhir_bulk_router, prefix="/fhir")  # $export: before every FHIR path
     app.include_router(fhir_history_router, prefix="/fhir")  # before the FHIR catch-all
     app.include_router(fhir_write_router, prefix="/fhir")  # before the FHIR refusals
     app.include_router(fhir_router, prefix="/fhir")
