@@ -83,7 +83,7 @@ def test_a_screenful_a_filter_the_handover_list_and_a_report_arriving_live(
     expect(rows.first).to_contain_text("Quayle", timeout=5_000)
     arrived = time.monotonic() - sent
     assert arrived < 3.0, f"the report reached the open worklist after {arrived:.1f} s"
-    expect(rows.first).to_contain_text("Red-flag symptoms reported")
+    expect(rows.first).to_contain_text("Red-flag report")
     expect(rows.first).to_contain_text("bleeding")
     assert team.evaluate("window.__notReloaded") is True
     axe(team)

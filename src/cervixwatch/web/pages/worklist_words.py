@@ -47,8 +47,8 @@ SCAN_STATUS_LABELS: Final = {"overdue": "Overdue", "due": "Due now", "upcoming":
 
 #: Why she is urgent (`store.worklist_flags`), in words.
 URGENT_KIND_LABELS: Final = {
-    "red-flag": "Red-flag symptoms reported",
-    "exam": "Urgent exam finding",
+    "red-flag": "Red-flag report",
+    "exam": "Exam finding",
     "symptoms": "Symptoms reported",
 }
 
