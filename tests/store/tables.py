@@ -37,6 +37,13 @@ COUNTER_TABLES = frozenset({"failure_counters"})
 NOTIFY_SETTINGS_TABLES = frozenset({"notify_contacts", "notify_team_settings"})
 
 
+#: The clinic's settings and the CDS Hooks service's own records (the JWT ids it has seen, the
+#: cards it answered about an EHR's patient and their feedback, kept as the service's audit):
+#: no woman's rows of this store, so not counted by `row_counts` (`delete_everything` empties
+#: them).
+SERVICE_TABLES = frozenset({"clinic_settings", "cds_jwt_ids", "cds_cards", "cds_feedback"})
+
+
 def delete_everything(engine: Engine) -> None:
     """Empty every table of clinical data (children first), keeping the schema."""
     with engine.begin() as connection:
@@ -52,5 +59,9 @@ def row_counts(factory: sessionmaker[Session]) -> dict[str, int]:
             t.name: session.scalar(select(func.count()).select_from(t)) or 0
             for t in Base.metadata.sorted_tables
             if t.name
-            not in ACCESS_TABLES | VERSION_TABLES | COUNTER_TABLES | NOTIFY_SETTINGS_TABLES
+            not in ACCESS_TABLES
+            | VERSION_TABLES
+            | COUNTER_TABLES
+            | NOTIFY_SETTINGS_TABLES
+            | SERVICE_TABLES
         }

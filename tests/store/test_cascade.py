@@ -40,10 +40,16 @@ from cervixwatch.store import notifications as store
 from cervixwatch.store import transaction
 from cervixwatch.store.accounts import team_by_name
 from cervixwatch.store.models import (
+    AppointmentRow,
+    AppointmentStatus,
+    CorrectionChange,
+    DeviceMessageRow,
+    DeviceMessageStatus,
     NotificationKind,
     NotifyChannel,
     NotifyContactRow,
     PatientRow,
+    RecordCorrectionRow,
     RecordSource,
     SymptomReportRow,
 )
@@ -112,6 +118,45 @@ def _notified(factory: sessionmaker[Session], pregnancy_id: str) -> None:
         store.add_attempt(session, delivery.id, now, sent=False, detail="HTTP 500")
 
 
+def _booked_corrected_and_scanned(
+    factory: sessionmaker[Session], patient_id: str, pregnancy_id: str
+) -> None:
+    """A scan booked for her, a correction of one of her records and a device's report
+    stored for her (issues 13 and 14)."""
+    now = dt.datetime.now(dt.UTC)
+    with transaction(factory) as session:
+        session.add(
+            AppointmentRow(
+                pregnancy_id=pregnancy_id,
+                scheduled_on=DAY,
+                scheduled_at=dt.time(9, 30),
+                status=AppointmentStatus.BOOKED,
+            )
+        )
+        session.add(
+            RecordCorrectionRow(
+                patient_id=patient_id,
+                record_table="cervical_lengths",
+                record_id=1,
+                change=CorrectionChange.AMENDED,
+                reason="typed 22 for 23",
+                corrected_at=now,
+                before={"length_mm": 22.0},
+            )
+        )
+        session.add(
+            DeviceMessageRow(
+                channel=RecordSource.HL7V2,
+                message_id=f"VIEWPOINT|{patient_id}",
+                sender="hl7:VIEWPOINT",
+                status=DeviceMessageStatus.STORED,
+                patient_value="SYN-1",
+                summary="cervical length 23 mm",
+                patient_id=patient_id,
+            )
+        )
+
+
 def test_deleting_a_patient_deletes_all_her_data(factory: sessionmaker[Session]) -> None:
     profiles = bundled_profiles()
     kept = write_records(
@@ -128,6 +173,7 @@ def test_deleting_a_patient_deletes_all_her_data(factory: sessionmaker[Session])
     for woman in (kept, written):
         assign_patient(factory, "Care team", woman.patient_id)
         _notified(factory, woman.pregnancy_id)
+        _booked_corrected_and_scanned(factory, woman.patient_id, woman.pregnancy_id)
     with_both = row_counts(factory)
     assert all(count >= 1 for count in with_both.values()), with_both
 

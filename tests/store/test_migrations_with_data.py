@@ -327,6 +327,30 @@ def _at_0011(engine: Engine) -> None:
         )
 
 
+def _at_0012(engine: Engine) -> None:
+    """Notifications: a care team's e-mail and webhook contacts and escalation setting, the
+    red-flag notification of the first woman's report, its deliveries and their attempts."""
+    with engine.begin() as c:
+        for statement in (
+            "INSERT INTO notify_contacts (id, team_id, channel, address, secret, receives, "
+            "created_at) VALUES (1, 't1', 'email', 'team@hospital.test', NULL, 'all', :at), "
+            "(2, 't1', 'webhook', 'https://pager.hospital.test/hook', "
+            "'0123456789abcdef0123456789abcdef', 'escalations', :at)",
+            "INSERT INTO notify_team_settings (team_id, escalate_after_minutes) VALUES ('t1', 30)",
+            "INSERT INTO notifications (id, kind, symptom_report_id, pregnancy_id, patient_id, "
+            "created_at) VALUES (1, 'red-flag-report', 1, 'g1', 'p1', :at)",
+            "INSERT INTO notification_deliveries (id, notification_id, contact_id, channel, "
+            "recipient, status, attempts, next_attempt_at, claimed_until, sent_at) VALUES "
+            "(1, 1, 1, 'email', 'team@hospital.test', 'sent', 2, :at, NULL, :at)",
+            "INSERT INTO notification_attempts (id, delivery_id, attempted_at, sent, detail) "
+            "VALUES (1, 1, :at, :no, 'HTTP 500'), (2, 1, :at, :yes, NULL)",
+        ):
+            params: dict[str, Any] = {"at": AT} if ":at" in statement else {}
+            if ":no" in statement:
+                params |= {"no": False, "yes": True}
+            _sql(c, statement, **params)
+
+
 def _at_0013(engine: Engine) -> None:
     """Whether an assessment's pregnancy is active, kept by triggers: the assessment of 0001
     (an active pregnancy) was marked on the way up; an ended pregnancy's new assessment is
@@ -362,43 +386,6 @@ def _at_0013(engine: Engine) -> None:
         assert marked(c, "g14")
         _sql(c, "UPDATE pregnancies SET status = 'ended', ended_on = '2026-03-01' WHERE id = 'g14'")
         assert not marked(c, "g14")
-
-
-def _at_0016(engine: Engine) -> None:
-    """Device reports (issue 14): one waiting for review, one stored for the first woman."""
-    with engine.begin() as c:
-        _sql(
-            c,
-            "INSERT INTO device_messages (id, channel, message_id, received_at, sender, status, "
-            "reason, patient_value, identifier_system, summary, operator, device, payload, "
-            "patient_id, resolved_by, resolved_at) VALUES "
-            "(1, 'dicom-sr', '1.2.826.0.1.1', :at, 'dicom:SONO1', 'review', 'no woman', "
-            "'SYN-1', 'urn:oid:1.2.3', 'cervical length 23 mm', NULL, 'Synthetic Sono', "
-            "NULL, NULL, NULL, NULL), "
-            "(2, 'hl7v2', 'VIEWPOINT|M1', :at, 'hl7:VIEWPOINT', 'stored', NULL, 'SYN-2', "
-            "'urn:oid:1.2.3', 'cervical length 19 mm', NULL, 'VIEWPOINT', NULL, 'p1', NULL, "
-            "NULL)",
-            at=AT,
-        )
-
-
-def _at_0017(engine: Engine) -> None:
-    """A review with its note and instant, of a report taken by telephone."""
-    with engine.begin() as c:
-        _sql(
-            c,
-            "INSERT INTO symptom_reports (id, pregnancy_id, reported_on, reported_at, present, "
-            "absent, source, source_ref, reported_by, taken_by) VALUES (17, 'g2', '2026-03-01', "
-            ":at, '[\"bleeding\"]', '[]', 'form', NULL, 'the woman', 'Dr Phone')",
-            at=AT,
-        )
-        _sql(
-            c,
-            "INSERT INTO symptom_reviews (id, symptom_report_id, reviewed_on, outcome, reviewer, "
-            "source, source_ref, note, reviewed_at) VALUES (17, 17, '2026-03-01', 'admitted', "
-            "'Dr Migration', 'form', NULL, 'seen on the labour ward', :at)",
-            at=AT,
-        )
 
 
 def _at_0014(engine: Engine) -> None:
@@ -439,6 +426,43 @@ def _at_0015(engine: Engine) -> None:
         )
 
 
+def _at_0016(engine: Engine) -> None:
+    """Device reports (issue 14): one waiting for review, one stored for the first woman."""
+    with engine.begin() as c:
+        _sql(
+            c,
+            "INSERT INTO device_messages (id, channel, message_id, received_at, sender, status, "
+            "reason, patient_value, identifier_system, summary, operator, device, payload, "
+            "patient_id, resolved_by, resolved_at) VALUES "
+            "(1, 'dicom-sr', '1.2.826.0.1.1', :at, 'dicom:SONO1', 'review', 'no woman', "
+            "'SYN-1', 'urn:oid:1.2.3', 'cervical length 23 mm', NULL, 'Synthetic Sono', "
+            "NULL, NULL, NULL, NULL), "
+            "(2, 'hl7v2', 'VIEWPOINT|M1', :at, 'hl7:VIEWPOINT', 'stored', NULL, 'SYN-2', "
+            "'urn:oid:1.2.3', 'cervical length 19 mm', NULL, 'VIEWPOINT', NULL, 'p1', NULL, "
+            "NULL)",
+            at=AT,
+        )
+
+
+def _at_0017(engine: Engine) -> None:
+    """A review with its note and instant, of a report taken by telephone."""
+    with engine.begin() as c:
+        _sql(
+            c,
+            "INSERT INTO symptom_reports (id, pregnancy_id, reported_on, reported_at, present, "
+            "absent, source, source_ref, reported_by, taken_by) VALUES (17, 'g2', '2026-03-01', "
+            ":at, '[\"bleeding\"]', '[]', 'form', NULL, 'the woman', 'Dr Phone')",
+            at=AT,
+        )
+        _sql(
+            c,
+            "INSERT INTO symptom_reviews (id, symptom_report_id, reviewed_on, outcome, reviewer, "
+            "source, source_ref, note, reviewed_at) VALUES (17, 17, '2026-03-01', 'admitted', "
+            "'Dr Migration', 'form', NULL, 'seen on the labour ward', :at)",
+            at=AT,
+        )
+
+
 def _at_0018(engine: Engine) -> None:
     """The worklist's flags on an assessment (an ended twin pregnancy with a cerclage whose
     removal is overdue, urgent on a red-flag report); the assessments written before keep a
@@ -460,8 +484,8 @@ def _at_0018(engine: Engine) -> None:
             "urgent_reason, urgent_since, worklist_rank, actions) VALUES ('g18', '2024-04-10', "
             "'{}', :at, '{}', 262, 'high', NULL, NULL, :yes, :yes, '{}', NULL, NULL, NULL, "
             "NULL, 2, :yes, 'overdue', :no, 'red-flag', 'bleeding: reported today', "
-            "'2024-04-10', 0, '{\"nice\": [{\"code\": \"remove-cerclage\", "
-            "\"state\": \"overdue\"}]}')",
+            '\'2024-04-10\', 0, \'{"nice": [{"code": "remove-cerclage", '
+            '"state": "overdue"}]}\')',
             at=AT,
             yes=True,
             no=False,
@@ -470,30 +494,6 @@ def _at_0018(engine: Engine) -> None:
             text("SELECT worklist_rank FROM assessments WHERE pregnancy_id <> 'g18'")
         ).scalars()
         assert set(ranks) == {None}
-
-
-def _at_0012(engine: Engine) -> None:
-    """Notifications: a care team's e-mail and webhook contacts and escalation setting, the
-    red-flag notification of the first woman's report, its deliveries and their attempts."""
-    with engine.begin() as c:
-        for statement in (
-            "INSERT INTO notify_contacts (id, team_id, channel, address, secret, receives, "
-            "created_at) VALUES (1, 't1', 'email', 'team@hospital.test', NULL, 'all', :at), "
-            "(2, 't1', 'webhook', 'https://pager.hospital.test/hook', "
-            "'0123456789abcdef0123456789abcdef', 'escalations', :at)",
-            "INSERT INTO notify_team_settings (team_id, escalate_after_minutes) VALUES ('t1', 30)",
-            "INSERT INTO notifications (id, kind, symptom_report_id, pregnancy_id, patient_id, "
-            "created_at) VALUES (1, 'red-flag-report', 1, 'g1', 'p1', :at)",
-            "INSERT INTO notification_deliveries (id, notification_id, contact_id, channel, "
-            "recipient, status, attempts, next_attempt_at, claimed_until, sent_at) VALUES "
-            "(1, 1, 1, 'email', 'team@hospital.test', 'sent', 2, :at, NULL, :at)",
-            "INSERT INTO notification_attempts (id, delivery_id, attempted_at, sent, detail) "
-            "VALUES (1, 1, :at, :no, 'HTTP 500'), (2, 1, :at, :yes, NULL)",
-        ):
-            params: dict[str, Any] = {"at": AT} if ":at" in statement else {}
-            if ":no" in statement:
-                params |= {"no": False, "yes": True}
-            _sql(c, statement, **params)
 
 
 def _at_0019(engine: Engine) -> None:
@@ -513,6 +513,32 @@ def _at_0020(engine: Engine) -> None:
             "(2, 'g1', '2026-03-10', '14:00:00', 'cancelled', NULL, NULL, NULL, :at)",
             at=AT,
         )
+
+
+def _at_0021(engine: Engine) -> None:
+    """A device message goes with her: deleting a woman now deletes the message stored for
+    her, and leaves one waiting for review (a woman made and deleted here, so the data of
+    earlier revisions stays as it was)."""
+    with engine.begin() as c:
+        _sql(
+            c,
+            "INSERT INTO patients (id, hospital_number, family_name, given_name, birth_date, "
+            "created_at, updated_at, gender, names) VALUES ('p21', 'MIG0021', 'Gone', "
+            "'Only', '1990-01-01', :at, :at, NULL, '[]')",
+            at=AT,
+        )
+        _sql(
+            c,
+            "INSERT INTO device_messages (id, channel, message_id, received_at, sender, status, "
+            "reason, patient_value, identifier_system, summary, operator, device, payload, "
+            "patient_id, resolved_by, resolved_at) VALUES (21, 'hl7v2', 'VIEWPOINT|M21', :at, "
+            "'hl7:VIEWPOINT', 'stored', NULL, 'SYN-21', 'urn:oid:1.2.3', 'cervical length 30 "
+            "mm', NULL, 'VIEWPOINT', NULL, 'p21', NULL, NULL)",
+            at=AT,
+        )
+        c.execute(text("DELETE FROM patients WHERE id = 'p21'"))
+        left = c.execute(text("SELECT id FROM device_messages ORDER BY id")).scalars().all()
+    assert left == [1, 2]
 
 
 #: The data of each revision; a new migration must add its own.
@@ -537,6 +563,7 @@ BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0018": _at_0018,
     "0019": _at_0019,
     "0020": _at_0020,
+    "0021": _at_0021,
 }
 
 Rows = dict[str, tuple[list[str], set[str]]]

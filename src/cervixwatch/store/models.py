@@ -534,8 +534,10 @@ class DeviceMessageRow(Base):
     operator: Mapped[str | None] = mapped_column(String(200))
     device: Mapped[str | None] = mapped_column(String(200))
     payload: Mapped[bytes | None] = mapped_column(Bytes)
+    #: The woman it was stored for (none while it waits for review); deleted with her
+    #: (migration 0021): its payload is her data.
     patient_id: Mapped[str | None] = mapped_column(
-        ForeignKey("patients.id", ondelete="SET NULL"), index=True
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
     )
     resolved_by: Mapped[str | None] = mapped_column(String(36))
     resolved_at: Mapped[dt.datetime | None]
