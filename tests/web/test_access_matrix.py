@@ -297,6 +297,12 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/pregnancies/{pregnancy_id}/letter"): "page-her-record-write",
     ("POST", "/pregnancies/{pregnancy_id}/letter"): "page-her-record-write",
     ("GET", "/pregnancies/{pregnancy_id}/letter.pdf"): "page-her-record-write",
+    # Registering a referral (issue 13, part 2): any clinician registers a woman (her own
+    # teams get her); her pregnancy is registered by her care team.
+    ("GET", "/patients/new"): "page-clinician-list",
+    ("POST", "/patients/new"): "page-clinician-list",
+    ("GET", "/patients/{patient_id}/pregnancies/new"): "page-her-record-write",
+    ("POST", "/patients/{patient_id}/pregnancies/new"): "page-her-record-write",
     # Booking her scans (issue 13, part 4): her care team only.
     ("GET", "/pregnancies/{pregnancy_id}/book-scan"): "page-her-record-write",
     ("POST", "/pregnancies/{pregnancy_id}/book-scan"): "page-her-record-write",

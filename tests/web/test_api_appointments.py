@@ -7,6 +7,7 @@ dated its day; the worklist's summary (next booked, missed) reads the same."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -19,14 +20,14 @@ def _url(pregnancy_id: str) -> str:
     return f"/api/pregnancies/{pregnancy_id}/appointments"
 
 
-def _book(client: TestClient, pregnancy_id: str, on: dt.date, at: str = "09:30") -> object:
+def _book(client: TestClient, pregnancy_id: str, on: dt.date, at: str = "09:30") -> Any:
     return client.post(
         _url(pregnancy_id), json={"scheduled_on": on.isoformat(), "scheduled_at": at}
     )
 
 
-def _field_of(response: object) -> list[str]:
-    detail = response.json()["detail"]  # type: ignore[attr-defined]
+def _field_of(response: Any) -> list[str]:
+    detail = response.json()["detail"]
     return [str(d["loc"][-1]) for d in detail] if isinstance(detail, list) else []
 
 

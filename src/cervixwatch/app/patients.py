@@ -20,6 +20,7 @@ from cervixwatch.access.principal import Scope
 from cervixwatch.app import checks
 from cervixwatch.app.assessing import reassess_pregnancy
 from cervixwatch.app.errors import Conflict, NotFound
+from cervixwatch.app.nhs_number import NHS_NUMBER_SYSTEM, checked_nhs_number
 from cervixwatch.app.reassessing import Profiles
 from cervixwatch.app.writing import Saved, writing
 from cervixwatch.knowledge import codes as c
@@ -62,16 +63,45 @@ def _patient(row: PatientRow, active_pregnancy_id: str | None) -> Patient:
     )
 
 
+class AlreadyRegistered(Conflict):
+    """The woman being registered is stored already: an identifier of hers is another
+    woman's. The message says only that it is taken, not who has it nor under which team
+    (issue 12, low finding: it named her internal id); `patient_id` is for the registration
+    form, which links to her only if the clinician may see her (`visible_to`)."""
+
+    def __init__(self, message: str, patient_id: str) -> None:
+        super().__init__(message)
+        self.patient_id = patient_id
+
+
+@dataclass(frozen=True, slots=True)
+class _Identifier:
+    """An identifier to store (`store.identity.IdentifierLike`)."""
+
+    system: str
+    value: str
+    use: str | None = None
+    type_system: str | None = None
+    type_code: str | None = None
+    type_text: str | None = None
+
+
 def _unused_hospital_number(
     session: Session, number: str, patient_id: str | None, local_system: str
 ) -> None:
-    """`Conflict` if another woman has the number. The refusal says only that it is taken,
-    not who has it nor under which team (issue 12, low finding: it named her internal id).
-    That a number is in use cannot be hidden from someone registering it (docs/security.md,
-    "Hospital numbers"); the refusal is audited."""
+    """`AlreadyRegistered` if another woman has the number. That a number is in use cannot be
+    hidden from someone registering it (docs/security.md, "Hospital numbers"); the refusal
+    is audited."""
     other = identity.hospital_number_owner(session, number, local_system)
     if other is not None and other != patient_id:
-        raise Conflict(f"hospital number {number} is already registered")
+        raise AlreadyRegistered(f"hospital number {number} is already registered", other)
+
+
+def _unused_nhs_number(session: Session, number: str) -> None:
+    key = (NHS_NUMBER_SYSTEM, None, number)
+    other = identity.women_by_identifiers(session, [key]).get(key)
+    if other is not None:
+        raise AlreadyRegistered(f"NHS number {number} is already registered", other)
 
 
 def register_patient(
@@ -82,18 +112,41 @@ def register_patient(
     team_ids: Collection[str] = (),
     local_system: str = c.DEFAULT_HOSPITAL_NUMBER_SYSTEM,
 ) -> Patient:
-    """Register a woman (`hospital_number`, names, `birth_date`) under the care of the care
-    teams `team_ids`; her hospital number is an identifier of `local_system`."""
+    """Register a woman (`hospital_number`, names, `birth_date`, and `nhs_number` if known)
+    under the care of the care teams `team_ids`; her hospital number is an identifier of
+    `local_system`, her NHS number one of `NHS_NUMBER_SYSTEM` (its check digit checked).
+    A woman already registered under either is `AlreadyRegistered`, never a second one."""
+    columns = dict(values)
+    nhs_text = columns.pop("nhs_number", None)
+    nhs_number = checked_nhs_number("nhs_number", nhs_text) if nhs_text else None
     with writing(sessions) as session:
-        number = values["hospital_number"]
+        number = columns["hospital_number"]
         _unused_hospital_number(session, number, None, local_system)
-        if values.get("birth_date") is not None:
-            checks.not_in_future("birth_date", values["birth_date"], today)
-        row = crud.add_row(session, PatientRow, {**values, "names": []})
+        if nhs_number is not None:
+            _unused_nhs_number(session, nhs_number)
+        if columns.get("birth_date") is not None:
+            checks.not_in_future("birth_date", columns["birth_date"], today)
+        row = crud.add_row(session, PatientRow, {**columns, "names": []})
         identity.set_hospital_number(session, row.id, number, local_system)
+        if nhs_number is not None:
+            identity.add_identifiers(
+                session,
+                row.id,
+                [_Identifier(NHS_NUMBER_SYSTEM, nhs_number)],
+                source=None,
+                local_system=local_system,
+            )
         session.refresh(row)
         accounts.add_patients_to_teams(session, row.id, team_ids, new_patient=True)
         return _patient(row, None)
+
+
+def visible_to(sessions: sessionmaker[Session], patient_id: str, scope: Scope) -> bool:
+    """Whether a user of `scope` may see the woman (a care team of hers is theirs)."""
+    with sessions() as session:
+        return patient_id == scope.patient_id or accounts.patient_in_teams(
+            session, patient_id, scope.team_ids
+        )
 
 
 def get_patient(sessions: sessionmaker[Session], patient_id: str) -> Patient:

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from cervixwatch.app import patients
 from cervixwatch.web.access import (
@@ -39,6 +39,12 @@ class PatientCreate(RecordIn):
     family_name: Name | None = None
     given_name: Name | None = None
     birth_date: Day | None = None
+    nhs_number: str | None = Field(
+        default=None,
+        max_length=20,
+        description="Her NHS number (10 digits, check digit checked), stored as an identifier"
+        " of https://fhir.nhs.uk/Id/nhs-number.",
+    )
 
 
 class PatientUpdate(RecordIn):

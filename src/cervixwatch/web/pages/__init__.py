@@ -10,6 +10,7 @@ from cervixwatch.web.pages import (
     letter,
     patient,
     pregnancy,
+    registration,
     sign_in,
     worklist,
 )
@@ -24,6 +25,7 @@ for _module in (
     patient,
     clinic_settings,
     appointments,
+    registration,
 ):
     router.include_router(_module.router)
 

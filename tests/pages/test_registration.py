@@ -1,0 +1,99 @@
+"""Registering a referral from the pages (issue 13, part 2), on SQLite and PostgreSQL: the
+woman with her NHS number (stored as an identifier of https://fhir.nhs.uk/Id/nhs-number),
+then her pregnancy, landing on its page; a wrong check digit, an implausible EDD and a woman
+already registered (by hospital or NHS number) come back 422 with nothing stored, the last
+with a link to her for her care team only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from fastapi.testclient import TestClient
+
+from cervixwatch.app import patients
+from cervixwatch.store.models import Role
+from tests.pages.html import sign_in
+from tests.pages.test_record_forms import csrf_of
+from tests.web.api_builders import counts
+from tests.web.conftest import TODAY
+
+NHS = "943 476 5919"  # a valid check digit (NHS Data Dictionary's example)
+
+
+def _post(client: TestClient, url: str, values: dict[str, str]) -> tuple[int, str, str]:
+    page = client.get(url)
+    assert page.status_code == 200, page.text
+    answer = client.post(
+        url, data={"csrf_token": csrf_of(page.text), **values}, follow_redirects=False
+    )
+    return answer.status_code, answer.text, answer.headers.get("location") or ""
+
+
+def _woman(number: str, nhs: str = "") -> dict[str, str]:
+    return {
+        "hospital_number": number,
+        "nhs_number": nhs,
+        "family_name": "Adeyemi",
+        "given_name": "Tola",
+        "birth_date": "1990-05-04",
+    }
+
+
+def test_registering_a_woman_and_her_pregnancy(browser: TestClient) -> None:
+    sign_in(browser)
+    status, page, location = _post(browser, "/patients/new", _woman("REG-1", NHS))
+    assert status == 303, page
+    patient_id = re.fullmatch(r"/patients/([^/]+)/pregnancies/new\?saved=woman", location)
+    assert patient_id, location
+    form = browser.get(location).text
+    assert "Saved: Tola Adeyemi registered with hospital number REG-1." in form
+    sessions = browser.app.state.sessions  # type: ignore[attr-defined]
+    her = patients.get_patient(sessions, patient_id.group(1))
+    assert her.hospital_number == "REG-1"
+    fhir = browser.get(f"/fhir/Patient/{her.id}").json()
+    assert {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765919"} in [
+        {k: i[k] for k in ("system", "value")} for i in fhir["identifier"]
+    ]
+
+    before = counts(browser)
+    status, page, _ = _post(browser, location, {"edd": "2030-01-01", "fetuses": "1"})
+    assert status == 422
+    assert "that pregnancy would not have begun" in page
+    assert 'id="f-edd-error"' in page
+    assert counts(browser) == before
+
+    edd = TODAY + dt.timedelta(days=150)
+    status, page, where = _post(browser, location, {"edd": edd.isoformat(), "fetuses": "2"})
+    assert status == 303, page
+    assert where.startswith("/pregnancies/")
+    shown = browser.get(where).text
+    assert "Adeyemi" in shown
+    assert "<dt>Fetuses</dt><dd>2</dd>" in shown
+
+
+def test_a_woman_is_not_registered_twice(browser: TestClient) -> None:
+    sign_in(browser)
+    assert _post(browser, "/patients/new", _woman("DUP-1", NHS))[0] == 303
+    before = counts(browser)
+
+    status, page, _ = _post(browser, "/patients/new", _woman("DUP-2", "9434765919"))
+    assert status == 422
+    assert "NHS number 9434765919 is already registered" in page
+    assert "Open the woman already registered" in page
+    status, page, _ = _post(browser, "/patients/new", _woman("DUP-1"))
+    assert status == 422
+    assert "Hospital number DUP-1 is already registered" in page
+    status, page, _ = _post(browser, "/patients/new", _woman("DUP-3", "943 476 5918"))
+    assert status == 422
+    assert "its check digit does not match" in page
+    assert 'id="f-nhs_number-error"' in page
+    assert counts(browser) == before
+
+    # A clinician of another team is told she exists (it cannot be hidden) but not shown her.
+    browser.cookies.clear()
+    sign_in(browser, Role.CLINICIAN, team="Another team")
+    status, page, _ = _post(browser, "/patients/new", _woman("DUP-4", NHS))
+    assert status == 422
+    assert "already registered" in page
+    assert "Open the woman already registered" not in page
