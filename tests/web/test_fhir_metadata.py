@@ -58,8 +58,10 @@ def test_metadata_is_a_valid_capability_statement(client: TestClient) -> None:
         "CodeSystem",
         "Questionnaire",
         "AuditEvent",
+        "Group",
     }
     audit = served.pop("AuditEvent")
+    group = served.pop("Group")  # only exported (Bulk Data), below
     assert {p["name"] for p in audit["searchParam"]} == {"patient", "agent", "date"}
     for kind, resource in served.items():
         versions = {"vread", "history-instance"} if kind in VERSIONED_TYPES else set()
@@ -81,7 +83,15 @@ def test_metadata_is_a_valid_capability_statement(client: TestClient) -> None:
     assert "code" in {p["name"] for p in served["Observation"]["searchParam"]}
     assert "code" in {p["name"] for p in served["Task"]["searchParam"]}
     assert "105480006" in served["MedicationStatement"]["documentation"]
-    assert [o["name"] for o in served["Patient"]["operation"]] == ["everything", "match"]
+    assert [o["name"] for o in served["Patient"]["operation"]] == ["everything", "match", "export"]
+    # Bulk Data $export at the three levels, each with the IG's OperationDefinition.
+    bulk = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/"
+    assert served["Patient"]["operation"][-1]["definition"] == f"{bulk}patient-export"
+    [group_export] = group["operation"]
+    assert (group_export["name"], group_export["definition"]) == ("export", f"{bulk}group-export")
+    assert "interaction" not in group  # a Group is not read or searched
+    system_ops = {o["name"]: o["definition"] for o in rest["operation"]}
+    assert system_ops["export"] == f"{bulk}export"
 
 
 def test_json_is_served_however_it_is_asked_for(client: TestClient) -> None:
@@ -145,6 +155,13 @@ _ROUTE_INTERACTIONS = {
     ("GET", "/fhir/Questionnaire/{resource_id}"): "read",
     ("GET", "/fhir/AuditEvent"): "search-type",
     ("GET", "/fhir/AuditEvent/{event_id}"): "read",
+    # Bulk Data $export: the kick-offs, and the status and file URLs they hand out.
+    ("GET", "/fhir/$export"): "$export",
+    ("GET", "/fhir/Patient/$export"): "$export",
+    ("GET", "/fhir/Group/{team_id}/$export"): "$export",
+    ("GET", "/fhir/$export-status/{job_id}"): "$export",
+    ("DELETE", "/fhir/$export-status/{job_id}"): "$export",
+    ("GET", "/fhir/$export-files/{job_id}/{resource_type}.ndjson"): "$export",
 }
 
 
@@ -160,6 +177,6 @@ def test_the_capability_statement_claims_what_the_routes_serve(client: TestClien
     [rest] = client.get("/fhir/metadata", headers=HEADERS).json()["rest"]
     claimed = {"capabilities"} | {i["code"] for i in rest["interaction"]}
     for resource in rest["resource"]:
-        claimed |= {i["code"] for i in resource["interaction"]}
+        claimed |= {i["code"] for i in resource.get("interaction", ())}
         claimed |= {f"${op['name']}" for op in resource.get("operation", ())}
     assert claimed - {"batch"} == routed

@@ -246,6 +246,15 @@ _DELETE: tuple[dict[str, str], ...] = (
 )
 EVERYTHING = "http://hl7.org/fhir/OperationDefinition/Patient-everything"
 MATCH = "http://hl7.org/fhir/OperationDefinition/Patient-match"
+#: FHIR Bulk Data Access v2 `$export` (`web/fhir/bulk_routes.py`), at each level served.
+BULK_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"
+BULK_PATIENT_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"
+BULK_GROUP_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"
+_BULK_DOCUMENTATION = (
+    "Bulk Data $export (GET, Prefer: respond-async; _outputFormat application/fhir+ndjson, "
+    "_type, _since): 202 with the status URL to poll; the files go only to the account that "
+    "asked, and expire. Each woman's resources are those $everything gives."
+)
 #: The audit log, for auditors only (`web/fhir/audit_routes.py`).
 AUDIT_PARAMS: tuple[tuple[str, str, str], ...] = (
     ("patient", "reference", "The woman the access was about (Patient/id or id)."),
@@ -320,8 +329,28 @@ def capability_statement(base: str, today: dt.date, *, cors: bool = False) -> di
                     "date, or an identifier contradicted by her birth date or another "
                     "identifier, possible (0.5).",
                 },
+                {
+                    "name": "export",
+                    "definition": BULK_PATIENT_EXPORT,
+                    "documentation": "The women of your care teams. " + _BULK_DOCUMENTATION,
+                },
             ]
         resources.append(resource)
+    resources.append(
+        {
+            "type": "Group",
+            "documentation": "A care team of yours, its id the team's: only exported "
+            "(Group/[id]/$export); a Group is not read or searched.",
+            "operation": [
+                {
+                    "name": "export",
+                    "definition": BULK_GROUP_EXPORT,
+                    "documentation": "The women of one of your care teams (another team's "
+                    "id: 404). " + _BULK_DOCUMENTATION,
+                }
+            ],
+        }
+    )
     resources.append(
         {
             "type": "AuditEvent",
@@ -380,7 +409,14 @@ def capability_statement(base: str, today: dt.date, *, cors: bool = False) -> di
                         "own transaction, answered with its own status and outcome.",
                     },
                 ],
-                "operation": [{"name": "everything", "definition": EVERYTHING}],
+                "operation": [
+                    {"name": "everything", "definition": EVERYTHING},
+                    {
+                        "name": "export",
+                        "definition": BULK_EXPORT,
+                        "documentation": "Every woman you may see. " + _BULK_DOCUMENTATION,
+                    },
+                ],
             }
         ],
     }
