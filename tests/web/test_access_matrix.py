@@ -202,6 +202,17 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "admin": OK,
         "auditor": 403,
     },
+    # The form for a report taken by telephone: her care team's; her own clinicians' form is
+    # not hers, so she is sent to her own symptom report form instead.
+    "page-phone-report": {
+        "anonymous": 303,
+        "clinician": OK,
+        "other-clinician": 404,
+        "patient": 303,
+        "other-patient": 404,
+        "admin": 403,
+        "auditor": 403,
+    },
     # The admins' pages (accounts, care teams) and the auditors' (the audit log): as their
     # API counterparts, except that the anonymous are sent to sign in.
     "page-admin": {
@@ -297,6 +308,11 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/pregnancies/{pregnancy_id}/letter"): "page-her-record-write",
     ("POST", "/pregnancies/{pregnancy_id}/letter"): "page-her-record-write",
     ("GET", "/pregnancies/{pregnancy_id}/letter.pdf"): "page-her-record-write",
+    # Reviewing one of her symptom reports on her page, and a report taken by telephone
+    # (issue 13, part 1): her care team only.
+    ("POST", "/pregnancies/{pregnancy_id}/reports/{report_id}/review"): "page-her-record-write",
+    ("GET", "/pregnancies/{pregnancy_id}/phone-report"): "page-phone-report",
+    ("POST", "/pregnancies/{pregnancy_id}/phone-report"): "page-her-record-write",
     # Registering a referral (issue 13, part 2): any clinician registers a woman (her own
     # teams get her); her pregnancy is registered by her care team.
     ("GET", "/patients/new"): "page-clinician-list",
