@@ -6,6 +6,7 @@ back with `interop.bulk_layout` and assessed by `app.population.run_population`.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -234,3 +235,29 @@ def test_kick_off_and_downloads_are_audited_by_job(bulk: TestClient) -> None:
     # (The audit log outlives the other tests' data: this test's entries are found by job.)
     cancels = [e for e in events if e.path == f"/fhir/$export-status/{second}"]
     assert [(e.method, e.action, e.status) for e in cancels] == [("DELETE", "export-cancel", 202)]
+
+
+def test_an_abandoned_export_fails_and_expired_files_are_swept(bulk: TestClient) -> None:
+    seed(bulk, "E1", at("19+0"))
+    root = Path(bulk.app.state.settings.export_dir)  # type: ignore[attr-defined]
+    abandoned_url, _ = _export(bulk, "/fhir/$export")
+    expired_url, expired = _export(bulk, "/fhir/$export")
+
+    # A writer that died mid-way (its worker ended): no manifest, progress 3 minutes old.
+    abandoned = root / abandoned_url.rsplit("/", 1)[-1]
+    (abandoned / "manifest.json").unlink()
+    stale = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=3)).isoformat()
+    (abandoned / "progress.json").write_bytes(orjson.dumps({"done": 0, "total": 1, "beat": stale}))
+    failed = bulk.get(abandoned_url)
+    assert failed.status_code == 500
+    assert failed.json()["resourceType"] == "OperationOutcome"
+    assert "stopped" in failed.json()["issue"][0]["diagnostics"]
+
+    # Files written 25 hours ago (the default keeps them 24): gone at the next status call.
+    job = root / expired_url.rsplit("/", 1)[-1]
+    long_ago = time.time() - 25 * 3600
+    for path in job.iterdir():
+        os.utime(path, (long_ago, long_ago))
+    assert bulk.get(expired_url).status_code == 404
+    assert not job.exists()
+    assert bulk.get(expired["output"][0]["url"]).status_code == 404
