@@ -3,7 +3,8 @@ keyboard: "Register a referral" in the header, the woman with her NHS number (a 
 digit refused first), then her pregnancy (EDD, fetuses), landing on its page; from its
 "Appointments" section to the booking form, the day and time typed, Enter to book; back on
 her page the booking is listed and said saved; two days after it, with no length that day,
-it reads "Missed". axe-core clean; screenshots at 1280 and 360 px in tests/artifacts/."""
+it reads "Missed"; then the pregnancy ends with her birth at 33+2 and the page's history
+lists it. axe-core clean; screenshots at 1280 and 360 px in tests/artifacts/."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def test_registering_a_referral_and_booking_her_scan(clinician: Page, live: Live
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Register her pregnancy")
     expect(page.locator(".saved")).to_contain_text("Ada Nwosu registered")
-    edd = TODAY + dt.timedelta(days=280 - 19 * 7)  # 19+0 today
+    edd = TODAY + dt.timedelta(days=280 - (33 * 7 + 4))  # 33+4 today
     page.get_by_label("Estimated due date (EDD)").fill(edd.isoformat())
     page.get_by_label("Number of fetuses").fill("1")
     axe(page)
@@ -83,3 +84,20 @@ def test_registering_a_referral_and_booking_her_scan(clinician: Page, live: Live
         section.screenshot(path=str(ARTIFACTS / "appointments-missed-360.png"))
     finally:
         live.app.state.today = lambda: TODAY
+
+    # Her birth two days ago, at 33+2, after spontaneous labour: the pregnancy ends, and the
+    # birth is a previous pregnancy of hers (an sPTB for her next pregnancy's rules).
+    page.goto(f"/pregnancies/{pregnancy_id}")
+    tab_to(page, "a[href$='/close']")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("End the pregnancy with its outcome")
+    page.get_by_label("Day of the birth or loss").fill((TODAY - dt.timedelta(days=2)).isoformat())
+    page.get_by_label("Outcome").select_option("live-birth")
+    page.get_by_label("How it started").select_option("spontaneous-labour")
+    axe(page)
+    screenshot(page, "close-pregnancy")
+    page.get_by_role("button", name="End the pregnancy").press("Enter")
+    expect(page.locator(".alert-info").first).to_contain_text("This pregnancy has ended")
+    expect(page.locator("#history")).to_contain_text("33+2")
+    axe(page)
+    page.locator("#history").screenshot(path=str(ARTIFACTS / "history-after-birth-1280.png"))

@@ -97,3 +97,32 @@ def test_a_woman_is_not_registered_twice(browser: TestClient) -> None:
     assert status == 422
     assert "already registered" in page
     assert "Open the woman already registered" not in page
+
+
+def test_ending_a_pregnancy_from_its_page(browser: TestClient) -> None:
+    sign_in(browser)
+    status, _, location = _post(browser, "/patients/new", _woman("END-1"))
+    assert status == 303
+    edd = TODAY + dt.timedelta(days=280 - (33 * 7 + 4))  # 33+4 today
+    status, _, where = _post(browser, location, {"edd": edd.isoformat(), "fetuses": "1"})
+    assert status == 303
+    pregnancy_id = where.split("/pregnancies/")[1].split("?")[0]
+    url = f"/pregnancies/{pregnancy_id}/close"
+    assert f'href="{url}"' in browser.get(f"/pregnancies/{pregnancy_id}").text
+    assert f'value="{TODAY.isoformat()}"' in browser.get(url).text
+
+    before = counts(browser)
+    early = (edd - dt.timedelta(days=300)).isoformat()
+    status, page, _ = _post(browser, url, {"ended_on": early, "outcome": "live-birth"})
+    assert status == 422
+    assert 'id="f-ended_on-error"' in page
+    assert "is outside this pregnancy" in page
+    assert counts(browser) == before
+
+    birth = (TODAY - dt.timedelta(days=2)).isoformat()  # 33+2
+    values = {"ended_on": birth, "outcome": "live-birth", "onset": "spontaneous-labour"}
+    status, page, where = _post(browser, url, values)
+    assert status == 303, page
+    shown = browser.get(where).text
+    assert "This pregnancy has ended" in shown
+    assert f'href="{url}"' not in shown

@@ -319,6 +319,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/patients/new"): "page-clinician-list",
     ("GET", "/patients/{patient_id}/pregnancies/new"): "page-her-record-write",
     ("POST", "/patients/{patient_id}/pregnancies/new"): "page-her-record-write",
+    ("GET", "/pregnancies/{pregnancy_id}/close"): "page-her-record-write",
+    ("POST", "/pregnancies/{pregnancy_id}/close"): "page-her-record-write",
     # Booking her scans (issue 13, part 4): her care team only.
     ("GET", "/pregnancies/{pregnancy_id}/book-scan"): "page-her-record-write",
     ("POST", "/pregnancies/{pregnancy_id}/book-scan"): "page-her-record-write",
@@ -345,6 +347,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/pregnancies/{pregnancy_id}"): "her-record-read",
     ("PATCH", "/api/pregnancies/{pregnancy_id}"): "her-record-write",
     ("GET", "/api/pregnancies/{pregnancy_id}/assessment"): "her-record-read",
+    ("POST", "/api/pregnancies/{pregnancy_id}/close"): "her-record-write",
     ("GET", "/api/pregnancies/{pregnancy_id}/appointments"): "her-record-read",
     ("POST", "/api/pregnancies/{pregnancy_id}/appointments"): "her-record-write",
     ("POST", "/api/pregnancies/{pregnancy_id}/appointments/{booking_id}/cancel"): (

@@ -13,14 +13,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from cervixwatch.app import checks
+from cervixwatch.app import checks, recording
 from cervixwatch.app.assessing import reassess_pregnancy
 from cervixwatch.app.errors import Conflict, InvalidField, NotFound
 from cervixwatch.app.reassessing import Profiles
 from cervixwatch.app.recording import PREGNANCY_RECORDS
 from cervixwatch.app.writing import Saved, writing
+from cervixwatch.clinical.gestation import gestational_age_on
+from cervixwatch.clinical.records import Onset, PriorOutcome
 from cervixwatch.store import crud
-from cervixwatch.store.models import PregnancyRow, PregnancyStatus
+from cervixwatch.store.models import PregnancyRow, PregnancyStatus, PriorPregnancyRow, RecordSource
 from cervixwatch.store.records import lock_patient
 
 
@@ -136,5 +138,55 @@ def update_pregnancy(
         if active:
             _no_other_active(session, row.patient_id, row.id)
         crud.update_row(session, row, merged)
+        summary = reassess_pregnancy(session, row.id, today, profiles)
+        return Saved(row, summary)
+
+
+def close_pregnancy(
+    sessions: sessionmaker[Session],
+    pregnancy_id: str,
+    *,
+    ended_on: dt.date,
+    outcome: PriorOutcome,
+    onset: Onset | None,
+    today: dt.date,
+    profiles: Profiles,
+) -> Saved[PregnancyRow]:
+    """End her active pregnancy with its outcome (a birth, or a loss) on `ended_on`: the
+    pregnancy is ended, and the same transaction records it as a previous pregnancy of hers
+    (outcome, the gestational age on that day from its EDD, how it started, the fetus count),
+    so the guidelines' history rules read it in her next pregnancy (a spontaneous birth
+    before 37+0 is an sPTB there: `clinical.history`). Checked as any previous pregnancy
+    (`recording._check`: at most 44+0 ...); a day before the pregnancy began or in the future
+    is refused, naming `ended_on`."""
+    with writing(sessions) as session:
+        row = crud.get_pregnancy(session, pregnancy_id)
+        if row is None:
+            raise NotFound(f"no pregnancy {pregnancy_id}")
+        lock_patient(session, row.patient_id)
+        session.refresh(row)
+        if row.status != PregnancyStatus.ACTIVE:
+            raise Conflict(f"pregnancy {pregnancy_id} has ended already")
+        checks.not_in_future("ended_on", ended_on, today)
+        checks.inside_pregnancy("ended_on", ended_on, row.edd)
+        values = {
+            "ended_year": ended_on.year,
+            "ended_month": ended_on.month,
+            "ended_day": ended_on.day,
+            "outcome": outcome,
+            "gestation_days": (
+                gestational_age_on(row.edd, ended_on).total_days if row.edd else None
+            ),
+            "onset": onset,
+            "cerclage": None,
+            "fetuses": row.fetuses,
+        }
+        recording.check_record(session, recording.PRIOR_PREGNANCY, row.patient_id, values, today)
+        crud.update_row(session, row, {"status": PregnancyStatus.ENDED, "ended_on": ended_on})
+        crud.add_row(
+            session,
+            PriorPregnancyRow,
+            {**values, "patient_id": row.patient_id, "source": RecordSource.FORM},
+        )
         summary = reassess_pregnancy(session, row.id, today, profiles)
         return Saved(row, summary)

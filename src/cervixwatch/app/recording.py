@@ -107,6 +107,16 @@ def part_of(kind: RecordType[Any]) -> str:
     return BY_TABLE[str(kind.table.__tablename__)].part
 
 
+def check_record(
+    session: Session, kind: RecordType[Row], owner_id: str, values: Values, today: dt.date
+) -> None:
+    """Check a new record's values as `add_record` does, for a use case that stores it in
+    its own transaction (`pregnancies.close_pregnancy` records the birth as history)."""
+    _check(
+        session, kind, _owner(session, kind.owner, owner_id, lock=False), owner_id, values, today
+    )
+
+
 def _check(
     session: Session,
     kind: RecordType[Row],

@@ -10,6 +10,7 @@ from cervixwatch.web.pages import (
     letter,
     patient,
     pregnancy,
+    pregnancy_details,
     registration,
     sign_in,
     worklist,
@@ -26,6 +27,7 @@ for _module in (
     clinic_settings,
     appointments,
     registration,
+    pregnancy_details,
 ):
     router.include_router(_module.router)
 
