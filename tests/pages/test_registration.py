@@ -126,3 +126,12 @@ def test_ending_a_pregnancy_from_its_page(browser: TestClient) -> None:
     shown = browser.get(where).text
     assert "This pregnancy has ended" in shown
     assert f'href="{url}"' not in shown
+    ended_list = browser.get("/pregnancies?status=ended").text
+    assert f'<a href="/pregnancies/{pregnancy_id}">Adeyemi, Tola</a>' in ended_list
+    assert (
+        f'href="/pregnancies/{pregnancy_id}"' not in browser.get("/pregnancies?status=active").text
+    )
+    assert browser.get("/pregnancies?status=closed").status_code == 422
+    browser.cookies.clear()
+    sign_in(browser, Role.CLINICIAN, team="Another team")
+    assert "Adeyemi" not in browser.get("/pregnancies?status=ended").text

@@ -319,6 +319,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/patients/new"): "page-clinician-list",
     ("GET", "/patients/{patient_id}/pregnancies/new"): "page-her-record-write",
     ("POST", "/patients/{patient_id}/pregnancies/new"): "page-her-record-write",
+    ("GET", "/pregnancies"): "page-clinician-list",
     ("GET", "/pregnancies/{pregnancy_id}/close"): "page-her-record-write",
     ("POST", "/pregnancies/{pregnancy_id}/close"): "page-her-record-write",
     # Booking her scans (issue 13, part 4): her care team only.

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from cervixwatch.access.principal import Scope
 from cervixwatch.app import checks, recording
 from cervixwatch.app.assessing import reassess_pregnancy
 from cervixwatch.app.errors import Conflict, InvalidField, NotFound
@@ -21,7 +23,7 @@ from cervixwatch.app.recording import PREGNANCY_RECORDS
 from cervixwatch.app.writing import Saved, writing
 from cervixwatch.clinical.gestation import gestational_age_on
 from cervixwatch.clinical.records import Onset, PriorOutcome
-from cervixwatch.store import crud
+from cervixwatch.store import crud, pregnancy_lists
 from cervixwatch.store.models import PregnancyRow, PregnancyStatus, PriorPregnancyRow, RecordSource
 from cervixwatch.store.records import lock_patient
 
@@ -190,3 +192,35 @@ def close_pregnancy(
         )
         summary = reassess_pregnancy(session, row.id, today, profiles)
         return Saved(row, summary)
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A pregnancy in a list of pregnancies, with whose it is."""
+
+    pregnancy_id: str
+    patient_id: str
+    family_name: str | None
+    given_name: str | None
+    hospital_number: str | None
+    edd: dt.date | None
+    ended_on: dt.date | None
+
+
+def pregnancies_listed(
+    sessions: sessionmaker[Session],
+    status: PregnancyStatus,
+    scope: Scope,
+    *,
+    page: int = 1,
+    page_size: int = 50,
+) -> list[Listed]:
+    """One page of the pregnancies of `status` among the women `scope` may see."""
+    with sessions() as session:
+        rows = pregnancy_lists.pregnancies_by_status(
+            session, status, scope, limit=page_size, offset=(page - 1) * page_size
+        )
+        return [
+            Listed(p.id, w.id, w.family_name, w.given_name, w.hospital_number, p.edd, p.ended_on)
+            for p, w in rows
+        ]

@@ -11,6 +11,7 @@ from cervixwatch.web.pages import (
     patient,
     pregnancy,
     pregnancy_details,
+    pregnancy_list,
     registration,
     sign_in,
     worklist,
@@ -28,6 +29,7 @@ for _module in (
     appointments,
     registration,
     pregnancy_details,
+    pregnancy_list,
 ):
     router.include_router(_module.router)
 
