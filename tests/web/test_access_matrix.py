@@ -384,8 +384,11 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/fhir/Patient/$match"): "clinician-list",
     # Bulk Data $export (the matrix sends no `Prefer: respond-async`: 400, no job starts).
     ("GET", "/fhir/$export"): "clinician-list",
+    ("POST", "/fhir/$export"): "clinician-list",
     ("GET", "/fhir/Patient/$export"): "clinician-list",
+    ("POST", "/fhir/Patient/$export"): "clinician-list",
     ("GET", "/fhir/Group/{team_id}/$export"): "care-team-export",
+    ("POST", "/fhir/Group/{team_id}/$export"): "care-team-export",
     ("GET", "/fhir/$export-status/{job_id}"): "bulk-export-job",
     ("DELETE", "/fhir/$export-status/{job_id}"): "bulk-export-job",
     ("GET", "/fhir/$export-files/{job_id}/{resource_type}.ndjson"): "bulk-export-job",

@@ -42,11 +42,20 @@ def bulk(engine: Engine, tmp_path: Path) -> Iterator[TestClient]:
     delete_everything(engine)
 
 
-def _export(client: TestClient, url: str, **headers: str) -> tuple[str, dict[str, Any]]:
-    """Kick off, poll until complete; the status URL and the manifest."""
-    kicked = client.get(url, headers={**ASYNC, **headers})
-    assert kicked.status_code == 202, kicked.text
-    status_url = kicked.headers["Content-Location"]
+def _export(
+    client: TestClient,
+    url: str,
+    *,
+    poll_only: bool = False,
+    headers: dict[str, str] | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """Kick off (unless `poll_only`: `url` is the status URL), poll until complete; the status
+    URL and the manifest."""
+    status_url = url
+    if not poll_only:
+        kicked = client.get(url, headers={**ASYNC, **(headers or {})})
+        assert kicked.status_code == 202, kicked.text
+        status_url = kicked.headers["Content-Location"]
     deadline = time.monotonic() + 60
     while True:
         polled = client.get(status_url, headers=headers)
@@ -157,7 +166,7 @@ def test_export_of_a_care_team_read_back_and_assessed(
         bulk.get(f"/fhir/Group/{team_id}/$export", headers={**ASYNC, **as_other}).status_code == 404
     )
     # ... her own team's export holds only her team's woman.
-    _, theirs = _export(bulk, f"/fhir/Group/{other_team}/$export", **as_other)
+    _, theirs = _export(bulk, f"/fhir/Group/{other_team}/$export", headers=as_other)
     assert {
         p["id"]
         for p in _files(
@@ -186,8 +195,20 @@ def test_type_and_since_narrow_the_export(bulk: TestClient) -> None:
     since = dt.datetime.now(dt.UTC)
     time.sleep(0.01)
     later = seed(bulk, "S2", at("20+0").with_length(28, at="19+0"))
-    query = f"_since={since.isoformat().replace('+00:00', 'Z')}&_outputFormat=ndjson"
-    _, changed = _export(bulk, f"/fhir/Patient/$export?{query}")
+    # POSTed as a Parameters resource, as the IG also allows.
+    kicked = bulk.post(
+        "/fhir/Patient/$export",
+        headers=ASYNC,
+        json={
+            "resourceType": "Parameters",
+            "parameter": [
+                {"name": "_since", "valueInstant": since.isoformat().replace("+00:00", "Z")},
+                {"name": "_outputFormat", "valueString": "ndjson"},
+            ],
+        },
+    )
+    assert kicked.status_code == 202, kicked.text
+    _, changed = _export(bulk, kicked.headers["Content-Location"], poll_only=True)
     files = _files(bulk, changed, Path(bulk.app.state.settings.export_dir) / "since")  # type: ignore[attr-defined]
     assert [p["id"] for p in files["Patient"]] == [later.patient_id]
     assert all(

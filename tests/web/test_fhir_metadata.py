@@ -157,8 +157,11 @@ _ROUTE_INTERACTIONS = {
     ("GET", "/fhir/AuditEvent/{event_id}"): "read",
     # Bulk Data $export: the kick-offs, and the status and file URLs they hand out.
     ("GET", "/fhir/$export"): "$export",
+    ("POST", "/fhir/$export"): "$export",
     ("GET", "/fhir/Patient/$export"): "$export",
+    ("POST", "/fhir/Patient/$export"): "$export",
     ("GET", "/fhir/Group/{team_id}/$export"): "$export",
+    ("POST", "/fhir/Group/{team_id}/$export"): "$export",
     ("GET", "/fhir/$export-status/{job_id}"): "$export",
     ("DELETE", "/fhir/$export-status/{job_id}"): "$export",
     ("GET", "/fhir/$export-files/{job_id}/{resource_type}.ndjson"): "$export",

@@ -15,8 +15,10 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any, Final
 
+import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
 
 from cervixwatch.access.principal import Scope, scope_of
 from cervixwatch.app import bulk_export
@@ -80,6 +82,7 @@ def _since(values: list[str]) -> dt.datetime | None:
 
 def _kick_off(
     request: Request,
+    items: list[tuple[str, str]],
     scope: Scope,
     owner: str,
     sessions: SessionsDep,
@@ -93,7 +96,7 @@ def _kick_off(
             400, "$export needs the header 'Prefer: respond-async'", "required", expression="Prefer"
         )
     params: dict[str, list[str]] = {}
-    for key, value in request.query_params.multi_items():
+    for key, value in items:
         if key not in _PARAMETERS:
             raise FhirError(
                 400,
@@ -140,32 +143,89 @@ _KICK_OFF: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/$export", summary="Bulk Data export of every woman you may see", responses=_KICK_OFF)
-@allow(ClinicalList(audit_action="export"))
-def system_export(
-    request: Request,
-    principal: PrincipalDep,
-    sessions: SessionsDep,
-    profiles: ProfilesDep,
-    settings: SettingsDep,
-) -> Response:
-    scope = scope_of(principal)
-    return _kick_off(request, scope, principal.user_id, sessions, profiles, settings)
+async def _items(request: Request) -> list[tuple[str, str]]:
+    """The kick-off's parameters: the query's, and a POSTed Parameters resource's (each
+    `valueString`, `valueCode` or `valueInstant`)."""
+    items = list(request.query_params.multi_items())
+    if request.method != "POST":
+        return items
+    body = await request.body()
+    try:
+        resource = orjson.loads(body) if body.strip() else None
+    except orjson.JSONDecodeError as error:
+        raise FhirError(400, f"not valid JSON: {error}", "invalid") from None
+    if resource is None:
+        return items
+    if not isinstance(resource, dict) or resource.get("resourceType") != "Parameters":
+        raise FhirError(400, "expected a Parameters resource (or no body)", "structure")
+    for i, parameter in enumerate(resource.get("parameter") or []):
+        value = None
+        if isinstance(parameter, dict):
+            value = next(
+                (parameter[k] for k in _VALUE_KEYS if isinstance(parameter.get(k), str)), None
+            )
+        if value is None or not isinstance(parameter.get("name"), str):
+            raise FhirError(
+                400,
+                "each parameter needs a name and a valueString, valueCode or valueInstant",
+                "structure",
+                expression=f"Parameters.parameter[{i}]",
+            )
+        items.append((parameter["name"], value))
+    return items
+
+
+_VALUE_KEYS: Final = ("valueString", "valueCode", "valueInstant")
 
 
 @router.get(
-    "/Patient/$export", summary="Bulk Data export of your care teams' women", responses=_KICK_OFF
+    "/$export",
+    summary="Bulk Data export of every woman you may see (POST: a Parameters resource)",
+    responses=_KICK_OFF,
+)
+@router.post(
+    "/$export",
+    summary="Bulk Data export of every woman you may see (POST: a Parameters resource)",
+    responses=_KICK_OFF,
 )
 @allow(ClinicalList(audit_action="export"))
-def patient_export(
+async def system_export(
     request: Request,
     principal: PrincipalDep,
     sessions: SessionsDep,
     profiles: ProfilesDep,
     settings: SettingsDep,
 ) -> Response:
+    items = await _items(request)
+    scope = scope_of(principal)
+    return await run_in_threadpool(
+        _kick_off, request, items, scope, principal.user_id, sessions, profiles, settings
+    )
+
+
+@router.get(
+    "/Patient/$export",
+    summary="Bulk Data export of your care teams' women (POST: a Parameters resource)",
+    responses=_KICK_OFF,
+)
+@router.post(
+    "/Patient/$export",
+    summary="Bulk Data export of your care teams' women (POST: a Parameters resource)",
+    responses=_KICK_OFF,
+)
+@allow(ClinicalList(audit_action="export"))
+async def patient_export(
+    request: Request,
+    principal: PrincipalDep,
+    sessions: SessionsDep,
+    profiles: ProfilesDep,
+    settings: SettingsDep,
+) -> Response:
+    items = await _items(request)
     scope = Scope(principal.team_ids)
-    return _kick_off(request, scope, principal.user_id, sessions, profiles, settings)
+    return await run_in_threadpool(
+        _kick_off, request, items, scope, principal.user_id, sessions, profiles, settings
+    )
 
 
 @router.get(
@@ -173,8 +233,13 @@ def patient_export(
     summary="Bulk Data export of one of your care teams (the Group's id is the team's)",
     responses={**_KICK_OFF, 404: {"description": "Not one of your care teams"}},
 )
+@router.post(
+    "/Group/{team_id}/$export",
+    summary="Bulk Data export of one of your care teams (the Group's id is the team's)",
+    responses={**_KICK_OFF, 404: {"description": "Not one of your care teams"}},
+)
 @allow(ClinicalList(audit_action="export"))
-def group_export(
+async def group_export(
     request: Request,
     team_id: str,
     principal: PrincipalDep,
@@ -185,8 +250,11 @@ def group_export(
     if team_id not in principal.team_ids:
         # The same answer for another team's id as for none: ids cannot be probed.
         raise FhirError(404, f"no Group/{team_id}", "not-found")
+    items = await _items(request)
     scope = Scope(frozenset({team_id}))
-    return _kick_off(request, scope, principal.user_id, sessions, profiles, settings)
+    return await run_in_threadpool(
+        _kick_off, request, items, scope, principal.user_id, sessions, profiles, settings
+    )
 
 
 def _manifest(request: Request, job_id: str, written: dict[str, Any]) -> dict[str, Any]:

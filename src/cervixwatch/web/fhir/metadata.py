@@ -251,9 +251,10 @@ BULK_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"
 BULK_PATIENT_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"
 BULK_GROUP_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"
 _BULK_DOCUMENTATION = (
-    "Bulk Data $export (GET, Prefer: respond-async; _outputFormat application/fhir+ndjson, "
-    "_type, _since): 202 with the status URL to poll; the files go only to the account that "
-    "asked, and expire. Each woman's resources are those $everything gives."
+    "Bulk Data $export (GET, or POST a Parameters resource; Prefer: respond-async; "
+    "_outputFormat application/fhir+ndjson, _type, _since): 202 with the status URL to "
+    "poll; the files go only to the account that asked, and expire. Each woman's "
+    "resources are those $everything gives."
 )
 #: The audit log, for auditors only (`web/fhir/audit_routes.py`).
 AUDIT_PARAMS: tuple[tuple[str, str, str], ...] = (
