@@ -142,8 +142,6 @@ def ndjson_resources(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 resource = orjson.loads(line)
             except orjson.JSONDecodeError as error:
                 raise ValueError(f"{path.name} line {number}: not JSON ({error})") from None
-            if not isinstance(resource, dict) or not isinstance(
-                resource.get("resourceType"), str
-            ):
+            if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
                 raise ValueError(f"{path.name} line {number}: not a FHIR resource")
             yield number, resource
