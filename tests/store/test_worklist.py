@@ -49,15 +49,28 @@ def _must_be_urgent() -> set[str]:
 
 
 def test_urgent_first_then_overdue_then_by_next_scan(factory: sessionmaker[Session]) -> None:
+    """The default order is by severity (`store.worklist_flags`, I-W-1): every urgent
+    pregnancy before the rest; then a cerclage removal overdue, anything else overdue, a
+    scan or removal due now, the rest; within each, by the next scan due, none due last."""
     _import_vignettes(factory)
     with factory() as session:
         entries = worklist(session, limit=1000)
         assert worklist_count(session) == len(entries) == len(VIGNETTES)
-    keys = [
-        (not e.urgent, not e.overdue, e.next_scan_due is None, e.next_scan_due or dt.date.min)
+    urgency = [not e.urgent for e in entries]
+    assert urgency == sorted(urgency)
+    rest = [
+        (
+            e.cerclage_removal != "overdue",
+            not e.overdue,
+            not (e.next_scan_status == "due" or e.cerclage_removal == "due"),
+            e.next_scan_due is None,
+            e.next_scan_due or dt.date.min,
+        )
         for e in entries
+        if e.urgent_kind is None
     ]
-    assert keys == sorted(keys)
+    assert rest == sorted(rest)
+    assert {key[3] for key in rest} == {True, False}  # some with a scan due, some without
     urgent = {e.hospital_number for e in entries if e.urgent}
     assert _must_be_urgent() <= urgent
     assert entries[0].urgent
