@@ -43,7 +43,12 @@ def test_discovery_lists_the_services_with_their_prefetch(cds: TestClient, ehr_k
     assert "http://loinc.org|11961-0" in prefetch["observations"]
     for key in ("conditions", "procedures", "medicationRequests", "questionnaireResponses"):
         assert "patient={{context.patientId}}" in prefetch[key]
-    assert cds.get("/cds-services").status_code == 401  # discovery needs the JWT too
+    # No patient data in it: answered without a JWT too, but a JWT sent must verify.
+    anonymous = cds.get("/cds-services")
+    assert anonymous.status_code == 200, anonymous.text
+    assert anonymous.json() == answer.json()
+    elsewhere = auth(signed(ehr_key, BASE + "/cds-services/patient-view"))
+    assert cds.get("/cds-services", headers=elsewhere).status_code == 401
 
 
 def test_patient_view_answers_one_card_per_due_action(cds: TestClient, ehr_key: ECKey) -> None:

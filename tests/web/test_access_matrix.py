@@ -258,6 +258,9 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
     "metrics-scraper": dict.fromkeys(ROLES, 403),
     # CDS Hooks: an EHR's signed JWT, never a CervixWatch sign-in or token (tests/cds_hooks).
     "ehr-jwt": dict.fromkeys(ROLES, 401),
+    # CDS Hooks discovery: service definitions, no patient data, so answered without a JWT;
+    # a bearer that is sent must be the EHR's JWT (our own tokens are not): 401.
+    "cds-discovery": {**dict.fromkeys(ROLES, 401), "anonymous": OK},
     "auditor": {
         "anonymous": 401,
         "clinician": 403,
@@ -361,7 +364,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/symptom-reviews/{review_id}"): "her-record-read",
     ("DELETE", "/api/symptom-reviews/{review_id}"): "her-record-write",
     ("GET", "/fhir/metadata"): "public",
-    ("GET", "/cds-services"): "ehr-jwt",
+    ("GET", "/cds-services"): "cds-discovery",
     ("POST", "/cds-services/{service_id}"): "ehr-jwt",
     ("POST", "/cds-services/{service_id}/feedback"): "ehr-jwt",
     ("GET", "/cds-services/rules/{profile_id}/{rule_id}"): "public",

@@ -120,7 +120,11 @@ async def _failed(
 @router.get(PREFIX, summary="CDS Hooks discovery")
 @allow(PUBLIC)
 async def discover(request: Request) -> JSONResponse:
-    await _caller(request, PREFIX, claim=True)
+    """The services and their prefetch templates: no patient data, so answered without a JWT
+    (an EHR's configuration tool reads it before it is set up to sign); a JWT that is sent
+    must still verify, as for every call (standards.md section 3, Security)."""
+    if request.headers.get("authorization"):
+        await _caller(request, PREFIX, claim=True)
     return JSONResponse(discovery())
 
 
