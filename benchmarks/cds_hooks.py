@@ -30,11 +30,9 @@ import json
 import os
 import platform
 import secrets
-import signal
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -48,12 +46,12 @@ from joserfc.jwk import ECKey
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+import api
 from cervixwatch.cohort import DEFAULT_SEED, cohort_bundle, cohort_patient
 
 ISSUER = "https://ehr.bench.example.org"
 SERVICE = "/cds-services/cervixwatch-patient-view"
 TARGET_P99_MS = 150.0
-STARTUP_SECONDS = 180
 SEARCHES = {
     "observations": "Observation",
     "conditions": "Condition",
@@ -119,52 +117,15 @@ def post(connection: http.client.HTTPConnection, body: bytes, token: str) -> tup
 def running_server(
     database_url: str, port: int, workers: int, key: ECKey
 ) -> Iterator[subprocess.Popen[bytes]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CERVIXWATCH_")}
-    env["CERVIXWATCH_CDS_HOOKS_CLIENTS"] = json.dumps(
-        [{"issuer": ISSUER, "jwks": {"keys": [key.as_dict(private=False)]}}]
-    )
-    env["CERVIXWATCH_CDS_HOOKS_GUIDELINE"] = "acog"
-    env["CERVIXWATCH_NOTIFY_IN_SERVER"] = "false"
-    command = [
-        sys.executable,
-        "-c",
-        "from cervixwatch.cli import app; app()",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--database-url",
-        database_url,
-        "--log-level",
-        "warning",
-    ]
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if server.poll() is not None:
-                raise SystemExit(f"the server exited with status {server.returncode}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                connection.request("GET", "/healthz")
-                if connection.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("the server did not start")
-            time.sleep(0.2)
+    settings = {
+        "CERVIXWATCH_CDS_HOOKS_CLIENTS": json.dumps(
+            [{"issuer": ISSUER, "jwks": {"keys": [key.as_dict(private=False)]}}]
+        ),
+        "CERVIXWATCH_CDS_HOOKS_GUIDELINE": "acog",
+        "CERVIXWATCH_NOTIFY_IN_SERVER": "false",
+    }
+    with api.running_server(database_url, port, workers, settings) as server:
         yield server
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 @contextmanager
