@@ -218,7 +218,10 @@ def _judge(
     first_fault = min((t.at for t in done), default=float("inf"))
     expected = expected_signatures(stored, (a for a in attempts if a.sent_at < first_fault))
     unknown = {a.template for a in attempts} - expected.keys()
-    extra.extend(f"template {t}: no copy was imported before the faults" for t in unknown)
+    extra.extend(
+        f"template {t}: no copy was imported before the faults ({_fates(attempts, t)})"
+        for t in unknown
+    )
     by_kind: dict[str, list[Attempt]] = {name: [] for name in ("before the faults", *KINDS)}
     for attempt in attempts:
         if attempt.template in unknown:
@@ -296,6 +299,16 @@ def run_sqlite(work: Path, kills: int) -> Figures:
     return figures
 
 
+def _fates(attempts: list[Attempt], template: int) -> str:
+    """What became of each copy of `template`: its number and its answer's status, or the
+    error when no answer came (to tell a refusal from a lost request)."""
+    return ", ".join(
+        f"#{a.number}: {a.status if a.status is not None else a.error or 'no answer'}"
+        for a in attempts
+        if a.template == template
+    )
+
+
 def _integrity(database: Path, when: str) -> list[str]:
     with sqlite3.connect(database) as connection:
         result = [row[0] for row in connection.execute("PRAGMA integrity_check")]
@@ -314,7 +327,10 @@ def _judge_sqlite(
     first_kill = min((t.at for t in done), default=float("inf"))
     expected = expected_signatures(stored, (a for a in attempts if a.sent_at < first_kill))
     unknown = {a.template for a in attempts} - expected.keys()
-    extra.extend(f"template {t}: no copy was imported before the kill" for t in unknown)
+    extra.extend(
+        f"template {t}: no copy was imported before the kill ({_fates(attempts, t)})"
+        for t in unknown
+    )
     known = [a for a in attempts if a.template not in unknown]
     extra.extend(audit_problems(stored))
     if stored.chain_problem:

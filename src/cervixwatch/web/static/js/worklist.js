@@ -2,7 +2,10 @@
    inline script). "Print handover list" opens the browser's print dialog (the print
    stylesheet makes it an A4 list); after "Next page" or "Previous page" the keyboard focus
    goes to the count line at the top of the list, where the page scrolled to, instead of
-   being lost with the link that was replaced. */
+   being lost with the link that was replaced. A live refresh that arrives while a filter,
+   sort or page request is in flight is dropped (hx-sync in worklist_rows.html, so an answer
+   for the old filters cannot land after the new one); it is asked for again, with the new
+   filters, once that request's results are in, so no report is missed. */
 (function () {
   "use strict";
 
@@ -12,6 +15,29 @@
       window.print();
     });
   }
+
+  var results = document.querySelector(".worklist-results");
+  var busy = false;
+  var missed = false;
+  function aboutResults(event) {
+    return results && event.detail && event.detail.target === results;
+  }
+  document.addEventListener("htmx:beforeSend", function (event) {
+    if (aboutResults(event)) busy = true;
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (aboutResults(event)) busy = false;
+  });
+  // Capture: seen before the refresh element's own handler asks for the results.
+  document.addEventListener("sse:worklist", function () {
+    if (busy) missed = true;
+  }, true);
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (!aboutResults(event) || busy || !missed) return;
+    missed = false;
+    var refresh = results.querySelector(".worklist-refresh");
+    if (refresh) htmx.trigger(refresh, "sse:worklist");
+  });
 
   document.addEventListener("htmx:afterSwap", function (event) {
     var from = event.detail && event.detail.requestConfig && event.detail.requestConfig.elt;
