@@ -22,11 +22,13 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
+    bindparam,
     false,
     literal,
     null,
     or_,
     select,
+    tuple_,
     union_all,
     update,
 )
@@ -94,30 +96,42 @@ def identifier_key(identifier: IdentifierLike, source: str | None) -> Identifier
     return (None, source, identifier.value)
 
 
-def _key_condition(key: IdentifierKey) -> ColumnElement[bool]:
-    system, source, value = key
-    if system is not None:
-        return and_(PatientIdentifierRow.system == system, PatientIdentifierRow.value == value)
-    return and_(
-        PatientIdentifierRow.system.is_(None),
-        PatientIdentifierRow.source == source,
-        PatientIdentifierRow.value == value,
-    )
-
-
 def _row_key(row: PatientIdentifierRow) -> IdentifierKey:
     return (row.system, row.source if row.system is None else None, row.value)
 
 
-def _identifiers_query(keys: Sequence[IdentifierKey]) -> Select[Any]:
-    table = PatientIdentifierRow.__table__
+_IDENTIFIERS: Final = PatientIdentifierRow.__table__
+_SOURCE_IDS: Final = SourceIdentifierRow.__table__
+
+
+def _named(kind: str, table: Any, source: Any) -> Select[Any]:
     return select(
-        literal("identifier").label("kind"),
-        table.c.system,
-        table.c.source,
-        table.c.value,
-        table.c.patient_id,
-    ).where(or_(*(_key_condition(k) for k in keys)))
+        literal(kind).label("kind"), table.c.system, source, table.c.value, table.c.patient_id
+    )
+
+
+#: Who the identifiers name and whom a source's Patient id names, as one statement built
+#: once: its identifier lists are expanding parameters, so SQLAlchemy finds it in its
+#: compiled cache by a key made once instead of building and keying an OR of every key on each
+#: import (a tenth of the import's time went there). `(system, value) IN (...)` is planned as
+#: an OR of index lookups on PostgreSQL and SQLite alike.
+_WOMEN_NAMED: Final = union_all(
+    _named("identifier", _IDENTIFIERS, _IDENTIFIERS.c.source).where(
+        tuple_(_IDENTIFIERS.c.system, _IDENTIFIERS.c.value).in_(
+            bindparam("with_system", expanding=True)
+        )
+    ),
+    _named("identifier", _IDENTIFIERS, _IDENTIFIERS.c.source).where(
+        _IDENTIFIERS.c.system.is_(None),
+        tuple_(_IDENTIFIERS.c.source, _IDENTIFIERS.c.value).in_(
+            bindparam("without_system", expanding=True)
+        ),
+    ),
+    _named("source", _SOURCE_IDS, null()).where(
+        _SOURCE_IDS.c.system == bindparam("source_system"),
+        _SOURCE_IDS.c.value == bindparam("source_value"),
+    ),
+)
 
 
 def women_by_identifiers(
@@ -137,26 +151,15 @@ def women_named(
     sent as `Patient/<resource_id>` before (None: none), in one round trip: an import asks
     this of every Patient, and most name no one yet."""
     wanted = list(dict.fromkeys(keys))
-    queries: list[Select[Any]] = []
-    if wanted:
-        queries.append(_identifiers_query(wanted))
-    if source is not None and resource_id is not None:
-        table = SourceIdentifierRow.__table__
-        queries.append(
-            select(
-                literal("source").label("kind"),
-                table.c.system,
-                null().label("source"),
-                table.c.value,
-                table.c.patient_id,
-            ).where(
-                table.c.system == source_system(source),
-                table.c.value == f"patients/{resource_id}",
-            )
-        )
-    if not queries:
+    by_source_id = source is not None and resource_id is not None
+    if not wanted and not by_source_id:
         return {}, None
-    query = queries[0] if len(queries) == 1 else union_all(*queries)
+    query = _WOMEN_NAMED.params(
+        with_system=[(system, value) for system, _, value in wanted if system is not None],
+        without_system=[(src, value) for system, src, value in wanted if system is None],
+        source_system=source_system(source) if by_source_id else None,  # type: ignore[arg-type]
+        source_value=f"patients/{resource_id}" if by_source_id else None,
+    )
     by_identifier: dict[IdentifierKey, str] = {}
     by_source: str | None = None
     for kind, system, row_source, value, patient_id in session.execute(query):
