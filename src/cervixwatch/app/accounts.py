@@ -312,9 +312,12 @@ TOUCH_EVERY = dt.timedelta(minutes=1)
 
 
 def session_principal(
-    sessions: sessionmaker[Session], secret: str, *, idle_minutes: int
+    sessions: sessionmaker[Session], secret: str, *, idle_minutes: int, renew: bool = True
 ) -> Principal | None:
-    """Who the sign-in cookie `secret` is, or None (unknown, ended, expired or idle)."""
+    """Who the sign-in cookie `secret` is, or None (unknown, ended, expired or idle).
+    `renew`: the request is the person's own, so the sign-in is no longer idle; False for
+    what a page asks for by itself (an open worklist's event stream and live refreshes),
+    which must not keep an unattended screen signed in past the idle limit."""
     now = _now()
     with sessions() as session:
         found = store.live_session(
@@ -326,7 +329,7 @@ def session_principal(
         principal = principal_of(
             session, user, "session", teams=teams, csrf_token=row.csrf_token, session_id=row.id
         )
-    if now - row.last_seen_at > TOUCH_EVERY:
+    if renew and now - row.last_seen_at > TOUCH_EVERY:
         _touch(sessions, store.touch_session, row.id, now)
     return principal
 

@@ -168,6 +168,21 @@ def _unauthorized(detail: str = "sign in first") -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": 'Bearer realm="cervixwatch"'})
 
 
+#: The header a page's own requests carry (htmx's `hx-headers`: an open worklist refreshing
+#: itself when its event stream says the list changed), and the paths a page keeps open by
+#: itself (the event stream, which the browser reconnects every few minutes).
+BY_THE_PAGE_HEADER: Final = "X-CervixWatch-By-Page"
+BY_THE_PAGE_PATHS: Final = frozenset({"/worklist/events"})
+
+
+def asked_by_the_page(request: Request) -> bool:
+    """Whether the page asked for this by itself, not the person using it: such a request is
+    answered as any other but does not count as activity, so a worklist left open on an
+    unattended screen still signs out after the idle limit (`session_idle_minutes`).
+    Claiming it can only shorten one's own sign-in."""
+    return request.url.path in BY_THE_PAGE_PATHS or BY_THE_PAGE_HEADER in request.headers
+
+
 def authenticate(request: Request) -> Principal | None:
     """The caller: by bearer token, else by sign-in cookie; None if neither (or not valid).
     A bearer token that is not valid is refused outright (401), never ignored."""
@@ -185,7 +200,10 @@ def authenticate(request: Request) -> Principal | None:
             raise _unauthorized("the bearer token is not valid (unknown, expired or revoked)")
     elif cookie := request.cookies.get(SESSION_COOKIE):
         principal = accounts.session_principal(
-            sessions, cookie, idle_minutes=settings.session_idle_minutes
+            sessions,
+            cookie,
+            idle_minutes=settings.session_idle_minutes,
+            renew=not asked_by_the_page(request),
         )
     request.state.principal = principal
     return principal

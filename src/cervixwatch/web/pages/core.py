@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -115,6 +115,21 @@ def error_page(request: Request, status: int, detail: str) -> HTMLResponse:
     )
 
 
+def _to_sign_in(request: Request) -> Response:
+    """Send the browser to sign in, and back here afterwards. A request htmx made for part of
+    a page (a worklist refreshing itself after the sign-in idled out) is told to take the
+    whole window there (`HX-Redirect`), so the sign-in page never lands inside a table and the
+    patients' data leaves the screen."""
+    if request.headers.get("HX-Request") == "true":
+        page = urlsplit(request.headers.get("HX-Current-URL", ""))
+        back = safe_next(page.path + (f"?{page.query}" if page.query else "")) or "/"
+        return Response(status_code=204, headers={"HX-Redirect": f"/sign-in?next={quote(back)}"})
+    target = request.url.path
+    if request.url.query:
+        target += "?" + request.url.query
+    return RedirectResponse(f"/sign-in?next={quote(target)}", status_code=303)
+
+
 class PageRoute(APIRoute):
     """A page: refusals become pages (401 sends the browser to sign in), never JSON."""
 
@@ -128,10 +143,7 @@ class PageRoute(APIRoute):
                 if error.status_code == 401:
                     # Recorded as the refusal it is, not as the redirect's success.
                     access_record(request).refused = 401
-                    target = request.url.path
-                    if request.url.query:
-                        target += "?" + request.url.query
-                    return RedirectResponse(f"/sign-in?next={quote(target)}", status_code=303)
+                    return _to_sign_in(request)
                 return error_page(request, error.status_code, str(error.detail))
             except RequestValidationError as error:
                 problems = "; ".join(

@@ -39,6 +39,15 @@
     if (refresh) htmx.trigger(refresh, "sse:worklist");
   });
 
+  // The event stream failed (the sign-in idled out and the reconnection was refused, or the
+  // network dropped): ask for the results once, as a refresh. Signed out, the answer sends
+  // the whole window to the sign-in page, so a list no longer kept live does not stay on an
+  // unattended screen; otherwise the list is brought up to date while the stream retries.
+  document.addEventListener("htmx:sseError", function () {
+    var refresh = results && results.querySelector(".worklist-refresh");
+    if (refresh && !busy) htmx.trigger(refresh, "sse:worklist");
+  });
+
   document.addEventListener("htmx:afterSwap", function (event) {
     var from = event.detail && event.detail.requestConfig && event.detail.requestConfig.elt;
     if (from && from.closest && from.closest(".pager")) {
