@@ -4,11 +4,14 @@ woman reports bleeding from her portal."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 
 from playwright.sync_api import Page, expect
+from sqlalchemy import update
 
+from cervixwatch.store.models import SignInSessionRow
 from tests.browser.harness import ARTIFACTS, LiveServer, SignIn, axe, screenshot
 from tests.web.api_builders import at
 
@@ -90,3 +93,26 @@ def test_a_screenful_a_filter_the_handover_list_and_a_report_arriving_live(
     screenshot(team, "worklist")
     team.set_viewport_size({"width": 390, "height": 844})
     team.screenshot(path=str(ARTIFACTS / "worklist-390.png"), full_page=True)
+
+
+def test_an_unattended_worklist_signs_out_and_leaves_the_screen(
+    clinician: Page, live: LiveServer
+) -> None:
+    """Left open past the idle limit, the worklist's live updates do not keep it signed in:
+    the next change sends the window to the sign-in page, so no woman's data stays on it."""
+    live.seed("CW-W-300", at("20+0").with_prior_sptb("30+0"), "Idlewild")
+    team = clinician
+    team.goto("/worklist")
+    expect(team.get_by_text("Idlewild")).to_be_visible()
+    limit = live.app.state.settings.session_idle_minutes
+    with live.app.state.sessions() as session:
+        session.execute(
+            update(SignInSessionRow).values(
+                last_seen_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=limit + 1)
+            )
+        )
+        session.commit()
+    live.seed("CW-W-301", at("22+0").with_prior_sptb("30+0"), "Latecomer")  # a change
+    expect(team).to_have_url(re.compile(r"/sign-in\?next=/worklist"), timeout=10_000)
+    expect(team.get_by_text("Idlewild")).to_have_count(0)
+    screenshot(team, "worklist-idle-signed-out")
