@@ -297,10 +297,16 @@ def test_a_review_names_who_and_when_if_given_and_is_audited(client: TestClient)
             "outcome": "advised-by-phone",
             "reviewer": "Midwife B",
             "reviewed_on": str(YESTERDAY),
+            "note": "  Advised to come in if the bleeding returns.\nScan booked for Friday.  ",
         },
     )
     review = ok(answer, 201)
     assert (review["reviewer"], review["reviewed_on"]) == ("Midwife B", YESTERDAY.isoformat())
+    # The note is kept as written (trimmed), with the instant the review was recorded.
+    note = "Advised to come in if the bleeding returns.\nScan booked for Friday."
+    assert review["note"] == note
+    assert review["reviewed_at"] is not None
+    assert ok(client.get(f"/api/symptom-reviews/{review['id']}"))["note"] == note
     with client.app.state.sessions() as session:  # type: ignore[attr-defined]
         entry = (
             session.query(AuditEventRow).filter_by(request_id=answer.headers["x-request-id"]).one()
@@ -318,6 +324,8 @@ def test_a_review_refuses_what_cannot_be_right_naming_the_field(client: TestClie
         ({"outcome": "ignored"}, "outcome"),
         ({"outcome": "admitted", "reviewed_on": str(TODAY + dt.timedelta(1))}, "reviewed_on"),
         ({"outcome": "admitted", "reviewed_on": str(YESTERDAY - dt.timedelta(1))}, "reviewed_on"),
+        ({"outcome": "admitted", "note": "x" * 1001}, "note"),
+        ({"outcome": "admitted", "note": "a bell\u0007"}, "note"),
     ):
         answer = client.post(path, json=body)
         assert answer.status_code == 422, answer.text

@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StrictBool
+from pydantic import AfterValidator, Field, StrictBool, StringConstraints
 from sqlalchemy import inspect
 from sqlalchemy.orm.base import NO_VALUE
 
+from cervixwatch.app.reviewing import NOTE_MAX
 from cervixwatch.app.rows import RecordSource
 from cervixwatch.clinical.plausible import LONGEST_CERVIX_MM
 from cervixwatch.clinical.records import (
@@ -193,6 +194,18 @@ class SymptomReportUpdate(SymptomReportCreate):
     absent: Symptoms = UNSET
 
 
+#: A review's note: free text, lines allowed, no other control characters, at most the column's
+#: width (`app.reviewing.NOTE_MAX`).
+ReviewNote = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        max_length=NOTE_MAX,
+        pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$",
+    ),
+]
+
+
 class SymptomReviewCreate(RecordIn):
     """A clinician's review of a symptom report (CD-07): the outcome, when, and who."""
 
@@ -201,14 +214,23 @@ class SymptomReviewCreate(RecordIn):
     reviewer: Name | None = Field(
         default=None, description="Who reviewed it; by default the signed-in clinician."
     )
+    note: ReviewNote | None = Field(
+        default=None,
+        description="What was advised or arranged (free text, kept with the review; never "
+        "logged). Blank: none.",
+    )
 
 
 class SymptomReviewPublic(RecordOut):
     id: int
     symptom_report_id: int
     reviewed_on: dt.date
+    reviewed_at: dt.datetime | None = Field(
+        description="The instant the review was recorded (none: it came without one)."
+    )
     outcome: ReviewOutcome
     reviewer: str | None
+    note: str | None = Field(description="What was advised or arranged, as written.")
     source: RecordSource = Field(description="Where the review entered CervixWatch.")
     source_ref: str | None = Field(description="Its id in that source, when it gave one.")
 

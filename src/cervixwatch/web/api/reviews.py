@@ -7,7 +7,9 @@ clinician of her care team records a review of it.
     DELETE /api/symptom-reviews/{review_id}           delete a review entered in error (204)
 
 The woman may read the reviews of her reports (she sees that her team has looked), not write
-them. Who reviewed is the signed-in clinician unless the body names someone; when, today.
+them. Who reviewed is the signed-in clinician unless the body names someone; when, today
+unless the body names the day; a note says what was advised or arranged; the instant it was
+recorded is kept (`reviewed_at`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from cervixwatch.app import accounts, reviewing
+from cervixwatch.app.clinic_clock import now_on
 from cervixwatch.app.rows import SymptomReportRow
 from cervixwatch.web.access import MAX_ROW_ID, PatientData, PrincipalDep, allow, by_record
 from cervixwatch.web.api.errors import BODY, NOT_FOUND
@@ -62,7 +65,7 @@ def review(
     today: TodayDep,
     principal: PrincipalDep,
 ) -> Any:
-    values = body.columns()
+    values = {**body.columns(), "reviewed_at": now_on(today)}
     if values.get("reviewer") is None:
         values["reviewer"] = accounts.shown_name(sessions, principal.user_id)
     saved = reviewing.review_report(sessions, record_id, values, today=today, profiles=profiles)

@@ -146,8 +146,8 @@ def age_on(birth: dt.date | None, today: dt.date) -> int | None:
 
 
 def _time_of(moment: dt.datetime | None) -> str | None:
-    """The clock time of an instant on the server's clock (the clinic's: `_now_on` dates a
-    report by it), "14:32"."""
+    """The clock time of an instant on the server's clock (the clinic's:
+    `app.clinic_clock.now_on` dates a report by it), "14:32"."""
     return None if moment is None else moment.astimezone().strftime("%H:%M")
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cervixwatch.access.principal import Principal, Role
 from cervixwatch.app import clinic_settings, pregnancies, recording
 from cervixwatch.app.assessing import URGENT_CODE, assess_pregnancy
+from cervixwatch.app.clinic_clock import now_on
 from cervixwatch.app.errors import Conflict, InvalidField, NotFound
 from cervixwatch.app.patients import Patient, get_patient
 from cervixwatch.clinical.facts import RED_FLAG_SYMPTOMS
@@ -110,13 +111,6 @@ def _most_pressing(rows: list[Any], today: dt.date) -> Any | None:
         return (red, row.reported_on, moment, row.id)
 
     return max(open_rows, key=order, default=None)
-
-
-def _now_on(today: dt.date) -> dt.datetime:
-    """The time now, on the clinic's calendar day (the day the report is dated), with the
-    server's UTC offset."""
-    now = dt.datetime.now(dt.UTC).astimezone()
-    return dt.datetime.combine(today, now.timetz())
 
 
 def _symptom_form(
@@ -249,7 +243,7 @@ def report_symptoms(
     try:
         # The JSON API's own model checks the report, as for a report sent to the API.
         report = SymptomReportCreate(
-            reported_on=today, reported_at=_now_on(today), present=present, absent=absent
+            reported_on=today, reported_at=now_on(today), present=present, absent=absent
         )
         saved = recording.add_record(
             sessions,

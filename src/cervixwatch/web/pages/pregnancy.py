@@ -28,6 +28,7 @@ from fastapi.responses import RedirectResponse
 
 from cervixwatch.access.principal import Role
 from cervixwatch.app import accounts, recording, reviewing
+from cervixwatch.app.clinic_clock import now_on
 from cervixwatch.app.errors import InvalidField, NotFound
 from cervixwatch.app.pregnancy_view import PregnancyView, load_view
 from cervixwatch.clinical.assessment import Assessment, Recommendation
@@ -412,13 +413,6 @@ def pregnancy_page(
 
 
 # --- reviewing a report (CD-07) ----------------------------------------------------------------
-
-
-def now_on(today: dt.date) -> dt.datetime:
-    """The time now on the clinic's calendar day (the app's `today`), with the server's UTC
-    offset: the instant a review or report is recorded, as the portal dates her reports."""
-    now = dt.datetime.now(dt.UTC).astimezone()
-    return dt.datetime.combine(today, now.timetz())
 
 
 def _day(field_name: str, text: str | None, today: dt.date) -> dt.date:
