@@ -16,7 +16,8 @@ import re
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from cervixwatch.app import accounts
+from cervixwatch.app import accounts, appointments, clinic_settings
+from cervixwatch.app.clinic_settings import ClinicSettings
 from cervixwatch.app.reassessing import write_records
 from cervixwatch.clinical.records import Medication, Symptom
 from cervixwatch.interop.fhir_patient import Identifier
@@ -29,6 +30,8 @@ from tests.web.api_builders import at, seed
 from tests.web.conftest import TODAY
 
 OTHER_TEAM = "Another team"
+#: A day as the pages write it with the clinic's settings left as they come ("6 March 2026").
+shown = ClinicSettings().date
 
 
 def numbers(html: str) -> list[str]:
@@ -103,13 +106,13 @@ def test_the_worklist_lists_the_teams_women_most_pressing_first(browser: TestCli
     assert "High" in fisher
     assert "sPTB 30+0" in fisher
     assert '<span class="nowrap">Latest 26 mm</span>' in fisher
-    assert f'<span class="date">{TODAY.isoformat()}</span>' in fisher
+    assert f'<span class="date">{shown(TODAY)}</span>' in fisher
     # An action both guidelines give is said once, with no guideline named.
     assert '<div class="action">Vaginal progesterone</div>' in fisher
     # Why she is urgent, from whom and since when, on the row; the action is not repeated.
     assert "Red-flag report" in davis
     assert "leaking fluid: reported by the woman" in davis
-    assert f'since <span class="date">{TODAY.isoformat()}</span>' in davis
+    assert f'since <span class="date">{shown(TODAY)}</span>' in davis
     assert "Urgent same-day evaluation" not in davis
     # Generic advice and the referral stay on the pregnancy page.
     for row in rows:
@@ -343,10 +346,10 @@ def test_rows_carry_the_flags_and_rank_by_severity(browser: TestClient) -> None:
     assert "Exam finding" in _row(html, "E")
     assert "membranes exposed" in _row(html, "E")
     assert "Symptoms reported" in _row(html, "S")
-    assert f"{TODAY.isoformat()}" in _row(html, "R")  # the last report's day
+    assert shown(TODAY) in _row(html, "R")  # the last report's day
     ada = _row(html, "M")
     assert "Mockup, Ada" in ada
-    assert '<span class="date">1990-04-23</span>' in ada
+    assert '<span class="date">23 April 1990</span>' in ada
     assert "Cerclage in situ" in ada
     assert "Removal overdue" in ada
     assert "Remove cerclage" in ada
@@ -462,3 +465,44 @@ def test_the_event_stream_is_for_clinicians_and_holds_no_data(browser: TestClien
     assert opening.headers["content-type"].startswith("text/event-stream")
     assert opening.text == "retry: 1000\n\n"
     assert browser.get("/static/vendor/htmx-ext-sse/LICENSE").status_code == 200
+
+
+def test_rows_show_booked_and_missed_scans_in_the_clinic_s_date_format(
+    browser: TestClient,
+) -> None:
+    """Issue 13, part 4: the next booked scan, and a missed one, on her row; every date in
+    the format the clinic chose (here day first, UK)."""
+    sessions = browser.app.state.sessions  # type: ignore[attr-defined]
+    booked = _add(browser, "K", "Booker", "Kim", at("20+0").with_prior_sptb("30+0"))
+    missed = _add(browser, "N", "Noshow", "Nia", at("21+0").with_prior_sptb("30+0"))
+    now = dt.datetime.combine(TODAY, dt.time(12, 0))
+    later = TODAY + dt.timedelta(days=3)
+    appointments.book_scan(
+        sessions, booked, later, dt.time(9, 30), now=now, window=None, booked_by=None
+    )
+    earlier = TODAY - dt.timedelta(days=2)
+    appointments.book_scan(
+        sessions,
+        missed,
+        earlier,
+        dt.time(10, 0),
+        now=dt.datetime.combine(earlier - dt.timedelta(days=1), dt.time(9, 0)),
+        window=None,
+        booked_by=None,
+    )
+    clinic_settings.save_settings(
+        sessions,
+        {"date_format": "dd/mm/yyyy", "guidelines": list(browser.app.state.profiles)},  # type: ignore[attr-defined]
+        known_guidelines=list(browser.app.state.profiles),  # type: ignore[attr-defined]
+        by=None,
+    )
+    sign_in(browser)
+    html = browser.get("/worklist").text
+    kim, nia = _row(html, "K"), _row(html, "N")
+    assert f'Booked <span class="date">{later:%d/%m/%Y}</span> 09:30' in kim
+    assert "Missed" not in kim
+    missed_badge = '<span class="badge badge-overdue">Missed</span>'
+    assert f'{missed_badge} <span class="date">{earlier:%d/%m/%Y}</span>' in nia
+    assert "Booked" not in nia
+    # The heading's day too; the CSV keeps ISO dates, for machines.
+    assert f'<span class="date">{TODAY:%d/%m/%Y}</span>' in html

@@ -19,6 +19,8 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from cervixwatch.app import clinic_settings
+from cervixwatch.app.appointments import booking_summaries, clinic_now
 from cervixwatch.app.worklist import WorklistSort, changed_marker, list_worklist
 from cervixwatch.web.access import CLINICIANS, ClinicalList, ScopeDep, SignedIn, allow
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, SettingsDep, TodayDep
@@ -144,8 +146,16 @@ def worklist_page(
         found = list_worklist(
             sessions, where, page=number, page_size=size, today=today, profiles=profiles
         )
+    clinic = clinic_settings.read_settings(sessions)
+    bookings = booking_summaries(
+        sessions, [line.entry.pregnancy_id for line in found.lines], clinic_now(today)
+    )
     context = {
         "rows": [row_of(line, profiles) for line in found.lines],
+        # Each row's next booked scan and a missed one (issue 13, part 4), by pregnancy.
+        "bookings": bookings,
+        # Dates in the clinic's format (its settings), never broken over two lines.
+        "date": clinic.date,
         "total": found.total,
         "page": number,
         "pages": pages,

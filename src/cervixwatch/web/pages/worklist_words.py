@@ -130,8 +130,11 @@ class Row:
     urgent_since: dt.date | None
     #: (key, words) of each flag: twins, cerclage in situ, removal due, progesterone.
     flags: list[tuple[str, str]]
-    #: Her latest symptom report: "2026-12-06 14:05" (or the day alone when no time is known).
+    #: Her latest symptom report: "2026-12-06 14:05" (or the day alone when no time is known),
+    #: as the CSV gives it; the page writes its day in the clinic's format, and its time.
     last_report: str | None
+    last_report_day: dt.date | None
+    last_report_time: str | None
     #: The actions that need doing, each once, in the order the guidelines give them.
     actions: list[Action]
 
@@ -210,6 +213,16 @@ def row_of(line: WorklistLine, profiles: Mapping[str, GuidelineProfile]) -> Row:
         urgent_since=e.urgent_since if e.urgent else None,
         flags=_flags(line),
         last_report=moment_text(line.last_report_at, line.last_report_on),
+        last_report_day=(
+            line.last_report_at.astimezone().date()
+            if line.last_report_at is not None
+            else line.last_report_on
+        ),
+        last_report_time=(
+            line.last_report_at.astimezone().strftime("%H:%M")
+            if line.last_report_at is not None
+            else None
+        ),
         actions=_actions(line, profiles),
     )
 
