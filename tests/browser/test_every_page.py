@@ -99,6 +99,7 @@ PAGES: Final[dict[str, Shown]] = {
     "pregnancy": Shown("clinician", "/pregnancies/{pregnancy}"),
     "pregnancy-nothing-recorded": Shown("clinician", "/pregnancies/{new}"),
     "pregnancy-phone-report": Shown("clinician", "/pregnancies/{pregnancy}/phone-report"),
+    "pregnancy-details": Shown("clinician", "/pregnancies/{pregnancy}/details"),
     **{
         f"record-{form.slug}": Shown("clinician", f"/pregnancies/{{pregnancy}}/record/{form.slug}")
         for form in FORMS

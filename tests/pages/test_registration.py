@@ -135,3 +135,44 @@ def test_ending_a_pregnancy_from_its_page(browser: TestClient) -> None:
     browser.cookies.clear()
     sign_in(browser, Role.CLINICIAN, team="Another team")
     assert "Adeyemi" not in browser.get("/pregnancies?status=ended").text
+
+
+def test_amending_the_edd_from_the_page_needs_a_reason_and_is_listed(
+    browser: TestClient,
+) -> None:
+    """Issue 13, part 2: the EDD and fetus count are changed from the pregnancy's page; a
+    recorded value changed needs the reason, the page says what was saved, and the change is
+    listed among the corrections with what it was."""
+    sign_in(browser)
+    status, _, location = _post(browser, "/patients/new", _woman("AMEND-1"))
+    assert status == 303
+    edd = TODAY + dt.timedelta(days=280 - (20 * 7))  # 20+0 today
+    status, _, where = _post(browser, location, {"edd": edd.isoformat(), "fetuses": "1"})
+    assert status == 303
+    pregnancy_id = where.split("/pregnancies/")[1].split("?")[0]
+    url = f"/pregnancies/{pregnancy_id}/details"
+    assert f'href="{url}"' in browser.get(f"/pregnancies/{pregnancy_id}").text
+    form = browser.get(url).text
+    assert f'value="{edd.isoformat()}"' in form  # what is recorded, to change
+
+    before = counts(browser)
+    later = edd + dt.timedelta(days=7)  # re-dated: 19+0 today
+    status, page, _ = _post(browser, url, {"edd": later.isoformat(), "fetuses": "1"})
+    assert status == 422
+    assert 'id="f-reason-error"' in page
+    assert "Give the reason for amending the recorded EDD" in page
+    assert counts(browser) == before
+
+    values = {"edd": later.isoformat(), "fetuses": "2", "reason": "re-dated by the 12-week scan"}
+    status, page, where = _post(browser, url, values)
+    assert status == 303, page
+    shown = browser.get(where).text
+    assert "Saved: EDD" in shown
+    assert "number of fetuses 2" in shown
+    assert "19+0" in shown  # reassessed from the new EDD
+    assert "Reason: re-dated by the 12-week scan" in shown
+    assert f"which were {edd.isoformat()} and 1" in shown
+    # Another team's clinician may not see the form.
+    browser.cookies.clear()
+    sign_in(browser, Role.CLINICIAN, team="Another team")
+    assert browser.get(url, follow_redirects=False).status_code in (403, 404)

@@ -541,6 +541,19 @@ def _at_0021(engine: Engine) -> None:
     assert left == [1, 2]
 
 
+def _at_0022(engine: Engine) -> None:
+    """A pregnancy's EDD amended with a reason: its correction names it by its text id."""
+    with engine.begin() as c:
+        _sql(
+            c,
+            "INSERT INTO record_corrections (id, patient_id, record_table, record_id, record_key,"
+            " change, reason, corrected_by, corrected_at, before) VALUES (22, 'p2', "
+            "'pregnancies', NULL, 'g2', 'amended', 'redated by the 12-week scan', NULL, :at, "
+            "'{\"edd\": \"2026-07-08\", \"fetuses\": 2}')",
+            at=AT,
+        )
+
+
 #: The data of each revision; a new migration must add its own.
 BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0001": _at_0001,
@@ -564,6 +577,7 @@ BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0019": _at_0019,
     "0020": _at_0020,
     "0021": _at_0021,
+    "0022": _at_0022,
 }
 
 Rows = dict[str, tuple[list[str], set[str]]]

@@ -325,6 +325,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/pregnancies"): "page-clinician-list",
     ("GET", "/pregnancies/{pregnancy_id}/close"): "page-her-record-write",
     ("POST", "/pregnancies/{pregnancy_id}/close"): "page-her-record-write",
+    ("GET", "/pregnancies/{pregnancy_id}/details"): "page-her-record-write",
+    ("POST", "/pregnancies/{pregnancy_id}/details"): "page-her-record-write",
     # Booking her scans (issue 13, part 4): her care team only.
     ("GET", "/pregnancies/{pregnancy_id}/book-scan"): "page-her-record-write",
     ("POST", "/pregnancies/{pregnancy_id}/book-scan"): "page-her-record-write",

@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from cervixwatch.store.models import RecordCorrectionRow
 from tests.web.api_builders import counts, edd_for, ok, patient, pregnancy, scan, woman
 from tests.web.conftest import TODAY
 
@@ -141,14 +143,18 @@ def test_one_active_pregnancy_at_a_time(client: TestClient) -> None:
 def test_re_dating_moves_the_gestational_age_and_keeps_records_inside(client: TestClient) -> None:
     _, pregnancy_id = woman(client, ga_today="19+0")
     redated = ok(
-        client.patch(f"/api/pregnancies/{pregnancy_id}", json={"edd": edd_for("20+0").isoformat()})
+        client.patch(
+            f"/api/pregnancies/{pregnancy_id}",
+            json={"edd": edd_for("20+0").isoformat(), "reason": "12-week scan"},
+        )
     )
     assert redated["assessment"]["gestational_age"]["text"] == "20+0"
     scan(client, pregnancy_id, 30, TODAY - dt.timedelta(days=100))  # at 5+5
     before = counts(client)
     # Re-dated to 10+0 today, that scan would be before the pregnancy began.
     moved = client.patch(
-        f"/api/pregnancies/{pregnancy_id}", json={"edd": edd_for("10+0").isoformat()}
+        f"/api/pregnancies/{pregnancy_id}",
+        json={"edd": edd_for("10+0").isoformat(), "reason": "dating scan"},
     )
     assert moved.status_code == 422
     error = moved.json()["detail"][0]
@@ -160,9 +166,18 @@ def test_re_dating_moves_the_gestational_age_and_keeps_records_inside(client: Te
 
 def test_twins_and_an_unknown_count(client: TestClient) -> None:
     _, pregnancy_id = woman(client)
-    twins = ok(client.patch(f"/api/pregnancies/{pregnancy_id}", json={"fetuses": 2}))
+    twins = ok(
+        client.patch(
+            f"/api/pregnancies/{pregnancy_id}", json={"fetuses": 2, "reason": "two sacs seen"}
+        )
+    )
     assert twins["fetuses"] == 2
-    unknown = ok(client.patch(f"/api/pregnancies/{pregnancy_id}", json={"fetuses": None}))
+    unknown = ok(
+        client.patch(
+            f"/api/pregnancies/{pregnancy_id}",
+            json={"fetuses": None, "reason": "one sac on the 12-week scan, not two"},
+        )
+    )
     assert unknown["fetuses"] is None
     document = ok(client.get(f"/api/pregnancies/{pregnancy_id}/assessment"))
     assert "the number of fetuses (taken as one)" in document["missing"]
@@ -173,3 +188,36 @@ def test_a_method_a_path_lacks_is_refused_naming_those_it_has(client: TestClient
     assert response.status_code == 405
     assert response.headers["allow"] == "DELETE, GET, PATCH"
     assert client.put("/api/patients", json={}).headers["allow"] == "GET, POST"
+
+
+def test_amending_a_recorded_edd_needs_a_reason_and_is_kept(client: TestClient) -> None:
+    """Issue 13, part 2: a recorded EDD or fetus count changed is an amendment, with its
+    reason; what it was is kept as a correction. Recording one not yet recorded is not."""
+    _, pregnancy_id = woman(client, ga_today="19+0")
+    path = f"/api/pregnancies/{pregnancy_id}"
+    recorded = ok(client.get(path))["edd"]
+    before = counts(client)
+    refused = client.patch(path, json={"edd": edd_for("20+0").isoformat()})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"][0]["loc"] == ["body", "reason"]
+    assert "amending the recorded EDD" in refused.json()["detail"][0]["msg"]
+    assert counts(client) == before
+    assert ok(client.get(path))["edd"] == recorded
+
+    ok(client.patch(path, json={"edd": edd_for("20+0").isoformat(), "reason": "12-week scan"}))
+    fetuses = ok(client.get(path))["fetuses"]
+    ok(client.patch(path, json={"fetuses": None, "reason": "count to be confirmed"}))
+    ok(client.patch(path, json={"fetuses": 2}))  # not recorded now: no reason needed
+    with client.app.state.sessions() as session:  # type: ignore[attr-defined]
+        kept = session.scalars(
+            select(RecordCorrectionRow)
+            .where(RecordCorrectionRow.record_key == pregnancy_id)
+            .order_by(RecordCorrectionRow.id)
+        ).all()
+    assert [(c.record_table, c.record_id, c.change.value, c.reason) for c in kept] == [
+        ("pregnancies", None, "amended", "12-week scan"),
+        ("pregnancies", None, "amended", "count to be confirmed"),
+    ]
+    assert kept[0].before == {"edd": recorded, "fetuses": fetuses}
+    assert kept[1].before == {"edd": edd_for("20+0").isoformat(), "fetuses": fetuses}
+    assert all(c.corrected_by is not None for c in kept)

@@ -46,6 +46,8 @@ __all__ = [
     "REASON_MAX_LENGTH",
     "Correction",
     "amend_record",
+    "as_json",
+    "checked_reason",
     "corrections_of",
     "corrections_of_record",
     "entered_in_error",
@@ -65,7 +67,9 @@ class Correction:
 
     id: int
     record_table: str
-    record_id: int
+    #: The record's id: an integer row id, or a pregnancy's text id (its EDD and fetus count
+    #: amended, `app.pregnancies.amend_pregnancy`).
+    record_id: int | str
     change: CorrectionChange
     reason: str
     corrected_by: str | None
@@ -73,7 +77,9 @@ class Correction:
     before: Mapping[str, Any]
 
 
-def _reason(reason: str | None) -> str:
+def checked_reason(reason: str | None) -> str:
+    """The reason for a correction, its white space tidied; refused, naming `reason`, when
+    blank or too long."""
     text = " ".join((reason or "").split())
     if not text:
         raise InvalidField("reason", "give the reason for the correction")
@@ -84,7 +90,7 @@ def _reason(reason: str | None) -> str:
     return text
 
 
-def _as_json(values: Mapping[str, Any]) -> dict[str, Any]:
+def as_json(values: Mapping[str, Any]) -> dict[str, Any]:
     """The record's values, each as JSON can hold it (dates as ISO text, enums as values)."""
     out: dict[str, Any] = {}
     for column, value in values.items():
@@ -114,7 +120,7 @@ def amend_record(
     confirmed: Collection[str] = (),
 ) -> Saved[Row]:
     """Amend some values of a record, with the reason; keep the correction and reassess."""
-    why = _reason(reason)
+    why = checked_reason(reason)
     if not changes:
         raise InvalidField("changes", "give at least one value to amend")
     with writing(sessions) as session:
@@ -129,7 +135,7 @@ def amend_record(
             change=CorrectionChange.AMENDED,
             reason=why,
             corrected_by=user_id,
-            before=_as_json(amended.values),
+            before=as_json(amended.values),
         )
         summary = reassess_pregnancy(session, amended.pregnancy_id, today, profiles)
     return Saved(amended.row, summary)
@@ -147,7 +153,7 @@ def mark_entered_in_error(
 ) -> AssessmentSummary | None:
     """Mark a record entered in error, with the reason: it is no longer one of her records
     (module docstring); keep the correction and reassess."""
-    why = _reason(reason)
+    why = checked_reason(reason)
     with writing(sessions) as session:
         locked = recording.lock_record(session, kind, row_id)
         # Her resources as served now are kept before anything changes (once per write).
@@ -161,7 +167,7 @@ def mark_entered_in_error(
             change=CorrectionChange.ENTERED_IN_ERROR,
             reason=why,
             corrected_by=user_id,
-            before=_as_json(locked.values),
+            before=as_json(locked.values),
         )
         delete_row(session, locked.row)
         session.flush()
@@ -247,7 +253,7 @@ def _correction(r: Any) -> Correction:
     return Correction(
         r.id,
         r.record_table,
-        r.record_id,
+        r.record_id if r.record_id is not None else r.record_key,
         r.change,
         r.reason,
         r.corrected_by,

@@ -10,21 +10,29 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.access.principal import Scope
 from cervixwatch.app import checks, recording
 from cervixwatch.app.assessing import reassess_pregnancy
+from cervixwatch.app.corrections import as_json, checked_reason
 from cervixwatch.app.errors import Conflict, InvalidField, NotFound
 from cervixwatch.app.reassessing import Profiles
 from cervixwatch.app.recording import PREGNANCY_RECORDS
 from cervixwatch.app.writing import Saved, writing
 from cervixwatch.clinical.gestation import gestational_age_on
 from cervixwatch.clinical.records import Onset, PriorOutcome
+from cervixwatch.store import corrections as corrections_store
 from cervixwatch.store import crud, pregnancy_lists
-from cervixwatch.store.models import PregnancyRow, PregnancyStatus, PriorPregnancyRow, RecordSource
+from cervixwatch.store.models import (
+    CorrectionChange,
+    PregnancyRow,
+    PregnancyStatus,
+    PriorPregnancyRow,
+    RecordSource,
+)
 from cervixwatch.store.records import lock_patient
 
 
@@ -120,28 +128,76 @@ def update_pregnancy(
     *,
     today: dt.date,
     profiles: Profiles,
+    reason: str | None = None,
+    user_id: str | None = None,
 ) -> Saved[PregnancyRow]:
-    """Re-date her pregnancy, record the number of fetuses, or end it; and reassess."""
+    """Re-date her pregnancy, record the number of fetuses, or end it; and reassess.
+
+    Changing an EDD or a fetus count already recorded is an amendment (issue 13, part 2): it
+    needs the `reason` (refused, naming `reason`, without one), and the values before are kept
+    as a correction (who, `user_id`; when; why: `record_corrections`, named by the pregnancy's
+    id), beside the FHIR resources as they were (every write keeps them as a version,
+    `app.writing`). Recording one that was not recorded is not an amendment."""
     with writing(sessions) as session:
-        row = crud.get_pregnancy(session, pregnancy_id)
-        if row is None:
-            raise NotFound(f"no pregnancy {pregnancy_id}")
-        lock_patient(session, row.patient_id)
-        session.refresh(row)
-        merged = _merged(row, changes)
-        active = merged["status"] == PregnancyStatus.ACTIVE
-        if "edd" in changes or ("status" in changes and active):
-            checks.due_date("edd", merged["edd"], today, active=active)
-        if "edd" in changes and merged["edd"] is not None:
-            _records_inside(session, row.id, merged["edd"])
-        if merged["ended_on"] is not None:
-            checks.not_in_future("ended_on", merged["ended_on"], today)
-            checks.inside_pregnancy("ended_on", merged["ended_on"], merged["edd"])
-        if active:
-            _no_other_active(session, row.patient_id, row.id)
-        crud.update_row(session, row, merged)
+        row = _locked(session, pregnancy_id)
+        before = {k: getattr(row, k) for k in AMENDABLE}
+        amended = [
+            k
+            for k in AMENDABLE
+            if k in changes and before[k] is not None and changes[k] != before[k]
+        ]
+        if amended and not (reason or "").strip():
+            named = " and ".join(_AMENDED_WORDS[k] for k in amended)
+            raise InvalidField("reason", f"give the reason for amending the recorded {named}")
+        why = checked_reason(reason) if amended else None
+        _update_in(session, row, changes, today)
+        if why is not None:
+            corrections_store.add_correction(
+                session,
+                patient_id=row.patient_id,
+                record_table=str(PregnancyRow.__tablename__),
+                record_id=None,
+                record_key=row.id,
+                change=CorrectionChange.AMENDED,
+                reason=why,
+                corrected_by=user_id,
+                before=as_json(before),
+            )
         summary = reassess_pregnancy(session, row.id, today, profiles)
         return Saved(row, summary)
+
+
+#: What is amended, with a reason, once recorded: the details a pregnancy is dated and
+#: counted by.
+AMENDABLE: Final = ("edd", "fetuses")
+_AMENDED_WORDS: Final = {"edd": "EDD", "fetuses": "number of fetuses"}
+
+
+def _locked(session: Session, pregnancy_id: str) -> PregnancyRow:
+    row = crud.get_pregnancy(session, pregnancy_id)
+    if row is None:
+        raise NotFound(f"no pregnancy {pregnancy_id}")
+    lock_patient(session, row.patient_id)
+    session.refresh(row)
+    return row
+
+
+def _update_in(
+    session: Session, row: PregnancyRow, changes: Mapping[str, Any], today: dt.date
+) -> None:
+    """Apply `changes` to the pregnancy, checked, in the session's transaction."""
+    merged = _merged(row, changes)
+    active = merged["status"] == PregnancyStatus.ACTIVE
+    if "edd" in changes or ("status" in changes and active):
+        checks.due_date("edd", merged["edd"], today, active=active)
+    if "edd" in changes and merged["edd"] is not None:
+        _records_inside(session, row.id, merged["edd"])
+    if merged["ended_on"] is not None:
+        checks.not_in_future("ended_on", merged["ended_on"], today)
+        checks.inside_pregnancy("ended_on", merged["ended_on"], merged["edd"])
+    if active:
+        _no_other_active(session, row.patient_id, row.id)
+    crud.update_row(session, row, merged)
 
 
 def close_pregnancy(

@@ -680,15 +680,22 @@ class CorrectionChange(StrEnum):
 class RecordCorrectionRow(Base):
     """A correction of one clinical record (issue 13, part 3; migration 0013): which record
     (its table and row, which may be gone), how, why, by whom and when, and its values as they
-    were before (by column, as JSON). Deleted with the woman."""
+    were before (by column, as JSON). Deleted with the woman. A record with an integer id is
+    named by `record_id`; a pregnancy (its EDD and fetus count amended, migration 0022), whose
+    id is text, by `record_key`."""
 
     __tablename__ = "record_corrections"
-    __table_args__ = (Index(None, "record_table", "record_id"),)
+    __table_args__ = (
+        Index(None, "record_table", "record_id"),
+        Index(None, "record_table", "record_key"),
+        CheckConstraint("(record_id IS NULL) <> (record_key IS NULL)", name="record_named_once"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[str] = _patient_fk()
     record_table: Mapped[str] = mapped_column(String(40))
-    record_id: Mapped[int]
+    record_id: Mapped[int | None]
+    record_key: Mapped[str | None] = mapped_column(String(36))
     change: Mapped[CorrectionChange] = mapped_column(value_enum(CorrectionChange, "change"))
     reason: Mapped[str] = mapped_column(String(500))
     #: The account that made it (a user id; none: a command or a feed).

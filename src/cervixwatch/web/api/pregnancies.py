@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 from cervixwatch.app import pregnancies
 from cervixwatch.app.rows import PregnancyRow, PregnancyStatus
 from cervixwatch.app.writing import Saved
-from cervixwatch.web.access import PatientData, allow, by_patient, by_pregnancy
+from cervixwatch.web.access import PatientData, PrincipalDep, allow, by_patient, by_pregnancy
+from cervixwatch.web.api.corrections import Reason
 from cervixwatch.web.api.errors import BODY, CONFLICT, NOT_FOUND
 from cervixwatch.web.api.types import JSON_NUMBER, UNSET, AssessmentSummaryPublic, Day, RecordIn
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep
@@ -42,6 +43,12 @@ class PregnancyUpdate(RecordIn):
     fetuses: Fetuses | None = None
     status: PregnancyStatus = UNSET
     ended_on: Day | None = Field(default=None, description="The day it ended (with status ended).")
+    reason: Reason | None = Field(
+        default=None,
+        description="Why a recorded EDD or fetus count is amended: required then (the values "
+        "before are kept with it as a correction); not needed to record one not yet recorded.",
+        examples=["re-dated by the 12-week scan"],
+    )
 
 
 class PregnancyPublic(BaseModel):
@@ -130,8 +137,19 @@ def update_pregnancy(
     sessions: SessionsDep,
     profiles: ProfilesDep,
     today: TodayDep,
+    principal: PrincipalDep,
 ) -> PregnancyWritten:
+    """A recorded EDD or fetus count changed is an amendment: `reason` is required, and the
+    values before are kept as a correction (listed on her pregnancy page)."""
+    changes = body.columns()
+    reason = changes.pop("reason", None)
     saved = pregnancies.update_pregnancy(
-        sessions, pregnancy_id, body.columns(), today=today, profiles=profiles
+        sessions,
+        pregnancy_id,
+        changes,
+        today=today,
+        profiles=profiles,
+        reason=reason,
+        user_id=principal.user_id,
     )
     return _written(saved)

@@ -10,6 +10,7 @@ from cervixwatch.web.pages import (
     letter,
     patient,
     pregnancy,
+    pregnancy_amend,
     pregnancy_details,
     pregnancy_list,
     registration,
@@ -29,6 +30,7 @@ for _module in (
     appointments,
     registration,
     pregnancy_details,
+    pregnancy_amend,
     pregnancy_list,
 ):
     router.include_router(_module.router)

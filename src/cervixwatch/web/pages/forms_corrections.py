@@ -16,6 +16,7 @@ team corrects; the record must be this pregnancy's (or, for her history, this wo
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -315,8 +316,18 @@ async def mark_entered_in_error(
 _TITLES: Final = {str(api.kind.table.__tablename__): api for api in RECORD_APIS}
 
 
+def _pregnancy_words(before: Mapping[str, Any]) -> str:
+    """What a pregnancy's details were before they were amended: "EDD and number of fetuses,
+    were 2026-07-08 and 2"."""
+    edd = before.get("edd") or "not recorded"
+    fetuses = before.get("fetuses") or "not recorded"
+    return f"the EDD and number of fetuses, which were {edd} and {fetuses}"
+
+
 def correction_words(correction: corrections.Correction) -> str:
     """What was corrected, in words: "cervical length of 2026-03-02: 2.5 mm"."""
+    if correction.record_table == "pregnancies":
+        return _pregnancy_words(correction.before)
     api = _TITLES.get(correction.record_table)
     if api is None:
         return correction.record_table.replace("_", " ")

@@ -19,6 +19,15 @@ from cervixwatch.web.pages.pregnancy_timeline import (
 )
 
 _REVIEW: Final = "review"
+#: The pregnancy's own details (its EDD and fetus count): `details:<pregnancy id>`.
+_DETAILS: Final = "details"
+
+
+def _details(view: PregnancyView) -> str:
+    p = view.pregnancy
+    edd = view.settings.date(p.edd) if p.edd else "not recorded"
+    fetuses = str(p.fetuses) if p.fetuses else "not recorded"
+    return f"Saved: EDD {edd}, number of fetuses {fetuses}."
 
 
 def _on(view: PregnancyView, day: dt.date | None, moment: dt.datetime | None = None) -> str:
@@ -67,6 +76,8 @@ def saved_message(view: PregnancyView, saved: str) -> str | None:
     """ "Saved: ..." for `saved` ("cervical-lengths:12"), or None when it names nothing of
     this pregnancy's."""
     collection, _, raw = saved.partition(":")
+    if collection == _DETAILS:
+        return _details(view) if raw == view.pregnancy.id else None
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
         return None
     row_id = int(raw)
