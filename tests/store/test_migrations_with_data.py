@@ -549,7 +549,7 @@ def _at_0022(engine: Engine) -> None:
             "INSERT INTO record_corrections (id, patient_id, record_table, record_id, record_key,"
             " change, reason, corrected_by, corrected_at, before) VALUES (22, 'p2', "
             "'pregnancies', NULL, 'g2', 'amended', 'redated by the 12-week scan', NULL, :at, "
-            "'{\"edd\": \"2026-07-08\", \"fetuses\": 2}')",
+            '\'{"edd": "2026-07-08", "fetuses": 2}\')',
             at=AT,
         )
 
