@@ -46,8 +46,36 @@ def test_a_birth_at_33_2_becomes_her_history(client: TestClient) -> None:
     ]
     again = client.post(url, json={"ended_on": birth_day.isoformat(), "outcome": "live-birth"})
     assert again.status_code == 409, again.text
+    # Its own birth is not its history: the ended pregnancy is read as it was, with none.
+    own = ok(client.get(f"/api/pregnancies/{pregnancy_id}/assessment"))
+    assert own["history"] == "no previous pregnancy or cervical history recorded"
 
     # Her next pregnancy: the birth at 33+2 is a spontaneous preterm birth in her history.
     nxt = pregnancy(client, patient_id, "14+0")
     assessment = ok(client.get(f"/api/pregnancies/{nxt['id']}/assessment"))
     assert assessment["history"] == "1 previous pregnancy: sPTB 33+2 (2026, spontaneous labour)"
+
+
+def test_an_ended_pregnancy_s_history_is_what_ended_before_it(client: TestClient) -> None:
+    """The history of an ended pregnancy is the pregnancies that ended before it began: not
+    its own outcome, nor a later pregnancy's (both recorded as previous pregnancies of hers).
+    An active pregnancy reads every previous pregnancy of hers."""
+    patient_id, first = woman(client, ga_today="33+4")
+    ok(
+        client.post(
+            f"/api/patients/{patient_id}/prior-pregnancies",
+            json={"ended": "2019-05", "outcome": "live-birth", "gestation_days": 30 * 7},
+        ),
+        201,
+    )
+    born = TODAY - dt.timedelta(days=2)
+    close = {"ended_on": born.isoformat(), "outcome": "live-birth", "onset": "spontaneous-labour"}
+    ok(client.post(f"/api/pregnancies/{first}/close", json=close))
+    first_history = ok(client.get(f"/api/pregnancies/{first}/assessment"))["history"]
+    assert first_history.startswith("1 previous pregnancy:"), first_history
+    assert "2019" in first_history
+    assert "33+2" not in first_history
+    second = pregnancy(client, patient_id, "14+0")["id"]
+    second_history = ok(client.get(f"/api/pregnancies/{second}/assessment"))["history"]
+    assert second_history.startswith("2 previous pregnancies:"), second_history
+    assert "sPTB 33+2" in second_history

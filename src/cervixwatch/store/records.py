@@ -24,6 +24,7 @@ are of such women, and each skipped read is a round trip to the database.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -33,6 +34,7 @@ from typing import Any, cast
 from sqlalchemy import Insert, insert, select
 from sqlalchemy.orm import Session
 
+from cervixwatch.clinical.gestation import TERM_DAYS
 from cervixwatch.clinical.records import PregnancyRecords
 from cervixwatch.knowledge import codes as c
 from cervixwatch.store.assessments import store_assessment
@@ -197,11 +199,40 @@ def load_records(session: Session, pregnancy_id: str) -> PregnancyRecords:
         raise NotFound(f"no pregnancy {pregnancy_id}")
     patient = session.get(PatientRow, pregnancy.patient_id)
     assert patient is not None, "a pregnancy's patient exists (foreign key)"
+    return _records_of_rows(patient, pregnancy, _rows_of(session, patient, pregnancy))
+
+
+def _rows_of(
+    session: Session, patient: PatientRow, pregnancy: PregnancyRow
+) -> dict[str, list[Any]]:
+    """The rows of each part of the pregnancy's records, her history as of this pregnancy."""
     rows = {
         kind.field: _stored(session, kind, patient.id if kind.owner == "patient" else pregnancy.id)
         for kind in RECORD_KINDS
     }
-    return _records_of_rows(patient, pregnancy, rows)
+    rows["prior_pregnancies"] = history_of(pregnancy, rows["prior_pregnancies"])
+    return rows
+
+
+def history_of(pregnancy: PregnancyRow, priors: list[Any]) -> list[Any]:
+    """Her previous pregnancies as the history of `pregnancy`. Those of an ended pregnancy
+    are the ones that ended before it began (its EDD - 280 days; its end, when it has no
+    EDD): its own outcome, which closing it recorded as a previous pregnancy of hers for the
+    next one, and any later pregnancy's, are not its history. A date known only to the year
+    or month counts as before unless its earliest possible day is not. An active pregnancy's
+    history is every previous pregnancy of hers: one dated inside it contradicts it and is
+    kept, read and shown, rather than dropped unseen."""
+    if pregnancy.status != PregnancyStatus.ENDED:
+        return priors
+    began = pregnancy.edd - dt.timedelta(days=TERM_DAYS) if pregnancy.edd else pregnancy.ended_on
+    if began is None:
+        return priors
+    return [
+        p
+        for p in priors
+        if p.ended_year is None
+        or dt.date(p.ended_year, p.ended_month or 1, p.ended_day or 1) < began
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,10 +254,7 @@ def load_stored(session: Session, pregnancy_id: str) -> StoredPregnancy:
         raise NotFound(f"no pregnancy {pregnancy_id}")
     patient = session.get(PatientRow, pregnancy.patient_id)
     assert patient is not None, "a pregnancy's patient exists (foreign key)"
-    rows = {
-        kind.field: _stored(session, kind, patient.id if kind.owner == "patient" else pregnancy.id)
-        for kind in RECORD_KINDS
-    }
+    rows = _rows_of(session, patient, pregnancy)
     return StoredPregnancy(patient, pregnancy, rows, _records_of_rows(patient, pregnancy, rows))
 
 
