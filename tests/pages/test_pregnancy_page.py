@@ -12,6 +12,7 @@ import re
 from fastapi.testclient import TestClient
 
 from cervixwatch.app import accounts
+from cervixwatch.app.clinic_settings import ClinicSettings
 from cervixwatch.app.reassessing import write_records
 from cervixwatch.clinical.gestation import GestationalAge
 from cervixwatch.clinical.records import LengthMethod, Medication, Symptom
@@ -71,11 +72,13 @@ def test_the_header_says_who_she_is_and_how_far_along(browser: TestClient) -> No
     _, pregnancy_id = fisher(browser)
     sign_in(browser)
     page = page_of(browser, pregnancy_id)
-    edd = day_at("40+0", "21+0").isoformat()
+    edd = ClinicSettings().date(day_at("40+0", "21+0"))  # the clinic's format: "13 July 2026"
     assert "<h1>Fisher</h1>" in page
     assert "<dt>Hospital number</dt><dd>H-FISHER</dd>" in page
     assert "<dt>Age</dt><dd>35 years</dd>" in page
-    assert f"<dt>EDD</dt><dd>{edd}</dd>" in page
+    assert f'<dt>EDD</dt><dd><span class="nowrap">{edd}</span>' in page
+    change = f'href="/pregnancies/{pregnancy_id}/details">Change'
+    assert change in page  # the EDD and fetus count are amended from here
     assert "<dt>GA today</dt><dd>21+0" in page
     assert "(21 weeks 0 days)" in page
     assert "Not recorded (rules take one)" in page  # fetuses: unknown, not 1

@@ -22,7 +22,6 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from cervixwatch.access.principal import Role
 from cervixwatch.app import appointments
 from cervixwatch.app.appointment_window import DueWindow, next_scan_window
 from cervixwatch.app.clinic_settings import read_settings
@@ -31,7 +30,13 @@ from cervixwatch.web.access import PatientData, PrincipalDep, allow, by_pregnanc
 from cervixwatch.web.api.appointments import BookingCreate
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep
 from cervixwatch.web.pages.core import PageRoute, render
-from cervixwatch.web.pages.forms_context import Whose, error_summary, pregnancy_dates, whose
+from cervixwatch.web.pages.forms_context import (
+    Whose,
+    clinicians_only,
+    error_summary,
+    pregnancy_dates,
+    whose,
+)
 from cervixwatch.web.pages.forms_fields import DateBounds, Input, draw
 from cervixwatch.web.pages.forms_reading import Submission, read_form, sentence, typed_values
 
@@ -84,11 +89,6 @@ def _page(
     )
 
 
-def _clinicians_only(principal: Any) -> None:
-    if principal.role != Role.CLINICIAN:
-        raise HTTPException(403, "only her care team books her scans")
-
-
 @router.get("/pregnancies/{pregnancy_id}/book-scan")
 @allow(PatientData("read", by_pregnancy()))
 async def book_scan_form(
@@ -99,7 +99,7 @@ async def book_scan_form(
     today: TodayDep,
     principal: PrincipalDep,
 ) -> Response:
-    _clinicians_only(principal)
+    clinicians_only(principal, "books her scans")
     who = await run_in_threadpool(whose, sessions, pregnancy_id, today)
     window = await run_in_threadpool(_window, sessions, pregnancy_id, today, profiles)
     settings = await run_in_threadpool(read_settings, sessions)

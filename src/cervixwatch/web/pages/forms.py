@@ -23,7 +23,6 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from cervixwatch.access.principal import Role
 from cervixwatch.app import recording
 from cervixwatch.app.checks import NeedsConfirmation
 from cervixwatch.app.errors import Conflict, InvalidField, NotFound
@@ -31,7 +30,13 @@ from cervixwatch.web.access import PatientData, PrincipalDep, allow, by_pregnanc
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep
 from cervixwatch.web.pages import forms_corrections
 from cervixwatch.web.pages.core import PageRoute, render
-from cervixwatch.web.pages.forms_context import Whose, error_summary, pregnancy_dates, whose
+from cervixwatch.web.pages.forms_context import (
+    Whose,
+    clinicians_only,
+    error_summary,
+    pregnancy_dates,
+    whose,
+)
 from cervixwatch.web.pages.forms_fields import allowed, draw
 from cervixwatch.web.pages.forms_reading import (
     Submission,
@@ -100,8 +105,7 @@ async def record_form(
     principal: PrincipalDep,
 ) -> Response:
     form = _form_of(kind)
-    if principal.role != Role.CLINICIAN:
-        raise HTTPException(403, "only her care team records findings and treatments")
+    clinicians_only(principal, "records findings and treatments")
     who = await run_in_threadpool(whose, sessions, pregnancy_id, today)
     return _page(request, form, who, Submission(_today_in_dates(form, today), {}), today)
 

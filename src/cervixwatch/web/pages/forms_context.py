@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import HTTPException
 from sqlalchemy.orm import Session, sessionmaker
 
+from cervixwatch.access.principal import Principal, Role
 from cervixwatch.app import checks, patients, pregnancies
 from cervixwatch.app.errors import NotFound
 from cervixwatch.clinical.gestation import GestationalAge, gestational_age_on
@@ -77,3 +78,10 @@ def error_summary(
         {"href": f"#{ids[name]}" if name in ids else None, "message": message}
         for name, message in errors.items()
     ]
+
+
+def clinicians_only(principal: Principal, does: str) -> None:
+    """A form of her record is her care team's: anyone else who may read the record (the
+    woman herself) is refused, 403, saying who `does` it ("books her scans")."""
+    if principal.role != Role.CLINICIAN:
+        raise HTTPException(403, f"only her care team {does}")

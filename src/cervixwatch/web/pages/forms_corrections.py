@@ -24,7 +24,6 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from cervixwatch.access.principal import Role
 from cervixwatch.app import corrections, recording
 from cervixwatch.app.checks import NeedsConfirmation
 from cervixwatch.app.errors import Conflict, InvalidField, NotFound
@@ -33,7 +32,13 @@ from cervixwatch.web.access import PatientData, PrincipalDep, allow, by_pregnanc
 from cervixwatch.web.api.records import RECORD_APIS, RecordApi
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep
 from cervixwatch.web.pages.core import PageRoute, render
-from cervixwatch.web.pages.forms_context import Whose, error_summary, pregnancy_dates, whose
+from cervixwatch.web.pages.forms_context import (
+    Whose,
+    clinicians_only,
+    error_summary,
+    pregnancy_dates,
+    whose,
+)
 from cervixwatch.web.pages.forms_fields import draw
 from cervixwatch.web.pages.forms_reading import (
     Submission,
@@ -206,8 +211,7 @@ async def correct_page(
     today: TodayDep,
     principal: PrincipalDep,
 ) -> Response:
-    if principal.role != Role.CLINICIAN:
-        raise HTTPException(403, "only her care team corrects her records")
+    clinicians_only(principal, "corrects her records")
     api, who, row = await _context(sessions, pregnancy_id, collection, record_id, today)
     return _page(request, sessions, api, who, row, _State(Submission({}, {})), today)
 

@@ -10,20 +10,18 @@ the use case, then back to the page, which says what was saved.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from cervixwatch.access.principal import Role
 from cervixwatch.app import pregnancies
 from cervixwatch.app.errors import Conflict, InvalidField, NotFound
 from cervixwatch.web.access import PatientData, PrincipalDep, allow, by_pregnancy
 from cervixwatch.web.api.pregnancies import PregnancyUpdate
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep
 from cervixwatch.web.pages.core import PageRoute, render
-from cervixwatch.web.pages.forms_context import Whose, error_summary, whose
+from cervixwatch.web.pages.forms_context import Whose, clinicians_only, error_summary, whose
 from cervixwatch.web.pages.forms_fields import DateBounds, Input, draw
 from cervixwatch.web.pages.forms_reading import Submission, read_form, sentence, typed_values
 
@@ -63,11 +61,6 @@ def _page(
     )
 
 
-def _clinician(principal: Any) -> None:
-    if principal.role != Role.CLINICIAN:
-        raise HTTPException(403, "only her care team amends her pregnancy's details")
-
-
 @router.get("/pregnancies/{pregnancy_id}/details")
 @allow(PatientData("read", by_pregnancy()))
 async def details_form(
@@ -77,7 +70,7 @@ async def details_form(
     today: TodayDep,
     principal: PrincipalDep,
 ) -> Response:
-    _clinician(principal)
+    clinicians_only(principal, "amends her pregnancy's details")
     who = await run_in_threadpool(whose, sessions, pregnancy_id, today)
     pregnancy = await run_in_threadpool(pregnancies.get_pregnancy, sessions, pregnancy_id)
     recorded = {
@@ -97,7 +90,7 @@ async def amend(
     today: TodayDep,
     principal: PrincipalDep,
 ) -> Response:
-    _clinician(principal)
+    clinicians_only(principal, "amends her pregnancy's details")
     who = await run_in_threadpool(whose, sessions, pregnancy_id, today)
     submission = read_form(DETAILS, PregnancyUpdate, typed_values(DETAILS, await request.form()))
     if submission.body is not None:

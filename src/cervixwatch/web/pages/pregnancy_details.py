@@ -13,7 +13,6 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from cervixwatch.access.principal import Role
 from cervixwatch.app import pregnancies
 from cervixwatch.app.checks import NeedsConfirmation
 from cervixwatch.app.errors import Conflict, InvalidField, NotFound
@@ -21,7 +20,13 @@ from cervixwatch.web.access import PatientData, PrincipalDep, allow, by_pregnanc
 from cervixwatch.web.api.pregnancy_close import PregnancyClose
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep
 from cervixwatch.web.pages.core import PageRoute, render
-from cervixwatch.web.pages.forms_context import Whose, error_summary, pregnancy_dates, whose
+from cervixwatch.web.pages.forms_context import (
+    Whose,
+    clinicians_only,
+    error_summary,
+    pregnancy_dates,
+    whose,
+)
 from cervixwatch.web.pages.forms_fields import Input, draw
 from cervixwatch.web.pages.forms_reading import Submission, read_form, sentence, typed_values
 
@@ -80,8 +85,7 @@ async def close_form(
     today: TodayDep,
     principal: PrincipalDep,
 ) -> Response:
-    if principal.role != Role.CLINICIAN:
-        raise HTTPException(403, "only her care team ends her pregnancy")
+    clinicians_only(principal, "ends her pregnancy")
     who = await run_in_threadpool(whose, sessions, pregnancy_id, today)
     return _page(request, who, Submission({"ended_on": today.isoformat()}, {}), today)
 
