@@ -146,11 +146,13 @@ def update_pregnancy(
             for k in AMENDABLE
             if k in changes and before[k] is not None and changes[k] != before[k]
         ]
+        # The values are checked first, so a wrong EDD is named before a missing reason; the
+        # transaction rolls back whatever fails.
+        _update_in(session, row, changes, today)
         if amended and not (reason or "").strip():
             named = " and ".join(_AMENDED_WORDS[k] for k in amended)
             raise InvalidField("reason", f"give the reason for amending the recorded {named}")
         why = checked_reason(reason) if amended else None
-        _update_in(session, row, changes, today)
         if why is not None:
             corrections_store.add_correction(
                 session,
