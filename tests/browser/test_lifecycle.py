@@ -97,7 +97,12 @@ def test_registering_a_referral_and_booking_her_scan(clinician: Page, live: Live
     axe(page)
     screenshot(page, "close-pregnancy")
     page.get_by_role("button", name="End the pregnancy").press("Enter")
-    expect(page.locator(".alert-info").first).to_contain_text("This pregnancy has ended")
-    expect(page.locator("#history")).to_contain_text("33+2")
+    ended = page.locator(".alert-info").first
+    expect(ended).to_contain_text("This pregnancy has ended")
+    # Its own birth is its outcome, shown here, and her history for the next pregnancy, not
+    # this one's (I-L-3).
+    expect(ended).to_contain_text("Its outcome: live birth at 33+2, spontaneous labour")
+    expect(page.locator("#history")).not_to_contain_text("33+2")
+    ended.screenshot(path=str(ARTIFACTS / "ended-outcome-1280.png"))
     axe(page)
     page.locator("#history").screenshot(path=str(ARTIFACTS / "history-after-birth-1280.png"))

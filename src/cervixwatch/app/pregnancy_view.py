@@ -74,6 +74,9 @@ class PregnancyView:
     viewer_name: str | None = None
     #: The scans booked, the earliest first, each booked, attended, missed or cancelled.
     bookings: tuple[appointments.Booking, ...] = ()
+    #: An ended pregnancy's own outcome, as recorded in her history for her next pregnancy
+    #: (previous-pregnancy rows dated the day it ended; `store.records.StoredPregnancy`).
+    own_outcome: tuple[Any, ...] = ()
 
     @property
     def urgent(self) -> bool:
@@ -133,6 +136,7 @@ def load_view(
         rows=stored.rows,
         assessment=assessment,
         corrections=corrections,
+        own_outcome=stored.own_outcome,
         open_reports=_open(stored.records, reports, as_of),
         viewer_name=(viewer.display_name or viewer.username) if viewer is not None else None,
         bookings=bookings,

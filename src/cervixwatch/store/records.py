@@ -199,19 +199,31 @@ def load_records(session: Session, pregnancy_id: str) -> PregnancyRecords:
         raise NotFound(f"no pregnancy {pregnancy_id}")
     patient = session.get(PatientRow, pregnancy.patient_id)
     assert patient is not None, "a pregnancy's patient exists (foreign key)"
-    return _records_of_rows(patient, pregnancy, _rows_of(session, patient, pregnancy))
+    rows, _ = _rows_of(session, patient, pregnancy)
+    return _records_of_rows(patient, pregnancy, rows)
 
 
 def _rows_of(
     session: Session, patient: PatientRow, pregnancy: PregnancyRow
-) -> dict[str, list[Any]]:
-    """The rows of each part of the pregnancy's records, her history as of this pregnancy."""
+) -> tuple[dict[str, list[Any]], list[Any]]:
+    """The rows of each part of the pregnancy's records, her history as of this pregnancy;
+    and, for an ended pregnancy, the previous-pregnancy rows that record its own end."""
     rows = {
         kind.field: _stored(session, kind, patient.id if kind.owner == "patient" else pregnancy.id)
         for kind in RECORD_KINDS
     }
-    rows["prior_pregnancies"] = history_of(pregnancy, rows["prior_pregnancies"])
-    return rows
+    everything = rows["prior_pregnancies"]
+    rows["prior_pregnancies"] = history_of(pregnancy, everything)
+    ended_on = pregnancy.ended_on
+    own = [
+        p
+        for p in everything
+        if ended_on is not None
+        and (p.ended_year, p.ended_month, p.ended_day)
+        == (ended_on.year, ended_on.month, ended_on.day)
+        and p not in rows["prior_pregnancies"]
+    ]
+    return rows, own
 
 
 def history_of(pregnancy: PregnancyRow, priors: list[Any]) -> list[Any]:
@@ -245,6 +257,9 @@ class StoredPregnancy:
     pregnancy: PregnancyRow
     rows: dict[str, list[Any]]
     records: PregnancyRecords
+    #: An ended pregnancy's own outcome: the previous-pregnancy rows dated the day it ended,
+    #: which are her history for the next pregnancy, not this one's (`history_of`).
+    own_outcome: tuple[Any, ...] = ()
 
 
 def load_stored(session: Session, pregnancy_id: str) -> StoredPregnancy:
@@ -254,8 +269,9 @@ def load_stored(session: Session, pregnancy_id: str) -> StoredPregnancy:
         raise NotFound(f"no pregnancy {pregnancy_id}")
     patient = session.get(PatientRow, pregnancy.patient_id)
     assert patient is not None, "a pregnancy's patient exists (foreign key)"
-    rows = _rows_of(session, patient, pregnancy)
-    return StoredPregnancy(patient, pregnancy, rows, _records_of_rows(patient, pregnancy, rows))
+    rows, own = _rows_of(session, patient, pregnancy)
+    records = _records_of_rows(patient, pregnancy, rows)
+    return StoredPregnancy(patient, pregnancy, rows, records, tuple(own))
 
 
 def _records_of_rows(
