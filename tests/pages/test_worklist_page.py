@@ -30,8 +30,8 @@ from tests.web.api_builders import at, seed
 from tests.web.conftest import TODAY
 
 OTHER_TEAM = "Another team"
-#: A day as the pages write it with the clinic's settings left as they come ("6 March 2026").
-shown = ClinicSettings().date
+#: A day as the worklist writes it with the clinic's settings left as they come ("6 Mar 2026").
+shown = ClinicSettings().short_date
 
 
 def numbers(html: str) -> list[str]:
@@ -349,7 +349,7 @@ def test_rows_carry_the_flags_and_rank_by_severity(browser: TestClient) -> None:
     assert shown(TODAY) in _row(html, "R")  # the last report's day
     ada = _row(html, "M")
     assert "Mockup, Ada" in ada
-    assert '<span class="date">23 April 1990</span>' in ada
+    assert '<span class="date">23 Apr 1990</span>' in ada
     assert "Cerclage in situ" in ada
     assert "Removal overdue" in ada
     assert "Remove cerclage" in ada

@@ -73,6 +73,17 @@ class ClinicSettings:
     updated_at: dt.datetime | None = None
     updated_by: str | None = None
 
+    def short_date(self, day: dt.date | str | None) -> str:
+        """`day` in the clinic's format, its month's name shortened ("6 Mar 2026"), for dense
+        tables such as the worklist; the numeric formats are short already ("" for None)."""
+        if day is None:
+            return ""
+        if isinstance(day, str):
+            day = dt.date.fromisoformat(day)
+        if self.date_format == "d-month-yyyy" or self.date_format not in DATE_FORMATS:
+            return f"{day.day} {day:%b %Y}"
+        return self.date(day)
+
     def date(self, day: dt.date | str | None) -> str:
         """`day` in the clinic's format ("" for None)."""
         if day is None:

@@ -154,8 +154,9 @@ def worklist_page(
         "rows": [row_of(line, profiles) for line in found.lines],
         # Each row's next booked scan and a missed one (issue 13, part 4), by pregnancy.
         "bookings": bookings,
-        # Dates in the clinic's format (its settings), never broken over two lines.
-        "date": clinic.date,
+        # Dates in the clinic's format (its settings), a month's name shortened in this
+        # dense table ("6 Mar 2026"), never broken over two lines.
+        "date": clinic.short_date,
         "total": found.total,
         "page": number,
         "pages": pages,
