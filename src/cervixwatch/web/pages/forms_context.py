@@ -31,6 +31,8 @@ class Whose:
     hospital_number: str | None
     edd: dt.date | None
     ga_today: GestationalAge | None
+    #: The number of fetuses recorded (None: not recorded).
+    fetuses: int | None = None
 
 
 def whose(sessions: sessionmaker[Session], pregnancy_id: str, today: dt.date) -> Whose:
@@ -47,6 +49,7 @@ def whose(sessions: sessionmaker[Session], pregnancy_id: str, today: dt.date) ->
         patient.hospital_number,
         pregnancy.edd,
         gestational_age_on(pregnancy.edd, today) if pregnancy.edd else None,
+        pregnancy.fetuses,
     )
 
 

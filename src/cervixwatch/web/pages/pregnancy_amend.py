@@ -72,10 +72,9 @@ async def details_form(
 ) -> Response:
     clinicians_only(principal, "amends her pregnancy's details")
     who = await run_in_threadpool(whose, sessions, pregnancy_id, today)
-    pregnancy = await run_in_threadpool(pregnancies.get_pregnancy, sessions, pregnancy_id)
     recorded = {
-        "edd": pregnancy.edd.isoformat() if pregnancy.edd else "",
-        "fetuses": str(pregnancy.fetuses) if pregnancy.fetuses else "",
+        "edd": who.edd.isoformat() if who.edd else "",
+        "fetuses": str(who.fetuses) if who.fetuses else "",
     }
     return _page(request, who, Submission(recorded, {}), today)
 
