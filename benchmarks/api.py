@@ -44,9 +44,10 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
@@ -317,6 +318,76 @@ def send(
     )
 
 
+# --- CPU accounting (Linux /proc) ---------------------------------------------------------------
+#
+# Wall-clock rates on a shared 2-vCPU machine vary by 10-25% from run to run (checkpoints,
+# autovacuum, neighbours); the CPU an import costs varies far less, so comparisons between
+# trees read it too (docs/performance.md).
+
+
+def _process_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # ended in between
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            with suppress(OSError):  # ended in between
+                todo.extend(int(child) for child in task.read_text().split())
+    return found
+
+
+def _database_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with suppress(OSError):
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+    return pids
+
+
+@dataclass(frozen=True, slots=True)
+class CpuSnapshot:
+    """CPU seconds used so far by the server's processes, by PostgreSQL's (a local server),
+    and by the whole machine (this load generator included)."""
+
+    server: dict[int, float]
+    database: dict[int, float]
+    machine: float
+
+    @classmethod
+    def take(cls, server_pid: int) -> CpuSnapshot:
+        stat = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        user, nice, system, _idle, _iowait, irq, softirq = (int(x) for x in stat[:7])
+        busy = (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+        return cls(
+            {pid: _process_cpu(pid) for pid in _descendants(server_pid)},
+            {pid: _process_cpu(pid) for pid in _database_pids()},
+            busy,
+        )
+
+    def since(self, before: CpuSnapshot) -> tuple[float, float, float]:
+        """(server, database, machine) CPU seconds used between `before` and this one; a
+        process that ended in between is not counted."""
+
+        def used(now: dict[int, float], then: dict[int, float]) -> float:
+            return sum(seconds - then.get(pid, 0.0) for pid, seconds in now.items())
+
+        return (
+            used(self.server, before.server),
+            used(self.database, before.database),
+            self.machine - before.machine,
+        )
+
+
 # --- importing --------------------------------------------------------------------------------
 
 
@@ -455,8 +526,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         upgrade(url)
         AUTH.update(benchmark_clinician(url))
         port = free_port()
-        with running_server(url, port, args.workers):
+        with running_server(url, port, args.workers) as server:
             http_path = not args.store and has_fhir_import(port)
+            cpu_before = CpuSnapshot.take(server.pid)
             if http_path:
                 imported = load(port, "POST", "/fhir", raws, args.concurrency)
                 how = f"POST /fhir over HTTP, {args.concurrency} clients"
@@ -472,6 +544,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 f"import: {len(raws):,} bundles in {imported.seconds:.1f} s = "
                 f"{imported.rate:,.0f} bundles/s ({how})"
+            )
+            server_cpu, database_cpu, machine_cpu = CpuSnapshot.take(server.pid).since(cpu_before)
+            per_bundle = 1000 / len(raws)
+            print(
+                f"  CPU per bundle: server {server_cpu * per_bundle:.2f} ms, database "
+                f"{database_cpu * per_bundle:.2f} ms, whole machine {machine_cpu * per_bundle:.2f} "
+                "ms (load generator included)"
             )
             if http_path:
                 print(

@@ -14,6 +14,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.orm import Session
 
+from cervixwatch.store.database import read_alone
 from cervixwatch.store.models import AccessGeneration
 
 _READ = select(AccessGeneration.generation).where(AccessGeneration.id == 1)
@@ -39,12 +40,10 @@ def read(bind: Engine | Connection) -> int:
     Why not `current` in a session: that costs a BEGIN and, the session closing without a
     commit, a ROLLBACK, after which psycopg deallocates every statement it had prepared on
     the connection (`DEALLOCATE ALL`) and must prepare them again; on every request with a
-    remembered token, that was a tenth of the import's throughput (docs/performance.md)."""
-    if isinstance(bind, Connection):  # a session bound to a connection: read in its transaction
-        found = bind.scalar(_READ)
-    else:
-        with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            found = connection.scalar(_READ)
+    remembered token, that was a tenth of the import's throughput (docs/performance.md). It
+    is read from the engine's pool for lone reads, without a pre-ping (`read_alone`)."""
+    # A session bound to a connection reads in that connection's transaction.
+    found = bind.scalar(_READ) if isinstance(bind, Connection) else read_alone(bind, _READ)
     if found is None:
         raise RuntimeError("access_generation has no row: the database is not migrated to 0008")
     return found

@@ -7,12 +7,14 @@ through `transaction`, so all of one patient's changes commit together or not at
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///./cervixwatch.db"
@@ -78,7 +80,57 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     # 5 overflowed, and every overflow connection was opened and closed again per request.
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(parsed, **kwargs)
+    engine = create_engine(parsed, **kwargs)
+    if kwargs["pool_pre_ping"]:
+        _add_lone_read_pool(engine, parsed, kwargs)
+    return engine
+
+
+# --- reads of one statement, alone -------------------------------------------------------------
+#
+# Every API request with a remembered token reads the access generation (one primary-key read,
+# `store.access_generation`) before its own work. From the engine's pool that read cost two
+# round trips, the pre-ping and the read, on a connection of its own: a tenth of the database's
+# work per import (docs/performance.md, session 15). A second, small pool of the same engine
+# serves such reads without the pre-ping: the read itself shows whether the connection is
+# alive, and if it was dropped (a database restart), it is replaced and the read made again.
+
+_LONE_READ_POOLS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+#: Connections of the lone-read pool kept open (more are opened for a burst, then closed).
+LONE_READ_POOL_SIZE = 4
+
+
+def _add_lone_read_pool(engine: Engine, url: Any, kwargs: dict[str, Any]) -> None:
+    lone = create_engine(
+        url,
+        **{
+            **kwargs,
+            "pool_pre_ping": False,
+            "pool_size": LONE_READ_POOL_SIZE,
+            "max_overflow": kwargs["pool_size"] + kwargs["max_overflow"],
+            "isolation_level": "AUTOCOMMIT",
+        },
+    )
+    _LONE_READ_POOLS[engine] = lone
+    event.listen(engine, "engine_disposed", lambda _engine: lone.dispose())
+
+
+def read_alone(engine: Engine, statement: Executable) -> Any:
+    """The scalar `statement` reads, read by itself outside any transaction (autocommit)."""
+    lone = _LONE_READ_POOLS.get(engine)
+    if lone is None:  # SQLite, or an engine made with the pre-ping turned off
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            return connection.scalar(statement)
+    try:
+        with lone.connect() as connection:
+            return connection.scalar(statement)
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    # The connection had been dropped; SQLAlchemy has discarded it and every connection of
+    # the pool older than it. Once more, on a new one.
+    with lone.connect() as connection:
+        return connection.scalar(statement)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -359,16 +359,20 @@ def _apply(request: Request, policy: SignedIn | ClinicalList | PatientData) -> P
     return principal
 
 
-def current_principal(request: Request) -> Principal:
-    """The caller of a route whose policy requires sign-in (`enforce` has checked it)."""
+def _caller(request: Request) -> Principal:
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
         raise _unauthorized()
     return principal
 
 
-def current_scope(request: Request) -> Scope:
-    return scope_of(current_principal(request))
+async def current_principal(request: Request) -> Principal:
+    """The caller of a route whose policy requires sign-in (`enforce` has checked it)."""
+    return _caller(request)
+
+
+async def current_scope(request: Request) -> Scope:
+    return scope_of(_caller(request))
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -1,4 +1,9 @@
-"""Dependencies every route may ask for, as `Annotated` aliases (FastAPI full-stack style)."""
+"""Dependencies every route may ask for, as `Annotated` aliases (FastAPI full-stack style).
+
+They are `async def` although they wait for nothing: FastAPI runs a plain `def` dependency in
+the thread pool, a hand-off there and back per dependency per request, which cost an import
+five extra trips (docs/performance.md, session 15). A dependency that reads the database stays
+a plain `def`, so that it does not hold the event loop."""
 
 from __future__ import annotations
 
@@ -13,22 +18,22 @@ from cervixwatch.clinical.guidelines import GuidelineProfile
 from cervixwatch.settings import Settings
 
 
-def get_sessions(request: Request) -> sessionmaker[Session]:
+async def get_sessions(request: Request) -> sessionmaker[Session]:
     sessions: sessionmaker[Session] = request.app.state.sessions
     return sessions
 
 
-def get_profiles(request: Request) -> Mapping[str, GuidelineProfile]:
+async def get_profiles(request: Request) -> Mapping[str, GuidelineProfile]:
     profiles: Mapping[str, GuidelineProfile] = request.app.state.profiles
     return profiles
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_today(request: Request) -> dt.date:
+async def get_today(request: Request) -> dt.date:
     """The clinic's calendar day; tests give the app a fixed clock."""
     today: dt.date = request.app.state.today()
     return today

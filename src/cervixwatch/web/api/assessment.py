@@ -142,7 +142,7 @@ class AssessmentPublic(_Open):
     notes: list[str]
 
 
-def choose_profiles(
+async def choose_profiles(
     profiles: ProfilesDep,
     guideline: Annotated[
         str,

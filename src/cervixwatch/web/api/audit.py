@@ -73,7 +73,7 @@ class AuditEventPage(BaseModel):
     page_size: int
 
 
-def audit_filter(
+async def audit_filter(
     patient_id: Annotated[
         str | None, Query(max_length=36, description="Only entries about this woman.")
     ] = None,

@@ -20,7 +20,7 @@ class Paging:
     page_size: int
 
 
-def paging(
+async def paging(
     settings: SettingsDep,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="The page, from 1.")] = 1,
     page_size: Annotated[

@@ -201,7 +201,7 @@ class Writer:
         return _single_answer(self.request, done, resource_type, self.sessions, self.profiles)
 
 
-def _writer(
+async def _writer(
     request: Request,
     sessions: SessionsDep,
     profiles: ProfilesDep,

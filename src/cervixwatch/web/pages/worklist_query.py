@@ -97,7 +97,7 @@ def _only(value: Only) -> bool | None:
     return True if value else None
 
 
-def read_filters(
+async def read_filters(
     profiles: ProfilesDep,
     q: Annotated[
         SearchText,
