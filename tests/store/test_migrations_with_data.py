@@ -554,6 +554,48 @@ def _at_0022(engine: Engine) -> None:
         )
 
 
+def _at_0023(engine: Engine) -> None:
+    """The assessments trigger asks for the pregnancy by its key alone: an assessment stored
+    for an active pregnancy is still marked active, one for an ended pregnancy is not."""
+    with engine.begin() as c:
+        for pregnancy_id, status in (("g23a", "active"), ("g23e", "ended")):
+            _sql(
+                c,
+                "INSERT INTO patients (id, hospital_number, family_name, given_name, "
+                "birth_date, created_at, updated_at, gender, names) VALUES (:p, :h, 'Trigger', "
+                "'Key', '1990-01-01', :at, :at, NULL, '[]')",
+                p=f"p{pregnancy_id}",
+                h=f"MIG{pregnancy_id}",
+                at=AT,
+            )
+            _sql(
+                c,
+                "INSERT INTO pregnancies (id, patient_id, edd, fetuses, status, notes, created_at, "
+                "updated_at) VALUES (:g, :p, '2027-03-01', 1, :status, '[]', :at, :at)",
+                g=pregnancy_id,
+                p=f"p{pregnancy_id}",
+                status=status,
+                at=AT,
+            )
+            _sql(
+                c,
+                "INSERT INTO assessments (pregnancy_id, as_of, knowledge, computed_at, result, "
+                "overdue, urgent, codes) VALUES (:g, '2026-12-06', '{}', :at, '{}', false, "
+                "false, '[]')",
+                g=pregnancy_id,
+                at=AT,
+            )
+        marked = dict(
+            c.execute(
+                text(
+                    "SELECT pregnancy_id, pregnancy_active FROM assessments WHERE "
+                    "pregnancy_id IN ('g23a', 'g23e')"
+                )
+            ).all()
+        )
+    assert {k: bool(v) for k, v in marked.items()} == {"g23a": True, "g23e": False}
+
+
 #: The data of each revision; a new migration must add its own.
 BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0001": _at_0001,
@@ -578,6 +620,7 @@ BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0020": _at_0020,
     "0021": _at_0021,
     "0022": _at_0022,
+    "0023": _at_0023,
 }
 
 Rows = dict[str, tuple[list[str], set[str]]]
