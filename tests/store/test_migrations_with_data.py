@@ -585,7 +585,7 @@ def _at_0023(engine: Engine) -> None:
                 g=pregnancy_id,
                 at=AT,
             )
-        marked = dict(
+        marked: dict[str, Any] = dict(
             c.execute(
                 text(
                     "SELECT pregnancy_id, pregnancy_active FROM assessments WHERE "

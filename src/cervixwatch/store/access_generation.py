@@ -18,6 +18,8 @@ from cervixwatch.store.database import read_alone
 from cervixwatch.store.models import AccessGeneration
 
 _READ = select(AccessGeneration.generation).where(AccessGeneration.id == 1)
+#: `_READ` as the database reads it, for `read_alone`.
+_READ_ALONE = "SELECT generation FROM access_generation WHERE id = 1"
 _ADVANCE = (
     update(AccessGeneration)
     .where(AccessGeneration.id == 1)
@@ -43,7 +45,7 @@ def read(bind: Engine | Connection) -> int:
     remembered token, that was a tenth of the import's throughput (docs/performance.md). It
     is read from the engine's pool for lone reads, without a pre-ping (`read_alone`)."""
     # A session bound to a connection reads in that connection's transaction.
-    found = bind.scalar(_READ) if isinstance(bind, Connection) else read_alone(bind, _READ)
+    found = bind.scalar(_READ) if isinstance(bind, Connection) else read_alone(bind, _READ_ALONE)
     if found is None:
         raise RuntimeError("access_generation has no row: the database is not migrated to 0008")
     return found

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Executable, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -115,22 +115,42 @@ def _add_lone_read_pool(engine: Engine, url: Any, kwargs: dict[str, Any]) -> Non
     event.listen(engine, "engine_disposed", lambda _engine: lone.dispose())
 
 
-def read_alone(engine: Engine, statement: Executable) -> Any:
-    """The scalar `statement` reads, read by itself outside any transaction (autocommit)."""
+def read_alone(engine: Engine, sql: str) -> Any:
+    """The first value of the first row that `sql`, a constant read without parameters,
+    answers (None: no row), read by itself outside any transaction (autocommit).
+
+    On PostgreSQL it goes to the driver's cursor directly: SQLAlchemy's connection, execution
+    context and result cost more than the read itself here. A driver error comes out as
+    SQLAlchemy's, so callers see the same errors as from any other statement (a database that
+    cannot be reached is answered 503)."""
     lone = _LONE_READ_POOLS.get(engine)
     if lone is None:  # SQLite, or an engine made with the pre-ping turned off
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            return connection.scalar(statement)
-    try:
-        with lone.connect() as connection:
-            return connection.scalar(statement)
-    except DBAPIError as error:
-        if not error.connection_invalidated:
-            raise
-    # The connection had been dropped; SQLAlchemy has discarded it and every connection of
-    # the pool older than it. Once more, on a new one.
-    with lone.connect() as connection:
-        return connection.scalar(statement)
+            return connection.exec_driver_sql(sql).scalar()
+    driver_error = lone.dialect.loaded_dbapi.Error
+    # Each connection that turns out dropped (a database restart drops them all) is thrown
+    # away and the read made again, on a newly opened one at the latest.
+    for attempt in range(LONE_READ_POOL_SIZE + 2):
+        raw = lone.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(sql)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+            return None if row is None else row[0]
+        except driver_error as error:
+            dropped = lone.dialect.is_disconnect(error, raw.dbapi_connection, None)
+            if dropped:
+                raw.invalidate(error)
+            if not dropped or attempt == LONE_READ_POOL_SIZE + 1:
+                raise DBAPIError.instance(
+                    sql, None, error, driver_error, connection_invalidated=dropped
+                ) from error
+        finally:
+            raw.close()
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

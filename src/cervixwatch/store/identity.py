@@ -154,15 +154,17 @@ def women_named(
     by_source_id = source is not None and resource_id is not None
     if not wanted and not by_source_id:
         return {}, None
-    query = _WOMEN_NAMED.params(
-        with_system=[(system, value) for system, _, value in wanted if system is not None],
-        without_system=[(src, value) for system, src, value in wanted if system is None],
-        source_system=source_system(source) if by_source_id else None,  # type: ignore[arg-type]
-        source_value=f"patients/{resource_id}" if by_source_id else None,
-    )
+    # The values as the execution's parameters, not bound into the statement with `.params`:
+    # that makes a copy of it, whose cache key SQLAlchemy must work out again on each import.
+    values = {
+        "with_system": [(system, value) for system, _, value in wanted if system is not None],
+        "without_system": [(src, value) for system, src, value in wanted if system is None],
+        "source_system": source_system(source) if by_source_id else None,  # type: ignore[arg-type]
+        "source_value": f"patients/{resource_id}" if by_source_id else None,
+    }
     by_identifier: dict[IdentifierKey, str] = {}
     by_source: str | None = None
-    for kind, system, row_source, value, patient_id in session.execute(query):
+    for kind, system, row_source, value, patient_id in session.execute(_WOMEN_NAMED, values):
         if kind == "source":
             by_source = patient_id
         else:

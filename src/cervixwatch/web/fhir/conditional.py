@@ -55,19 +55,41 @@ def _one(find: Finder, kind: str, query: str, at: str, *, none_ok: bool) -> str 
     return ids[0] if ids else None
 
 
-def _references(node: Any, change: Callable[[str, str], str | None], at: str) -> Any:
-    """`node` with each `reference` that `change` answers replaced."""
+#: Where a value sits in the Bundle, as (the place of its parent, its key or index): made into
+#: text (`_where`) only for an error. Formatting the path of every element of every import
+#: was a twentieth of an import's time (docs/performance.md, session 15).
+Place = tuple[Any, str | int]
+
+
+def _where(place: Place | str) -> str:
+    parts: list[str] = []
+    while not isinstance(place, str):
+        place, step = place
+        parts.append(f"[{step}]" if isinstance(step, int) else f".{step}")
+    return place + "".join(reversed(parts))
+
+
+def _references(
+    node: Any, change: Callable[[str, Place | str], str | None], at: Place | str
+) -> Any:
+    """`node` with each `reference` that `change` answers replaced: the same object when none
+    is, a copy of each dict or list on the way to one that is."""
     if isinstance(node, dict):
-        out = {}
+        copied: dict[str, Any] | None = None
         for key, value in node.items():
-            where = f"{at}.{key}"
             if key == "reference" and isinstance(value, str):
-                out[key] = change(value, where) or value
+                new = change(value, (at, key)) or value
+            elif isinstance(value, dict | list):
+                new = _references(value, change, (at, key))
             else:
-                out[key] = _references(value, change, where)
-        return out
+                continue
+            if new is not value:
+                copied = copied if copied is not None else dict(node)
+                copied[key] = new
+        return node if copied is None else copied
     if isinstance(node, list):
-        return [_references(v, change, f"{at}[{i}]") for i, v in enumerate(node)]
+        changed = [_references(v, change, (at, i)) for i, v in enumerate(node)]
+        return node if all(a is b for a, b in zip(changed, node, strict=True)) else changed
     return node
 
 
@@ -149,14 +171,14 @@ def resolve(bundle: Mapping[str, Any], find: Finder) -> Resolved:
         entries.append((index, entry))
     cache: dict[str, str] = {}
 
-    def change(reference: str, where: str) -> str | None:
+    def change(reference: str, place: Place | str) -> str | None:
         if reference in aliases:
             return aliases[reference]
         match = _CONDITIONAL_REFERENCE.match(reference)
         if match is None:
             return None
         if reference not in cache:
-            kind, query = match["type"], match["query"]
+            kind, query, where = match["type"], match["query"], _where(place)
             found = _one(find, kind, query, where, none_ok=True)
             if found is not None:
                 cache[reference] = f"{kind}/{found}"
