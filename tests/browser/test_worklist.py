@@ -115,4 +115,6 @@ def test_an_unattended_worklist_signs_out_and_leaves_the_screen(
     live.seed("CW-W-301", at("22+0").with_prior_sptb("30+0"), "Latecomer")  # a change
     expect(team).to_have_url(re.compile(r"/sign-in\?next=/worklist"), timeout=10_000)
     expect(team.get_by_text("Idlewild")).to_have_count(0)
+    # Told why, not left to wonder where the worklist went.
+    expect(team.locator("#sign-in-ended")).to_contain_text("You were signed out")
     screenshot(team, "worklist-idle-signed-out")

@@ -73,12 +73,15 @@ def test_once_idle_the_page_s_refresh_takes_the_window_to_sign_in(browser: TestC
     assert refresh.text == ""  # nothing to put in the table
     target = urlsplit(refresh.headers["HX-Redirect"])
     assert target.path == "/sign-in"
-    assert parse_qs(target.query) == {"next": ["/worklist?cerclage=true&page_size=50"]}
+    assert parse_qs(target.query) == {
+        "next": ["/worklist?cerclage=true&page_size=50"],
+        "ended": ["1"],  # the sign-in page says why
+    }
 
     # A page the window asks for itself is sent to sign in as always.
     page = browser.get("/worklist", follow_redirects=False)
     assert page.status_code == 303
-    assert page.headers["location"] == "/sign-in?next=/worklist"
+    assert page.headers["location"] == "/sign-in?next=/worklist&ended=1"
 
 
 def test_a_foreign_page_is_never_where_sign_in_returns_to(browser: TestClient) -> None:
@@ -91,4 +94,34 @@ def test_a_foreign_page_is_never_where_sign_in_returns_to(browser: TestClient) -
     )
     assert refresh.status_code == 204
     # Its path (//evil.example/x) would leave the site: back to the start page instead.
-    assert refresh.headers["HX-Redirect"] == "/sign-in?next=/"
+    assert refresh.headers["HX-Redirect"] == "/sign-in?next=/&ended=1"
+
+
+def test_the_sign_in_page_says_why_she_was_signed_out(browser: TestClient) -> None:
+    """Idled out, she is told why she must sign in again, and comes back where she was; a
+    visitor who never signed in is not told she was signed out."""
+    sign_in(browser)
+    limit = browser.app.state.settings.session_idle_minutes  # type: ignore[attr-defined]
+    _idle_for(browser, limit + 1)
+
+    sent = browser.get("/worklist?urgent=yes", follow_redirects=False)
+    assert sent.status_code == 303
+    target = urlsplit(sent.headers["location"])
+    assert parse_qs(target.query) == {"next": ["/worklist?urgent=yes"], "ended": ["1"]}
+    page = browser.get(sent.headers["location"])
+    assert 'id="sign-in-ended"' in page.text
+    assert f"after {limit} minutes without activity" in page.text
+    assert 'name="next" value="/worklist?urgent=yes"' in page.text
+
+    # The page's own refresh sends the window to the same notice.
+    refresh = browser.get(
+        "/worklist",
+        headers={**BY_THE_PAGE, "HX-Current-URL": "http://127.0.0.1/worklist"},
+        follow_redirects=False,
+    )
+    assert parse_qs(urlsplit(refresh.headers["HX-Redirect"]).query)["ended"] == ["1"]
+
+    browser.cookies.clear()
+    stranger = browser.get("/worklist", follow_redirects=False)
+    assert "ended" not in parse_qs(urlsplit(stranger.headers["location"]).query)
+    assert 'id="sign-in-ended"' not in browser.get(stranger.headers["location"]).text

@@ -24,7 +24,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from cervixwatch.access.principal import Principal, Role
-from cervixwatch.web.access import CSRF_FIELD, access_record, authenticate
+from cervixwatch.web.access import CSRF_FIELD, SESSION_COOKIE, access_record, authenticate
 
 log = logging.getLogger(__name__)
 
@@ -120,14 +120,20 @@ def _to_sign_in(request: Request) -> Response:
     a page (a worklist refreshing itself after the sign-in idled out) is told to take the
     whole window there (`HX-Redirect`), so the sign-in page never lands inside a table and the
     patients' data leaves the screen."""
+    # A browser that still sends its sign-in cookie had signed in: her sign-in has ended (it
+    # idled out, or was ended by signing out elsewhere or a password change), and the sign-in
+    # page says so instead of leaving her to wonder why the worklist went away.
+    ended = "&ended=1" if request.cookies.get(SESSION_COOKIE) else ""
     if request.headers.get("HX-Request") == "true":
         page = urlsplit(request.headers.get("HX-Current-URL", ""))
         back = safe_next(page.path + (f"?{page.query}" if page.query else "")) or "/"
-        return Response(status_code=204, headers={"HX-Redirect": f"/sign-in?next={quote(back)}"})
+        return Response(
+            status_code=204, headers={"HX-Redirect": f"/sign-in?next={quote(back)}{ended}"}
+        )
     target = request.url.path
     if request.url.query:
         target += "?" + request.url.query
-    return RedirectResponse(f"/sign-in?next={quote(target)}", status_code=303)
+    return RedirectResponse(f"/sign-in?next={quote(target)}{ended}", status_code=303)
 
 
 class PageRoute(APIRoute):

@@ -63,8 +63,20 @@ def _sign_in_form(
 
 @router.get("/sign-in")
 @allow(PUBLIC)
-def sign_in_page(request: Request, settings: SettingsDep, next: str | None = None) -> Response:
-    return _sign_in_form(request, settings, {"next": safe_next(next), "error": None})
+def sign_in_page(
+    request: Request, settings: SettingsDep, next: str | None = None, ended: bool = False
+) -> Response:
+    """The sign-in form; `ended`: she was signed in, and is told why she is asked again."""
+    return _sign_in_form(
+        request,
+        settings,
+        {
+            "next": safe_next(next),
+            "error": None,
+            "ended": ended,
+            "idle_minutes": settings.session_idle_minutes,
+        },
+    )
 
 
 @router.post("/sign-in")
