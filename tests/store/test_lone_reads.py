@@ -3,8 +3,12 @@ with a remembered token reads, from a pool without the pre-ping on PostgreSQL.""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
+from cervixwatch.app.operations import database_unavailable
 from cervixwatch.store import access_generation
 from cervixwatch.store.database import make_engine
 from cervixwatch.store.migrate import upgrade
@@ -51,3 +55,20 @@ def test_disposing_the_engine_closes_its_lone_reads(empty_url: str) -> None:
     engine.dispose()
     if engine.dialect.name == "postgresql":
         assert _end_other_connections(empty_url) == 0
+
+
+def test_a_database_that_cannot_be_reached_fails_the_read_as_sqlalchemy_does(
+    empty_url: str,
+) -> None:
+    """The driver's own error would not be known for what it is (`database_unavailable`: the
+    request answered 503 with Retry-After, not 500)."""
+    if not empty_url.startswith("postgresql"):
+        return  # SQLite reads through SQLAlchemy's connection, which does this already
+    missing = make_url(empty_url).set(database=f"{make_url(empty_url).database}_gone")
+    engine = make_engine(missing.render_as_string(hide_password=False))
+    try:
+        with pytest.raises(OperationalError) as raised:
+            access_generation.read(engine)
+        assert database_unavailable(raised.value)
+    finally:
+        engine.dispose()

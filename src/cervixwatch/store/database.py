@@ -131,7 +131,10 @@ def read_alone(engine: Engine, sql: str) -> Any:
     # Each connection that turns out dropped (a database restart drops them all) is thrown
     # away and the read made again, on a newly opened one at the latest.
     for attempt in range(LONE_READ_POOL_SIZE + 2):
-        raw = lone.raw_connection()
+        try:
+            raw = lone.raw_connection()
+        except driver_error as error:  # a new connection refused: the database is down
+            raise DBAPIError.instance(None, None, error, driver_error) from error
         try:
             cursor = raw.cursor()
             try:
