@@ -18,8 +18,8 @@ from cervixwatch.store.database import read_alone
 from cervixwatch.store.models import AccessGeneration
 
 _READ = select(AccessGeneration.generation).where(AccessGeneration.id == 1)
-#: `_READ` as the database reads it, for `read_alone`.
-_READ_ALONE = "SELECT generation FROM access_generation WHERE id = 1"
+#: `_READ` as text, its key written in, for `read_alone` (which takes no parameters).
+_READ_ALONE = str(_READ.compile(compile_kwargs={"literal_binds": True}))
 _ADVANCE = (
     update(AccessGeneration)
     .where(AccessGeneration.id == 1)
