@@ -89,11 +89,11 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
 # --- reads of one statement, alone -------------------------------------------------------------
 #
 # Every API request with a remembered token reads the access generation (one primary-key read,
-# `store.access_generation`) before its own work. From the engine's pool that read cost two
-# round trips (the pre-ping and the read) and a connection of its own: a tenth of the
-# database's work per import (docs/performance.md, session 15). A second, small pool of the same engine
-# serves such reads without the pre-ping: the read itself shows whether the connection is
-# alive, and if it was dropped (a database restart), it is replaced and the read made again.
+# `store.access_generation`) before its own work. From the engine's pool that read cost two round
+# trips (the pre-ping and the read) and a connection of its own: a tenth of the database's work
+# per import (docs/performance.md, session 15). A second, small pool of the same engine serves
+# such reads without the pre-ping: the read itself shows whether the connection is alive, and if
+# it was dropped (a database restart), it is replaced and the read made again.
 
 _LONE_READ_POOLS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 #: Connections of the lone-read pool kept open (more are opened for a burst, then closed).
