@@ -105,7 +105,7 @@ def test_the_worklist_lists_the_teams_women_most_pressing_first(browser: TestCli
     )
     assert "High" in fisher
     assert "sPTB 30+0" in fisher
-    assert '<span class="nowrap">Latest 26 mm</span>' in fisher
+    assert '<span class="length">Latest 26 mm<span class="muted">, ' in fisher
     assert f'<span class="date">{shown(TODAY)}</span>' in fisher
     # An action both guidelines give is said once, with no guideline named.
     assert '<div class="action">Vaginal progesterone</div>' in fisher
