@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from cervixwatch.app.clinic_settings import ClinicSettings
 from cervixwatch.clinical.records import Symptom
 from tests.browser.harness import ARTIFACTS, LiveServer, axe, screenshot
 from tests.web.api_builders import at
 
 #: Enough Tab presses to reach any control of the page from the top, and no more.
 MOST_TABS = 80
+
+#: Dates on the page are in the clinic's format (its default: "6 Mar 2026").
+shown = ClinicSettings().short_date
 
 
 def tab_to(page: Page, selector: str) -> None:
@@ -59,8 +63,8 @@ def test_a_clinician_reviews_an_urgent_report_by_keyboard(
     # The 15 mm scan at 30+5 is on the chart, and so is the cerclage.
     expect(chart.locator("g.point title")).to_have_text(
         [
-            f"20+0 ({her.day('20+0').isoformat()}): 24 mm, transvaginal",
-            f"30+5 ({her.day('30+5').isoformat()}): 15 mm, transvaginal",
+            f"20+0 ({shown(her.day('20+0'))}): 24 mm, transvaginal",
+            f"30+5 ({shown(her.day('30+5'))}): 15 mm, transvaginal",
         ]
     )
     expect(chart.locator(".marker-cerclage title")).to_contain_text("Cerclage placed at 14+0")
@@ -91,7 +95,7 @@ def test_a_clinician_reviews_an_urgent_report_by_keyboard(
     expect(page.locator(".alert-urgent")).to_have_count(0)
     expect(page.locator("#what-needs-doing .open-report")).to_have_count(0)
     reviewed = page.locator("#what-needs-doing .reviewed li")
-    expect(reviewed).to_contain_text(f"reviewed by {reviewer} on {her.as_of.isoformat()} at")
+    expect(reviewed).to_contain_text(f"reviewed by {reviewer} on {shown(her.as_of)} at")
     expect(reviewed).to_contain_text("admitted")
     expect(reviewed).to_contain_text("Note: Admitted to the labour ward for assessment")
     timeline = page.locator("#timeline")

@@ -87,6 +87,8 @@ def test_an_admin_saves_the_settings_and_the_change_is_audited(admin_browser: Te
         ("nice",),
     )
     assert now.date(DAY) == "06/03/2026"
+    # Every page's dates follow at once on this worker: the footer's day, for one.
+    assert f'<span class="date">{now.date(app.state.today())}</span>' in page.text
     with app.state.sessions() as session:
         actions = list(
             session.scalars(select(AuditEventRow.action).where(AuditEventRow.method == "POST"))
@@ -118,6 +120,23 @@ def test_only_admins(engine: Engine) -> None:
 
 
 # --- the use case ------------------------------------------------------------------------------
+
+
+def test_pages_read_the_settings_again_once_they_are_old(admin_browser: TestClient) -> None:
+    """Other workers' pages take up a change within `max_age` seconds (`RecentSettings`),
+    without a query per page; a change saved through this one is forgotten at once."""
+    app: Any = admin_browser.app
+    ticks = [0.0]
+    recent = clinic_settings.RecentSettings(app.state.sessions, max_age=10, clock=lambda: ticks[0])
+    assert recent.get().date_format == clinic_settings.DEFAULT_DATE_FORMAT
+    assert _save(admin_browser, date_format="yyyy-mm-dd").status_code == 303
+    ticks[0] = 10.0
+    assert recent.get().date_format == clinic_settings.DEFAULT_DATE_FORMAT  # not old yet
+    ticks[0] = 10.5
+    assert recent.get().date_format == "yyyy-mm-dd"
+    assert _save(admin_browser, date_format="mm/dd/yyyy").status_code == 303
+    recent.forget()
+    assert recent.get().date_format == "mm/dd/yyyy"
 
 
 def test_date_formats_and_phone_links() -> None:

@@ -13,6 +13,7 @@ import re
 
 from fastapi.testclient import TestClient
 
+from cervixwatch.app.clinic_settings import ClinicSettings
 from cervixwatch.clinical.records import CerclageIndication, DeclinableCode, Medication, Symptom
 from tests.pages.html import csp_clean, sign_in
 from tests.pages.test_pregnancy_page import page_of, section
@@ -210,6 +211,7 @@ def test_a_reviewed_report_is_no_longer_urgent_and_its_review_is_in_the_timeline
     assert "alert-urgent" not in page
     timeline = html.unescape(section(page, "timeline"))
     assert "Reported lower backache</td>" in timeline
-    reported = day_at("23+0", "24+0").isoformat()
+    # In the clinic's date format (its default: "23 Feb 2026"), as every date on the page.
+    reported = ClinicSettings().short_date(day_at("23+0", "24+0"))
     assert f"Symptoms of {reported} reviewed: seen in triage" in timeline
     assert "not yet reviewed" not in timeline

@@ -22,6 +22,9 @@ from tests.pages.html import csp_clean, sign_in
 from tests.web.api_builders import at, day_at, ok, seed
 from tests.web.conftest import TODAY
 
+#: Dates on the page are in the clinic's format (its default: "26 Feb 2026").
+shown = ClinicSettings().short_date
+
 
 def fisher(client: TestClient) -> tuple[str, str]:
     """Jane Fisher, 35, at 21+0 with no fetus count: a previous sPTB at 30+0, lengths of 31 mm
@@ -165,7 +168,7 @@ def test_missing_data_and_the_scan_plan(browser: TestClient) -> None:
     assert "<code>SMFM40-01</code>" in late
     assert "<code>SBL-04</code>" in late
     assert "(16+0) to" in late
-    assert day_at("16+0", "18+0").isoformat() in late
+    assert shown(day_at("16+0", "18+0")) in late
 
 
 def test_the_chart_holds_every_length_and_a_table_repeats_them(browser: TestClient) -> None:
@@ -175,9 +178,9 @@ def test_the_chart_holds_every_length_and_a_table_repeats_them(browser: TestClie
     chart = chart_of(page)
     # Drawn on the server: every length, each approach its own shape, the guides, today.
     assert points_of(chart) == [
-        f"16+0 ({day_at('16+0', '21+0').isoformat()}): 31 mm, transvaginal",
-        f"19+0 ({day_at('19+0', '21+0').isoformat()}): 22 mm, transvaginal",
-        f"18+0 ({day_at('18+0', '21+0').isoformat()}): 28 mm, transabdominal",
+        f"16+0 ({shown(day_at('16+0', '21+0'))}): 31 mm, transvaginal",
+        f"19+0 ({shown(day_at('19+0', '21+0'))}): 22 mm, transvaginal",
+        f"18+0 ({shown(day_at('18+0', '21+0'))}): 28 mm, transabdominal",
     ]
     assert chart.count("<circle") == 2
     assert '<g class="series series-square">' in chart
@@ -186,7 +189,7 @@ def test_the_chart_holds_every_length_and_a_table_repeats_them(browser: TestClie
     assert "<title>16+0 to 24+0 weeks</title>" in chart
     assert ">Today 21+0</text>" in chart
     # Markers: the cerclage placed at 14+0, progesterone started at 20+0.
-    assert f"<title>Cerclage placed at 14+0 ({day_at('14+0', '21+0').isoformat()})</title>" in chart
+    assert f"<title>Cerclage placed at 14+0 ({shown(day_at('14+0', '21+0'))})</title>" in chart
     assert "<title>Vaginal progesterone started at 20+0" in chart
     # Accessible: named and described, and the table repeats every measurement.
     assert 'role="img" aria-labelledby="cl-chart-title cl-chart-desc"' in chart
@@ -198,9 +201,9 @@ def test_the_chart_holds_every_length_and_a_table_repeats_them(browser: TestClie
         lengths,
     )
     assert rows == [
-        (day_at("16+0", "21+0").isoformat(), "16+0", "31 mm", "transvaginal"),
-        (day_at("18+0", "21+0").isoformat(), "18+0", "28 mm", "transabdominal"),
-        (day_at("19+0", "21+0").isoformat(), "19+0", "22 mm", "transvaginal"),
+        (shown(day_at("16+0", "21+0")), "16+0", "31 mm", "transvaginal"),
+        (shown(day_at("18+0", "21+0")), "18+0", "28 mm", "transabdominal"),
+        (shown(day_at("19+0", "21+0")), "19+0", "22 mm", "transvaginal"),
     ]
     # No script draws it.
     assert csp_clean(page) == []
@@ -211,7 +214,7 @@ def test_the_chart_axis_follows_the_data_to_42_weeks(browser: TestClient) -> Non
     late = seed(browser, "H-LATE", at("33+0").with_length(15, at="32+3"))
     sign_in(browser)
     chart = chart_of(page_of(browser, late.pregnancy_id))
-    assert points_of(chart) == [f"32+3 ({day_at('32+3', '33+0').isoformat()}): 15 mm, transvaginal"]
+    assert points_of(chart) == [f"32+3 ({shown(day_at('32+3', '33+0'))}): 15 mm, transvaginal"]
     assert "1 measurement drawn, 14 to 34 weeks" in chart
     assert ">34</text>" in chart
     assert ">Today 33+0</text>" in chart

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
@@ -31,6 +32,7 @@ __all__ = [
     "DATE_FORMATS",
     "DEFAULT_DATE_FORMAT",
     "ClinicSettings",
+    "RecentSettings",
     "chosen",
     "read_settings",
     "save_settings",
@@ -143,6 +145,33 @@ def read_settings(sessions: sessionmaker[Session]) -> ClinicSettings:
     """The settings now (the defaults where none is saved): one read by primary key."""
     with sessions() as session:
         return _settings(store.read_row(session))
+
+
+class RecentSettings:
+    """The settings as every page's frame reads them (its dates, the footer's day): read again
+    once they are `max_age` seconds old, so a page costs no extra query. A change saved here
+    shows at once (`forget`); one saved through another worker or the command line shows
+    within `max_age`. Two threads that find them old at once both read: harmless."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        max_age: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sessions = sessions
+        self._max_age = max_age
+        self._clock = clock
+        self._read: tuple[float, ClinicSettings] | None = None
+
+    def get(self) -> ClinicSettings:
+        now = self._clock()
+        if self._read is None or now - self._read[0] > self._max_age:
+            self._read = (now, read_settings(self._sessions))
+        return self._read[1]
+
+    def forget(self) -> None:
+        self._read = None
 
 
 def chosen(settings: ClinicSettings, profiles: Mapping[str, T]) -> list[T]:

@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 
 from cervixwatch import __version__
 from cervixwatch.access.token_cache import TokenCache
+from cervixwatch.app.clinic_settings import RecentSettings
 from cervixwatch.app.database import DatabaseCounters, make_engine, session_factory, upgrade
 from cervixwatch.app.notify_dispatch import Notifier, NotifyConfig
 from cervixwatch.knowledge import load_profiles
@@ -74,6 +75,7 @@ def create_app(
         engine = make_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
+        app.state.recent_clinic_settings = RecentSettings(app.state.sessions)
         if app.state.rate_limiter.per_process:
             # The back-off's wrong passwords are counted in the database instead, so every
             # worker and host shares them (issue 12, part 5).

@@ -120,5 +120,6 @@ def save_clinic_settings(
     except InvalidField as error:
         settings = clinic_settings.read_settings(sessions)
         return _page(request, profiles, values, settings, error=error, status_code=400)
+    request.app.state.recent_clinic_settings.forget()  # this worker's pages show it at once
     # Post/Redirect/Get: a reload does not save again.
     return RedirectResponse(f"{PATH}?saved=true", status_code=303)

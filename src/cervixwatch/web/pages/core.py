@@ -24,6 +24,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from cervixwatch.access.principal import Principal, Role
+from cervixwatch.app.clinic_settings import ClinicSettings, RecentSettings
 from cervixwatch.web.access import CSRF_FIELD, SESSION_COOKIE, access_record, authenticate
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,12 @@ _ERROR_TITLES: Final = {
 }
 
 
+def _clinic_settings(request: Request) -> ClinicSettings:
+    recent: RecentSettings | None = getattr(request.app.state, "recent_clinic_settings", None)
+    # Before the app has started (no database yet): the defaults.
+    return recent.get() if recent is not None else ClinicSettings()
+
+
 def principal_of(request: Request) -> Principal | None:
     try:
         return authenticate(request)
@@ -95,6 +102,9 @@ def render(
             "csrf_field": CSRF_FIELD,
             "csrf_token": principal.csrf_token if principal else None,
             "today": today,
+            # Dates as the clinic writes them (its settings; "6 Mar 2026" by default), on
+            # every page; a page that has read the settings itself may pass its own.
+            "date": _clinic_settings(request).short_date,
             "home": HOME.get(principal.role, "/") if principal else "/sign-in",
             **(context or {}),
         },

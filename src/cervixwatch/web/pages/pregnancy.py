@@ -136,7 +136,7 @@ class Rec:
     provenance: str
     badge: tuple[str, str] | None
     facts: list[Fact]
-    window: str | None
+    window: tuple[dt.date, dt.date] | None
     #: Its state in the course of care; an in-place one is shown as the current treatment
     #: (its note), never with the offer's words or strength (profiles.md).
     state: State
@@ -214,7 +214,7 @@ def _rec(r: Recommendation, assessment: Assessment) -> Rec:
             )
             for name, value in r.facts.items()
         ],
-        window=f"{r.window[0].isoformat()} to {r.window[1].isoformat()}" if r.window else None,
+        window=r.window,
         state=state_of(r, assessment),
         assumptions=list(r.assumptions),
         reason=r.reason,
@@ -320,11 +320,14 @@ def _page(
         rows.get("medications", ()),
         pregnancy.edd,
         view.as_of,
+        view.settings.short_date,
     )
     return render(
         request,
         "pregnancy.html",
         {
+            # The clinic's date format, from the settings read with the page.
+            "date": view.settings.short_date,
             "view": view,
             "pregnancy": pregnancy,
             "ended": pregnancy.status.value != "active",
@@ -356,7 +359,7 @@ def _page(
             "saved": saved_message(view, saved) if saved else None,
             "lengths": lengths,
             "chart": chart,
-            "timeline": timeline_of(rows, pregnancy.id),
+            "timeline": timeline_of(rows, pregnancy.id, view.settings.short_date),
             "corrections": view.corrections,
             "correction_words": correction_words,
             "correct_url": lambda collection, row_id: correct_url(pregnancy.id, collection, row_id),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -106,14 +106,16 @@ def chart_of(
     medications: Sequence[Any],
     edd: dt.date | None,
     today: dt.date,
+    shown_date: Callable[[dt.date], str] = dt.date.isoformat,
 ) -> Chart | None:
-    """The chart of these records (rows), or None without an EDD (no gestational age)."""
+    """The chart of these records (rows), or None without an EDD (no gestational age); the
+    days in its labels in `shown_date`'s format (the clinic's)."""
     if edd is None:
         return None
     events: list[tuple[float, str, str, str]] = []
 
     def event(day: dt.date, kind: str, label: str, what: str) -> None:
-        when = f"{gestational_age_on(edd, day)} ({day.isoformat()})"
+        when = f"{gestational_age_on(edd, day)} ({shown_date(day)})"
         events.append((_weeks(edd, day), kind, label, f"{what} at {when}"))
 
     for c in placements:
@@ -149,7 +151,7 @@ def chart_of(
             continue  # before 0 or after 42 weeks: in the table only
         ga = gestational_age_on(edd, m.measured_on)
         method = m.method.value
-        text = f"{ga} ({m.measured_on.isoformat()}): {m.length_mm:g} mm, {method}"
+        text = f"{ga} ({shown_date(m.measured_on)}): {m.length_mm:g} mm, {method}"
         shape = METHOD_SHAPES.get(method, "triangle")
         series.setdefault(method, []).append(Point(x(weeks), y(m.length_mm), shape, text))
     markers = tuple(

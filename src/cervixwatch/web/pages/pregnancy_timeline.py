@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Final
 
 from cervixwatch.app.rows import (
@@ -146,9 +147,11 @@ def _timed(moment: dt.datetime | None) -> tuple[bool, dt.datetime]:
     return (moment is not None, moment or dt.datetime.min.replace(tzinfo=dt.UTC))
 
 
-def _symptoms(r: SymptomReportRow) -> list[Event]:
+def _symptoms(
+    r: SymptomReportRow, shown_date: Callable[[dt.date], str] = dt.date.isoformat
+) -> list[Event]:
     """The report, who made it, and each review of it (CD-07: open until reviewed): who
-    reviewed it, when, the outcome and the note."""
+    reviewed it, when, the outcome and the note; the report's day in `shown_date`'s words."""
     present = [SYMPTOM_WORDS.get(s, s) for s in r.present]
     absent = [SYMPTOM_WORDS.get(s, s) for s in r.absent]
     detail = "Reported " + (", ".join(present) if present else "no symptoms")
@@ -188,7 +191,7 @@ def _symptoms(r: SymptomReportRow) -> list[Event]:
             Event(
                 review.reviewed_on,
                 "Review",
-                f"Symptoms of {r.reported_on.isoformat()} reviewed{by}:"
+                f"Symptoms of {shown_date(r.reported_on)} reviewed{by}:"
                 f" {_words(review.outcome.value)}{note}",
                 source_words(review),
                 time=clock_time(moment_of_review),
@@ -217,13 +220,19 @@ BUILDERS: Final[Mapping[str, Callable[[Any], list[Event]]]] = {
 }
 
 
-def timeline_of(rows: Mapping[str, Sequence[Any]], pregnancy_id: str = "") -> list[Event]:
+def timeline_of(
+    rows: Mapping[str, Sequence[Any]],
+    pregnancy_id: str = "",
+    shown_date: Callable[[dt.date], str] = dt.date.isoformat,
+) -> list[Event]:
     """The pregnancy's records (rows by part) as the timeline, the latest first (undated
     complications and medications last). Each event links to the page that corrects its
     record (`forms_corrections`) when `pregnancy_id` is given; a review is corrected with its
-    report's reviews, not as the report."""
+    report's reviews, not as the report. Dates inside its words are in `shown_date`'s format
+    (the clinic's); the event's own day is formatted by the page."""
     events: list[Event] = []
-    for part, build in BUILDERS.items():
+    builders = {**BUILDERS, "symptom_reports": partial(_symptoms, shown_date=shown_date)}
+    for part, build in builders.items():
         for row in rows.get(part, ()):
             collection = COLLECTIONS.get(type(row))
             link = (
