@@ -231,7 +231,10 @@ def timeline_of(
     report's reviews, not as the report. Dates inside its words are in `shown_date`'s format
     (the clinic's); the event's own day is formatted by the page."""
     events: list[Event] = []
-    builders = {**BUILDERS, "symptom_reports": partial(_symptoms, shown_date=shown_date)}
+    builders: dict[str, Callable[[Any], list[Event]]] = {
+        **BUILDERS,
+        "symptom_reports": partial(_symptoms, shown_date=shown_date),
+    }
     for part, build in builders.items():
         for row in rows.get(part, ()):
             collection = COLLECTIONS.get(type(row))
