@@ -107,14 +107,14 @@ CASES = [
     Bad(
         "null for a required field",
         "PATCH",
-        "/api/cervical-lengths/{length}",
+        "/api/cervical-lengths/{length}?reason=typo",
         {"measured_on": None},
         "measured_on",
     ),
     Bad(
         "an amended length in the future",
         "PATCH",
-        "/api/cervical-lengths/{length}",
+        "/api/cervical-lengths/{length}?reason=typo",
         {"measured_on": TOMORROW},
         "measured_on",
         says="future",

@@ -223,6 +223,58 @@ def test_entered_in_error_leaves_the_assessment_and_stays_in_the_history(
     assert again["total"] == 2
 
 
+def test_no_way_in_changes_or_removes_a_record_without_keeping_a_correction(
+    client: TestClient,
+) -> None:
+    """The JSON API's PATCH and DELETE need a reason, and every change or removal, those and
+    a feed's (a FHIR DELETE, a record sent again as entered in error), is kept as a
+    correction with the values before (issue 13, part 3)."""
+    bundle = fb.bundle(
+        fb.edd(),
+        fb.cervical_length(22, rid="cl-a"),
+        fb.cervical_length(30, "2026-02-09", rid="cl-b"),
+    )
+    patient_id = import_ok(client, bundle)
+    pregnancy_id = ok(client.get(f"/api/patients/{patient_id}/pregnancies"))[0]["id"]
+    scan = ok(client.post(_lengths(client, pregnancy_id), json=_scan(35)), 201)
+    one = f"/api/cervical-lengths/{scan['id']}"
+    for refused in (
+        client.patch(one, json={"length_mm": 34}),
+        client.patch(one, params={"reason": " "}, json={"length_mm": 34}),
+        client.delete(one),
+    ):
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["detail"][0]["loc"] == ["query", "reason"]
+    unchanged = client.patch(one, params={"reason": "typo"}, json={"length_mm": 35})
+    assert unchanged.status_code == 422
+    ok(client.patch(one, params={"reason": "typed 35 for 34"}, json={"length_mm": 34}))
+    assert client.delete(one, params={"reason": "another woman's scan"}).status_code == 204
+    # Feeds: the first imported length deleted by its FHIR id, the second sent again as
+    # entered in error.
+    stored = {m["length_mm"]: m["id"] for m in ok(client.get(_lengths(client, pregnancy_id)))}
+    deleted = client.delete(f"/fhir/Observation/cl-{stored[22]}", headers=HEADERS)
+    assert deleted.status_code == 204, deleted.text
+    withdrawn = fb.bundle(
+        fb.edd(), fb.cervical_length(30, "2026-02-09", rid="cl-b", status="entered-in-error")
+    )
+    assert post_bundle(client, withdrawn).status_code == 200
+    assert ok(client.get(_lengths(client, pregnancy_id))) == []
+    with _sessions(client)() as session:
+        kept = session.scalars(select(RecordCorrectionRow).order_by(RecordCorrectionRow.id)).all()
+    assert [(k.change, k.reason, k.before["length_mm"]) for k in kept] == [
+        ("amended", "typed 35 for 34", 35),
+        ("entered-in-error", "another woman's scan", 34),
+        ("entered-in-error", "deleted by its source (FHIR DELETE)", 22),
+        (
+            "entered-in-error",
+            "withdrawn by its source (sent again as entered in error, or refuted)",
+            30,
+        ),
+    ]
+    assert all(k.corrected_by is not None and k.patient_id == patient_id for k in kept)
+    assert [k.record_id for k in kept] == [scan["id"], scan["id"], stored[22], stored[30]]
+
+
 def test_a_condition_entered_in_error_says_so_by_its_verification_status(
     client: TestClient,
 ) -> None:

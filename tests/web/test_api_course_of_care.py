@@ -136,7 +136,13 @@ def test_an_order_stopped_without_a_date_stopped_today(client: TestClient) -> No
         ),
         201,
     )
-    stopped = ok(client.patch(f"/api/medications/{order['id']}", json={"status": "stopped"}))
+    stopped = ok(
+        client.patch(
+            f"/api/medications/{order['id']}",
+            params={"reason": "stopped"},
+            json={"status": "stopped"},
+        )
+    )
     assert stopped["stopped_on"] == TODAY.isoformat()
     with client.app.state.sessions() as session:  # type: ignore[attr-defined]
         [stored] = load_records(session, pregnancy_id).medications

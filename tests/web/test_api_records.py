@@ -16,6 +16,9 @@ from tests.web.conftest import TODAY
 YESTERDAY = TODAY - dt.timedelta(days=1)
 OWNER_FIELD = {"patients": "patient_id", "pregnancies": "pregnancy_id"}
 
+#: The reason a PATCH or DELETE must give.
+WHY = {"reason": "entered in error"}
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -168,7 +171,11 @@ def test_create_read_list_update_delete(client: TestClient, kind: Kind) -> None:
     assert ok(client.get(one)) == record
     assert ok(client.get(collection)) == [record]
 
-    updated = ok(client.patch(one, params=confirmed, json=kind.update))
+    updated = ok(
+        client.patch(
+            one, params={**confirmed, "reason": "typed on the wrong day"}, json=kind.update
+        )
+    )
     _same(updated, kind.update)
     unchanged = {k: v for k, v in record.items() if k not in kind.update}
     assert {k: updated[k] for k in unchanged} == unchanged
@@ -176,7 +183,9 @@ def test_create_read_list_update_delete(client: TestClient, kind: Kind) -> None:
     assert ok(client.get(one)) == {k: v for k, v in updated.items() if k != "assessment"}
 
     before = counts(client)
-    assert client.delete(one).status_code == 204
+    # Neither amended nor removed without a reason (issue 13, part 3).
+    assert client.delete(one).status_code == 422
+    assert client.delete(one, params={"reason": "entered for the wrong woman"}).status_code == 204
     assert counts(client)[_table(kind)] == before[_table(kind)] - 1
     assert client.get(one).status_code == 404
     assert ok(client.get(collection)) == []
@@ -208,8 +217,8 @@ def test_unknown_ids_answer_404_and_write_nothing(client: TestClient, kind: Kind
         client.post(unknown_owner, json=kind.create),
         client.get(unknown_owner),
         client.get(f"/api/{kind.collection}/424242"),
-        client.patch(f"/api/{kind.collection}/424242", json=kind.update),
-        client.delete(f"/api/{kind.collection}/424242"),
+        client.patch(f"/api/{kind.collection}/424242", params=WHY, json=kind.update),
+        client.delete(f"/api/{kind.collection}/424242", params=WHY),
         client.get(f"/api/{kind.collection}/99999999999999999999"),
         client.get(f"/api/{kind.owner}/not%20an%20id/{kind.collection}"),
     ):
@@ -242,7 +251,7 @@ def test_a_maternal_condition_is_recorded_once(client: TestClient) -> None:
     assert again.status_code == 409
     assert "uterine-anomaly" in again.json()["detail"]
     renamed = client.patch(
-        f"/api/maternal-conditions/{other['id']}", json={"condition": "uterine-anomaly"}
+        f"/api/maternal-conditions/{other['id']}", params=WHY, json={"condition": "uterine-anomaly"}
     )
     assert renamed.status_code == 409
     assert counts(client) == before
@@ -269,6 +278,6 @@ def test_a_deleted_record_no_longer_counts(client: TestClient) -> None:
         201,
     )
     assert report["assessment"]["urgent"] is True
-    assert client.delete(f"/api/symptom-reports/{report['id']}").status_code == 204
+    assert client.delete(f"/api/symptom-reports/{report['id']}", params=WHY).status_code == 204
     item = ok(client.get("/api/worklist"))["items"][0]
     assert item["urgent"] is False

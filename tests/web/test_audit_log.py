@@ -457,8 +457,8 @@ def test_every_access_leaves_exactly_one_entry(client: TestClient) -> None:
     registered = client.post("/api/patients", json={"hospital_number": "NEW-1"})
     created = client.post(f"/api/patients/{pid}/{kind.collection}", json=kind.create)
     record_url = f"/api/{kind.collection}/{created_id(created)}"
-    updated = client.patch(record_url, json=kind.update)
-    deleted = client.delete(record_url)
+    updated = client.patch(record_url, params={"reason": "typo"}, json=kind.update)
+    deleted = client.delete(record_url, params={"reason": "wrong woman"})
     imported = post_bundle(client, fb.bundle(fb.edd()))
     # Written in the import's own transaction when it succeeds: refused, that entry is rolled
     # back with the import, and the refusal is recorded instead, once.

@@ -95,7 +95,9 @@ def _imported_then_changed(client: TestClient) -> tuple[str, str, dict[str, Any]
     patient_id = import_ok(client, _bundle(22))
     first = _length(client, patient_id)
     row = first["id"].removeprefix("cl-")
-    changed = client.patch(f"/api/cervical-lengths/{row}", json={"length_mm": 18})
+    changed = client.patch(
+        f"/api/cervical-lengths/{row}", params={"reason": "remeasured"}, json={"length_mm": 18}
+    )
     assert changed.status_code == 200, changed.text
     return patient_id, first["id"], first
 
@@ -239,8 +241,10 @@ def test_a_deleted_record_shows_in_its_history_and_its_version_is_gone(
     client: TestClient,
 ) -> None:
     _, length_id, _ = _imported_then_changed(client)
-    row = length_id.removeprefix("cl-")
-    assert client.delete(f"/api/cervical-lengths/{row}").status_code == 204
+    # Deleted by the FHIR API (the JSON API's DELETE marks it entered in error instead:
+    # test_api_corrections).
+    deleted = client.delete(f"/fhir/Observation/{length_id}", headers=HEADERS)
+    assert deleted.status_code == 204, deleted.text
     _get(client, f"Observation/{length_id}", 410)
     history = _checked(_get(client, f"Observation/{length_id}/_history"))
     assert history["total"] == 3

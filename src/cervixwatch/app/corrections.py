@@ -21,7 +21,7 @@ The reason is free text the clinician writes; it is kept with the correction, ne
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
@@ -40,6 +40,7 @@ from cervixwatch.app.writing import Saved, writing
 from cervixwatch.store import corrections as store
 from cervixwatch.store.crud import delete_row
 from cervixwatch.store.models import CorrectionChange, SymptomReportRow
+from cervixwatch.store.retractions import Removed
 from cervixwatch.store.versions import add_versions, history, latest_versions, written_at
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "corrections_of_record",
     "entered_in_error",
     "entered_in_error_version",
+    "keep_removals",
     "mark_entered_in_error",
 ]
 
@@ -173,6 +175,29 @@ def mark_entered_in_error(
         session.flush()
         _keep_entered_in_error(session, locked.patient_id, ended)
         return reassess_pregnancy(session, locked.pregnancy_id, today, profiles)
+
+
+def keep_removals(
+    session: Session,
+    patient_id: str,
+    removed: Sequence[Removed],
+    reason: str,
+    corrected_by: str | None,
+) -> None:
+    """Keep, in the caller's transaction, a correction for each record a feed removed (a
+    FHIR DELETE, a record sent again as entered in error, a condition refuted): its values
+    before, the reason and who sent it, as a clinician's entered-in-error is kept."""
+    for record in removed:
+        store.add_correction(
+            session,
+            patient_id=patient_id,
+            record_table=record.table,
+            record_id=record.row_id,
+            change=CorrectionChange.ENTERED_IN_ERROR,
+            reason=reason,
+            corrected_by=corrected_by,
+            before=as_json(record.values),
+        )
 
 
 def _resources_of(

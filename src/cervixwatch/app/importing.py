@@ -58,6 +58,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.access.principal import Scope
 from cervixwatch.app.assessing import AssessmentSummary, summarise
+from cervixwatch.app.corrections import keep_removals
 from cervixwatch.app.errors import Conflict, NotFound, OutOfScope
 from cervixwatch.app.exporting import (
     INSIDE_PREFIXES,
@@ -110,7 +111,7 @@ from cervixwatch.store.records import (
     load_records,
     save_records,
 )
-from cervixwatch.store.retractions import Retractions, remove_row, retract
+from cervixwatch.store.retractions import Removed, Retractions, remove_row, retract
 
 
 class InvalidBundle(ValueError):
@@ -278,6 +279,19 @@ def _woman(session: Session, frame: Frame, sender: Sender) -> _Woman:
     return _Woman(fields, stored, found, own_ids)
 
 
+#: The reasons kept with the corrections of records a feed removes (issue 13, part 3): what
+#: the source did, since a FHIR message carries no reason of its own.
+_DELETED: Final = "deleted by its source (FHIR DELETE)"
+_WITHDRAWN: Final = "withdrawn by its source (sent again as entered in error, or refuted)"
+
+
+def _user_of(sender: Sender) -> str | None:
+    """The account that sent the records (`Sender.source` is `user:<id>`), for the
+    correction's `corrected_by`; None for any other source."""
+    user, found, rest = sender.source.partition("user:")
+    return rest if found and not user else None
+
+
 def _owners_of_deletes(session: Session, frame: Frame) -> set[str]:
     """The women the DELETE entries of a Bundle with nothing else name by CervixWatch's ids."""
     owners = {
@@ -294,9 +308,11 @@ def _owners_of_deletes(session: Session, frame: Frame) -> set[str]:
     return {owner for owner in owners if owner is not None}
 
 
-def _delete_own(session: Session, patient_id: str, frame: Frame) -> None:
+def _delete_own(session: Session, patient_id: str, frame: Frame) -> list[Removed]:
     """DELETE entries that name a record by CervixWatch's own id for it (`Observation/cl-17`)
-    remove that row, when it is hers; a source's own ids are taken back by `retract`."""
+    remove that row, when it is hers; a source's own ids are taken back by `retract`. The
+    rows removed."""
+    removed: list[Removed] = []
     for item in frame.items:
         if not item.deletes or item.source_id is None:
             continue
@@ -313,7 +329,9 @@ def _delete_own(session: Session, patient_id: str, frame: Frame) -> None:
                 "again corrected",
                 "not-supported",
             )
-        remove_row(session, named.table, named.row_id)
+        if (gone := remove_row(session, named.table, named.row_id)) is not None:
+            removed.append(gone)
+    return removed
 
 
 # --- checks the reader does not make ------------------------------------------------------------
@@ -553,7 +571,8 @@ def _import_once(
             retractions = Retractions()
             repeated: list[str] = []
             if woman.patient is not None:
-                _delete_own(session, woman.patient.id, frame)
+                removed = _delete_own(session, woman.patient.id, frame)
+                keep_removals(session, woman.patient.id, removed, _DELETED, _user_of(sender))
                 retractions = retractions_of(intake.withdrawals, records, today)
                 if woman.own_ids:
                     records = own_records(session, woman.patient.id, records)
@@ -575,7 +594,8 @@ def _import_once(
             stored = saved.records
             if retractions:
                 system = default_identifier_system(patient_id, source)
-                retract(session, patient_id, pregnancy_id, system, retractions, today)
+                withdrawn = retract(session, patient_id, pregnancy_id, system, retractions, today)
+                keep_removals(session, patient_id, withdrawn, _WITHDRAWN, _user_of(sender))
                 stored = None  # what the retractions changed is read back
             _, assessment = reassess(session, pregnancy_id, today, profiles, stored=stored)
             if saved_records.symptom_reports:

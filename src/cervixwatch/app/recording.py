@@ -1,5 +1,7 @@
-"""Recording, reading, amending and deleting one clinical record at a time: a scan, an exam, a
-symptom report, a line of the obstetric history ...
+"""Recording and reading one clinical record at a time: a scan, an exam, a symptom report, a
+line of the obstetric history ... Amending one or marking it entered in error keeps a
+correction with the reason (`app.corrections`, built on `amend_in` and `lock_record` here):
+nothing here changes or removes a record without one.
 
 Every kind of record is a `RecordType`: its table, whether the woman or her pregnancy owns it,
 its dates and the checks its values must pass. Values are column values (the web layer maps its
@@ -18,7 +20,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.app import checks
-from cervixwatch.app.assessing import AssessmentSummary, reassess_pregnancy
+from cervixwatch.app.assessing import reassess_pregnancy
 from cervixwatch.app.errors import Conflict, InvalidField, NotFound
 from cervixwatch.app.reassessing import Profiles
 from cervixwatch.app.writing import Saved, writing
@@ -238,23 +240,6 @@ def list_records(
         return crud.rows_of(session, kind.table, kind.owner, owner_id, kind.order_by)
 
 
-def update_record(
-    sessions: sessionmaker[Session],
-    kind: RecordType[Row],
-    row_id: int,
-    changes: Values,
-    *,
-    today: dt.date,
-    profiles: Profiles,
-    confirmed: Collection[str] = (),
-) -> Saved[Row]:
-    """Amend some values of a record (the others stay), and reassess."""
-    with writing(sessions) as session:
-        amended = amend_in(session, kind, row_id, changes, today=today, confirmed=confirmed)
-        summary = reassess_pregnancy(session, amended.pregnancy_id, today, profiles)
-    return Saved(amended.row, summary)
-
-
 @dataclass(frozen=True, slots=True)
 class Locked(Generic[Row]):
     """A record read with its woman locked: its values (by column) as they are now, and the
@@ -309,21 +294,6 @@ def amend_in(
     )
     crud.update_row(session, row, changes)
     return Locked(row, stored, owner.patient_id, owner.pregnancy_id)
-
-
-def delete_record(
-    sessions: sessionmaker[Session],
-    kind: RecordType[Row],
-    row_id: int,
-    *,
-    today: dt.date,
-    profiles: Profiles,
-) -> AssessmentSummary | None:
-    """Delete a record (entered in error), and reassess."""
-    with writing(sessions) as session:
-        row, owner = _locked_row(session, kind, row_id)
-        crud.delete_row(session, row)
-        return reassess_pregnancy(session, owner.pregnancy_id, today, profiles)
 
 
 # --- checks within one record -------------------------------------------------------------------
@@ -529,7 +499,6 @@ __all__ = [
     "Saved",
     "add_record",
     "amend_in",
-    "delete_record",
     "get_record",
     "list_records",
     "lock_record",
@@ -537,5 +506,4 @@ __all__ = [
     "record_exam",
     "record_scan",
     "report_symptoms",
-    "update_record",
 ]

@@ -7,7 +7,8 @@ updated with the day it resolved); what is resolved or refuted here is, by its c
 is stored of it: the same bleeding entered on a form, or imported before it had an id.
 
 Records are found by the identifiers they were imported under (`system`, `<table>/<id>`), so
-only what that source sent for this woman is touched.
+only what that source sent for this woman is touched. What is removed is returned (`Removed`:
+the row's values as they were), for the caller to keep as corrections (issue 13, part 3).
 """
 
 from __future__ import annotations
@@ -31,7 +32,23 @@ from cervixwatch.store.models import (
     SourceIdentifierRow,
 )
 
-__all__ = ["Retractions", "claim_identifier", "remove_row", "retract"]
+__all__ = ["Removed", "Retractions", "claim_identifier", "remove_row", "retract"]
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    """A record row removed: its table, its id and its values (by column) before."""
+
+    table: str
+    row_id: int
+    values: Mapping[str, Any]
+
+
+def _remove(session: Session, row: Any) -> Removed:
+    values = {c.key: getattr(row, c.key) for c in type(row).__table__.columns}
+    removed = Removed(str(type(row).__tablename__), int(row.id), values)
+    delete_row(session, row)
+    return removed
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,14 +97,16 @@ def retract(
     system: str,
     retractions: Retractions,
     today: dt.date,
-) -> None:
-    """Apply `retractions` to the woman's stored records (call in the import's transaction)."""
+) -> list[Removed]:
+    """Apply `retractions` to the woman's stored records (call in the import's transaction);
+    the rows removed."""
+    removed: list[Removed] = []
     for table, source_ids in retractions.removed.items():
         model = _table(table)
         for identifier in _identified(session, patient_id, system, table, source_ids):
             row = session.get(model, int(identifier.row_id))
             if row is not None:
-                delete_row(session, row)
+                removed.append(_remove(session, row))
     medications = _identified(
         session, patient_id, system, "medications", list(retractions.medications)
     )
@@ -104,7 +123,7 @@ def retract(
     )
     for row in session.scalars(current):
         if row.complication in retractions.refuted_complications:
-            delete_row(session, row)
+            removed.append(_remove(session, row))
         elif row.complication in retractions.resolved:
             day = retractions.resolved[row.complication]
             if row.noted_on is None or row.noted_on <= day:
@@ -115,19 +134,20 @@ def retract(
             MaternalConditionRow.condition.in_(sorted(retractions.refuted_maternal)),
         )
         for maternal_row in session.scalars(maternal):
-            session.delete(maternal_row)
+            removed.append(_remove(session, maternal_row))
     session.flush()
+    return removed
 
 
-def remove_row(session: Session, table: str, row_id: int) -> bool:
+def remove_row(session: Session, table: str, row_id: int) -> Removed | None:
     """Delete the record row `row_id` of `table` (named by CervixWatch's own id for it, as a
-    FHIR DELETE does); False if there is none."""
+    FHIR DELETE does); None if there is none."""
     row = session.get(_table(table), row_id)
     if row is None:
-        return False
-    delete_row(session, row)
+        return None
+    removed = _remove(session, row)
     session.flush()
-    return True
+    return removed
 
 
 def _table(name: str) -> type[Any]:

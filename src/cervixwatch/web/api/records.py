@@ -22,13 +22,16 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel
+from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator, BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.access.principal import Principal, Role
-from cervixwatch.app import accounts, recording
+from cervixwatch.app import accounts, corrections, recording
+from cervixwatch.app.errors import InvalidField
 from cervixwatch.app.recording import RecordType
 from cervixwatch.app.writing import Saved
+from cervixwatch.clinical.identity_text import name_text
 from cervixwatch.web.access import (
     Action,
     PatientData,
@@ -45,6 +48,29 @@ from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep
 
 #: The codes of the plausibility warnings the sender confirms, from a 422 that listed them
 #: with `"confirm": true` (`app.checks.NeedsConfirmation`; `web.api.corrections`).
+#: Why a record is amended or removed through PATCH or DELETE: kept with the correction, with
+#: the values before and who made it, as the amendments and entered-in-error routes keep
+#: theirs (issue 13, part 3: nothing is changed or removed without a reason on record).
+ReasonQuery = Annotated[
+    str,
+    Query(
+        description="Why the record is amended or removed (kept with the correction).",
+        min_length=1,
+        max_length=corrections.REASON_MAX_LENGTH,
+        examples=["typed in cm"],
+    ),
+    AfterValidator(name_text),
+]
+
+
+def _invalid_query_or_body(error: InvalidField) -> RequestValidationError:
+    """A blank reason, or a PATCH that changes nothing, as FastAPI's own 422 says it."""
+    where = ("query", "reason") if error.field == "reason" else ("body",)
+    return RequestValidationError(
+        [{"type": "value_error", "loc": where, "msg": error.message, "input": error.value}]
+    )
+
+
 ConfirmQuery = Annotated[
     list[str],
     Query(
@@ -271,23 +297,47 @@ def _add_routes(router: APIRouter, api: RecordApi) -> None:
         sessions: SessionsDep,
         profiles: ProfilesDep,
         today: TodayDep,
+        principal: PrincipalDep,
+        reason: ReasonQuery,
         confirm: ConfirmQuery = [],  # noqa: B006 (FastAPI copies a query list's default)
     ) -> Any:
-        saved = recording.update_record(
-            sessions,
-            kind,
-            record_id,
-            body.columns(),
-            today=today,
-            profiles=profiles,
-            confirmed=confirm,
-        )
+        try:
+            saved = corrections.amend_record(
+                sessions,
+                kind,
+                record_id,
+                body.columns(),
+                reason=reason,
+                user_id=principal.user_id,
+                today=today,
+                profiles=profiles,
+                confirmed=confirm,
+            )
+        except InvalidField as error:
+            if error.field not in ("reason", "changes"):
+                raise
+            raise _invalid_query_or_body(error) from None
         return answer(saved)
 
     def delete(
-        record_id: int, sessions: SessionsDep, profiles: ProfilesDep, today: TodayDep
+        record_id: int,
+        sessions: SessionsDep,
+        profiles: ProfilesDep,
+        today: TodayDep,
+        principal: PrincipalDep,
+        reason: ReasonQuery,
     ) -> Response:
-        recording.delete_record(sessions, kind, record_id, today=today, profiles=profiles)
+        """Removed as entered in error: the correction keeps its values and the reason, and
+        its FHIR resources end with a version that says so."""
+        corrections.mark_entered_in_error(
+            sessions,
+            kind,
+            record_id,
+            reason=reason,
+            user_id=principal.user_id,
+            today=today,
+            profiles=profiles,
+        )
         return Response(status_code=204)
 
     locate_owner = by_patient() if api.kind.owner == "patient" else by_pregnancy()
