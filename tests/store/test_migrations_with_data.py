@@ -597,6 +597,38 @@ def _at_0023(engine: Engine) -> None:
 
 
 #: The data of each revision; a new migration must add its own.
+def _at_0024(engine: Engine) -> None:
+    """On SQLite a record's id is never given again: removing the scan with the largest id
+    and storing another gives the new one a larger id. (PostgreSQL's sequences never did;
+    the rows written here with their ids have left them behind.)"""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.begin() as c:
+        _sql(
+            c,
+            "INSERT INTO patients (id, hospital_number, family_name, given_name, birth_date, "
+            "created_at, updated_at, gender, names) VALUES ('p24', 'MIG0024', 'Sequence', "
+            "'Never', '1990-01-01', :at, :at, NULL, '[]')",
+            at=AT,
+        )
+        _sql(
+            c,
+            "INSERT INTO pregnancies (id, patient_id, edd, fetuses, status, notes, created_at, "
+            "updated_at) VALUES ('g24', 'p24', '2027-03-01', 1, 'active', '[]', :at, :at)",
+            at=AT,
+        )
+        scan = (
+            "INSERT INTO cervical_lengths (pregnancy_id, measured_on, length_mm, method, "
+            "source) VALUES ('g24', '2026-11-30', :mm, 'transvaginal', 'form')"
+        )
+        largest = "SELECT max(id) FROM cervical_lengths"
+        _sql(c, scan, mm=30)
+        removed = c.execute(text(largest)).scalar_one()
+        _sql(c, "DELETE FROM cervical_lengths WHERE id = :id", id=removed)
+        _sql(c, scan, mm=25)
+        assert c.execute(text(largest)).scalar_one() > removed
+
+
 BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0001": _at_0001,
     "0002": _at_0002,
@@ -621,6 +653,7 @@ BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0021": _at_0021,
     "0022": _at_0022,
     "0023": _at_0023,
+    "0024": _at_0024,
 }
 
 Rows = dict[str, tuple[list[str], set[str]]]

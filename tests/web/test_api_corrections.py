@@ -215,12 +215,15 @@ def test_entered_in_error_leaves_the_assessment_and_stays_in_the_history(
         [kept] = session.scalars(select(RecordCorrectionRow)).all()
         assert (kept.change, kept.reason) == ("entered-in-error", "another woman's scan")
         assert kept.before["length_mm"] == 18
-    # A later write keeps the marker as the last version (no deletion after it). (Not a new
-    # length: SQLite gives a new row the id of the last one deleted, so its FHIR id too.)
-    exam = {"examined_on": TODAY.isoformat(), "dilation_cm": 0}
-    ok(client.post(f"/api/pregnancies/{pregnancy_id}/cervical-exams", json=exam), 201)
+    # A later write keeps the marker as the last version (no deletion after it); a new
+    # length gets an id of its own, never the removed one's (on SQLite too: migration 0024),
+    # so it does not inherit that history.
+    later = ok(client.post(_lengths(client, pregnancy_id), json=_scan(30)), 201)
+    assert later["id"] > row
     again = client.get(f"/fhir/Observation/cl-{row}/_history", headers=HEADERS).json()
     assert again["total"] == 2
+    fresh = client.get(f"/fhir/Observation/cl-{later['id']}/_history", headers=HEADERS).json()
+    assert fresh["total"] == 1
 
 
 def test_no_way_in_changes_or_removes_a_record_without_keeping_a_correction(
