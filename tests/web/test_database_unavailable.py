@@ -98,7 +98,7 @@ def test_an_unreachable_database_is_answered_503_with_retry_after(postgres_url: 
         engine.dispose()
 
     for status, headers, _ in (ready, api, fhir, page):
-        assert status == 503
+        assert status == 503, (ready[0], api[0], fhir[0], page[0])
         assert headers["retry-after"] == "5"
     assert json.loads(ready[2]) == {"status": "not ready", "database": "unreachable"}
     assert "the database cannot be reached" in json.loads(api[2])["detail"]

@@ -22,6 +22,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.app.errors import InvalidField
@@ -165,9 +166,14 @@ class RecentSettings:
         self._read: tuple[float, ClinicSettings] | None = None
 
     def get(self) -> ClinicSettings:
+        """The settings; when the database cannot be read (the page being shown may be the
+        one that says so), the last ones read, or the defaults: never an error of its own."""
         now = self._clock()
         if self._read is None or now - self._read[0] > self._max_age:
-            self._read = (now, read_settings(self._sessions))
+            try:
+                self._read = (now, read_settings(self._sessions))
+            except SQLAlchemyError:
+                return self._read[1] if self._read is not None else ClinicSettings()
         return self._read[1]
 
     def forget(self) -> None:

@@ -17,6 +17,7 @@ import orjson
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.types import Scope, Send
 
+from cervixwatch.app.clinic_settings import ClinicSettings
 from cervixwatch.web.operation_outcome import operation_outcome
 from cervixwatch.web.operations import RETRY_AFTER_SECONDS
 
@@ -46,6 +47,7 @@ def _page(scope: Scope, detail: str) -> bytes:
         principal=None,
         home="/",
         today=today,
+        date=ClinicSettings().short_date,  # the settings cannot be read now: the default
         csrf_field="csrf_token",
         csrf_token=None,
     )
