@@ -105,3 +105,23 @@ def factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
         yield session_factory(engine)
     finally:
         delete_everything(engine)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quick_password_hashes() -> Iterator[None]:
+    """Argon2id at its lowest cost for the accounts the suite makes in this process (several
+    thousand: at the production cost each takes ~150 ms here, minutes in all). The hashes are
+    real Argon2id and verified the same way; servers the tests start as processes, the CLI
+    and `tests/unit/access/test_password_cost.py` keep and check the production cost."""
+    from argon2 import PasswordHasher
+
+    from cervixwatch.access import credentials
+
+    quick = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    production = (credentials._HASHER, credentials._DUMMY_HASH)
+    credentials._HASHER = quick  # type: ignore[misc]
+    credentials._DUMMY_HASH = quick.hash("no such account")  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        credentials._HASHER, credentials._DUMMY_HASH = production  # type: ignore[misc]

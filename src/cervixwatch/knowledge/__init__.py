@@ -8,7 +8,7 @@ local protocol) is added by dropping a file there: nothing in the code names a p
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +59,21 @@ def _version_key(version: str) -> tuple[int | str, ...]:
 
 
 def load_profiles(directory: Path = BUNDLED_PROFILES) -> Mapping[str, GuidelineProfile]:
-    """The newest version of every profile in `directory`, by profile id, in id order."""
+    """The newest version of every profile in `directory`, by profile id, in id order. Read
+    again only when a file is added, removed or changed (its size or modification time)."""
+    files = sorted(directory.glob("*.yaml"))
+    stamp = tuple((path, path.stat().st_mtime_ns, path.stat().st_size) for path in files)
+    return dict(_loaded(directory, stamp))  # a mapping of the caller's own
+
+
+@lru_cache(maxsize=8)
+def _loaded(
+    directory: Path, stamp: tuple[tuple[Path, int, int], ...]
+) -> Mapping[str, GuidelineProfile]:
+    # Profiles are frozen: every app made in one process (the test suite makes thousands)
+    # shares those read once, instead of parsing the YAML again (~70 ms each time).
     newest: dict[str, GuidelineProfile] = {}
-    for path in sorted(directory.glob("*.yaml")):
+    for path, _, _ in stamp:
         profile = load_profile(path)
         current = newest.get(profile.id)
         if current is None or _version_key(profile.version) > _version_key(current.version):
