@@ -130,7 +130,7 @@ def test_a_scan_marked_entered_in_error_leaves_the_page_and_the_assessment(
     assert marked.headers["location"] == f"/pregnancies/{woman.pregnancy_id}#corrections"
     page = browser.get(f"/pregnancies/{woman.pregnancy_id}").text
     assert "Cervical length 18 mm" not in page  # not in the timeline
-    assert "cervical length of 2026-02-23: 18 mm. Reason: another woman&#39;s scan" in page
+    assert "cervical length of 23 Feb 2026: 18 mm. Reason: another woman&#39;s scan" in page
     assert "No cervical length recorded this pregnancy." in page
     document = ok(
         browser.get(f"/api/pregnancies/{woman.pregnancy_id}/assessment", headers=bearer(token))

@@ -16,7 +16,8 @@ team corrects; the record must be this pregnancy's (or, for her history, this wo
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -328,8 +329,12 @@ def _pregnancy_words(before: Mapping[str, Any]) -> str:
     return f"the EDD and number of fetuses, which were {edd} and {fetuses}"
 
 
-def correction_words(correction: corrections.Correction) -> str:
-    """What was corrected, in words: "cervical length of 2026-03-02: 2.5 mm"."""
+def correction_words(
+    correction: corrections.Correction,
+    shown_date: Callable[[dt.date], str] = dt.date.isoformat,
+) -> str:
+    """What was corrected, in words: "cervical length of 2 Mar 2026: 2.5 mm", its day in
+    `shown_date`'s format (the clinic's)."""
     if correction.record_table == "pregnancies":
         return _pregnancy_words(correction.before)
     api = _TITLES.get(correction.record_table)
@@ -337,6 +342,9 @@ def correction_words(correction: corrections.Correction) -> str:
         return correction.record_table.replace("_", " ")
     before = correction.before
     day = next((before.get(d) for d in api.kind.dates if before.get(d)), None)
+    if day:
+        with suppress(ValueError):  # not a date: kept as it was stored
+            day = shown_date(dt.date.fromisoformat(str(day)[:10]))
     words = api.title + (f" of {day}" if day else "")
     if before.get("length_mm") is not None:
         words += f": {before['length_mm']:g} mm"
