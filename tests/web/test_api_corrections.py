@@ -245,6 +245,7 @@ def test_no_way_in_changes_or_removes_a_record_without_keeping_a_correction(
         client.patch(one, json={"length_mm": 34}),
         client.patch(one, params={"reason": " "}, json={"length_mm": 34}),
         client.delete(one),
+        client.delete(one, params={"reason": "  "}),
     ):
         assert refused.status_code == 422, refused.text
         assert refused.json()["detail"][0]["loc"] == ["query", "reason"]

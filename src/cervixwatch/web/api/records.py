@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, StringConstraints
 from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.access.principal import Principal, Role
@@ -42,7 +41,7 @@ from cervixwatch.web.access import (
     by_record,
 )
 from cervixwatch.web.api import findings, history, treatments
-from cervixwatch.web.api.errors import BODY, CONFLICT, NOT_FOUND
+from cervixwatch.web.api.errors import BODY, CONFLICT, NOT_FOUND, invalid
 from cervixwatch.web.api.types import AssessmentSummaryPublic, RecordIn, RecordOut, written_model
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep
 
@@ -53,22 +52,15 @@ from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep
 #: theirs (issue 13, part 3: nothing is changed or removed without a reason on record).
 ReasonQuery = Annotated[
     str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=corrections.REASON_MAX_LENGTH
+    ),
     Query(
         description="Why the record is amended or removed (kept with the correction).",
-        min_length=1,
-        max_length=corrections.REASON_MAX_LENGTH,
         examples=["typed in cm"],
     ),
     AfterValidator(name_text),
 ]
-
-
-def _invalid_query_or_body(error: InvalidField) -> RequestValidationError:
-    """A blank reason, or a PATCH that changes nothing, as FastAPI's own 422 says it."""
-    where = ("query", "reason") if error.field == "reason" else ("body",)
-    return RequestValidationError(
-        [{"type": "value_error", "loc": where, "msg": error.message, "input": error.value}]
-    )
 
 
 ConfirmQuery = Annotated[
@@ -314,9 +306,10 @@ def _add_routes(router: APIRouter, api: RecordApi) -> None:
                 confirmed=confirm,
             )
         except InvalidField as error:
-            if error.field not in ("reason", "changes"):
+            if error.field != "changes":
                 raise
-            raise _invalid_query_or_body(error) from None
+            # Nothing differs from the record as stored: said of the body as a whole.
+            raise invalid("body", "changes", error.message, error.value) from None
         return answer(saved)
 
     def delete(
