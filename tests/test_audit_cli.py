@@ -13,10 +13,11 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner, Result
 
 from cervixwatch.cli import app
+from cervixwatch.store.audit import record
 from cervixwatch.store.audit_chain import read_checkpoints
 from cervixwatch.store.database import make_engine
 from cervixwatch.store.migrate import upgrade
-from tests.store.test_audit_chain import EVENTS, append, drop_append_only_triggers
+from tests.store.test_audit_chain import EVENTS, append, drop_append_only_triggers, entry
 
 runner = CliRunner()
 
@@ -72,6 +73,26 @@ def test_a_tampered_log_fails_naming_the_entry(url: str, engine: Engine) -> None
     assert f"verified up to then: 1 entry, last entry {ids[0]}" in broken.output
 
 
+def test_entries_written_while_no_server_ran_are_sealed_by_the_command(
+    url: str, engine: Engine
+) -> None:
+    """On PostgreSQL entries appended with no server running (whose workers seal) wait; the
+    verification says how many, and `audit seal` seals them. On SQLite none ever waits."""
+    append(engine, 2)
+    for n in range(3):
+        record(engine, entry(n))
+    waiting = 3 if engine.dialect.name == "postgresql" else 0
+    verified = audit(url, "verify")
+    assert verified.exit_code == 0, verified.output
+    assert ("3 waiting to be sealed" in verified.output) == bool(waiting)
+    sealed = audit(url, "seal")
+    assert sealed.exit_code == 0, sealed.output
+    assert sealed.output == f"audit log: {waiting} entries sealed\n"
+    verified = audit(url, "verify")
+    assert verified.output.startswith("audit log: audit chain verified: 5 entries, last entry ")
+    assert "waiting" not in verified.output
+
+
 def test_an_unreadable_checkpoint_file_is_refused(url: str, tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"entry_id": 1}\n')
@@ -83,7 +104,7 @@ def test_an_unreadable_checkpoint_file_is_refused(url: str, tmp_path: Path) -> N
 
 
 def test_a_database_not_migrated_is_refused_plainly(empty_url: str) -> None:
-    for args in (["verify"], ["checkpoint"]):
+    for args in (["verify"], ["checkpoint"], ["seal"]):
         refused = audit(empty_url, *args)
         assert refused.exit_code == 2, refused.output
         assert "cannot read the database (" in refused.output

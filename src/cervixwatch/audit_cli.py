@@ -1,4 +1,5 @@
-"""`cervixwatch audit ...` (verify the audit log's hash chain, take a checkpoint of it) and
+"""`cervixwatch audit ...` (verify the audit log's hash chain, seal the entries waiting, take
+a checkpoint of it) and
 `cervixwatch backup` / `cervixwatch restore` (issue 12, parts 4 and 6).
 
 Mounted by `service_cli`. Exit status 0 when done (and the chain holds), 1 when the chain is
@@ -24,6 +25,7 @@ from cervixwatch.store.audit_chain import (
     Verification,
     checkpoint_engine,
     read_checkpoints,
+    seal_engine,
     verify_engine,
 )
 from cervixwatch.store.backup import BackupError, backup, restore
@@ -56,7 +58,8 @@ def _database_error(error: SQLAlchemyError | RuntimeError) -> typer.Exit:
 def _said(found: Verification) -> str:
     last = "none" if found.last_entry_id is None else f"entry {found.last_entry_id}"
     entries = "1 entry" if found.entries == 1 else f"{found.entries} entries"
-    return f"{entries}, last {last} ({found.last_hash[:16]}...)"
+    waiting = f"; {found.waiting} waiting to be sealed" if found.waiting else ""
+    return f"{entries}, last {last} ({found.last_hash[:16]}...){waiting}"
 
 
 def _report(found: Verification, what: str) -> None:
@@ -101,6 +104,21 @@ def verify(
     finally:
         engine.dispose()
     _report(found, "audit log")
+
+
+@audit_app.command()
+def seal(database_url: DatabaseUrlOption = None) -> None:
+    """Seal the entries waiting onto the chain now. A running server does this about once a
+    second; this is for a database no server has sealed since entries were written (a
+    command run while the service was down)."""
+    engine = make_engine(database_url or Settings().database_url)
+    try:
+        sealed = seal_engine(engine)
+    except (SQLAlchemyError, RuntimeError) as error:
+        raise _database_error(error) from None
+    finally:
+        engine.dispose()
+    print(f"audit log: {sealed} entr{'y' if sealed == 1 else 'ies'} sealed")
 
 
 @audit_app.command("checkpoint")

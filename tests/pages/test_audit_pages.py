@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from cervixwatch.app import accounts
-from cervixwatch.store.audit_chain import checkpoint_engine
+from cervixwatch.store.audit_chain import checkpoint_engine, seal_engine
 from cervixwatch.store.models import Role
 from cervixwatch.web.app import create_app
 from cervixwatch.web.pages.audit_log import CSV_COLUMNS
@@ -59,7 +59,9 @@ def clinician_at_work(client: TestClient) -> tuple[str, str]:
     return username, me["id"]
 
 
-def test_an_auditor_filters_the_log_and_reads_an_entry(auditing: TestClient) -> None:
+def test_an_auditor_filters_the_log_and_reads_an_entry(
+    auditing: TestClient, engine: Engine
+) -> None:
     username, her_id = clinician_at_work(auditing)
     _, admin = make_user(auditing, Role.ADMIN)
     changed = auditing.patch(
@@ -93,8 +95,10 @@ def test_an_auditor_filters_the_log_and_reads_an_entry(auditing: TestClient) -> 
     assert "3 entries match" in auditing.get("/audit", params=days).text
     before = {"user": username, "until": (today - dt.timedelta(days=1)).isoformat()}
     assert "No entries match these filters." in auditing.get("/audit", params=before).text
-    # One entry, every field, named.
+    # One entry, every field, named; its hashes once it is sealed (on PostgreSQL by the
+    # server's sealer, about a second after it was written: done here at once).
     first = entry_ids(denied)[0]
+    seal_engine(engine)
     entry = auditing.get(f"/audit/{first}").text
     assert f"Audit entry {first}" in entry
     assert username in entry
@@ -131,7 +135,7 @@ def test_filters_that_cannot_be_read_are_named_and_pages_stay_in_range(
 
 
 def test_the_export_is_the_filtered_log_as_csv_and_is_itself_audited(
-    auditing: TestClient,
+    auditing: TestClient, engine: Engine
 ) -> None:
     sessions = auditing.app.state.sessions  # type: ignore[attr-defined]
     formula = "=HYPERLINK(1)"
@@ -141,6 +145,7 @@ def test_the_export_is_the_filtered_log_as_csv_and_is_itself_audited(
     sign_in(auditing, Role.AUDITOR)
     log = auditing.get("/audit", params={"user": formula}).text
     assert 'href="/audit/export.csv?user=%3DHYPERLINK%281%29"' in log
+    seal_engine(engine)
     export = auditing.get("/audit/export.csv", params={"user": formula})
     assert export.status_code == 200
     assert export.headers["content-type"] == "text/csv; charset=utf-8"

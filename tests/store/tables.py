@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cervixwatch.store.models import Base
 
 #: Tables of accounts and the audit log: kept by `delete_everything` (users and their tokens
-#: outlive a test's data; the audit log cannot be emptied, nor its chain's head; the access
+#: outlive a test's data; the audit log cannot be emptied, nor its chain; the access
 #: generation is one row that only grows) and not counted by `row_counts` (a request adds an
 #: audit entry however it ends; a sign-in touches its token).
 ACCESS_TABLES = frozenset(
@@ -19,6 +19,8 @@ ACCESS_TABLES = frozenset(
         "sign_in_sessions",
         "api_tokens",
         "audit_events",
+        "audit_seals",
+        "audit_unsealed",
         "audit_chain_head",
         "access_generation",
     }

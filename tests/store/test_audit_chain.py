@@ -10,9 +10,10 @@ import datetime as dt
 import itertools
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, Table, select, text, update
+from sqlalchemy import Connection, Engine, Row, Table, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from cervixwatch.store.audit import AuditEntry, record
@@ -24,14 +25,17 @@ from cervixwatch.store.audit_chain import (
     checkpoint_engine,
     entry_hash,
     read_checkpoints,
+    seal_engine,
     verify_engine,
 )
 from cervixwatch.store.database import make_engine, session_factory, transaction
 from cervixwatch.store.migrate import upgrade
-from cervixwatch.store.models import AuditChainHead, AuditEventRow
+from cervixwatch.store.models import AuditChainHead, AuditEventRow, AuditSealRow, AuditUnsealedRow
 
 EVENTS: Table = AuditEventRow.__table__  # type: ignore[assignment]
 HEAD: Table = AuditChainHead.__table__  # type: ignore[assignment]
+SEALS: Table = AuditSealRow.__table__  # type: ignore[assignment]
+UNSEALED: Table = AuditUnsealedRow.__table__  # type: ignore[assignment]
 
 
 @pytest.fixture
@@ -61,9 +65,11 @@ def entry(n: int, **fields: object) -> AuditEntry:
 
 
 def append(engine: Engine, count: int) -> list[int]:
-    """`count` entries, appended one by one as the app does; their ids."""
+    """`count` entries, appended one by one as the app does, then sealed (as a server's
+    sealer would within a second on PostgreSQL); their ids."""
     for n in range(count):
         record(engine, entry(n))
+    seal_engine(engine)
     with engine.connect() as connection:
         return list(connection.scalars(select(EVENTS.c.id).order_by(EVENTS.c.id)))
 
@@ -71,12 +77,17 @@ def append(engine: Engine, count: int) -> list[int]:
 def drop_append_only_triggers(engine: Engine) -> None:
     """What someone who owns the table could do; the tests then tamper with plain SQL."""
     with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.exec_driver_sql("DROP TRIGGER audit_events_no_change ON audit_events")
-            connection.exec_driver_sql("DROP TRIGGER audit_events_no_truncate ON audit_events")
-        else:
-            connection.exec_driver_sql("DROP TRIGGER audit_events_no_update")
-            connection.exec_driver_sql("DROP TRIGGER audit_events_no_delete")
+        for table in ("audit_events", "audit_seals"):
+            if engine.dialect.name == "postgresql":
+                connection.exec_driver_sql(f"DROP TRIGGER {table}_no_change ON {table}")
+                connection.exec_driver_sql(f"DROP TRIGGER {table}_no_truncate ON {table}")
+            else:
+                connection.exec_driver_sql(f"DROP TRIGGER {table}_no_update")
+                connection.exec_driver_sql(f"DROP TRIGGER {table}_no_delete")
+
+
+def seal_of(connection: Connection, event_id: int) -> Row[Any]:
+    return connection.execute(select(SEALS).where(SEALS.c.event_id == event_id)).one()
 
 
 def now() -> dt.datetime:
@@ -96,13 +107,18 @@ def test_each_entry_links_to_the_one_before(chain_engine: Engine) -> None:
     ids = append(chain_engine, 5)
     with chain_engine.connect() as connection:
         rows = connection.execute(select(EVENTS).order_by(EVENTS.c.id)).all()
+        seals = connection.execute(select(SEALS).order_by(SEALS.c.position)).all()
         head = connection.execute(select(HEAD)).one()
-    assert rows[0].prev_hash == GENESIS_HASH
-    for before, after in itertools.pairwise(rows):
+    assert [s.event_id for s in seals] == ids
+    assert [s.position for s in seals] == [1, 2, 3, 4, 5]
+    assert seals[0].prev_hash == GENESIS_HASH
+    for before, after in itertools.pairwise(seals):
         assert after.prev_hash == before.entry_hash
-    for row in rows:
-        assert entry_hash({c: row._mapping[c] for c in HASHED_COLUMNS}) == row.entry_hash
-    assert (head.last_event_id, head.last_hash, head.entries) == (ids[-1], rows[-1].entry_hash, 5)
+    for row, sealed in zip(rows, seals, strict=True):
+        fields = {c: row._mapping[c] for c in HASHED_COLUMNS} | {"prev_hash": sealed.prev_hash}
+        assert entry_hash(fields) == sealed.entry_hash
+        assert (row.prev_hash, row.entry_hash) == (None, None)  # kept in the seal only
+    assert (head.last_event_id, head.last_hash, head.entries) == (ids[-1], seals[-1].entry_hash, 5)
     found = verify_engine(chain_engine)
     assert found.ok, found.broken
     assert (found.entries, found.last_entry_id) == (5, ids[-1])
@@ -134,6 +150,7 @@ def test_concurrent_appends_never_link_to_the_same_entry(chain_engine: Engine) -
     for worker in workers:
         worker.join()
     assert failures == []
+    seal_engine(chain_engine)
     found = verify_engine(chain_engine)
     assert found.ok, found.broken
     assert found.entries == threads * each
@@ -159,11 +176,14 @@ def test_an_edited_entry_given_a_new_hash_breaks_the_next_link(chain_engine: Eng
     drop_append_only_triggers(chain_engine)
     with chain_engine.begin() as connection:
         row = connection.execute(select(EVENTS).where(EVENTS.c.id == ids[2])).one()
-        fields = {c: row._mapping[c] for c in HASHED_COLUMNS} | {"outcome": "denied"}
+        sealed = seal_of(connection, ids[2])
+        fields = {c: row._mapping[c] for c in HASHED_COLUMNS} | {
+            "outcome": "denied",
+            "prev_hash": sealed.prev_hash,
+        }
+        connection.execute(update(EVENTS).where(EVENTS.c.id == ids[2]).values(outcome="denied"))
         connection.execute(
-            update(EVENTS)
-            .where(EVENTS.c.id == ids[2])
-            .values(outcome="denied", entry_hash=entry_hash(fields))
+            update(SEALS).where(SEALS.c.event_id == ids[2]).values(entry_hash=entry_hash(fields))
         )
     found = verify_engine(chain_engine)
     assert found.broken is not None
@@ -171,43 +191,70 @@ def test_an_edited_entry_given_a_new_hash_breaks_the_next_link(chain_engine: Eng
     assert f"does not link to entry {ids[2]}" in found.broken.reason
 
 
-def test_a_deleted_entry_is_found_at_the_next(chain_engine: Engine) -> None:
+def test_a_deleted_entry_is_named(chain_engine: Engine) -> None:
     ids = append(chain_engine, 6)
     drop_append_only_triggers(chain_engine)
     with chain_engine.begin() as connection:
         connection.execute(EVENTS.delete().where(EVENTS.c.id == ids[3]))
     found = verify_engine(chain_engine)
     assert found.broken is not None
+    assert found.broken.entry_id == ids[3]
+    assert "gone from the log" in found.broken.reason
+
+
+def test_a_deleted_entry_and_its_seal_are_found_at_the_next(chain_engine: Engine) -> None:
+    ids = append(chain_engine, 6)
+    drop_append_only_triggers(chain_engine)
+    with chain_engine.begin() as connection:
+        connection.execute(EVENTS.delete().where(EVENTS.c.id == ids[3]))
+        connection.execute(SEALS.delete().where(SEALS.c.event_id == ids[3]))
+    found = verify_engine(chain_engine)
+    assert found.broken is not None
     assert found.broken.entry_id == ids[4]
     assert f"does not link to entry {ids[2]}" in found.broken.reason
 
 
-@pytest.mark.parametrize("with_hashes", [True, False], ids=["whole-rows", "contents-only"])
-def test_reordered_entries_are_named(chain_engine: Engine, with_hashes: bool) -> None:
-    """Two entries swap places: every column but the id (their hashes moving with them), or
-    only their contents (the hashes left in place)."""
+@pytest.mark.parametrize("moved", ["contents", "seals"])
+def test_reordered_entries_are_named(chain_engine: Engine, moved: str) -> None:
+    """Two entries swap places: their contents (every column but the id), or their places in
+    the chain (their seals' positions, the hashes moving with them)."""
     ids = append(chain_engine, 6)
     drop_append_only_triggers(chain_engine)
-    moved = [c for c in EVENTS.columns if c.name != "id"]
-    if not with_hashes:
-        moved = [c for c in moved if c.name not in ("prev_hash", "entry_hash")]
     with chain_engine.begin() as connection:
-        first, second = (
-            connection.execute(select(*moved).where(EVENTS.c.id == i)).one()._asdict()
-            for i in (ids[2], ids[3])
-        )
-        connection.execute(update(EVENTS).where(EVENTS.c.id == ids[2]).values(**second))
-        connection.execute(update(EVENTS).where(EVENTS.c.id == ids[3]).values(**first))
+        if moved == "contents":
+            columns = [c for c in EVENTS.columns if c.name != "id"]
+            first, second = (
+                connection.execute(select(*columns).where(EVENTS.c.id == i)).one()._asdict()
+                for i in (ids[2], ids[3])
+            )
+            connection.execute(update(EVENTS).where(EVENTS.c.id == ids[2]).values(**second))
+            connection.execute(update(EVENTS).where(EVENTS.c.id == ids[3]).values(**first))
+        else:
+            first_at, second_at = (seal_of(connection, i).position for i in (ids[2], ids[3]))
+            connection.execute(
+                update(SEALS).where(SEALS.c.position == first_at).values(position=-1)
+            )
+            connection.execute(
+                update(SEALS).where(SEALS.c.position == second_at).values(position=first_at)
+            )
+            connection.execute(
+                update(SEALS).where(SEALS.c.position == -1).values(position=second_at)
+            )
     found = verify_engine(chain_engine)
     assert found.broken is not None
-    assert found.broken.entry_id == ids[2]
+    assert found.broken.entry_id == (ids[2] if moved == "contents" else ids[3])
+
+
+def _cut(connection: Connection, after: int) -> None:
+    connection.execute(SEALS.delete().where(SEALS.c.event_id > after))
+    connection.execute(EVENTS.delete().where(EVENTS.c.id > after))
 
 
 def test_a_cut_tail_is_caught_by_the_head(chain_engine: Engine) -> None:
     ids = append(chain_engine, 6)
     drop_append_only_triggers(chain_engine)
     with chain_engine.begin() as connection:
-        connection.execute(EVENTS.delete().where(EVENTS.c.id >= ids[4]))
+        _cut(connection, ids[3])
     found = verify_engine(chain_engine)
     assert found.broken is not None
     assert found.broken.entry_id is None
@@ -216,13 +263,15 @@ def test_a_cut_tail_is_caught_by_the_head(chain_engine: Engine) -> None:
 
 
 def _cut_and_move_head(engine: Engine, keep: int) -> None:
-    """Delete the entries after `keep`, and move the head to it, as a careful forger would."""
+    """Delete the entries after `keep` and their seals, and move the head to it, as a
+    careful forger would."""
     with engine.begin() as connection:
-        connection.execute(EVENTS.delete().where(EVENTS.c.id > keep))
-        kept = connection.execute(select(EVENTS.c.entry_hash).where(EVENTS.c.id == keep))
-        count = connection.execute(select(EVENTS.c.id).where(EVENTS.c.id <= keep)).all()
+        _cut(connection, keep)
+        kept = seal_of(connection, keep)
         connection.execute(
-            update(HEAD).values(last_event_id=keep, last_hash=kept.scalar_one(), entries=len(count))
+            update(HEAD).values(
+                last_event_id=keep, last_hash=kept.entry_hash, entries=kept.position
+            )
         )
 
 
@@ -240,6 +289,7 @@ def test_a_cut_tail_with_a_moved_head_is_caught_by_a_kept_checkpoint(
     if rewritten:  # new entries appended in place of the ones cut off
         for n in range(3):
             record(chain_engine, entry(100 + n))
+        seal_engine(chain_engine)
     # The chain in the database is consistent with itself: only the checkpoint shows the cut.
     assert verify_engine(chain_engine).ok
     found = verify_engine(chain_engine, [kept])
@@ -273,6 +323,85 @@ def test_an_entry_written_around_the_chain_is_named(chain_engine: Engine) -> Non
     assert found.broken is not None
     assert found.broken.entry_id == sneaked != ids[-1]
     assert "carries no hash" in found.broken.reason
+
+
+def test_entries_wait_to_be_sealed_and_verify_while_they_wait(chain_engine: Engine) -> None:
+    """On PostgreSQL an entry is sealed after its transaction, by the sealer: until then the
+    chain verifies, counting it as waiting; SQLite seals it as it is appended."""
+    ids = append(chain_engine, 2)
+    for n in range(3):
+        record(chain_engine, entry(10 + n))
+    found = verify_engine(chain_engine)
+    assert found.ok, found.broken
+    postgresql = chain_engine.dialect.name == "postgresql"
+    assert (found.entries, found.waiting) == ((2, 3) if postgresql else (5, 0))
+    assert seal_engine(chain_engine) == (3 if postgresql else 0)
+    found = verify_engine(chain_engine)
+    assert found.ok, found.broken
+    assert (found.entries, found.waiting) == (5, 0)
+    assert found.last_entry_id is not None
+    assert found.last_entry_id > ids[-1]
+
+
+def test_an_entry_taken_off_the_waiting_list_is_named(chain_engine: Engine) -> None:
+    if chain_engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite an entry never waits: it is sealed as it is appended")
+    append(chain_engine, 2)
+    record(chain_engine, entry(9))
+    with chain_engine.begin() as connection:
+        waiting = connection.scalar(select(UNSEALED.c.event_id))
+        connection.execute(UNSEALED.delete())
+    found = verify_engine(chain_engine)
+    assert found.broken is not None
+    assert found.broken.entry_id == waiting
+    assert "waits for none" in found.broken.reason
+
+
+def test_a_seal_cannot_be_changed_or_deleted(chain_engine: Engine) -> None:
+    append(chain_engine, 2)
+    for change in (
+        update(SEALS).values(entry_hash="f" * 64),
+        SEALS.delete(),
+    ):
+        with pytest.raises(DBAPIError, match="append-only"), chain_engine.begin() as connection:
+            connection.execute(change)
+    with chain_engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(SEALS)) == 2
+
+
+def test_sealers_at_once_seal_each_entry_once(chain_engine: Engine) -> None:
+    """Four threads seal while eight append: each entry is sealed once, in one line."""
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def sealing() -> None:
+        try:
+            while not stop.is_set():
+                seal_engine(chain_engine, batch=7)
+        except BaseException as error:  # reported by the assertion below
+            failures.append(error)
+
+    def appending(t: int) -> None:
+        try:
+            for n in range(20):
+                record(chain_engine, entry(t * 100 + n))
+        except BaseException as error:
+            failures.append(error)
+
+    sealers = [threading.Thread(target=sealing) for _ in range(4)]
+    appenders = [threading.Thread(target=appending, args=(t,)) for t in range(8)]
+    for thread in (*sealers, *appenders):
+        thread.start()
+    for thread in appenders:
+        thread.join()
+    stop.set()
+    for thread in sealers:
+        thread.join()
+    assert failures == []
+    seal_engine(chain_engine)
+    found = verify_engine(chain_engine)
+    assert found.ok, found.broken
+    assert (found.entries, found.waiting) == (160, 0)
 
 
 def test_checkpoints_are_checked_when_read() -> None:
@@ -318,6 +447,7 @@ def test_0007_links_the_entries_already_written(empty_url: str) -> None:
         assert found.ok, found.broken
         assert found.entries == 5
         record(engine, entry(1))
+        seal_engine(engine)
         found = verify_engine(engine)
         assert found.ok, found.broken
         assert found.entries == 6

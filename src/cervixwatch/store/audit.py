@@ -1,6 +1,6 @@
 """The audit log: appending an entry. Entries are never changed or deleted (the database
-refuses to: migration 0002), and each is linked to the one before it by its hash
-(`store.audit_chain`, migration 0007); reading them for auditors is in
+refuses to: migration 0002), and each is sealed onto a hash chain after the one before it
+(`store.audit_chain`, migrations 0007 and 0025); reading them for auditors is in
 `store.audit_queries`."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from cervixwatch.store.audit_chain import append_linked
+from cervixwatch.store.audit_chain import append_entry
 from cervixwatch.store.database import write_connection
 from cervixwatch.store.models import AuditOutcome
 
@@ -75,13 +75,13 @@ def _columns(entry: AuditEntry) -> dict[str, object]:
 
 def append(session: Session, entry: AuditEntry) -> None:
     """Append `entry` in the session's transaction: a write and its entry stand or fall
-    together. It locks the end of the audit chain until the transaction ends: append last,
-    just before the commit."""
-    append_linked(session.connection(), _columns(entry))
+    together. On SQLite it seals the entry onto the chain at once, which holds the
+    database's write lock anyway: append last, just before the commit."""
+    append_entry(session.connection(), _columns(entry))
 
 
 def record(engine: Engine, entry: AuditEntry) -> None:
-    """Append `entry` in a transaction of its own: the chain's head read and moved, and one
-    INSERT, on every request that touches a woman's data, so no ORM session around it."""
+    """Append `entry` in a transaction of its own: one INSERT statement on PostgreSQL, on
+    every request that touches a woman's data, so no ORM session around it."""
     with write_connection(engine) as connection:
-        append_linked(connection, _columns(entry))
+        append_entry(connection, _columns(entry))

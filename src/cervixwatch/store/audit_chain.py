@@ -1,17 +1,33 @@
 """The audit log as a hash chain (issue 12, part 4): each entry carries the hash of the one
-written before it, so an entry changed, deleted, inserted or moved after the fact breaks the
+sealed before it, so an entry changed, deleted, inserted or moved after the fact breaks the
 chain at that point, and `verify` names where.
 
 An entry's hash is SHA-256 of a canonical serialisation (orjson, keys sorted) of every stored
-column but its id and its own hash: `prev_hash` is one of those columns, which is what links
-it. Columns holding null are left out, so a nullable column added to the table later leaves
-the hashes of older entries as they were. The first entry links to `GENESIS_HASH`; the entries
-written before the chain existed were linked in id order by migration 0007.
+column but its id and its own hash, with the hash of the entry before it as `prev_hash`: that
+is what links it. Columns holding null are left out, so a nullable column added to the table
+later leaves the hashes of older entries as they were. The first entry links to
+`GENESIS_HASH`; the entries written before the chain existed were linked in id order by
+migration 0007.
+
+**Appending and sealing are two steps (migration 0025).** An entry is appended in the
+transaction of what it records (a write and its entry stand or fall together) with a row in
+`audit_unsealed` beside it, and nothing else: no lock, so concurrent requests never queue on
+the chain. The sealer (`seal`: on PostgreSQL a thread in each server worker, about once a
+second, `app.audit_sealing`; on SQLite at once, in the appending transaction, as writers are
+serial there anyway) then takes the waiting entries, in id order, links each to the end of the
+chain and writes its place (`audit_seals`: position, previous hash, own hash). Entries are
+sealed in the order their transactions committed, in batches, so an entry with a lower id
+that committed later simply takes a later position. Until it is sealed (about a second) an
+entry is protected only by the table's append-only triggers; `verify` counts the entries
+waiting and reports any entry that is neither sealed nor waiting (written around the chain).
+Linking each entry inside its own transaction held the chain's lock from the append to the
+commit, so every audited request of every worker waited there: it cost the bundle import
+about 7% of its throughput (docs/performance.md).
 
 The end of the chain (last entry, its hash, how many entries) is kept in `audit_chain_head`,
-one row that each append locks and moves: two concurrent appends cannot link to the same
-entry, and entries cut off the end no longer reach the head. Someone who can rewrite the
-table can rewrite the head too; a checkpoint kept elsewhere (`Checkpoint`, `cervixwatch audit
+one row that the sealer locks and moves: two sealers cannot link to the same entry, and
+entries cut off the end no longer reach the head. Someone who can rewrite the tables can
+rewrite the head too; a checkpoint kept elsewhere (`Checkpoint`, `cervixwatch audit
 checkpoint`) is what proves the chain still passes through what was there when it was taken.
 """
 
@@ -19,8 +35,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
 from typing import Any
@@ -30,25 +46,36 @@ from sqlalchemy import (
     Connection,
     Engine,
     Insert,
-    LargeBinary,
     Table,
-    Update,
     bindparam,
-    func,
+    delete,
     insert,
     select,
     update,
 )
 
-from cervixwatch.store.models import AuditChainHead, AuditEventRow
+from cervixwatch.store.database import write_connection
+from cervixwatch.store.models import (
+    AuditChainHead,
+    AuditEventRow,
+    AuditSealRow,
+    AuditUnsealedRow,
+)
 
 #: What the first entry links to.
 GENESIS_HASH = "0" * 64
 
 _EVENTS: Table = AuditEventRow.__table__  # type: ignore[assignment]
 _HEAD: Table = AuditChainHead.__table__  # type: ignore[assignment]
-#: The columns an entry's hash covers: all but its id and the hash itself.
-HASHED_COLUMNS = tuple(c.name for c in _EVENTS.columns if c.name not in ("id", "entry_hash"))
+_SEALS: Table = AuditSealRow.__table__  # type: ignore[assignment]
+_UNSEALED: Table = AuditUnsealedRow.__table__  # type: ignore[assignment]
+#: The columns an entry's hash covers: all but its id and the hash itself. `prev_hash` is
+#: the previous entry's hash as its seal records it.
+HASHED_COLUMNS = tuple(str(c.name) for c in _EVENTS.columns if c.name not in ("id", "entry_hash"))
+#: The entry's own columns among them (the link comes from its seal).
+_CONTENT_COLUMNS = tuple(c for c in HASHED_COLUMNS if c != "prev_hash")
+#: How many waiting entries one sealing transaction takes at most.
+SEAL_BATCH = 5000
 
 
 def _plain(value: Any) -> Any:
@@ -68,107 +95,138 @@ def entry_hash(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-_LOCK_HEAD = select(_HEAD.c.last_hash, _HEAD.c.entries).where(_HEAD.c.id == 1).with_for_update()
-_INSERT = insert(AuditEventRow)
+def _linked_hash(content: Mapping[Any, Any], prev_hash: str) -> str:
+    fields = {name: content.get(name) for name in _CONTENT_COLUMNS}
+    return entry_hash({**fields, "prev_hash": prev_hash})
 
 
-def append_linked(connection: Connection, columns: Mapping[str, Any]) -> int:
-    """Insert an entry with `columns` (all but `prev_hash` and `entry_hash`) linked to the
-    end of the chain, and move the end to it, in the connection's transaction; its id.
-
-    The head row is locked until the transaction ends (on SQLite the write lock is held
-    anyway), so the caller should append last, just before it commits."""
-    if connection.dialect.name == "postgresql":
-        return _append_in_one_statement(connection, columns)
-    head = connection.execute(_LOCK_HEAD).one_or_none()
-    if head is None:
-        raise RuntimeError("audit_chain_head has no row: the database is not migrated to 0007")
-    linked = {**columns, "prev_hash": head.last_hash}
-    linked["entry_hash"] = digest = entry_hash(linked)
-    inserted = connection.execute(_INSERT, linked).inserted_primary_key
-    assert inserted is not None
-    event_id = inserted[0]
-    connection.execute(
-        update(_HEAD)
-        .where(_HEAD.c.id == 1)
-        .values(last_event_id=event_id, last_hash=digest, entries=head.entries + 1)
-    )
-    return int(event_id)
-
-
-# --- PostgreSQL: the append in one statement ----------------------------------------------------
-#
-# Every import and every request that touches a woman's data appends, and each append holds
-# the head's lock until its transaction commits: the appends of all workers queue there. Read,
-# insert and move as three statements, the lock was held for three round trips (and the GIL
-# waits between them), which cost a sixth of the import's throughput at 8 clients
-# (docs/performance.md). One statement does the three on the server: the entry's canonical
-# JSON is made here with a marker in place of the previous hash, split around it, and the
-# database hashes prefix + previous hash + suffix with its own SHA-256 (`sha256`, PostgreSQL
-# 11 and later), so the entry's hash is the very one `entry_hash` gives (verify checks it).
-
-#: Where the previous hash goes in an entry's canonical JSON: its key, sorted among the
-#: others, and its value's opening quote. A key cannot be mistaken for text inside a value,
-#: where every quote is escaped.
-_PREV_KEY = b'"prev_hash":"'
-_MARKER = "?" * 64
-
-
-def _around_prev_hash(columns: Mapping[str, Any]) -> tuple[bytes, bytes]:
-    """The entry's canonical JSON (as `entry_hash` hashes it) before and after the value of
-    its previous hash."""
-    data = {name: _plain(value) for name, value in columns.items() if value is not None}
-    data["prev_hash"] = _MARKER
-    text = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
-    start = text.index(_PREV_KEY) + len(_PREV_KEY)
-    end = start + len(_MARKER)
-    assert text[start:end] == _MARKER.encode()
-    return text[:start], text[end:]
+# --- appending -----------------------------------------------------------------------------------
 
 
 @cache
-def _one_statement(names: tuple[str, ...]) -> Update:
-    """UPDATE the head FROM (INSERT the entry SELECTed FROM (the head, locked)): the entry
-    linked to the head as it is once the lock is had, and the head moved to it."""
-    head = select(_HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update().cte("head")
-    linked_hash = func.encode(
-        func.sha256(
-            bindparam("_hash_prefix", type_=LargeBinary)
-            .op("||")(func.convert_to(head.c.last_hash, "UTF8"))
-            .op("||")(bindparam("_hash_suffix", type_=LargeBinary))
-        ),
-        "hex",
+def _append_statement(names: tuple[str, ...]) -> Insert:
+    """PostgreSQL: INSERT the entry and, from its RETURNING, its row in `audit_unsealed`,
+    in one round trip."""
+    entry = (
+        insert(_EVENTS)
+        .values({name: bindparam(name, type_=_EVENTS.c[name].type) for name in names})
+        .returning(_EVENTS.c.id)
+        .cte("entry")
     )
-    values = select(
-        *(bindparam(name, type_=_EVENTS.c[name].type) for name in names),
-        head.c.last_hash,
-        linked_hash,
-    ).select_from(head)
-    inserted: Insert = insert(_EVENTS).from_select([*names, "prev_hash", "entry_hash"], values)
-    entry = inserted.returning(_EVENTS.c.id, _EVENTS.c.entry_hash).cte("entry")
-    # The entry's columns as subqueries, not a FROM joined on the head's old hash: the UPDATE
-    # sees the head row as it was when the statement began; only a condition on its id lets
-    # PostgreSQL re-read it as the transaction that held the lock before left it.
     return (
+        insert(_UNSEALED)
+        .from_select(["event_id"], select(entry.c.id))
+        .returning(_UNSEALED.c.event_id)
+    )
+
+
+_INSERT_EVENT = insert(_EVENTS)
+
+
+def append_entry(connection: Connection, columns: Mapping[str, Any]) -> int:
+    """Append an entry with `columns` (all but the hashes) in the connection's transaction;
+    its id. On PostgreSQL it waits to be sealed; on SQLite it is sealed at once, in the same
+    transaction (the database's write lock is held until the commit anyway)."""
+    if connection.dialect.name == "postgresql":
+        statement = _append_statement(tuple(sorted(columns)))
+        return int(connection.execute(statement, dict(columns)).scalar_one())
+    inserted = connection.execute(_INSERT_EVENT, dict(columns)).inserted_primary_key
+    assert inserted is not None
+    event_id = int(inserted[0])
+    head = connection.execute(_LOCK_HEAD).one_or_none()
+    if head is None:
+        raise RuntimeError("audit_chain_head has no row: the database is not migrated")
+    _link(connection, head, [(event_id, columns)])
+    return event_id
+
+
+# --- sealing -------------------------------------------------------------------------------------
+
+_LOCK_HEAD = (
+    select(_HEAD.c.last_event_id, _HEAD.c.last_hash, _HEAD.c.entries)
+    .where(_HEAD.c.id == 1)
+    .with_for_update(skip_locked=True)
+)
+_TAKE_WAITING = (
+    delete(_UNSEALED)
+    .where(
+        _UNSEALED.c.event_id.in_(
+            select(_UNSEALED.c.event_id)
+            .order_by(_UNSEALED.c.event_id)
+            .limit(bindparam("batch"))
+            .scalar_subquery()
+        )
+    )
+    .returning(_UNSEALED.c.event_id)
+)
+_WAITING_ENTRIES = (
+    select(_EVENTS.c.id, *(_EVENTS.c[name] for name in _CONTENT_COLUMNS))
+    .where(_EVENTS.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_EVENTS.c.id)
+)
+_INSERT_SEAL = insert(_SEALS)
+
+
+def seal(connection: Connection, *, batch: int = SEAL_BATCH) -> int:
+    """Seal up to `batch` waiting entries, in id order, onto the end of the chain, in the
+    connection's transaction; how many. 0 when none wait, or when another sealer holds the
+    chain's head (it will seal them)."""
+    head = connection.execute(_LOCK_HEAD).one_or_none()
+    if head is None:
+        if connection.execute(select(_HEAD.c.id).where(_HEAD.c.id == 1)).first() is None:
+            raise RuntimeError("audit_chain_head has no row: the database is not migrated")
+        return 0  # another sealer is at work
+    ids = list(connection.scalars(_TAKE_WAITING, {"batch": batch}))
+    if not ids:
+        return 0
+    entries = connection.execute(_WAITING_ENTRIES, {"ids": ids}).all()
+    if len(entries) != len(ids):
+        found = {e.id for e in entries}
+        missing = sorted(set(ids) - found)
+        raise RuntimeError(
+            f"audit entries {missing[:5]} wait to be sealed but are not in the log: "
+            "deleted around the append-only triggers"
+        )
+    _link(connection, head, [(e.id, e._mapping) for e in entries])
+    return len(entries)
+
+
+def _link(
+    connection: Connection, head: Any, entries: Sequence[tuple[int, Mapping[Any, Any]]]
+) -> None:
+    """Seal `entries` (id, content), in that order, after the chain's `head` (locked), and
+    move the head to the last of them."""
+    last_hash, position = head.last_hash, head.entries
+    seals = []
+    for event_id, content in entries:
+        position += 1
+        digest = _linked_hash(content, last_hash)
+        seals.append(
+            {
+                "position": position,
+                "event_id": event_id,
+                "prev_hash": last_hash,
+                "entry_hash": digest,
+            }
+        )
+        last_hash = digest
+    connection.execute(_INSERT_SEAL, seals)
+    connection.execute(
         update(_HEAD)
         .where(_HEAD.c.id == 1)
-        .values(
-            last_event_id=select(entry.c.id).scalar_subquery(),
-            last_hash=select(entry.c.entry_hash).scalar_subquery(),
-            entries=_HEAD.c.entries + 1,
-        )
-        .returning(_HEAD.c.last_event_id)
+        .values(last_event_id=entries[-1][0], last_hash=last_hash, entries=position)
     )
 
 
-def _append_in_one_statement(connection: Connection, columns: Mapping[str, Any]) -> int:
-    names = tuple(sorted(columns))
-    prefix, suffix = _around_prev_hash(columns)
-    params = {**columns, "_hash_prefix": prefix, "_hash_suffix": suffix}
-    event_id = connection.execute(_one_statement(names), params).scalar_one_or_none()
-    if event_id is None:
-        raise RuntimeError("audit_chain_head has no row: the database is not migrated to 0007")
-    return int(event_id)
+def seal_engine(engine: Engine, *, batch: int = SEAL_BATCH) -> int:
+    """Seal every entry waiting now, a transaction per `batch`; how many."""
+    total = 0
+    while True:
+        with write_connection(engine) as connection:
+            sealed = seal(connection, batch=batch)
+        total += sealed
+        if sealed < batch:
+            return total
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,29 +302,46 @@ class Break:
 @dataclass(frozen=True, slots=True)
 class Verification:
     """What `verify` found: how many entries it checked, the last good one, and the first
-    break (None if the chain holds)."""
+    break (None if the chain holds); `waiting`: entries appended and not sealed yet (about a
+    second's worth on a busy server; sealed by the next run of the sealer)."""
 
     entries: int
     last_entry_id: int | None
     last_hash: str
     checkpoints: int
     broken: Break | None
+    waiting: int = field(default=0)
 
     @property
     def ok(self) -> bool:
         return self.broken is None
 
 
-def _rows(connection: Connection, batch: int) -> Iterator[Any]:
-    last_id: int | None = None
-    query = select(_EVENTS).order_by(_EVENTS.c.id).limit(batch)
+def _sealed(connection: Connection, batch: int) -> Iterator[Any]:
+    """The chain in order: each seal with its entry's columns (None when the entry is gone)
+    and the hashes the entry's own row keeps (entries linked before migration 0025)."""
+    query = (
+        select(
+            _SEALS.c.position,
+            _SEALS.c.event_id,
+            _SEALS.c.prev_hash,
+            _SEALS.c.entry_hash,
+            _EVENTS.c.id.label("found_id"),
+            _EVENTS.c.prev_hash.label("own_prev_hash"),
+            _EVENTS.c.entry_hash.label("own_entry_hash"),
+            *(_EVENTS.c[name] for name in _CONTENT_COLUMNS),
+        )
+        .select_from(_SEALS.outerjoin(_EVENTS, _EVENTS.c.id == _SEALS.c.event_id))
+        .order_by(_SEALS.c.position)
+        .limit(batch)
+    )
+    last = 0
     while True:
-        page = query if last_id is None else query.where(_EVENTS.c.id > last_id)
-        rows = connection.execute(page).all()
+        rows = connection.execute(query.where(_SEALS.c.position > last)).all()
         yield from rows
         if len(rows) < batch:
             return
-        last_id = rows[-1].id
+        last = rows[-1].position
 
 
 def _walk(connection: Connection, kept: dict[int, Checkpoint], batch: int) -> Verification:
@@ -279,29 +354,41 @@ def _walk(connection: Connection, kept: dict[int, Checkpoint], batch: int) -> Ve
         return Verification(count, previous_id, previous_hash, len(kept), Break(entry_id, reason))
 
     after = "the start of the chain"
-    for row in _rows(connection, batch):
-        fields = row._mapping
-        if row.prev_hash is None or row.entry_hash is None:
-            return broken(row.id, f"entry {row.id} carries no hash: written around the chain")
+    for row in _sealed(connection, batch):
+        entry_id = row.event_id
+        if row.found_id is None:
+            return broken(
+                entry_id,
+                f"entry {entry_id} is sealed in the chain but gone from the log: it was deleted",
+            )
         if row.prev_hash != previous_hash:
             return broken(
-                row.id,
-                f"entry {row.id} does not link to {after}: an entry before it was changed, "
+                entry_id,
+                f"entry {entry_id} does not link to {after}: an entry before it was changed, "
                 "deleted, inserted or moved",
             )
-        if entry_hash({name: fields[name] for name in HASHED_COLUMNS}) != row.entry_hash:
-            return broken(row.id, f"entry {row.id} does not match its hash: it was changed")
-        if (kept_here := kept.get(row.id)) is not None:
+        if _linked_hash(row._mapping, row.prev_hash) != row.entry_hash:
+            return broken(entry_id, f"entry {entry_id} does not match its hash: it was changed")
+        if row.own_entry_hash is not None and (row.own_prev_hash, row.own_entry_hash) != (
+            row.prev_hash,
+            row.entry_hash,
+        ):
+            return broken(
+                entry_id,
+                f"entry {entry_id} does not match its hash: the hashes in its own row differ "
+                "from its seal",
+            )
+        if (kept_here := kept.get(entry_id)) is not None:
             if kept_here.entry_hash != row.entry_hash:
                 return broken(
-                    row.id,
-                    f"entry {row.id} is not the entry of the checkpoint taken "
+                    entry_id,
+                    f"entry {entry_id} is not the entry of the checkpoint taken "
                     f"{kept_here.taken_at.isoformat()}: the chain was rewritten",
                 )
-            seen.add(row.id)
+            seen.add(entry_id)
         count += 1
-        previous_id, previous_hash = row.id, row.entry_hash
-        after = f"entry {row.id}"
+        previous_id, previous_hash = entry_id, row.entry_hash
+        after = f"entry {entry_id}"
     for taken in kept.values():
         if taken.entry_id not in seen:
             return broken(
@@ -318,14 +405,45 @@ def _walk(connection: Connection, kept: dict[int, Checkpoint], batch: int) -> Ve
     return Verification(count, previous_id, previous_hash, len(kept), None)
 
 
+_NOT_SEALED = (
+    select(_EVENTS.c.id, _UNSEALED.c.event_id.label("waiting"))
+    .select_from(
+        _EVENTS.outerjoin(_SEALS, _SEALS.c.event_id == _EVENTS.c.id).outerjoin(
+            _UNSEALED, _UNSEALED.c.event_id == _EVENTS.c.id
+        )
+    )
+    .where(_SEALS.c.event_id.is_(None))
+    .order_by(_EVENTS.c.id)
+)
+
+
+def _unsealed(connection: Connection, found: Verification) -> Verification:
+    """`found`, with the entries waiting to be sealed counted, or broken at the first entry
+    that is neither sealed nor waiting."""
+    waiting = 0
+    for row in connection.execute(_NOT_SEALED):
+        if row.waiting is None:
+            return _with_break(
+                found,
+                Break(
+                    row.id,
+                    f"entry {row.id} carries no hash and waits for none: written around the chain",
+                ),
+            )
+        waiting += 1
+    return Verification(
+        found.entries, found.last_entry_id, found.last_hash, found.checkpoints, None, waiting
+    )
+
+
 def verify(
     connection: Connection, checkpoints: Iterable[Checkpoint] = (), *, batch: int = 2000
 ) -> Verification:
-    """Walk the log in id order from the genesis hash, checking each entry's link and hash,
-    then that the head row ends where the walk did, and that the chain passes, unchanged,
-    through each kept checkpoint. Stops at the first break. Run it in one transaction
-    (on PostgreSQL at REPEATABLE READ, as `verify_engine` does) so entries appended
-    meanwhile are not half seen."""
+    """Walk the chain in order from the genesis hash, checking each entry's link and hash,
+    then that the head row ends where the walk did, that the chain passes, unchanged,
+    through each kept checkpoint, and that every entry not sealed yet is waiting to be.
+    Stops at the first break. Run it in one transaction (on PostgreSQL at REPEATABLE READ,
+    as `verify_engine` does) so entries sealed meanwhile are not half seen."""
     given = list(checkpoints)
     kept = {c.entry_id: c for c in given if c.entry_id is not None}
     empty = [c for c in given if c.entry_id is None and c.entry_hash != GENESIS_HASH]
@@ -357,7 +475,7 @@ def verify(
                 "entries at its end were deleted, or the head was changed",
             ),
         )
-    return found
+    return _unsealed(connection, found)
 
 
 def _with_break(found: Verification, problem: Break) -> Verification:

@@ -29,9 +29,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    select,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, relationship
 from sqlalchemy.types import TypeEngine
 
 from cervixwatch.access.principal import Role as Role  # re-exported: the column type lives here
@@ -816,6 +817,21 @@ class AuditOutcome(StrEnum):
     FAILED = "failed"
 
 
+class AuditSealRow(Base):
+    """An entry's place in the audit chain (migration 0025; `store.audit_chain`): its
+    position, the hash of the entry before it and its own. Written once, by the sealer, after
+    the entry's own transaction committed; append-only as the log is (a trigger refuses
+    UPDATE, DELETE and TRUNCATE). The entries linked before 0025 keep their hashes in their
+    own row too (`AuditEventRow.prev_hash`, `entry_hash`), copied here by the migration."""
+
+    __tablename__ = "audit_seals"
+
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    event_id: Mapped[int] = mapped_column(Integer, unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
 class AuditEventRow(Base):
     """One access: who (`actor_id`, `actor_role`; None when not signed in), which woman,
     what (`action` and the route, with ids but never query values, which may hold names),
@@ -845,18 +861,43 @@ class AuditEventRow(Base):
     #: The account an admin action changed, or whose password a one-time code set
     #: (issue 12, F2; migration 0006).
     target_user_id: Mapped[str | None] = mapped_column(String(36), index=True)
-    #: The hash chain (issue 12, part 4; migration 0007; `store.audit_chain`): the hash of
-    #: the entry written before this one (`GENESIS_HASH` for the first), and this entry's own:
-    #: SHA-256 of every other stored column but the id, `prev_hash` included. Null only in a
-    #: row written around the chain, which verification reports.
-    prev_hash: Mapped[str | None] = mapped_column(String(64))
-    entry_hash: Mapped[str | None] = mapped_column(String(64))
+    #: The hash chain as migration 0007 kept it, in the entry's own row: the hash of the entry
+    #: written before this one (`GENESIS_HASH` for the first), and this entry's own. Since
+    #: migration 0025 an entry's link is kept in `audit_seals` (these stay null for entries
+    #: written since; the older ones were copied there).
+    own_prev_hash: Mapped[str | None] = mapped_column("prev_hash", String(64))
+    own_entry_hash: Mapped[str | None] = mapped_column("entry_hash", String(64))
+    #: The entry's link as its seal records it: None until it is sealed (about a second after
+    #: it is written), or for an entry written around the chain.
+    prev_hash: Mapped[str | None] = column_property(
+        select(AuditSealRow.prev_hash)
+        .where(AuditSealRow.event_id == id)
+        .correlate_except(AuditSealRow)
+        .scalar_subquery()
+    )
+    entry_hash: Mapped[str | None] = column_property(
+        select(AuditSealRow.entry_hash)
+        .where(AuditSealRow.event_id == id)
+        .correlate_except(AuditSealRow)
+        .scalar_subquery()
+    )
+
+
+class AuditUnsealedRow(Base):
+    """An entry appended and not sealed yet: written in the entry's own transaction, taken
+    away by the sealer in the transaction that seals it. An entry neither sealed nor waiting
+    here was written around the chain, which verification reports."""
+
+    __tablename__ = "audit_unsealed"
+
+    event_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
 
 
 class AuditChainHead(Base):
-    """The end of the audit chain, one row: the last entry linked, its hash and how many
-    entries the chain holds. An append locks this row (`SELECT ... FOR UPDATE` on
-    PostgreSQL; SQLite serialises writers), so two appends never link to the same entry."""
+    """The end of the audit chain, one row: the last entry sealed, its hash and how many
+    entries the chain holds (its last position). The sealer locks this row (`SELECT ... FOR
+    UPDATE SKIP LOCKED` on PostgreSQL; SQLite serialises writers), so two sealers never link
+    to the same entry."""
 
     __tablename__ = "audit_chain_head"
     __table_args__ = (CheckConstraint("id = 1", name="one_row"),)

@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 
 from cervixwatch import __version__
 from cervixwatch.access.token_cache import TokenCache
+from cervixwatch.app.audit_sealing import ChainSealer
 from cervixwatch.app.clinic_settings import RecentSettings
 from cervixwatch.app.database import DatabaseCounters, make_engine, session_factory, upgrade
 from cervixwatch.app.notify_dispatch import Notifier, NotifyConfig
@@ -89,11 +90,16 @@ def create_app(
             if settings.notify_in_server
             else None
         )
+        # Each worker seals the audit entries appended by requests onto the chain, one at a
+        # time (`app.audit_sealing`); on SQLite they are sealed as they are appended.
+        sealer = ChainSealer(engine).start() if ChainSealer.needed(engine) else None
         try:
             yield
         finally:
             if notifier is not None:
                 notifier.stop()
+            if sealer is not None:
+                sealer.stop()
             engine.dispose()
 
     app = FastAPI(

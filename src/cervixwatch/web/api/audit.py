@@ -56,8 +56,9 @@ class AuditEventPublic(BaseModel):
     )
     prev_hash: str | None = Field(
         default=None,
-        description="The hash of the entry written before this one (the audit chain; "
-        "64 zeros for the first).",
+        description="The hash of the entry sealed before this one (the audit chain; "
+        "64 zeros for the first); null until the entry is sealed, about a second after it "
+        "is written.",
     )
     entry_hash: str | None = Field(
         default=None,
