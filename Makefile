@@ -67,8 +67,13 @@ demo: install
 demo-text: install
 	@$(UV) run cervixwatch demo --text
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist; `auto`: one per CPU), all of a
+# file's tests in one of them (`--dist loadfile`: a module's server, browser and database are
+# made once). Each process makes its own throwaway databases (tests/conftest.py).
+# `make test TEST_WORKERS=0` runs everything in one process, as before.
+TEST_WORKERS ?= auto
 test: install browser-deps fhir-schema proxy-deps redis-deps dcmtk-deps
-	$(UV) run pytest
+	$(UV) run pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The reverse proxy's configuration (deploy/nginx/cervixwatch.conf) is checked by nginx's own
 # test and run in front of the app (tests/test_deployment.py): Debian's nginx, installed as

@@ -148,11 +148,17 @@ def test_a_replacement_killed_at_once_is_restarted_and_the_healthy_worker_stays(
         time.sleep(6)  # past the early-death guard: the server has been healthy
         first, healthy = workers_of(server.pid)[:2]
         os.kill(first, signal.SIGKILL)
-        _wait_for(
-            lambda: len(workers_of(server.pid)) == WORKERS and first not in workers_of(server.pid),
-            "a replacement worker",
-        )
-        replacement = next(p for p in workers_of(server.pid) if p != healthy)
+        # The replacement is read off the same listing that shows it (two readings of /proc
+        # may differ while the fork server is at work).
+        seen: list[int] = []
+
+        def replaced() -> bool:
+            current = workers_of(server.pid)
+            seen[:] = [p for p in current if p not in (first, healthy)]
+            return len(current) == WORKERS and healthy in current and len(seen) == 1
+
+        _wait_for(replaced, "a replacement worker")
+        (replacement,) = seen
         time.sleep(1)
         os.kill(replacement, signal.SIGKILL)  # dies young
         _wait_for(
