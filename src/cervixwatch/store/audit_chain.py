@@ -21,8 +21,8 @@ that committed later simply takes a later position. Until it is sealed (about a 
 entry is protected only by the table's append-only triggers; `verify` counts the entries
 waiting and reports any entry that is neither sealed nor waiting (written around the chain).
 Linking each entry inside its own transaction held the chain's lock from the append to the
-commit, so every audited request of every worker waited there: it cost the bundle import
-about 7% of its throughput (docs/performance.md).
+commit, so every audited request of every worker queued on one row (docs/performance.md,
+session 17, for what sealing later gave the import: 1-2%).
 
 The end of the chain (last entry, its hash, how many entries) is kept in `audit_chain_head`,
 one row that the sealer locks and moves: two sealers cannot link to the same entry, and
