@@ -64,12 +64,23 @@ def test_registering_a_woman_and_her_pregnancy(browser: TestClient) -> None:
     assert counts(browser) == before
 
     edd = TODAY + dt.timedelta(days=150)
-    status, page, where = _post(browser, location, {"edd": edd.isoformat(), "fetuses": "2"})
+    # A chorionicity is of twins only: asked for, and refused for one fetus.
+    form = browser.get(location).text
+    assert '<option value="dichorionic-diamniotic">Dichorionic diamniotic (DCDA)</option>' in form
+    twins = {"edd": edd.isoformat(), "fetuses": "1", "chorionicity": "monochorionic"}
+    status, page, _ = _post(browser, location, twins)
+    assert status == 422
+    assert 'id="f-chorionicity-error"' in page
+    assert "recorded for twins only" in page
+    assert counts(browser) == before
+
+    twins |= {"fetuses": "2", "chorionicity": "dichorionic-diamniotic"}
+    status, page, where = _post(browser, location, twins)
     assert status == 303, page
     assert where.startswith("/pregnancies/")
     shown = browser.get(where).text
     assert "Adeyemi" in shown
-    assert "<dt>Fetuses</dt><dd>2</dd>" in shown
+    assert "<dt>Fetuses</dt><dd>2, Dichorionic diamniotic (DCDA)</dd>" in shown
 
 
 def test_a_woman_is_not_registered_twice(browser: TestClient) -> None:
@@ -171,7 +182,7 @@ def test_amending_the_edd_from_the_page_needs_a_reason_and_is_listed(
     assert "number of fetuses 2" in shown
     assert "19+0" in shown  # reassessed from the new EDD
     assert "Reason: re-dated by the 12-week scan" in shown
-    assert f"which were {edd.isoformat()} and 1" in shown
+    assert f"which were {edd.isoformat()}, 1 and not recorded" in shown
     # Another team's clinician may not see the form.
     browser.cookies.clear()
     sign_in(browser, Role.CLINICIAN, team="Another team")

@@ -663,6 +663,25 @@ def _at_0025(engine: Engine) -> None:
     record(engine, _audit_entry(3, "0025"))
 
 
+def _at_0026(engine: Engine) -> None:
+    """A twin pregnancy with its chorionicity."""
+    with engine.begin() as c:
+        _sql(
+            c,
+            "INSERT INTO patients (id, hospital_number, family_name, given_name, birth_date, "
+            "created_at, updated_at, gender, names) VALUES ('p26', 'MIG0026', 'Gemini', "
+            "'Dora', '1991-02-03', :at, :at, NULL, '[]')",
+            at=AT,
+        )
+        _sql(
+            c,
+            "INSERT INTO pregnancies (id, patient_id, edd, fetuses, chorionicity, status, notes, "
+            "created_at, updated_at) VALUES ('g26', 'p26', '2027-03-01', 2, "
+            "'dichorionic-diamniotic', 'active', '[]', :at, :at)",
+            at=AT,
+        )
+
+
 BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0001": _at_0001,
     "0002": _at_0002,
@@ -689,6 +708,7 @@ BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0023": _at_0023,
     "0024": _at_0024,
     "0025": _at_0025,
+    "0026": _at_0026,
 }
 
 Rows = dict[str, tuple[list[str], set[str]]]
@@ -756,6 +776,8 @@ def _read_by_todays_code(engine: Engine) -> None:
             "second-trimester loss"
         ]
         assert load_records(session, "g3").cervical_lengths == ()
+        twins = load_records(session, "g26")
+        assert (twins.fetuses, str(twins.chorionicity)) == (2, "dichorionic-diamniotic")
         assert access_generation.current(session) == 1
     # Her FHIR export: her Patient (the hospital number of 0001 now an identifier of the
     # installation's system, 0004) and her records as resources.

@@ -27,6 +27,7 @@ from cervixwatch.clinical.plausible import (
     same_day_problem,
     value_problems,
 )
+from cervixwatch.clinical.records import Chorionicity
 
 #: Days after the EDD still inside the pregnancy (44+0).
 DAYS_AFTER_EDD = 42
@@ -89,6 +90,20 @@ def history_dates(values: Mapping[str, Any], prefixes: Iterable[str], today: dt.
             raise InvalidField(
                 prefix, f"{text} is in the future (today is {today.isoformat()})", text
             )
+
+
+def chorionicity_of_twins(chorionicity: Chorionicity | None, fetuses: int | None) -> None:
+    """A chorionicity is said of twins (both codes are twin pregnancies): refused, naming
+    `chorionicity`, for a pregnancy whose fetus count is not recorded as 2."""
+    if chorionicity is None or fetuses == 2:
+        return
+    counted = "no number of fetuses is recorded" if fetuses is None else f"{fetuses} recorded"
+    raise InvalidField(
+        "chorionicity",
+        f"a chorionicity is recorded for twins only, and this pregnancy has {counted}: "
+        "record 2 fetuses with it, or leave the chorionicity unrecorded",
+        str(chorionicity),
+    )
 
 
 def due_date(field: str, edd: dt.date | None, today: dt.date, *, active: bool) -> None:

@@ -98,13 +98,15 @@ _ROW_ID = re.compile(
     + r")-(?P<row>\d{1,10})$"
 )
 _EXAM_ID = re.compile(r"^exam-(?P<row>\d{1,10})-(?P<part>" + "|".join(EXAM_PARTS) + r")$")
-_PREGNANCY_ID = re.compile(r"^(?P<what>edd|fetuses)-(?P<pregnancy>[0-9A-Za-z-]{1,36})$")
+_PREGNANCY_ID = re.compile(
+    r"^(?P<what>edd|fetuses|chorionicity)-(?P<pregnancy>[0-9A-Za-z-]{1,36})$"
+)
 
 
 @dataclass(frozen=True, slots=True)
 class ResourceId:
     """What one of CervixWatch's resource ids names: a row of `table`, or (`table` None) a
-    part of the pregnancy `pregnancy_id` (its due date or fetus count)."""
+    part of the pregnancy `pregnancy_id` (its due date, fetus count or chorionicity)."""
 
     table: str | None
     row_id: int | None = None
@@ -243,6 +245,7 @@ def sourced_resources(export: PatientExport) -> list[tuple[dict[str, Any], str |
     if export.pregnancy_id is not None:
         renamed["edd"] = f"edd-{export.pregnancy_id}"
         renamed["fetuses"] = f"fetuses-{export.pregnancy_id}"
+        renamed["chorionicity"] = f"chorionicity-{export.pregnancy_id}"
     patient = patient_resource(
         export.patient_id,
         identifiers=_identifiers(export.identifiers),

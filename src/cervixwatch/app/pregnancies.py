@@ -71,7 +71,7 @@ def start_pregnancy(
     today: dt.date,
     profiles: Profiles,
 ) -> Saved[PregnancyRow]:
-    """Start her active pregnancy (`edd`, `fetuses`) and assess it."""
+    """Start her active pregnancy (`edd`, `fetuses`, `chorionicity`) and assess it."""
     with writing(sessions) as session:
         patient = crud.get_patient(session, patient_id)
         if patient is None:
@@ -79,6 +79,7 @@ def start_pregnancy(
         lock_patient(session, patient.id)
         _no_other_active(session, patient.id, None)
         checks.due_date("edd", values.get("edd"), today, active=True)
+        checks.chorionicity_of_twins(values.get("chorionicity"), values.get("fetuses"))
         row = crud.add_row(
             session,
             PregnancyRow,
@@ -108,6 +109,7 @@ def _merged(row: PregnancyRow, changes: Mapping[str, Any]) -> dict[str, Any]:
     merged = {
         "edd": row.edd,
         "fetuses": row.fetuses,
+        "chorionicity": row.chorionicity,
         "status": row.status,
         "ended_on": row.ended_on,
         **changes,
@@ -171,8 +173,12 @@ def update_pregnancy(
 
 #: What is amended, with a reason, once recorded: the details a pregnancy is dated and
 #: counted by.
-AMENDABLE: Final = ("edd", "fetuses")
-_AMENDED_WORDS: Final = {"edd": "EDD", "fetuses": "number of fetuses"}
+AMENDABLE: Final = ("edd", "fetuses", "chorionicity")
+_AMENDED_WORDS: Final = {
+    "edd": "EDD",
+    "fetuses": "number of fetuses",
+    "chorionicity": "chorionicity",
+}
 
 
 def _locked(session: Session, pregnancy_id: str) -> PregnancyRow:
@@ -194,6 +200,8 @@ def _update_in(
         checks.due_date("edd", merged["edd"], today, active=active)
     if "edd" in changes and merged["edd"] is not None:
         _records_inside(session, row.id, merged["edd"])
+    if "chorionicity" in changes or "fetuses" in changes:
+        checks.chorionicity_of_twins(merged["chorionicity"], merged["fetuses"])
     if merged["ended_on"] is not None:
         checks.not_in_future("ended_on", merged["ended_on"], today)
         checks.inside_pregnancy("ended_on", merged["ended_on"], merged["edd"])

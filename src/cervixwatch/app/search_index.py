@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, func, select
 from cervixwatch.clinical.records import DeclinableCode, MaternalCondition
 from cervixwatch.interop.fhir_codes import (
     CERCLAGE_CODES,
+    CHORIONICITY_CODES,
     COMPLICATION_CODES,
     DECLINED_CERCLAGE,
     EXCISION_CODES,
@@ -206,6 +207,16 @@ def _conditions() -> tuple[Arm, ...]:
             _by_enum(maternal.condition, MATERNAL_CODES),
             {},
             where=lambda: (maternal.condition != _CAESAREAN) & _first_of_each_code(),
+            tokens=_clinical(_always("active")),
+        ),
+        Arm(
+            "Condition",
+            PregnancyRow,
+            "pregnancy-row",
+            "chorionicity",
+            _by_enum(PregnancyRow.chorionicity, CHORIONICITY_CODES),
+            {},
+            where=lambda: PregnancyRow.chorionicity.is_not(None),
             tokens=_clinical(_always("active")),
         ),
         Arm(

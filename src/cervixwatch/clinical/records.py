@@ -85,6 +85,15 @@ class MaternalCondition(StrEnum):
     CAESAREAN_AT_FULL_DILATATION = "caesarean-full-dilatation"
 
 
+class Chorionicity(StrEnum):
+    """How a twin pregnancy's placentas and sacs are shared, as the dating scan reports it.
+    Only the two with a verified SNOMED CT code (standards.md) are kept; no rule of the
+    profiles uses it (docs/clinical-interpretations.md, V11): it is recorded and shown."""
+
+    DICHORIONIC_DIAMNIOTIC = "dichorionic-diamniotic"
+    MONOCHORIONIC = "monochorionic"
+
+
 class Medication(StrEnum):
     VAGINAL_PROGESTERONE = "vaginal-progesterone"
     HYDROXYPROGESTERONE_CAPROATE = "hydroxyprogesterone-caproate"
@@ -339,3 +348,5 @@ class PregnancyRecords:
     symptom_reports: tuple[SymptomReport, ...] = ()
     declined: tuple[DeclinedDecision, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    #: Twins only; None when not recorded.
+    chorionicity: Chorionicity | None = None

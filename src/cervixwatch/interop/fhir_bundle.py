@@ -33,6 +33,7 @@ from typing import Any, Final
 from cervixwatch.clinical.records import (
     CervicalExam,
     CervicalLengthMeasurement,
+    Chorionicity,
     FetalFibronectin,
     LengthComparator,
     LengthMethod,
@@ -226,6 +227,21 @@ def _refused(resource: Mapping[str, Any], where: Where, got: Reading) -> bool:
     return True
 
 
+def _chorionicity(got: Reading, fetuses: int | None) -> Chorionicity | None:
+    """The twin pregnancy's chorionicity, when the Conditions state one, and only one, and the
+    pregnancy is of two fetuses; otherwise none, with a note saying why."""
+    if not got.chorionicity:
+        return None
+    if len(got.chorionicity) > 1:
+        stated = " and ".join(sorted(str(x) for x in got.chorionicity))
+        got.notes.append(f"chorionicity not kept: the Conditions state both {stated}")
+        return None
+    if fetuses != 2:
+        got.notes.append(f"chorionicity not kept: it is of twins, but the fetus count is {fetuses}")
+        return None
+    return next(iter(got.chorionicity))
+
+
 def records_from_bundle(
     bundle: Mapping[str, Any], as_of: dt.date, *, modifiers: bool = True
 ) -> PregnancyRecords:
@@ -283,6 +299,7 @@ def records_from_bundle(
     fetuses = max(got.fetus_counts)[2] if got.fetus_counts else None
     if fetuses is None and got.multiple_condition:
         fetuses = 2  # "more than one"; the count itself was not recorded
+    chorionicity = _chorionicity(got, fetuses)
     latest_counts = {code: max(found)[2] for code, found in got.history_counts.items()}
     priors = got.priors + counted_pregnancies(latest_counts, got.priors)
     reports = _reviewed_reports(got, report_keys)  # before the notes: it may add one
@@ -290,6 +307,7 @@ def records_from_bundle(
         patient_id=str(patient.get("id") or next(iter(keys))),
         edd=edd,
         fetuses=fetuses,
+        chorionicity=chorionicity,
         birth_date=birth_date,
         prior_pregnancies=tuple(priors),
         excisions=tuple(got.excisions),

@@ -53,6 +53,7 @@ from cervixwatch.clinical.records import (
 from cervixwatch.interop import fhir_values as fv
 from cervixwatch.interop.fhir_codes import (
     CERCLAGE_ROUTE_OF,
+    CHORIONICITY_OF,
     COMPLICATION_OF,
     DECLINED_CERCLAGE_OF,
     INDICATION_OF,
@@ -116,6 +117,7 @@ def condition(r: Mapping[str, Any], where: Where, _url: str | None, got: Reading
     if (maternal or multiple) and _known_and_current(r, where, clinical, got.as_of):
         got.maternal.update(maternal)
         got.multiple_condition = got.multiple_condition or multiple
+        got.chorionicity.update(CHORIONICITY_OF[k] for k in code if k in CHORIONICITY_OF)
 
 
 def _date(r: Mapping[str, Any], where: Where, name: str) -> dt.date | None:

@@ -14,6 +14,7 @@ from typing import Final, TypeVar
 from cervixwatch.clinical.records import (
     CerclageIndication,
     CerclageRoute,
+    Chorionicity,
     Complication,
     DeclinableCode,
     ExcisionKind,
@@ -37,6 +38,11 @@ MATERNAL_CODES: Final[Mapping[MaternalCondition, c.Code]] = {
     MaternalCondition.UTERINE_ANOMALY: c.UTERINE_ANOMALY,
     MaternalCondition.INTRAUTERINE_ADHESIONS: c.INTRAUTERINE_ADHESIONS,
     MaternalCondition.CERVICAL_INSUFFICIENCY: c.CERVICAL_INSUFFICIENCY,
+}
+#: A twin pregnancy's chorionicity, as the Condition it is read from and written as.
+CHORIONICITY_CODES: Final[Mapping[Chorionicity, c.Code]] = {
+    Chorionicity.DICHORIONIC_DIAMNIOTIC: c.DCDA_TWIN_PREGNANCY,
+    Chorionicity.MONOCHORIONIC: c.MC_TWIN_PREGNANCY,
 }
 EXCISION_CODES: Final[Mapping[ExcisionKind, c.Code]] = {
     ExcisionKind.LLETZ: c.LLETZ,
@@ -82,6 +88,7 @@ def inverse(table: Mapping[E, c.Code]) -> dict[c.Code, E]:
 #: The readers' side.
 COMPLICATION_OF: Final = inverse(COMPLICATION_CODES)
 MATERNAL_OF: Final = inverse(MATERNAL_CODES)
+CHORIONICITY_OF: Final = inverse(CHORIONICITY_CODES)
 CERCLAGE_ROUTE_OF: Final = inverse(CERCLAGE_CODES)
 INDICATION_OF: Final = inverse(INDICATION_CODES)
 #: The offer of cerclage declined, by the indication its Procedure gives as CW reason code.

@@ -26,7 +26,7 @@ from typing import Any, Final, Literal
 from cervixwatch.clinical.records import Complication, MaternalCondition, PregnancyRecords
 from cervixwatch.interop import fhir_values as fv
 from cervixwatch.interop.fhir_bundle import records_from_bundle
-from cervixwatch.interop.fhir_codes import COMPLICATION_OF, MATERNAL_OF
+from cervixwatch.interop.fhir_codes import CHORIONICITY_OF, COMPLICATION_OF, MATERNAL_OF
 from cervixwatch.interop.fhir_entries import BundleEntry, dating_element
 from cervixwatch.interop.fhir_patient import read_patient
 from cervixwatch.interop.fhir_statuses import (
@@ -143,6 +143,8 @@ def _item(entry: BundleEntry, *, is_patient: bool = False) -> Item:
         pregnancy_fact = "edd"
     elif c.FETUS_COUNT in codes:
         pregnancy_fact = "fetuses"
+    elif entry.kind == "Condition" and codes_of(r.get("code")) & CHORIONICITY_OF.keys():
+        pregnancy_fact = "chorionicity"
     record = not entry.deletes and not is_patient and is_record(entry)
     return Item(
         index=entry.index,

@@ -16,6 +16,7 @@ from cervixwatch.clinical.records import (
     CervicalExam,
     CervicalExcision,
     CervicalLengthMeasurement,
+    Chorionicity,
     ComplicationRecord,
     DeclinedDecision,
     FetalFibronectin,
@@ -52,6 +53,8 @@ class Reading:
     fetus_counts: list[tuple[dt.date, int, int]] = field(default_factory=list)
     history_counts: dict[c.Code, list[tuple[dt.date, int, Count]]] = field(default_factory=dict)
     multiple_condition: bool = False
+    #: Each chorionicity a current twin-pregnancy Condition stated.
+    chorionicity: set[Chorionicity] = field(default_factory=set)
     priors: list[PriorPregnancy] = field(default_factory=list)
     excisions: list[CervicalExcision] = field(default_factory=list)
     maternal: set[MaternalCondition] = field(default_factory=set)

@@ -26,6 +26,7 @@ from cervixwatch.clinical.records import (
 )
 from cervixwatch.interop.fhir_codes import (
     CERCLAGE_CODES,
+    CHORIONICITY_CODES,
     COMPLICATION_CODES,
     DECLINED_CERCLAGE,
     EXCISION_CODES,
@@ -100,6 +101,9 @@ def bundle_from_records(
         w.observation(c.EDD, None, "edd", valueDateTime=records.edd.isoformat())
     if records.fetuses is not None:
         w.observation(c.FETUS_COUNT, None, "fetuses", valueInteger=records.fetuses)
+    if records.chorionicity is not None:
+        twins = _condition(CHORIONICITY_CODES[records.chorionicity], subject)
+        w.add(twins, "chorionicity", "condition")
     for i, p in enumerate(records.prior_pregnancies):
         if p.counted_as is not None:
             continue  # written below, as the count it was read from

@@ -65,7 +65,7 @@ class IntakeError(ValueError):
 #: `symptom_reviews` for the reviews held inside reports.
 Part = str
 #: The pregnancy-level facts an item may state (stored on the pregnancy, not as a record row).
-PregnancyFact = Literal["edd", "fetuses"]
+PregnancyFact = Literal["edd", "fetuses", "chorionicity"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +88,7 @@ class Item:
     kept: bool = True
     #: An examination finding: which part of the exam (dilation, effacement, membranes).
     exam_part: str | None = None
-    #: A due date or a fetus count, kept on the pregnancy.
+    #: A due date, a fetus count or a twin pregnancy's chorionicity, kept on the pregnancy.
     pregnancy_fact: PregnancyFact | None = None
     #: The conditions it states, found by kind when it has no id of its own.
     conditions: tuple[Complication | MaternalCondition, ...] = ()

@@ -63,6 +63,10 @@ MULTIPLE_PREGNANCY_CONDITIONS: Final = frozenset(
     {(SNOMED, "65147003"), (SNOMED, "16356006"), (SNOMED, "459166009"), (SNOMED, "459167000")}
 )
 TWIN_PREGNANCY: Final = (SNOMED, "65147003")
+#: Twin pregnancy by chorionicity (SNOMED CT, verified in standards.md: "DCDA twins / MC
+#: twins", PRIMIS): each is also a multiple-pregnancy code above.
+DCDA_TWIN_PREGNANCY: Final = (SNOMED, "459166009")
+MC_TWIN_PREGNANCY: Final = (SNOMED, "459167000")
 
 # Previous pregnancies
 PRIOR_PREGNANCY: Final = cw("prior-pregnancy")

@@ -206,6 +206,7 @@ def load_exports(
             patient_id=patient.id,
             edd=pregnancy.edd if pregnancy else None,
             fetuses=pregnancy.fetuses if pregnancy else None,
+            chorionicity=pregnancy.chorionicity if pregnancy else None,
             birth_date=patient.birth_date,
             notes=tuple(pregnancy.notes) if pregnancy else (),
             **parts,

@@ -39,6 +39,7 @@ from cervixwatch.access.principal import Role as Role  # re-exported: the column
 from cervixwatch.clinical.records import (
     CerclageIndication,
     CerclageRoute,
+    Chorionicity,
     Complication,
     DeclinableCode,
     ExcisionKind,
@@ -172,6 +173,10 @@ class PregnancyRow(Base):
     )
     edd: Mapped[dt.date | None]
     fetuses: Mapped[int | None]
+    #: A twin pregnancy's chorionicity (migration 0026); None when not recorded.
+    chorionicity: Mapped[Chorionicity | None] = mapped_column(
+        value_enum(Chorionicity, "chorionicity")
+    )
     status: Mapped[PregnancyStatus] = mapped_column(
         value_enum(PregnancyStatus, "status"), default=PregnancyStatus.ACTIVE, index=True
     )

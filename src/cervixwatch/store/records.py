@@ -288,6 +288,7 @@ def _records_of_rows(
         patient_id=patient.id,
         edd=pregnancy.edd,
         fetuses=pregnancy.fetuses,
+        chorionicity=pregnancy.chorionicity,
         birth_date=patient.birth_date,
         notes=tuple(pregnancy.notes),
         **parts,
@@ -374,6 +375,8 @@ def _pregnancy(
         pregnancy.edd = records.edd
     if records.fetuses is not None:
         pregnancy.fetuses = records.fetuses
+    if records.chorionicity is not None:
+        pregnancy.chorionicity = records.chorionicity
     new_notes = [n for n in records.notes if n not in pregnancy.notes]
     if new_notes:
         # A new list, so the change is seen (JSON columns do not track mutation in place).
@@ -720,6 +723,7 @@ def _save_first_records(
         status=PregnancyStatus.ACTIVE,
         edd=records.edd,
         fetuses=records.fetuses,
+        chorionicity=records.chorionicity,
         notes=list(records.notes),
     )
     connection.execute(_insert(PregnancyRow), vars(pregnancy))

@@ -86,6 +86,7 @@ def assessment_json(
         else {"weeks": ga.weeks, "days": ga.days, "text": str(ga)},
         "edd": _date(records.edd),
         "fetuses": records.fetuses,
+        "chorionicity": records.chorionicity and str(records.chorionicity),
         "history": describe_history(records, as_of),
         "cervical_lengths": [
             describe_length(m, records.edd)

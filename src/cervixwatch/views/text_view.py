@@ -113,6 +113,8 @@ def _header(assessment: Assessment, records: PregnancyRecords) -> Group:
         if fetuses is None
         else ("singleton" if fetuses == 1 else f"{fetuses} fetuses")
     )
+    if records.chorionicity is not None:
+        plurality += f", {records.chorionicity}"
     summary = Text.assemble(
         ("Patient ", "dim"),
         (assessment.patient_id, "bold"),

@@ -126,6 +126,11 @@ class AssessmentPublic(_Open):
     gestational_age: GestationalAgeOut | None
     edd: dt.date | None
     fetuses: int | None
+    chorionicity: str | None = Field(
+        default=None,
+        description="A twin pregnancy's chorionicity (dichorionic-diamniotic, monochorionic); "
+        "recorded and shown, read by no rule.",
+    )
     history: str
     cervical_lengths: list[str]
     guidelines: list[GuidelineOut]

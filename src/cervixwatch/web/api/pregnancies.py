@@ -1,4 +1,5 @@
-"""Pregnancies: start one for a woman (EDD, number of fetuses), re-date it, end it."""
+"""Pregnancies: start one for a woman (EDD, number of fetuses, chorionicity), re-date it, end
+it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel, Field
 from cervixwatch.app import pregnancies
 from cervixwatch.app.rows import PregnancyRow, PregnancyStatus
 from cervixwatch.app.writing import Saved
+from cervixwatch.clinical.records import Chorionicity
 from cervixwatch.web.access import PatientData, PrincipalDep, allow, by_patient, by_pregnancy
 from cervixwatch.web.api.corrections import Reason
 from cervixwatch.web.api.errors import BODY, CONFLICT, NOT_FOUND
@@ -31,9 +33,20 @@ Fetuses = Annotated[
 ]
 
 
+ChorionicityField = Annotated[
+    Chorionicity,
+    Field(
+        description="A twin pregnancy's chorionicity, from the dating scan (SNOMED CT "
+        "459166009 DCDA / 459167000 MC twin pregnancy); only with 2 fetuses; null when not "
+        "recorded."
+    ),
+]
+
+
 class PregnancyCreate(RecordIn):
     edd: Edd | None = None
     fetuses: Fetuses | None = None
+    chorionicity: ChorionicityField | None = None
 
 
 class PregnancyUpdate(RecordIn):
@@ -41,12 +54,14 @@ class PregnancyUpdate(RecordIn):
 
     edd: Edd | None = None
     fetuses: Fetuses | None = None
+    chorionicity: ChorionicityField | None = None
     status: PregnancyStatus = UNSET
     ended_on: Day | None = Field(default=None, description="The day it ended (with status ended).")
     reason: Reason | None = Field(
         default=None,
-        description="Why a recorded EDD or fetus count is amended: required then (the values "
-        "before are kept with it as a correction); not needed to record one not yet recorded.",
+        description="Why a recorded EDD, fetus count or chorionicity is amended: required then "
+        "(the values before are kept with it as a correction); not needed to record one not "
+        "yet recorded.",
         examples=["re-dated by the 12-week scan"],
     )
 
@@ -56,6 +71,7 @@ class PregnancyPublic(BaseModel):
     patient_id: str
     edd: dt.date | None
     fetuses: int | None
+    chorionicity: Chorionicity | None
     status: PregnancyStatus
     ended_on: dt.date | None
     notes: list[str] = Field(description="Notes its records carried (e.g. what an import left).")
@@ -139,8 +155,8 @@ def update_pregnancy(
     today: TodayDep,
     principal: PrincipalDep,
 ) -> PregnancyWritten:
-    """A recorded EDD or fetus count changed is an amendment: `reason` is required, and the
-    values before are kept as a correction (listed on her pregnancy page)."""
+    """A recorded EDD, fetus count or chorionicity changed is an amendment: `reason` is
+    required, and the values before are kept as a correction (listed on her pregnancy page)."""
     changes = body.columns()
     reason = changes.pop("reason", None)
     saved = pregnancies.update_pregnancy(

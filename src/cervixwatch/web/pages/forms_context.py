@@ -15,6 +15,7 @@ from cervixwatch.access.principal import Principal, Role
 from cervixwatch.app import checks, patients, pregnancies
 from cervixwatch.app.errors import NotFound
 from cervixwatch.clinical.gestation import GestationalAge, gestational_age_on
+from cervixwatch.clinical.records import Chorionicity
 from cervixwatch.web.pages.forms_fields import DateBounds
 from cervixwatch.web.pages.forms_records import iso_day
 
@@ -33,6 +34,8 @@ class Whose:
     ga_today: GestationalAge | None
     #: The number of fetuses recorded (None: not recorded).
     fetuses: int | None = None
+    #: A twin pregnancy's chorionicity (None: not recorded).
+    chorionicity: Chorionicity | None = None
 
 
 def whose(sessions: sessionmaker[Session], pregnancy_id: str, today: dt.date) -> Whose:
@@ -50,6 +53,7 @@ def whose(sessions: sessionmaker[Session], pregnancy_id: str, today: dt.date) ->
         pregnancy.edd,
         gestational_age_on(pregnancy.edd, today) if pregnancy.edd else None,
         pregnancy.fetuses,
+        pregnancy.chorionicity,
     )
 
 

@@ -40,7 +40,7 @@ from cervixwatch.web.pages.forms_context import (
     pregnancy_dates,
     whose,
 )
-from cervixwatch.web.pages.forms_fields import draw
+from cervixwatch.web.pages.forms_fields import CHORIONICITY_WORDS_OF, draw
 from cervixwatch.web.pages.forms_reading import (
     Submission,
     confirmed_codes,
@@ -326,7 +326,14 @@ def _pregnancy_words(before: Mapping[str, Any]) -> str:
     were 2026-07-08 and 2"."""
     edd = before.get("edd") or "not recorded"
     fetuses = before.get("fetuses") or "not recorded"
-    return f"the EDD and number of fetuses, which were {edd} and {fetuses}"
+    chorionicity = before.get("chorionicity")
+    words = CHORIONICITY_WORDS_OF.get(chorionicity, "not recorded") if chorionicity else ""
+    if "chorionicity" not in before:  # amended before chorionicity was kept (0026)
+        return f"the EDD and number of fetuses, which were {edd} and {fetuses}"
+    return (
+        f"the EDD, number of fetuses and chorionicity, which were {edd}, {fetuses} and "
+        f"{words or 'not recorded'}"
+    )
 
 
 def correction_words(

@@ -44,6 +44,14 @@ class Input:
         return self.field or self.name
 
 
+#: How the forms name each chorionicity (the values are `clinical.records.Chorionicity`'s).
+CHORIONICITY_WORDS: tuple[tuple[str, str], ...] = (
+    ("dichorionic-diamniotic", "Dichorionic diamniotic (DCDA)"),
+    ("monochorionic", "Monochorionic (MC)"),
+)
+CHORIONICITY_WORDS_OF: dict[str, str] = dict(CHORIONICITY_WORDS)
+
+
 @dataclass(frozen=True, slots=True)
 class Allowed:
     """What a model's field allows: its type, whether it is required, its bounds."""

@@ -1,8 +1,9 @@
-"""Amending a pregnancy's EDD or fetus count from its page (issue 13, part 2): the form shows
-what is recorded; a recorded value changed is an amendment and needs the reason, and what it
-was is kept as a correction (`app.pregnancies.update_pregnancy`); recording a value not yet
-recorded needs none. Checked by the API's model (`web.api.pregnancies.PregnancyUpdate`) and
-the use case, then back to the page, which says what was saved.
+"""Amending a pregnancy's EDD, fetus count or chorionicity from its page (issue 13, part 2):
+the form shows what is recorded; a recorded value changed is an amendment and needs the reason,
+and what it was is kept as a correction (`app.pregnancies.update_pregnancy`); recording a
+value not yet recorded needs none. Checked by the API's model
+(`web.api.pregnancies.PregnancyUpdate`) and the use case, then back to the page, which says
+what was saved.
 
     GET/POST /pregnancies/{pregnancy_id}/details
 """
@@ -22,7 +23,7 @@ from cervixwatch.web.api.pregnancies import PregnancyUpdate
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep
 from cervixwatch.web.pages.core import PageRoute, render
 from cervixwatch.web.pages.forms_context import Whose, clinicians_only, error_summary, whose
-from cervixwatch.web.pages.forms_fields import DateBounds, Input, draw
+from cervixwatch.web.pages.forms_fields import CHORIONICITY_WORDS, DateBounds, Input, draw
 from cervixwatch.web.pages.forms_reading import Submission, read_form, sentence, typed_values
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -37,10 +38,18 @@ DETAILS = (
         step="1",
     ),
     Input(
+        "chorionicity",
+        "Chorionicity (twins only)",
+        "select",
+        hint="From the dating scan. Leave “Not recorded” unless there are 2 fetuses.",
+        words=CHORIONICITY_WORDS,
+    ),
+    Input(
         "reason",
         "Reason for the change",
         "text",
-        hint="Needed when you change a recorded EDD or number of fetuses, for example "
+        hint="Needed when you change a recorded EDD, number of fetuses or chorionicity, for "
+        "example "
         "“re-dated by the 12-week scan”. It is kept with what was recorded before.",
     ),
 )
@@ -75,6 +84,7 @@ async def details_form(
     recorded = {
         "edd": who.edd.isoformat() if who.edd else "",
         "fetuses": str(who.fetuses) if who.fetuses else "",
+        "chorionicity": str(who.chorionicity) if who.chorionicity else "",
     }
     return _page(request, who, Submission(recorded, {}), today)
 
@@ -94,8 +104,8 @@ async def amend(
     submission = read_form(DETAILS, PregnancyUpdate, typed_values(DETAILS, await request.form()))
     if submission.body is not None:
         body = submission.body
-        # The form holds the whole of both details: an emptied field is "not recorded".
-        changes = {"edd": body.edd, "fetuses": body.fetuses}
+        # The form holds the whole of the details: an emptied field is "not recorded".
+        changes = {"edd": body.edd, "fetuses": body.fetuses, "chorionicity": body.chorionicity}
         try:
             await run_in_threadpool(
                 lambda: pregnancies.update_pregnancy(

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from cervixwatch.app.pregnancy_view import PregnancyView
 from cervixwatch.views.plain_language import clock_time
+from cervixwatch.web.pages.forms_fields import CHORIONICITY_WORDS_OF
 from cervixwatch.web.pages.pregnancy_timeline import (
     COLLECTIONS,
     MEDICATION_WORDS,
@@ -27,7 +28,10 @@ def _details(view: PregnancyView) -> str:
     p = view.pregnancy
     edd = view.settings.date(p.edd) if p.edd else "not recorded"
     fetuses = str(p.fetuses) if p.fetuses else "not recorded"
-    return f"Saved: EDD {edd}, number of fetuses {fetuses}."
+    chorionicity = (
+        f", chorionicity {CHORIONICITY_WORDS_OF[p.chorionicity]}" if p.chorionicity else ""
+    )
+    return f"Saved: EDD {edd}, number of fetuses {fetuses}{chorionicity}."
 
 
 def _on(view: PregnancyView, day: dt.date | None, moment: dt.datetime | None = None) -> str:

@@ -2,8 +2,9 @@
 
     GET/POST /patients/new                          her hospital number, NHS number, names,
                                                     birth date; 303 to her pregnancy's form
-    GET/POST /patients/{patient_id}/pregnancies/new the EDD and the number of fetuses;
-                                                    303 to the pregnancy's page
+    GET/POST /patients/{patient_id}/pregnancies/new the EDD, the number of fetuses and a
+                                                    twin pregnancy's chorionicity; 303 to
+                                                    the pregnancy's page
 
 Each form is checked by the JSON API's model (`web.api.patients.PatientCreate`,
 `web.api.pregnancies.PregnancyCreate`) and saved by the same use case as the API
@@ -37,7 +38,7 @@ from cervixwatch.web.api.pregnancies import PregnancyCreate
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, SettingsDep, TodayDep
 from cervixwatch.web.pages.core import PageRoute, render
 from cervixwatch.web.pages.forms_context import error_summary
-from cervixwatch.web.pages.forms_fields import DateBounds, Input, draw
+from cervixwatch.web.pages.forms_fields import CHORIONICITY_WORDS, DateBounds, Input, draw
 from cervixwatch.web.pages.forms_reading import Submission, read_form, sentence, typed_values
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -58,6 +59,13 @@ WOMAN = (
 PREGNANCY = (
     Input("edd", "Estimated due date (EDD)", "date", hint="40+0, from the dating scan."),
     Input("fetuses", "Number of fetuses", "number", step="1"),
+    Input(
+        "chorionicity",
+        "Chorionicity (twins only)",
+        "select",
+        hint="From the dating scan. Leave “Not recorded” unless there are 2 fetuses.",
+        words=CHORIONICITY_WORDS,
+    ),
 )
 
 
