@@ -97,7 +97,11 @@ def chorionicity_of_twins(chorionicity: Chorionicity | None, fetuses: int | None
     `chorionicity`, for a pregnancy whose fetus count is not recorded as 2."""
     if chorionicity is None or fetuses == 2:
         return
-    counted = "no number of fetuses is recorded" if fetuses is None else f"{fetuses} recorded"
+    counted = (
+        "no number of fetuses recorded"
+        if fetuses is None
+        else f"{fetuses} fetus{'' if fetuses == 1 else 'es'} recorded"
+    )
     raise InvalidField(
         "chorionicity",
         f"a chorionicity is recorded for twins only, and this pregnancy has {counted}: "
