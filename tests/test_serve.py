@@ -3,6 +3,7 @@ the database, answers on the port it was given, and stops cleanly."""
 
 from __future__ import annotations
 
+import http.client
 import signal
 import subprocess
 import time
@@ -47,6 +48,16 @@ def test_serve_answers_on_its_port_and_stops(tmp_path: Path) -> None:
             assert database.exists()  # migrated on start
             metadata_status, _ = _get(f"http://127.0.0.1:{port}/fhir/metadata")
             assert metadata_status in (200, 404)  # 404 until the FHIR facade lands
+            # An idle keep-alive connection outlives Uvicorn's default 5 s (a proxy's pool
+            # closes it first: serving.KEEP_ALIVE_SECONDS).
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            try:
+                for pause in (0, 6):
+                    time.sleep(pause)
+                    connection.request("GET", "/healthz")
+                    assert connection.getresponse().read()
+            finally:
+                connection.close()
         finally:
             server.send_signal(signal.SIGINT)
             try:

@@ -80,10 +80,20 @@ class Listen:
     def uvicorn_options(self) -> dict[str, Any]:
         config = self.log_config()
         options: dict[str, Any] = {} if config is None else {"log_config": config}
+        options["timeout_keep_alive"] = KEEP_ALIVE_SECONDS
         options["proxy_headers"] = bool(self.trusted_proxies)
         if self.trusted_proxies:
             options["forwarded_allow_ips"] = list(self.trusted_proxies)
         return options
+
+
+#: How long an idle keep-alive connection is kept open. Longer than the proxy's own idle time
+#: for its pooled connections to the app (nginx's upstream `keepalive_timeout`, 60 s, set in
+#: deploy/nginx/cervixwatch.conf), so that the proxy, never the app, closes an idle one: a
+#: request sent on a connection the app is closing at that moment fails (nginx answers 502 to
+#: a POST it cannot retry). With Uvicorn's default of 5 s the load run saw it once in 6,771
+#: requests (docs/reliability.md, "Load").
+KEEP_ALIVE_SECONDS: Final = 75
 
 
 def spreads_connections() -> bool:
