@@ -74,13 +74,18 @@ def test_registering_a_woman_and_her_pregnancy(browser: TestClient) -> None:
     assert "recorded for twins only" in page
     assert counts(browser) == before
 
-    twins |= {"fetuses": "2", "chorionicity": "dichorionic-diamniotic"}
+    twins |= {
+        "fetuses": "2",
+        "chorionicity": "dichorionic-diamniotic",
+        "dating_method": "ultrasound",
+    }
     status, page, where = _post(browser, location, twins)
     assert status == 303, page
     assert where.startswith("/pregnancies/")
     shown = browser.get(where).text
     assert "Adeyemi" in shown
     assert "<dt>Fetuses</dt><dd>2, Dichorionic diamniotic (DCDA)</dd>" in shown
+    assert '<span class="muted">by ultrasound (dating scan)</span>' in shown
 
 
 def test_a_woman_is_not_registered_twice(browser: TestClient) -> None:
@@ -182,7 +187,7 @@ def test_amending_the_edd_from_the_page_needs_a_reason_and_is_listed(
     assert "number of fetuses 2" in shown
     assert "19+0" in shown  # reassessed from the new EDD
     assert "Reason: re-dated by the 12-week scan" in shown
-    assert f"which were {edd.isoformat()}, 1 and not recorded" in shown
+    assert f"which were {edd.isoformat()}, not recorded, 1 and not recorded" in shown
     # Another team's clinician may not see the form.
     browser.cookies.clear()
     sign_in(browser, Role.CLINICIAN, team="Another team")

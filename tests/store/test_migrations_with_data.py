@@ -682,6 +682,12 @@ def _at_0026(engine: Engine) -> None:
         )
 
 
+def _at_0027(engine: Engine) -> None:
+    """The twin pregnancy of 0026 dated by ultrasound."""
+    with engine.begin() as c:
+        _sql(c, "UPDATE pregnancies SET dating_method = 'ultrasound' WHERE id = 'g26'")
+
+
 BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0001": _at_0001,
     "0002": _at_0002,
@@ -709,6 +715,7 @@ BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0024": _at_0024,
     "0025": _at_0025,
     "0026": _at_0026,
+    "0027": _at_0027,
 }
 
 Rows = dict[str, tuple[list[str], set[str]]]
@@ -778,6 +785,7 @@ def _read_by_todays_code(engine: Engine) -> None:
         assert load_records(session, "g3").cervical_lengths == ()
         twins = load_records(session, "g26")
         assert (twins.fetuses, str(twins.chorionicity)) == (2, "dichorionic-diamniotic")
+        assert str(twins.dating_method) == "ultrasound"
         assert access_generation.current(session) == 1
     # Her FHIR export: her Patient (the hospital number of 0001 now an identifier of the
     # installation's system, 0004) and her records as resources.

@@ -14,7 +14,15 @@ from cervixwatch.knowledge.record_kinds import BY_PART, RECORD_KINDS, RECORD_RES
 from cervixwatch.store.mapping import RECORD_KINDS as STORED_KINDS
 
 #: The fields of `PregnancyRecords` that are no kind of record: who and which pregnancy.
-_NOT_RECORDS = {"patient_id", "edd", "fetuses", "chorionicity", "birth_date", "notes"}
+_NOT_RECORDS = {
+    "patient_id",
+    "edd",
+    "dating_method",
+    "fetuses",
+    "chorionicity",
+    "birth_date",
+    "notes",
+}
 
 
 def test_every_part_of_the_records_is_a_kind() -> None:

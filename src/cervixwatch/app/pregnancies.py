@@ -71,7 +71,8 @@ def start_pregnancy(
     today: dt.date,
     profiles: Profiles,
 ) -> Saved[PregnancyRow]:
-    """Start her active pregnancy (`edd`, `fetuses`, `chorionicity`) and assess it."""
+    """Start her active pregnancy (`edd` and its `dating_method`, `fetuses`,
+    `chorionicity`) and assess it."""
     with writing(sessions) as session:
         patient = crud.get_patient(session, patient_id)
         if patient is None:
@@ -110,6 +111,7 @@ def _merged(row: PregnancyRow, changes: Mapping[str, Any]) -> dict[str, Any]:
         "edd": row.edd,
         "fetuses": row.fetuses,
         "chorionicity": row.chorionicity,
+        "dating_method": row.dating_method,
         "status": row.status,
         "ended_on": row.ended_on,
         **changes,
@@ -120,6 +122,9 @@ def _merged(row: PregnancyRow, changes: Mapping[str, Any]) -> dict[str, Any]:
                 "ended_on", "an active pregnancy has not ended: set status ended, or no date"
             )
         merged["ended_on"] = None  # made active again: the end recorded before no longer holds
+    if "dating_method" not in changes and merged["edd"] != row.edd:
+        # A new EDD without its method: the method of the old one does not date it.
+        merged["dating_method"] = None
     return merged
 
 
@@ -173,9 +178,10 @@ def update_pregnancy(
 
 #: What is amended, with a reason, once recorded: the details a pregnancy is dated and
 #: counted by.
-AMENDABLE: Final = ("edd", "fetuses", "chorionicity")
+AMENDABLE: Final = ("edd", "dating_method", "fetuses", "chorionicity")
 _AMENDED_WORDS: Final = {
     "edd": "EDD",
+    "dating_method": "dating method",
     "fetuses": "number of fetuses",
     "chorionicity": "chorionicity",
 }

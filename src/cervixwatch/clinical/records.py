@@ -85,6 +85,17 @@ class MaternalCondition(StrEnum):
     CAESAREAN_AT_FULL_DILATATION = "caesarean-full-dilatation"
 
 
+class DatingMethod(StrEnum):
+    """How the EDD was worked out: each has its own LOINC code for the EDD it gives
+    (standards.md: 11779-6 from the last menstrual period, 11780-4 from the ovulation date,
+    as after an embryo transfer, 11781-2 from the average ultrasound age). Recorded and shown;
+    no rule of the profiles reads it."""
+
+    LAST_MENSTRUAL_PERIOD = "last-menstrual-period"
+    ULTRASOUND = "ultrasound"
+    OVULATION_DATE = "ovulation-date"
+
+
 class Chorionicity(StrEnum):
     """How a twin pregnancy's placentas and sacs are shared, as the dating scan reports it.
     Only the two with a verified SNOMED CT code (standards.md) are kept; no rule of the
@@ -350,3 +361,5 @@ class PregnancyRecords:
     notes: tuple[str, ...] = field(default=())
     #: Twins only; None when not recorded.
     chorionicity: Chorionicity | None = None
+    #: How `edd` was worked out; None when not recorded.
+    dating_method: DatingMethod | None = None

@@ -47,7 +47,7 @@ from cervixwatch.clinical.records import (
 from cervixwatch.interop import fhir_values as fv
 from cervixwatch.interop.fhir_care import READERS as CARE_READERS
 from cervixwatch.interop.fhir_care import Reader
-from cervixwatch.interop.fhir_codes import INDICATION_OF
+from cervixwatch.interop.fhir_codes import DATING_OF, INDICATION_OF
 from cervixwatch.interop.fhir_entries import bundle_entries, load_bundle
 from cervixwatch.interop.fhir_reading import (
     Reading,
@@ -295,7 +295,9 @@ def records_from_bundle(
         birth_date = fv.parse_partial_date(
             patient["birthDate"], Where(patient, patient_index), "birthDate"
         ).earliest()
-    edd = max(got.edd)[2] if got.edd else None
+    # The latest EDD wins (fhir-mapping.md), with the method it was worked out by.
+    latest = max(got.edd, key=lambda e: (e[0], e[1])) if got.edd else None
+    edd, dating_method = (latest[2], latest[3]) if latest else (None, None)
     fetuses = max(got.fetus_counts)[2] if got.fetus_counts else None
     if fetuses is None and got.multiple_condition:
         fetuses = 2  # "more than one"; the count itself was not recorded
@@ -308,6 +310,7 @@ def records_from_bundle(
         edd=edd,
         fetuses=fetuses,
         chorionicity=chorionicity,
+        dating_method=dating_method,
         birth_date=birth_date,
         prior_pregnancies=tuple(priors),
         excisions=tuple(got.excisions),
@@ -376,7 +379,8 @@ def _observation(r: Mapping[str, Any], where: Where, _url: str | None, got: Read
         return
     if code & c.EDD_CODES:
         edd = fv.parse_date(r.get("valueDateTime"), where, "valueDateTime")
-        got.edd.append((when or dt.date.min, len(got.edd), edd))
+        method = next((DATING_OF[k] for k in sorted(code) if k in DATING_OF), None)
+        got.edd.append((when or dt.date.min, len(got.edd), edd, method))
     elif c.FETUS_COUNT in code:
         fetuses = _count(r, where, "fetuses", 1, MOST_FETUSES)
         got.fetus_counts.append((when or dt.date.min, len(got.fetus_counts), fetuses))

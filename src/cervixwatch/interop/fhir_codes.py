@@ -16,6 +16,7 @@ from cervixwatch.clinical.records import (
     CerclageRoute,
     Chorionicity,
     Complication,
+    DatingMethod,
     DeclinableCode,
     ExcisionKind,
     MaternalCondition,
@@ -38,6 +39,12 @@ MATERNAL_CODES: Final[Mapping[MaternalCondition, c.Code]] = {
     MaternalCondition.UTERINE_ANOMALY: c.UTERINE_ANOMALY,
     MaternalCondition.INTRAUTERINE_ADHESIONS: c.INTRAUTERINE_ADHESIONS,
     MaternalCondition.CERVICAL_INSUFFICIENCY: c.CERVICAL_INSUFFICIENCY,
+}
+#: The EDD's code by how it was worked out (an EDD of unknown method: `c.EDD`).
+DATING_CODES: Final[Mapping[DatingMethod, c.Code]] = {
+    DatingMethod.LAST_MENSTRUAL_PERIOD: c.EDD_FROM_LMP,
+    DatingMethod.OVULATION_DATE: c.EDD_FROM_OVULATION,
+    DatingMethod.ULTRASOUND: c.EDD_FROM_ULTRASOUND,
 }
 #: A twin pregnancy's chorionicity, as the Condition it is read from and written as.
 CHORIONICITY_CODES: Final[Mapping[Chorionicity, c.Code]] = {
@@ -89,6 +96,7 @@ def inverse(table: Mapping[E, c.Code]) -> dict[c.Code, E]:
 COMPLICATION_OF: Final = inverse(COMPLICATION_CODES)
 MATERNAL_OF: Final = inverse(MATERNAL_CODES)
 CHORIONICITY_OF: Final = inverse(CHORIONICITY_CODES)
+DATING_OF: Final = inverse(DATING_CODES)
 CERCLAGE_ROUTE_OF: Final = inverse(CERCLAGE_CODES)
 INDICATION_OF: Final = inverse(INDICATION_CODES)
 #: The offer of cerclage declined, by the indication its Procedure gives as CW reason code.

@@ -18,6 +18,7 @@ from cervixwatch.clinical.records import (
     CervicalLengthMeasurement,
     Chorionicity,
     ComplicationRecord,
+    DatingMethod,
     DeclinedDecision,
     FetalFibronectin,
     LengthMethod,
@@ -49,7 +50,8 @@ class Reading:
     patient_keys: set[str]
     #: Medication resources by every key a `medicationReference` may use.
     medications: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    edd: list[tuple[dt.date, int, dt.date]] = field(default_factory=list)
+    #: Each EDD: (when it was made, its order, the day, how it was worked out).
+    edd: list[tuple[dt.date, int, dt.date, DatingMethod | None]] = field(default_factory=list)
     fetus_counts: list[tuple[dt.date, int, int]] = field(default_factory=list)
     history_counts: dict[c.Code, list[tuple[dt.date, int, Count]]] = field(default_factory=dict)
     multiple_condition: bool = False

@@ -28,6 +28,7 @@ from cervixwatch.interop.fhir_codes import (
     CERCLAGE_CODES,
     CHORIONICITY_CODES,
     COMPLICATION_CODES,
+    DATING_CODES,
     DECLINED_CERCLAGE,
     EXCISION_CODES,
     MATERNAL_CODES,
@@ -98,7 +99,8 @@ def bundle_from_records(
     subject = {"reference": f"Patient/{pid}"}
 
     if records.edd is not None:
-        w.observation(c.EDD, None, "edd", valueDateTime=records.edd.isoformat())
+        dating = DATING_CODES.get(records.dating_method, c.EDD) if records.dating_method else c.EDD
+        w.observation(dating, None, "edd", valueDateTime=records.edd.isoformat())
     if records.fetuses is not None:
         w.observation(c.FETUS_COUNT, None, "fetuses", valueInteger=records.fetuses)
     if records.chorionicity is not None:

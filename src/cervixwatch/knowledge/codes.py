@@ -57,7 +57,12 @@ MEDICAL_RECORD_NUMBER: Final = (IDENTIFIER_TYPE, "MR")
 
 # Dating and the current pregnancy
 EDD: Final = (LOINC, "11778-8")
-EDD_CODES: Final = frozenset({(LOINC, "11778-8"), (LOINC, "11779-6"), (LOINC, "11780-4")})
+#: The EDD by how it was worked out (standards.md: IPS and mAPS for the first two, DICOM
+#: TID 5000's summary, CIDs 12003/12019, for the last).
+EDD_FROM_LMP: Final = (LOINC, "11779-6")
+EDD_FROM_OVULATION: Final = (LOINC, "11780-4")
+EDD_FROM_ULTRASOUND: Final = (LOINC, "11781-2")
+EDD_CODES: Final = frozenset({EDD, EDD_FROM_LMP, EDD_FROM_OVULATION, EDD_FROM_ULTRASOUND})
 FETUS_COUNT: Final = (LOINC, "11878-6")
 MULTIPLE_PREGNANCY_CONDITIONS: Final = frozenset(
     {(SNOMED, "65147003"), (SNOMED, "16356006"), (SNOMED, "459166009"), (SNOMED, "459167000")}

@@ -207,6 +207,7 @@ def load_exports(
             edd=pregnancy.edd if pregnancy else None,
             fetuses=pregnancy.fetuses if pregnancy else None,
             chorionicity=pregnancy.chorionicity if pregnancy else None,
+            dating_method=pregnancy.dating_method if pregnancy else None,
             birth_date=patient.birth_date,
             notes=tuple(pregnancy.notes) if pregnancy else (),
             **parts,

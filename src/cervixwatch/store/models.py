@@ -41,6 +41,7 @@ from cervixwatch.clinical.records import (
     CerclageRoute,
     Chorionicity,
     Complication,
+    DatingMethod,
     DeclinableCode,
     ExcisionKind,
     LengthComparator,
@@ -173,6 +174,10 @@ class PregnancyRow(Base):
     )
     edd: Mapped[dt.date | None]
     fetuses: Mapped[int | None]
+    #: How `edd` was worked out (migration 0027); None when not recorded.
+    dating_method: Mapped[DatingMethod | None] = mapped_column(
+        value_enum(DatingMethod, "dating_method")
+    )
     #: A twin pregnancy's chorionicity (migration 0026); None when not recorded.
     chorionicity: Mapped[Chorionicity | None] = mapped_column(
         value_enum(Chorionicity, "chorionicity")

@@ -289,6 +289,7 @@ def _records_of_rows(
         edd=pregnancy.edd,
         fetuses=pregnancy.fetuses,
         chorionicity=pregnancy.chorionicity,
+        dating_method=pregnancy.dating_method,
         birth_date=patient.birth_date,
         notes=tuple(pregnancy.notes),
         **parts,
@@ -372,6 +373,10 @@ def _pregnancy(
         )
         session.add(pregnancy)
     if records.edd is not None:
+        # The method goes with the EDD it dated: a new EDD sent without one leaves it
+        # unknown; the same EDD sent without one keeps the method recorded.
+        if records.edd != pregnancy.edd or records.dating_method is not None:
+            pregnancy.dating_method = records.dating_method
         pregnancy.edd = records.edd
     if records.fetuses is not None:
         pregnancy.fetuses = records.fetuses
@@ -724,6 +729,7 @@ def _save_first_records(
         edd=records.edd,
         fetuses=records.fetuses,
         chorionicity=records.chorionicity,
+        dating_method=records.dating_method,
         notes=list(records.notes),
     )
     connection.execute(_insert(PregnancyRow), vars(pregnancy))

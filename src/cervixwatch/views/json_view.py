@@ -87,6 +87,7 @@ def assessment_json(
         "edd": _date(records.edd),
         "fetuses": records.fetuses,
         "chorionicity": records.chorionicity and str(records.chorionicity),
+        "dating_method": records.dating_method and str(records.dating_method),
         "history": describe_history(records, as_of),
         "cervical_lengths": [
             describe_length(m, records.edd)

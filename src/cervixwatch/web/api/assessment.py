@@ -131,6 +131,11 @@ class AssessmentPublic(_Open):
         description="A twin pregnancy's chorionicity (dichorionic-diamniotic, monochorionic); "
         "recorded and shown, read by no rule.",
     )
+    dating_method: str | None = Field(
+        default=None,
+        description="How the EDD was worked out (last-menstrual-period, ultrasound, "
+        "ovulation-date); read by no rule.",
+    )
     history: str
     cervical_lengths: list[str]
     guidelines: list[GuidelineOut]

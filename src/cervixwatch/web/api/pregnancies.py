@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from cervixwatch.app import pregnancies
 from cervixwatch.app.rows import PregnancyRow, PregnancyStatus
 from cervixwatch.app.writing import Saved
-from cervixwatch.clinical.records import Chorionicity
+from cervixwatch.clinical.records import Chorionicity, DatingMethod
 from cervixwatch.web.access import PatientData, PrincipalDep, allow, by_patient, by_pregnancy
 from cervixwatch.web.api.corrections import Reason
 from cervixwatch.web.api.errors import BODY, CONFLICT, NOT_FOUND
@@ -33,6 +33,14 @@ Fetuses = Annotated[
 ]
 
 
+DatingMethodField = Annotated[
+    DatingMethod,
+    Field(
+        description="How the EDD was worked out (its LOINC code in FHIR: 11779-6 from the last "
+        "menstrual period, 11781-2 from ultrasound, 11780-4 from the ovulation date); null "
+        "when not recorded."
+    ),
+]
 ChorionicityField = Annotated[
     Chorionicity,
     Field(
@@ -45,6 +53,7 @@ ChorionicityField = Annotated[
 
 class PregnancyCreate(RecordIn):
     edd: Edd | None = None
+    dating_method: DatingMethodField | None = None
     fetuses: Fetuses | None = None
     chorionicity: ChorionicityField | None = None
 
@@ -53,13 +62,15 @@ class PregnancyUpdate(RecordIn):
     is_patch = True
 
     edd: Edd | None = None
+    dating_method: DatingMethodField | None = None
     fetuses: Fetuses | None = None
     chorionicity: ChorionicityField | None = None
     status: PregnancyStatus = UNSET
     ended_on: Day | None = Field(default=None, description="The day it ended (with status ended).")
     reason: Reason | None = Field(
         default=None,
-        description="Why a recorded EDD, fetus count or chorionicity is amended: required then "
+        description="Why a recorded EDD, dating method, fetus count or chorionicity is "
+        "amended: required then "
         "(the values before are kept with it as a correction); not needed to record one not "
         "yet recorded.",
         examples=["re-dated by the 12-week scan"],
@@ -70,6 +81,7 @@ class PregnancyPublic(BaseModel):
     id: str
     patient_id: str
     edd: dt.date | None
+    dating_method: DatingMethod | None
     fetuses: int | None
     chorionicity: Chorionicity | None
     status: PregnancyStatus

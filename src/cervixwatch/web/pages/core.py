@@ -26,7 +26,7 @@ from fastapi.templating import Jinja2Templates
 from cervixwatch.access.principal import Principal, Role
 from cervixwatch.app.clinic_settings import ClinicSettings, RecentSettings
 from cervixwatch.web.access import CSRF_FIELD, SESSION_COOKIE, access_record, authenticate
-from cervixwatch.web.pages.forms_fields import CHORIONICITY_WORDS_OF
+from cervixwatch.web.pages.forms_fields import CHORIONICITY_WORDS_OF, DATING_WORDS_OF
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ TEMPLATE_DIR: Final = Path(__file__).parent.parent / "templates"
 templates: Final = Jinja2Templates(directory=TEMPLATE_DIR)
 #: A twin pregnancy's chorionicity in words, wherever a page shows it.
 templates.env.globals["chorionicity_words"] = CHORIONICITY_WORDS_OF
+templates.env.globals["dating_words"] = DATING_WORDS_OF
 
 #: Where each role lands after signing in.
 HOME: Final = {

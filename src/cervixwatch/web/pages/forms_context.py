@@ -15,7 +15,7 @@ from cervixwatch.access.principal import Principal, Role
 from cervixwatch.app import checks, patients, pregnancies
 from cervixwatch.app.errors import NotFound
 from cervixwatch.clinical.gestation import GestationalAge, gestational_age_on
-from cervixwatch.clinical.records import Chorionicity
+from cervixwatch.clinical.records import Chorionicity, DatingMethod
 from cervixwatch.web.pages.forms_fields import DateBounds
 from cervixwatch.web.pages.forms_records import iso_day
 
@@ -36,6 +36,8 @@ class Whose:
     fetuses: int | None = None
     #: A twin pregnancy's chorionicity (None: not recorded).
     chorionicity: Chorionicity | None = None
+    #: How the EDD was worked out (None: not recorded).
+    dating_method: DatingMethod | None = None
 
 
 def whose(sessions: sessionmaker[Session], pregnancy_id: str, today: dt.date) -> Whose:
@@ -54,6 +56,7 @@ def whose(sessions: sessionmaker[Session], pregnancy_id: str, today: dt.date) ->
         gestational_age_on(pregnancy.edd, today) if pregnancy.edd else None,
         pregnancy.fetuses,
         pregnancy.chorionicity,
+        pregnancy.dating_method,
     )
 
 

@@ -40,7 +40,7 @@ from cervixwatch.web.pages.forms_context import (
     pregnancy_dates,
     whose,
 )
-from cervixwatch.web.pages.forms_fields import CHORIONICITY_WORDS_OF, draw
+from cervixwatch.web.pages.forms_fields import CHORIONICITY_WORDS_OF, DATING_WORDS_OF, draw
 from cervixwatch.web.pages.forms_reading import (
     Submission,
     confirmed_codes,
@@ -321,19 +321,32 @@ async def mark_entered_in_error(
 _TITLES: Final = {str(api.kind.table.__tablename__): api for api in RECORD_APIS}
 
 
+#: A pregnancy's amendable details in words, in the order the amend form asks for them; those
+#: missing from an older correction (kept before the column existed) are left out.
+_PREGNANCY_DETAILS: Final = (
+    ("edd", "EDD", lambda v: v),
+    ("dating_method", "dating method", lambda v: str(DATING_WORDS_OF.get(v, v)).lower()),
+    ("fetuses", "number of fetuses", lambda v: v),
+    ("chorionicity", "chorionicity", lambda v: CHORIONICITY_WORDS_OF.get(v, v)),
+)
+
+
 def _pregnancy_words(before: Mapping[str, Any]) -> str:
-    """What a pregnancy's details were before they were amended: "EDD and number of fetuses,
-    were 2026-07-08 and 2"."""
-    edd = before.get("edd") or "not recorded"
-    fetuses = before.get("fetuses") or "not recorded"
-    chorionicity = before.get("chorionicity")
-    words = CHORIONICITY_WORDS_OF.get(chorionicity, "not recorded") if chorionicity else ""
-    if "chorionicity" not in before:  # amended before chorionicity was kept (0026)
-        return f"the EDD and number of fetuses, which were {edd} and {fetuses}"
-    return (
-        f"the EDD, number of fetuses and chorionicity, which were {edd}, {fetuses} and "
-        f"{words or 'not recorded'}"
-    )
+    """What a pregnancy's details were before they were amended: "the EDD, dating method,
+    number of fetuses and chorionicity, which were 2026-07-08, ultrasound (dating scan), 2
+    and not recorded"."""
+    kept = [
+        (label, "not recorded" if before[key] in (None, "") else str(words(before[key])))
+        for key, label, words in _PREGNANCY_DETAILS
+        if key in before
+    ]
+    labels = [label for label, _ in kept]
+    values = [value for _, value in kept]
+    return f"the {_listed(labels)}, which were {_listed(values)}"
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def correction_words(

@@ -50,6 +50,13 @@ CHORIONICITY_WORDS: tuple[tuple[str, str], ...] = (
     ("monochorionic", "Monochorionic (MC)"),
 )
 CHORIONICITY_WORDS_OF: dict[str, str] = dict(CHORIONICITY_WORDS)
+#: How the forms name each way of dating a pregnancy (`clinical.records.DatingMethod`).
+DATING_WORDS: tuple[tuple[str, str], ...] = (
+    ("ultrasound", "Ultrasound (dating scan)"),
+    ("last-menstrual-period", "Last menstrual period"),
+    ("ovulation-date", "Ovulation date (e.g. embryo transfer)"),
+)
+DATING_WORDS_OF: dict[str, str] = dict(DATING_WORDS)
 
 
 @dataclass(frozen=True, slots=True)

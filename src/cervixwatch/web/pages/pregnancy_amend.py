@@ -23,13 +23,20 @@ from cervixwatch.web.api.pregnancies import PregnancyUpdate
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, TodayDep
 from cervixwatch.web.pages.core import PageRoute, render
 from cervixwatch.web.pages.forms_context import Whose, clinicians_only, error_summary, whose
-from cervixwatch.web.pages.forms_fields import CHORIONICITY_WORDS, DateBounds, Input, draw
+from cervixwatch.web.pages.forms_fields import (
+    CHORIONICITY_WORDS,
+    DATING_WORDS,
+    DateBounds,
+    Input,
+    draw,
+)
 from cervixwatch.web.pages.forms_reading import Submission, read_form, sentence, typed_values
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 DETAILS = (
-    Input("edd", "Estimated due date (EDD)", "date", hint="40+0, from the dating scan."),
+    Input("edd", "Estimated due date (EDD)", "date", hint="40+0."),
+    Input("dating_method", "How the EDD was worked out", "select", words=DATING_WORDS),
     Input(
         "fetuses",
         "Number of fetuses",
@@ -48,8 +55,8 @@ DETAILS = (
         "reason",
         "Reason for the change",
         "text",
-        hint="Needed when you change a recorded EDD, number of fetuses or chorionicity, for "
-        "example "
+        hint="Needed when you change a recorded EDD, dating method, number of fetuses or "
+        "chorionicity, for example "
         "“re-dated by the 12-week scan”. It is kept with what was recorded before.",
     ),
 )
@@ -83,6 +90,7 @@ async def details_form(
     who = await run_in_threadpool(whose, sessions, pregnancy_id, today)
     recorded = {
         "edd": who.edd.isoformat() if who.edd else "",
+        "dating_method": str(who.dating_method) if who.dating_method else "",
         "fetuses": str(who.fetuses) if who.fetuses else "",
         "chorionicity": str(who.chorionicity) if who.chorionicity else "",
     }
@@ -105,7 +113,12 @@ async def amend(
     if submission.body is not None:
         body = submission.body
         # The form holds the whole of the details: an emptied field is "not recorded".
-        changes = {"edd": body.edd, "fetuses": body.fetuses, "chorionicity": body.chorionicity}
+        changes = {
+            "edd": body.edd,
+            "dating_method": body.dating_method,
+            "fetuses": body.fetuses,
+            "chorionicity": body.chorionicity,
+        }
         try:
             await run_in_threadpool(
                 lambda: pregnancies.update_pregnancy(

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from cervixwatch.app.pregnancy_view import PregnancyView
 from cervixwatch.views.plain_language import clock_time
-from cervixwatch.web.pages.forms_fields import CHORIONICITY_WORDS_OF
+from cervixwatch.web.pages.forms_fields import CHORIONICITY_WORDS_OF, DATING_WORDS_OF
 from cervixwatch.web.pages.pregnancy_timeline import (
     COLLECTIONS,
     MEDICATION_WORDS,
@@ -27,6 +27,8 @@ _DETAILS: Final = "details"
 def _details(view: PregnancyView) -> str:
     p = view.pregnancy
     edd = view.settings.date(p.edd) if p.edd else "not recorded"
+    if p.edd and p.dating_method:
+        edd += f" ({DATING_WORDS_OF[p.dating_method].lower()})"
     fetuses = str(p.fetuses) if p.fetuses else "not recorded"
     chorionicity = (
         f", chorionicity {CHORIONICITY_WORDS_OF[p.chorionicity]}" if p.chorionicity else ""

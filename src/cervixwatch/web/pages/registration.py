@@ -38,7 +38,13 @@ from cervixwatch.web.api.pregnancies import PregnancyCreate
 from cervixwatch.web.deps import ProfilesDep, SessionsDep, SettingsDep, TodayDep
 from cervixwatch.web.pages.core import PageRoute, render
 from cervixwatch.web.pages.forms_context import error_summary
-from cervixwatch.web.pages.forms_fields import CHORIONICITY_WORDS, DateBounds, Input, draw
+from cervixwatch.web.pages.forms_fields import (
+    CHORIONICITY_WORDS,
+    DATING_WORDS,
+    DateBounds,
+    Input,
+    draw,
+)
 from cervixwatch.web.pages.forms_reading import Submission, read_form, sentence, typed_values
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -57,7 +63,8 @@ WOMAN = (
 )
 
 PREGNANCY = (
-    Input("edd", "Estimated due date (EDD)", "date", hint="40+0, from the dating scan."),
+    Input("edd", "Estimated due date (EDD)", "date", hint="40+0."),
+    Input("dating_method", "How the EDD was worked out", "select", words=DATING_WORDS),
     Input("fetuses", "Number of fetuses", "number", step="1"),
     Input(
         "chorionicity",
