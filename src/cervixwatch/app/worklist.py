@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.app.reassessing import Profiles, refresh_assessments
+from cervixwatch.app.worklist_counts import RECENT_COUNTS
 from cervixwatch.store.worklist_events import worklist_marker
 from cervixwatch.store.worklist_search import (
     GaWindow,
@@ -25,7 +26,6 @@ from cervixwatch.store.worklist_search import (
     WorklistSort,
     search_date,
     search_worklist,
-    worklist_page,
 )
 
 __all__ = [
@@ -63,8 +63,12 @@ def list_worklist(
 ) -> WorklistPage:
     """One page of the worklist as of `today`, and how many pregnancies it holds in all."""
     refreshed = refresh_assessments(sessions, today, profiles)
+    offset = (page - 1) * page_size
     with sessions() as session:
-        lines, total = worklist_page(session, where, limit=page_size, offset=(page - 1) * page_size)
+        lines = search_worklist(session, where, limit=page_size, offset=offset)
+        total = RECENT_COUNTS.total(
+            session, where, shown=len(lines), offset=offset, limit=page_size
+        )
     return WorklistPage(lines, total, refreshed)
 
 
