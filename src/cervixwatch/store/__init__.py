@@ -23,7 +23,6 @@ from cervixwatch.store.worklist_search import (
     WorklistSearch,
     count_worklist,
     search_worklist,
-    worklist_page,
 )
 
 __all__ = [
@@ -47,5 +46,4 @@ __all__ = [
     "upgrade",
     "worklist",
     "worklist_count",
-    "worklist_page",
 ]

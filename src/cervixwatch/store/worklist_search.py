@@ -312,21 +312,6 @@ def search_worklist(
     return _with_history(session, entries)
 
 
-def worklist_page(
-    session: Session, where: WorklistSearch, *, limit: int, offset: int
-) -> tuple[list[WorklistLine], int]:
-    """`search_worklist`, and how many pregnancies the worklist holds under `where` in all.
-
-    Two queries, not one with a window count: a count over the page's query made the
-    database join and sort every active pregnancy's row to give the page; without it the
-    default order's first pages are read off `ix_assessments_worklist_order` and stop after a
-    page (133 -> 6 ms for the page at 5,000 active of 50,000, docs/performance.md)."""
-    lines = search_worklist(session, where, limit=limit, offset=offset)
-    if not lines and not offset:
-        return [], 0
-    return lines, count_worklist(session, where)
-
-
 def _with_history(session: Session, entries: list[WorklistEntry]) -> list[WorklistLine]:
     # The history line lives inside the stored result: read it for this page only, not for
     # every row the database sorts (that made the page query several times slower).
@@ -364,6 +349,10 @@ def _last_reports(
 
 
 def count_worklist(session: Session, where: WorklistSearch) -> int:
-    """How many pregnancies the worklist holds under `where` (for paging)."""
+    """How many pregnancies the worklist holds under `where` (for paging). A query of its
+    own, not a window count on the page's: that made the database join and sort every active
+    pregnancy's row to give the page; without it the default order's first pages are read off
+    `ix_assessments_worklist_order` and stop after a page (133 -> 6 ms for the page at 5,000
+    active of 50,000, docs/performance.md). `app.worklist_counts` keeps it per worker."""
     counted = _filtered(session, select(func.count()), where, patients=False)
     return int(session.scalar(counted) or 0)
