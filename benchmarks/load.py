@@ -9,7 +9,8 @@ creates a throwaway database `cw_bench_<random>`, dropped at the end (unless --k
 
 1. Loads `--patients` SYNTHETIC women of the demo cohort as `benchmarks/api.py` does (its
    functions): their Bundles imported with `POST /fhir` by a clinician of one care team, then
-   the past patients' pregnancies ended, leaving `--active` active, and ANALYZE. Not measured.
+   the past patients' pregnancies ended, leaving `--active` active, and VACUUM (ANALYZE).
+   Not measured.
 2. Makes the accounts: `--clinicians` clinicians of that care team and `--patient-users`
    patients, each linked to a woman with an active pregnancy (passwords, signing in through
    the sign-in page), and an EHR integration of the team with a bearer token; and the Bundles

@@ -56,6 +56,7 @@ from api import (
     running_server,
     send,
     throwaway_database,
+    vacuum_analyze,
     verdict,
 )
 from cervixwatch.access.principal import Role
@@ -119,10 +120,9 @@ def set_up(url: str, sample: int, seed: int) -> tuple[str, str, list[str]]:
                 .scalars()
                 .all()
             )
-            # Fresh planner statistics after the bulk load, as autovacuum would soon gather.
-            connection.execute(text("ANALYZE"))
     finally:
         engine.dispose()
+    vacuum_analyze(url)
     chosen = random.Random(seed).sample(list(pregnancies), min(sample, len(pregnancies)))
     return password, token.secret, [str(p) for p in chosen]
 

@@ -147,16 +147,40 @@ def test_a_length_recorded_later_is_picked_up(factory: sessionmaker[Session]) ->
     assert row.ga_days == 20 * 7
 
 
-def test_a_new_guideline_version_makes_todays_assessments_stale(
-    factory: sessionmaker[Session],
+@pytest.mark.parametrize("version", ["9999.1", "0000.1"])
+def test_another_guideline_version_makes_todays_assessments_stale(
+    factory: sessionmaker[Session], version: str
 ) -> None:
+    """A newer version, or an older one (a rollback): the probe asks "below or above",
+    each direction must be seen."""
     w = woman(at="16+0").with_prior_sptb("30+0")
     _write(factory, w.records, w.as_of)
     current = list(PROFILES.values())
-    updated = [dataclasses.replace(current[0], version="9999.1"), *current[1:]]
+    for index in range(len(current)):
+        changed = list(current)
+        changed[index] = dataclasses.replace(current[index], version=version)
+        with factory() as session:
+            assert stale_pregnancies(session, w.as_of, current) == []
+            assert len(stale_pregnancies(session, w.as_of, changed)) == 1
+
+
+def test_an_assessment_made_for_a_later_day_is_stale(factory: sessionmaker[Session]) -> None:
+    """The clinic's clock set back (or a refresh run with a later date): not of today."""
+    w = woman(at="16+0").with_prior_sptb("30+0")
+    written = _write(factory, w.records, w.day("17+0"))
     with factory() as session:
-        assert stale_pregnancies(session, w.as_of, current) == []
-        assert len(stale_pregnancies(session, w.as_of, updated)) == 1
+        assert stale_pregnancies(session, w.as_of, PROFILES) == [written.pregnancy_id]
+
+
+def test_an_assessment_stored_before_the_worklist_flags_is_stale(
+    factory: sessionmaker[Session],
+) -> None:
+    w = woman(at="16+0").with_prior_sptb("30+0")
+    written = _write(factory, w.records, w.as_of)
+    with factory.begin() as session:
+        session.execute(update(AssessmentRow).values(worklist_rank=None))
+    with factory() as session:
+        assert stale_pregnancies(session, w.as_of, PROFILES) == [written.pregnancy_id]
 
 
 def test_an_active_pregnancy_without_an_assessment_is_stale(

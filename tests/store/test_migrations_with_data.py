@@ -688,6 +688,12 @@ def _at_0027(engine: Engine) -> None:
         _sql(c, "UPDATE pregnancies SET dating_method = 'ultrasound' WHERE id = 'g26'")
 
 
+def _at_0028(engine: Engine) -> None:
+    """The freshness index reordered (led by the day): no data the schema could not hold
+    before; the assessments of earlier revisions are indexed on the way up and kept on the
+    way down (checked as every row is)."""
+
+
 BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0001": _at_0001,
     "0002": _at_0002,
@@ -716,6 +722,7 @@ BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0025": _at_0025,
     "0026": _at_0026,
     "0027": _at_0027,
+    "0028": _at_0028,
 }
 
 Rows = dict[str, tuple[list[str], set[str]]]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, func, or_, select
+from sqlalchemy import Insert, exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -144,10 +144,12 @@ def stale_pregnancies(session: Session, as_of: dt.date, profiles: Profiles) -> l
     """Active pregnancies whose current assessment is missing, was made for another day, or
     by other guideline versions: what a daily refresh must reassess.
 
-    Asked on every worklist request, where nothing stale is the common case, so it reads the
-    active pregnancies' assessments only (`ix_assessments_active_freshness`, over the
-    trigger-kept `pregnancy_active`, migration 0013), and looks for an active pregnancy
-    without an assessment only when the two counts of active rows differ. The versions are
+    Asked on every worklist request, where nothing stale is the common case. So it first
+    probes the active pregnancies' assessments (`_any_out_of_date`: index steps that stop at
+    the first stale row, off `ix_assessments_active_freshness` over the trigger-kept
+    `pregnancy_active`, migrations 0013 and 0028) and lists them only when one is found; and
+    it looks for an active pregnancy without an assessment only when the two counts of
+    active rows differ. The versions are
     compared as JSON documents on PostgreSQL and as the stored text on SQLite, where two
     serialisations of the same versions could differ: that can only call an assessment
     stale that is not, and reassessing it is harmless; never the other way round.
@@ -167,10 +169,34 @@ def stale_pregnancies(session: Session, as_of: dt.date, profiles: Profiles) -> l
             ),
         )
     )
-    stale = set(session.scalars(out_of_date))
+    stale = (
+        set(session.scalars(out_of_date)) if _any_out_of_date(session, as_of, versions) else set()
+    )
     if _active_counts_differ(session):
         stale.update(session.scalars(_active_without_current_assessment(as_of, versions)))
     return sorted(stale)
+
+
+def _any_out_of_date(session: Session, as_of: dt.date, versions: Mapping[str, str]) -> bool:
+    """Whether any assessment flagged active is of another day, by other versions, or stored
+    before the worklist's flags: each an index probe (the freshness index is led by the day,
+    then the versions; the order index by the rank), so the answer costs the same at 500
+    active pregnancies as at 30,000. "Other than" is asked as "below or above" because an
+    index can seek a range, not an inequality. The flag can only say more than the
+    pregnancy's status (the listing checks both), so "none" here means none stale."""
+    active, day, knowledge = (
+        AssessmentRow.pregnancy_active,
+        AssessmentRow.as_of,
+        AssessmentRow.knowledge,
+    )
+    probes = (
+        exists().where(active, day < as_of),
+        exists().where(active, day > as_of),
+        exists().where(active, day == as_of, knowledge < versions),
+        exists().where(active, day == as_of, knowledge > versions),
+        exists().where(active, AssessmentRow.worklist_rank.is_(None)),
+    )
+    return bool(session.scalar(select(or_(*probes))))
 
 
 def _active_counts_differ(session: Session) -> bool:

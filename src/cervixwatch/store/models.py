@@ -590,13 +590,14 @@ class AssessmentRow(Base):
             postgresql_where=text("pregnancy_active"),
         ),
         # The active pregnancies' assessments alone, for the worklist's count and freshness
-        # check (migration 0013).
+        # check (migration 0013), led by the day so that "any of another day?" is one index
+        # probe (0028).
         Index(
             "ix_assessments_active_freshness",
-            "pregnancy_id",
             "as_of",
             "knowledge",
             "worklist_rank",
+            "pregnancy_id",
             sqlite_where=text("pregnancy_active"),
             postgresql_where=text("pregnancy_active"),
         ),
