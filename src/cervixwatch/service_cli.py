@@ -29,6 +29,7 @@ from cervixwatch.knowledge import BUNDLED_PROFILES
 from cervixwatch.notify_cli import notify_app
 from cervixwatch.population_cli import population_app
 from cervixwatch.settings import Settings, get_settings
+from cervixwatch.smart_cli import smart_app
 from cervixwatch.store.commands import db_app
 from cervixwatch.users_cli import demo_accounts, users_app
 
@@ -194,6 +195,7 @@ service_app.add_typer(audit_app, name="audit")
 service_app.add_typer(notify_app, name="notify")
 service_app.add_typer(clinic_app, name="clinic")
 service_app.add_typer(population_app, name="population")
+service_app.add_typer(smart_app, name="smart")
 service_app.command("backup")(backup_command)
 service_app.command("restore")(restore_command)
 service_app.command("dicom-listen")(dicom_listen)

@@ -159,6 +159,12 @@ class Settings(BaseSettings):
     #: The services' base URL as the EHR calls it (https://cds.example.org): a JWT's `aud`
     #: must be this followed by the path called. Unset: the URL the request came to.
     cds_hooks_base_url: str | None = None
+    # --- SMART on FHIR as a server (docs/integrations.md, "SMART apps") ----------------------
+    #: This server's address as SMART apps reach it (https://cervixwatch.example.org): an
+    #: app's `aud` must be this and /fhir, a backend client's JWT `aud` this and /oauth/token.
+    #: Unset: the URL the request came to.
+    smart_base_url: str | None = None
+
     #: The guideline profile whose due actions become cards; unset: the first of those the
     #: clinic's pages show (the clinic settings), else the first loaded.
     cds_hooks_guideline: str | None = None

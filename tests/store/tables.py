@@ -43,7 +43,17 @@ NOTIFY_SETTINGS_TABLES = frozenset({"notify_contacts", "notify_team_settings"})
 #: cards it answered about an EHR's patient and their feedback, kept as the service's audit):
 #: no woman's rows of this store, so not counted by `row_counts` (`delete_everything` empties
 #: them).
-SERVICE_TABLES = frozenset({"clinic_settings", "cds_jwt_ids", "cds_cards", "cds_feedback"})
+SERVICE_TABLES = frozenset(
+    {
+        "clinic_settings",
+        "cds_jwt_ids",
+        "cds_cards",
+        "cds_feedback",
+        # The SMART apps registered and the codes given to them (issue 14, part 2).
+        "smart_clients",
+        "smart_codes",
+    }
+)
 
 
 def delete_everything(engine: Engine) -> None:

@@ -318,10 +318,19 @@ def _at_0007(engine: Engine) -> None:
 
 
 def _at_0008(engine: Engine) -> None:
-    """A token made and revoked by today's code (the access generation moves)."""
-    sessions = session_factory(engine)
-    issued = accounts.issue_token(sessions, "mig-clinician", "short-lived", days=1)
-    accounts.revoke_token(sessions, issued.id)
+    """A token revoked by today's code (the access generation moves). Made by SQL of this
+    revision: today's code writes the columns of later ones (0029's SMART grant)."""
+    with engine.begin() as c:
+        _sql(
+            c,
+            "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at, "
+            "revoked_at, last_used_at) VALUES ('k8', 'u1', 'short-lived', :hash, :at, :expires, "
+            "NULL, NULL)",
+            hash="8" * 64,
+            at=AT,
+            expires=dt.datetime.now(dt.UTC) + dt.timedelta(days=1),
+        )
+    accounts.revoke_token(session_factory(engine), "k8")
 
 
 def _at_0009(engine: Engine) -> None:
@@ -694,6 +703,41 @@ def _at_0028(engine: Engine) -> None:
     way down (checked as every row is)."""
 
 
+SMART_SECRET = "migration-smart-token-secret-0029"
+
+
+def _at_0029(engine: Engine) -> None:
+    """A SMART app, a code it was given, and the token it got for the woman of 0001."""
+    with engine.begin() as c:
+        _sql(
+            c,
+            "INSERT INTO smart_clients (client_id, name, kind, redirect_uris, scopes, jwks, "
+            "user_id, created_at, disabled_at) VALUES ('mig-app', 'Migration viewer', 'public', "
+            "'[\"https://app.example/cb\"]', 'launch/patient patient/*.rs', NULL, NULL, :at, "
+            "NULL)",
+            at=AT,
+        )
+        _sql(
+            c,
+            "INSERT INTO smart_codes (code_hash, client_id, user_id, redirect_uri, scopes, "
+            "patient_id, code_challenge, expires_at, used_at) VALUES (:hash, 'mig-app', 'u1', "
+            "'https://app.example/cb', 'patient/*.rs', 'p1', :challenge, :at, :at)",
+            hash="c" * 64,
+            challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            at=AT,
+        )
+        _sql(
+            c,
+            "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at, "
+            "revoked_at, last_used_at, smart_client_id, smart_scopes, smart_patient_id) VALUES "
+            "('k29', 'u1', 'SMART: mig-app', :hash, :at, :expires, NULL, NULL, 'mig-app', "
+            "'launch/patient patient/*.rs', 'p1')",
+            hash=secret_hash(SMART_SECRET),
+            at=AT,
+            expires=dt.datetime.now(dt.UTC) + dt.timedelta(days=1),
+        )
+
+
 BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0001": _at_0001,
     "0002": _at_0002,
@@ -723,6 +767,7 @@ BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0026": _at_0026,
     "0027": _at_0027,
     "0028": _at_0028,
+    "0029": _at_0029,
 }
 
 Rows = dict[str, tuple[list[str], set[str]]]
@@ -810,6 +855,13 @@ def _read_by_todays_code(engine: Engine) -> None:
     principal = accounts.token_principal(sessions, TOKEN_SECRET)
     assert principal is not None
     assert principal.team_ids == frozenset({"t1"})
+    assert principal.smart is None
+    # The SMART token of 0029: the same account, narrowed to its scopes and launch patient.
+    smart = accounts.token_principal(sessions, SMART_SECRET)
+    assert smart is not None
+    assert smart.smart is not None
+    assert (smart.smart.client_id, smart.smart.patient_id) == ("mig-app", "p1")
+    assert {str(s) for s in smart.smart.scopes.clinical} == {"patient/*.rs"}
     counters = DatabaseCounters(engine)
     assert counters.get("cervixwatch/failures/wrong-password/mig-clinician/203.0.113.9") == 4
     verified = verify_engine(engine)

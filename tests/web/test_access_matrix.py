@@ -192,6 +192,17 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "admin": 403,
         "auditor": 403,
     },
+    # SMART's consent page (issue 14): clinicians and patients let apps in; admins and
+    # auditors read no clinical data, so they let no app read it either.
+    "page-smart-consent": {
+        "anonymous": 303,
+        "clinician": OK,
+        "other-clinician": OK,
+        "patient": OK,
+        "other-patient": OK,
+        "admin": 403,
+        "auditor": 403,
+    },
     # The clinic's settings page: admins only; the anonymous are sent to sign in.
     "page-clinic-settings": {
         "anonymous": 303,
@@ -371,6 +382,11 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/cds-services/{service_id}/feedback"): "ehr-jwt",
     ("GET", "/cds-services/rules/{profile_id}/{rule_id}"): "public",
     ("GET", "/.well-known/smart-configuration"): "public",
+    # SMART's token endpoint: the app proves itself in the request (a code and its PKCE
+    # verifier, or a signed JWT), not by a user's sign-in.
+    ("POST", "/oauth/token"): "public",
+    ("GET", "/oauth/authorize"): "page-smart-consent",
+    ("POST", "/oauth/authorize"): "page-smart-consent",
     ("GET", "/fhir/.well-known/smart-configuration"): "public",
     ("GET", "/api/cds-hooks/feedback"): "auditor",
     # The operator's probes (no data) and metrics (counts only).

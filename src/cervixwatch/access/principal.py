@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-__all__ = ["Principal", "Role", "Scope", "scope_of"]
+from cervixwatch.access.smart_scopes import GrantedScopes
+
+__all__ = ["Principal", "Role", "Scope", "SmartGrant", "scope_of"]
 
 
 class Role(StrEnum):
@@ -18,6 +20,16 @@ class Role(StrEnum):
     PATIENT = "patient"
     ADMIN = "admin"
     AUDITOR = "auditor"
+
+
+@dataclass(frozen=True, slots=True)
+class SmartGrant:
+    """What a SMART access token was granted (`app.smart_server`): by which app, its scopes,
+    and the woman chosen at launch (None: no patient context)."""
+
+    client_id: str
+    scopes: GrantedScopes
+    patient_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +46,11 @@ class Principal:
     csrf_token: str | None = None
     #: The sign-in session's id (cookie sign-ins only), to end it.
     session_id: str | None = None
+    #: A SMART access token's grant (None: a password sign-in or a plain API token).
+    smart: SmartGrant | None = None
+    #: Set for one request allowed only by a `patient/` scope: it reaches this woman alone
+    #: (`web.access`), whatever else the user could see.
+    only_patient_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,4 +63,6 @@ class Scope:
 
 
 def scope_of(principal: Principal) -> Scope:
+    if principal.only_patient_id is not None:
+        return Scope(patient_id=principal.only_patient_id)
     return Scope(principal.team_ids, principal.patient_id)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,13 +30,14 @@ from cervixwatch.access.credentials import (
     verify_password,
 )
 from cervixwatch.access.password_rules import WeakPassword, check_new_password
-from cervixwatch.access.principal import Principal
+from cervixwatch.access.principal import Principal, SmartGrant
+from cervixwatch.access.smart_scopes import GrantedScopes, scope_words
 from cervixwatch.access.token_cache import TokenCache, forget_everywhere
 from cervixwatch.app.errors import Conflict, InvalidField, NotFound
 from cervixwatch.store import access_generation
 from cervixwatch.store import accounts as store
 from cervixwatch.store.database import transaction
-from cervixwatch.store.models import CareTeamRow, PatientRow, Role, UserRow
+from cervixwatch.store.models import ApiTokenRow, CareTeamRow, PatientRow, Role, UserRow
 
 USERNAME_MAX = 64
 
@@ -449,11 +450,22 @@ def token_principal(
             return None
         token, user, teams = found
         principal = principal_of(session, user, "token", teams=teams)
+        if token.smart_scopes is not None:
+            principal = replace(principal, smart=smart_grant(token))
     if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
         _touch(sessions, store.touch_token, token.id, now)
     if cache is not None and generation is not None:
         cache.put(hashed, principal, token.expires_at, generation)
     return principal
+
+
+def smart_grant(token: ApiTokenRow) -> SmartGrant:
+    """What a SMART access token was granted (`app.smart_server` issued it)."""
+    return SmartGrant(
+        client_id=token.smart_client_id or "",
+        scopes=GrantedScopes.of(scope_words(token.smart_scopes)),
+        patient_id=token.smart_patient_id,
+    )
 
 
 def revoke_token(sessions: sessionmaker[Session], token_id: str) -> None:

@@ -175,6 +175,20 @@ def find_patients(
     return PatientPage([_patient(*row) for row in rows], total)
 
 
+def find_for_picker(
+    sessions: sessionmaker[Session], search: str, *, scope: Scope, limit: int = 10
+) -> list[Patient]:
+    """The women `scope` may see that `search` names: words of her name or hospital number,
+    or the whole of one of her identifiers (an NHS number); those by identifier first."""
+    with sessions() as session:
+        rows = crud.patients_with_identifier(session, search, scope=scope, limit=limit)
+        rows += crud.find_patients(session, search, limit=limit, offset=0, scope=scope)
+    found: dict[str, Patient] = {}
+    for row in rows:
+        found.setdefault(row[0].id, _patient(*row))
+    return list(found.values())[:limit]
+
+
 def update_patient(
     sessions: sessionmaker[Session],
     patient_id: str,

@@ -21,6 +21,7 @@ from cervixwatch.access.principal import Scope
 from cervixwatch.store.accounts import in_scope
 from cervixwatch.store.models import (
     Base,
+    PatientIdentifierRow,
     PatientRow,
     PregnancyRow,
     PregnancyStatus,
@@ -131,6 +132,28 @@ def find_patients(
         PatientRow.id,
     )
     return [(row[0], row[1]) for row in session.execute(query.limit(limit).offset(offset))]
+
+
+def patients_with_identifier(
+    session: Session, value: str, *, scope: Scope, limit: int
+) -> list[tuple[PatientRow, str | None]]:
+    """Women `scope` may see who carry an identifier of this value, of any system (an NHS
+    number typed with spaces is compared without them); each with her active pregnancy."""
+    values = sorted({value.strip(), "".join(value.split())})
+    query = (
+        _patients_query()
+        .where(
+            PatientRow.id.in_(
+                select(PatientIdentifierRow.patient_id).where(
+                    PatientIdentifierRow.value.in_(values)
+                )
+            ),
+            in_scope(PatientRow.id, scope),
+        )
+        .order_by(PatientRow.id)
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in session.execute(query)]
 
 
 def count_patients(session: Session, search: str | None, *, scope: Scope | None = None) -> int:

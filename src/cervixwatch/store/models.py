@@ -817,6 +817,55 @@ class ApiTokenRow(Base):
     expires_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None]
     last_used_at: Mapped[dt.datetime | None]
+    #: A SMART access token (migration 0029): the app it was issued to, the scopes granted
+    #: (space-separated; they narrow what the user may do, on the FHIR API only) and the woman
+    #: chosen at launch (`patient/` scopes reach her alone). None for a plain API token.
+    smart_client_id: Mapped[str | None] = mapped_column(String(100))
+    smart_scopes: Mapped[str | None] = mapped_column(Text)
+    smart_patient_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class SmartClientRow(Base):
+    """An app registered to use CervixWatch's FHIR API through SMART on FHIR (migration
+    0029; `app.smart_server`). `public`: a user-facing app launched in a browser, no secret,
+    authorization code with PKCE, sent back only to one of its `redirect_uris`. `backend`: a
+    system client (SMART Backend Services) that proves itself with a JWT signed by one of the
+    keys of `jwks` and acts as the service account `user_id` (its role and care teams).
+    `scopes`: the most it may be granted, space-separated."""
+
+    __tablename__ = "smart_clients"
+
+    client_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(
+        String(16), CheckConstraint("kind IN ('public', 'backend')", name="kind")
+    )
+    redirect_uris: Mapped[list[str]] = mapped_column(JSONDocument)
+    scopes: Mapped[str] = mapped_column(Text)
+    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=_utcnow)
+    disabled_at: Mapped[dt.datetime | None]
+
+
+class SmartCodeRow(Base):
+    """An authorization code given to a SMART app's redirect URI (migration 0029), stored as
+    its SHA-256: the user who approved, the scopes granted, the woman chosen, the PKCE
+    challenge the token request must answer. Used once, within minutes."""
+
+    __tablename__ = "smart_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("smart_clients.client_id", ondelete="CASCADE")
+    )
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    scopes: Mapped[str] = mapped_column(Text)
+    patient_id: Mapped[str | None] = mapped_column(String(36))
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    used_at: Mapped[dt.datetime | None]
 
 
 class AuditOutcome(StrEnum):

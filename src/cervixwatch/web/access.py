@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, Final, Literal, TypeVar
 
 from fastapi import Depends, HTTPException, Request
@@ -36,7 +36,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from cervixwatch.access.credentials import same_secret
-from cervixwatch.access.principal import Principal, Role, Scope, scope_of
+from cervixwatch.access.principal import Principal, Role, Scope, SmartGrant, scope_of
+from cervixwatch.access.smart_scopes import contexts_for, needed_for
 from cervixwatch.app import account_lookups as account_store
 from cervixwatch.app import accounts
 
@@ -47,6 +48,8 @@ CSRF_HEADER: Final = "X-CSRF-Token"
 CSRF_FIELD: Final = "csrf_token"
 _SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_ROW_ID: Final = 2**31 - 1
+#: Where the FHIR API is: the only place a SMART access token reaches.
+FHIR_PREFIX: Final = "/fhir"
 
 Action = Literal["read", "write", "delete"]
 #: Finds the woman a request is about from its path parameters; None if there is none.
@@ -285,6 +288,28 @@ def _not_found(params: Mapping[str, str]) -> HTTPException:
     return HTTPException(404, f"no {name.removesuffix('_id').replace('_', ' ')} {value}")
 
 
+def _as_scoped(request: Request, principal: Principal, grant: SmartGrant) -> Principal:
+    """A SMART token's request, as its scopes allow it (`access.smart_scopes`): on the FHIR
+    API only; as the user (`user/`, `system/` scopes) or, when only a `patient/` scope
+    allows it, reaching the launch patient alone; else 403 `insufficient_scope` (RFC 6750,
+    3.1). The user's role and care teams still apply after this."""
+    path = request.url.path
+    if path != FHIR_PREFIX and not path.startswith(FHIR_PREFIX + "/"):
+        raise HTTPException(403, "a SMART access token is for the FHIR API (/fhir) only")
+    needs = needed_for(request.method, path.removeprefix(FHIR_PREFIX))
+    contexts = contexts_for(grant.scopes, needs)
+    if contexts & {"user", "system"}:
+        return principal
+    if "patient" in contexts and grant.patient_id is not None:
+        return replace(principal, only_patient_id=grant.patient_id)
+    wanted = ", ".join(f"{n.resource_type}.{n.permission}" for n in needs)
+    raise HTTPException(
+        403,
+        f"the token's scopes do not allow this ({wanted} needed)",
+        headers={"WWW-Authenticate": 'Bearer realm="cervixwatch", error="insufficient_scope"'},
+    )
+
+
 def _may_touch(
     session: Session,
     principal: Principal,
@@ -292,6 +317,8 @@ def _may_touch(
     policy: PatientData,
     params: Mapping[str, str],
 ) -> None:
+    if principal.only_patient_id is not None and principal.only_patient_id != patient_id:
+        raise _not_found(params)
     if principal.role == Role.CLINICIAN:
         if not account_store.patient_in_teams(session, patient_id, principal.team_ids):
             raise _not_found(params)
@@ -339,6 +366,9 @@ def _apply(request: Request, policy: SignedIn | ClinicalList | PatientData) -> P
     else:
         record.action = policy.audit_action or policy.action
     principal = authenticate(request)
+    if principal is not None and principal.smart is not None:
+        principal = _as_scoped(request, principal, principal.smart)
+        request.state.principal = principal
     record.principal = principal
     if principal is not None:
         _rate_limit(request, principal)

@@ -53,6 +53,8 @@ from cervixwatch.web.pages.administration import router as administration_router
 from cervixwatch.web.pages.intake_review import router as intake_review_router
 from cervixwatch.web.rate_limits import RateLimiter, per_worker_warning
 from cervixwatch.web.smart_discovery import router as smart_router
+from cervixwatch.web.smart_routes import router as smart_pages_router
+from cervixwatch.web.smart_routes import token_router as smart_token_router
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +133,8 @@ def create_app(
     app.include_router(fhir_router, prefix="/fhir")
     include_cds_hooks(app, settings)  # CDS Hooks 2.0 for EHRs (issue 14)
     app.include_router(auth_router)
+    app.include_router(smart_token_router)  # SMART's token endpoint (/oauth/token)
+    app.include_router(smart_pages_router)  # SMART's consent page (/oauth/authorize)
     app.include_router(api_router, prefix="/api")
     app.include_router(operations_router)  # /healthz, /readyz, /metrics
     app.include_router(dicomweb_router)  # STOW-RS from reporting systems (issue 14)

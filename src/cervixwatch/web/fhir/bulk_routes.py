@@ -222,7 +222,8 @@ async def patient_export(
     settings: SettingsDep,
 ) -> Response:
     items = await _items(request)
-    scope = Scope(principal.team_ids)
+    # A SMART token allowed here by a `patient/` scope exports its launch patient alone.
+    scope = scope_of(principal)
     return await run_in_threadpool(
         _kick_off, request, items, scope, principal.user_id, sessions, profiles, settings
     )
@@ -247,7 +248,7 @@ async def group_export(
     profiles: ProfilesDep,
     settings: SettingsDep,
 ) -> Response:
-    if team_id not in principal.team_ids:
+    if team_id not in principal.team_ids or principal.only_patient_id is not None:
         # The same answer for another team's id as for none: ids cannot be probed.
         raise FhirError(404, f"no Group/{team_id}", "not-found")
     items = await _items(request)

@@ -8,6 +8,7 @@ from typing import Any, Final
 from cervixwatch import __version__
 from cervixwatch.app.version_meta import VERSIONED_TYPES
 from cervixwatch.knowledge.record_kinds import RECORD_RESOURCE_TYPES
+from cervixwatch.web.smart_discovery import rest_security
 
 #: Search parameters of every record type besides `code` (or `questionnaire`).
 _RECORD_PARAMS = (
@@ -264,18 +265,25 @@ AUDIT_PARAMS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-#: How a client authenticates (`rest.security`): what works today, and no more (issue 14).
+#: How a client authenticates (`rest.security`): CervixWatch's own bearer tokens, or SMART on
+#: FHIR (issue 14, part 2).
 SECURITY_DESCRIPTION: Final = (
-    "Send a CervixWatch bearer token (Authorization: Bearer <token>): a user makes one on "
-    "her account page or with `cervixwatch users token`, and it acts as that user, with her "
-    "role and care teams; the browser's sign-in cookie also works for the pages. SMART on "
-    "FHIR authorization (authorization code with PKCE, backend services) is not offered yet: "
-    "/.well-known/smart-configuration lists no grant types."
+    "Send a bearer token (Authorization: Bearer <token>). A SMART app gets one from this "
+    "server's OAuth 2.0 endpoints (the oauth-uris extension; "
+    "/.well-known/smart-configuration): a standalone launch with PKCE S256, or SMART Backend "
+    "Services (client_credentials with private_key_jwt); its scopes narrow every FHIR "
+    "interaction, on top of the user's role and care teams. A CervixWatch API token (made on "
+    "a user's account page or with `cervixwatch users token`) acts as that user, with her "
+    "role and care teams; the browser's sign-in cookie also works for the pages."
 )
 
 
-def capability_statement(base: str, today: dt.date, *, cors: bool = False) -> dict[str, Any]:
-    """`cors`: whether the server answers CORS requests (origins are configured)."""
+def capability_statement(
+    base: str, today: dt.date, *, cors: bool = False, smart_base: str | None = None
+) -> dict[str, Any]:
+    """`cors`: whether the server answers CORS requests (origins are configured);
+    `smart_base`: the address SMART apps reach this server at (its OAuth endpoints are
+    there), the FHIR base's own without it."""
     resources = []
     for kind in SEARCH_PARAMS:
         resource: dict[str, Any] = {"type": kind}
@@ -394,7 +402,11 @@ def capability_statement(base: str, today: dt.date, *, cors: bool = False) -> di
                 "write one resource: create, update (by id or by condition), delete. A "
                 "reference may be conditional (Patient?identifier=system|value): it must "
                 "match exactly one resource (none: 404; several: 412).",
-                "security": {"cors": cors, "description": SECURITY_DESCRIPTION},
+                "security": {
+                    **rest_security(smart_base or base.removesuffix("/fhir")),
+                    "cors": cors,
+                    "description": SECURITY_DESCRIPTION,
+                },
                 "resource": resources,
                 "interaction": [
                     {

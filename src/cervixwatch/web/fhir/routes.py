@@ -65,6 +65,7 @@ from cervixwatch.web.fhir.metadata import (
 )
 from cervixwatch.web.fhir.search_criteria import criteria_of, values_of
 from cervixwatch.web.fhir.write_routes import check_content_type, sender_of
+from cervixwatch.web.smart_discovery import smart_base
 
 router = APIRouter(route_class=FhirRoute, tags=["FHIR R4"])
 # The audit log's AuditEvent routes come before the generic `/{resource_type}` ones.
@@ -128,7 +129,10 @@ def _refuse(path: str, allowed: str, hint: str = "") -> None:
 def metadata(request: Request, today: TodayDep) -> Response:
     query_params(request, frozenset({"mode"}), "metadata")
     cors = bool(request.app.state.settings.cors_origins)
-    return fhir_response(request, capability_statement(fhir_base(request), today, cors=cors))
+    statement = capability_statement(
+        fhir_base(request), today, cors=cors, smart_base=smart_base(request)
+    )
+    return fhir_response(request, statement)
 
 
 # --- transaction (import) ----------------------------------------------------------------------
