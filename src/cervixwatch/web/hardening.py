@@ -24,6 +24,11 @@ CONTENT_SECURITY_POLICY: Final = (
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+#: Where a page's form may lead besides this site (`request.state.form_action_origins`): only
+#: SMART's consent page sets it, to the origin of the app's registered redirect URI, which the
+#: browser is sent back to after the form is posted (browsers apply `form-action` to that
+#: redirect too).
+FORM_ACTION_STATE: Final = "form_action_origins"
 PERMISSIONS_POLICY: Final = "camera=(), microphone=(), geolocation=(), payment=()"
 # No includeSubDomains or preload: other hosts of a hospital's domain may still need plain HTTP,
 # and that is not ours to decide.
@@ -90,18 +95,30 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(raw=list(message.get("headers", [])))
-                _harden(headers, https=https, private=private)
+                origins = scope.get("state", {}).get(FORM_ACTION_STATE, ())
+                _harden(headers, https=https, private=private, form_action=tuple(origins))
                 message["headers"] = headers.raw
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
 
-def _harden(headers: MutableHeaders, *, https: bool, private: bool) -> None:
+def content_security_policy(form_action: tuple[str, ...] = ()) -> str:
+    """The policy, with `form_action` origins allowed as form targets besides 'self'."""
+    if not form_action:
+        return CONTENT_SECURITY_POLICY
+    allowed = " ".join(["'self'", *form_action])
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action {allowed}")
+
+
+def _harden(
+    headers: MutableHeaders, *, https: bool, private: bool, form_action: tuple[str, ...] = ()
+) -> None:
     # A handler may add a policy of its own (say, a sandbox for a download), but browsers
     # enforce every policy sent, so appending ours means no handler can ever loosen it.
-    if CONTENT_SECURITY_POLICY not in headers.getlist("content-security-policy"):
-        headers.append("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    policy = content_security_policy(form_action)
+    if policy not in headers.getlist("content-security-policy"):
+        headers.append("Content-Security-Policy", policy)
     for name, value in DEFAULT_HEADERS:
         headers.setdefault(name, value)
     # Over plain HTTP the header is ignored by browsers, and sending it would wrongly suggest

@@ -15,7 +15,7 @@ issued is recorded in the audit log ("smart-authorize", "smart-token").
 from __future__ import annotations
 
 from typing import Any, Final
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -35,6 +35,7 @@ from cervixwatch.web.access import (
     audit_target,
 )
 from cervixwatch.web.deps import SessionsDep
+from cervixwatch.web.hardening import FORM_ACTION_STATE
 from cervixwatch.web.pages.core import PageRoute, error_page, render
 from cervixwatch.web.smart_discovery import AUTHORIZE_PATH, TOKEN_PATH, smart_base
 
@@ -125,6 +126,7 @@ def authorize_page(request: Request, sessions: SessionsDep, principal: Principal
         return error_page(request, 400, str(error))
     except smart_server.OAuth2Error as error:
         return _error_to_app(None, params.get("redirect_uri", ""), error)
+    _may_send_back_to(request, asked.redirect_uri)
     search = request.query_params.get("patient_search", "").strip()[:200]
     found = []
     if asked.needs_patient and principal.role == Role.CLINICIAN and search:
@@ -177,6 +179,14 @@ async def authorize_decision(
     if asked.state:
         answer["state"] = asked.state
     return _back_to_app(asked.redirect_uri, answer)
+
+
+def _may_send_back_to(request: Request, redirect_uri: str) -> None:
+    """Let the consent page's form lead back to the app: after the POST the browser is
+    redirected to its redirect URI, and browsers hold that redirect to the page's
+    `form-action` (`web.hardening`). Only the origin of a URI registered for this app."""
+    parts = urlsplit(redirect_uri)
+    setattr(request.state, FORM_ACTION_STATE, (f"{parts.scheme}://{parts.netloc}",))
 
 
 def _oauth_error(error: smart_server.OAuth2Error) -> JSONResponse:
