@@ -21,6 +21,17 @@ class CdsHooksClient(BaseModel):
     jwks: dict[str, Any] | None = None
 
 
+class SmartEhr(BaseModel):
+    """An EHR that launches CervixWatch as a SMART app (`Settings.smart_ehrs`): its FHIR
+    base (`iss`), the client_id CervixWatch is registered under there, the scopes asked for,
+    and the browser origins allowed to show CervixWatch's pages in a frame."""
+
+    iss: str
+    client_id: str
+    scope: str = "launch openid fhirUser patient/*.rs"
+    frame_origins: list[str] = []
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CERVIXWATCH_", env_file=".env", extra="ignore")
 
@@ -164,6 +175,9 @@ class Settings(BaseSettings):
     #: app's `aud` must be this and /fhir, a backend client's JWT `aud` this and /oauth/token.
     #: Unset: the URL the request came to.
     smart_base_url: str | None = None
+    #: The EHRs that may launch CervixWatch as a SMART app (a JSON list of `SmartEhr`); none
+    #: by default: `/smart/launch` refuses every `iss`.
+    smart_ehrs: list[SmartEhr] = []
 
     #: The guideline profile whose due actions become cards; unset: the first of those the
     #: clinic's pages show (the clinic settings), else the first loaded.

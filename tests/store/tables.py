@@ -52,6 +52,7 @@ SERVICE_TABLES = frozenset(
         # The SMART apps registered and the codes given to them (issue 14, part 2).
         "smart_clients",
         "smart_codes",
+        "smart_launches",
     }
 )
 

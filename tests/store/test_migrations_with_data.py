@@ -738,6 +738,21 @@ def _at_0029(engine: Engine) -> None:
         )
 
 
+def _at_0030(engine: Engine) -> None:
+    """A launch from an EHR under way (its callback not yet come)."""
+    with engine.begin() as c:
+        _sql(
+            c,
+            "INSERT INTO smart_launches (state_hash, iss, user_id, code_verifier, redirect_uri, "
+            "token_endpoint, expires_at, used_at) VALUES (:hash, 'https://ehr.example/fhir', "
+            "'u1', :verifier, 'https://cw.example/smart/callback', 'https://ehr.example/token', "
+            ":at, NULL)",
+            hash="d" * 64,
+            verifier="v" * 64,
+            at=AT,
+        )
+
+
 BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0001": _at_0001,
     "0002": _at_0002,
@@ -768,6 +783,7 @@ BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0027": _at_0027,
     "0028": _at_0028,
     "0029": _at_0029,
+    "0030": _at_0030,
 }
 
 Rows = dict[str, tuple[list[str], set[str]]]

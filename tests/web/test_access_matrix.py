@@ -386,6 +386,9 @@ ROUTES: dict[tuple[str, str], str] = {
     # verifier, or a signed JWT), not by a user's sign-in.
     ("POST", "/oauth/token"): "public",
     ("GET", "/oauth/authorize"): "page-smart-consent",
+    # Launched by an EHR: a clinician's (the woman read joins her care teams).
+    ("GET", "/smart/launch"): "page-clinician-list",
+    ("GET", "/smart/callback"): "page-clinician-list",
     ("POST", "/oauth/authorize"): "page-smart-consent",
     ("GET", "/fhir/.well-known/smart-configuration"): "public",
     ("GET", "/api/cds-hooks/feedback"): "auditor",

@@ -868,6 +868,23 @@ class SmartCodeRow(Base):
     used_at: Mapped[dt.datetime | None]
 
 
+class SmartLaunchRow(Base):
+    """A SMART launch of CervixWatch from an EHR, between leaving for the EHR's authorization
+    server and coming back (migration 0030; `app.ehr_launch`): keyed by the SHA-256 of its
+    `state`, used once, within minutes."""
+
+    __tablename__ = "smart_launches"
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    iss: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    token_endpoint: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    used_at: Mapped[dt.datetime | None]
+
+
 class AuditOutcome(StrEnum):
     """How an access ended: done, refused (not signed in, not allowed, not found), or failed."""
 

@@ -52,6 +52,7 @@ from cervixwatch.web.pages import router as pages_router
 from cervixwatch.web.pages.administration import router as administration_router
 from cervixwatch.web.pages.intake_review import router as intake_review_router
 from cervixwatch.web.rate_limits import RateLimiter, per_worker_warning
+from cervixwatch.web.smart_app_routes import router as smart_app_router
 from cervixwatch.web.smart_discovery import router as smart_router
 from cervixwatch.web.smart_routes import router as smart_pages_router
 from cervixwatch.web.smart_routes import token_router as smart_token_router
@@ -135,6 +136,7 @@ def create_app(
     app.include_router(auth_router)
     app.include_router(smart_token_router)  # SMART's token endpoint (/oauth/token)
     app.include_router(smart_pages_router)  # SMART's consent page (/oauth/authorize)
+    app.include_router(smart_app_router)  # launched by an EHR (/smart/launch, /smart/callback)
     app.include_router(api_router, prefix="/api")
     app.include_router(operations_router)  # /healthz, /readyz, /metrics
     app.include_router(dicomweb_router)  # STOW-RS from reporting systems (issue 14)

@@ -75,15 +75,18 @@ def add_hardening(app: FastAPI, settings: Settings) -> None:
             # first-party, so another site can never ride on a clinician's session.
             allow_credentials=False,
         )
-    app.add_middleware(SecurityHeaders)
+    frame_origins = tuple(o for ehr in settings.smart_ehrs for o in ehr.frame_origins)
+    app.add_middleware(SecurityHeaders, frame_origins=frame_origins)
 
 
 class SecurityHeaders:
     """Pure ASGI (not BaseHTTPMiddleware): it touches only the response's start message, so
     streamed bodies pass through untouched and no extra task is spawned per request."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, frame_origins: tuple[str, ...] = ()) -> None:
         self.app = app
+        #: The EHRs' origins that may show the pages in a frame (SMART launch, issue 14).
+        self.frame_origins = frame_origins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -96,30 +99,52 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(raw=list(message.get("headers", [])))
                 origins = scope.get("state", {}).get(FORM_ACTION_STATE, ())
-                _harden(headers, https=https, private=private, form_action=tuple(origins))
+                _harden(
+                    headers,
+                    https=https,
+                    private=private,
+                    form_action=tuple(origins),
+                    frame_origins=self.frame_origins,
+                )
                 message["headers"] = headers.raw
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
 
-def content_security_policy(form_action: tuple[str, ...] = ()) -> str:
-    """The policy, with `form_action` origins allowed as form targets besides 'self'."""
-    if not form_action:
-        return CONTENT_SECURITY_POLICY
-    allowed = " ".join(["'self'", *form_action])
-    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action {allowed}")
+def content_security_policy(
+    form_action: tuple[str, ...] = (), frame_origins: tuple[str, ...] = ()
+) -> str:
+    """The policy, with `form_action` origins allowed as form targets besides 'self', and
+    `frame_origins` (configured EHRs) allowed to frame the pages; none else may."""
+    policy = CONTENT_SECURITY_POLICY
+    if form_action:
+        allowed = " ".join(["'self'", *form_action])
+        policy = policy.replace("form-action 'self'", f"form-action {allowed}")
+    if frame_origins:
+        framers = " ".join(["'self'", *frame_origins])
+        policy = policy.replace("frame-ancestors 'none'", f"frame-ancestors {framers}")
+    return policy
 
 
 def _harden(
-    headers: MutableHeaders, *, https: bool, private: bool, form_action: tuple[str, ...] = ()
+    headers: MutableHeaders,
+    *,
+    https: bool,
+    private: bool,
+    form_action: tuple[str, ...] = (),
+    frame_origins: tuple[str, ...] = (),
 ) -> None:
     # A handler may add a policy of its own (say, a sandbox for a download), but browsers
     # enforce every policy sent, so appending ours means no handler can ever loosen it.
-    policy = content_security_policy(form_action)
+    policy = content_security_policy(form_action, frame_origins)
     if policy not in headers.getlist("content-security-policy"):
         headers.append("Content-Security-Policy", policy)
     for name, value in DEFAULT_HEADERS:
+        # X-Frame-Options cannot name origins: with EHRs allowed to frame the pages, the
+        # policy's frame-ancestors (which browsers prefer when both are sent) says who may.
+        if name == "X-Frame-Options" and frame_origins:
+            continue
         headers.setdefault(name, value)
     # Over plain HTTP the header is ignored by browsers, and sending it would wrongly suggest
     # the deployment has TLS.
