@@ -15,7 +15,10 @@ postgresql+psycopg://postgres@127.0.0.1:5432/test) it creates a throwaway databa
    team's clinician signs in through the sign-in form (the pages are read with her session
    cookie, as a browser would) and has an API token (the JSON API is read with it, as an
    integration would).
-3. After a warm-up, times `--requests` requests of each, from one client and from `--clients`
+3. Times the live update: with one worklist's event stream open, `--live-reports` red-flag
+   symptom reports sent one after another, each from sending it to the worklist read again
+   after the stream said it changed. Target: every one within 2 s.
+4. After a warm-up, times `--requests` requests of each, from one client and from `--clients`
    concurrent clients, each with its own keep-alive connection:
    - `GET /api/worklist` (the first page), the baseline;
    - `GET /worklist` (the first page, as the clinic opens it);
@@ -31,16 +34,20 @@ CPUs, so the figures are a floor. See docs/performance.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import http.client
 import itertools
 import json
 import multiprocessing
 import os
+import queue
 import random
 import re
 import secrets
+import statistics
 import sys
+import threading
 import time
 import urllib.parse
 from collections.abc import Sequence
@@ -67,6 +74,10 @@ from cervixwatch.knowledge import bundled_profiles
 from cervixwatch.store import make_engine, session_factory, upgrade
 
 PAGE_P99_TARGET_MS = 300.0
+#: Issue 13: the live update reaches an open worklist within 2 s of the report.
+LIVE_UPDATE_TARGET_MS = 2000.0
+#: Seconds an event may take to come before the run is called broken.
+STREAM_TIMEOUT = 30.0
 TEAM = "Benchmark clinic"
 USERNAME = "benchmark"
 
@@ -175,6 +186,69 @@ def timed_gets(port: int, paths: Sequence[str], headers: dict[str, str], concurr
     return send(port, [("GET", path, None) for path in paths], concurrency, headers)
 
 
+def live_update_seconds(
+    port: int,
+    page_headers: dict[str, str],
+    api_headers: dict[str, str],
+    pregnancy_ids: Sequence[str],
+    reports: int,
+) -> list[float]:
+    """How long an open worklist takes to show a new report: from sending a red-flag symptom
+    report (`POST /api/pregnancies/<id>/symptom-reports`, as a patient's report arrives) to
+    having read the worklist again after its event stream (`/worklist/events`) said
+    `worklist`, as htmx's SSE extension makes the open page do. One stream, held open by a
+    thread, as one clinician's open worklist; each report after the one before is shown."""
+    events: queue.Queue[float] = queue.Queue()
+    stream = http.client.HTTPConnection("127.0.0.1", port, timeout=STREAM_TIMEOUT)
+    stream.request(
+        "GET", "/worklist/events", headers={**page_headers, "Accept": "text/event-stream"}
+    )
+    answer = stream.getresponse()
+    if answer.status != 200:
+        raise SystemExit(f"GET /worklist/events: {answer.status}")
+
+    def listen() -> None:
+        # Closed at the end while reading: http.client then finds no socket (AttributeError).
+        with contextlib.suppress(OSError, ValueError, AttributeError, http.client.HTTPException):
+            for line in answer:
+                if line.startswith(b"event: worklist"):
+                    events.put(time.perf_counter())
+
+    threading.Thread(target=listen, daemon=True).start()
+    time.sleep(1.5)  # the stream's first marker read
+    while not events.empty():
+        events.get()
+    taken: list[float] = []
+    today = dt.date.today().isoformat()  # noqa: DTZ011 - the server's clinic day is today
+    body = json.dumps({"reported_on": today, "present": ["bleeding"], "absent": []}).encode()
+    headers = {**api_headers, "Content-Type": "application/json"}
+    for pregnancy_id in itertools.islice(itertools.cycle(pregnancy_ids), reports):
+        started = time.perf_counter()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            connection.request(
+                "POST",
+                f"/api/pregnancies/{pregnancy_id}/symptom-reports",
+                body=body,
+                headers=headers,
+            )
+            response = connection.getresponse()
+            response.read()
+            if response.status != 201:
+                raise SystemExit(f"POST symptom-reports: {response.status}")
+            while events.get(timeout=STREAM_TIMEOUT) < started:
+                pass  # an event of an earlier change
+            connection.request("GET", "/worklist", headers={**page_headers, "HX-Request": "true"})
+            page = connection.getresponse()
+            page.read()
+        finally:
+            connection.close()
+        taken.append(time.perf_counter() - started)
+        time.sleep(0.3)
+    stream.close()
+    return taken
+
+
 def worklist_total(port: int, headers: dict[str, str]) -> int:
     """How many pregnancies the JSON API's worklist says it holds."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -198,6 +272,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=300, help="requests per figure")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients")
     parser.add_argument("--sample", type=int, default=200, help="pregnancy pages to cycle")
+    parser.add_argument(
+        "--live-reports", type=int, default=20, help="reports timed to the open worklist"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--strict", action="store_true", help="exit 2 when a target is missed")
     args = parser.parse_args(argv)
@@ -238,6 +315,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     page_headers,
                 ),
             }
+            live = live_update_seconds(
+                port, page_headers, api_headers, pregnancy_ids, args.live_reports
+            )
             results: dict[str, dict[int, Run]] = {}
             for name, (paths, headers) in figures.items():
                 every = list(itertools.islice(itertools.cycle(paths), args.requests))
@@ -269,6 +349,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{run.rate:,.0f} | {run.median_ms / base.median_ms:.2f}, "
                 f"{p99 / base.ms(0.99):.2f} | {target} | {verdict(ok) if is_page else ''} |"
             )
+    live_ms = sorted(1000 * t for t in live)
+    slowest = live_ms[-1]
+    live_ok = slowest < LIVE_UPDATE_TARGET_MS
+    met = met and live_ok
+    print()
+    print(
+        f"live update, report sent to the open worklist read again ({len(live_ms)} reports): "
+        f"median {statistics.median(live_ms):.0f} ms, slowest {slowest:.0f} ms "
+        f"(target every one < {LIVE_UPDATE_TARGET_MS:.0f} ms: {verdict(live_ok)})"
+    )
     return 2 if args.strict and not met else 0
 
 

@@ -99,7 +99,7 @@ from cervixwatch.interop.fhir_intake import frame_bundle, read_bundle_intake
 from cervixwatch.interop.fhir_values import BundleError
 from cervixwatch.interop.intake import Frame, Intake, IssueCode, Item
 from cervixwatch.store import crud, transaction
-from cervixwatch.store.accounts import add_patients_to_teams, visible_patient_ids
+from cervixwatch.store.accounts import add_patients_to_teams, visible_among
 from cervixwatch.store.audit import AuditEntry
 from cervixwatch.store.audit import append as append_audit_entry
 from cervixwatch.store.exports import track_changes
@@ -537,7 +537,7 @@ def _import_once(
             if (
                 scope is not None
                 and woman.patient is not None
-                and woman.patient.id not in visible_patient_ids(session, scope)
+                and not visible_among(session, [woman.patient.id], scope)
             ):
                 raise OutOfScope(
                     "the Bundle's Patient is a woman stored here but not under the care of "

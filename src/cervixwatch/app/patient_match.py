@@ -38,7 +38,7 @@ from cervixwatch.app.patient_identity import (
 from cervixwatch.interop.fhir_patient import PatientIdentity, read_patient
 from cervixwatch.interop.fhir_values import BundleError, Where
 from cervixwatch.knowledge import codes as c
-from cervixwatch.store.accounts import visible_patient_ids
+from cervixwatch.store.accounts import visible_among
 from cervixwatch.store.identity import identifier_key, women_by_identifiers
 from cervixwatch.store.models import PatientRow
 
@@ -188,7 +188,7 @@ def match_patients(
     by_identifier, born = _candidates(session, sent, sender)
     candidates = by_identifier | born
     if scope is not None:
-        candidates &= visible_patient_ids(session, scope)
+        candidates &= visible_among(session, candidates, scope)
     matches: list[Match] = []
     for patient_id in sorted(candidates):
         row = session.get(PatientRow, patient_id)

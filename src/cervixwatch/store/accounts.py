@@ -130,7 +130,20 @@ def in_scope(
 
 
 def visible_patient_ids(session: Session, scope: Scope) -> frozenset[str]:
+    """Every woman `scope` may see (a Bulk Data export's list); to ask about a few women,
+    `visible_among` reads only them."""
     return frozenset(session.scalars(select(PatientRow.id).where(in_scope(PatientRow.id, scope))))
+
+
+def visible_among(session: Session, patient_ids: Iterable[str], scope: Scope) -> frozenset[str]:
+    """Those of `patient_ids` that `scope` may see: a query of those women alone, whatever
+    the size of the care teams (an import for one woman once read every id of a 50,000-woman
+    team to ask about her)."""
+    wanted = sorted(set(patient_ids))
+    if not wanted:
+        return frozenset()
+    query = select(PatientRow.id).where(PatientRow.id.in_(wanted), in_scope(PatientRow.id, scope))
+    return frozenset(session.scalars(query))
 
 
 def patient_exists(session: Session, patient_id: str) -> bool:
