@@ -7,6 +7,7 @@ input. The summary printed holds counts and paths, never patient data.
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cervixwatch.app.population import run_population
+from cervixwatch.app.population import PopulationRun, run_population
 from cervixwatch.cli import KnowledgeOption, choose_profiles, fail, parse_as_of
 from cervixwatch.knowledge import BUNDLED_PROFILES
 
@@ -58,17 +59,31 @@ def run(
         int | None,
         typer.Option("--workers", min=1, help="Assessing processes (default: one per CPU)."),
     ] = None,
+    spark_master: Annotated[
+        str,
+        typer.Option(
+            "--spark-master",
+            help="With --engine spark: local[*], local[N] or a cluster's URL (spark://host:7077).",
+        ),
+    ] = "local[*]",
     knowledge: KnowledgeOption = BUNDLED_PROFILES,
 ) -> None:
     """Assess every woman's pregnancy in a Bulk Data export with the same `assess` as the
     app, and write one Parquet row per pregnancy per guideline profile."""
-    if engine is Engine.spark:
-        raise fail(
-            "population run: --engine spark is not built yet; use --engine duckdb (the default)"
-        )
     day = parse_as_of(as_of)
     profiles = choose_profiles(guideline, knowledge)
     console = Console(highlight=False, stderr=True)
+    if engine is Engine.spark:
+        from cervixwatch.app.population_spark import run_population_spark
+
+        try:
+            result = run_population_spark(
+                source, out, day, profiles, knowledge=knowledge, master=spark_master
+            )
+        except ValueError as error:
+            raise fail(f"population run: {error}") from None
+        _summary(console, result, day, len(profiles))
+        return
     with Progress(
         TextColumn("assessing"),
         BarColumn(),
@@ -92,9 +107,13 @@ def run(
             )
         except ValueError as error:
             raise fail(f"population run: {error}") from None
+    _summary(console, result, day, len(profiles))
+
+
+def _summary(console: Console, result: PopulationRun, day: dt.date, profiles: int) -> None:
     console.print(
         f"Assessed {result.women:,} women as of {day} in {result.seconds:.1f} s: "
-        f"{result.rows:,} rows ({len(profiles)} profile(s)) in {result.parquet}"
+        f"{result.rows:,} rows ({profiles} profile(s)) in {result.parquet}"
     )
     if result.refused:
         console.print(

@@ -174,21 +174,6 @@ def test_the_command_line(export: Path, tmp_path: Path) -> None:
     )
     assert done.exit_code == 0, done.output
     assert len(_rows(tmp_path / "out" / "assessments.parquet")) == WOMEN * len(PROFILES)
-    spark = runner.invoke(
-        app,
-        [
-            "population",
-            "run",
-            "--input",
-            str(export),
-            "--out",
-            str(tmp_path / "s"),
-            "--engine",
-            "spark",
-        ],
-    )
-    assert spark.exit_code == 2
-    assert "--engine spark is not built yet" in spark.output
     missing = runner.invoke(
         app,
         ["population", "run", "--input", str(tmp_path / "nowhere"), "--out", str(tmp_path / "m")],

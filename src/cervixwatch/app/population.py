@@ -31,7 +31,15 @@ from cervixwatch.clinical.guidelines import GuidelineProfile
 from cervixwatch.interop.bulk_layout import bulk_files
 from cervixwatch.knowledge import bundled_evidence, load_profiles
 
-__all__ = ["PARQUET_NAME", "PopulationRun", "run_population"]
+__all__ = [
+    "NOT_ABOUT_A_WOMAN",
+    "PARQUET_NAME",
+    "PopulationRun",
+    "assess_chunk",
+    "run_population",
+    "start_worker",
+    "write_parquet",
+]
 
 PARQUET_NAME = "assessments.parquet"
 #: Women per task sent to a worker process: large enough that pickling is cheap beside
@@ -39,7 +47,7 @@ PARQUET_NAME = "assessments.parquet"
 CHUNK = 500
 
 _GROUPED = """
-SELECT woman, list(resource) AS resources
+SELECT woman, list(resource ORDER BY resource) AS resources
 FROM (
     SELECT resource,
            CASE WHEN resource->>'$.resourceType' = 'Patient' THEN resource->>'$.id'
@@ -55,8 +63,10 @@ WHERE woman IS NOT NULL AND woman <> ''
 GROUP BY woman
 ORDER BY woman
 """
+# Her resources are sorted (by their text), in this engine and the Spark one, so that both
+# give the reader each woman's resources in the same order.
 
-_NOT_ABOUT_A_WOMAN = """
+NOT_ABOUT_A_WOMAN = """
 SELECT count(*) FROM read_json_objects($files, format = 'newline_delimited')
 WHERE json->>'$.resourceType' <> 'Patient'
   AND regexp_extract(coalesce(json->>'$.subject.reference', json->>'$.patient.reference',
@@ -82,14 +92,19 @@ class PopulationRun:
 _WORKER: dict[str, Any] = {}
 
 
-def _start_worker(knowledge: Path | None, profile_ids: Sequence[str]) -> None:
-    """Each worker loads the knowledge once (profiles are not sent with every task)."""
+def start_worker(knowledge: Path | None, profile_ids: Sequence[str]) -> None:
+    """Each worker loads the knowledge once (profiles are not sent with every task); a Spark
+    task asks again for each partition, and is answered from what is loaded."""
+    key = (knowledge, tuple(profile_ids))
+    if _WORKER.get("key") == key:
+        return
     profiles = load_profiles(knowledge) if knowledge is not None else load_profiles()
     _WORKER["profiles"] = [profiles[i] for i in profile_ids]
     _WORKER["evidence"] = bundled_evidence()
+    _WORKER["key"] = key
 
 
-def _assess_chunk(chunk: list[tuple[str, list[str]]], as_of: dt.date) -> tuple[bytes, int, int]:
+def assess_chunk(chunk: list[tuple[str, list[str]]], as_of: dt.date) -> tuple[bytes, int, int]:
     """The rows of a chunk of women as NDJSON bytes, how many rows, how many women refused."""
     out = bytearray()
     rows = refused = 0
@@ -118,11 +133,11 @@ def _in_order(
     the grouped women are read from DuckDB only as fast as they are assessed."""
     if pool is None:
         for chunk in chunks:
-            yield len(chunk), _assess_chunk(chunk, as_of)
+            yield len(chunk), assess_chunk(chunk, as_of)
         return
     pending: deque[tuple[int, Future[tuple[bytes, int, int]]]] = deque()
     for chunk in chunks:
-        pending.append((len(chunk), pool.submit(_assess_chunk, chunk, as_of)))
+        pending.append((len(chunk), pool.submit(assess_chunk, chunk, as_of)))
         if len(pending) >= window:
             size, future = pending.popleft()
             yield size, future.result()
@@ -133,6 +148,19 @@ def _in_order(
 
 def _duckdb_columns() -> str:
     return "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in COLUMNS.items()) + "}"
+
+
+def write_parquet(
+    connection: duckdb.DuckDBPyConnection, rows: Sequence[str], parquet: Path
+) -> None:
+    """The rows (NDJSON files, one row a line) as the one ordered Parquet file, with the
+    columns of `population_rows.COLUMNS`: the last step of either engine."""
+    connection.execute(
+        f"COPY (SELECT * FROM read_json($rows, format = 'newline_delimited', "
+        f"columns = {_duckdb_columns()}) ORDER BY patient_id, profile) "
+        "TO $parquet (FORMAT parquet)",
+        {"rows": list(rows), "parquet": str(parquet)},
+    )
 
 
 def run_population(
@@ -160,7 +188,7 @@ def run_population(
         connection = duckdb.connect(config={"temp_directory": scratch})
         try:
             try:
-                found = connection.execute(_NOT_ABOUT_A_WOMAN, {"files": files}).fetchone()
+                found = connection.execute(NOT_ABOUT_A_WOMAN, {"files": files}).fetchone()
                 stray = int(found[0]) if found else 0
                 grouped = connection.execute(_GROUPED, {"files": files})
             except duckdb.Error as error:
@@ -168,13 +196,13 @@ def run_population(
             rows_path = Path(scratch) / "rows.ndjson"
             pool = (
                 ProcessPoolExecutor(
-                    processes, initializer=_start_worker, initargs=(knowledge, profile_ids)
+                    processes, initializer=start_worker, initargs=(knowledge, profile_ids)
                 )
                 if processes > 1
                 else None
             )
             if pool is None:
-                _start_worker(knowledge, profile_ids)
+                start_worker(knowledge, profile_ids)
             try:
                 with rows_path.open("wb") as sink:
                     for size, (lines, count, bad) in _in_order(
@@ -189,12 +217,7 @@ def run_population(
             finally:
                 if pool is not None:
                     pool.shutdown(cancel_futures=True)
-            connection.execute(
-                f"COPY (SELECT * FROM read_json($rows, format = 'newline_delimited', "
-                f"columns = {_duckdb_columns()}) ORDER BY patient_id, profile) "
-                "TO $parquet (FORMAT parquet)",
-                {"rows": str(rows_path), "parquet": str(parquet)},
-            )
+            write_parquet(connection, [str(rows_path)], parquet)
         finally:
             connection.close()
     return PopulationRun(women, rows, refused, stray, time.perf_counter() - started, parquet)
