@@ -24,6 +24,7 @@ from cervixwatch.audit_cli import audit_app, backup_command, restore_command
 from cervixwatch.cli import KnowledgeOption, choose_profiles, fail, parse_as_of
 from cervixwatch.clinic_cli import clinic_app
 from cervixwatch.cohort import DEFAULT_SEED
+from cervixwatch.import_cli import import_command
 from cervixwatch.intake_cli import dicom_listen, hl7_listen
 from cervixwatch.knowledge import BUNDLED_PROFILES
 from cervixwatch.notify_cli import notify_app
@@ -196,6 +197,7 @@ service_app.add_typer(notify_app, name="notify")
 service_app.add_typer(clinic_app, name="clinic")
 service_app.add_typer(population_app, name="population")
 service_app.add_typer(smart_app, name="smart")
+service_app.command("import")(import_command)
 service_app.command("backup")(backup_command)
 service_app.command("restore")(restore_command)
 service_app.command("dicom-listen")(dicom_listen)

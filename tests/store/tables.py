@@ -53,6 +53,8 @@ SERVICE_TABLES = frozenset(
         "smart_clients",
         "smart_codes",
         "smart_launches",
+        # How far each import of a Bulk Data export has come (issue 15).
+        "bulk_imports",
     }
 )
 

@@ -753,6 +753,17 @@ def _at_0030(engine: Engine) -> None:
         )
 
 
+def _at_0031(engine: Engine) -> None:
+    """An import of a Bulk Data export noted part way."""
+    with engine.begin() as c:
+        _sql(
+            c,
+            "INSERT INTO bulk_imports (source, done_through, women, updated_at) VALUES "
+            "('registry-a', 'demo-000100', 100, :at)",
+            at=AT,
+        )
+
+
 BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0001": _at_0001,
     "0002": _at_0002,
@@ -784,6 +795,7 @@ BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0028": _at_0028,
     "0029": _at_0029,
     "0030": _at_0030,
+    "0031": _at_0031,
 }
 
 Rows = dict[str, tuple[list[str], set[str]]]

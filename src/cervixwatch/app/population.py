@@ -32,6 +32,7 @@ from cervixwatch.interop.bulk_layout import bulk_files
 from cervixwatch.knowledge import bundled_evidence, load_profiles
 
 __all__ = [
+    "GROUPED_BY_WOMAN",
     "NOT_ABOUT_A_WOMAN",
     "PARQUET_NAME",
     "PopulationRun",
@@ -46,7 +47,7 @@ PARQUET_NAME = "assessments.parquet"
 #: assessing, small enough that the pool stays busy to the end.
 CHUNK = 500
 
-_GROUPED = """
+GROUPED_BY_WOMAN = """
 SELECT woman, list(resource ORDER BY resource) AS resources
 FROM (
     SELECT resource,
@@ -190,7 +191,7 @@ def run_population(
             try:
                 found = connection.execute(NOT_ABOUT_A_WOMAN, {"files": files}).fetchone()
                 stray = int(found[0]) if found else 0
-                grouped = connection.execute(_GROUPED, {"files": files})
+                grouped = connection.execute(GROUPED_BY_WOMAN, {"files": files})
             except duckdb.Error as error:
                 raise ValueError(f"{source}: the NDJSON cannot be read ({error})") from None
             rows_path = Path(scratch) / "rows.ndjson"

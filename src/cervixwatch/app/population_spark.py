@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_MASTER", "run_population_spark"]
 
 DEFAULT_MASTER = "local[*]"
-#: The woman a resource is about: the DuckDB engine's rule (`app.population._GROUPED`).
+#: The woman a resource is about: the DuckDB engine's rule (`app.population.GROUPED_BY_WOMAN`).
 _PATIENT_REFERENCE = r"(^|/)Patient/([^/]+)$"
 
 

@@ -885,6 +885,18 @@ class SmartLaunchRow(Base):
     used_at: Mapped[dt.datetime | None]
 
 
+class BulkImportRow(Base):
+    """How far an import of a Bulk Data export has come (migration 0031; `app.bulk_import`):
+    per source, the last woman stored (women go in the order of their ids in the source)."""
+
+    __tablename__ = "bulk_imports"
+
+    source: Mapped[str] = mapped_column(String(500), primary_key=True)
+    done_through: Mapped[str] = mapped_column(String(200))
+    women: Mapped[int]
+    updated_at: Mapped[dt.datetime]
+
+
 class AuditOutcome(StrEnum):
     """How an access ended: done, refused (not signed in, not allowed, not found), or failed."""
 

@@ -1,0 +1,119 @@
+"""`cervixwatch import EXPORT --team TEAM`: a Bulk Data export loaded into the database,
+woman by woman through the one import (`app.bulk_import`), with a progress bar, resumable
+after an interruption, idempotent.
+
+Exit status 0 when every woman was stored; 1 when some were refused (counted, the first
+reasons printed: her id in the source and the entry and field, never a value); 2 with one
+line on stderr for bad input (the export, the team).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from cervixwatch.cli import KnowledgeOption, fail, parse_as_of
+from cervixwatch.knowledge import BUNDLED_PROFILES, load_profiles
+from cervixwatch.settings import Settings
+
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="SQLAlchemy database URL (default: CERVIXWATCH_DATABASE_URL, else ./cervixwatch.db).",
+        show_default=False,
+    ),
+]
+
+
+def import_command(
+    export: Annotated[
+        Path,
+        typer.Argument(
+            help="A Bulk Data export: its manifest.json, the directory holding it, or a "
+            "directory of <ResourceType>.ndjson files."
+        ),
+    ],
+    team: Annotated[str, typer.Option("--team", help="The care team the women new here join.")],
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            help="A name for the system the export came from: the ids and system-less "
+            "identifiers of its Patients are its (default: the export's absolute path). "
+            "Use the same name for every export of one system.",
+            show_default=False,
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Assess as of this date (YYYY-MM-DD; default today)."),
+    ] = None,
+    restart: Annotated[
+        bool,
+        typer.Option("--restart", help="From the first woman, whatever an earlier run noted."),
+    ] = False,
+    database_url: DatabaseUrlOption = None,
+    knowledge: KnowledgeOption = BUNDLED_PROFILES,
+) -> None:
+    """Load a Bulk Data export (ours or another server's) into the database: each woman in
+    her own transaction, through the same reader and checks as POST /fhir."""
+    from cervixwatch.app.bulk_import import import_export
+    from cervixwatch.store import make_engine, session_factory, upgrade
+    from cervixwatch.store.accounts import team_by_name
+
+    day = parse_as_of(as_of)
+    settings = Settings()
+    url = database_url or settings.database_url
+    upgrade(url)
+    engine = make_engine(url)
+    console = Console(highlight=False, stderr=True)
+    try:
+        sessions = session_factory(engine)
+        with sessions() as session:
+            found = team_by_name(session, team)
+            team_id = found.id if found is not None else None
+        if team_id is None:
+            raise fail(f"import: --team: no care team {team!r} (cervixwatch users team-add)")
+        name = source or str(export.resolve())
+        with Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("women"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        ) as bar:
+            task = bar.add_task("importing", total=None)
+            try:
+                result = import_export(
+                    sessions,
+                    export,
+                    source=name,
+                    today=day,
+                    profiles=load_profiles(knowledge),
+                    team_ids=[team_id],
+                    local_system=settings.hospital_number_system,
+                    restart=restart,
+                    progress=lambda done: bar.update(task, completed=done),
+                )
+            except ValueError as error:
+                raise fail(f"import: {error}") from None
+    finally:
+        engine.dispose()
+    rate = result.stored / result.seconds if result.seconds else 0.0
+    console.print(
+        f"Stored {result.stored:,} women ({result.created:,} new) in {result.seconds:.1f} s "
+        f"({rate:,.0f}/s); {result.skipped:,} stored by an earlier run; "
+        f"{result.refused:,} refused."
+    )
+    for woman, reason in result.reasons:
+        console.print(f"  refused {woman}: {reason}")
+    if result.refused:
+        raise typer.Exit(code=1)

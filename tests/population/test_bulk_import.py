@@ -1,0 +1,192 @@
+"""`cervixwatch import` (issue 15, part 1): a Bulk Data export loaded woman by woman through
+the one import, on both databases: every woman stored under the team, what the app then
+says of each is what `assess` says of her own records, a second import changes nothing, an
+interrupted import resumes after the last woman noted, and a woman the reader refuses is
+counted with the reason while the others are stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from cervixwatch.app import accounts
+from cervixwatch.app.bulk_import import NOTE_EVERY, BulkImport, import_export
+from cervixwatch.app.population import run_population
+from cervixwatch.cli import app
+from cervixwatch.cohort import iter_cohort
+from cervixwatch.cohort.bulk import write_bulk
+from cervixwatch.knowledge import bundled_profiles
+from cervixwatch.knowledge.codes import DEFAULT_HOSPITAL_NUMBER_SYSTEM
+from cervixwatch.store.accounts import team_by_name
+from cervixwatch.store.models import AssessmentRow, PatientRow, Role, TeamPatientRow
+from tests.store.tables import row_counts
+
+AS_OF = dt.date(2026, 12, 1)
+WOMEN = 150
+PROFILES = bundled_profiles()
+TEAM = "Import team"
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("export")
+    write_bulk(iter_cohort(WOMEN, 21, AS_OF), directory, AS_OF)
+    return directory
+
+
+@pytest.fixture
+def team(factory: sessionmaker[Session]) -> str:
+    accounts.add_user(
+        factory, f"importer-{id(factory)}", Role.CLINICIAN, password=None, teams=(TEAM,)
+    )
+    with factory() as session:
+        found = team_by_name(session, TEAM)
+        assert found is not None
+        return found.id
+
+
+def _import(factory: sessionmaker[Session], export: Path, team: str, **options: Any) -> BulkImport:
+    return import_export(
+        factory,
+        export,
+        source="registry-test",
+        today=AS_OF,
+        profiles=PROFILES,
+        team_ids=[team],
+        local_system=DEFAULT_HOSPITAL_NUMBER_SYSTEM,
+        **options,
+    )
+
+
+def _count(factory: sessionmaker[Session], table: type) -> int:
+    with factory() as session:
+        return int(session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def test_every_woman_is_stored_assessed_as_her_records_say_and_a_second_import_changes_nothing(
+    factory: sessionmaker[Session], export: Path, team: str, tmp_path: Path
+) -> None:
+    done = _import(factory, export, team)
+    assert (done.stored, done.created, done.refused, done.skipped) == (WOMEN, WOMEN, 0, 0)
+    assert _count(factory, PatientRow) == WOMEN
+    assert _count(factory, TeamPatientRow) == WOMEN
+    # What the app stored of each woman is what the population run (the same reader and
+    # `assess`, straight from the files) says of her.
+    run = run_population(export, tmp_path / "run", AS_OF, list(PROFILES.values()), workers=1)
+    expected = {
+        (tier, tuple(sorted(codes)))
+        for tier, codes in duckdb.sql(
+            f"SELECT risk_tier, codes FROM read_parquet('{run.parquet}') WHERE profile = 'nice'"
+        ).fetchall()
+    }
+    with factory() as session:
+        stored = {
+            (tier, tuple(sorted(codes.get("nice", []))))
+            for tier, codes in session.execute(select(AssessmentRow.risk_tier, AssessmentRow.codes))
+        }
+    assert stored == expected
+    before = row_counts(factory)
+    again = _import(factory, export, team, restart=True)
+    assert (again.stored, again.created, again.refused) == (WOMEN, 0, 0)
+    assert row_counts(factory) == before
+
+
+def test_an_interrupted_import_resumes_after_the_last_woman_noted(
+    factory: sessionmaker[Session], export: Path, team: str
+) -> None:
+    stop_at = NOTE_EVERY + 20
+
+    def interrupt(done: int) -> None:
+        if done == stop_at:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _import(factory, export, team, progress=interrupt)
+    assert _count(factory, PatientRow) == stop_at
+    resumed = _import(factory, export, team)
+    assert resumed.skipped == NOTE_EVERY
+    assert resumed.stored == WOMEN - NOTE_EVERY
+    assert resumed.created == WOMEN - stop_at
+    assert _count(factory, PatientRow) == WOMEN
+
+
+def test_a_woman_the_reader_refuses_is_counted_with_the_reason_and_the_others_stored(
+    factory: sessionmaker[Session], export: Path, team: str, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(export, broken)
+    bad = {
+        "resourceType": "Observation",
+        "id": "bad-length",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "11961-0"}]},
+        "subject": {"reference": "Patient/demo-000003"},
+        "effectiveDateTime": "2026-11-20",
+        "valueQuantity": {
+            "value": 2,
+            "unit": "furlong",
+            "system": "http://unitsofmeasure.org",
+            "code": "[fur_us]",
+        },
+    }
+    with (broken / "Observation.ndjson").open("ab") as lines:
+        lines.write(orjson.dumps(bad) + b"\n")
+    done = _import(factory, broken, team)
+    assert (done.stored, done.refused) == (WOMEN - 1, 1)
+    [(woman, reason)] = done.reasons
+    assert woman == "demo-000003"
+    assert "Observation/bad-length" in reason or "bad-length" in reason
+    assert _count(factory, PatientRow) == WOMEN - 1
+
+
+def test_the_command_line(export: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    missing_team = runner.invoke(
+        app, ["import", str(export), "--team", "Nobody's", "--database-url", url]
+    )
+    assert missing_team.exit_code == 2
+    assert "no care team" in missing_team.output
+    added = runner.invoke(
+        app,
+        [
+            "users",
+            "add",
+            "imp",
+            "--role",
+            "clinician",
+            "--team",
+            TEAM,
+            "--password-stdin",
+            "--database-url",
+            url,
+        ],
+        input="a long random password for an import\n",
+    )
+    assert added.exit_code == 0, added.output
+    done = runner.invoke(
+        app,
+        [
+            "import",
+            str(export),
+            "--team",
+            TEAM,
+            "--source",
+            "reg",
+            "--as-of",
+            "2026-12-01",
+            "--database-url",
+            url,
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    assert f"Stored {WOMEN} women ({WOMEN} new)" in done.output
