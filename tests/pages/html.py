@@ -3,6 +3,7 @@ content-security policy forbids in a page."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from html.parser import HTMLParser
 
@@ -75,3 +76,27 @@ def csp_clean(html: str) -> list[str]:
     for source in markup.scripts:
         assert source.startswith("/static/"), source
     return markup.scripts
+
+
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def page_date(day: dt.date) -> str:
+    """A date as the pages write it with the clinic's default format ("12 Jan 2026")."""
+    return f"{day.day} {day:%b %Y}"
+
+
+def as_the_page_writes(sentence: str) -> str:
+    """A sentence of the assessment (ISO dates, as the API gives it) as a page shows it: each
+    date in the clinic's format (`web.pages.core.clinic_dates`)."""
+    return _ISO_DATE.sub(lambda m: page_date(dt.date.fromisoformat(m.group(0))), sentence)
+
+
+def iso_dates_shown(page: str) -> list[str]:
+    """ISO dates in a page's text (not in its attributes, where date inputs and links keep
+    them): each with a little of the text around it."""
+    text_only = re.sub(r"<[^>]*>", "<>", page)
+    return [
+        text_only[max(0, m.start() - 40) : m.end() + 10]
+        for m in re.finditer(r"\b20\d\d-\d\d-\d\d\b", text_only)
+    ]

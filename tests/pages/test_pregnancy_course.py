@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from cervixwatch.app.clinic_settings import ClinicSettings
 from cervixwatch.clinical.records import CerclageIndication, DeclinableCode, Medication, Symptom
-from tests.pages.html import csp_clean, sign_in
+from tests.pages.html import csp_clean, iso_dates_shown, page_date, sign_in
 from tests.pages.test_pregnancy_page import page_of, section
 from tests.web.api_builders import at, day_at, seed
 
@@ -52,8 +52,8 @@ def test_progesterone_in_place_is_the_current_treatment_not_an_offer(
     csp_clean(page)
 
     treatments = section(page, "current-treatments")
-    started = day_at("20+0", "21+0").isoformat()
-    placed = day_at("14+0", "21+0").isoformat()
+    started = page_date(day_at("20+0", "21+0"))
+    placed = page_date(day_at("14+0", "21+0"))
     assert f"<li>Vaginal progesterone since 20+0 ({started})</li>" in treatments
     assert (
         f"<li>Cerclage (transvaginal, history-indicated) in situ since 14+0 ({placed})</li>"
@@ -114,7 +114,7 @@ def test_declined_overdue_and_urgent_with_its_reason(browser: TestClient) -> Non
     written = seed(browser, "H-COURSE", her, "Lindqvist")
     sign_in(browser)
     page = page_of(browser, written.pregnancy_id)
-    reported = day_at("19+5", "20+0").isoformat()
+    reported = page_date(day_at("19+5", "20+0"))
     reason = (
         "contractions or tightenings, pelvic pressure: reported by the woman on"
         f" 19+5 ({reported}), 2 days ago; not yet reviewed"
@@ -135,7 +135,7 @@ def test_declined_overdue_and_urgent_with_its_reason(browser: TestClient) -> Non
         assert "Overdue: the next scan was due by" in scans
     declined = card(columns["acog"], "History-indicated cerclage")
     assert '<span class="badge badge-state state-declined">Declined</span>' in declined
-    declined_on = day_at("13+0", "20+0").isoformat()
+    declined_on = page_date(day_at("13+0", "20+0"))
     assert f"Offered and declined on 13+0 ({declined_on}): not a task" in declined
     # Plain "due" recommendations carry no state badge.
     assert "badge-state" not in card(columns["nice"], "Refer to preterm birth clinic")
@@ -215,3 +215,23 @@ def test_a_reviewed_report_is_no_longer_urgent_and_its_review_is_in_the_timeline
     reported = ClinicSettings().short_date(day_at("23+0", "24+0"))
     assert f"Symptoms of {reported} reviewed: seen in triage" in timeline
     assert "not yet reviewed" not in timeline
+
+
+def test_the_page_writes_every_date_one_way(browser: TestClient) -> None:
+    """Issue 13: the clinical core's sentences (a treatment since, a scan due by, why urgent,
+    the history) are shown with their dates as the rest of the page writes dates, not as the
+    ISO dates the API and FHIR answer with."""
+    her = (
+        at("20+0")
+        .with_prior_sptb("30+0")
+        .with_length(22, at="19+0")
+        .with_medication(Medication.VAGINAL_PROGESTERONE, started_at="16+0")
+        .with_cerclage("14+0")
+        .with_declined(DeclinableCode.HISTORY_INDICATED_CERCLAGE, at="13+0")
+    )
+    her = her.with_symptoms(Symptom.CONTRACTIONS, reported_on=her.day("19+5"))
+    written = seed(browser, "H-DATES", her, "Datewell")
+    sign_in(browser)
+    page = page_of(browser, written.pregnancy_id)
+    assert iso_dates_shown(page) == []
+    assert f"since 16+0 ({page_date(her.day('16+0'))})" in page

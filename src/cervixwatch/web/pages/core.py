@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -22,6 +23,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from cervixwatch.access.principal import Principal, Role
 from cervixwatch.app.clinic_settings import ClinicSettings, RecentSettings
@@ -35,6 +38,31 @@ templates: Final = Jinja2Templates(directory=TEMPLATE_DIR)
 #: A twin pregnancy's chorionicity in words, wherever a page shows it.
 templates.env.globals["chorionicity_words"] = CHORIONICITY_WORDS_OF
 templates.env.globals["dating_words"] = DATING_WORDS_OF
+
+#: An ISO date inside a sentence the clinical core wrote ("Next scan from 18+0 (2027-01-21)").
+_ISO_DATE: Final = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
+
+
+@pass_context
+def clinic_dates(context: Context, text: Any) -> Any:
+    """A sentence of the clinical core (a course-of-care state, a treatment, the history line)
+    with each ISO date in it written as the page writes dates (the clinic's format: "21 Jan
+    2027"), so one page never shows a date two ways. The core keeps ISO dates, which the JSON
+    API and FHIR answer as they are; the letter does the same for its sentences."""
+    write = context.get("date")
+    if not isinstance(text, str) or write is None:
+        return text
+
+    def written(found: re.Match[str]) -> str:
+        try:
+            return str(write(found.group(1)))
+        except ValueError:  # not a calendar date after all: left as it was
+            return found.group(0)
+
+    return _ISO_DATE.sub(written, text)
+
+
+templates.env.filters["clinic_dates"] = clinic_dates
 
 #: Where each role lands after signing in.
 HOME: Final = {

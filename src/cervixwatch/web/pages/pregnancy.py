@@ -18,7 +18,7 @@ to /my.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Final
 
@@ -279,9 +279,22 @@ def ga_on(edd: dt.date | None, day: dt.date) -> str | None:
     return str(gestational_age_on(edd, day)) if edd is not None else None
 
 
-def history_date(year: int | None, month: int | None, day: int | None) -> str | None:
-    """A history date known to the year, month or day ("2021", "2021-05")."""
-    return str(PartialDate(year, month, day)) if year is not None else None
+def history_date(
+    year: int | None,
+    month: int | None,
+    day: int | None,
+    write: Callable[[dt.date], str] | None = None,
+) -> str | None:
+    """A history date known to the year, month or day ("2021", "2021-05"); a whole date in
+    the clinic's format when `write` is given (as every other date of the page)."""
+    if year is None:
+        return None
+    if write is not None and month is not None and day is not None:
+        try:
+            return write(dt.date(year, month, day))
+        except ValueError:
+            pass  # stored before the checks of issue 12: shown as stored
+    return str(PartialDate(year, month, day))
 
 
 def _age(birth: dt.date | None, today: dt.date) -> int | None:
@@ -369,7 +382,7 @@ def _page(
             "ga_of_days": lambda days: str(GestationalAge(days)) if days is not None else None,
             "record_forms": RECORD_FORMS,
             "ga_on": lambda day: ga_on(pregnancy.edd, day),
-            "history_date": history_date,
+            "history_date": lambda y, m, d: history_date(y, m, d, view.settings.short_date),
             "viewer_name": view.viewer_name,
         },
         status_code=status_code,
