@@ -383,3 +383,41 @@ def test_an_assertion_signed_by_another_key_or_replayed_is_refused(
 def test_a_backend_service_cannot_be_granted_user_scopes(site: Site, backend: RSAKey) -> None:
     answer = _client_credentials(site, _assertion(site, backend), scope="user/*.rs")
     assert answer.json()["error"] == "invalid_scope"
+
+
+def test_a_patient_lets_an_app_read_her_own_record_only(site: Site, engine: Engine) -> None:
+    woman = site.women["SM-0001"]
+    username = f"smart-patient-{uuid.uuid4().hex[:8]}"
+    accounts.add_user(site.sessions, username, Role.PATIENT, password=PASSWORD, patient_id=woman)
+    app = create_app(test_settings(engine, smart_base_url=site.base), today=lambda: TODAY)
+    with TestClient(app) as her_browser:
+        assert post_sign_in_form(her_browser, username, PASSWORD).status_code == 303
+        smart = _fhirclient(site)
+        parts = urlsplit(smart.authorize_url)
+        page = her_browser.get(f"{parts.path}?{parts.query}")
+        assert page.status_code == 200
+        assert "your own record" in page.text
+        assert "Which woman?" not in page.text
+        mine = Site(site.base, her_browser, site.sessions, site.women, username)
+        answer = _approve(mine, page.text, decision="approve")
+        assert answer.status_code == 303, answer.text
+        smart.handle_callback(answer.headers["location"])
+    assert smart.patient_id == woman
+    token = smart.server.auth.access_token
+    assert (
+        httpx2.get(f"{site.base}/fhir/Patient/{woman}", headers=_bearer(token)).status_code == 200
+    )
+    other = site.women["SM-0002"]
+    assert (
+        httpx2.get(f"{site.base}/fhir/Patient/{other}", headers=_bearer(token)).status_code == 404
+    )
+
+
+def test_an_admin_cannot_let_an_app_in(site: Site, engine: Engine) -> None:
+    username = f"smart-admin-{uuid.uuid4().hex[:8]}"
+    accounts.add_user(site.sessions, username, Role.ADMIN, password=PASSWORD)
+    app = create_app(test_settings(engine, smart_base_url=site.base), today=lambda: TODAY)
+    with TestClient(app) as admin:
+        assert post_sign_in_form(admin, username, PASSWORD).status_code == 303
+        parts = urlsplit(_fhirclient(site).authorize_url)
+        assert admin.get(f"{parts.path}?{parts.query}").status_code == 403
