@@ -25,11 +25,11 @@ from fhirclient import client as smart_client
 from fhirclient.models.observation import Observation
 from joserfc import jwt
 from joserfc.jwk import RSAKey
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 
 from cervixwatch.app import accounts, smart_clients
 from cervixwatch.store.database import session_factory
-from cervixwatch.store.models import ApiTokenRow, Role
+from cervixwatch.store.models import ApiTokenRow, Role, TeamPatientRow
 from cervixwatch.web.app import create_app
 from tests import fhir_builders as fb
 from tests.pages.html import post_sign_in_form
@@ -421,3 +421,13 @@ def test_an_admin_cannot_let_an_app_in(site: Site, engine: Engine) -> None:
         assert post_sign_in_form(admin, username, PASSWORD).status_code == 303
         parts = urlsplit(_fhirclient(site).authorize_url)
         assert admin.get(f"{parts.path}?{parts.query}").status_code == 403
+
+
+def test_a_patient_scoped_token_stops_when_she_leaves_the_clinicians_teams(site: Site) -> None:
+    token = _launch(site).server.auth.access_token
+    woman = site.women["SM-0001"]
+    assert httpx2.get(f"{site.base}/fhir/Observation", headers=_bearer(token)).status_code == 200
+    with site.sessions.begin() as session:
+        session.execute(delete(TeamPatientRow).where(TeamPatientRow.patient_id == woman))
+    for path in (f"/fhir/Patient/{woman}", "/fhir/Observation", "/fhir/Patient"):
+        assert httpx2.get(f"{site.base}{path}", headers=_bearer(token)).status_code in (403, 404)

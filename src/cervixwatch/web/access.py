@@ -301,6 +301,12 @@ def _as_scoped(request: Request, principal: Principal, grant: SmartGrant) -> Pri
     if contexts & {"user", "system"}:
         return principal
     if "patient" in contexts and grant.patient_id is not None:
+        if principal.role == Role.CLINICIAN and not _still_in_her_teams(
+            request, grant.patient_id, principal.team_ids
+        ):
+            # Chosen at launch while one of her teams had the woman; no longer: the token
+            # reaches no one (the scope below would otherwise name her outside any team).
+            raise HTTPException(403, "the launch's woman is no longer under your care teams")
         return replace(principal, only_patient_id=grant.patient_id)
     wanted = ", ".join(f"{n.resource_type}.{n.permission}" for n in needs)
     raise HTTPException(
@@ -308,6 +314,12 @@ def _as_scoped(request: Request, principal: Principal, grant: SmartGrant) -> Pri
         f"the token's scopes do not allow this ({wanted} needed)",
         headers={"WWW-Authenticate": 'Bearer realm="cervixwatch", error="insufficient_scope"'},
     )
+
+
+def _still_in_her_teams(request: Request, patient_id: str, team_ids: frozenset[str]) -> bool:
+    sessions: sessionmaker[Session] = request.app.state.sessions
+    with sessions() as session:
+        return account_store.patient_in_teams(session, patient_id, team_ids)
 
 
 def _may_touch(
