@@ -431,3 +431,13 @@ def test_a_patient_scoped_token_stops_when_she_leaves_the_clinicians_teams(site:
         session.execute(delete(TeamPatientRow).where(TeamPatientRow.patient_id == woman))
     for path in (f"/fhir/Patient/{woman}", "/fhir/Observation", "/fhir/Patient"):
         assert httpx2.get(f"{site.base}{path}", headers=_bearer(token)).status_code in (403, 404)
+
+
+def test_the_token_endpoint_is_rate_limited_per_address(engine: Engine) -> None:
+    app = create_app(test_settings(engine, sign_in_rate_limit="2/minute"), today=lambda: TODAY)
+    with TestClient(app) as client:
+        form = {"grant_type": "password", "username": "x", "password": "y"}
+        answers = [client.post("/oauth/token", data=form) for _ in range(3)]
+    assert [a.status_code for a in answers] == [400, 400, 429]
+    assert answers[0].json()["error"] == "unsupported_grant_type"
+    assert int(answers[2].headers["retry-after"]) >= 1

@@ -209,6 +209,15 @@ async def token_endpoint(request: Request, sessions: SessionsDep) -> Response:
                 "the token request must be application/x-www-form-urlencoded"
             )
         )
+    # Anyone may call it and a client assertion costs a signature check: counted per client
+    # address as sign-in attempts are (429 with Retry-After over the limit).
+    address = request.client.host if request.client else "unknown"
+    await run_in_threadpool(
+        request.app.state.rate_limiter.check,
+        request.app.state.settings.sign_in_rate_limit,
+        "smart-token-address",
+        address,
+    )
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     try:
