@@ -57,6 +57,14 @@ def import_command(
         bool,
         typer.Option("--restart", help="From the first woman, whatever an earlier run noted."),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Processes importing batches at once (PostgreSQL; SQLite takes one writer).",
+        ),
+    ] = 1,
     database_url: DatabaseUrlOption = None,
     knowledge: KnowledgeOption = BUNDLED_PROFILES,
 ) -> None:
@@ -101,6 +109,9 @@ def import_command(
                     team_ids=[team_id],
                     local_system=settings.hospital_number_system,
                     restart=restart,
+                    workers=workers,
+                    database_url=url,
+                    knowledge=knowledge,
                     progress=lambda done: bar.update(task, completed=done),
                 )
             except ValueError as error:

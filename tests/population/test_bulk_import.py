@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from cervixwatch.app import accounts
-from cervixwatch.app.bulk_import import NOTE_EVERY, BulkImport, import_export
+from cervixwatch.app import accounts, bulk_import
+from cervixwatch.app.bulk_import import BulkImport, import_export
 from cervixwatch.app.population import run_population
 from cervixwatch.cli import app
 from cervixwatch.cohort import iter_cohort
@@ -101,22 +101,30 @@ def test_every_woman_is_stored_assessed_as_her_records_say_and_a_second_import_c
 
 
 def test_an_interrupted_import_resumes_after_the_last_woman_noted(
-    factory: sessionmaker[Session], export: Path, team: str
+    factory: sessionmaker[Session], export: Path, team: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stop_at = NOTE_EVERY + 20
+    monkeypatch.setattr(bulk_import, "NOTE_EVERY", 40)  # batches of 40, 40, 40, 30
 
     def interrupt(done: int) -> None:
-        if done == stop_at:
+        if done == 80:  # after the second batch was noted
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         _import(factory, export, team, progress=interrupt)
-    assert _count(factory, PatientRow) == stop_at
+    assert _count(factory, PatientRow) == 80
     resumed = _import(factory, export, team)
-    assert resumed.skipped == NOTE_EVERY
-    assert resumed.stored == WOMEN - NOTE_EVERY
-    assert resumed.created == WOMEN - stop_at
+    assert (resumed.skipped, resumed.stored, resumed.created) == (80, WOMEN - 80, WOMEN - 80)
     assert _count(factory, PatientRow) == WOMEN
+
+
+def test_several_processes_import_the_same(
+    factory: sessionmaker[Session], export: Path, team: str
+) -> None:
+    url = factory.kw["bind"].url.render_as_string(hide_password=False)
+    done = _import(factory, export, team, workers=2, database_url=url)
+    assert (done.stored, done.created, done.refused) == (WOMEN, WOMEN, 0)
+    assert _count(factory, PatientRow) == WOMEN
+    assert _count(factory, AssessmentRow) == WOMEN
 
 
 def test_a_woman_the_reader_refuses_is_counted_with_the_reason_and_the_others_stored(

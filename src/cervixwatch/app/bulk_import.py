@@ -10,19 +10,23 @@ export again finds every woman and stores nothing new (idempotent), and a woman 
 the identity rules refuse is counted with the reason (her id in the source and the message,
 which names the entry and field, never a value) while the others go on.
 
-Resumable: every `NOTE_EVERY` women the last one stored is noted in `bulk_imports` for the
-source; an interrupted import starts after her, the women stored since the note being stored
-again (changing nothing).
+Resumable: after each batch of `NOTE_EVERY` women the last one is noted in `bulk_imports` for
+the source, once every batch before it is done; an interrupted import starts after her, the
+women stored since the note being stored again (changing nothing). Batches may be imported by
+several processes at once (`workers`, each with its own database connections; for
+PostgreSQL, where writers do not wait on one another as SQLite's do).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Collection
+from collections import deque
+from collections.abc import Callable, Collection, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import duckdb
 import orjson
@@ -35,8 +39,10 @@ from cervixwatch.app.patient_identity import Sender
 from cervixwatch.app.population import GROUPED_BY_WOMAN
 from cervixwatch.app.population_rows import as_bundle
 from cervixwatch.app.reassessing import Profiles
+from cervixwatch.clinical.guidelines import GuidelineProfile
 from cervixwatch.interop.bulk_layout import bulk_files
-from cervixwatch.store import transaction
+from cervixwatch.knowledge import load_profiles
+from cervixwatch.store import make_engine, session_factory, transaction
 from cervixwatch.store.models import BulkImportRow
 
 __all__ = ["BulkImport", "import_export"]
@@ -59,6 +65,13 @@ class BulkImport:
     skipped: int = 0
     seconds: float = 0.0
     reasons: list[tuple[str, str]] = field(default_factory=list)
+
+    def merge(self, done: BulkImport) -> None:
+        """Add what a batch did."""
+        self.stored += done.stored
+        self.created += done.created
+        self.refused += done.refused
+        self.reasons.extend(done.reasons[: max(0, REFUSALS_KEPT - len(self.reasons))])
 
 
 def _done_through(session: Session, source: str) -> str | None:
@@ -87,41 +100,120 @@ def import_export(
     team_ids: Collection[str],
     local_system: str,
     restart: bool = False,
+    workers: int = 1,
+    database_url: str | None = None,
+    knowledge: Path | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> BulkImport:
     """Import every woman of the export at `location`, sent by `source` (a name for the
     system it came from), new women joining `team_ids`. `restart`: from the first woman,
-    whatever an earlier run noted. ValueError names a layout or line that cannot be read."""
+    whatever an earlier run noted. `workers` > 1 (with the `database_url` each opens):
+    batches of women imported by that many processes at once, noted only once every batch
+    before them is done, so a resumed import never skips a woman. ValueError names a layout
+    or line that cannot be read."""
     started = time.perf_counter()
     files = [str(f.path) for f in bulk_files(location)]
     sender = Sender(f"bulk:{source}", local_system)
     with sessions() as session:
         after = None if restart else _done_through(session, source)
     result = BulkImport()
-    since_note = 0
-    last: str | None = None
+    job = _Job(sender, today, [p.id for p in _profile_list(profiles)], list(team_ids))
     connection = duckdb.connect()
+    pool = (
+        ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(database_url, knowledge))
+        if workers > 1 and database_url is not None
+        else None
+    )
+    if pool is None:
+        _WORKER.update(sessions=sessions, profiles=profiles)
     try:
         try:
             grouped = connection.execute(GROUPED_BY_WOMAN, {"files": files})
         except duckdb.Error as error:
             raise ValueError(f"{location}: the NDJSON cannot be read ({error})") from None
-        while batch := grouped.fetchmany(NOTE_EVERY):
-            for woman, raw in batch:
-                if after is not None and woman <= after:
-                    result.skipped += 1
-                    continue
-                _one(sessions, woman, raw, sender, today, profiles, team_ids, result)
-                last, since_note = woman, since_note + 1
-                if progress is not None:
-                    progress(result.stored + result.refused + result.skipped)
-            if last is not None and since_note:
-                _note(sessions, source, last, since_note)
-                since_note = 0
+        batches = _batches(grouped, after, result)
+        for woman, done in _in_order(pool, batches, job, 2 * workers):
+            result.merge(done)
+            if done.stored or done.refused:
+                _note(sessions, source, woman, done.stored + done.refused)
+            if progress is not None:
+                progress(result.stored + result.refused + result.skipped)
     finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
         connection.close()
     result.seconds = time.perf_counter() - started
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """What every batch is imported with (sent to each worker process once per batch)."""
+
+    sender: Sender
+    today: dt.date
+    profile_ids: list[str]
+    team_ids: list[str]
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(database_url: str, knowledge: Path | None) -> None:
+    """A worker process's own engine and knowledge."""
+    _WORKER["sessions"] = session_factory(make_engine(database_url))
+    _WORKER["profiles"] = load_profiles(knowledge) if knowledge is not None else load_profiles()
+
+
+def _profile_list(profiles: Profiles) -> list[GuidelineProfile]:
+    return list(profiles.values()) if isinstance(profiles, Mapping) else list(profiles)
+
+
+Batch = list[tuple[str, list[str]]]
+
+
+def _batches(
+    grouped: duckdb.DuckDBPyConnection, after: str | None, result: BulkImport
+) -> Iterator[Batch]:
+    """The grouped women a batch at a time, those an earlier run stored counted as skipped."""
+    while rows := grouped.fetchmany(NOTE_EVERY):
+        batch = [(woman, list(raw)) for woman, raw in rows if after is None or woman > after]
+        result.skipped += len(rows) - len(batch)
+        if batch:
+            yield batch
+
+
+def _import_batch(batch: Batch, job: _Job) -> BulkImport:
+    """Import each woman of `batch` in her own transaction (in a worker, or in this process)."""
+    sessions: sessionmaker[Session] = _WORKER["sessions"]
+    loaded = _WORKER["profiles"]
+    by_id = loaded if isinstance(loaded, Mapping) else {p.id: p for p in loaded}
+    profiles = [by_id[i] for i in job.profile_ids]
+    done = BulkImport()
+    for woman, raw in batch:
+        _one(sessions, woman, raw, job.sender, job.today, profiles, job.team_ids, done)
+    return done
+
+
+def _in_order(
+    pool: ProcessPoolExecutor | None, batches: Iterator[Batch], job: _Job, window: int
+) -> Iterator[tuple[str, BulkImport]]:
+    """(last woman, what was done) of each batch, in the batches' order, with at most
+    `window` in flight: the note after a batch is only written once all before it are
+    done."""
+    if pool is None:
+        for batch in batches:
+            yield batch[-1][0], _import_batch(batch, job)
+        return
+    pending: deque[tuple[str, Future[BulkImport]]] = deque()
+    for batch in batches:
+        pending.append((batch[-1][0], pool.submit(_import_batch, batch, job)))
+        if len(pending) >= window:
+            woman, future = pending.popleft()
+            yield woman, future.result()
+    while pending:
+        woman, future = pending.popleft()
+        yield woman, future.result()
 
 
 def _one(
