@@ -66,7 +66,14 @@ def test_a_screenful_a_filter_the_handover_list_and_a_report_arriving_live(
     expect(team.locator(".worklist-filters")).to_be_hidden()
     expect(team.locator(".print-title")).to_be_visible()
     team.set_viewport_size({"width": 1123, "height": 794})  # A4 landscape at 96 dpi
-    table = team.locator("table.worklist").bounding_box()
+    # The list may be swapped in again just then (htmx, after the filter or a live update):
+    # measured once it is on the page.
+    worklist = team.locator("table.worklist")
+    expect(worklist).to_be_visible()
+    table = worklist.bounding_box(timeout=15_000)
+    if table is None:  # replaced between the two steps: once more, now it is there
+        expect(worklist).to_be_visible()
+        table = worklist.bounding_box(timeout=15_000)
     assert table is not None
     assert table["x"] + table["width"] <= 1123
     team.screenshot(path=str(ARTIFACTS / "worklist-print.png"), full_page=True)
