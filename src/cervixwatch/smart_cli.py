@@ -18,7 +18,6 @@ database first. Exit status 0 on success, 2 with one line on stderr for bad inpu
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.app import smart_clients
 from cervixwatch.app.errors import Conflict, InvalidField, NotFound
+from cervixwatch.cli import fail
 from cervixwatch.settings import Settings
 from cervixwatch.store import make_engine, session_factory, upgrade
 
@@ -50,11 +50,6 @@ ClientIdArgument = Annotated[str, typer.Argument(help="The app's client_id.")]
 NameOption = Annotated[str, typer.Option("--name", help="The app's name, as users see it.")]
 
 
-def _fail(message: str) -> typer.Exit:
-    print(f"cervixwatch: {message}", file=sys.stderr)
-    return typer.Exit(code=2)
-
-
 @contextmanager
 def _database(url: str | None) -> Iterator[sessionmaker[Session]]:
     url = url or Settings().database_url
@@ -63,9 +58,9 @@ def _database(url: str | None) -> Iterator[sessionmaker[Session]]:
     try:
         yield session_factory(engine)
     except InvalidField as error:
-        raise _fail(f"--{error.field.replace('_', '-')}: {error.message}") from None
+        raise fail(f"--{error.field.replace('_', '-')}: {error.message}") from None
     except (NotFound, Conflict) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     finally:
         engine.dispose()
 
@@ -107,7 +102,7 @@ def add_backend(
     try:
         key_set = json.loads(jwks.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise _fail(f"--jwks: cannot read a JSON JWK Set from {jwks} ({error})") from None
+        raise fail(f"--jwks: cannot read a JSON JWK Set from {jwks} ({error})") from None
     with _database(database_url) as sessions:
         smart_clients.add_backend(
             sessions, client_id, name=name, jwks=key_set, username=account, scopes=scope
