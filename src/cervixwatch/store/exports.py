@@ -38,6 +38,7 @@ from cervixwatch.store.models import (
     RecordSource,
     SourceIdentifierRow,
 )
+from cervixwatch.store.record_presence import kinds_with_rows
 
 __all__ = [
     "KINDS_BY_TABLE",
@@ -162,10 +163,12 @@ def load_exports(
         if pregnancy is not None and pregnancy.patient_id == patient_id:
             chosen[patient_id] = pregnancy
     pregnancy_ids = [chosen[p].id for p in found if p in chosen]
+    owners = {"patient": found, "pregnancy": pregnancy_ids}
+    present = kinds_with_rows(session, owners) if len(found) <= CHUNK else None
     rows = {
-        kind.field: _rows_by_owner(
-            session, kind, found if kind.owner == "patient" else pregnancy_ids
-        )
+        kind.field: _rows_by_owner(session, kind, owners[kind.owner])
+        if present is None or kind.field in present
+        else {}
         for kind in RECORD_KINDS
     }
     exports = []

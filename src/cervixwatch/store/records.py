@@ -31,7 +31,7 @@ from functools import cache
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Insert, insert, select
+from sqlalchemy import Insert, Select, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from cervixwatch.clinical.gestation import TERM_DAYS
@@ -66,6 +66,7 @@ from cervixwatch.store.models import (
     SourceIdentifierRow,
     new_id,
 )
+from cervixwatch.store.record_presence import kinds_with_rows
 
 __all__ = [
     "IdentifierConflict",
@@ -184,12 +185,18 @@ def _owner_column(kind: RecordKind[Any, Any]) -> Any:
     return getattr(kind.table, f"{kind.owner}_id")
 
 
-def _stored(session: Session, kind: RecordKind[Any, Any], owner_id: str) -> list[Any]:
-    """The rows of `kind` that belong to the records, in the order they were stored."""
-    query = select(kind.table).where(_owner_column(kind) == owner_id)
+@cache
+def _stored_query(kind: RecordKind[Any, Any]) -> Select[Any]:
+    # Built once per kind (as `_insert`): building the statement costs more than running it.
+    query = select(kind.table).where(_owner_column(kind) == bindparam("owner_id"))
     if kind.current is not None:
         query = query.where(kind.current())
-    return list(session.scalars(query.order_by(kind.table.id)))
+    return query.order_by(kind.table.id)
+
+
+def _stored(session: Session, kind: RecordKind[Any, Any], owner_id: str) -> list[Any]:
+    """The rows of `kind` that belong to the records, in the order they were stored."""
+    return list(session.scalars(_stored_query(kind), {"owner_id": owner_id}))
 
 
 def load_records(session: Session, pregnancy_id: str) -> PregnancyRecords:
@@ -208,8 +215,10 @@ def _rows_of(
 ) -> tuple[dict[str, list[Any]], list[Any]]:
     """The rows of each part of the pregnancy's records, her history as of this pregnancy;
     and, for an ended pregnancy, the previous-pregnancy rows that record its own end."""
+    owners = {"patient": [patient.id], "pregnancy": [pregnancy.id]}
+    present = kinds_with_rows(session, owners)
     rows = {
-        kind.field: _stored(session, kind, patient.id if kind.owner == "patient" else pregnancy.id)
+        kind.field: _stored(session, kind, owners[kind.owner][0]) if kind.field in present else []
         for kind in RECORD_KINDS
     }
     everything = rows["prior_pregnancies"]
