@@ -7,9 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, bindparam, func, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session, aliased
 
 from cervixwatch.store.crud import plausible_id
@@ -102,17 +103,29 @@ def latest_versions(session: Session, keys: Iterable[Key]) -> dict[Key, Kept]:
     return out
 
 
+@cache
+def _her_latest_query(with_keys: bool) -> Select[Any]:
+    # Built once (the keys and her id bound at each call): building it cost more than
+    # running it, on every write of a stored woman (`app.versions.before_change`).
+    other = aliased(ResourceVersionRow)
+    hers = select(other.resource_type, other.resource_id).where(
+        other.patient_id == bindparam("patient_id")
+    )
+    named = tuple_(_R.resource_type, _R.resource_id)
+    wanted: ColumnElement[bool] = named.in_(hers)
+    if with_keys:
+        wanted = or_(wanted, named.in_(bindparam("keys", expanding=True)))
+    return select(*_COLUMNS).where(wanted)
+
+
 def her_latest(session: Session, patient_id: str, keys: Collection[Key]) -> dict[Key, Kept]:
     """The latest kept version (whoever's) of each resource `keys` names and of each that has
     a kept version of hers, in one statement (by her index and the resources' own)."""
-    other = aliased(ResourceVersionRow)
-    hers = select(other.resource_type, other.resource_id).where(other.patient_id == patient_id)
-    named = tuple_(_R.resource_type, _R.resource_id)
-    wanted: ColumnElement[bool] = named.in_(hers)
+    parameters: dict[str, Any] = {"patient_id": patient_id}
     if keys:
-        wanted = or_(wanted, named.in_(sorted(keys)))
+        parameters["keys"] = sorted(keys)
     out: dict[Key, Kept] = {}
-    for row in session.execute(select(*_COLUMNS).where(wanted)):
+    for row in session.execute(_her_latest_query(bool(keys)), parameters):
         key = (row.resource_type, row.resource_id)
         if key not in out or out[key].version_id < row.version_id:
             out[key] = _kept(row)
