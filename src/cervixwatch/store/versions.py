@@ -10,7 +10,17 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from cervixwatch.store.crud import plausible_id
@@ -104,7 +114,7 @@ def latest_versions(session: Session, keys: Iterable[Key]) -> dict[Key, Kept]:
 
 
 @cache
-def _her_latest_query(with_keys: bool) -> Select[Any]:
+def _her_latest_query(with_keys: bool) -> Executable:
     # Built once (the keys and her id bound at each call): building it cost more than
     # running it, on every write of a stored woman (`app.versions.before_change`).
     other = aliased(ResourceVersionRow)
