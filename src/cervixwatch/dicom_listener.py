@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import logging
+import socket
 import uuid
 from collections.abc import Sequence
 from typing import Any, Final
@@ -119,6 +120,16 @@ def _handler(desk: IntakeDesk) -> Any:
     return handle_store
 
 
+def _without_nagle(event: Any) -> None:
+    """Send each PDU at once (TCP_NODELAY). With Nagle's algorithm on, the answer to a C-STORE
+    waits for the sender's delayed ACK (40 ms on Linux) whenever it leaves in more than one
+    write: with a sender that also keeps Nagle on, every report took ~57 ms over loopback
+    whatever CervixWatch did (docs/performance.md)."""
+    sock = getattr(getattr(event.assoc.dul, "socket", None), "socket", None)
+    if sock is not None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 def start_dicom_listener(
     desk: IntakeDesk,
     *,
@@ -140,5 +151,8 @@ def start_dicom_listener(
         ae.require_calling_aet = list(allowed_callers)
     # Many reports at once from one machine: the database is the limit, not the sockets.
     ae.maximum_associations = 16
-    handlers: list[Any] = [(evt.EVT_C_STORE, _handler(desk))]
+    handlers: list[Any] = [
+        (evt.EVT_C_STORE, _handler(desk)),
+        (evt.EVT_CONN_OPEN, _without_nagle),
+    ]
     return ae.start_server((host, port), block=block, evt_handlers=handlers)
