@@ -13,12 +13,14 @@ from typing import Any
 import orjson
 
 from cervixwatch.clinical.assessment import Assessment, assess
+from cervixwatch.clinical.gestation import ga_days_on
 from cervixwatch.clinical.guidelines import GuidelineProfile
+from cervixwatch.clinical.records import CerclageRoute, LengthMethod, PregnancyRecords
 from cervixwatch.clinical.risk import RiskEvidence
 from cervixwatch.interop.fhir_bundle import read_bundle
 from cervixwatch.interop.intake import IntakeError
 
-__all__ = ["COLUMNS", "as_bundle", "rows_of_woman"]
+__all__ = ["COLUMNS", "as_bundle", "rows_of_woman", "unit_of"]
 
 #: The Parquet columns, in order, with their DuckDB types.
 COLUMNS: Mapping[str, str] = {
@@ -39,6 +41,13 @@ COLUMNS: Mapping[str, str] = {
     "urgent": "BOOLEAN",
     "missing": "VARCHAR[]",
     "error": "VARCHAR",
+    # What the audit counts (`app.population_audit`), besides the assessment's own values:
+    "unit": "VARCHAR",
+    "rule_states": "MAP(VARCHAR, VARCHAR)",
+    "prior_sptb": "BOOLEAN",
+    "scan_ga_days": "INTEGER[]",
+    "cerclage_placed_ga_days": "INTEGER",
+    "cerclage_removed_ga_days": "INTEGER",
 }
 
 _URGENT = "urgent-evaluation"
@@ -55,6 +64,59 @@ def as_bundle(resources: Sequence[Mapping[str, Any]]) -> bytes:
 
 def _day(value: dt.date | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def unit_of(resources: Sequence[Mapping[str, Any]]) -> str | None:
+    """The unit caring for her: her Patient's `managingOrganization` (its display, else its
+    reference, else its identifier's value); None when the export does not say."""
+    for resource in resources:
+        if resource.get("resourceType") != "Patient":
+            continue
+        organization = resource.get("managingOrganization")
+        if not isinstance(organization, Mapping):
+            return None
+        identifier = organization.get("identifier")
+        for value in (
+            organization.get("display"),
+            organization.get("reference"),
+            identifier.get("value") if isinstance(identifier, Mapping) else None,
+        ):
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+        return None
+    return None
+
+
+def _ga(edd: dt.date | None, day: dt.date | None) -> int | None:
+    return ga_days_on(edd, day) if edd is not None and day is not None else None
+
+
+def _course_columns(records: PregnancyRecords) -> dict[str, Any]:
+    """Her transvaginal scans and transvaginal cerclage as gestational ages (days), for the
+    audit's pathway measures; nothing without an EDD (no gestational age can be given)."""
+    edd = records.edd
+    scans = sorted(
+        {
+            ga
+            for m in records.cervical_lengths
+            if m.method == LengthMethod.TRANSVAGINAL and (ga := _ga(edd, m.measured_on)) is not None
+        }
+    )
+    placed = [
+        _ga(edd, p.placed_on)
+        for p in records.cerclage_placements
+        if p.route == CerclageRoute.TRANSVAGINAL
+    ]
+    removed = [_ga(edd, r.removed_on) for r in records.cerclage_removals]
+    return {
+        "scan_ga_days": scans,
+        "cerclage_placed_ga_days": min((g for g in placed if g is not None), default=None),
+        "cerclage_removed_ga_days": max((g for g in removed if g is not None), default=None),
+    }
+
+
+def _known_bool(value: object) -> bool | None:
+    return value if isinstance(value, bool) else None
 
 
 def _profile_row(
@@ -84,6 +146,8 @@ def _profile_row(
         "urgent": any(r.code == _URGENT for r in mine),
         "missing": list(assessment.missing),
         "error": None,
+        "rule_states": {f"{r.code}@{r.rule}": r.state for r in mine},
+        "prior_sptb": _known_bool(assessment.facts.get("prior_sptb")),
     }
 
 
@@ -100,6 +164,8 @@ def _error_row(
         states={},
         missing=[],
         error=error,
+        rule_states={},
+        scan_ga_days=[],
     )
     return row
 
@@ -113,9 +179,14 @@ def rows_of_woman(
 ) -> list[dict[str, Any]]:
     """Her rows, one per profile. Data the reader refuses gives rows that say why (`error`,
     the reader's own message) and nothing else: a refused record is never read as absent."""
+    unit = unit_of(resources)
     try:
         records = read_bundle(as_bundle(resources), as_of)
     except IntakeError as error:
-        return [_error_row(patient_id, p, as_of, str(error)) for p in profiles]
+        return [{**_error_row(patient_id, p, as_of, str(error)), "unit": unit} for p in profiles]
     assessment = assess(records, as_of, profiles, evidence)
-    return [_profile_row(assessment, p, records.edd, records.fetuses) for p in profiles]
+    course = _course_columns(records)
+    return [
+        {**_profile_row(assessment, p, records.edd, records.fetuses), "unit": unit, **course}
+        for p in profiles
+    ]

@@ -38,6 +38,8 @@ def patient_resource(patient: CohortPatient) -> dict[str, Any]:
         ],
         "name": [{"family": patient.family_name, "given": [patient.given_name]}],
         "gender": "female",
+        # Her unit, by name only (a logical reference: no Organization resource is written).
+        "managingOrganization": {"display": people.unit_of(patient.index)},
     }
     if patient.records.birth_date is not None:
         resource["birthDate"] = patient.records.birth_date.isoformat()

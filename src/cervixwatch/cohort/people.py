@@ -32,6 +32,29 @@ TEST_DATA_TAG = {
 }
 
 
+#: The (fake) maternity units of the demo network, each with its share of the women: unequal,
+#: as a network's units are, so that the audit's funnel plots have small and large units.
+UNITS: tuple[tuple[str, float], ...] = (
+    ("Demo North Maternity Unit", 0.34),
+    ("Demo City Hospital Maternity", 0.26),
+    ("Demo Riverside Birth Centre", 0.18),
+    ("Demo Valley Maternity Unit", 0.13),
+    ("Demo Coast Community Unit", 0.09),
+)
+
+
+def unit_of(index: int) -> str:
+    """The demo unit caring for the woman numbered `index`: fixed by her number (a
+    multiplicative hash spreads consecutive numbers), so drawing it takes nothing from the
+    cohort's random stream and every other draw stays as it was."""
+    share = (index * 2654435761 % 2**32) / 2**32
+    for name, weight in UNITS:
+        if share < weight:
+            return name
+        share -= weight
+    return UNITS[-1][0]
+
+
 def patient_id(index: int) -> str:
     """The FHIR Patient id of the demo woman numbered `index` (from 0)."""
     return f"demo-{index + 1:06d}"
