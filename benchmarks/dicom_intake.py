@@ -99,7 +99,9 @@ def main() -> int:
                 # As a sender configured for throughput does (DCMTK: TCP_NODELAY=1): with
                 # Nagle's algorithm on, each C-STORE's data set waits for the listener's
                 # delayed ACK, ~40 ms a report whatever the listener does.
-                association.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                connection = association.dul.socket
+                assert connection is not None and connection.socket is not None
+                connection.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             failed = 0
             cpu_before = cpu_seconds(pid)
             started = time.perf_counter()
