@@ -100,7 +100,8 @@ def main() -> int:
                 # Nagle's algorithm on, each C-STORE's data set waits for the listener's
                 # delayed ACK, ~40 ms a report whatever the listener does.
                 connection = association.dul.socket
-                assert connection is not None and connection.socket is not None
+                assert connection is not None
+                assert connection.socket is not None
                 connection.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             failed = 0
             cpu_before = cpu_seconds(pid)

@@ -122,3 +122,63 @@ def _summary(console: Console, result: PopulationRun, day: dt.date, profiles: in
         )
     if result.not_about_a_woman:
         console.print(f"{result.not_about_a_woman:,} resources named no woman and were left out.")
+
+
+class QuarterKind(StrEnum):
+    calendar = "calendar"
+    financial = "financial"
+
+
+@population_app.command("report")
+def report(
+    source: Annotated[
+        Path,
+        typer.Option(
+            "--input",
+            help="The rows of `population run`: its --out directory, or assessments.parquet.",
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Directory for the reports (HTML, PDF, JSON).", file_okay=False),
+    ],
+    audit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--audit",
+            help="sbl (Saving Babies' Lives v3.1 element 5), acog (ACOG/SMFM pathway) or an "
+            "audit file (YAML); repeat for several (default: both bundled).",
+        ),
+    ] = None,
+    quarters: Annotated[
+        QuarterKind,
+        typer.Option(
+            "--quarters", help="Quarters of the EDD: calendar, or the UK financial year's."
+        ),
+    ] = QuarterKind.calendar,
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write a PDF.")] = True,
+    knowledge: KnowledgeOption = BUNDLED_PROFILES,
+) -> None:
+    """Count the audit's measures over the assessed rows, per unit, quarter and risk tier,
+    with 95% confidence intervals and funnel plots, and write each audit as a self-contained
+    HTML report, a PDF and the counts as JSON."""
+    from cervixwatch.app.audit_measures import AuditError, bundled_audit, load_audit
+    from cervixwatch.app.audit_report import write_report
+    from cervixwatch.app.population_audit import run_audit
+    from cervixwatch.knowledge import load_profiles
+
+    console = Console(highlight=False, stderr=True)
+    profiles = load_profiles(knowledge)
+    generated_at = dt.datetime.now(dt.UTC)
+    for name in audit or ["sbl", "acog"]:
+        try:
+            definition = load_audit(bundled_audit(name), profiles)
+            result = run_audit(source, definition, quarters=quarters.value)
+        except (AuditError, FileNotFoundError) as error:
+            raise fail(f"population report: {error}") from None
+        written = write_report(result, out, generated_at=generated_at, pdf=pdf)
+        console.print(
+            f"{definition.title}: {len(definition.measures)} measures over {result.rows:,} "
+            f"pregnancies ({len(result.units)} units) -> "
+            + ", ".join(str(path) for path in written)
+        )

@@ -118,6 +118,10 @@ class Settings(BaseSettings):
     #: A file of audit checkpoints this server can read (JSON lines, as `cervixwatch audit
     #: checkpoint --out FILE` appends them): /metrics then shows the newest one's age.
     audit_checkpoints: Path | None = None
+    #: Where `cervixwatch population run --out` writes the network's rows (assessments.parquet):
+    #: the population audit page (/quality/audit) counts its measures there. Unset: the page
+    #: says how to make them.
+    population_dir: Path | None = None
 
     # --- FHIR Bulk Data $export (docs/fhir-api.md, "Bulk Data") ----------------------------
     #: Where exports are written, one directory a job (the job's state is kept there, so

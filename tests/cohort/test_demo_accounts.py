@@ -58,6 +58,7 @@ def test_demo_accounts_sign_in_and_new_runs_give_new_passwords(empty_url: str) -
         "patient": "patient",
         "admin": "admin",
         "auditor": "auditor",
+        "quality-lead": "quality",
     }
     settings = Settings(
         database_url=empty_url, sign_in_rate_limit="1000000/minute", allowed_hosts=["testserver"]

@@ -764,6 +764,19 @@ def _at_0031(engine: Engine) -> None:
         )
 
 
+def _at_0032(engine: Engine) -> None:
+    """A quality lead's account (the new role)."""
+    with engine.begin() as c:
+        _sql(
+            c,
+            "INSERT INTO users (id, username, display_name, role, password_hash, patient_id, "
+            "oidc_subject, disabled, failed_sign_ins, created_at) VALUES ('u-quality', "
+            "'quality', 'Quality lead', 'quality-lead', NULL, NULL, NULL, :no, 0, :at)",
+            no=False,
+            at=AT,
+        )
+
+
 BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0001": _at_0001,
     "0002": _at_0002,
@@ -796,6 +809,7 @@ BUILDERS: dict[str, Callable[[Engine], None]] = {
     "0029": _at_0029,
     "0030": _at_0030,
     "0031": _at_0031,
+    "0032": _at_0032,
 }
 
 Rows = dict[str, tuple[list[str], set[str]]]

@@ -34,6 +34,7 @@ from cervixwatch.settings import Settings
 from cervixwatch.store.models import Role
 from cervixwatch.web.access import Public, policy_of
 from cervixwatch.web.app import create_app
+from tests.population.audit_rows import parquet_of, row
 from tests.store.tables import delete_everything
 from tests.web.accounts import TEAM, bearer, make_user, test_settings, under_team
 from tests.web.api_builders import at, ok, seed
@@ -51,6 +52,7 @@ ROLES = (
     "other-patient",
     "admin",
     "auditor",
+    "quality-lead",
 )
 
 #: Expected answers: "ok" means the request passed access control and the route answered
@@ -71,6 +73,7 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "other-patient": 404,
         "admin": 403,
         "auditor": 403,
+        "quality-lead": 403,
     },
     # One woman's record, changed by her care team only.
     "her-record-write": {
@@ -81,6 +84,7 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "other-patient": 404,
         "admin": 403,
         "auditor": 403,
+        "quality-lead": 403,
     },
     # Her symptom reports: she may add her own.
     "her-symptoms-write": {
@@ -91,6 +95,7 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "other-patient": 404,
         "admin": 403,
         "auditor": 403,
+        "quality-lead": 403,
     },
     # Lists over many women (worklist, registration, import): clinicians, narrowed to their
     # teams' women.
@@ -102,6 +107,7 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "other-patient": 403,
         "admin": 403,
         "auditor": 403,
+        "quality-lead": 403,
     },
     # FHIR search: clinicians (their teams' women) and patients (their own record).
     "fhir-search": {
@@ -112,6 +118,7 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "other-patient": OK,
         "admin": 403,
         "auditor": 403,
+        "quality-lead": 403,
     },
     # A Bulk Data export of one care team (`Group/{team_id}/$export`): its clinicians; a
     # clinician of another team is told there is no such Group.
@@ -123,6 +130,7 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "other-patient": 403,
         "admin": 403,
         "auditor": 403,
+        "quality-lead": 403,
     },
     # A Bulk Data export's status and files: only the clinician who kicked it off
     # (tests/web/test_bulk_export.py); here, a job no one started, 404 to every clinician.
@@ -134,6 +142,7 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "other-patient": 403,
         "admin": 403,
         "auditor": 403,
+        "quality-lead": 403,
     },
     # One's own account and tokens.
     "signed-in": {
@@ -144,6 +153,7 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "other-patient": OK,
         "admin": OK,
         "auditor": OK,
+        "quality-lead": OK,
     },
     "admin": {
         "anonymous": 401,
@@ -153,6 +163,7 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "other-patient": 403,
         "admin": OK,
         "auditor": 403,
+        "quality-lead": 403,
     },
     # Pages for anyone signed in: the anonymous are sent to sign in.
     "page-signed-in": {
@@ -163,6 +174,7 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "other-patient": OK,
         "admin": OK,
         "auditor": OK,
+        "quality-lead": OK,
     },
     # Pages: as their API counterparts, except that the anonymous are sent to sign in.
     "page-clinician-list": {
@@ -173,6 +185,7 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "other-patient": 403,
         "admin": 403,
         "auditor": 403,
+        "quality-lead": 403,
     },
     "page-her-record-read": {
         "anonymous": 303,
@@ -182,6 +195,7 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "other-patient": 404,
         "admin": 403,
         "auditor": 403,
+        "quality-lead": 403,
     },
     "page-her-record-write": {
         "anonymous": 303,
@@ -191,6 +205,7 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "other-patient": 404,
         "admin": 403,
         "auditor": 403,
+        "quality-lead": 403,
     },
     # SMART's consent page (issue 14): clinicians and patients let apps in; admins and
     # auditors read no clinical data, so they let no app read it either.
@@ -202,6 +217,7 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "other-patient": OK,
         "admin": 403,
         "auditor": 403,
+        "quality-lead": 403,
     },
     # The clinic's settings page: admins only; the anonymous are sent to sign in.
     "page-clinic-settings": {
@@ -212,6 +228,7 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "other-patient": 403,
         "admin": OK,
         "auditor": 403,
+        "quality-lead": 403,
     },
     # The form for a report taken by telephone: her care team's; her own clinicians' form is
     # not hers, so she is sent to her own symptom report form instead.
@@ -223,6 +240,7 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "other-patient": 404,
         "admin": 403,
         "auditor": 403,
+        "quality-lead": 403,
     },
     # The admins' pages (accounts, care teams) and the auditors' (the audit log): as their
     # API counterparts, except that the anonymous are sent to sign in.
@@ -234,6 +252,7 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "other-patient": 403,
         "admin": OK,
         "auditor": 403,
+        "quality-lead": 403,
     },
     "page-auditor": {
         "anonymous": 303,
@@ -243,6 +262,18 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "other-patient": 403,
         "admin": 403,
         "auditor": OK,
+        "quality-lead": 403,
+    },
+    # The population audit (issue 15): counts only, for auditors and quality leads.
+    "page-population-audit": {
+        "anonymous": 303,
+        "clinician": 403,
+        "other-clinician": 403,
+        "patient": 403,
+        "other-patient": 403,
+        "admin": 403,
+        "auditor": OK,
+        "quality-lead": OK,
     },
     # The patient's portal: her own record, found from her account (no ids in the path).
     "page-patient": {
@@ -253,6 +284,7 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "other-patient": OK,
         "admin": 403,
         "auditor": 403,
+        "quality-lead": 403,
     },
     # The advice page of one of her symptom reports.
     "page-her-report": {
@@ -263,6 +295,7 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "other-patient": 404,
         "admin": 403,
         "auditor": 403,
+        "quality-lead": 403,
     },
     # Prometheus metrics: no user's sign-in opens them, only the metrics token or this host's
     # loopback (the matrix's test client is neither: web/operations.py).
@@ -280,6 +313,7 @@ CATEGORIES: dict[str, dict[str, int | str]] = {
         "other-patient": 403,
         "admin": 403,
         "auditor": OK,
+        "quality-lead": 403,
     },
 }
 
@@ -452,6 +486,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/admin/teams/{team_id}"): "page-admin",
     ("POST", "/admin/teams/{team_id}/members"): "page-admin",
     ("POST", "/admin/teams/{team_id}/members/remove"): "page-admin",
+    ("GET", "/quality/audit"): "page-population-audit",
+    ("GET", "/quality/audit/{name}"): "page-population-audit",
+    ("GET", "/quality/audit/{name}.pdf"): "page-population-audit",
     ("GET", "/audit"): "page-auditor",
     ("GET", "/audit/chain"): "page-auditor",
     ("GET", "/audit/export.csv"): "page-auditor",
@@ -529,9 +566,13 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(engine: Engine) -> Iterator[World]:
+def world(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     delete_everything(engine)
-    with TestClient(create_app(test_settings(engine), today=lambda: TODAY)) as client:
+    # The population audit's rows (counts only): a network of one pregnancy is enough here.
+    population = tmp_path_factory.mktemp("population")
+    parquet_of(population, [row(1)])
+    settings = test_settings(engine, population_dir=population)
+    with TestClient(create_app(settings, today=lambda: TODAY)) as client:
         tokens: dict[str, str] = {}
         clinician, tokens["clinician"] = make_user(client, Role.CLINICIAN, teams=(TEAM,))
         _, tokens["other-clinician"] = make_user(client, Role.CLINICIAN, teams=(OTHER_TEAM,))
@@ -544,6 +585,7 @@ def world(engine: Engine) -> Iterator[World]:
         _, tokens["other-patient"] = make_user(client, Role.PATIENT, patient_id=z.patient_id)
         _, tokens["admin"] = make_user(client, Role.ADMIN)
         _, tokens["auditor"] = make_user(client, Role.AUDITOR)
+        _, tokens["quality-lead"] = make_user(client, Role.QUALITY_LEAD)
         ids = {"patient_id": x.patient_id, "pregnancy_id": x.pregnancy_id, "username": clinician}
         # The admin pages change the account they name: a spare one, so that no user of the
         # matrix is disabled or reset by them; the team's changes, sent empty, change nothing.
@@ -610,6 +652,7 @@ def _path(world: World, endpoint: Endpoint) -> str:
         "{team}": "No such team",
         "{contact_id}": "1",
         "{event_id}": "1",
+        "{name}": "sbl",
         "{user_id}": world.ids["user_id"],
         "{team_id}": world.ids["team_id"],
         "{job_id}": "00000000-0000-4000-8000-000000000000",

@@ -20,6 +20,9 @@ class Role(StrEnum):
     PATIENT = "patient"
     ADMIN = "admin"
     AUDITOR = "auditor"
+    #: Reads the population audit of the network (counts per unit, quarter and tier), never a
+    #: woman's record nor the access audit log (issue 15, part 3).
+    QUALITY_LEAD = "quality-lead"
 
 
 @dataclass(frozen=True, slots=True)

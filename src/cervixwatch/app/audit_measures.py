@@ -42,6 +42,7 @@ _SHORT_NAMES: Final = {"sbl": "sbl-v3.1-element5.yaml", "acog": "acog-smfm-pathw
 
 _PLACEHOLDER: Final = re.compile(r"\{([^{}]*)\}")
 _GA: Final = re.compile(r"ga:(\d{1,2}\+[0-6])")
+_SCHEDULE_PLACEHOLDERS: Final = frozenset({"from", "to", "gap", "until"})
 
 
 class AuditError(ValueError):
@@ -164,6 +165,8 @@ def _resolve(text: str, schedule: ScanSchedule | None, where: str) -> str:
         name = match.group(1)
         if (ga := _GA.fullmatch(name)) is not None:
             return str(parse_ga(ga.group(1)))
+        if name not in _SCHEDULE_PLACEHOLDERS:
+            raise AuditError(f"{where}: unknown placeholder {{{name}}}")
         if schedule is None:
             raise AuditError(f"{where}: {{{name}}} needs a `schedule` (code@rule) to read it from")
         found = {
@@ -172,8 +175,6 @@ def _resolve(text: str, schedule: ScanSchedule | None, where: str) -> str:
             "gap": schedule.overdue_after_days,
             "until": schedule.overdue_until_days,
         }
-        if name not in found:
-            raise AuditError(f"{where}: unknown placeholder {{{name}}}")
         if found[name] is None:
             raise AuditError(f"{where}: the schedule gives no {{{name}}}")
         return str(found[name])
@@ -257,7 +258,7 @@ def load_audit(path: Path, profiles: Mapping[str, GuidelineProfile]) -> AuditDef
     ids += [g.id for g in gaps]
     if len(set(ids)) != len(ids):
         raise AuditError(f"{where}: measure ids repeat")
-    return AuditDefinition(
+    audit = AuditDefinition(
         id=_text(raw, "audit", where),
         version=_text(raw, "version", where),
         title=_text(raw, "title", where),
@@ -266,3 +267,8 @@ def load_audit(path: Path, profiles: Mapping[str, GuidelineProfile]) -> AuditDef
         not_measurable=gaps,
         source=path,
     )
+    # Every predicate compiled against the Parquet's columns now, not on a registry's rows.
+    from cervixwatch.app.population_audit import check_predicates
+
+    check_predicates(audit)
+    return audit

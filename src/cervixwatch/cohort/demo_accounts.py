@@ -33,6 +33,7 @@ DEMO_USERS: Final = (
     ("patient", Role.PATIENT, "Demo patient"),
     ("admin", Role.ADMIN, "Demo admin"),
     ("auditor", Role.AUDITOR, "Demo auditor"),
+    ("quality", Role.QUALITY_LEAD, "Demo quality lead"),
 )
 
 

@@ -29,6 +29,10 @@ CONTENT_SECURITY_POLICY: Final = (
 #: browser is sent back to after the form is posted (browsers apply `form-action` to that
 #: redirect too).
 FORM_ACTION_STATE: Final = "form_action_origins"
+#: Set (`request.state.inline_styles = True`) by the one page that must style itself inline:
+#: the population audit's report (a self-contained document whose SVG charts carry style
+#: attributes, and which is also written as a file). Scripts stay forbidden there.
+INLINE_STYLES_STATE: Final = "inline_styles"
 PERMISSIONS_POLICY: Final = "camera=(), microphone=(), geolocation=(), payment=()"
 # No includeSubDomains or preload: other hosts of a hospital's domain may still need plain HTTP,
 # and that is not ours to decide.
@@ -98,13 +102,14 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(raw=list(message.get("headers", [])))
-                origins = scope.get("state", {}).get(FORM_ACTION_STATE, ())
+                state = scope.get("state", {})
                 _harden(
                     headers,
                     https=https,
                     private=private,
-                    form_action=tuple(origins),
+                    form_action=tuple(state.get(FORM_ACTION_STATE, ())),
                     frame_origins=self.frame_origins,
+                    inline_styles=bool(state.get(INLINE_STYLES_STATE, False)),
                 )
                 message["headers"] = headers.raw
             await send(message)
@@ -113,11 +118,17 @@ class SecurityHeaders:
 
 
 def content_security_policy(
-    form_action: tuple[str, ...] = (), frame_origins: tuple[str, ...] = ()
+    form_action: tuple[str, ...] = (),
+    frame_origins: tuple[str, ...] = (),
+    *,
+    inline_styles: bool = False,
 ) -> str:
-    """The policy, with `form_action` origins allowed as form targets besides 'self', and
-    `frame_origins` (configured EHRs) allowed to frame the pages; none else may."""
+    """The policy, with `form_action` origins allowed as form targets besides 'self',
+    `frame_origins` (configured EHRs) allowed to frame the pages (none else may), and inline
+    styles allowed when `inline_styles` (`INLINE_STYLES_STATE`)."""
     policy = CONTENT_SECURITY_POLICY
+    if inline_styles:
+        policy = policy.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
     if form_action:
         allowed = " ".join(["'self'", *form_action])
         policy = policy.replace("form-action 'self'", f"form-action {allowed}")
@@ -134,10 +145,11 @@ def _harden(
     private: bool,
     form_action: tuple[str, ...] = (),
     frame_origins: tuple[str, ...] = (),
+    inline_styles: bool = False,
 ) -> None:
     # A handler may add a policy of its own (say, a sandbox for a download), but browsers
     # enforce every policy sent, so appending ours means no handler can ever loosen it.
-    policy = content_security_policy(form_action, frame_origins)
+    policy = content_security_policy(form_action, frame_origins, inline_styles=inline_styles)
     if policy not in headers.getlist("content-security-policy"):
         headers.append("Content-Security-Policy", policy)
     for name, value in DEFAULT_HEADERS:

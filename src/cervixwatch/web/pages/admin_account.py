@@ -93,7 +93,9 @@ def _page(
             "roles": ROLE_LABELS,
             "states": STATE_LABELS,
             "other_roles": [
-                r for r in (Role.CLINICIAN, Role.ADMIN, Role.AUDITOR) if r != line.role
+                r
+                for r in (Role.CLINICIAN, Role.ADMIN, Role.AUDITOR, Role.QUALITY_LEAD)
+                if r != line.role
             ],
             "teams_to_add": [t for t in all_teams if t not in line.teams],
         },

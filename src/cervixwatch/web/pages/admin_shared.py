@@ -32,6 +32,7 @@ ROLE_LABELS: Final = {
     Role.PATIENT: "Patient",
     Role.ADMIN: "Admin",
     Role.AUDITOR: "Auditor",
+    Role.QUALITY_LEAD: "Quality lead",
 }
 STATE_LABELS: Final = {"active": "Active", "locked": "Locked", "disabled": "Disabled"}
 

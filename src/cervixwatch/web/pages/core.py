@@ -70,6 +70,7 @@ HOME: Final = {
     Role.PATIENT: "/my",
     Role.ADMIN: "/admin/users",
     Role.AUDITOR: "/audit",
+    Role.QUALITY_LEAD: "/quality/audit",
 }
 
 #: The pages an admin or an auditor can use: a page asked for before signing in (`next`)
@@ -77,7 +78,8 @@ HOME: Final = {
 #: patients go back to any page asked for.
 _OWN_PAGES: Final = {
     Role.ADMIN: ("/admin/", "/account"),
-    Role.AUDITOR: ("/audit/", "/audit", "/account"),
+    Role.AUDITOR: ("/audit/", "/audit", "/quality/", "/account"),
+    Role.QUALITY_LEAD: ("/quality/", "/account"),
 }
 
 

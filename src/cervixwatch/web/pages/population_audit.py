@@ -1,0 +1,131 @@
+"""The population audit for quality leads and auditors (issue 15, part 3).
+
+    GET /quality/audit                 the audits (Saving Babies' Lives v3.1 element 5, the
+                                       ACOG/SMFM pathway) over the network's rows, with when
+                                       those rows were assessed and how to make them again
+    GET /quality/audit/{name}          one audit's report (`?quarters=financial`: UK quarters)
+    GET /quality/audit/{name}.pdf      the same as a PDF
+
+The rows are those `cervixwatch population run --out DIR` wrote into the configured
+`CERVIXWATCH_POPULATION_DIR`; each report counts them when asked (DuckDB counts a million
+rows in seconds), so it always matches the latest run. Counts only, never a woman's data: so
+no clinician, patient or admin role reads it, and a quality lead reads nothing else. Each view
+is in the audit log as "population-audit-read".
+
+The report is the same self-contained document `cervixwatch population report` writes: its
+styles are inline (its SVG charts carry style attributes), so this one page's policy allows
+inline styles (`web.hardening.INLINE_STYLES_STATE`); scripts stay forbidden.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from cervixwatch.access.principal import Role
+from cervixwatch.app.audit_measures import AuditDefinition, AuditError, bundled_audit, load_audit
+from cervixwatch.app.audit_report import report_html, report_pdf
+from cervixwatch.app.population import PARQUET_NAME
+from cervixwatch.app.population_audit import Quarters, run_audit
+from cervixwatch.web.access import SignedIn, allow
+from cervixwatch.web.hardening import INLINE_STYLES_STATE
+from cervixwatch.web.pages.core import PageRoute, render
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+POPULATION_AUDIT: Final = SignedIn(
+    frozenset({Role.QUALITY_LEAD, Role.AUDITOR}), audit_action="population-audit-read"
+)
+#: The audits offered, by the name in their path (`bundled_audit`), with the guideline
+#: profile each counts the rows of (offered only when the server loads that profile).
+AUDITS: Final = {"sbl": "nice", "acog": "acog"}
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """The network's rows as this server finds them."""
+
+    configured: bool
+    parquet: Path | None
+    modified: dt.datetime | None = None
+    size: int = 0
+
+
+def _rows(request: Request) -> Rows:
+    directory: Path | None = request.app.state.settings.population_dir
+    if directory is None:
+        return Rows(configured=False, parquet=None)
+    parquet = directory / PARQUET_NAME
+    if not parquet.is_file():
+        return Rows(configured=True, parquet=None)
+    stat = parquet.stat()
+    return Rows(True, parquet, dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC), stat.st_size)
+
+
+def _audit(request: Request, name: str) -> AuditDefinition:
+    if AUDITS.get(name) not in request.app.state.profiles:
+        raise HTTPException(404, "There is no such audit.")
+    try:
+        return load_audit(bundled_audit(name), request.app.state.profiles)
+    except AuditError as error:  # the bundled files are checked by the tests: not expected
+        raise HTTPException(404, f"This audit cannot be counted here: {error}") from None
+
+
+def _quarters(request: Request) -> Quarters:
+    return "financial" if request.query_params.get("quarters") == "financial" else "calendar"
+
+
+@router.get("/quality/audit")
+@allow(POPULATION_AUDIT)
+def audits_page(request: Request) -> Response:
+    profiles = request.app.state.profiles
+    audits = [
+        (name, load_audit(bundled_audit(name), profiles))
+        for name, profile in AUDITS.items()
+        if profile in profiles
+    ]
+    return render(request, "population_audit.html", {"audits": audits, "rows": _rows(request)})
+
+
+async def _result_html(request: Request, name: str, links: list[tuple[str, str]]) -> str:
+    audit = _audit(request, name)
+    rows = _rows(request)
+    if rows.parquet is None:
+        raise HTTPException(
+            404,
+            "There are no population rows on this server yet: the population audit page says "
+            "how to make them.",
+        )
+    quarters = _quarters(request)
+    result = await run_in_threadpool(run_audit, rows.parquet, audit, quarters=quarters)
+    return report_html(result, generated_at=dt.datetime.now(dt.UTC), links=links)
+
+
+@router.get("/quality/audit/{name}.pdf")
+@allow(POPULATION_AUDIT)
+async def report_pdf_page(request: Request, name: str) -> Response:
+    html = await _result_html(request, name, [])
+    pdf = await run_in_threadpool(report_pdf, html)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}-audit.pdf"'},
+    )
+
+
+@router.get("/quality/audit/{name}")
+@allow(POPULATION_AUDIT)
+async def report_page(request: Request, name: str) -> Response:
+    suffix = "?quarters=financial" if _quarters(request) == "financial" else ""
+    links = [
+        ("Population audit", "/quality/audit"),
+        ("Download as PDF", f"/quality/audit/{name}.pdf{suffix}"),
+    ]
+    html = await _result_html(request, name, links)
+    setattr(request.state, INLINE_STYLES_STATE, True)
+    return Response(html, media_type="text/html; charset=utf-8")
