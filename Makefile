@@ -13,6 +13,10 @@ DEMO_SEED ?= 2026
 DEMO_PATIENTS ?= 500
 DEMO_HOST ?= 127.0.0.1
 DEMO_PORT ?= 8000
+# The demo network's registry for the population audit (/quality/audit): SYNTHETIC women of
+# five demo units, assessed once by `population run` (a few seconds) and kept.
+DEMO_POPULATION ?= .demo-population
+DEMO_NETWORK ?= 5000
 
 help:
 	@echo "make demo    install, load $(DEMO_PATIENTS) SYNTHETIC patients into ./$(DEMO_DB) (once), serve on $(DEMO_HOST):$(DEMO_PORT)"
@@ -78,8 +82,13 @@ demo: install
 		--patients $(DEMO_PATIENTS) --seed $(DEMO_SEED)
 	@$(UV) run cervixwatch demo-accounts --database-url "sqlite:///./$(DEMO_DB)" \
 		--app-url "http://$(DEMO_HOST):$(DEMO_PORT)"
-	@$(UV) run cervixwatch serve --host $(DEMO_HOST) --port $(DEMO_PORT) \
-		--database-url "sqlite:///./$(DEMO_DB)"
+	@test -f $(DEMO_POPULATION)/assessments.parquet || { \
+		$(UV) run cervixwatch demo-data --out $(DEMO_POPULATION)/export --bulk \
+			--patients $(DEMO_NETWORK) --seed $(DEMO_SEED) && \
+		$(UV) run cervixwatch population run --input $(DEMO_POPULATION)/export \
+			--out $(DEMO_POPULATION); }
+	@CERVIXWATCH_POPULATION_DIR=$(DEMO_POPULATION) $(UV) run cervixwatch serve \
+		--host $(DEMO_HOST) --port $(DEMO_PORT) --database-url "sqlite:///./$(DEMO_DB)"
 
 demo-text: install
 	@$(UV) run cervixwatch demo --text

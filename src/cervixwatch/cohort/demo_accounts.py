@@ -121,13 +121,16 @@ def _note(account: accounts.Account, women: int) -> str:
         return f"her own record only (patient id {user.patient_id})"
     if user.role == Role.ADMIN:
         return "accounts and care teams; no clinical data"
-    return "the audit log; no clinical data"
+    if user.role == Role.QUALITY_LEAD:
+        return "the population audit of the demo network (counts only) at /quality/audit"
+    return "the audit log and the population audit; no clinical data"
 
 
 def credentials_text(made: Sequence[DemoAccount], app_url: str) -> str:
     """The printout: where to sign in, and each demo user's role, username and password."""
     base = app_url.rstrip("/")
     width = max(len("USERNAME"), *(len(a.username) for a in made))
+    role_width = max(len("ROLE"), *(len(a.role.value) for a in made))
     secret_width = max(len("PASSWORD"), *(len(a.password) for a in made))
     lines = [
         "Demo accounts (SYNTHETIC data only). New passwords are made on every run and shown",
@@ -135,10 +138,11 @@ def credentials_text(made: Sequence[DemoAccount], app_url: str) -> str:
         f"  Sign in at {base}/ (clinicians see the worklist, the patient her own pregnancy);",
         f"  integrations: POST {base}/auth/sign-in, or an API token (cervixwatch users token).",
         "",
-        f"  {'ROLE':<10}  {'USERNAME':<{width}}  {'PASSWORD':<{secret_width}}  SEES",
+        f"  {'ROLE':<{role_width}}  {'USERNAME':<{width}}  {'PASSWORD':<{secret_width}}  SEES",
     ]
     lines += [
-        f"  {a.role.value:<10}  {a.username:<{width}}  {a.password:<{secret_width}}  {a.note}"
+        f"  {a.role.value:<{role_width}}  {a.username:<{width}}  "
+        f"{a.password:<{secret_width}}  {a.note}"
         for a in made
     ]
     return "\n".join(lines)
