@@ -21,6 +21,7 @@ from cervixwatch.clinical.assessment import assess
 from cervixwatch.cohort import iter_cohort, load_cohort, patient_count, write_bundle_files
 from cervixwatch.cohort import write_ndjson as write_cohort_ndjson
 from cervixwatch.cohort.bulk import write_bulk
+from cervixwatch.cohort.parameters import REGISTRY_PAST_SHARE
 from cervixwatch.interop.fhir_bundle import read_bundle
 from cervixwatch.knowledge import bundled_evidence, bundled_profiles, load_profiles
 from cervixwatch.settings import Settings
@@ -50,9 +51,11 @@ def write_demo_files(
 ) -> Path:
     """The cohort in `out`: FHIR Bundles, one file per woman, or one NDJSON file of them; or
     (`bulk`) a Bulk Data export, one NDJSON file per resource type and a manifest."""
-    cohort = iter_cohort(patients, seed, reference)
     if bulk:
-        return write_bulk(cohort, out, reference)
+        # A registry: women under way and women who have delivered (their outcomes).
+        active = patients - round(patients * REGISTRY_PAST_SHARE)
+        return write_bulk(iter_cohort(patients, seed, reference, active=active), out, reference)
+    cohort = iter_cohort(patients, seed, reference)
     if ndjson:
         path = out / "demo-cohort.ndjson"
         write_cohort_ndjson(cohort, path)

@@ -313,3 +313,25 @@ def test_funnel_positions_against_the_network_rate() -> None:
     assert funnel_position(30, 100, 0.5) == "alarm-low"
     # The same rate in a small unit is within its wider limits.
     assert funnel_position(7, 10, 0.5) == "within"
+
+
+def test_births_before_37_and_34_and_spontaneous_preterm(
+    tmp_path: Path, sbl: AuditDefinition
+) -> None:
+    rows = [
+        row(1, outcome="live-birth", ended_ga_days=ga("36+6"), sptb=True),
+        row(2, outcome="live-birth", ended_ga_days=ga("37+0"), sptb=False),
+        row(3, outcome="stillbirth", ended_ga_days=ga("33+6"), sptb=None),
+        row(4, outcome="live-birth", ended_ga_days=ga("35+2"), sptb=False),
+        row(5, outcome="miscarriage", ended_ga_days=ga("15+0")),  # not a birth
+        row(6),  # under way: in no outcome measure
+        row(7, outcome="live-birth", ended_ga_days=None),  # no gestational age: not counted
+    ]
+    parquet = parquet_of(tmp_path, rows)
+    result = {m.measure.id: m.network for m in run_audit(parquet, sbl).measures}
+    before_37, before_34 = result["SBL5-BIRTH-BEFORE-37"], result["SBL5-BIRTH-BEFORE-34"]
+    assert (before_37.met, before_37.denominator) == (3, 4)
+    assert (before_34.met, before_34.denominator) == (1, 4)
+    spontaneous = result["SBL5-SPONTANEOUS-PRETERM"]
+    # Row 3's onset is unknown: excluded, neither spontaneous nor not.
+    assert (spontaneous.met, spontaneous.excluded, spontaneous.denominator) == (1, 1, 3)

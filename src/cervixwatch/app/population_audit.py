@@ -261,7 +261,8 @@ def run_audit(
         connection.execute("CREATE TEMP VIEW rows AS SELECT * FROM all_rows WHERE error IS NULL")
         facts: Sequence[Any] = connection.execute(
             "SELECT count(*), count(*) FILTER (WHERE error IS NOT NULL), "
-            "list(DISTINCT as_of ORDER BY as_of) FROM all_rows"
+            # The run's day: an ended pregnancy is assessed on the day it ended.
+            "list(DISTINCT as_of ORDER BY as_of) FILTER (WHERE ended_on IS NULL) FROM all_rows"
         ).fetchall()[0]
         refused_by_unit = dict(
             connection.execute(

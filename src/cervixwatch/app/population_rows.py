@@ -8,19 +8,26 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import orjson
 
 from cervixwatch.clinical.assessment import Assessment, assess
-from cervixwatch.clinical.gestation import ga_days_on
+from cervixwatch.clinical.gestation import ga_days_on, pregnancy_start
 from cervixwatch.clinical.guidelines import GuidelineProfile
-from cervixwatch.clinical.records import CerclageRoute, LengthMethod, PregnancyRecords
+from cervixwatch.clinical.history import is_spontaneous_preterm_birth
+from cervixwatch.clinical.records import (
+    CerclageRoute,
+    LengthMethod,
+    PregnancyRecords,
+    PriorPregnancy,
+)
 from cervixwatch.clinical.risk import RiskEvidence
 from cervixwatch.interop.fhir_bundle import read_bundle
 from cervixwatch.interop.intake import IntakeError
 
-__all__ = ["COLUMNS", "as_bundle", "rows_of_woman", "unit_of"]
+__all__ = ["COLUMNS", "as_bundle", "own_end", "rows_of_woman", "unit_of"]
 
 #: The Parquet columns, in order, with their DuckDB types.
 COLUMNS: Mapping[str, str] = {
@@ -48,6 +55,12 @@ COLUMNS: Mapping[str, str] = {
     "scan_ga_days": "INTEGER[]",
     "cerclage_placed_ga_days": "INTEGER",
     "cerclage_removed_ga_days": "INTEGER",
+    # How this pregnancy ended, when it has (`own_end`): assessed then on that day.
+    "ended_on": "DATE",
+    "ended_ga_days": "INTEGER",
+    "outcome": "VARCHAR",
+    "onset": "VARCHAR",
+    "sptb": "BOOLEAN",
 }
 
 _URGENT = "urgent-evaluation"
@@ -112,6 +125,52 @@ def _course_columns(records: PregnancyRecords) -> dict[str, Any]:
         "scan_ga_days": scans,
         "cerclage_placed_ga_days": min((g for g in placed if g is not None), default=None),
         "cerclage_removed_ga_days": max((g for g in removed if g is not None), default=None),
+    }
+
+
+def own_end(records: PregnancyRecords) -> tuple[PregnancyRecords, PriorPregnancy | None]:
+    """This pregnancy's end, when her records hold it, and her records without it.
+
+    A registry holds an ended pregnancy's outcome as the pregnancy outcome Observation that
+    closing it recorded (`CW#prior-pregnancy`, dated on the day it ended) among her previous
+    pregnancies; one that ended on or after this pregnancy began (its EDD - 280 days: the
+    same line `store.records.history_of` draws) is not her history but this pregnancy's end.
+    Only a full date can say so; the earliest such is taken, any other stays in her history
+    (a contradiction there is shown, not hidden)."""
+    if records.edd is None:
+        return records, None
+    began = pregnancy_start(records.edd)
+    ends = [
+        (day, p)
+        for p in records.prior_pregnancies
+        if (day := _full_date(p)) is not None and day >= began
+    ]
+    if not ends:
+        return records, None
+    end = min(ends, key=lambda found: found[0])[1]
+    history = tuple(p for p in records.prior_pregnancies if p is not end)
+    return replace(records, prior_pregnancies=history), end
+
+
+def _full_date(p: PriorPregnancy) -> dt.date | None:
+    """The day a previous pregnancy ended, when known to the day."""
+    if p.ended is None or p.ended.month is None or p.ended.day is None:
+        return None
+    return dt.date(p.ended.year, p.ended.month, p.ended.day)
+
+
+def _outcome_columns(records: PregnancyRecords, end: PriorPregnancy | None) -> dict[str, Any]:
+    day = None if end is None else _full_date(end)
+    if end is None or day is None:
+        return {}
+    return {
+        "ended_on": day.isoformat(),
+        "ended_ga_days": end.gestation_days
+        if end.gestation_days is not None
+        else _ga(records.edd, day),
+        "outcome": None if end.outcome is None else end.outcome.value,
+        "onset": None if end.onset is None else end.onset.value,
+        "sptb": is_spontaneous_preterm_birth(end),
     }
 
 
@@ -184,8 +243,13 @@ def rows_of_woman(
         records = read_bundle(as_bundle(resources), as_of)
     except IntakeError as error:
         return [{**_error_row(patient_id, p, as_of, str(error)), "unit": unit} for p in profiles]
-    assessment = assess(records, as_of, profiles, evidence)
-    course = _course_columns(records)
+    records, end = own_end(records)
+    # An ended pregnancy is assessed on the day it ended: the pathway as it stood at its end,
+    # not a pregnancy of 50 weeks on the day of the run.
+    ended_on = None if end is None else _full_date(end)
+    day = min(as_of, ended_on) if ended_on is not None else as_of
+    assessment = assess(records, day, profiles, evidence)
+    course = {**_course_columns(records), **_outcome_columns(records, end)}
     return [
         {**_profile_row(assessment, p, records.edd, records.fetuses), "unit": unit, **course}
         for p in profiles

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from cervixwatch.clinical.records import PartialDate, PriorOutcome, PriorPregnancy
 from cervixwatch.cohort.fhir import cohort_bundle
 from cervixwatch.cohort.model import CohortPatient
 from cervixwatch.interop.bulk_layout import BulkWriter
@@ -36,10 +38,32 @@ def _renamed(node: Any, names: dict[str, str]) -> Any:
     return node
 
 
+def with_its_end(patient: CohortPatient) -> CohortPatient:
+    """A past patient with her pregnancy's end among her records, as a registry holds it: the
+    pregnancy outcome Observation (`CW#prior-pregnancy`, fhir-mapping.md) that closing a
+    pregnancy records (`app.pregnancies.close_pregnancy`), dated on the day of birth. The
+    population run reads it as this pregnancy's outcome (`population_rows`); an active
+    pregnancy is left as it is."""
+    outcome = patient.outcome
+    if outcome is None:
+        return patient
+    day = outcome.delivered_on
+    end = PriorPregnancy(
+        ended=PartialDate(day.year, day.month, day.day),
+        outcome=PriorOutcome.LIVE_BIRTH,
+        gestation_days=outcome.gestation_days,
+        onset=outcome.onset,
+        fetuses=patient.records.fetuses,
+    )
+    records = replace(patient.records, prior_pregnancies=(*patient.records.prior_pregnancies, end))
+    return replace(patient, records=records)
+
+
 def bulk_resources(patient: CohortPatient) -> list[dict[str, Any]]:
-    """Her Patient and records, with ids unique across the cohort."""
+    """Her Patient and records (and a past patient's pregnancy's end: `with_its_end`), with
+    ids unique across the cohort."""
     woman = patient.records.patient_id
-    resources = [entry["resource"] for entry in cohort_bundle(patient)["entry"]]
+    resources = [entry["resource"] for entry in cohort_bundle(with_its_end(patient))["entry"]]
     names: dict[str, str] = {}
     for resource in resources:
         if resource["resourceType"] != "Patient":

@@ -124,6 +124,11 @@ REFERRAL_MIX: Mapping[Referral, float] = {
 ACTIVE_GA_DAYS = (ga("8+0"), ga("40+0"))
 #: DEMO: past patients' deliveries fall this many days before the reference date, uniform.
 PAST_DELIVERY_DAYS_AGO = (1, 730)
+#: DEMO: the share of a registry's women (`demo-data --bulk`) who have delivered: two years of
+#: births (PAST_DELIVERY_DAYS_AGO) beside the pregnancies under way (ACTIVE_GA_DAYS, about 32
+#: weeks of them) gives about three in four; their births carry the population audit's
+#: outcomes.
+REGISTRY_PAST_SHARE = 0.75
 #: DEMO: gestational age at booking (the first visit, when history is taken), uniform.
 BOOKING_GA_DAYS = (ga("8+0"), ga("12+6"))
 #: DEMO: the woman's age in years: normal, clipped.
