@@ -177,6 +177,17 @@ def _legend(figure: Figure, p0: float) -> None:
     figure.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=7, frameon=False)
 
 
+def _rate_range(p0: float, points: Sequence[tuple[int, UnitPoint]]) -> tuple[float, float]:
+    """The rates shown (%): every unit and the 99.8% limits at the smallest unit's size, with a
+    margin, within 0-100. Drawn from 0 to 100, units all near 99% would sit on one another."""
+    smallest = min(p.count.denominator for _, p in points)
+    outer = funnel_limits(p0, smallest, Z998)
+    rates = [100 * p.count.met / p.count.denominator for _, p in points]
+    low, high = min(100 * outer.low, *rates), max(100 * outer.high, *rates)
+    margin = max(2.0, (high - low) * 0.1)
+    return max(0.0, low - margin), min(100.0, high + margin)
+
+
 def funnel_svg(result: MeasureResult) -> str:
     """The measure's funnel plot as an inline SVG element: each unit's rate (%) against its
     denominator, numbered in the order of `result.funnel` (the unit tables give the same
@@ -204,7 +215,7 @@ def funnel_svg(result: MeasureResult) -> str:
         _draw_limits(axes, p0, x_max)
         _draw_units(axes, points)
         axes.set_xlim(0, x_max)
-        axes.set_ylim(0, 100)
+        axes.set_ylim(*_rate_range(p0, points))
         axes.set_xlabel("Denominator (women counted in the unit)")
         axes.set_ylabel("Rate (%)")
         axes.grid(True, color="#e5e5e5", linewidth=0.5)
