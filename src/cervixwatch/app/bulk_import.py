@@ -2,7 +2,7 @@
 another server's, woman by woman through the one import (`app.importing.import_bundle`: the
 same reader, identity rules, validation and assessment as `POST /fhir`).
 
-DuckDB groups the export's resources per woman (`app.population.GROUPED_BY_WOMAN`, the
+DuckDB groups the export's resources per woman (`app.women_grouping`, the
 population run's grouping), in the order of her id in the source; each woman's resources
 become one collection Bundle, stored in one transaction or not at all. Her Patient's ids and
 system-less identifiers are the source's (`Sender(f"bulk:{source}")`), so importing the same
@@ -20,6 +20,8 @@ PostgreSQL, where writers do not wait on one another as SQLite's do).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -36,9 +38,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from cervixwatch.app.errors import Conflict, OutOfScope
 from cervixwatch.app.importing import InvalidBundle, RejectedBundle, import_bundle
 from cervixwatch.app.patient_identity import Sender
-from cervixwatch.app.population import GROUPED_BY_WOMAN
 from cervixwatch.app.population_rows import as_bundle
 from cervixwatch.app.reassessing import Profiles
+from cervixwatch.app.women_grouping import grouped_women
 from cervixwatch.clinical.guidelines import GuidelineProfile
 from cervixwatch.interop.bulk_layout import bulk_files
 from cervixwatch.knowledge import load_profiles
@@ -112,7 +114,9 @@ def import_export(
     before them is done, so a resumed import never skips a woman. ValueError names a layout
     or line that cannot be read."""
     started = time.perf_counter()
-    files = [str(f.path) for f in bulk_files(location)]
+    layout = bulk_files(location)
+    files = [str(f.path) for f in layout]
+    patient_files = [str(f.path) for f in layout if f.resource_type == "Patient"]
     sender = Sender(f"bulk:{source}", local_system)
     with sessions() as session:
         after = None if restart else _done_through(session, source)
@@ -126,12 +130,17 @@ def import_export(
     )
     if pool is None:
         _WORKER.update(sessions=sessions, profiles=profiles)
+    scratch = tempfile.TemporaryDirectory(prefix="cervixwatch-import-")
     try:
         try:
-            grouped = connection.execute(GROUPED_BY_WOMAN, {"files": files})
+            grouped = grouped_women(
+                connection, files, Path(scratch.name), batch=NOTE_EVERY, patient_files=patient_files
+            )
+            first = next(grouped, None)
         except duckdb.Error as error:
             raise ValueError(f"{location}: the NDJSON cannot be read ({error})") from None
-        batches = _batches(grouped, after, result)
+        chunks = itertools.chain([first] if first is not None else [], grouped)
+        batches = _batches(chunks, after, result)
         for woman, done in _in_order(pool, batches, job, 2 * workers):
             result.merge(done)
             if done.stored or done.refused:
@@ -142,6 +151,7 @@ def import_export(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
         connection.close()
+        scratch.cleanup()
     result.seconds = time.perf_counter() - started
     return result
 
@@ -172,12 +182,10 @@ def _profile_list(profiles: Profiles) -> list[GuidelineProfile]:
 Batch = list[tuple[str, list[str]]]
 
 
-def _batches(
-    grouped: duckdb.DuckDBPyConnection, after: str | None, result: BulkImport
-) -> Iterator[Batch]:
+def _batches(grouped: Iterator[Batch], after: str | None, result: BulkImport) -> Iterator[Batch]:
     """The grouped women a batch at a time, those an earlier run stored counted as skipped."""
-    while rows := grouped.fetchmany(NOTE_EVERY):
-        batch = [(woman, list(raw)) for woman, raw in rows if after is None or woman > after]
+    for rows in grouped:
+        batch = [(woman, raw) for woman, raw in rows if after is None or woman > after]
         result.skipped += len(rows) - len(batch)
         if batch:
             yield batch

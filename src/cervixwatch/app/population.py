@@ -4,15 +4,16 @@ assessed by the same `assess` as the app's (`app.population_rows`) in a pool of 
 and one Parquet row per pregnancy per guideline profile written by DuckDB.
 
 DuckDB reads the NDJSON as raw JSON objects (no schema to infer), keys each resource by the
-woman it is about (a Patient by its id; a record by `subject`, `patient` or `for`, relative
-or absolute references alike) and groups them; it spills to disk when a group-by outgrows
-memory. Rows are streamed to a temporary NDJSON file and turned into Parquet by DuckDB at the
-end, so no step holds the population's rows in Python's memory.
+woman it is about and groups them, a range of women at a time for a large export
+(`app.women_grouping`: memory does not grow with the registry). Rows are streamed to a
+temporary NDJSON file and turned into Parquet by DuckDB at the end, so no step holds the
+population's rows in Python's memory.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import tempfile
 import time
@@ -27,6 +28,7 @@ import duckdb
 import orjson
 
 from cervixwatch.app.population_rows import COLUMNS, rows_of_woman
+from cervixwatch.app.women_grouping import GROUPED_BY_WOMAN, NOT_ABOUT_A_WOMAN, grouped_women
 from cervixwatch.clinical.guidelines import GuidelineProfile
 from cervixwatch.interop.bulk_layout import bulk_files
 from cervixwatch.knowledge import bundled_evidence, load_profiles
@@ -46,33 +48,6 @@ PARQUET_NAME = "assessments.parquet"
 #: Women per task sent to a worker process: large enough that pickling is cheap beside
 #: assessing, small enough that the pool stays busy to the end.
 CHUNK = 500
-
-GROUPED_BY_WOMAN = """
-SELECT woman, list(resource ORDER BY resource) AS resources
-FROM (
-    SELECT resource,
-           CASE WHEN resource->>'$.resourceType' = 'Patient' THEN resource->>'$.id'
-                ELSE regexp_extract(
-                    coalesce(resource->>'$.subject.reference', resource->>'$.patient.reference',
-                             resource->>'$.for.reference'),
-                    '(^|/)Patient/([^/]+)$', 2)
-           END AS woman
-    FROM (SELECT json AS resource
-          FROM read_json_objects($files, format = 'newline_delimited'))
-)
-WHERE woman IS NOT NULL AND woman <> ''
-GROUP BY woman
-ORDER BY woman
-"""
-# Her resources are sorted (by their text), in this engine and the Spark one, so that both
-# give the reader each woman's resources in the same order.
-
-NOT_ABOUT_A_WOMAN = """
-SELECT count(*) FROM read_json_objects($files, format = 'newline_delimited')
-WHERE json->>'$.resourceType' <> 'Patient'
-  AND regexp_extract(coalesce(json->>'$.subject.reference', json->>'$.patient.reference',
-                              json->>'$.for.reference', ''), '(^|/)Patient/([^/]+)$', 2) = ''
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,11 +92,6 @@ def assess_chunk(chunk: list[tuple[str, list[str]]], as_of: dt.date) -> tuple[by
             out += orjson.dumps(row) + b"\n"
         rows += len(found)
     return bytes(out), rows, refused
-
-
-def _chunks(result: duckdb.DuckDBPyConnection) -> Iterator[list[tuple[str, list[str]]]]:
-    while batch := result.fetchmany(CHUNK):
-        yield [(woman, list(resources)) for woman, resources in batch]
 
 
 def _in_order(
@@ -179,7 +149,9 @@ def run_population(
     (the bundled one if None), loaded again by each worker process; `progress` is told the
     women done so far. ValueError names a layout or line that cannot be read."""
     started = time.perf_counter()
-    files = [str(f.path) for f in bulk_files(source)]
+    layout = bulk_files(source)
+    files = [str(f.path) for f in layout]
+    patient_files = [str(f.path) for f in layout if f.resource_type == "Patient"]
     out.mkdir(parents=True, exist_ok=True)
     processes = max(1, workers or os.cpu_count() or 1)
     profile_ids = [p.id for p in profiles]
@@ -191,9 +163,13 @@ def run_population(
             try:
                 found = connection.execute(NOT_ABOUT_A_WOMAN, {"files": files}).fetchone()
                 stray = int(found[0]) if found else 0
-                grouped = connection.execute(GROUPED_BY_WOMAN, {"files": files})
+                grouped = grouped_women(
+                    connection, files, Path(scratch), batch=CHUNK, patient_files=patient_files
+                )
+                first = next(grouped, None)
             except duckdb.Error as error:
                 raise ValueError(f"{source}: the NDJSON cannot be read ({error})") from None
+            chunks = itertools.chain([first] if first is not None else [], grouped)
             rows_path = Path(scratch) / "rows.ndjson"
             pool = (
                 ProcessPoolExecutor(
@@ -206,9 +182,7 @@ def run_population(
                 start_worker(knowledge, profile_ids)
             try:
                 with rows_path.open("wb") as sink:
-                    for size, (lines, count, bad) in _in_order(
-                        pool, _chunks(grouped), as_of, 2 * processes
-                    ):
+                    for size, (lines, count, bad) in _in_order(pool, chunks, as_of, 2 * processes):
                         sink.write(lines)
                         women += size
                         rows += count

@@ -1,0 +1,117 @@
+"""A Bulk Data export's resources grouped per woman, in the order of her id, in memory that does
+not grow with the export (`population run`, `cervixwatch import`).
+
+DuckDB keys each resource by the woman it is about (a Patient by its id; a record by
+`subject`, `patient` or `for`, relative or absolute references alike) and groups them. A
+`list()` aggregate cannot spill to disk: grouping a whole registry at once held every
+resource in memory (1.2 GB for 100,000 pregnancies, an out-of-memory error under a memory
+limit). So a large export is grouped in ranges of women: one pass finds the range bounds
+(quantiles of the women's ids), a second writes each resource with its woman into a Parquet
+partition per range, and each range is then grouped on its own (about `BUCKET_BYTES` of
+NDJSON at a time), in order: the women come out in the order of their ids, as one GROUP BY
+gave them, which a resumable import relies on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Final
+
+import duckdb
+
+__all__ = ["BUCKET_BYTES", "GROUPED_BY_WOMAN", "NOT_ABOUT_A_WOMAN", "grouped_women"]
+
+#: NDJSON bytes grouped at a time: a range's resources and its aggregates stay a few hundred
+#: megabytes whatever the size of the export.
+BUCKET_BYTES: Final = 64 * 1024 * 1024
+
+_WOMAN: Final = """
+    CASE WHEN json->>'$.resourceType' = 'Patient' THEN json->>'$.id'
+         ELSE regexp_extract(
+             coalesce(json->>'$.subject.reference', json->>'$.patient.reference',
+                      json->>'$.for.reference'),
+             '(^|/)Patient/([^/]+)$', 2)
+    END"""
+
+_KEYED: Final = f"""
+    SELECT json AS resource, {_WOMAN} AS woman
+    FROM read_json_objects($files, format = 'newline_delimited')"""
+
+GROUPED_BY_WOMAN: Final = f"""
+SELECT woman, list(resource ORDER BY resource) AS resources
+FROM ({_KEYED})
+WHERE woman IS NOT NULL AND woman <> ''
+GROUP BY woman
+ORDER BY woman
+"""
+# Her resources are sorted (by their text), in this engine and the Spark one, so that both
+# give the reader each woman's resources in the same order.
+
+NOT_ABOUT_A_WOMAN: Final = f"""
+SELECT count(*) FROM ({_KEYED}) WHERE coalesce(woman, '') = ''
+"""
+
+_BOUNDS: Final = f"""
+SELECT quantile_disc(woman, $quantiles)
+FROM ({_KEYED}) WHERE woman IS NOT NULL AND woman <> ''
+"""
+
+_PARTITIONED: Final = f"""
+COPY (
+    SELECT woman, resource, len(list_filter($bounds, b -> b < woman)) AS bucket
+    FROM ({_KEYED}) WHERE woman IS NOT NULL AND woman <> ''
+) TO '{{directory}}' (FORMAT parquet, PARTITION_BY (bucket))
+"""
+
+_ONE_RANGE: Final = """
+SELECT woman, list(resource ORDER BY resource) AS resources
+FROM read_parquet($files)
+GROUP BY woman
+ORDER BY woman
+"""
+
+Batch = list[tuple[str, list[str]]]
+
+
+def _batches(result: duckdb.DuckDBPyConnection, size: int) -> Iterator[Batch]:
+    while batch := result.fetchmany(size):
+        yield [(woman, list(resources)) for woman, resources in batch]
+
+
+def grouped_women(
+    connection: duckdb.DuckDBPyConnection,
+    files: Sequence[str],
+    scratch: Path,
+    *,
+    batch: int,
+    patient_files: Sequence[str] = (),
+    bucket_bytes: int = BUCKET_BYTES,
+) -> Iterator[Batch]:
+    """Batches of (woman, her resources as JSON text, sorted) in the order of the women's ids.
+    `scratch`: a directory for the ranges' Parquet (removed by the caller). `patient_files`:
+    those of `files` a manifest says hold Patients: the ranges' bounds are read from them
+    alone (any id splits the women as well; a woman with no Patient still falls in a range).
+    Raises `duckdb.Error` when the NDJSON cannot be read."""
+    total = sum(Path(f).stat().st_size for f in files)
+    buckets = max(1, math.ceil(total / bucket_bytes))
+    if buckets == 1:
+        yield from _batches(connection.execute(GROUPED_BY_WOMAN, {"files": list(files)}), batch)
+        return
+    quantiles = [i / buckets for i in range(1, buckets)]
+    sample = list(patient_files) or list(files)
+    found = connection.execute(_BOUNDS, {"files": sample, "quantiles": quantiles}).fetchone()
+    bounds = sorted(set(found[0] or [])) if found else []
+    directory = scratch / "women-by-range"
+    scratch.mkdir(parents=True, exist_ok=True)
+    # The directory is this run's own (a temporary one): written into the statement, as
+    # COPY takes no parameter for its target.
+    connection.execute(
+        _PARTITIONED.format(directory=str(directory).replace("'", "''")),
+        {"files": list(files), "bounds": bounds},
+    )
+    for bucket in range(len(bounds) + 1):
+        parts = sorted(str(p) for p in (directory / f"bucket={bucket}").glob("*.parquet"))
+        if parts:
+            yield from _batches(connection.execute(_ONE_RANGE, {"files": parts}), batch)
