@@ -48,6 +48,10 @@ PARQUET_NAME = "assessments.parquet"
 #: Women per task sent to a worker process: large enough that pickling is cheap beside
 #: assessing, small enough that the pool stays busy to the end.
 CHUNK = 500
+#: DuckDB's memory (it spills to `temp_directory` beyond it): left to itself it keeps up to
+#: 80% of the machine's memory as a cache, so a run's peak would grow with the registry.
+#: Grouping (a range of women at a time) and the final sort fit well within it.
+DUCKDB_MEMORY = "1GB"
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +162,9 @@ def run_population(
     women = refused = rows = 0
     parquet = out / PARQUET_NAME
     with tempfile.TemporaryDirectory(dir=out, prefix=".population-") as scratch:
-        connection = duckdb.connect(config={"temp_directory": scratch})
+        connection = duckdb.connect(
+            config={"temp_directory": scratch, "memory_limit": DUCKDB_MEMORY}
+        )
         try:
             try:
                 found = connection.execute(NOT_ABOUT_A_WOMAN, {"files": files}).fetchone()
