@@ -134,22 +134,28 @@ class _Citer:
         self.sources = sources
 
     def __call__(self, rule_ids: tuple[str, ...], where: str) -> str:
-        parts: list[str] = []
-        in_profile = tuple(r for r in rule_ids if r in self.profile.sources)
-        if in_profile:
-            parts.append(self.profile.citation_text(in_profile))
+        """Each work once, with the section of each rule from it, as the profile writes them
+        ("NHS England ... (SBL-04: Appendix F, Table 2; SBL-01: Element 5)."): a work the
+        profile and this file both cite is named once, in the profile's words."""
+        by_work: dict[str, list[str]] = {}
         for rule_id in rule_ids:
             if rule_id in self.profile.sources:
-                continue
-            source = self.sources.get(rule_id)
-            if not isinstance(source, Mapping):
-                raise AuditError(
-                    f"{where}: {rule_id} is cited by neither the profile "
-                    f"{self.profile.id!r} nor this file's sources"
-                )
-            work = self.citations.get(str(source.get("citation")), source.get("citation"))
-            parts.append(f"{work} ({rule_id}: {source.get('section')})")
-        return "; ".join(parts)
+                source = self.profile.sources[rule_id]
+                work, section = source.citation, source.section
+            else:
+                own = self.sources.get(rule_id)
+                if not isinstance(own, Mapping):
+                    raise AuditError(
+                        f"{where}: {rule_id} is cited by neither the profile "
+                        f"{self.profile.id!r} nor this file's sources"
+                    )
+                work, section = str(own.get("citation")), str(own.get("section"))
+            by_work.setdefault(work, []).append(f"{rule_id}: {section}")
+        return " ".join(
+            f"{self.profile.citations.get(work) or self.citations.get(work) or work} "
+            f"({'; '.join(sections)})."
+            for work, sections in by_work.items()
+        )
 
 
 def _schedule(profile: GuidelineProfile, named: str, where: str) -> ScanSchedule:
