@@ -67,11 +67,22 @@ def _rows(request: Request) -> Rows:
     return Rows(True, parquet, dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC), stat.st_size)
 
 
+def _loaded(request: Request, name: str) -> AuditDefinition:
+    """The bundled audit `name`, read and checked once per app (loading compiles every
+    predicate in DuckDB: not work for each page view)."""
+    cache: dict[str, AuditDefinition] = request.app.state.__dict__.setdefault(
+        "population_audits", {}
+    )
+    if name not in cache:
+        cache[name] = load_audit(bundled_audit(name), request.app.state.profiles)
+    return cache[name]
+
+
 def _audit(request: Request, name: str) -> AuditDefinition:
     if AUDITS.get(name) not in request.app.state.profiles:
         raise HTTPException(404, "There is no such audit.")
     try:
-        return load_audit(bundled_audit(name), request.app.state.profiles)
+        return _loaded(request, name)
     except AuditError as error:  # the bundled files are checked by the tests: not expected
         raise HTTPException(404, f"This audit cannot be counted here: {error}") from None
 
@@ -85,9 +96,7 @@ def _quarters(request: Request) -> Quarters:
 def audits_page(request: Request) -> Response:
     profiles = request.app.state.profiles
     audits = [
-        (name, load_audit(bundled_audit(name), profiles))
-        for name, profile in AUDITS.items()
-        if profile in profiles
+        (name, _loaded(request, name)) for name, profile in AUDITS.items() if profile in profiles
     ]
     return render(request, "population_audit.html", {"audits": audits, "rows": _rows(request)})
 
