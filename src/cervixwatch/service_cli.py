@@ -33,6 +33,7 @@ from cervixwatch.settings import Settings, get_settings
 from cervixwatch.smart_cli import smart_app
 from cervixwatch.store.commands import db_app
 from cervixwatch.users_cli import demo_accounts, users_app
+from cervixwatch.validation_cli import validate_model
 
 #: Mounted under the main `cervixwatch` command with the same settings as `cli.app`.
 service_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -198,6 +199,7 @@ service_app.add_typer(clinic_app, name="clinic")
 service_app.add_typer(population_app, name="population")
 service_app.add_typer(smart_app, name="smart")
 service_app.command("import")(import_command)
+service_app.command("validate-model")(validate_model)
 service_app.command("backup")(backup_command)
 service_app.command("restore")(restore_command)
 service_app.command("dicom-listen")(dicom_listen)

@@ -10,9 +10,7 @@ the rendering instead of reaching out. Only counts appear, never a row.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import io
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +19,6 @@ from typing import Any, Final
 
 import matplotlib as mpl
 import numpy as np
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
@@ -35,25 +32,20 @@ from cervixwatch.app.population_audit import (
     Quarters,
     UnitPoint,
 )
+from cervixwatch.app.report_rendering import (
+    CM,
+    REPORT_TEMPLATES,
+    inline_svg,
+    report_pdf,
+    write_report_files,
+)
 
 __all__ = ["funnel_svg", "report_html", "report_json", "report_pdf", "write_report"]
 
-#: The template's folder. It sits with the web app's templates, where the other HTML of the
-#: project is kept, but is read here as a file: nothing of the web app is imported.
-_TEMPLATES: Final = Path(__file__).parents[1] / "web" / "templates"
 _TEMPLATE: Final = "population_report.html"
-
-_ENVIRONMENT: Final = Environment(
-    loader=FileSystemLoader(_TEMPLATES),
-    autoescape=select_autoescape(["html"]),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 #: Shown where there is no value (no denominator), and between the bounds of an interval.
 _DASH: Final = "\N{EN DASH}"
-_CM: Final = 1 / 2.54
 #: Drawn points of each control limit curve: enough for a smooth curve at any denominator,
 #: few enough that a network of a million pregnancies does not make a heavy SVG.
 _CURVE_POINTS: Final = 400
@@ -95,30 +87,6 @@ def _slug(measure_id: str) -> str:
 
 def _svg_prefix(measure_id: str) -> str:
     return f"funnel-{_slug(measure_id)}-"
-
-
-def _scoped(svg: str, prefix: str) -> str:
-    """The SVG with every id (and every reference to one) prefixed: matplotlib names its
-    groups, glyphs and clip paths alike in every figure, and several inline SVGs share the
-    one id space of their HTML document."""
-    ids = set(re.findall(r'\sid="([^"]+)"', svg))
-
-    def scope(match: re.Match[str]) -> str:
-        name = match.group(2)
-        return f"{match.group(1)}{prefix}{name}{match.group(3)}" if name in ids else match[0]
-
-    return re.sub(r'(\sid="|href="#|url\(#)([^")]+)(["\)])', scope, svg)
-
-
-def _inline(svg: str, prefix: str, label: str) -> str:
-    """matplotlib's SVG file as an element for HTML: no XML prolog or DOCTYPE, no metadata
-    block (its RDF namespaces are URLs, and its date would make each report differ)."""
-    svg = svg[svg.index("<svg") :]
-    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.DOTALL)
-    svg = _scoped(svg, prefix)
-    return svg.replace(
-        "<svg ", f'<svg class="funnel" role="img" aria-label="{html.escape(label)}" ', 1
-    )
 
 
 _LIMIT_COLOUR: Final = "#555555"
@@ -209,7 +177,7 @@ def funnel_svg(result: MeasureResult) -> str:
             "font.family": "DejaVu Sans",
         }
     ):
-        figure = Figure(figsize=(16 * _CM, 9 * _CM), layout="constrained")
+        figure = Figure(figsize=(16 * CM, 9 * CM), layout="constrained")
         FigureCanvasSVG(figure)
         axes = figure.add_subplot()
         _draw_limits(axes, p0, x_max)
@@ -223,7 +191,9 @@ def funnel_svg(result: MeasureResult) -> str:
         _legend(figure, p0)
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None})
-    return _inline(buffer.getvalue(), prefix, f"Funnel plot of {result.measure.id} by unit")
+    return inline_svg(
+        buffer.getvalue(), prefix, f"Funnel plot of {result.measure.id} by unit", "funnel"
+    )
 
 
 # --- what the report says -------------------------------------------------------------------
@@ -369,37 +339,10 @@ def report_html(
         "sections": [_section(m, result.units, result.quarter_labels) for m in result.measures],
         "wide_quarters": len(result.quarter_labels) > 8,
     }
-    return _ENVIRONMENT.get_template(_TEMPLATE).render(context)
+    return REPORT_TEMPLATES.get_template(_TEMPLATE).render(context)
 
 
 # --- the PDF and the files ------------------------------------------------------------------
-
-
-def report_pdf(html: str) -> bytes:
-    """The report's HTML as a PDF (WeasyPrint). The report must fetch nothing: a URL in it
-    raises ValueError naming it rather than being fetched."""
-    # Imported here: WeasyPrint loads Pango and HarfBuzz, which takes seconds.
-    from weasyprint import HTML  # type: ignore[import-untyped]
-    from weasyprint.urls import (  # type: ignore[import-untyped]
-        FatalURLFetchingError,
-        URLFetcher,
-    )
-
-    refused: list[str] = []
-
-    class RefuseEveryURL(URLFetcher):  # type: ignore[misc]
-        def fetch(self, url: str, headers: Any = None) -> Any:
-            refused.append(url)
-            raise ValueError(f"the audit report fetches nothing: {url}")
-
-    try:
-        # fail_on_errors: WeasyPrint would otherwise log a failed fetch and render on.
-        pdf = HTML(string=html, url_fetcher=RefuseEveryURL(fail_on_errors=True)).write_pdf()
-    except FatalURLFetchingError:
-        pdf = None
-    if refused or pdf is None:
-        raise ValueError(f"the audit report fetches nothing: {', '.join(refused) or '?'}")
-    return bytes(pdf)
 
 
 def _count_json(count: Count) -> dict[str, Any]:
@@ -454,19 +397,5 @@ def write_report(
 ) -> list[Path]:
     """Write `<audit id>.html`, `.pdf` (when `pdf`) and `.json` into `out_dir` (made if
     missing); the paths written, in that order."""
-    name = result.audit.id
-    # The id comes from an audit file: it names files here, so it must not name a folder.
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
-        raise ValueError(f"audit id {name!r} cannot name a file")
-    out_dir.mkdir(parents=True, exist_ok=True)
     text = report_html(result, generated_at=generated_at)
-    written = [out_dir / f"{name}.html"]
-    written[0].write_text(text, encoding="utf-8")
-    if pdf:
-        written.append(out_dir / f"{name}.pdf")
-        written[-1].write_bytes(report_pdf(text))
-    written.append(out_dir / f"{name}.json")
-    written[-1].write_text(
-        json.dumps(report_json(result), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    return written
+    return write_report_files(out_dir, result.audit.id, text, report_json(result), pdf=pdf)

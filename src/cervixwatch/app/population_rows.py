@@ -16,7 +16,7 @@ import orjson
 from cervixwatch.clinical.assessment import Assessment, assess
 from cervixwatch.clinical.gestation import ga_days_on, pregnancy_start
 from cervixwatch.clinical.guidelines import GuidelineProfile
-from cervixwatch.clinical.history import is_spontaneous_preterm_birth
+from cervixwatch.clinical.history import BIRTHS, is_spontaneous_preterm_birth
 from cervixwatch.clinical.records import (
     CerclageRoute,
     LengthMethod,
@@ -55,6 +55,13 @@ COLUMNS: Mapping[str, str] = {
     "scan_ga_days": "INTEGER[]",
     "cerclage_placed_ga_days": "INTEGER",
     "cerclage_removed_ga_days": "INTEGER",
+    # What a risk model reads (`app.risk_models`): her transvaginal lengths and her last birth
+    # before this pregnancy.
+    "lengths": "STRUCT(ga_days INTEGER, mm DOUBLE, comparator VARCHAR)[]",
+    "previous_births": "INTEGER",
+    "previous_birth_ga_days": "INTEGER",
+    "previous_birth_onset": "VARCHAR",
+    "previous_birth_fetuses": "INTEGER",
     # How this pregnancy ended, when it has (`own_end`): assessed then on that day.
     "ended_on": "DATE",
     "ended_ga_days": "INTEGER",
@@ -126,6 +133,66 @@ def _course_columns(records: PregnancyRecords) -> dict[str, Any]:
         "cerclage_placed_ga_days": min((g for g in placed if g is not None), default=None),
         "cerclage_removed_ga_days": max((g for g in removed if g is not None), default=None),
     }
+
+
+def _length_columns(records: PregnancyRecords) -> dict[str, Any]:
+    """Her transvaginal lengths by gestational age, in the order measured: a length given as
+    a bound keeps its comparator ("<10" is under 10 mm, not 10 mm)."""
+    edd = records.edd
+    found = [
+        (ga, m.length_mm, None if m.comparator is None else m.comparator.value)
+        for m in records.cervical_lengths
+        if m.method == LengthMethod.TRANSVAGINAL and (ga := _ga(edd, m.measured_on)) is not None
+    ]
+    return {
+        "lengths": [
+            {"ga_days": ga, "mm": mm, "comparator": comparator}
+            for ga, mm, comparator in sorted(found, key=lambda f: (f[0], f[1]))
+        ]
+    }
+
+
+def _previous_birth_columns(records: PregnancyRecords) -> dict[str, Any]:
+    """How many births (live or still) her history holds, and the last one's gestation,
+    onset and fetuses. The last is known only when the dates order them: with two births
+    and a date missing, or two in the same month with no day, which came last is unknown
+    and its columns are empty (never a guess)."""
+    births = [p for p in records.prior_pregnancies if p.outcome in BIRTHS]
+    columns: dict[str, Any] = {"previous_births": len(births)}
+    last = _last_of(births)
+    if last is not None:
+        columns.update(
+            previous_birth_ga_days=last.gestation_days,
+            previous_birth_onset=None if last.onset is None else last.onset.value,
+            previous_birth_fetuses=last.fetuses,
+        )
+    return columns
+
+
+def _last_of(births: Sequence[PriorPregnancy]) -> PriorPregnancy | None:
+    if len(births) == 1:
+        return births[0]
+    for birth in births:
+        if all(_surely_after(birth, other) for other in births if other is not birth):
+            return birth
+    return None
+
+
+def _surely_after(a: PriorPregnancy, b: PriorPregnancy) -> bool:
+    """`a` ended after `b` to the precision both dates are given to ("2021" is not surely
+    after "2021-03")."""
+    if a.ended is None or b.ended is None:
+        return False
+    for mine, theirs in (
+        (a.ended.year, b.ended.year),
+        (a.ended.month, b.ended.month),
+        (a.ended.day, b.ended.day),
+    ):
+        if mine is None or theirs is None:
+            return False
+        if mine != theirs:
+            return mine > theirs
+    return False
 
 
 def own_end(records: PregnancyRecords) -> tuple[PregnancyRecords, PriorPregnancy | None]:
@@ -225,6 +292,7 @@ def _error_row(
         error=error,
         rule_states={},
         scan_ga_days=[],
+        lengths=[],
     )
     return row
 
@@ -249,7 +317,12 @@ def rows_of_woman(
     ended_on = None if end is None else _full_date(end)
     day = min(as_of, ended_on) if ended_on is not None else as_of
     assessment = assess(records, day, profiles, evidence)
-    course = {**_course_columns(records), **_outcome_columns(records, end)}
+    course = {
+        **_course_columns(records),
+        **_length_columns(records),
+        **_previous_birth_columns(records),
+        **_outcome_columns(records, end),
+    }
     return [
         {**_profile_row(assessment, p, records.edd, records.fetuses), "unit": unit, **course}
         for p in profiles

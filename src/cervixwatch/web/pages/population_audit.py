@@ -29,9 +29,10 @@ from starlette.concurrency import run_in_threadpool
 
 from cervixwatch.access.principal import Role
 from cervixwatch.app.audit_measures import AuditDefinition, AuditError, bundled_audit, load_audit
-from cervixwatch.app.audit_report import report_html, report_pdf
+from cervixwatch.app.audit_report import report_html
 from cervixwatch.app.population import PARQUET_NAME
 from cervixwatch.app.population_audit import Quarters, run_audit
+from cervixwatch.app.report_rendering import report_pdf
 from cervixwatch.web.access import SignedIn, allow
 from cervixwatch.web.hardening import INLINE_STYLES_STATE
 from cervixwatch.web.pages.core import PageRoute, render
