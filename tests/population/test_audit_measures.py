@@ -54,9 +54,9 @@ def network(
 def test_both_bundled_audits_load_with_every_measure_cited(
     sbl: AuditDefinition, acog: AuditDefinition
 ) -> None:
+    assert sbl.not_measurable
     for audit in (sbl, acog):
         assert audit.measures
-        assert audit.not_measurable
         cited: list[Measure | NotMeasurable] = [*audit.measures, *audit.not_measurable]
         for item in cited:
             assert item.citation, item.id
@@ -335,3 +335,35 @@ def test_births_before_37_and_34_and_spontaneous_preterm(
     spontaneous = result["SBL5-SPONTANEOUS-PRETERM"]
     # Row 3's onset is unknown: excluded, neither spontaneous nor not.
     assert (spontaneous.met, spontaneous.excluded, spontaneous.denominator) == (1, 1, 3)
+
+
+def test_births_counted_by_the_treatments_given_and_by_tier(
+    tmp_path: Path, sbl: AuditDefinition
+) -> None:
+    """Outcome measures by each combination of treatments given in the pregnancy, and by tier
+    and treatments; "none recorded" is its own group, and measures of care have no such table."""
+    birth = {"outcome": "live-birth"}
+    rows = [
+        row(1, **birth, ended_ga_days=ga("33+0"), treatments=["cerclage"]),
+        row(2, **birth, ended_ga_days=ga("38+0"), treatments=["cerclage"]),
+        row(3, **birth, ended_ga_days=ga("30+0"), treatments=["vaginal progesterone", "cerclage"]),
+        row(4, **birth, ended_ga_days=ga("39+0"), treatments=[], risk_tier="low"),
+        row(5, **birth, ended_ga_days=ga("32+0"), treatments=None, risk_tier="low"),
+        row(6, treatments=["vaginal progesterone"]),  # under way: in no outcome measure
+    ]
+    result = {m.measure.id: m for m in run_audit(parquet_of(tmp_path, rows), sbl).measures}
+    before_34 = result["SBL5-BIRTH-BEFORE-34"]
+    counted = {k: (c.met, c.denominator) for k, c in before_34.by_treatment.items()}
+    assert counted == {
+        "cerclage": (1, 2),
+        "cerclage + vaginal progesterone": (1, 1),
+        "none recorded": (1, 2),
+    }
+    by_tier = {k: (c.met, c.denominator) for k, c in before_34.by_tier_treatment.items()}
+    assert by_tier == {
+        ("high", "cerclage"): (1, 2),
+        ("high", "cerclage + vaginal progesterone"): (1, 1),
+        ("low", "none recorded"): (1, 2),
+    }
+    assert result["SBL5-HR-SERIAL"].by_treatment == {}
+    assert not any(g.id.endswith("BY-INTERVENTION") for g in sbl.not_measurable)

@@ -13,10 +13,14 @@ import duckdb
 import pytest
 
 from cervixwatch.app.population import run_population
-from cervixwatch.app.population_rows import own_end
+from cervixwatch.app.population_rows import _treatment_columns, own_end
 from cervixwatch.clinical.assessment import assess
 from cervixwatch.clinical.history import is_spontaneous_preterm_birth
 from cervixwatch.clinical.records import (
+    CerclagePlacement,
+    CerclageRoute,
+    Medication,
+    MedicationOrder,
     Onset,
     PartialDate,
     PregnancyRecords,
@@ -126,3 +130,24 @@ def test_only_an_end_dated_inside_this_pregnancy_is_its_end() -> None:
     assert own_end(_records(before, year_only)) == (_records(before, year_only), None)
     no_edd = replace(_records(inside), edd=None)
     assert own_end(no_edd) == (no_edd, None)
+
+
+def test_the_treatments_given_before_the_pregnancy_ended_are_listed() -> None:
+    """A cerclage of any route and each medication ordered up to the last day (an order with
+    no start date is this pregnancy's); what began after it is not."""
+    last_day = dt.date(2026, 6, 1)
+    records = PregnancyRecords(
+        patient_id="w1",
+        edd=dt.date(2026, 8, 1),
+        cerclage_placements=(CerclagePlacement(dt.date(2026, 3, 1), CerclageRoute.TRANSABDOMINAL),),
+        medications=(
+            MedicationOrder(Medication.VAGINAL_PROGESTERONE, None, stopped_on=dt.date(2026, 4, 1)),
+            MedicationOrder(Medication.HYDROXYPROGESTERONE_CAPROATE, dt.date(2026, 6, 2)),
+        ),
+    )
+    assert _treatment_columns(records, last_day) == {
+        "treatments": ["cerclage", "vaginal progesterone"]
+    }
+    later = replace(records, cerclage_placements=(), medications=records.medications[1:])
+    assert _treatment_columns(later, last_day) == {"treatments": []}
+    assert _treatment_columns(later, dt.date(2026, 6, 2)) == {"treatments": ["17-OHPC"]}

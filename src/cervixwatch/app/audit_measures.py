@@ -74,6 +74,8 @@ class Measure:
     exclusions: tuple[Exclusion, ...] = ()
     #: False for a measure of what should not happen (17-OHPC still in use).
     higher_is_better: bool = True
+    #: An outcome also counted by the treatments given in the pregnancy (observational).
+    by_treatment: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +211,9 @@ def _measure(raw: Any, where: str, profile: GuidelineProfile, cite: _Citer) -> M
     higher = raw.get("higher_is_better", True)
     if not isinstance(higher, bool):
         raise AuditError(f"{where}.higher_is_better: true or false")
+    by_treatment = raw.get("by_treatment", False)
+    if not isinstance(by_treatment, bool):
+        raise AuditError(f"{where}.by_treatment: true or false")
     return Measure(
         id=_text(raw, "id", where),
         title=_text(raw, "title", where),
@@ -219,6 +224,7 @@ def _measure(raw: Any, where: str, profile: GuidelineProfile, cite: _Citer) -> M
         numerator=_resolve(_text(raw, "numerator", where), schedule, f"{where}.numerator"),
         exclusions=tuple(exclusions),
         higher_is_better=higher,
+        by_treatment=by_treatment,
     )
 
 

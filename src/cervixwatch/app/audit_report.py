@@ -297,6 +297,30 @@ def _section(result: MeasureResult, units: Sequence[str], quarters: Sequence[str
             for unit in units
             if any((unit, q) in result.by_unit_quarter for q in quarters)
         ],
+        **_treatment_tables(result),
+    }
+
+
+def _treatment_tables(result: MeasureResult) -> dict[str, Any]:
+    """A `by_treatment` measure's tables: by treatment, and by tier and treatment."""
+    if not result.measure.by_treatment:
+        return {"by_treatment": [], "tier_treatment": None}
+    tiers = _tiers({tier: Count(0, 0, 0) for tier, _ in result.by_tier_treatment})
+    return {
+        "by_treatment": [_cells(t, c) for t, c in result.by_treatment.items()],
+        "tier_treatment": {
+            "tiers": tiers,
+            "rows": [
+                (
+                    treatment,
+                    [
+                        _unit_quarter(result.by_tier_treatment.get((tier, treatment)))
+                        for tier in tiers
+                    ],
+                )
+                for treatment in result.by_treatment
+            ],
+        },
     }
 
 
@@ -385,6 +409,17 @@ def report_json(result: AuditResult) -> dict[str, Any]:
                     for (unit, quarter), c in m.by_unit_quarter.items()
                 },
                 "funnel": {p.unit: p.position for p in m.funnel},
+                **(
+                    {
+                        "by_treatment": {k: _count_json(c) for k, c in m.by_treatment.items()},
+                        "by_tier_treatment": {
+                            f"{tier}|{treatment}": _count_json(c)
+                            for (tier, treatment), c in m.by_tier_treatment.items()
+                        },
+                    }
+                    if m.measure.by_treatment
+                    else {}
+                ),
             }
             for m in result.measures
         },

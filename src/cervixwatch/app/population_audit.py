@@ -31,6 +31,7 @@ from cervixwatch.app.audit_stats import FunnelPosition, funnel_position, wilson
 
 __all__ = [
     "NO_EDD",
+    "NO_TREATMENT",
     "NO_UNIT",
     "AuditResult",
     "Count",
@@ -45,6 +46,9 @@ Quarters = Literal["calendar", "financial"]
 NO_UNIT: Final = "Unit not recorded"
 NO_EDD: Final = "EDD not recorded"
 NO_TIER: Final = "tier unknown"
+#: The treatment group of a pregnancy with none recorded (not "none": a registry may not
+#: hold every treatment).
+NO_TREATMENT: Final = "none recorded"
 
 #: The audit's own functions, usable in any predicate of an audit file.
 MACROS: Final = (
@@ -117,6 +121,10 @@ class MeasureResult:
     by_tier: Mapping[str, Count]
     by_unit_quarter: Mapping[tuple[str, str], Count]
     funnel: tuple[UnitPoint, ...]
+    #: A `by_treatment` measure's counts by the treatments given (each combination its own
+    #: group), and by tier and treatments; empty for other measures.
+    by_treatment: Mapping[str, Count] = field(default_factory=dict)
+    by_tier_treatment: Mapping[tuple[str, str], Count] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,12 +179,22 @@ def check_predicates(audit: AuditDefinition) -> None:
 
 def _counts_sql(measure: Measure, quarter_sql: str) -> str:
     excluded = " OR ".join(_predicate(e.where) for e in measure.exclusions) or "FALSE"
+    # DuckDB refuses GROUPING() of a column no set groups by: a measure not counted by
+    # treatment says so with constants.
+    treatment_sets = ", (treatment), (tier, treatment)" if measure.by_treatment else ""
+    treatment_columns = (
+        "GROUPING(treatment) AS g_treatment, unit, quarter, tier, treatment"
+        if measure.by_treatment
+        else "1 AS g_treatment, unit, quarter, tier, NULL AS treatment"
+    )
     return f"""
         WITH base AS (
             SELECT
                 coalesce(unit, '{NO_UNIT}') AS unit,
                 coalesce({quarter_sql}, '{NO_EDD}') AS quarter,
                 coalesce(risk_tier, '{NO_TIER}') AS tier,
+                coalesce(nullif(array_to_string(list_sort(treatments), ' + '), ''),
+                         '{NO_TREATMENT}') AS treatment,
                 ({measure.denominator}) IS NULL AS undetermined,
                 {_predicate(measure.denominator)} AS eligible,
                 ({excluded}) AS excluded,
@@ -185,13 +203,13 @@ def _counts_sql(measure: Measure, quarter_sql: str) -> str:
         )
         SELECT
             GROUPING(unit) AS g_unit, GROUPING(quarter) AS g_quarter, GROUPING(tier) AS g_tier,
-            unit, quarter, tier,
+            {treatment_columns},
             count(*) FILTER (WHERE eligible) AS eligible,
             count(*) FILTER (WHERE eligible AND excluded) AS excluded,
             count(*) FILTER (WHERE eligible AND NOT excluded AND met) AS met,
             count(*) FILTER (WHERE undetermined) AS undetermined
         FROM base
-        GROUP BY GROUPING SETS ((), (unit), (quarter), (tier), (unit, quarter))
+        GROUP BY GROUPING SETS ((), (unit), (quarter), (tier), (unit, quarter){treatment_sets})
     """
 
 
@@ -203,20 +221,32 @@ def _measure_result(
     by_quarter: dict[str, Count] = {}
     by_tier: dict[str, Count] = {}
     by_unit_quarter: dict[tuple[str, str], Count] = {}
+    by_treatment: dict[str, Count] = {}
+    by_tier_treatment: dict[tuple[str, str], Count] = {}
     for row in connection.execute(_counts_sql(measure, quarter_sql)).fetchall():
-        g_unit, g_quarter, g_tier, unit, quarter, tier, eligible, excluded, met, undetermined = row
+        grouped = tuple(row[:4])
+        unit, quarter, tier, treatment = row[4:8]
+        eligible, excluded, met, undetermined = row[8:]
         count = Count(int(eligible), int(excluded), int(met), int(undetermined))
-        grouped = (g_unit, g_quarter, g_tier)
-        if grouped == (1, 1, 1):
+        # GROUPING() is 1 for a column the set does not group by.
+        if grouped == (1, 1, 1, 1):
             network = count
-        elif grouped == (0, 1, 1):
+        elif grouped == (0, 1, 1, 1):
             by_unit[unit] = count
-        elif grouped == (1, 0, 1):
+        elif grouped == (1, 0, 1, 1):
             by_quarter[quarter] = count
-        elif grouped == (1, 1, 0):
+        elif grouped == (1, 1, 0, 1):
             by_tier[tier] = count
-        else:
+        elif grouped == (0, 0, 1, 1):
             by_unit_quarter[(unit, quarter)] = count
+        elif not (count.eligible or count.undetermined):
+            # A treatment group none of whose pregnancies has ended (nor might have) says
+            # nothing of an outcome: left out of the treatment tables.
+            continue
+        elif grouped == (1, 1, 1, 0):
+            by_treatment[treatment] = count
+        else:
+            by_tier_treatment[(tier, treatment)] = count
     p0 = network.rate
     funnel = tuple(
         UnitPoint(
@@ -234,6 +264,11 @@ def _measure_result(
         by_tier=dict(sorted(by_tier.items())),
         by_unit_quarter=dict(sorted(by_unit_quarter.items())),
         funnel=funnel,
+        # "none recorded" last, after the treatments.
+        by_treatment=dict(
+            sorted(by_treatment.items(), key=lambda kv: (kv[0] == NO_TREATMENT, kv[0]))
+        ),
+        by_tier_treatment=dict(sorted(by_tier_treatment.items())),
     )
 
 

@@ -20,6 +20,7 @@ from cervixwatch.clinical.history import BIRTHS, is_spontaneous_preterm_birth
 from cervixwatch.clinical.records import (
     CerclageRoute,
     LengthMethod,
+    Medication,
     PregnancyRecords,
     PriorPregnancy,
 )
@@ -55,6 +56,8 @@ COLUMNS: Mapping[str, str] = {
     "scan_ga_days": "INTEGER[]",
     "cerclage_placed_ga_days": "INTEGER",
     "cerclage_removed_ga_days": "INTEGER",
+    # The treatments of preterm-birth prevention recorded in this pregnancy (`TREATMENTS`).
+    "treatments": "VARCHAR[]",
     # What a risk model reads (`app.risk_models`): her transvaginal lengths and her last birth
     # before this pregnancy.
     "lengths": "STRUCT(ga_days INTEGER, mm DOUBLE, comparator VARCHAR)[]",
@@ -195,6 +198,27 @@ def _surely_after(a: PriorPregnancy, b: PriorPregnancy) -> bool:
     return False
 
 
+#: The treatments a row lists, by the words the audit's tables use.
+TREATMENTS: Mapping[Medication | str, str] = {
+    "cerclage": "cerclage",
+    Medication.VAGINAL_PROGESTERONE: "vaginal progesterone",
+    Medication.HYDROXYPROGESTERONE_CAPROATE: "17-OHPC",
+}
+
+
+def _treatment_columns(records: PregnancyRecords, last_day: dt.date) -> dict[str, Any]:
+    """The treatments given in this pregnancy up to `last_day` (its end, or the run's day),
+    whether or not still in place: a cerclage of any route, each medication ordered (an order
+    with no start date is this pregnancy's, so it counts)."""
+    given: set[str] = set()
+    if any(p.placed_on <= last_day for p in records.cerclage_placements):
+        given.add(TREATMENTS["cerclage"])
+    for order in records.medications:
+        if order.started_on is None or order.started_on <= last_day:
+            given.add(TREATMENTS[order.medication])
+    return {"treatments": sorted(given)}
+
+
 def own_end(records: PregnancyRecords) -> tuple[PregnancyRecords, PriorPregnancy | None]:
     """This pregnancy's end, when her records hold it, and her records without it.
 
@@ -293,6 +317,7 @@ def _error_row(
         rule_states={},
         scan_ga_days=[],
         lengths=[],
+        treatments=[],
     )
     return row
 
@@ -319,6 +344,7 @@ def rows_of_woman(
     assessment = assess(records, day, profiles, evidence)
     course = {
         **_course_columns(records),
+        **_treatment_columns(records, day),
         **_length_columns(records),
         **_previous_birth_columns(records),
         **_outcome_columns(records, end),
