@@ -18,6 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cervixwatch.app.population import PopulationRun, run_population
 from cervixwatch.cli import KnowledgeOption, choose_profiles, fail, parse_as_of
+from cervixwatch.clinical.guidelines import GuidelineProfile
+from cervixwatch.import_cli import DatabaseUrlOption
 from cervixwatch.knowledge import BUNDLED_PROFILES
 
 population_app = typer.Typer(
@@ -34,17 +36,27 @@ class Engine(StrEnum):
 
 @population_app.command("run")
 def run(
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory for assessments.parquet.", file_okay=False)
+    ],
     source: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--input",
             help="A Bulk Data export: its manifest.json, the directory holding it, or a "
             "directory of <ResourceType>.ndjson files.",
+            show_default=False,
         ),
-    ],
-    out: Annotated[
-        Path, typer.Option("--out", help="Directory for assessments.parquet.", file_okay=False)
-    ],
+    ] = None,
+    database: Annotated[
+        bool,
+        typer.Option(
+            "--database",
+            help="Run over the app's database instead of an export (every woman; her care "
+            "team is her unit).",
+        ),
+    ] = False,
+    database_url: DatabaseUrlOption = None,
     as_of: Annotated[
         str | None,
         typer.Option("--as-of", help="Assess as of this date (YYYY-MM-DD; default today)."),
@@ -68,11 +80,41 @@ def run(
     ] = "local[*]",
     knowledge: KnowledgeOption = BUNDLED_PROFILES,
 ) -> None:
-    """Assess every woman's pregnancy in a Bulk Data export with the same `assess` as the
-    app, and write one Parquet row per pregnancy per guideline profile."""
+    """Assess every woman's pregnancy in a Bulk Data export, or in the app's database, with
+    the same `assess` as the app, and write one Parquet row per pregnancy per guideline
+    profile."""
     day = parse_as_of(as_of)
     profiles = choose_profiles(guideline, knowledge)
     console = Console(highlight=False, stderr=True)
+    if (source is None) == (not database):
+        raise fail("population run: give --input EXPORT or --database, one of them")
+    if source is not None:
+        _run(console, source, out, day, profiles, engine, workers, spark_master, knowledge)
+        return
+    from cervixwatch.app.population_database import database_as_export
+    from cervixwatch.settings import Settings
+    from cervixwatch.store import make_engine, session_factory
+
+    url = database_url or Settings().database_url
+    db_engine = make_engine(url)
+    try:
+        with database_as_export(session_factory(db_engine), out) as export:
+            _run(console, export, out, day, profiles, engine, workers, spark_master, knowledge)
+    finally:
+        db_engine.dispose()
+
+
+def _run(
+    console: Console,
+    source: Path,
+    out: Path,
+    day: dt.date,
+    profiles: list[GuidelineProfile],
+    engine: Engine,
+    workers: int | None,
+    spark_master: str,
+    knowledge: Path,
+) -> None:
     if engine is Engine.spark:
         from cervixwatch.app.population_spark import run_population_spark
 

@@ -22,7 +22,7 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -193,24 +193,59 @@ def _write(
     women = _women(sessions, wanted)
     beat = _heartbeat(directory, len(women))
     beat(0)
+
+    def still_wanted(done: int) -> None:
+        if not (directory / _JOB).exists():
+            raise _Cancelled
+        beat(done)
+
     writer = BulkWriter(directory, request=wanted.request, transaction_time=began)
     with writer:
-        for start_at in range(0, len(women), BATCH):
-            if not (directory / _JOB).exists():
-                raise _Cancelled
-            batch = women[start_at : start_at + BATCH]
-            with sessions() as session:
-                exports = load_exports(session, batch)
-                for _, resources in exported_resources(
-                    session, exports, types=wanted.types, profiles=profiles
-                ):
-                    for resource in resources:
-                        if wanted.since is None or _changed_since(resource, wanted.since):
-                            writer.write(resource)
-            beat(start_at + len(batch))
+        write_women(
+            writer,
+            sessions,
+            women,
+            types=wanted.types,
+            since=wanted.since,
+            profiles=profiles,
+            after_batch=still_wanted,
+        )
         if not (directory / _JOB).exists():
             raise _Cancelled
     log.info("bulk export %s complete: %d women", directory.name, len(women))
+
+
+def write_women(
+    writer: BulkWriter,
+    sessions: sessionmaker[Session],
+    women: Sequence[str],
+    *,
+    types: Iterable[str] | None = None,
+    since: dt.datetime | None = None,
+    profiles: Profiles | None = None,
+    after_batch: Callable[[int], None] | None = None,
+    patient_extras: Callable[[Session, Sequence[str]], dict[str, dict[str, Any]]] | None = None,
+) -> None:
+    """Each woman's resources as `$everything` gives them, a batch of women at a time (one
+    session each), into `writer`; `after_batch` is told the women done so far (and may raise
+    to stop); `patient_extras` gives elements to add to a batch's Patient resources."""
+    for start_at in range(0, len(women), BATCH):
+        if after_batch is not None and start_at:
+            after_batch(start_at)
+        batch = women[start_at : start_at + BATCH]
+        with sessions() as session:
+            exports = load_exports(session, batch)
+            extras = patient_extras(session, batch) if patient_extras is not None else {}
+            for woman, resources in exported_resources(
+                session, exports, types=types, profiles=profiles
+            ):
+                for resource in resources:
+                    if resource["resourceType"] == "Patient" and woman in extras:
+                        resource = {**resource, **extras[woman]}
+                    if since is None or _changed_since(resource, since):
+                        writer.write(resource)
+    if after_batch is not None:
+        after_batch(len(women))
 
 
 class _Cancelled(Exception):
