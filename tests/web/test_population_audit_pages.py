@@ -117,3 +117,27 @@ def test_without_rows_the_page_says_how_to_make_them(engine: Engine) -> None:
         assert "cervixwatch population run" in page.text
         assert client.get("/quality/audit/sbl").status_code == 404
     delete_everything(engine)
+
+
+def test_the_risk_models_are_listed_and_each_validated_on_the_rows(
+    quality_lead: TestClient,
+) -> None:
+    """The bundled models on the audit page, each with its validation over the same rows; the
+    four women here are singletons under way with no previous birth: every one is left out,
+    counted under her reason, and the report says there is nothing to validate."""
+    page = quality_lead.get("/quality/audit")
+    assert 'href="/quality/models/kazemier-2014-recurrence"' in page.text
+    assert 'href="/quality/models/conde-agudelo-2010-twins-32.pdf"' in page.text
+    report = quality_lead.get("/quality/models/kazemier-2014-recurrence")
+    assert report.status_code == 200
+    assert "Validation of a risk model" in report.text
+    assert "Kazemier BM et al." in report.text
+    assert "Nothing to validate: no woman could be assessed by this model." in report.text
+    assert "no previous birth" in report.text
+    assert 'href="/quality/models/kazemier-2014-recurrence.pdf"' in report.text
+    assert "w001" not in report.text
+    assert "style-src 'self' 'unsafe-inline'" in report.headers["content-security-policy"]
+    pdf = quality_lead.get("/quality/models/conde-agudelo-2010-twins-32.pdf")
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF")
+    assert quality_lead.get("/quality/models/no-such-model").status_code == 404

@@ -167,7 +167,14 @@ def _decision_rows(validation: Validation) -> list[tuple[str, str, str]]:
     return rows
 
 
-def report_html(validation: Validation, *, generated_at: dt.datetime) -> str:
+def report_html(
+    validation: Validation,
+    *,
+    generated_at: dt.datetime,
+    links: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The report as one self-contained HTML document; `links` (text, href) are shown above
+    it on screen only (the web app's way back and its PDF), never in print."""
     model = validation.model
     fitted = validation.calibration
     context = {
@@ -203,6 +210,7 @@ def report_html(validation: Validation, *, generated_at: dt.datetime) -> str:
         "calibration_svg": calibration_svg(validation),
         "decision_svg": decision_curve_svg(validation),
         "min_events": MIN_EVENTS,
+        "links": list(links),
     }
     return REPORT_TEMPLATES.get_template(_TEMPLATE).render(context)
 

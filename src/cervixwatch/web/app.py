@@ -51,6 +51,7 @@ from cervixwatch.web.operations import router as operations_router
 from cervixwatch.web.pages import router as pages_router
 from cervixwatch.web.pages.administration import router as administration_router
 from cervixwatch.web.pages.intake_review import router as intake_review_router
+from cervixwatch.web.pages.model_validation import router as model_validation_router
 from cervixwatch.web.pages.population_audit import router as population_audit_router
 from cervixwatch.web.rate_limits import RateLimiter, per_worker_warning
 from cervixwatch.web.smart_app_routes import router as smart_app_router
@@ -147,6 +148,7 @@ def create_app(
     app.include_router(pages_router)
     app.include_router(administration_router)  # the admins' and auditors' pages
     app.include_router(population_audit_router)  # quality leads' and auditors' (issue 15)
+    app.include_router(model_validation_router)
     # The pages' own stylesheet, scripts and vendored libraries: no CDN.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Outermost last: the size limit sees the request first, then the control-character check

@@ -6,6 +6,9 @@
     GET /quality/audit/{name}          one audit's report (`?quarters=financial`: UK quarters)
     GET /quality/audit/{name}.pdf      the same as a PDF
 
+The page also lists the bundled risk models, each validated on the same rows
+(`web.pages.model_validation`).
+
 The rows are those `cervixwatch population run --out DIR` wrote into the configured
 `CERVIXWATCH_POPULATION_DIR`; each report counts them when asked (DuckDB counts a million
 rows in seconds), so it always matches the latest run. Counts only, never a woman's data: so
@@ -33,6 +36,8 @@ from cervixwatch.app.audit_report import report_html
 from cervixwatch.app.population import PARQUET_NAME
 from cervixwatch.app.population_audit import Quarters, run_audit
 from cervixwatch.app.report_rendering import report_pdf
+from cervixwatch.app.risk_models import RiskModel, bundled_models
+from cervixwatch.knowledge import bundled_evidence
 from cervixwatch.web.access import SignedIn, allow
 from cervixwatch.web.hardening import INLINE_STYLES_STATE
 from cervixwatch.web.pages.core import PageRoute, render
@@ -57,7 +62,7 @@ class Rows:
     size: int = 0
 
 
-def _rows(request: Request) -> Rows:
+def population_rows(request: Request) -> Rows:
     directory: Path | None = request.app.state.settings.population_dir
     if directory is None:
         return Rows(configured=False, parquet=None)
@@ -77,6 +82,15 @@ def _loaded(request: Request, name: str) -> AuditDefinition:
     if name not in cache:
         cache[name] = load_audit(bundled_audit(name), request.app.state.profiles)
     return cache[name]
+
+
+def risk_models(request: Request) -> dict[str, RiskModel]:
+    """The bundled models by id, read once per app."""
+    cache: dict[str, RiskModel] | None = getattr(request.app.state, "risk_models", None)
+    if cache is None:
+        cache = {m.id: m for m in bundled_models(bundled_evidence())}
+        request.app.state.risk_models = cache
+    return cache
 
 
 def _audit(request: Request, name: str) -> AuditDefinition:
@@ -99,12 +113,16 @@ def audits_page(request: Request) -> Response:
     audits = [
         (name, _loaded(request, name)) for name, profile in AUDITS.items() if profile in profiles
     ]
-    return render(request, "population_audit.html", {"audits": audits, "rows": _rows(request)})
+    return render(
+        request,
+        "population_audit.html",
+        {"audits": audits, "rows": population_rows(request), "models": risk_models(request)},
+    )
 
 
 async def _result_html(request: Request, name: str, links: list[tuple[str, str]]) -> str:
     audit = _audit(request, name)
-    rows = _rows(request)
+    rows = population_rows(request)
     if rows.parquet is None:
         raise HTTPException(
             404,
