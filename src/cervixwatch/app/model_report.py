@@ -140,7 +140,11 @@ def _interval(value: Interval | None, *, percent: bool = False, decimals: int = 
         return "not estimated"
     if percent:
         return f"{_percent(value.value)} ({_percent(value.low)}{_DASH}{_percent(value.high)})"
-    return f"{value.value:.{decimals}f} ({value.low:.{decimals}f}{_DASH}{value.high:.{decimals}f})"
+    # Rounded first, and + 0.0: a value that rounds to zero is shown as 0.000, not -0.000.
+    low, value_, high = (
+        f"{round(v, decimals) + 0.0:.{decimals}f}" for v in (value.low, value.value, value.high)
+    )
+    return f"{value_} ({low}{_DASH}{high})"
 
 
 def _valid_range(model: RiskModel) -> str:
