@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cervixwatch.app.errors import Conflict, OutOfScope
 from cervixwatch.app.importing import InvalidBundle, RejectedBundle, import_bundle
 from cervixwatch.app.patient_identity import Sender
-from cervixwatch.app.population_rows import as_bundle
+from cervixwatch.app.population_rows import bundle_of
 from cervixwatch.app.reassessing import Profiles
 from cervixwatch.app.women_grouping import grouped_women
 from cervixwatch.clinical.guidelines import GuidelineProfile
@@ -235,7 +235,7 @@ def _one(
     result: BulkImport,
 ) -> None:
     try:
-        bundle = orjson.loads(as_bundle([orjson.loads(r) for r in raw]))
+        bundle = bundle_of([orjson.loads(r) for r in raw])
         imported = import_bundle(
             sessions,
             bundle,

@@ -90,7 +90,14 @@ def assess_chunk(chunk: list[tuple[str, list[str]]], as_of: dt.date) -> tuple[by
     rows = refused = 0
     for woman, raw in chunk:
         resources = [orjson.loads(r) for r in raw]
-        found = rows_of_woman(woman, resources, as_of, _WORKER["profiles"], _WORKER["evidence"])
+        found = rows_of_woman(
+            woman,
+            resources,
+            as_of,
+            _WORKER["profiles"],
+            _WORKER["evidence"],
+            modifiers=any("modifierExtension" in r for r in raw),
+        )
         refused += any(row["error"] for row in found)
         for row in found:
             out += orjson.dumps(row) + b"\n"

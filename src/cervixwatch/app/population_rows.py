@@ -25,10 +25,10 @@ from cervixwatch.clinical.records import (
     PriorPregnancy,
 )
 from cervixwatch.clinical.risk import RiskEvidence
-from cervixwatch.interop.fhir_bundle import read_bundle
+from cervixwatch.interop.fhir_bundle import records_from_bundle
 from cervixwatch.interop.intake import IntakeError
 
-__all__ = ["COLUMNS", "as_bundle", "own_end", "rows_of_woman", "unit_of"]
+__all__ = ["COLUMNS", "as_bundle", "bundle_of", "own_end", "rows_of_woman", "unit_of"]
 
 #: The Parquet columns, in order, with their DuckDB types.
 COLUMNS: Mapping[str, str] = {
@@ -76,13 +76,19 @@ COLUMNS: Mapping[str, str] = {
 _URGENT = "urgent-evaluation"
 
 
-def as_bundle(resources: Sequence[Mapping[str, Any]]) -> bytes:
-    """Her resources as a collection Bundle, each under `Type/id`, as the reader takes them."""
+def bundle_of(resources: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Her resources as a collection Bundle, each under `Type/id`, as the reader takes them
+    (the resources themselves, not copies: the reader only reads them)."""
     entries = [
         {"fullUrl": f"{r['resourceType']}/{r.get('id', i)}", "resource": r}
         for i, r in enumerate(resources)
     ]
-    return orjson.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries})
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def as_bundle(resources: Sequence[Mapping[str, Any]]) -> bytes:
+    """`bundle_of` as JSON."""
+    return orjson.dumps(bundle_of(resources))
 
 
 def _day(value: dt.date | None) -> str | None:
@@ -328,12 +334,16 @@ def rows_of_woman(
     as_of: dt.date,
     profiles: Sequence[GuidelineProfile],
     evidence: RiskEvidence,
+    *,
+    modifiers: bool = True,
 ) -> list[dict[str, Any]]:
     """Her rows, one per profile. Data the reader refuses gives rows that say why (`error`,
-    the reader's own message) and nothing else: a refused record is never read as absent."""
+    the reader's own message) and nothing else: a refused record is never read as absent.
+    `modifiers=False`: her resources' text holds no "modifierExtension" (the caller looked),
+    so the reader need not search them for one (as `read_bundle` decides from the text)."""
     unit = unit_of(resources)
     try:
-        records = read_bundle(as_bundle(resources), as_of)
+        records = records_from_bundle(bundle_of(resources), as_of, modifiers=modifiers)
     except IntakeError as error:
         return [{**_error_row(patient_id, p, as_of, str(error)), "unit": unit} for p in profiles]
     records, end = own_end(records)
