@@ -103,7 +103,7 @@ def test_a_cohort_without_the_outcome_has_nothing_to_validate(tmp_path: Path) ->
 def test_a_parquet_of_an_older_run_is_refused_naming_what_it_lacks(tmp_path: Path) -> None:
     old = tmp_path / "assessments.parquet"
     duckdb.sql(f"COPY (SELECT 'w1' AS patient_id, 'nice' AS profile) TO '{old}' (FORMAT parquet)")
-    with pytest.raises(ValueError, match="made by an older CervixWatch, without error, fetuses"):
+    with pytest.raises(ValueError, match="made by an older CervixWatch, without fetuses, error"):
         validate(MODELS["kazemier-2014-recurrence"], tmp_path)
     with pytest.raises(ValueError, match="no population run here"):
         validate(MODELS["kazemier-2014-recurrence"], tmp_path / "elsewhere")

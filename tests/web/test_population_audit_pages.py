@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
@@ -141,3 +142,22 @@ def test_the_risk_models_are_listed_and_each_validated_on_the_rows(
     assert pdf.status_code == 200
     assert pdf.content.startswith(b"%PDF")
     assert quality_lead.get("/quality/models/no-such-model").status_code == 404
+
+
+def test_rows_of_an_older_run_are_not_misread(engine: Engine, tmp_path: Path) -> None:
+    """A Parquet without the columns this version counts (an older run) is refused saying so,
+    on the audit and the models alike, rather than read as if those columns were empty."""
+    delete_everything(engine)
+    old = tmp_path / "assessments.parquet"
+    duckdb.sql(f"COPY (SELECT 'w1' AS patient_id, 'nice' AS profile) TO '{old}' (FORMAT parquet)")
+    settings = test_settings(engine, population_dir=tmp_path)
+    with TestClient(create_app(settings, today=lambda: TODAY)) as client:
+        _, token = make_user(client, Role.QUALITY_LEAD)
+        client.headers.update(bearer(token))
+        for path in ("/quality/audit/sbl", "/quality/models/kazemier-2014-recurrence"):
+            answer = client.get(path)
+            assert answer.status_code == 404
+            assert "made by an older CervixWatch" in answer.text
+            assert "run `cervixwatch population run` again" in answer.text
+            assert str(tmp_path) not in answer.text
+    delete_everything(engine)

@@ -35,7 +35,7 @@ from cervixwatch.app.model_metrics import (
     net_benefit,
     scaled_brier,
 )
-from cervixwatch.app.population import PARQUET_NAME
+from cervixwatch.app.population import PARQUET_NAME, missing_columns, stale_rows_message
 from cervixwatch.app.risk_models import (
     Applicable,
     ModelKind,
@@ -113,18 +113,9 @@ def _rows(parquet: Path) -> list[dict[str, Any]]:
         raise ValueError(f"{parquet}: no population run here (run `cervixwatch population run`)")
     connection = duckdb.connect()
     try:
-        found = {
-            name
-            for (name,) in connection.execute(
-                "SELECT name FROM parquet_schema($path)", {"path": str(parquet)}
-            ).fetchall()
-        }
-        missing = [c for c in _COLUMNS if c not in found]
+        missing = [c for c in missing_columns(connection, parquet) if c in _COLUMNS]
         if missing:
-            raise ValueError(
-                f"{parquet}: made by an older CervixWatch, without {', '.join(missing)}: "
-                "run `cervixwatch population run` again"
-            )
+            raise ValueError(stale_rows_message(parquet, missing))
         result = connection.execute(
             f"SELECT {', '.join(_COLUMNS)} FROM read_parquet($path) "
             "WHERE profile = (SELECT min(profile) FROM read_parquet($path)) ORDER BY patient_id",

@@ -128,6 +128,25 @@ def _in_order(
         yield size, future.result()
 
 
+def missing_columns(connection: duckdb.DuckDBPyConnection, parquet: Path) -> list[str]:
+    """The columns of `population_rows.COLUMNS` the Parquet lacks: rows written by an older
+    CervixWatch, which a report must not read as if the new columns were empty."""
+    found = {
+        name
+        for (name,) in connection.execute(
+            "SELECT name FROM parquet_schema($path)", {"path": str(parquet)}
+        ).fetchall()
+    }
+    return [name for name in COLUMNS if name not in found]
+
+
+def stale_rows_message(parquet: Path, missing: Sequence[str]) -> str:
+    return (
+        f"{parquet.name} was made by an older CervixWatch, without {', '.join(missing)}: "
+        "run `cervixwatch population run` again"
+    )
+
+
 def _duckdb_columns() -> str:
     return "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in COLUMNS.items()) + "}"
 

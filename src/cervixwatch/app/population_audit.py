@@ -28,6 +28,7 @@ import duckdb
 
 from cervixwatch.app.audit_measures import AuditDefinition, AuditError, Measure
 from cervixwatch.app.audit_stats import FunnelPosition, funnel_position, wilson
+from cervixwatch.app.population import missing_columns, stale_rows_message
 
 __all__ = [
     "NO_EDD",
@@ -289,6 +290,9 @@ def run_audit(
     quarter_sql = _QUARTER_SQL[quarters]
     connection = _connect()
     try:
+        missing = missing_columns(connection, parquet)
+        if missing:
+            raise FileNotFoundError(stale_rows_message(parquet, missing))
         connection.execute(
             "CREATE TEMP TABLE all_rows AS SELECT * FROM read_parquet($path) WHERE profile = $p",
             {"path": str(parquet), "p": audit.profile},

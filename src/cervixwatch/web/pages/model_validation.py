@@ -42,12 +42,8 @@ async def _report(request: Request, model_id: str, links: list[tuple[str, str]])
     try:
         validation = await run_in_threadpool(validate, model, rows.parquet)
     except ValueError as error:  # rows of an older run, without the columns a model reads
-        raise HTTPException(404, str(error).replace(str(rows.parquet), PARQUET)) from None
+        raise HTTPException(404, str(error)) from None
     return report_html(validation, generated_at=dt.datetime.now(dt.UTC), links=links)
-
-
-#: How the report's error names the rows (not the server's path).
-PARQUET = "the population rows"
 
 
 @router.get("/quality/models/{model_id}.pdf")

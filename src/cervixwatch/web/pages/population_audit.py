@@ -130,7 +130,10 @@ async def _result_html(request: Request, name: str, links: list[tuple[str, str]]
             "how to make them.",
         )
     quarters = _quarters(request)
-    result = await run_in_threadpool(run_audit, rows.parquet, audit, quarters=quarters)
+    try:
+        result = await run_in_threadpool(run_audit, rows.parquet, audit, quarters=quarters)
+    except FileNotFoundError as error:  # rows of an older run: made again, not misread
+        raise HTTPException(404, str(error)) from None
     return report_html(result, generated_at=dt.datetime.now(dt.UTC), links=links)
 
 
