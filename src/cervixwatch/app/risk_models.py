@@ -95,7 +95,7 @@ class Term:
 
 
 @dataclass(frozen=True, slots=True)
-class LengthBand:
+class RatioBand:
     """A likelihood ratio for lengths at or under `at_most_mm` (None: every other length)."""
 
     at_most_mm: float | None
@@ -117,7 +117,7 @@ class RiskModel:
     needs_previous_birth: bool = False
     intercept: float = 0.0
     terms: tuple[Term, ...] = ()
-    bands: tuple[LengthBand, ...] = ()
+    bands: tuple[RatioBand, ...] = ()
     #: risk_table: (this pregnancy, her last birth) -> probability.
     table: Mapping[tuple[str, str], float] = field(default_factory=dict)
     published: Mapping[str, float] = field(default_factory=dict)
@@ -222,7 +222,7 @@ def _terms(raw: Any, where: str) -> tuple[Term, ...]:
     return tuple(terms)
 
 
-def _bands(raw: Any, where: str) -> tuple[LengthBand, ...]:
+def _bands(raw: Any, where: str) -> tuple[RatioBand, ...]:
     if not isinstance(raw, list) or not raw:
         raise RiskModelError(f"{where}: a list of bands is required")
     bands = []
@@ -234,10 +234,10 @@ def _bands(raw: Any, where: str) -> tuple[LengthBand, ...]:
         if ratio <= 0:
             raise RiskModelError(f"{here}.ratio: a likelihood ratio is above 0")
         if item.get("otherwise") is True:
-            bands.append(LengthBand(None, ratio))
+            bands.append(RatioBand(None, ratio))
         else:
             at_most = _number(_need(item, "length_mm_at_most", here), f"{here}.length_mm_at_most")
-            bands.append(LengthBand(at_most, ratio))
+            bands.append(RatioBand(at_most, ratio))
     cutoffs = [b.at_most_mm for b in bands if b.at_most_mm is not None]
     if cutoffs != sorted(cutoffs) or len(set(cutoffs)) != len(cutoffs):
         raise RiskModelError(f"{where}: bands in increasing order of length, each once")
