@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
+from cervixwatch.clinical.gestation import ga
 from cervixwatch.store import session_factory
 from cervixwatch.store.models import AuditEventRow, Role
 from cervixwatch.web.app import create_app
@@ -161,3 +162,30 @@ def test_rows_of_an_older_run_are_not_misread(engine: Engine, tmp_path: Path) ->
             assert "run `cervixwatch population run` again" in answer.text
             assert str(tmp_path) not in answer.text
     delete_everything(engine)
+
+
+def test_a_validation_is_worked_out_again_when_the_rows_are_made_again(
+    quality_lead: TestClient, tmp_path: Path
+) -> None:
+    """Validated once per run of the rows: the same rows give the same report; rows written
+    again (another run) are validated again, not served from before."""
+    path = "/quality/models/kazemier-2014-recurrence"
+    assert "Nothing to validate" in quality_lead.get(path).text
+    births = [
+        row(
+            n,
+            previous_births=1,
+            previous_birth_ga_days=ga("30+0"),
+            previous_birth_onset="pprom",
+            previous_birth_fetuses=1,
+            ended_on="2026-05-01",
+            ended_ga_days=ga("33+0" if n % 3 == 0 else "39+0"),
+            outcome="live-birth",
+            sptb=n % 3 == 0,
+        )
+        for n in range(1, 13)
+    ]
+    parquet_of(tmp_path, births)
+    again = quality_lead.get(path).text
+    assert "Nothing to validate" not in again
+    assert "12 women, 4 with the outcome" in again

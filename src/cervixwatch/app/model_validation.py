@@ -14,7 +14,7 @@ for one on all of them.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -56,22 +56,33 @@ DEFAULT_THRESHOLDS: Final = tuple(round(t / 100, 2) for t in range(1, 51))
 #: prognostic model: a resampling study. Stat Med 2016;35:214-26 (at least 100 events).
 MIN_EVENTS: Final = 100
 
+#: Rows read from DuckDB at a time.
+_BATCH: Final = 10_000
 #: The columns a model reads, from the population run's Parquet (`population_rows.COLUMNS`).
 _COLUMNS: Final = (
     "patient_id",
     "error",
     "fetuses",
     "prior_sptb",
-    "lengths",
-    "previous_births",
-    "previous_birth_ga_days",
-    "previous_birth_onset",
-    "previous_birth_fetuses",
     "ended_on",
     "ended_ga_days",
     "outcome",
     "sptb",
 )
+#: Read only for a model that needs them: her lengths are most of a row's bytes.
+_LENGTH_COLUMNS: Final = ("lengths",)
+_HISTORY_COLUMNS: Final = (
+    "previous_births",
+    "previous_birth_ga_days",
+    "previous_birth_onset",
+    "previous_birth_fetuses",
+)
+
+
+def _columns(model: RiskModel) -> tuple[str, ...]:
+    lengths = _LENGTH_COLUMNS if model.length is not None else ()
+    history = _HISTORY_COLUMNS if model.needs_previous_birth else ()
+    return (*_COLUMNS, *lengths, *history)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,22 +118,25 @@ class Validation:
     cautions: tuple[str, ...]
 
 
-def _rows(parquet: Path) -> list[dict[str, Any]]:
-    """One row per woman: the first profile's (the columns read are the same in each)."""
+def _rows(parquet: Path, columns: Sequence[str]) -> Iterator[dict[str, Any]]:
+    """One row per woman: the first profile's (the columns read are the same in each), read
+    a batch at a time (a million women's lengths, held at once, take gigabytes)."""
     if not parquet.is_file():
         raise ValueError(f"{parquet}: no population run here (run `cervixwatch population run`)")
     connection = duckdb.connect()
     try:
-        missing = [c for c in missing_columns(connection, parquet) if c in _COLUMNS]
+        missing = [c for c in missing_columns(connection, parquet) if c in columns]
         if missing:
             raise ValueError(stale_rows_message(parquet, missing))
         result = connection.execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM read_parquet($path) "
+            f"SELECT {', '.join(columns)} FROM read_parquet($path) "
             "WHERE profile = (SELECT min(profile) FROM read_parquet($path)) ORDER BY patient_id",
             {"path": str(parquet)},
         )
         names = [d[0] for d in result.description]
-        return [dict(zip(names, values, strict=True)) for values in result.fetchall()]
+        while batch := result.fetchmany(_BATCH):
+            for values in batch:
+                yield dict(zip(names, values, strict=True))
     except duckdb.Error as error:
         raise ValueError(f"{parquet}: cannot be read ({error})") from None
     finally:
@@ -172,10 +186,11 @@ def validate(
 ) -> Validation:
     """The model against the cohort (a population run's directory or its Parquet file)."""
     parquet = cohort / PARQUET_NAME if cohort.is_dir() else cohort
-    rows = _rows(parquet)
+    women = 0
     excluded: Counter[str] = Counter()
     cases: list[tuple[Applicable, bool]] = []
-    for row in rows:
+    for row in _rows(parquet, _columns(model)):
+        women += 1
         case = applicability(model, row)
         if isinstance(case, NotApplicable):
             excluded[case.reason] += 1
@@ -198,7 +213,7 @@ def validate(
         return Validation(
             model,
             str(parquet),
-            len(rows),
+            women,
             ordered,
             len(cases),
             events,
@@ -228,7 +243,7 @@ def validate(
     return Validation(
         model=model,
         cohort=str(parquet),
-        women=len(rows),
+        women=women,
         excluded=ordered,
         n=len(cases),
         events=events,
