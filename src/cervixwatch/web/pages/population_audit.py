@@ -10,8 +10,9 @@ The page also lists the bundled risk models, each validated on the same rows
 (`web.pages.model_validation`).
 
 The rows are those `cervixwatch population run --out DIR` wrote into the configured
-`CERVIXWATCH_POPULATION_DIR`; each report counts them when asked (DuckDB counts a million
-rows in seconds), so it always matches the latest run. Counts only, never a woman's data: so
+`CERVIXWATCH_POPULATION_DIR`; each report counts them once per run of the rows (DuckDB
+counts a million rows in seconds; the count is kept until the Parquet changes), so it always
+matches the latest run. Counts only, never a woman's data: so
 no clinician, patient or admin role reads it, and a quality lead reads nothing else. Each view
 is in the audit log as "population-audit-read".
 
@@ -34,7 +35,7 @@ from cervixwatch.access.principal import Role
 from cervixwatch.app.audit_measures import AuditDefinition, AuditError, bundled_audit, load_audit
 from cervixwatch.app.audit_report import report_html
 from cervixwatch.app.population import PARQUET_NAME
-from cervixwatch.app.population_audit import Quarters, run_audit
+from cervixwatch.app.population_audit import AuditResult, Quarters, run_audit
 from cervixwatch.app.report_rendering import report_pdf
 from cervixwatch.app.risk_models import RiskModel, bundled_models
 from cervixwatch.knowledge import bundled_evidence
@@ -120,6 +121,25 @@ def audits_page(request: Request) -> Response:
     )
 
 
+async def _counted(
+    request: Request, name: str, audit: AuditDefinition, parquet: Path, quarters: Quarters
+) -> AuditResult:
+    """The audit counted over the rows, once per run of the rows and choice of quarters: a
+    million rows take seconds to count, and they change only when `population run` writes
+    them again (their size and modification time say so)."""
+    stat = parquet.stat()
+    key = (str(parquet), stat.st_mtime_ns, stat.st_size)
+    cache: dict[tuple[str, str], tuple[tuple[str, int, int], AuditResult]] = (
+        request.app.state.__dict__.setdefault("audit_results", {})
+    )
+    found = cache.get((name, quarters))
+    if found is not None and found[0] == key:
+        return found[1]
+    result = await run_in_threadpool(run_audit, parquet, audit, quarters=quarters)
+    cache[(name, quarters)] = (key, result)
+    return result
+
+
 async def _result_html(request: Request, name: str, links: list[tuple[str, str]]) -> str:
     audit = _audit(request, name)
     rows = population_rows(request)
@@ -131,7 +151,7 @@ async def _result_html(request: Request, name: str, links: list[tuple[str, str]]
         )
     quarters = _quarters(request)
     try:
-        result = await run_in_threadpool(run_audit, rows.parquet, audit, quarters=quarters)
+        result = await _counted(request, name, audit, rows.parquet, quarters)
     except FileNotFoundError as error:  # rows of an older run: made again, not misread
         raise HTTPException(404, str(error)) from None
     return report_html(result, generated_at=dt.datetime.now(dt.UTC), links=links)
