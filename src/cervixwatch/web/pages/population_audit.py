@@ -24,9 +24,11 @@ inline styles (`web.hardening.INLINE_STYLES_STATE`); scripts stay forbidden.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, TypeVar, cast
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -44,6 +46,7 @@ from cervixwatch.web.hardening import INLINE_STYLES_STATE
 from cervixwatch.web.pages.core import PageRoute, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+T = TypeVar("T")
 
 POPULATION_AUDIT: Final = SignedIn(
     frozenset({Role.QUALITY_LEAD, Role.AUDITOR}), audit_action="population-audit-read"
@@ -121,37 +124,55 @@ def audits_page(request: Request) -> Response:
     )
 
 
-async def _counted(
-    request: Request, name: str, audit: AuditDefinition, parquet: Path, quarters: Quarters
-) -> AuditResult:
-    """The audit counted over the rows, once per run of the rows and choice of quarters: a
-    million rows take seconds to count, and they change only when `population run` writes
-    them again (their size and modification time say so)."""
-    stat = parquet.stat()
-    key = (str(parquet), stat.st_mtime_ns, stat.st_size)
-    cache: dict[tuple[str, str], tuple[tuple[str, int, int], AuditResult]] = (
-        request.app.state.__dict__.setdefault("audit_results", {})
-    )
-    found = cache.get((name, quarters))
-    if found is not None and found[0] == key:
-        return found[1]
-    result = await run_in_threadpool(run_audit, parquet, audit, quarters=quarters)
-    cache[(name, quarters)] = (key, result)
-    return result
-
-
-async def _result_html(request: Request, name: str, links: list[tuple[str, str]]) -> str:
-    audit = _audit(request, name)
-    rows = population_rows(request)
-    if rows.parquet is None:
+def rows_parquet(request: Request) -> Path:
+    """The network's rows, or a 404 saying where to find how to make them."""
+    parquet = population_rows(request).parquet
+    if parquet is None:
         raise HTTPException(
             404,
             "There are no population rows on this server yet: the population audit page says "
             "how to make them.",
         )
+    return parquet
+
+
+async def once_per_run(request: Request, name: Hashable, parquet: Path, work: Callable[[], T]) -> T:
+    """`work()` (in a thread) once per run of the rows: a million rows take seconds to count
+    or validate, and they change only when `population run` writes them again (their size and
+    modification time say so). What it raises is not kept."""
+    stat = parquet.stat()
+    key = (str(parquet), stat.st_mtime_ns, stat.st_size)
+    cache: dict[Hashable, tuple[tuple[str, int, int], Any]] = request.app.state.__dict__.setdefault(
+        "population_results", {}
+    )
+    found = cache.get(name)
+    if found is not None and found[0] == key:
+        return cast("T", found[1])
+    result = await run_in_threadpool(work)
+    cache[name] = (key, result)
+    return result
+
+
+async def pdf_response(html: str, filename: str) -> Response:
+    pdf = await run_in_threadpool(report_pdf, html)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+async def _result_html(request: Request, name: str, links: list[tuple[str, str]]) -> str:
+    audit = _audit(request, name)
+    parquet = rows_parquet(request)
     quarters = _quarters(request)
     try:
-        result = await _counted(request, name, audit, rows.parquet, quarters)
+        result: AuditResult = await once_per_run(
+            request,
+            ("audit", name, quarters),
+            parquet,
+            functools.partial(run_audit, parquet, audit, quarters=quarters),
+        )
     except FileNotFoundError as error:  # rows of an older run: made again, not misread
         raise HTTPException(404, str(error)) from None
     return report_html(result, generated_at=dt.datetime.now(dt.UTC), links=links)
@@ -160,13 +181,7 @@ async def _result_html(request: Request, name: str, links: list[tuple[str, str]]
 @router.get("/quality/audit/{name}.pdf")
 @allow(POPULATION_AUDIT)
 async def report_pdf_page(request: Request, name: str) -> Response:
-    html = await _result_html(request, name, [])
-    pdf = await run_in_threadpool(report_pdf, html)
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}-audit.pdf"'},
-    )
+    return await pdf_response(await _result_html(request, name, []), f"{name}-audit.pdf")
 
 
 @router.get("/quality/audit/{name}")
