@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,10 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def team(factory: sessionmaker[Session]) -> str:
+    # Accounts outlive `factory`'s emptying, and id(factory) can be the last test's again
+    # (CPython reuses a freed object's address): a fresh name each time.
     accounts.add_user(
-        factory, f"importer-{id(factory)}", Role.CLINICIAN, password=None, teams=(TEAM,)
+        factory, f"importer-{uuid.uuid4().hex}", Role.CLINICIAN, password=None, teams=(TEAM,)
     )
     with factory() as session:
         found = team_by_name(session, TEAM)

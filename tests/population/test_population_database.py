@@ -6,6 +6,7 @@ the women and their unit, which is their care team."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,10 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_database_run_gives_the_rows_of_the_files_it_was_imported_from(
     factory: sessionmaker[Session], export: Path, tmp_path: Path
 ) -> None:
-    accounts.add_user(factory, "db-run", Role.CLINICIAN, password=None, teams=(TEAM,))
+    # Accounts outlive `factory`'s emptying: a fresh name each time.
+    accounts.add_user(
+        factory, f"db-run-{uuid.uuid4().hex}", Role.CLINICIAN, password=None, teams=(TEAM,)
+    )
     with factory() as session:
         team = team_by_name(session, TEAM)
         assert team is not None
