@@ -10,17 +10,14 @@ the rendering instead of reaching out. Only counts appear, never a row.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -33,9 +30,9 @@ from cervixwatch.app.population_audit import (
     UnitPoint,
 )
 from cervixwatch.app.report_rendering import (
-    CM,
     REPORT_TEMPLATES,
-    inline_svg,
+    chart,
+    chart_svg,
     report_pdf,
     write_report_files,
 )
@@ -167,33 +164,15 @@ def funnel_svg(result: MeasureResult) -> str:
     prefix = _svg_prefix(result.measure.id)
     points = [(i, p) for i, p in enumerate(result.funnel, 1) if p.count.denominator > 0]
     x_max = max(p.count.denominator for _, p in points) * 1.1 + 1
-    # The salt makes matplotlib's ids the same for the same plot (not random): a report
-    # rendered twice from the same counts is the same file.
-    with mpl.rc_context(
-        {
-            "svg.fonttype": "path",
-            "svg.hashsalt": prefix,
-            "font.size": 8,
-            "font.family": "DejaVu Sans",
-        }
-    ):
-        figure = Figure(figsize=(16 * CM, 9 * CM), layout="constrained")
-        FigureCanvasSVG(figure)
-        axes = figure.add_subplot()
+    with chart(prefix, 16, 9) as (figure, axes):
         _draw_limits(axes, p0, x_max)
         _draw_units(axes, points)
         axes.set_xlim(0, x_max)
         axes.set_ylim(*_rate_range(p0, points))
         axes.set_xlabel("Denominator (women counted in the unit)")
         axes.set_ylabel("Rate (%)")
-        axes.grid(True, color="#e5e5e5", linewidth=0.5)
-        axes.set_axisbelow(True)
         _legend(figure, p0)
-        buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
-    return inline_svg(
-        buffer.getvalue(), prefix, f"Funnel plot of {result.measure.id} by unit", "funnel"
-    )
+        return chart_svg(figure, prefix, f"Funnel plot of {result.measure.id} by unit", "funnel")
 
 
 # --- what the report says -------------------------------------------------------------------

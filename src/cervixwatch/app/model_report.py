@@ -7,19 +7,20 @@ Only counts and statistics appear, never a woman's row.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
-import matplotlib as mpl
-from matplotlib.backends.backend_svg import FigureCanvasSVG
-from matplotlib.figure import Figure
-
 from cervixwatch.app.model_metrics import Interval
 from cervixwatch.app.model_validation import MIN_EVENTS, Validation
-from cervixwatch.app.report_rendering import CM, REPORT_TEMPLATES, inline_svg, write_report_files
+from cervixwatch.app.report_rendering import (
+    REPORT_TEMPLATES,
+    chart,
+    chart_svg,
+    write_report_files,
+)
 from cervixwatch.app.risk_models import ModelKind, RiskModel
+from cervixwatch.clinical.gestation import ga_text
 
 __all__ = ["calibration_svg", "decision_curve_svg", "report_html", "report_json", "write_report"]
 
@@ -34,24 +35,6 @@ _KIND_WORDS: Final = {
 }
 
 
-def _svg(figure: Figure, prefix: str, label: str) -> str:
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None})
-    return inline_svg(buffer.getvalue(), prefix, label, "chart")
-
-
-def _figure_context(prefix: str) -> Any:
-    # Text as paths (no font needed to show it); the salt keeps ids the same from run to run.
-    return mpl.rc_context(
-        {
-            "svg.fonttype": "path",
-            "svg.hashsalt": prefix,
-            "font.size": 8,
-            "font.family": "DejaVu Sans",
-        }
-    )
-
-
 def calibration_svg(validation: Validation) -> str:
     """Observed against predicted risk (%), one point per group of women with its Wilson 95%
     interval, and the line where they are equal."""
@@ -61,10 +44,7 @@ def calibration_svg(validation: Validation) -> str:
     prefix = f"calibration-{validation.model.id}-"
     top = max(max(g.observed.high for g in groups), max(g.mean_risk for g in groups))
     limit = min(100.0, top * 110) or 1.0
-    with _figure_context(prefix):
-        figure = Figure(figsize=(12 * CM, 10 * CM), layout="constrained")
-        FigureCanvasSVG(figure)
-        axes = figure.add_subplot()
+    with chart(prefix, 12, 10) as (figure, axes):
         axes.plot(
             [0, limit],
             [0, limit],
@@ -92,10 +72,8 @@ def calibration_svg(validation: Validation) -> str:
         axes.set_ylim(0, limit)
         axes.set_xlabel("Predicted risk (%)")
         axes.set_ylabel("Observed (%)")
-        axes.grid(True, color="#e5e5e5", linewidth=0.5)
-        axes.set_axisbelow(True)
         axes.legend(loc="upper left", frameon=False)
-        return _svg(figure, prefix, f"Calibration plot of {validation.model.id}")
+        return chart_svg(figure, prefix, f"Calibration plot of {validation.model.id}", "chart")
 
 
 def decision_curve_svg(validation: Validation) -> str:
@@ -107,10 +85,7 @@ def decision_curve_svg(validation: Validation) -> str:
     prefix = f"decision-{validation.model.id}-"
     xs = [c.threshold * 100 for c in curve]
     prevalence = validation.events / validation.n
-    with _figure_context(prefix):
-        figure = Figure(figsize=(14 * CM, 9 * CM), layout="constrained")
-        FigureCanvasSVG(figure)
-        axes = figure.add_subplot()
+    with chart(prefix, 14, 9) as (figure, axes):
         axes.plot(xs, [c.model for c in curve], color="#1f4e79", linewidth=1.4, label="Model")
         axes.plot(
             xs,
@@ -125,10 +100,8 @@ def decision_curve_svg(validation: Validation) -> str:
         axes.set_xlim(xs[0], xs[-1])
         axes.set_xlabel("Threshold probability (%)")
         axes.set_ylabel("Net benefit")
-        axes.grid(True, color="#e5e5e5", linewidth=0.5)
-        axes.set_axisbelow(True)
         axes.legend(loc="upper right", frameon=False)
-        return _svg(figure, prefix, f"Decision curve of {validation.model.id}")
+        return chart_svg(figure, prefix, f"Decision curve of {validation.model.id}", "chart")
 
 
 def _percent(value: float, decimals: int = 1) -> str:
@@ -151,10 +124,9 @@ def _valid_range(model: RiskModel) -> str:
     plurality = {1: "singletons", 2: "twins"}
     parts = [" and ".join(plurality.get(f, f"{f} fetuses") for f in sorted(model.fetuses))]
     if model.length is not None:
-        first, last = model.length.from_days, model.length.upto_days
         parts.append(
-            f"the first transvaginal length at {first // 7}+{first % 7}{_DASH}"
-            f"{last // 7}+{last % 7} weeks"
+            f"the first transvaginal length at {ga_text(model.length.from_days)}{_DASH}"
+            f"{ga_text(model.length.upto_days)} weeks"
         )
     if model.needs_previous_birth:
         parts.append("a previous birth")

@@ -147,7 +147,7 @@ def _band_test(model: RiskModel, cases: Sequence[tuple[Applicable, bool]]) -> Ba
     if model.kind is not ModelKind.LIKELIHOOD_RATIO:
         return None
     first = model.bands[0]
-    positive = [case.ratio == first.ratio for case, _ in cases]
+    positive = [case.band == 0 for case, _ in cases]
     events = [event for _, event in cases]
     true_pos = sum(p and e for p, e in zip(positive, events, strict=True))
     true_neg = sum(not p and not e for p, e in zip(positive, events, strict=True))
@@ -163,7 +163,7 @@ def _band_test(model: RiskModel, cases: Sequence[tuple[Applicable, bool]]) -> Ba
 
 
 def _estimate(
-    risk: np.ndarray, outcome: np.ndarray, thresholds: Sequence[float]
+    risk: np.ndarray, outcome: np.ndarray
 ) -> tuple[Interval | None, Calibration | None, list[str]]:
     cautions = []
     try:
@@ -233,7 +233,7 @@ def validate(
     odds = None if pretest is None else pretest / (1 - pretest)
     risk = np.array([risk_of(model, case, odds) for case, _ in cases])
     outcome = np.array([event for _, event in cases], dtype=bool)
-    area, fitted, cautions = _estimate(risk, outcome, thresholds)
+    area, fitted, cautions = _estimate(risk, outcome)
     if events < MIN_EVENTS:
         cautions.insert(
             0,

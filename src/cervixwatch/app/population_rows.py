@@ -121,16 +121,18 @@ def _ga(edd: dt.date | None, day: dt.date | None) -> int | None:
 
 
 def _course_columns(records: PregnancyRecords) -> dict[str, Any]:
-    """Her transvaginal scans and transvaginal cerclage as gestational ages (days), for the
-    audit's pathway measures; nothing without an EDD (no gestational age can be given)."""
+    """Her transvaginal lengths by gestational age (days), in the order measured, and the days
+    she was scanned, for the audit's pathway measures and the risk models; her transvaginal
+    cerclage's placement and removal. Nothing without an EDD (no gestational age can be
+    given). A length given as a bound keeps its comparator ("<10" is under 10 mm, not 10)."""
     edd = records.edd
-    scans = sorted(
-        {
-            ga
-            for m in records.cervical_lengths
-            if m.method == LengthMethod.TRANSVAGINAL and (ga := _ga(edd, m.measured_on)) is not None
-        }
-    )
+    measured = [
+        (ga, m.length_mm, None if m.comparator is None else m.comparator.value)
+        for m in records.cervical_lengths
+        if m.method == LengthMethod.TRANSVAGINAL and (ga := _ga(edd, m.measured_on)) is not None
+    ]
+    # By day, then length (None and "<" cannot be compared: the comparator is not a key).
+    lengths = sorted(measured, key=lambda found: (found[0], found[1]))
     placed = [
         _ga(edd, p.placed_on)
         for p in records.cerclage_placements
@@ -138,26 +140,12 @@ def _course_columns(records: PregnancyRecords) -> dict[str, Any]:
     ]
     removed = [_ga(edd, r.removed_on) for r in records.cerclage_removals]
     return {
-        "scan_ga_days": scans,
+        "scan_ga_days": sorted({ga for ga, _, _ in lengths}),
+        "lengths": [
+            {"ga_days": ga, "mm": mm, "comparator": comparator} for ga, mm, comparator in lengths
+        ],
         "cerclage_placed_ga_days": min((g for g in placed if g is not None), default=None),
         "cerclage_removed_ga_days": max((g for g in removed if g is not None), default=None),
-    }
-
-
-def _length_columns(records: PregnancyRecords) -> dict[str, Any]:
-    """Her transvaginal lengths by gestational age, in the order measured: a length given as
-    a bound keeps its comparator ("<10" is under 10 mm, not 10 mm)."""
-    edd = records.edd
-    found = [
-        (ga, m.length_mm, None if m.comparator is None else m.comparator.value)
-        for m in records.cervical_lengths
-        if m.method == LengthMethod.TRANSVAGINAL and (ga := _ga(edd, m.measured_on)) is not None
-    ]
-    return {
-        "lengths": [
-            {"ga_days": ga, "mm": mm, "comparator": comparator}
-            for ga, mm, comparator in sorted(found, key=lambda f: (f[0], f[1]))
-        ]
     }
 
 
@@ -355,7 +343,6 @@ def rows_of_woman(
     course = {
         **_course_columns(records),
         **_treatment_columns(records, day),
-        **_length_columns(records),
         **_previous_birth_columns(records),
         **_outcome_columns(records, end),
     }

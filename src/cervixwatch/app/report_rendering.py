@@ -10,14 +10,29 @@ project is kept, but are read here as files: nothing of the web app is imported.
 from __future__ import annotations
 
 import html
+import io
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
+import matplotlib as mpl
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.figure import Figure
 
-__all__ = ["CM", "REPORT_TEMPLATES", "inline_svg", "report_pdf", "write_report_files"]
+__all__ = [
+    "CM",
+    "REPORT_TEMPLATES",
+    "chart",
+    "chart_svg",
+    "inline_svg",
+    "report_pdf",
+    "write_report_files",
+]
 
 #: One centimetre in inches, matplotlib's unit of figure size.
 CM: Final = 1 / 2.54
@@ -54,6 +69,34 @@ def inline_svg(svg: str, prefix: str, label: str, css_class: str) -> str:
     return svg.replace(
         "<svg ", f'<svg class="{css_class}" role="img" aria-label="{html.escape(label)}" ', 1
     )
+
+
+@contextmanager
+def chart(prefix: str, width_cm: float, height_cm: float) -> Iterator[tuple[Figure, Axes]]:
+    """A report's chart: one gridded axes, drawn and saved (`chart_svg`) inside the block.
+    Text is drawn as paths (no font needed to show it) and the salt makes matplotlib's ids the
+    same for the same plot, so a report rendered twice from the same figures is the same file."""
+    with mpl.rc_context(
+        {
+            "svg.fonttype": "path",
+            "svg.hashsalt": prefix,
+            "font.size": 8,
+            "font.family": "DejaVu Sans",
+        }
+    ):
+        figure = Figure(figsize=(width_cm * CM, height_cm * CM), layout="constrained")
+        FigureCanvasSVG(figure)
+        axes = figure.add_subplot()
+        axes.grid(True, color="#e5e5e5", linewidth=0.5)
+        axes.set_axisbelow(True)
+        yield figure, axes
+
+
+def chart_svg(figure: Figure, prefix: str, label: str, css_class: str) -> str:
+    """The chart as an inline SVG element (`inline_svg`); called inside its `chart` block."""
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    return inline_svg(buffer.getvalue(), prefix, label, css_class)
 
 
 def report_pdf(html: str) -> bytes:

@@ -30,7 +30,7 @@ from typing import Any, Final
 
 import yaml
 
-from cervixwatch.clinical.gestation import ga
+from cervixwatch.clinical.gestation import ga, ga_text
 from cervixwatch.clinical.history import SPONTANEOUS_ONSETS, TERM
 from cervixwatch.clinical.records import Onset
 from cervixwatch.clinical.risk import RiskEvidence
@@ -129,8 +129,7 @@ class RiskModel:
 
     @property
     def outcome_words(self) -> str:
-        weeks, days = divmod(self.outcome_before_days, 7)
-        return f"spontaneous birth before {weeks}+{days} weeks"
+        return f"spontaneous birth before {ga_text(self.outcome_before_days)} weeks"
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +141,8 @@ class Applicable:
     #: The length it reads, as measured (perhaps a bound: `_satisfies`).
     length: Mapping[str, Any] | None = None
     ratio: float | None = None
+    #: Which of a likelihood-ratio model's bands her length is in (0: the shortest).
+    band: int | None = None
     table_risk: float | None = None
 
 
@@ -335,10 +336,6 @@ def bundled_models(evidence: RiskEvidence) -> list[RiskModel]:
 # --- applying -------------------------------------------------------------------------------
 
 
-def _weeks(days: int) -> str:
-    return f"{days // 7}+{days % 7}"
-
-
 def _first_length(window: LengthWindow, lengths: Sequence[Mapping[str, Any]]) -> Any:
     inside = [
         m
@@ -421,7 +418,7 @@ def applicability(model: RiskModel, row: Mapping[str, Any]) -> Applicable | NotA
     if model.length is not None:
         measured = _first_length(model.length, row.get("lengths") or [])
         if measured is None:
-            window = f"{_weeks(model.length.from_days)}-{_weeks(model.length.upto_days)}"
+            window = f"{ga_text(model.length.from_days)}-{ga_text(model.length.upto_days)}"
             return NotApplicable(f"no transvaginal length at {window}")
         if measured.get("comparator") is None:
             predictors["length_mm"] = float(measured["mm"])
@@ -443,14 +440,16 @@ def applicability(model: RiskModel, row: Mapping[str, Any]) -> Applicable | NotA
 def _band_of(
     model: RiskModel, measured: Mapping[str, Any], predictors: Mapping[str, float]
 ) -> Applicable | NotApplicable:
-    for band in model.bands:
-        if band.at_most_mm is None:
-            return Applicable(predictors, length=measured, ratio=band.ratio)
-        inside = _satisfies(measured, Condition("at_most", band.at_most_mm))
+    for index, band in enumerate(model.bands):
+        inside = (
+            True
+            if band.at_most_mm is None
+            else _satisfies(measured, Condition("at_most", band.at_most_mm))
+        )
         if inside is None:
             return NotApplicable(f"length given only as {measured['comparator']}{measured['mm']}")
         if inside:
-            return Applicable(predictors, length=measured, ratio=band.ratio)
+            return Applicable(predictors, length=measured, ratio=band.ratio, band=index)
     raise AssertionError("the last band is 'otherwise'")  # pragma: no cover - checked at load
 
 
