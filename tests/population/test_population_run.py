@@ -15,12 +15,14 @@ import pytest
 from typer.testing import CliRunner
 
 from cervixwatch.app.population import run_population
+from cervixwatch.app.population_rows import bundle_of, rows_of_woman
 from cervixwatch.cli import app
 from cervixwatch.clinical.assessment import assess
 from cervixwatch.cohort import bundle_bytes, iter_cohort
 from cervixwatch.cohort.bulk import write_bulk
 from cervixwatch.interop.bulk_layout import ndjson_resources
-from cervixwatch.interop.fhir_bundle import read_bundle
+from cervixwatch.interop.fhir_bundle import read_bundle, records_from_bundle, records_from_resources
+from cervixwatch.interop.intake import IntakeError
 from cervixwatch.knowledge import bundled_evidence, bundled_profiles
 
 AS_OF = dt.date(2026, 12, 1)
@@ -180,3 +182,44 @@ def test_the_command_line(export: Path, tmp_path: Path) -> None:
     )
     assert missing.exit_code == 2
     assert "no such directory or manifest" in missing.output
+
+
+def _outcome(read: Any) -> Any:
+    try:
+        return read()
+    except IntakeError as error:
+        return ("refused", str(error), error.path)
+
+
+def test_her_resources_read_as_the_collection_bundle_that_holds_them() -> None:
+    """The population run reads a woman's resources without building her Bundle: what it reads
+    (or refuses, and why) is what the reader makes of the collection Bundle of them."""
+    women = [
+        [e["resource"] for e in orjson.loads(bundle_bytes(patient))["entry"]]
+        for patient in iter_cohort(WOMEN, 9, AS_OF)
+    ]
+    no_type = {"id": "x", "subject": {"reference": "Patient/demo-000001"}}
+    women += [
+        [*women[0], no_type],
+        [*women[1], ["not", "a", "resource"]],
+        [r for r in women[2] if r["resourceType"] != "Patient"],
+        [*women[3], women[3][-1]],  # a resource sent twice
+    ]
+    for resources in women:
+        expected = _outcome(lambda r=resources: records_from_bundle(bundle_of(r), AS_OF))
+        assert _outcome(lambda r=resources: records_from_resources(r, AS_OF)) == expected
+    refused = [_outcome(lambda r=w: records_from_resources(r, AS_OF)) for w in women[-4:-1]]
+    assert [r[1] for r in refused] == [
+        f"Bundle.entry[{len(women[0])}].resource: missing resourceType",
+        f"Bundle.entry[{len(women[1])}]: expected an entry with a resource",
+        "Bundle: no Patient resource",
+    ]
+
+
+def test_a_resource_with_no_type_gives_her_rows_that_say_why() -> None:
+    resources: list[dict[str, Any]] = [
+        {"resourceType": "Patient", "id": "p1"},
+        {"id": "o1", "subject": {"reference": "Patient/p1"}},
+    ]
+    rows = rows_of_woman("p1", resources, AS_OF, PROFILES, bundled_evidence())
+    assert [r["error"] for r in rows] == ["Bundle.entry[1].resource: missing resourceType"] * 2

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from cervixwatch.app.women_grouping import grouped_women
+from cervixwatch.app.women_grouping import Grouping, grouped_women
 from cervixwatch.cohort import iter_cohort
 from cervixwatch.cohort.bulk import write_bulk
 from cervixwatch.interop.bulk_layout import bulk_files
@@ -58,3 +58,35 @@ def test_ranges_of_women_group_as_one_group_by(files: list[str], tmp_path: Path)
     # Bounds read from the Patients alone split the women as well.
     patients = [f for f in files if Path(f).name.startswith("Patient")]
     assert _all(files, tmp_path / "patients", bucket_bytes=size // 7, patients=patients) == whole
+
+
+def test_resources_about_no_woman_are_counted_in_either_path(
+    files: list[str], tmp_path: Path
+) -> None:
+    strays = tmp_path / "Observation.strays.ndjson"
+    strays.write_text(
+        '{"resourceType":"Observation","id":"no-subject","status":"final"}\n'
+        '{"resourceType":"Observation","id":"a-group","subject":{"reference":"Group/g1"}}\n'
+        '{"resourceType":"Patient","id":""}\n'
+    )
+    every = [*files, str(strays)]
+    size = sum(Path(f).stat().st_size for f in every)
+    counted: dict[str, int] = {}
+    for name, bucket_bytes in (("one", 1 << 40), ("many", size // 7)):
+        found = Grouping()
+        connection = duckdb.connect()
+        try:
+            grouped = grouped_women(
+                connection,
+                every,
+                tmp_path / name,
+                batch=50,
+                bucket_bytes=bucket_bytes,
+                found=found,
+            )
+            women = sum(len(batch) for batch in grouped)
+        finally:
+            connection.close()
+        assert women == 300  # the strays are nobody's
+        counted[name] = found.not_about_a_woman
+    assert counted == {"one": 3, "many": 3}

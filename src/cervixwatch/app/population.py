@@ -28,7 +28,12 @@ import duckdb
 import orjson
 
 from cervixwatch.app.population_rows import COLUMNS, rows_of_woman
-from cervixwatch.app.women_grouping import GROUPED_BY_WOMAN, NOT_ABOUT_A_WOMAN, grouped_women
+from cervixwatch.app.women_grouping import (
+    GROUPED_BY_WOMAN,
+    NOT_ABOUT_A_WOMAN,
+    Grouping,
+    grouped_women,
+)
 from cervixwatch.clinical.guidelines import GuidelineProfile
 from cervixwatch.interop.bulk_layout import bulk_files
 from cervixwatch.knowledge import bundled_evidence, load_profiles
@@ -193,10 +198,14 @@ def run_population(
         )
         try:
             try:
-                found = connection.execute(NOT_ABOUT_A_WOMAN, {"files": files}).fetchone()
-                stray = int(found[0]) if found else 0
+                found = Grouping()
                 grouped = grouped_women(
-                    connection, files, Path(scratch), batch=CHUNK, patient_files=patient_files
+                    connection,
+                    files,
+                    Path(scratch),
+                    batch=CHUNK,
+                    patient_files=patient_files,
+                    found=found,
                 )
                 first = next(grouped, None)
             except duckdb.Error as error:
@@ -227,4 +236,6 @@ def run_population(
             write_parquet(connection, [str(rows_path)], parquet)
         finally:
             connection.close()
-    return PopulationRun(women, rows, refused, stray, time.perf_counter() - started, parquet)
+    return PopulationRun(
+        women, rows, refused, found.not_about_a_woman, time.perf_counter() - started, parquet
+    )

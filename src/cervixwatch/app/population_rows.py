@@ -1,7 +1,7 @@
-"""One woman's resources to the population's rows: her resources as a Bundle read by the one
-FHIR reader (`interop.fhir_bundle`), her pregnancy assessed by the very same `assess` as the
-app's, and one row per guideline profile (issue 15, part 2). No rule is restated here: every
-value is read off the assessment.
+"""One woman's resources to the population's rows: her resources read by the one FHIR reader
+(`interop.fhir_bundle`, as the collection Bundle `bundle_of` makes of them), her pregnancy
+assessed by the very same `assess` as the app's, and one row per guideline profile (issue 15,
+part 2). No rule is restated here: every value is read off the assessment.
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
-
-import orjson
 
 from cervixwatch.clinical.assessment import Assessment, assess
 from cervixwatch.clinical.gestation import ga_days_on, pregnancy_start
@@ -25,10 +23,10 @@ from cervixwatch.clinical.records import (
     PriorPregnancy,
 )
 from cervixwatch.clinical.risk import RiskEvidence
-from cervixwatch.interop.fhir_bundle import records_from_bundle
+from cervixwatch.interop.fhir_bundle import records_from_resources
 from cervixwatch.interop.intake import IntakeError
 
-__all__ = ["COLUMNS", "as_bundle", "bundle_of", "own_end", "rows_of_woman", "unit_of"]
+__all__ = ["COLUMNS", "bundle_of", "own_end", "rows_of_woman", "unit_of"]
 
 #: The Parquet columns, in order, with their DuckDB types.
 COLUMNS: Mapping[str, str] = {
@@ -77,18 +75,18 @@ _URGENT = "urgent-evaluation"
 
 
 def bundle_of(resources: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Her resources as a collection Bundle, each under `Type/id`, as the reader takes them
-    (the resources themselves, not copies: the reader only reads them)."""
-    entries = [
-        {"fullUrl": f"{r['resourceType']}/{r.get('id', i)}", "resource": r}
-        for i, r in enumerate(resources)
-    ]
+    """Her resources as a collection Bundle, each under `Type/id` (`Type/<its place>` without an
+    id), as the reader takes them (the resources themselves, not copies: the reader only reads
+    them). One that is not a resource (no resourceType) goes in without a fullUrl, for the
+    reader to refuse naming it."""
+    entries = []
+    for i, r in enumerate(resources):
+        kind = r.get("resourceType") if isinstance(r, Mapping) else None
+        if isinstance(kind, str):
+            entries.append({"fullUrl": f"{kind}/{r.get('id', i)}", "resource": r})
+        else:
+            entries.append({"resource": r})
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
-
-
-def as_bundle(resources: Sequence[Mapping[str, Any]]) -> bytes:
-    """`bundle_of` as JSON."""
-    return orjson.dumps(bundle_of(resources))
 
 
 def _day(value: dt.date | None) -> str | None:
@@ -331,7 +329,7 @@ def rows_of_woman(
     so the reader need not search them for one (as `read_bundle` decides from the text)."""
     unit = unit_of(resources)
     try:
-        records = records_from_bundle(bundle_of(resources), as_of, modifiers=modifiers)
+        records = records_from_resources(resources, as_of, modifiers=modifiers)
     except IntakeError as error:
         return [{**_error_row(patient_id, p, as_of, str(error)), "unit": unit} for p in profiles]
     records, end = own_end(records)

@@ -16,12 +16,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 import duckdb
 
-__all__ = ["BUCKET_BYTES", "GROUPED_BY_WOMAN", "NOT_ABOUT_A_WOMAN", "grouped_women"]
+__all__ = [
+    "BUCKET_BYTES",
+    "GROUPED_BY_WOMAN",
+    "NOT_ABOUT_A_WOMAN",
+    "Grouping",
+    "grouped_women",
+]
 
 #: NDJSON bytes grouped at a time: a range's resources and its aggregates stay a few hundred
 #: megabytes whatever the size of the export.
@@ -58,12 +65,17 @@ SELECT quantile_disc(woman, $quantiles)
 FROM ({_KEYED}) WHERE woman IS NOT NULL AND woman <> ''
 """
 
+#: Resources about no woman go to their own partition, `STRAYS`, to be counted, not read:
+#: one pass over the export keys, partitions and counts.
 _PARTITIONED: Final = f"""
 COPY (
-    SELECT woman, resource, len(list_filter($bounds, b -> b < woman)) AS bucket
-    FROM ({_KEYED}) WHERE woman IS NOT NULL AND woman <> ''
+    SELECT woman, resource,
+           CASE WHEN coalesce(woman, '') = '' THEN -1
+                ELSE len(list_filter($bounds, b -> b < woman)) END AS bucket
+    FROM ({_KEYED})
 ) TO '{{directory}}' (FORMAT parquet, PARTITION_BY (bucket))
 """
+STRAYS: Final = -1
 
 _ONE_RANGE: Final = """
 SELECT woman, list(resource ORDER BY resource) AS resources
@@ -73,6 +85,14 @@ ORDER BY woman
 """
 
 Batch = list[tuple[str, list[str]]]
+
+
+@dataclass(slots=True)
+class Grouping:
+    """What grouping found besides the women, known once the first batch is out."""
+
+    #: Resources that name no woman (no Patient reference): left out, and counted.
+    not_about_a_woman: int = 0
 
 
 def _batches(result: duckdb.DuckDBPyConnection, size: int) -> Iterator[Batch]:
@@ -88,21 +108,26 @@ def grouped_women(
     batch: int,
     patient_files: Sequence[str] = (),
     bucket_bytes: int = BUCKET_BYTES,
+    found: Grouping | None = None,
 ) -> Iterator[Batch]:
     """Batches of (woman, her resources as JSON text, sorted) in the order of the women's ids.
     `scratch`: a directory for the ranges' Parquet (removed by the caller). `patient_files`:
     those of `files` a manifest says hold Patients: the ranges' bounds are read from them
     alone (any id splits the women as well; a woman with no Patient still falls in a range).
-    Raises `duckdb.Error` when the NDJSON cannot be read."""
+    `found` is told what else was found (before the first batch). Raises `duckdb.Error` when
+    the NDJSON cannot be read."""
+    found = found if found is not None else Grouping()
     total = sum(Path(f).stat().st_size for f in files)
     buckets = max(1, math.ceil(total / bucket_bytes))
     if buckets == 1:
+        strays = connection.execute(NOT_ABOUT_A_WOMAN, {"files": list(files)}).fetchone()
+        found.not_about_a_woman = int(strays[0]) if strays else 0
         yield from _batches(connection.execute(GROUPED_BY_WOMAN, {"files": list(files)}), batch)
         return
     quantiles = [i / buckets for i in range(1, buckets)]
     sample = list(patient_files) or list(files)
-    found = connection.execute(_BOUNDS, {"files": sample, "quantiles": quantiles}).fetchone()
-    bounds = sorted(set(found[0] or [])) if found else []
+    quantile = connection.execute(_BOUNDS, {"files": sample, "quantiles": quantiles}).fetchone()
+    bounds = sorted(set(quantile[0] or [])) if quantile else []
     directory = scratch / "women-by-range"
     scratch.mkdir(parents=True, exist_ok=True)
     # The directory is this run's own (a temporary one): written into the statement, as
@@ -111,6 +136,12 @@ def grouped_women(
         _PARTITIONED.format(directory=str(directory).replace("'", "''")),
         {"files": list(files), "bounds": bounds},
     )
+    left_out = sorted(str(p) for p in (directory / f"bucket={STRAYS}").glob("*.parquet"))
+    if left_out:
+        counted = connection.execute(
+            "SELECT count(*) FROM read_parquet($files)", {"files": left_out}
+        ).fetchone()
+        found.not_about_a_woman = int(counted[0]) if counted else 0
     for bucket in range(len(bounds) + 1):
         parts = sorted(str(p) for p in (directory / f"bucket={bucket}").glob("*.parquet"))
         if parts:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Final
 
@@ -48,7 +48,7 @@ from cervixwatch.interop import fhir_values as fv
 from cervixwatch.interop.fhir_care import READERS as CARE_READERS
 from cervixwatch.interop.fhir_care import Reader
 from cervixwatch.interop.fhir_codes import DATING_OF, INDICATION_OF
-from cervixwatch.interop.fhir_entries import bundle_entries, load_bundle
+from cervixwatch.interop.fhir_entries import UnreadableBundle, bundle_entries, load_bundle
 from cervixwatch.interop.fhir_reading import (
     Reading,
     absent_reason,
@@ -247,7 +247,35 @@ def records_from_bundle(
 ) -> PregnancyRecords:
     """A parsed Bundle to one pregnancy's records as known on `as_of`. `modifiers=False` skips
     the search for modifier extensions, for a caller who knows the Bundle has none."""
-    entries = _entries(bundle)
+    return _records(_entries(bundle), as_of, modifiers)
+
+
+def records_from_resources(
+    resources: Sequence[Mapping[str, Any]], as_of: dt.date, *, modifiers: bool = True
+) -> PregnancyRecords:
+    """One woman's resources (a Bulk Data export's lines, grouped per woman) to her records,
+    read exactly as `records_from_bundle` reads the collection Bundle holding each under the
+    fullUrl `Type/id` (`Type/<its place>` without an id), without building that Bundle: a
+    registry's population run reads millions of women."""
+    entries: list[tuple[int, str | None, dict[str, Any]]] = []
+    for index, resource in enumerate(resources):
+        at = f"Bundle.entry[{index}]"
+        if not isinstance(resource, dict):
+            raise UnreadableBundle(
+                f"{at}: expected an entry with a resource", path=at, code="structure"
+            )
+        kind = resource.get("resourceType")
+        if not isinstance(kind, str):
+            raise UnreadableBundle(
+                f"{at}.resource: missing resourceType", path=f"{at}.resource", code="structure"
+            )
+        entries.append((index, f"{kind}/{resource.get('id', index)}", resource))
+    return _records(_once_each(entries), as_of, modifiers)
+
+
+def _records(
+    entries: list[tuple[int, str | None, dict[str, Any]]], as_of: dt.date, modifiers: bool
+) -> PregnancyRecords:
     patient_index, patient, keys = _patient_keys(entries, modifiers)
     got = Reading(as_of, keys)
     medications: dict[str, Mapping[str, Any]] = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from cervixwatch.clinical.plausible import plausible_day
@@ -32,21 +33,40 @@ class Where:
     """Names a resource in error messages: `Observation/cl-1 (entry 3)`, and its place as a
     FHIRPath (`Bundle.entry[3].resource`)."""
 
-    __slots__ = ("base", "label")
+    __slots__ = ("_base", "_index", "_label", "_resource")
 
     def __init__(self, resource: Mapping[str, Any], index: int) -> None:
-        rid = resource.get("id")
-        kind = resource.get("resourceType", "resource")
-        self.label = f"{kind}/{rid} (entry {index})" if rid else f"{kind} (entry {index})"
-        self.base = f"Bundle.entry[{index}].resource"
+        # Named when an error or a note first asks: most resources are read without either.
+        self._resource: Mapping[str, Any] | None = resource
+        self._index = index
+        self._label: str | None = None
+        self._base: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self._label is None:
+            resource = self._resource or {}
+            rid = resource.get("id")
+            kind = resource.get("resourceType", "resource")
+            entry = f"(entry {self._index})"
+            self._label = f"{kind}/{rid} {entry}" if rid else f"{kind} {entry}"
+        return self._label
+
+    @property
+    def base(self) -> str:
+        if self._base is None:
+            self._base = f"Bundle.entry[{self._index}].resource"
+        return self._base
 
     @classmethod
     def named(cls, label: str, base: str | None = None) -> Where:
         """A resource named by `label` ("Parameters.parameter[0].resource"), not by an entry;
         `base`: its FHIRPath, when not the label itself."""
         where = cls.__new__(cls)
-        where.label = label
-        where.base = base if base is not None else label
+        where._resource = None
+        where._index = -1
+        where._label = label
+        where._base = base if base is not None else label
         return where
 
     def path(self, field: str) -> str:
@@ -75,18 +95,25 @@ def listed(value: object, where: Where, field: str) -> list[Any]:
 
 def codes_of(concept: object) -> set[Code]:
     """The (system, code) pairs of a CodeableConcept (or a list of them); junk is tolerated."""
-    out: set[Code] = set()
-    concepts = concept if isinstance(concept, list) else [concept]
-    for item in concepts:
-        if not isinstance(item, dict):
-            continue
-        codings = item.get("coding")
-        for coding in codings if isinstance(codings, list) else ():
-            if isinstance(coding, dict):
-                system, code = coding.get("system"), coding.get("code")
-                if isinstance(system, str) and isinstance(code, str):
-                    out.add((system, code))
-    return out
+    if isinstance(concept, list):
+        out: set[Code] = set()
+        for item in concept:
+            if isinstance(item, dict):
+                out |= codes_of(item)
+        return out
+    if not isinstance(concept, dict):
+        return set()
+    codings = concept.get("coding")
+    if not isinstance(codings, list):
+        return set()
+    # One CodeableConcept (nearly every call): its codings read in one comprehension.
+    return {
+        (system, code)
+        for coding in codings
+        if isinstance(coding, dict)
+        and isinstance(system := coding.get("system"), str)
+        and isinstance(code := coding.get("code"), str)
+    }
 
 
 def parse_partial_date(text: object, where: Where, field: str) -> PartialDate:
@@ -94,24 +121,35 @@ def parse_partial_date(text: object, where: Where, field: str) -> PartialDate:
     written in its own offset: the clinic's local day, which is the day that was meant."""
     if not isinstance(text, str):
         raise where.error(field, f"expected a date string, got {text!r}")
+    read = _read_date(text)
+    if isinstance(read, str):
+        raise where.error(field, read)
+    return read
+
+
+@lru_cache(maxsize=1 << 14)
+def _read_date(text: str) -> PartialDate | str:
+    """`text` read as a FHIR date or dateTime, or what is wrong with it. Kept for the next
+    time: a registry's records are dated on the same few thousand days (a PartialDate is
+    immutable, so one can be shared), and a text's reading depends on nothing else."""
     match = _DATE.match(text)
     if match is None:
-        raise where.error(field, f"{text!r} is not a FHIR date or dateTime")
+        return f"{text!r} is not a FHIR date or dateTime"
     year = int(match["y"])
     month = int(match["m"]) if match["m"] else None
     day = int(match["d"]) if match["d"] else None
     if match["time"] and not match["tz"]:
-        raise where.error(field, f"{text!r}: a dateTime with a time needs a time zone")
+        return f"{text!r}: a dateTime with a time needs a time zone"
     try:
         dt.date(year, month or 1, day or 1)
         if match["time"]:
             dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as error:
-        raise where.error(field, f"{text!r} is not a real date and time ({error})") from None
+        return f"{text!r} is not a real date and time ({error})"
     try:
         plausible_day(dt.date(year, month or 1, day or 1))
     except ValueError as error:
-        raise where.error(field, f"{text!r} {error}") from None
+        return f"{text!r} {error}"
     return PartialDate(year, month, day)
 
 
@@ -135,24 +173,21 @@ def effective_date(
 ) -> dt.date | None:
     """The clinically relevant date of an Observation: effective[x], else issued. A
     measurement must be dated to the day (`precise`); a year or month alone is an error."""
-    for name, value in (
-        ("effectiveDateTime", resource.get("effectiveDateTime")),
-        (
-            "effectivePeriod.start",
-            (resource.get("effectivePeriod") or {}).get("start")
-            if isinstance(resource.get("effectivePeriod"), dict)
-            else None,
-        ),
-        ("effectiveInstant", resource.get("effectiveInstant")),
-        ("issued", resource.get("issued")),
-    ):
+    name, value = "effectiveDateTime", resource.get("effectiveDateTime")
+    if value is None:  # the others, in their order, only when the usual one is absent
+        period = resource.get("effectivePeriod")
+        others = (
+            ("effectivePeriod.start", period.get("start") if isinstance(period, dict) else None),
+            ("effectiveInstant", resource.get("effectiveInstant")),
+            ("issued", resource.get("issued")),
+        )
+        name, value = next(((n, v) for n, v in others if v is not None), (name, None))
         if value is None:
-            continue
-        partial = parse_partial_date(value, where, name)
-        if precise and partial.day is None:
-            raise where.error(name, f"{value!r} needs a full date (year, month and day)")
-        return partial.earliest()
-    return None
+            return None
+    partial = parse_partial_date(value, where, name)
+    if precise and partial.day is None:
+        raise where.error(name, f"{value!r} needs a full date (year, month and day)")
+    return partial.earliest()
 
 
 def quantity(
