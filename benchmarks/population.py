@@ -16,7 +16,8 @@ baselines (issue 15, "How it is checked").
    parsed with `fhir.resources` (R4B models, validated), then the same reader and `assess`.
    Target: the DuckDB engine at least 20x faster.
 5. **Assessment alone** per core, from FHIR JSON (one process, the sample's women as their
-   resources, `population_rows.rows_of_woman`): target 10,000 pregnancies/s per core.
+   resources' JSON text, through `population.assess_chunk` as a worker of the engine runs
+   it: parsed, read, assessed, rows written as JSON): target 10,000 pregnancies/s per core.
 6. With `--spark`: the Spark engine at `local[1]` and `local[2]`, and the scaling between them.
 
 Each run prints its wall time, its rate and the peak resident memory of its process tree
@@ -44,6 +45,7 @@ from pathlib import Path
 import duckdb
 import orjson
 
+from cervixwatch.app.population import CHUNK, assess_chunk, start_worker
 from cervixwatch.app.population_rows import rows_of_woman
 from cervixwatch.interop.bulk_layout import bulk_files
 from cervixwatch.knowledge import bundled_evidence, bundled_profiles
@@ -212,13 +214,19 @@ def conventional(sample: list[list[dict[str, object]]], pregnancies: int) -> Tim
 
 
 def assessment_per_core(sample: list[list[dict[str, object]]]) -> Timed:
-    profiles, evidence = list(bundled_profiles().values()), bundled_evidence()
+    """What a worker of the engine does for each woman, on one core: her resources' JSON text
+    parsed, read, assessed and her rows written as JSON (`population.assess_chunk`)."""
+    profiles = list(bundled_profiles())
+    start_worker(None, profiles)
     as_of = _today()
-    for woman in sample[:50]:  # warm-up
-        rows_of_woman("w", woman, as_of, profiles, evidence)
+    chunks = [
+        [(str(i), [orjson.dumps(r).decode() for r in woman]) for i, woman in enumerate(part)]
+        for part in (sample[k : k + CHUNK] for k in range(0, len(sample), CHUNK))
+    ]
+    assess_chunk(chunks[0][:50], as_of)  # warm-up
     started = time.perf_counter()
-    for woman in sample:
-        rows_of_woman("w", woman, as_of, profiles, evidence)
+    for chunk in chunks:
+        assess_chunk(chunk, as_of)
     seconds = time.perf_counter() - started
     return Timed(
         "assessment alone, one core, from FHIR JSON", seconds, len(sample), _peak_self_mb()
