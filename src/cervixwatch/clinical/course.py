@@ -295,8 +295,6 @@ def missed_serial(
     if check({**facts, "ga_days": before_end}, frozenset()) is not True:
         return None
     end = date_at_days(edd, schedule.to_days)
-    if not fired_then(date_at_days(edd, before_end), rule):
-        return None
     plan = plan_scans(schedule, records, end, profile.id, rule.rule)
     if plan is None or plan.next_scan is None:
         return None
@@ -308,6 +306,10 @@ def missed_serial(
         else 0
     )
     if plan.next_scan.due + dt.timedelta(days=grace) > end:
+        return None
+    # Asked last, as it costs most (that day's facts worked out again, every rule fired on
+    # them); each test above and this one must hold, so the order changes no answer.
+    if not fired_then(date_at_days(edd, before_end), rule):
         return None
     due = plan.next_scan.due
     note = (
