@@ -105,7 +105,7 @@ def assess_chunk(chunk: list[tuple[str, list[str]]], as_of: dt.date) -> tuple[by
         )
         refused += any(row["error"] for row in found)
         for row in found:
-            out += orjson.dumps(row) + b"\n"
+            out += orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
         rows += len(found)
     return bytes(out), rows, refused
 
