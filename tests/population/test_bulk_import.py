@@ -149,14 +149,17 @@ def test_a_woman_the_reader_refuses_is_counted_with_the_reason_and_the_others_st
             "code": "[fur_us]",
         },
     }
+    # And a line about another woman that is not a resource (no resourceType): her import is
+    # refused naming it, never the whole export stopped.
+    typeless = {"id": "typeless", "subject": {"reference": "Patient/demo-000004"}}
     with (broken / "Observation.ndjson").open("ab") as lines:
-        lines.write(orjson.dumps(bad) + b"\n")
+        lines.write(orjson.dumps(bad) + b"\n" + orjson.dumps(typeless) + b"\n")
     done = _import(factory, broken, team)
-    assert (done.stored, done.refused) == (WOMEN - 1, 1)
-    [(woman, reason)] = done.reasons
-    assert woman == "demo-000003"
-    assert "Observation/bad-length" in reason or "bad-length" in reason
-    assert _count(factory, PatientRow) == WOMEN - 1
+    assert (done.stored, done.refused) == (WOMEN - 2, 2)
+    reasons = dict(done.reasons)
+    assert "bad-length" in reasons["demo-000003"]
+    assert "missing resourceType" in reasons["demo-000004"]
+    assert _count(factory, PatientRow) == WOMEN - 2
 
 
 def test_the_command_line(export: Path, tmp_path: Path) -> None:
