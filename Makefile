@@ -7,8 +7,8 @@ export UV_LINK_MODE ?= copy
 # installed editable), so that a machine that sets PYTHONDONTWRITEBYTECODE (CI sandboxes do)
 # does not compile every module again in every process it starts: 8 s of each `cervixwatch`
 # command on a slow 2-vCPU machine, 3.5 s with the bytecode there. Later syncs only compile
-# what changed.
-export UV_COMPILE_BYTECODE ?= 1
+# what changed. (Set on the syncs only: every `uv run` would check it again.)
+COMPILE_BYTECODE := UV_COMPILE_BYTECODE=1
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
 .PHONY: help uv install browser-deps proxy-deps redis-deps dcmtk-deps spark-deps fhir-schema demo demo-text test check format bench bench-api load faults mutate clean
@@ -61,7 +61,7 @@ install: uv
 			echo "Install them with: sudo apt-get install -y --no-install-recommends" $$missing; \
 		fi; \
 	fi
-	$(UV) sync --frozen --all-groups --no-group spark --inexact
+	$(COMPILE_BYTECODE) $(UV) sync --frozen --all-groups --no-group spark --inexact
 	@$(UV) run --frozen --no-sync python -m compileall -q -j 0 src
 
 # `population run --engine spark` (issue 15) needs PySpark (the `spark` group of the lock file,
@@ -69,7 +69,7 @@ install: uv
 # (`apt-get update` only when the first try fails); otherwise this says how, and the Spark
 # tests skip saying the same.
 spark-deps: install
-	$(UV) sync --frozen --all-groups --inexact
+	$(COMPILE_BYTECODE) $(UV) sync --frozen --all-groups --inexact
 	@if ! command -v java >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 			export DEBIAN_FRONTEND=noninteractive; \
