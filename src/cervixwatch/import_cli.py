@@ -124,6 +124,8 @@ def import_command(
         f"({rate:,.0f}/s); {result.skipped:,} stored by an earlier run; "
         f"{result.refused:,} refused."
     )
+    if result.not_about_a_woman:
+        console.print(f"{result.not_about_a_woman:,} resources named no woman and were left out.")
     for woman, reason in result.reasons:
         console.print(f"  refused {woman}: {reason}")
     if result.refused:

@@ -154,7 +154,10 @@ def test_a_woman_the_reader_refuses_is_counted_with_the_reason_and_the_others_st
     typeless = {"id": "typeless", "subject": {"reference": "Patient/demo-000004"}}
     with (broken / "Observation.ndjson").open("ab") as lines:
         lines.write(orjson.dumps(bad) + b"\n" + orjson.dumps(typeless) + b"\n")
+        # And one about nobody: left out, and counted.
+        lines.write(b'{"resourceType":"Observation","id":"nobody","status":"final"}\n')
     done = _import(factory, broken, team)
+    assert done.not_about_a_woman == 1
     assert (done.stored, done.refused) == (WOMEN - 2, 2)
     reasons = dict(done.reasons)
     assert "bad-length" in reasons["demo-000003"]

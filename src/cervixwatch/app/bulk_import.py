@@ -40,7 +40,7 @@ from cervixwatch.app.importing import InvalidBundle, RejectedBundle, import_bund
 from cervixwatch.app.patient_identity import Sender
 from cervixwatch.app.population_rows import bundle_of
 from cervixwatch.app.reassessing import Profiles
-from cervixwatch.app.women_grouping import grouped_women
+from cervixwatch.app.women_grouping import Grouping, grouped_women
 from cervixwatch.clinical.guidelines import GuidelineProfile
 from cervixwatch.interop.bulk_layout import bulk_files
 from cervixwatch.knowledge import load_profiles
@@ -59,12 +59,13 @@ REFUSALS_KEPT: Final = 20
 class BulkImport:
     """What an import did: women stored (new, or found and brought up to date), refused
     (with the first `REFUSALS_KEPT` reasons), skipped (stored by an earlier, interrupted
-    run), and seconds."""
+    run), resources that named no woman (left out), and seconds."""
 
     stored: int = 0
     created: int = 0
     refused: int = 0
     skipped: int = 0
+    not_about_a_woman: int = 0
     seconds: float = 0.0
     reasons: list[tuple[str, str]] = field(default_factory=list)
 
@@ -133,10 +134,17 @@ def import_export(
     scratch = tempfile.TemporaryDirectory(prefix="cervixwatch-import-")
     try:
         try:
+            found = Grouping()
             grouped = grouped_women(
-                connection, files, Path(scratch.name), batch=NOTE_EVERY, patient_files=patient_files
+                connection,
+                files,
+                Path(scratch.name),
+                batch=NOTE_EVERY,
+                patient_files=patient_files,
+                found=found,
             )
             first = next(grouped, None)
+            result.not_about_a_woman = found.not_about_a_woman
         except duckdb.Error as error:
             raise ValueError(f"{location}: the NDJSON cannot be read ({error})") from None
         chunks = itertools.chain([first] if first is not None else [], grouped)
