@@ -23,7 +23,7 @@ from cervixwatch.clinical.records import (
     PriorPregnancy,
 )
 from cervixwatch.clinical.risk import RiskEvidence
-from cervixwatch.interop.fhir_bundle import records_from_resources
+from cervixwatch.interop.fhir_bundle import collection_url, records_from_resources
 from cervixwatch.interop.intake import IntakeError
 
 __all__ = ["COLUMNS", "bundle_of", "own_end", "rows_of_woman", "unit_of"]
@@ -79,13 +79,10 @@ def bundle_of(resources: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     id), as the reader takes them (the resources themselves, not copies: the reader only reads
     them). One that is not a resource (no resourceType) goes in without a fullUrl, for the
     reader to refuse naming it."""
-    entries = []
-    for i, r in enumerate(resources):
-        kind = r.get("resourceType") if isinstance(r, Mapping) else None
-        if isinstance(kind, str):
-            entries.append({"fullUrl": f"{kind}/{r.get('id', i)}", "resource": r})
-        else:
-            entries.append({"resource": r})
+    entries = [
+        {"fullUrl": url, "resource": r} if (url := collection_url(r, i)) else {"resource": r}
+        for i, r in enumerate(resources)
+    ]
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
 
 

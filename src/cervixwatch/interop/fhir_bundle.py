@@ -259,18 +259,28 @@ def records_from_resources(
     registry's population run reads millions of women."""
     entries: list[tuple[int, str | None, dict[str, Any]]] = []
     for index, resource in enumerate(resources):
-        at = f"Bundle.entry[{index}]"
-        if not isinstance(resource, dict):
-            raise UnreadableBundle(
-                f"{at}: expected an entry with a resource", path=at, code="structure"
-            )
-        kind = resource.get("resourceType")
-        if not isinstance(kind, str):
+        url = collection_url(resource, index)
+        if url is None or not isinstance(resource, dict):
+            # Refused as `bundle_entries` refuses such an entry, with the same message.
+            at = f"Bundle.entry[{index}]"
+            if not isinstance(resource, dict):
+                raise UnreadableBundle(
+                    f"{at}: expected an entry with a resource", path=at, code="structure"
+                )
             raise UnreadableBundle(
                 f"{at}.resource: missing resourceType", path=f"{at}.resource", code="structure"
             )
-        entries.append((index, f"{kind}/{resource.get('id', index)}", resource))
+        entries.append((index, url, resource))
     return _records(_once_each(entries), as_of, modifiers)
+
+
+def collection_url(resource: object, index: int) -> str | None:
+    """The fullUrl a resource has in the collection Bundle of a woman's resources (`Type/id`,
+    `Type/<its place>` without an id); None for one that is not a resource (no type)."""
+    if not isinstance(resource, Mapping):
+        return None
+    kind = resource.get("resourceType")
+    return f"{kind}/{resource.get('id', index)}" if isinstance(kind, str) else None
 
 
 def _records(
