@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +23,24 @@ from typer.testing import CliRunner
 from cervixwatch.app import accounts, bulk_import
 from cervixwatch.app.bulk_import import BulkImport, import_export
 from cervixwatch.app.population import run_population
+from cervixwatch.app.registering import Registered
 from cervixwatch.cli import app
 from cervixwatch.cohort import iter_cohort
 from cervixwatch.cohort.bulk import write_bulk
 from cervixwatch.knowledge import bundled_profiles
 from cervixwatch.knowledge.codes import DEFAULT_HOSPITAL_NUMBER_SYSTEM
 from cervixwatch.store.accounts import team_by_name
-from cervixwatch.store.models import AssessmentRow, PatientRow, Role, TeamPatientRow
-from tests.store.tables import row_counts
+from cervixwatch.store.models import (
+    AssessmentRow,
+    NotificationRow,
+    PatientRow,
+    PregnancyRow,
+    Role,
+    SourceIdentifierRow,
+    TeamPatientRow,
+)
+from cervixwatch.store.records import load_records
+from tests.store.tables import delete_everything, row_counts
 
 AS_OF = dt.date(2026, 12, 1)
 WOMEN = 150
@@ -46,6 +57,10 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def team(factory: sessionmaker[Session]) -> str:
+    return _team(factory)
+
+
+def _team(factory: sessionmaker[Session]) -> str:
     # Accounts outlive `factory`'s emptying, and id(factory) can be the last test's again
     # (CPython reuses a freed object's address): a fresh name each time.
     accounts.add_user(
@@ -163,6 +178,96 @@ def test_a_woman_the_reader_refuses_is_counted_with_the_reason_and_the_others_st
     assert "bad-length" in reasons["demo-000003"]
     assert "missing resourceType" in reasons["demo-000004"]
     assert _count(factory, PatientRow) == WOMEN - 2
+
+
+def _as_stored(factory: sessionmaker[Session]) -> dict[str, Any]:
+    """What the database holds of each woman, by her id in the source, free of the ids the
+    database gave: her records, assessment, care teams and notifications."""
+    out: dict[str, Any] = {}
+    with factory() as session:
+        for patient in session.scalars(select(PatientRow)):
+            rid = min(
+                session.scalars(
+                    select(SourceIdentifierRow.value).where(
+                        SourceIdentifierRow.patient_id == patient.id,
+                        SourceIdentifierRow.value.like("patients/%"),
+                        SourceIdentifierRow.system.like("urn:cervixwatch:source:%"),
+                    )
+                )
+            )
+            pregnancy = session.scalars(
+                select(PregnancyRow).where(PregnancyRow.patient_id == patient.id)
+            ).one()
+            assessment = session.scalars(
+                select(AssessmentRow).where(AssessmentRow.pregnancy_id == pregnancy.id)
+            ).one()
+            result = orjson.dumps(assessment.result, option=orjson.OPT_SORT_KEYS).decode()
+            for own_id in (patient.id, pregnancy.id):
+                result = result.replace(own_id, "<id>")
+            out[str(rid)] = (
+                patient.family_name,
+                patient.birth_date,
+                patient.hospital_number,
+                replace(load_records(session, pregnancy.id), patient_id=""),
+                assessment.risk_tier,
+                assessment.codes,
+                result,
+                sorted(
+                    session.scalars(
+                        select(TeamPatientRow.team_id).where(
+                            TeamPatientRow.patient_id == patient.id
+                        )
+                    )
+                ),
+                session.scalar(
+                    select(func.count())
+                    .select_from(NotificationRow)
+                    .where(NotificationRow.patient_id == patient.id)
+                ),
+            )
+    return out
+
+
+def test_a_batch_of_new_women_is_stored_as_one_by_one_imports_store_them(
+    factory: sessionmaker[Session],
+    export: Path,
+    team: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The batch path (`app.registering`: one transaction and one INSERT per table for a
+    batch's new women) stores exactly what `import_bundle` stores woman by woman, the same
+    woman sent twice in one batch (under two Patient ids, one hospital number) included."""
+    twice = tmp_path / "twice"
+    shutil.copytree(export, twice)
+    first = orjson.loads((export / "Patient.ndjson").read_bytes().splitlines()[0])
+    # In the first batch with her (women are taken in the order of their ids).
+    again = {**first, "id": "demo-000001a", "name": [{"family": "Renamed", "given": ["Tess"]}]}
+    with (twice / "Patient.ndjson").open("ab") as lines:
+        lines.write(orjson.dumps(again) + b"\n")
+    batched = _import(factory, twice, team)
+    assert (batched.stored, batched.created, batched.refused) == (WOMEN + 1, WOMEN, 0)
+    stored_by_batches = _as_stored(factory)
+    counts = row_counts(factory)
+    delete_everything(factory.kw["bind"])
+    one_team = _team(factory)
+
+    def none_registered(_sessions: Any, bundles: Any, **_: Any) -> Registered:
+        return Registered(one_by_one=[woman for woman, _ in bundles])
+
+    monkeypatch.setattr(bulk_import, "register_new_women", none_registered)
+    one_by_one = _import(factory, twice, one_team)
+    assert (one_by_one.stored, one_by_one.created) == (WOMEN + 1, WOMEN)
+    assert row_counts(factory) == counts
+    stored_one_by_one = _as_stored(factory)
+    assert len(stored_one_by_one) == WOMEN
+    for woman in stored_one_by_one.values():
+        woman[7][:] = ["<team>"]  # the team was made again, under another id
+    for woman in stored_by_batches.values():
+        woman[7][:] = ["<team>"]
+    assert stored_by_batches == stored_one_by_one
+    # The second Patient was found by her hospital number: one woman, named as last sent.
+    assert stored_by_batches["patients/demo-000001"][0] == "Renamed"
 
 
 def test_the_command_line(export: Path, tmp_path: Path) -> None:

@@ -4,7 +4,10 @@ same reader, identity rules, validation and assessment as `POST /fhir`).
 
 DuckDB groups the export's resources per woman (`app.women_grouping`, the
 population run's grouping), in the order of her id in the source; each woman's resources
-become one collection Bundle, stored in one transaction or not at all. Her Patient's ids and
+become one collection Bundle. The women of a batch seen here for the first time are read,
+checked and registered together, in one transaction with one INSERT per table
+(`app.registering`); any other woman (found stored, or named twice in the batch) is imported
+on her own through `import_bundle`, in her own transaction, after them. Her Patient's ids and
 system-less identifiers are the source's (`Sender(f"bulk:{source}")`), so importing the same
 export again finds every woman and stores nothing new (idempotent), and a woman the reader or
 the identity rules refuse is counted with the reason (her id in the source and the message,
@@ -40,6 +43,7 @@ from cervixwatch.app.importing import InvalidBundle, RejectedBundle, import_bund
 from cervixwatch.app.patient_identity import Sender
 from cervixwatch.app.population_rows import bundle_of
 from cervixwatch.app.reassessing import Profiles
+from cervixwatch.app.registering import register_new_women
 from cervixwatch.app.women_grouping import Grouping, grouped_women
 from cervixwatch.clinical.guidelines import GuidelineProfile
 from cervixwatch.interop.bulk_layout import bulk_files
@@ -206,8 +210,33 @@ def _import_batch(batch: Batch, job: _Job) -> BulkImport:
     by_id = loaded if isinstance(loaded, Mapping) else {p.id: p for p in loaded}
     profiles = [by_id[i] for i in job.profile_ids]
     done = BulkImport()
+    bundles: dict[str, dict[str, Any]] = {}
+    unreadable: dict[str, str] = {}
     for woman, raw in batch:
-        _one(sessions, woman, raw, job.sender, job.today, profiles, job.team_ids, done)
+        try:
+            bundles[woman] = bundle_of([orjson.loads(r) for r in raw])
+        except orjson.JSONDecodeError as error:
+            unreadable[woman] = str(error)
+    registered = register_new_women(
+        sessions,
+        list(bundles.items()),
+        today=job.today,
+        profiles=profiles,
+        sender=job.sender,
+        new_patient_teams=job.team_ids,
+    )
+    done.stored += len(registered.registered)
+    done.created += len(registered.registered)
+    refusals = unreadable | {woman: str(error) for woman, error in registered.refused}
+    for woman in registered.one_by_one:
+        why = _one(sessions, bundles[woman], job.sender, job.today, profiles, job.team_ids, done)
+        if why is not None:
+            refusals[woman] = why
+    for woman, _ in batch:  # refusals in the batch's order
+        if woman in refusals:
+            done.refused += 1
+            if len(done.reasons) < REFUSALS_KEPT:
+                done.reasons.append((woman, refusals[woman]))
     return done
 
 
@@ -234,16 +263,16 @@ def _in_order(
 
 def _one(
     sessions: sessionmaker[Session],
-    woman: str,
-    raw: list[str],
+    bundle: dict[str, Any],
     sender: Sender,
     today: dt.date,
     profiles: Profiles,
     team_ids: Collection[str],
     result: BulkImport,
-) -> None:
+) -> str | None:
+    """Import one woman through `import_bundle` (one transaction): why she is refused, or
+    None (stored, and counted in `result`)."""
     try:
-        bundle = bundle_of([orjson.loads(r) for r in raw])
         imported = import_bundle(
             sessions,
             bundle,
@@ -252,10 +281,8 @@ def _one(
             sender=sender,
             new_patient_teams=team_ids,
         )
-    except (InvalidBundle, RejectedBundle, Conflict, OutOfScope, orjson.JSONDecodeError) as error:
-        result.refused += 1
-        if len(result.reasons) < REFUSALS_KEPT:
-            result.reasons.append((woman, str(error)))
-        return
+    except (InvalidBundle, RejectedBundle, Conflict, OutOfScope) as error:
+        return str(error)
     result.stored += 1
     result.created += imported.patient_created
+    return None

@@ -96,6 +96,7 @@ from cervixwatch.interop.fhir_entries import (
     load_bundle,
 )
 from cervixwatch.interop.fhir_intake import frame_bundle, read_bundle_intake
+from cervixwatch.interop.fhir_patient import PatientIdentity
 from cervixwatch.interop.fhir_values import BundleError
 from cervixwatch.interop.intake import Frame, Intake, IssueCode, Item
 from cervixwatch.store import crud, transaction
@@ -210,6 +211,21 @@ class _Woman:
     own_ids: bool
 
 
+def _fields_of(identity: PatientIdentity, sender: Sender, found: Found) -> PatientFields:
+    """Who the Patient says she is, as the store keeps it."""
+    rid = identity.resource_id
+    return PatientFields(
+        identifiers=identity.identifiers,
+        names=identity.names,
+        gender=identity.gender,
+        local_system=sender.local_system,
+        source=sender.source,
+        # Her id in the source, claimed under the source's own system unless it is already
+        # (or is CervixWatch's id for her).
+        source_id=None if found.by_source or rid == found.patient_id else rid,
+    )
+
+
 def _woman(session: Session, frame: Frame, sender: Sender) -> _Woman:
     stored: PatientRow | None = None
     found = Found(None)
@@ -219,16 +235,7 @@ def _woman(session: Session, frame: Frame, sender: Sender) -> _Woman:
     if item is not None and identity is not None:
         found = find_woman(session, identity, sender, item.label, item.path)
         rid = identity.resource_id
-        fields = PatientFields(
-            identifiers=identity.identifiers,
-            names=identity.names,
-            gender=identity.gender,
-            local_system=sender.local_system,
-            source=sender.source,
-            # Her id in the source, claimed under the source's own system unless it is already
-            # (or is CervixWatch's id for her).
-            source_id=None if found.by_source or rid == found.patient_id else rid,
-        )
+        fields = _fields_of(identity, sender, found)
         if found.patient_id is not None:
             stored = session.get(PatientRow, found.patient_id)
         own_ids = stored is not None and rid == stored.id
@@ -337,14 +344,16 @@ def _delete_own(session: Session, patient_id: str, frame: Frame) -> list[Removed
 # --- checks the reader does not make ------------------------------------------------------------
 
 
-def _check(session: Session, intake: Intake, woman: _Woman, today: dt.date) -> None:
+def _check(session: Session | None, intake: Intake, woman: _Woman, today: dt.date) -> None:
+    """The checks of dates and plausibility (`session`: to read a stored woman's due date;
+    None for a woman seen for the first time)."""
     records = intake.records
     if records.birth_date is not None and records.birth_date > today:
         item = intake.frame.patient_item
         assert item is not None  # a birth date comes from the input's Patient
         raise _rejected(item, "birthDate", f"{records.birth_date} is in the future", "value")
     edd = records.edd
-    if edd is None and woman.patient is not None:
+    if edd is None and woman.patient is not None and session is not None:
         pregnancy_id = crud.active_pregnancy_id(session, woman.patient.id)
         pregnancy = None if pregnancy_id is None else crud.get_pregnancy(session, pregnancy_id)
         edd = None if pregnancy is None else pregnancy.edd
@@ -382,10 +391,13 @@ def _received(records: PregnancyRecords) -> int:
     )
 
 
-def _read(session: Session, frame: Frame, entries: list[BundleEntry], woman: _Woman) -> Intake:
-    """The FHIR reader's records of the Bundle, with her stored reports its reviews name."""
+def _read(
+    session: Session | None, frame: Frame, entries: list[BundleEntry], woman: _Woman
+) -> Intake:
+    """The FHIR reader's records of the Bundle, with her stored reports its reviews name
+    (`session`: to read them; None for a woman seen for the first time)."""
     context: list[dict[str, Any]] = []
-    if woman.patient is not None:
+    if woman.patient is not None and session is not None:
         context = stored_reports_for_reviews(session, woman.patient.id, frame.reports_named)
     try:
         return read_bundle_intake(
@@ -443,6 +455,55 @@ def import_bundle(
         audit=audit,
         if_match=if_match,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class FramedBundle:
+    """A Bundle read as far as who it is about (`frame_bundle`), before anything is looked
+    up: what a batch of new women is registered from (`app.registering`)."""
+
+    entries: list[BundleEntry]
+    frame: Frame
+
+
+def framed_bundle(raw: bytes | Mapping[str, Any]) -> FramedBundle:
+    """The Bundle `raw` read as far as who it is about; `InvalidBundle` or `RejectedBundle`
+    as `import_bundle` raises them."""
+    entries = _entries(raw)
+    try:
+        return FramedBundle(entries, frame_bundle(entries))
+    except BundleError as error:
+        raise _refusal(error) from None
+
+
+def may_be_new(framed: FramedBundle) -> bool:
+    """Whether the Bundle describes a woman by her Patient alone (no reference to a woman
+    it does not hold, nothing deleted), so she is new here if no identifier or id of her
+    Patient names a stored woman."""
+    frame = framed.frame
+    return (
+        frame.patient is not None
+        and frame.patient_item is not None
+        and not frame.references
+        and not any(item.deletes for item in frame.items)
+    )
+
+
+def new_woman_records(
+    framed: FramedBundle, sender: Sender, today: dt.date
+) -> tuple[PatientFields, PregnancyRecords]:
+    """Her fields and records as `import_bundle` stores them for a woman seen for the first
+    time (`may_be_new`, and no stored woman named), after the same reading and checks;
+    `RejectedBundle` names the entry and field."""
+    frame = framed.frame
+    assert frame.patient is not None, "may_be_new: her Patient is in the Bundle"
+    woman = _Woman(_fields_of(frame.patient, sender, Found(None)), None, Found(None), False)
+    intake = _read(None, frame, framed.entries, woman)
+    # Her birth date as sent (`birth_date_to_keep`: no stored date to keep).
+    sent = frame.patient.birth_date
+    records = replace(intake.records, birth_date=None if sent is None else sent.earliest())
+    _check(None, replace(intake, records=records), woman, today)
+    return woman.fields, replace(records, patient_id="")
 
 
 class UnknownWoman(NotFound):

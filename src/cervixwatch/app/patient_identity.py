@@ -34,6 +34,7 @@ from cervixwatch.store.identity import (
 from cervixwatch.store.models import PatientRow
 
 __all__ = [
+    "OWN_ID",
     "IdentityConflict",
     "Sender",
     "birth_date_to_keep",
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 #: CervixWatch's own ids for women (`store.models.new_id`).
-_OWN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+OWN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +108,7 @@ def find_woman(
         if by_source is not None:
             named.setdefault(by_source, []).append(f"id {rid} (as this source sent her before)")
         # CervixWatch's ids are uuid4s: other ids are never asked about.
-        if _OWN_ID.match(rid) and session.get(PatientRow, rid) is not None:
+        if OWN_ID.match(rid) and session.get(PatientRow, rid) is not None:
             named.setdefault(rid, []).append(f"id {rid} (CervixWatch's id for her)")
     if len(named) > 1:
         first, second = (ways[0] for ways in named.values())

@@ -10,8 +10,9 @@ happen here, one layer out.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,7 +21,12 @@ from cervixwatch.clinical.guidelines import GuidelineProfile
 from cervixwatch.clinical.records import PregnancyRecords
 from cervixwatch.knowledge import bundled_evidence
 from cervixwatch.store.accounts import patient_of_pregnancy
-from cervixwatch.store.assessments import Profiles, stale_pregnancies, store_assessment
+from cervixwatch.store.assessments import (
+    Profiles,
+    assessment_values,
+    stale_pregnancies,
+    store_assessments,
+)
 from cervixwatch.store.database import transaction
 from cervixwatch.store.models import RecordSource
 from cervixwatch.store.records import (
@@ -32,7 +38,14 @@ from cervixwatch.store.records import (
 )
 from cervixwatch.views.json_view import assessment_json
 
-__all__ = ["Profiles", "Written", "reassess", "refresh_assessments", "write_records"]
+__all__ = [
+    "Profiles",
+    "Written",
+    "assess_stored",
+    "reassess",
+    "refresh_assessments",
+    "write_records",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,18 +83,42 @@ def reassess(
             raise NotFound(f"no pregnancy {pregnancy_id}")
         lock_patient(session, patient_id)
         records = load_records(session, pregnancy_id)
-    chosen = _profile_list(profiles)
-    assessment = assess(records, as_of, chosen, bundled_evidence())
-    store_assessment(
-        session,
-        pregnancy_id,
-        assessment,
-        records,
-        chosen,
-        result=assessment_json(assessment, records, chosen),
-        computed_at=computed_at,
+    [assessment] = assess_stored(
+        session, [(pregnancy_id, records)], as_of, profiles, computed_at=computed_at
     )
     return records, assessment
+
+
+def assess_stored(
+    session: Session,
+    pregnancies: Sequence[tuple[str, PregnancyRecords]],
+    as_of: dt.date,
+    profiles: Profiles,
+    *,
+    computed_at: dt.datetime | None = None,
+) -> list[Assessment]:
+    """Assess each pregnancy's records as this transaction stored them, (pregnancy id,
+    records), on `as_of`, and store the results as current in one statement (a bulk
+    import's batch of new women, `app.registering`; `reassess` for one)."""
+    chosen = _profile_list(profiles)
+    evidence = bundled_evidence()
+    assessments: list[Assessment] = []
+    rows: list[dict[str, Any]] = []
+    for pregnancy_id, records in pregnancies:
+        assessment = assess(records, as_of, chosen, evidence)
+        assessments.append(assessment)
+        rows.append(
+            assessment_values(
+                pregnancy_id,
+                assessment,
+                records,
+                chosen,
+                result=assessment_json(assessment, records, chosen),
+                computed_at=computed_at,
+            )
+        )
+    store_assessments(session, rows)
+    return assessments
 
 
 def write_records(

@@ -85,15 +85,23 @@ def add_patients_to_teams(
     in this transaction, so she is under no team yet and nothing need be looked up."""
     teams = sorted(set(team_ids))
     if new_patient:
-        if teams:
-            # One INSERT, as her other first rows are (`records._save_first_records`).
-            session.connection().execute(
-                _INSERT_TEAM_PATIENT, [{"team_id": t, "patient_id": patient_id} for t in teams]
-            )
+        add_new_patients_to_teams(session, [patient_id], teams)
         return
     for team_id in teams:
         if session.get(TeamPatientRow, (team_id, patient_id)) is None:
             session.add(TeamPatientRow(team_id=team_id, patient_id=patient_id))
+
+
+def add_new_patients_to_teams(
+    session: Session, patient_ids: Iterable[str], team_ids: Iterable[str]
+) -> None:
+    """Put women registered in this transaction (under no team yet, so nothing need be
+    looked up) under these teams' care: one INSERT, as their other first rows are
+    (`records.save_first_records`)."""
+    teams = sorted(set(team_ids))
+    rows = [{"team_id": t, "patient_id": p} for p in patient_ids for t in teams]
+    if rows:
+        session.connection().execute(_INSERT_TEAM_PATIENT, rows)
 
 
 def patient_in_teams(session: Session, patient_id: str, team_ids: Iterable[str]) -> bool:

@@ -117,6 +117,24 @@ def _upsert(dialect: str) -> Insert:
     raise NotImplementedError(f"no upsert for the {dialect} database")
 
 
+def assessment_values(
+    pregnancy_id: str,
+    assessment: Assessment,
+    records: PregnancyRecords,
+    profiles: Profiles,
+    *,
+    result: Mapping[str, Any],
+    computed_at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The row that makes `assessment` (of `records`, by `profiles`) the pregnancy's current
+    one; `result` is its JSON document, stored as it is."""
+    return {
+        "pregnancy_id": pregnancy_id,
+        "computed_at": computed_at or dt.datetime.now(dt.UTC),
+        **assessment_columns(assessment, records, profiles, result),
+    }
+
+
 def store_assessment(
     session: Session,
     pregnancy_id: str,
@@ -129,15 +147,21 @@ def store_assessment(
 ) -> None:
     """Make `assessment` (of `records`, by `profiles`) the pregnancy's current assessment;
     `result` is its JSON document, stored as it is."""
-    values = {
-        "pregnancy_id": pregnancy_id,
-        "computed_at": computed_at or dt.datetime.now(dt.UTC),
-        **assessment_columns(assessment, records, profiles, result),
-    }
+    values = assessment_values(
+        pregnancy_id, assessment, records, profiles, result=result, computed_at=computed_at
+    )
+    store_assessments(session, [values])
+
+
+def store_assessments(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Make each row (`assessment_values`) its pregnancy's current assessment, in one
+    statement."""
+    if not rows:
+        return
     # On the session's connection: through the session, the ORM would treat the statement as
     # a bulk insert of objects, at a cost above the database's own.
     connection = session.connection()
-    connection.execute(_upsert(connection.dialect.name), values)
+    connection.execute(_upsert(connection.dialect.name), list(rows))
 
 
 def stale_pregnancies(session: Session, as_of: dt.date, profiles: Profiles) -> list[str]:

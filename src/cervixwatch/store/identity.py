@@ -16,10 +16,12 @@ woman, and what contradicts her, is decided by `app.patient_identity`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Select,
     and_,
     bindparam,
@@ -40,6 +42,7 @@ from cervixwatch.store.models import PatientIdentifierRow, PatientRow, SourceIde
 __all__ = [
     "IdentifierKey",
     "IdentifierLike",
+    "StoredAmong",
     "add_identifiers",
     "claim_source_id",
     "display_number",
@@ -51,6 +54,7 @@ __all__ = [
     "refresh_hospital_number",
     "set_hospital_number",
     "source_system",
+    "stored_among",
     "with_main_name",
     "woman_by_source_id",
     "women_by_identifiers",
@@ -110,12 +114,9 @@ def _named(kind: str, table: Any, source: Any) -> Select[Any]:
     )
 
 
-#: Who the identifiers name and whom a source's Patient id names, as one statement built
-#: once: its identifier lists are expanding parameters, so SQLAlchemy finds it in its
-#: compiled cache by a key made once instead of building and keying an OR of every key on each
-#: import (a tenth of the import's time went there). `(system, value) IN (...)` is planned as
-#: an OR of index lookups on PostgreSQL and SQLite alike.
-_WOMEN_NAMED: Final = union_all(
+#: The women identifiers name: those with a system by (system, value), those without by
+#: (source, value), each list an expanding parameter.
+_BY_IDENTIFIERS: Final = (
     _named("identifier", _IDENTIFIERS, _IDENTIFIERS.c.source).where(
         tuple_(_IDENTIFIERS.c.system, _IDENTIFIERS.c.value).in_(
             bindparam("with_system", expanding=True)
@@ -127,11 +128,77 @@ _WOMEN_NAMED: Final = union_all(
             bindparam("without_system", expanding=True)
         ),
     ),
+)
+
+#: Who the identifiers name and whom a source's Patient id names, as one statement built
+#: once: its identifier lists are expanding parameters, so SQLAlchemy finds it in its
+#: compiled cache by a key made once instead of building and keying an OR of every key on each
+#: import (a tenth of the import's time went there). `(system, value) IN (...)` is planned as
+#: an OR of index lookups on PostgreSQL and SQLite alike.
+_WOMEN_NAMED: Final = union_all(
+    *_BY_IDENTIFIERS,
     _named("source", _SOURCE_IDS, null()).where(
         _SOURCE_IDS.c.system == bindparam("source_system"),
         _SOURCE_IDS.c.value == bindparam("source_value"),
     ),
 )
+
+
+#: Which of many identifiers, source Patient ids and CervixWatch ids name a stored woman:
+#: `_WOMEN_NAMED` for a whole batch of Patients at once.
+_ANY_NAMED: Final[CompoundSelect[Any]] = union_all(
+    *_BY_IDENTIFIERS,
+    _named("source", _SOURCE_IDS, null()).where(
+        _SOURCE_IDS.c.system == bindparam("source_system"),
+        _SOURCE_IDS.c.value.in_(bindparam("source_values", expanding=True)),
+    ),
+    select(literal("own").label("kind"), null(), null(), PatientRow.id, PatientRow.id).where(
+        PatientRow.id.in_(bindparam("own_ids", expanding=True))
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAmong:
+    """Which of the identifiers and ids asked about (`stored_among`) name a stored woman."""
+
+    keys: frozenset[IdentifierKey]
+    #: Patient ids the source sent before.
+    source_ids: frozenset[str]
+    #: CervixWatch's ids of stored women.
+    own_ids: frozenset[str]
+
+
+def stored_among(
+    session: Session,
+    keys: Iterable[IdentifierKey],
+    source: str,
+    resource_ids: Iterable[str],
+    own_ids: Iterable[str],
+) -> StoredAmong:
+    """Which of `keys`, of the Patient ids `resource_ids` as the source `source` sent them,
+    and of `own_ids` (ids that may be CervixWatch's) name a stored woman, in one round trip:
+    what `women_named` asks of one Patient, asked of a bulk import's batch, most of whom
+    name no one yet."""
+    wanted = list(dict.fromkeys(keys))
+    values = {
+        "with_system": [(system, value) for system, _, value in wanted if system is not None],
+        "without_system": [(src, value) for system, src, value in wanted if system is None],
+        "source_system": source_system(source),
+        "source_values": [f"patients/{rid}" for rid in dict.fromkeys(resource_ids)],
+        "own_ids": list(dict.fromkeys(own_ids)),
+    }
+    found_keys: set[IdentifierKey] = set()
+    found_sources: set[str] = set()
+    found_own: set[str] = set()
+    for kind, system, row_source, value, _ in session.execute(_ANY_NAMED, values):
+        if kind == "source":
+            found_sources.add(value.removeprefix("patients/"))
+        elif kind == "own":
+            found_own.add(value)
+        else:
+            found_keys.add((system, row_source if system is None else None, value))
+    return StoredAmong(frozenset(found_keys), frozenset(found_sources), frozenset(found_own))
 
 
 def women_by_identifiers(

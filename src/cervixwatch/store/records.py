@@ -25,7 +25,7 @@ are of such women, and each skipped read is a round trip to the database.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from types import SimpleNamespace
@@ -78,6 +78,7 @@ __all__ = [
     "load_records",
     "load_stored",
     "lock_patient",
+    "save_first_records",
     "save_records",
     "store_assessment",
 ]
@@ -565,7 +566,7 @@ def save_records(
     existing = None if new_patient else _find_patient(session, patient, patient_id)
     if existing is None and identifier_system is None:
         # Nothing stored to merge with, and no identifier that could be taken already.
-        return _save_first_records(session, patient, records, source)
+        return save_first_records(session, [(patient, records)], source)[0]
     # Autoflush off: every query here reads what was stored before this call, and the new
     # rows go to the database together at the end (one INSERT per table).
     new_patient = existing is None
@@ -664,147 +665,194 @@ def _first_rows(
     return values, refs, inside, positions
 
 
+class _FirstRows:
+    """One new woman's rows as `save_first_records` writes them: her patient and pregnancy
+    rows, the identifiers to claim, and each part's rows once their ids are known."""
+
+    def __init__(self, fields: PatientFields, records: PregnancyRecords, source: RecordSource):
+        self.records = records
+        self.patient_id, self.pregnancy_id = new_id(), new_id()
+        self.identifier_rows = fields.identifier_rows(self.patient_id)
+        columns = fields.columns()
+        self.patient = SimpleNamespace(
+            id=self.patient_id,
+            hospital_number=display_number(
+                [SimpleNamespace(**row) for row in self.identifier_rows], fields.local_system
+            ),
+            family_name=columns.get("family_name"),
+            given_name=columns.get("given_name"),
+            birth_date=records.birth_date,
+            gender=fields.gender,
+            names=[dict(n) for n in fields.names],
+        )
+        self.pregnancy = SimpleNamespace(
+            id=self.pregnancy_id,
+            patient_id=self.patient_id,
+            status=PregnancyStatus.ACTIVE,
+            edd=records.edd,
+            fetuses=records.fetuses,
+            chorionicity=records.chorionicity,
+            dating_method=records.dating_method,
+            notes=list(records.notes),
+        )
+        self.system = default_identifier_system(self.patient_id, source)
+        self.source_ids: list[dict[str, Any]] = []
+        if fields.source is not None and fields.source_id is not None:
+            self.source_ids.append(source_id_row(self.patient_id, fields.source, fields.source_id))
+        if records.patient_id and records.patient_id != self.patient_id:
+            # Her id in the source (a FHIR Patient id), so the source's references find her.
+            self.claim("patients", records.patient_id, self.patient_id)
+        self.rows: dict[str, list[Any]] = {}
+        self.claimed: dict[str, int] = {}
+        self.code_rows: dict[Any, int] = {}
+        self.placed: dict[str, list[tuple[int, bool]]] = {}
+        self.inserted = 0
+
+    def owner(self, kind: RecordKind[Any, Any]) -> dict[str, str]:
+        owner_id = self.patient_id if kind.owner == "patient" else self.pregnancy_id
+        return {f"{kind.owner}_id": owner_id}
+
+    def claim(self, table: str, source_id: str, row_id: str) -> None:
+        self.source_ids.append(_identifier(self.patient_id, self.system, table, source_id, row_id))
+
+    def saved(self) -> Saved:
+        return Saved(
+            self.patient_id,
+            self.pregnancy_id,
+            _records_of_rows(self.patient, self.pregnancy, self.rows),
+            self.claimed,
+            code_rows=self.code_rows,
+            inserted=self.inserted,
+            placed=self.placed,
+            pregnancy_created=True,
+        )
+
+
 def _first_children(
     connection: Any,
     child: ChildKind[Any, Any],
-    parents: list[tuple[int, list[Any]]],
+    parents: list[tuple[_FirstRows, list[tuple[int, list[Any]]]]],
     source: RecordSource,
-) -> tuple[dict[int, list[SimpleNamespace]], list[tuple[str, int]]]:
-    """Insert the records held inside a new woman's records: {parent row id: child rows as
-    stored, in order}, and (source id, row id) of those with a source id. The same source
-    record twice is one row, with the later values, under the later parent."""
+) -> dict[int, list[SimpleNamespace]]:
+    """Insert the records held inside new women's records (`parents`: each woman's
+    (parent row id, held records)): {parent row id: child rows as stored, in order}, each
+    child with a source id claimed for its woman. The same source record twice in one woman's
+    records is one row, with the later values, under the later parent."""
     values: list[dict[str, Any]] = []
-    refs: list[str | None] = []
-    place: dict[str, int] = {}
-    for parent_id, held in parents:
-        for value in held:
-            columns = {child.parent_column: parent_id, "source": source, **child.columns(value)}
-            ref = value.source_id
-            if ref is not None and ref in place:
-                values[place[ref]].update(columns)
-                continue
-            if ref is not None:
-                place[ref] = len(values)
-            values.append(columns)
-            refs.append(ref)
+    refs: list[tuple[_FirstRows, str] | None] = []
+    for woman, held_by_parent in parents:
+        place: dict[str, int] = {}
+        for parent_id, held in held_by_parent:
+            for value in held:
+                columns = {child.parent_column: parent_id, "source": source, **child.columns(value)}
+                ref = value.source_id
+                if ref is not None and ref in place:
+                    values[place[ref]].update(columns)
+                    continue
+                if ref is not None:
+                    place[ref] = len(values)
+                values.append(columns)
+                refs.append(None if ref is None else (woman, ref))
     if not values:
-        return {}, []
+        return {}
     returning = _insert_returning_ids(cast("type[Base]", child.table))
     ids = connection.execute(returning, values).scalars().all()
     by_parent: dict[int, list[SimpleNamespace]] = {}
-    for columns, row_id in zip(values, ids, strict=True):
+    for columns, row_id, named in zip(values, ids, refs, strict=True):
         by_parent.setdefault(columns[child.parent_column], []).append(
             SimpleNamespace(id=row_id, **columns)
         )
-    return by_parent, [
-        (ref, row_id) for ref, row_id in zip(refs, ids, strict=True) if ref is not None
-    ]
+        if named is not None:
+            woman, ref = named
+            woman.claim(child.table_name, ref, str(row_id))
+            woman.claimed[f"{child.table_name}/{ref}"] = row_id
+    return by_parent
 
 
-def _save_first_records(
-    session: Session, fields: PatientFields, records: PregnancyRecords, source: RecordSource
-) -> Saved:
-    """Register a woman seen for the first time with her records and a new pregnancy.
-
-    With nothing stored to merge with, every row is new: one INSERT per table through the
-    session's connection (the ORM's unit of work, which tracks each object, cost more than the
-    database did), the ids of rows with a source id taken from RETURNING, and the records
-    given back as stored without reading them."""
-    connection = session.connection()
-    patient_id, pregnancy_id = new_id(), new_id()
-    identifier_rows = fields.identifier_rows(patient_id)
-    columns = fields.columns()
-    patient = SimpleNamespace(
-        id=patient_id,
-        hospital_number=display_number(
-            [SimpleNamespace(**row) for row in identifier_rows], fields.local_system
-        ),
-        family_name=columns.get("family_name"),
-        given_name=columns.get("given_name"),
-        birth_date=records.birth_date,
-        gender=fields.gender,
-        names=[dict(n) for n in fields.names],
+def _first_part(
+    connection: Any, kind: RecordKind[Any, Any], women: list[_FirstRows], source: RecordSource
+) -> None:
+    """Insert one part's rows for every woman of `women` (one INSERT, and one per kind of
+    record held inside), giving each woman her rows, their places and claims."""
+    written: list[tuple[_FirstRows, list[dict[str, Any]], list[str | None], Any, list[int]]] = []
+    for woman in women:
+        items = list(kind.records_of(woman.records))
+        if items:
+            values, refs, inside, positions = _first_rows(kind, items)
+            stored = [{**woman.owner(kind), "source": source, **v} for v in values]
+            written.append((woman, stored, refs, inside, positions))
+    if not written:
+        return
+    returning = _insert_returning_ids(cast("type[Base]", kind.table))
+    all_ids = (
+        connection.execute(returning, [row for _, stored, _, _, _ in written for row in stored])
+        .scalars()
+        .all()
     )
-    connection.execute(_insert(PatientRow), vars(patient))
-    if identifier_rows:
-        connection.execute(_insert(PatientIdentifierRow), identifier_rows)
-    identifiers: list[dict[str, Any]] = []
-    if fields.source is not None and fields.source_id is not None:
-        identifiers.append(source_id_row(patient_id, fields.source, fields.source_id))
-    pregnancy = SimpleNamespace(
-        id=pregnancy_id,
-        patient_id=patient_id,
-        status=PregnancyStatus.ACTIVE,
-        edd=records.edd,
-        fetuses=records.fetuses,
-        chorionicity=records.chorionicity,
-        dating_method=records.dating_method,
-        notes=list(records.notes),
-    )
-    connection.execute(_insert(PregnancyRow), vars(pregnancy))
-    system = default_identifier_system(patient_id, source)
-    if records.patient_id and records.patient_id != patient_id:
-        # Her id in the source (a FHIR Patient id), so the source's references find her.
-        identifiers.append(
-            _identifier(patient_id, system, "patients", records.patient_id, patient_id)
-        )
-    rows: dict[str, list[Any]] = {}
-    claimed: dict[str, int] = {}
-    code_rows: dict[Any, int] = {}
-    placed: dict[str, list[tuple[int, bool]]] = {}
-    inserted = 0
-    for kind in RECORD_KINDS:
-        items = list(kind.records_of(records))
-        if not items:
-            continue
-        owner = {f"{kind.owner}_id": patient_id if kind.owner == "patient" else pregnancy_id}
-        values, refs, inside, positions = _first_rows(kind, items)
-        stored = [{**owner, "source": source, **v} for v in values]
-        returning = _insert_returning_ids(cast("type[Base]", kind.table))
-        ids = connection.execute(returning, stored).scalars().all()
-        rows[kind.field] = [SimpleNamespace(id=i, **v) for v, i in zip(stored, ids, strict=True)]
-        placed[kind.field] = [(ids[p], True) for p in positions]
-        inserted += len(stored)
+    parents: dict[str, list[tuple[_FirstRows, list[tuple[int, list[Any]]]]]] = {
+        child.field: [] for child in kind.children
+    }
+    at = 0
+    for woman, stored, refs, inside, positions in written:
+        ids = all_ids[at : at + len(stored)]
+        at += len(stored)
+        rows = [SimpleNamespace(id=i, **v) for v, i in zip(stored, ids, strict=True)]
+        woman.rows[kind.field] = rows
+        woman.placed[kind.field] = [(ids[p], True) for p in positions]
+        woman.inserted += len(stored)
         if kind.is_set:
-            for row, row_id in zip(rows[kind.field], ids, strict=True):
-                code_rows.setdefault(kind.record(row), row_id)
+            for row, row_id in zip(rows, ids, strict=True):
+                woman.code_rows.setdefault(kind.record(row), row_id)
         elif kind.table is ComplicationRow:
             # A condition sent without an id is found by its code (`exports.condition_rows`).
-            for row, row_id in zip(rows[kind.field], ids, strict=True):
-                code_rows.setdefault(row.complication, row_id)
+            for row, row_id in zip(rows, ids, strict=True):
+                woman.code_rows.setdefault(row.complication, row_id)
         for ref, row_id in zip(refs, ids, strict=True):
             if ref is not None:
-                identifiers.append(
-                    _identifier(patient_id, system, kind.table_name, ref, str(row_id))
-                )
-                claimed[f"{kind.table_name}/{ref}"] = row_id
+                woman.claim(kind.table_name, ref, str(row_id))
+                woman.claimed[f"{kind.table_name}/{ref}"] = row_id
         for child in kind.children:
-            held = [
-                (row_id, held_inside[child.field])
-                for row_id, held_inside in zip(ids, inside, strict=True)
-            ]
-            by_parent, child_refs = _first_children(connection, child, held, source)
-            for row in rows[kind.field]:
-                setattr(row, child.field, by_parent.get(row.id, []))
-            inserted += sum(len(part) for part in by_parent.values())
-            for ref, row_id in child_refs:
-                identifiers.append(
-                    _identifier(patient_id, system, child.table_name, ref, str(row_id))
-                )
-                claimed[f"{child.table_name}/{ref}"] = row_id
-    if identifiers:
-        connection.execute(_insert(SourceIdentifierRow), identifiers)
-    stored_records = _records_of_rows(patient, pregnancy, rows)
-    return Saved(
-        patient_id,
-        pregnancy_id,
-        stored_records,
-        claimed,
-        code_rows=code_rows,
-        inserted=inserted,
-        placed=placed,
-        pregnancy_created=True,
-    )
+            held = [(row_id, h[child.field]) for row_id, h in zip(ids, inside, strict=True)]
+            parents[child.field].append((woman, held))
+    for child in kind.children:
+        by_parent = _first_children(connection, child, parents[child.field], source)
+        for woman, _, _, _, _ in written:
+            for row in woman.rows[kind.field]:
+                children = by_parent.get(row.id, [])
+                setattr(row, child.field, children)
+                woman.inserted += len(children)
+
+
+def save_first_records(
+    session: Session,
+    women: Sequence[tuple[PatientFields, PregnancyRecords]],
+    source: RecordSource,
+) -> list[Saved]:
+    """Register women seen for the first time, each with her records and a new pregnancy:
+    what each woman's `Saved` says, in the order given.
+
+    With nothing stored to merge with, every row is new: one INSERT per table for all the
+    women together, through the session's connection (the ORM's unit of work, which tracks
+    each object, cost more than the database did), the ids of rows with a source id taken
+    from RETURNING, and the records given back as stored without reading them. A bulk import
+    registers a batch of new women in one call (`app.registering`): a round trip per table
+    instead of per table and woman. Should another writer have registered one of them
+    meanwhile, her identifiers' unique constraints refuse the caller's transaction."""
+    connection = session.connection()
+    firsts = [_FirstRows(fields, records, source) for fields, records in women]
+    if not firsts:
+        return []
+    connection.execute(_insert(PatientRow), [vars(w.patient) for w in firsts])
+    identifier_rows = [row for w in firsts for row in w.identifier_rows]
+    if identifier_rows:
+        connection.execute(_insert(PatientIdentifierRow), identifier_rows)
+    connection.execute(_insert(PregnancyRow), [vars(w.pregnancy) for w in firsts])
+    for kind in RECORD_KINDS:
+        _first_part(connection, kind, firsts, source)
+    source_ids = [row for w in firsts for row in w.source_ids]
+    if source_ids:
+        connection.execute(_insert(SourceIdentifierRow), source_ids)
+    return [w.saved() for w in firsts]
 
 
 def _identifier(
