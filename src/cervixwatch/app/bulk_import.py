@@ -54,7 +54,7 @@ from cervixwatch.store.models import BulkImportRow
 __all__ = ["BulkImport", "import_export"]
 
 #: Women stored between two notes of how far the import has come.
-NOTE_EVERY: Final = 100
+NOTE_EVERY: Final = 250
 #: Refusals kept in full for the summary (all are counted).
 REFUSALS_KEPT: Final = 20
 

@@ -96,10 +96,12 @@ def assess_stored(
     profiles: Profiles,
     *,
     computed_at: dt.datetime | None = None,
+    new_pregnancies: bool = False,
 ) -> list[Assessment]:
     """Assess each pregnancy's records as this transaction stored them, (pregnancy id,
     records), on `as_of`, and store the results as current in one statement (a bulk
-    import's batch of new women, `app.registering`; `reassess` for one)."""
+    import's batch of new women, `app.registering`; `reassess` for one).
+    `new_pregnancies`: all were started in this transaction (no assessment to replace)."""
     chosen = _profile_list(profiles)
     evidence = bundled_evidence()
     assessments: list[Assessment] = []
@@ -117,7 +119,7 @@ def assess_stored(
                 computed_at=computed_at,
             )
         )
-    store_assessments(session, rows)
+    store_assessments(session, rows, new_pregnancies=new_pregnancies)
     return assessments
 
 

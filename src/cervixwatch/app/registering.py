@@ -175,7 +175,7 @@ def _store(
     add_new_patients_to_teams(session, [s.patient_id for s in saved], teams)
     stored = [(s.pregnancy_id, s.records) for s in saved if s.records is not None]
     assert len(stored) == len(saved), "a new woman's records are given back as stored"
-    assess_stored(session, stored, today, profiles)
+    assess_stored(session, stored, today, profiles, new_pregnancies=True)
     for (_, _, records), s in zip(new, saved, strict=True):
         if records.symptom_reports:
             # Her care team told of a red-flag report, in this transaction (an outbox).

@@ -5,13 +5,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, delete, exists, false, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    delete,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from cervixwatch.access.principal import Scope
 from cervixwatch.store import access_generation
+from cervixwatch.store.bulk_rows import insert_rows
 from cervixwatch.store.models import (
     ApiTokenRow,
     CareTeamRow,
@@ -74,10 +85,6 @@ def remove_member(session: Session, team_id: str, user_id: str) -> None:
     access_generation.advance(session)
 
 
-#: Built once, so it keeps its cache key (see `records._insert`).
-_INSERT_TEAM_PATIENT = insert(TeamPatientRow)
-
-
 def add_patients_to_teams(
     session: Session, patient_id: str, team_ids: Iterable[str], *, new_patient: bool = False
 ) -> None:
@@ -100,8 +107,7 @@ def add_new_patients_to_teams(
     (`records.save_first_records`)."""
     teams = sorted(set(team_ids))
     rows = [{"team_id": t, "patient_id": p} for p in patient_ids for t in teams]
-    if rows:
-        session.connection().execute(_INSERT_TEAM_PATIENT, rows)
+    insert_rows(session.connection(), cast("Table", TeamPatientRow.__table__), rows)
 
 
 def patient_in_teams(session: Session, patient_id: str, team_ids: Iterable[str]) -> bool:

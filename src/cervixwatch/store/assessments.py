@@ -13,9 +13,9 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Insert, exists, func, or_, select
+from sqlalchemy import Insert, Table, exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,7 @@ from cervixwatch.clinical.records import (
     LengthMethod,
     PregnancyRecords,
 )
+from cervixwatch.store.bulk_rows import insert_rows
 from cervixwatch.store.crud import plausible_row_id
 from cervixwatch.store.models import AssessmentRow, PregnancyRow, PregnancyStatus
 from cervixwatch.store.worklist_flags import worklist_flags
@@ -153,10 +154,16 @@ def store_assessment(
     store_assessments(session, [values])
 
 
-def store_assessments(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+def store_assessments(
+    session: Session, rows: Sequence[Mapping[str, Any]], *, new_pregnancies: bool = False
+) -> None:
     """Make each row (`assessment_values`) its pregnancy's current assessment, in one
-    statement."""
+    statement. `new_pregnancies`: every pregnancy was started in this transaction, so none
+    has an assessment to replace (written as new rows, `bulk_rows.insert_rows`)."""
     if not rows:
+        return
+    if new_pregnancies:
+        insert_rows(session.connection(), cast("Table", AssessmentRow.__table__), rows)
         return
     # On the session's connection: through the session, the ORM would treat the statement as
     # a bulk insert of objects, at a cost above the database's own.

@@ -31,13 +31,14 @@ from functools import cache
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Insert, Select, bindparam, insert, select
+from sqlalchemy import Select, Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from cervixwatch.clinical.gestation import TERM_DAYS
 from cervixwatch.clinical.records import PregnancyRecords
 from cervixwatch.knowledge import codes as c
 from cervixwatch.store.assessments import store_assessment
+from cervixwatch.store.bulk_rows import insert_rows
 from cervixwatch.store.identity import (
     IdentifierKey,
     IdentifierLike,
@@ -56,7 +57,6 @@ from cervixwatch.store.identity import (
 )
 from cervixwatch.store.mapping import RECORD_KINDS, ChildKind, RecordKind
 from cervixwatch.store.models import (
-    Base,
     ComplicationRow,
     PatientIdentifierRow,
     PatientRow,
@@ -188,7 +188,7 @@ def _owner_column(kind: RecordKind[Any, Any]) -> Any:
 
 @cache
 def _stored_query(kind: RecordKind[Any, Any]) -> Select[Any]:
-    # Built once per kind (as `_insert`): building the statement costs more than running it.
+    # Built once per kind: building the statement costs more than running it.
     query = select(kind.table).where(_owner_column(kind) == bindparam("owner_id"))
     if kind.current is not None:
         query = query.where(kind.current())
@@ -622,17 +622,8 @@ def save_records(
 # --- a woman's first records: plain INSERTs ----------------------------------------------------
 
 
-@cache
-def _insert(table: type[Base]) -> Insert:
-    # Built once: a statement object reused keeps its cache key, which SQLAlchemy otherwise
-    # works out again on every execution (a measurable share of a new woman's import).
-    return insert(table)
-
-
-@cache
-def _insert_returning_ids(table: type[Base]) -> Insert:
-    """INSERT of many rows giving their ids back in the order the rows were given."""
-    return insert(table).returning(table.id, sort_by_parameter_order=True)  # type: ignore[attr-defined]
+def _table(model: Any) -> Table:
+    return cast("Table", model.__table__)
 
 
 def _first_rows(
@@ -755,8 +746,7 @@ def _first_children(
                 refs.append(None if ref is None else (woman, ref))
     if not values:
         return {}
-    returning = _insert_returning_ids(cast("type[Base]", child.table))
-    ids = connection.execute(returning, values).scalars().all()
+    ids = insert_rows(connection, _table(child.table), values, ids=True)
     by_parent: dict[int, list[SimpleNamespace]] = {}
     for columns, row_id, named in zip(values, ids, refs, strict=True):
         by_parent.setdefault(columns[child.parent_column], []).append(
@@ -783,11 +773,11 @@ def _first_part(
             written.append((woman, stored, refs, inside, positions))
     if not written:
         return
-    returning = _insert_returning_ids(cast("type[Base]", kind.table))
-    all_ids = (
-        connection.execute(returning, [row for _, stored, _, _, _ in written for row in stored])
-        .scalars()
-        .all()
+    all_ids = insert_rows(
+        connection,
+        _table(kind.table),
+        [row for _, stored, _, _, _ in written for row in stored],
+        ids=True,
     )
     parents: dict[str, list[tuple[_FirstRows, list[tuple[int, list[Any]]]]]] = {
         child.field: [] for child in kind.children
@@ -842,16 +832,14 @@ def save_first_records(
     firsts = [_FirstRows(fields, records, source) for fields, records in women]
     if not firsts:
         return []
-    connection.execute(_insert(PatientRow), [vars(w.patient) for w in firsts])
+    insert_rows(connection, _table(PatientRow), [vars(w.patient) for w in firsts])
     identifier_rows = [row for w in firsts for row in w.identifier_rows]
-    if identifier_rows:
-        connection.execute(_insert(PatientIdentifierRow), identifier_rows)
-    connection.execute(_insert(PregnancyRow), [vars(w.pregnancy) for w in firsts])
+    insert_rows(connection, _table(PatientIdentifierRow), identifier_rows)
+    insert_rows(connection, _table(PregnancyRow), [vars(w.pregnancy) for w in firsts])
     for kind in RECORD_KINDS:
         _first_part(connection, kind, firsts, source)
     source_ids = [row for w in firsts for row in w.source_ids]
-    if source_ids:
-        connection.execute(_insert(SourceIdentifierRow), source_ids)
+    insert_rows(connection, _table(SourceIdentifierRow), source_ids)
     return [w.saved() for w in firsts]
 
 
