@@ -68,8 +68,9 @@ def import_command(
     database_url: DatabaseUrlOption = None,
     knowledge: KnowledgeOption = BUNDLED_PROFILES,
 ) -> None:
-    """Load a Bulk Data export (ours or another server's) into the database: each woman in
-    her own transaction, through the same reader and checks as POST /fhir."""
+    """Load a Bulk Data export (ours or another server's) into the database through the
+    same reader and checks as POST /fhir: the women new here a batch at a time, any other
+    woman in her own transaction."""
     from cervixwatch.app.bulk_import import import_export
     from cervixwatch.store import make_engine, session_factory, upgrade
     from cervixwatch.store.accounts import team_by_name
