@@ -16,13 +16,16 @@ from typing import Any
 import duckdb
 import orjson
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from cervixwatch.app import accounts, bulk_import
 from cervixwatch.app.bulk_import import BulkImport, import_export
+from cervixwatch.app.importing import import_bundle
+from cervixwatch.app.patient_identity import Sender
 from cervixwatch.app.population import run_population
+from cervixwatch.app.population_rows import bundle_of
 from cervixwatch.app.registering import Registered
 from cervixwatch.cli import app
 from cervixwatch.cohort import iter_cohort
@@ -141,6 +144,49 @@ def test_several_processes_import_the_same(
     url = factory.kw["bind"].url.render_as_string(hide_password=False)
     done = _import(factory, export, team, workers=2, database_url=url)
     assert (done.stored, done.created, done.refused) == (WOMEN, WOMEN, 0)
+    assert _count(factory, PatientRow) == WOMEN
+    assert _count(factory, AssessmentRow) == WOMEN
+
+
+def test_a_woman_registered_meanwhile_by_another_writer_is_found_not_stored_twice(
+    factory: sessionmaker[Session], export: Path, team: str
+) -> None:
+    """Between the batch's look-up and its writes another writer registers one of its women
+    (her own import, committed): the batch's writes are refused by her identifier's unique
+    constraint, nothing of the batch is kept, and every woman of it is then imported one by
+    one, she being found. PostgreSQL only: on SQLite the batch holds the one write lock from
+    its first statement, so no one registers her meanwhile."""
+    engine = factory.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's single writer leaves no meanwhile")
+    first = [orjson.loads(line) for line in (export / "Patient.ndjson").read_bytes().splitlines()]
+    her = first[0]
+    registered: list[str] = []
+
+    def register_her(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        # Right after the batch's look-up of who is stored: her import, in its own
+        # transaction and connection, committed before the batch writes anything.
+        if registered or "UNION ALL" not in statement or "source_identifiers" not in statement:
+            return
+        registered.append(her["id"])
+        imported = import_bundle(
+            factory,
+            bundle_of([her]),
+            today=AS_OF,
+            profiles=PROFILES,
+            sender=Sender("bulk:registry-test", DEFAULT_HOSPITAL_NUMBER_SYSTEM),
+            new_patient_teams=[team],
+        )
+        assert imported.patient_created
+
+    event.listen(engine, "after_cursor_execute", register_her)
+    try:
+        done = _import(factory, export, team)
+    finally:
+        event.remove(engine, "after_cursor_execute", register_her)
+    assert registered == [her["id"]]
+    assert (done.stored, done.refused) == (WOMEN, 0)
+    assert done.created == WOMEN - 1  # she was found, not registered again
     assert _count(factory, PatientRow) == WOMEN
     assert _count(factory, AssessmentRow) == WOMEN
 

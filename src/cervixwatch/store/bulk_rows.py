@@ -22,8 +22,10 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any, Final
 
+import psycopg
 from psycopg import sql
 from sqlalchemy import Connection, Dialect, Insert, Table, insert, text
+from sqlalchemy.exc import DBAPIError
 
 __all__ = ["COPY_FROM_ROWS", "insert_rows"]
 
@@ -111,15 +113,22 @@ def _copy(
     raw = connection.connection.driver_connection
     assert raw is not None, "a connection in a transaction has its driver's connection"
     plan = [(key, columns[key][1], columns[key][2]) for key in keys]
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:
-        for index, row in enumerate(rows):
-            values = []
-            for key, process, default in plan:
-                if key == "id" and ids:
-                    value = ids[index]
-                elif key in row:
-                    value = row[key]
-                else:
-                    value = _default_value(default)
-                values.append(value if process is None else process(value))
-            copy.write_row(values)
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for index, row in enumerate(rows):
+                values = []
+                for key, process, default in plan:
+                    if key == "id" and ids:
+                        value = ids[index]
+                    elif key in row:
+                        value = row[key]
+                    else:
+                        value = _default_value(default)
+                    values.append(value if process is None else process(value))
+                copy.write_row(values)
+    except psycopg.Error as error:
+        # As SQLAlchemy raises a driver's error for its own statements (an IntegrityError for
+        # a unique constraint, which callers catch), the values left out of the message.
+        raise DBAPIError.instance(
+            statement.as_string(raw), None, error, psycopg.Error, hide_parameters=True
+        ) from error
