@@ -15,8 +15,10 @@ that names a woman only by reference, or deletes something; one whose identifier
 earlier Bundle of the batch gives too (the same woman twice: the later one then finds the
 first, as one-by-one imports in order would). Should another writer register one of the
 women meanwhile (her identifiers' unique constraints refuse the transaction), nothing of the
-batch is kept and every woman of it is left to `import_bundle`, which finds her. A woman the
-reader or the checks refuse is refused alone, with the same message `import_bundle` gives.
+batch is kept and every woman of it is left to `import_bundle`, which finds her; so too when
+two batches imported at once wait on each other's new identifiers and PostgreSQL breaks the
+deadlock by refusing one. A woman the reader or the checks refuse is refused alone, with the
+same message `import_bundle` gives.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cervixwatch.app.importing import (
@@ -100,14 +102,25 @@ def register_new_women(
                     continue
                 new.append((candidate.woman, fields, records))
             _store(session, new, today, profiles, new_patient_teams)
-    except IntegrityError:
-        # Registered meanwhile by another writer: nothing of the batch was kept.
+    except (IntegrityError, OperationalError) as error:
+        if isinstance(error, OperationalError) and not _deadlocked(error):
+            raise
+        # Registered meanwhile by another writer (or two batches waited on each other's
+        # unique keys and the database chose this one to give way): nothing of it was kept.
         refused = {woman for woman, _ in done.refused}
         done.one_by_one.extend(c.woman for c in candidates if c.woman not in refused)
         done.one_by_one.sort(key=[woman for woman, _ in bundles].index)
         return done
     done.registered.extend(woman for woman, _, _ in new)
     return done
+
+
+#: PostgreSQL's SQLSTATE for a deadlock it broke by refusing one transaction.
+_DEADLOCK_DETECTED: Final = "40P01"
+
+
+def _deadlocked(error: OperationalError) -> bool:
+    return getattr(error.orig, "sqlstate", None) == _DEADLOCK_DETECTED
 
 
 def _candidates(
