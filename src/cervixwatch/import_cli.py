@@ -1,6 +1,6 @@
-"""`cervixwatch import EXPORT --team TEAM`: a Bulk Data export loaded into the database,
-woman by woman through the one import (`app.bulk_import`), with a progress bar, resumable
-after an interruption, idempotent.
+"""`cervixwatch import EXPORT --team TEAM`: a Bulk Data export loaded into the database
+through the one import (`app.bulk_import`), with a progress bar, resumable after an
+interruption, idempotent; on PostgreSQL by one process per CPU unless `--workers` says.
 
 Exit status 0 when every woman was stored; 1 when some were refused (counted, the first
 reasons printed: her id in the source and the entry and field, never a value); 2 with one
@@ -9,6 +9,7 @@ line on stderr for bad input (the export, the team).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -58,19 +59,23 @@ def import_command(
         typer.Option("--restart", help="From the first woman, whatever an earlier run noted."),
     ] = False,
     workers: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--workers",
             min=1,
-            help="Processes importing batches at once (PostgreSQL; SQLite takes one writer).",
+            help="Processes importing batches at once (default: one per CPU on PostgreSQL; "
+            "one on SQLite, which takes one writer at a time).",
+            show_default=False,
         ),
-    ] = 1,
+    ] = None,
     database_url: DatabaseUrlOption = None,
     knowledge: KnowledgeOption = BUNDLED_PROFILES,
 ) -> None:
     """Load a Bulk Data export (ours or another server's) into the database through the
     same reader and checks as POST /fhir: the women new here a batch at a time, any other
     woman in her own transaction."""
+    from sqlalchemy.engine import make_url
+
     from cervixwatch.app.bulk_import import import_export
     from cervixwatch.store import make_engine, session_factory, upgrade
     from cervixwatch.store.accounts import team_by_name
@@ -78,6 +83,8 @@ def import_command(
     day = parse_as_of(as_of)
     settings = Settings()
     url = database_url or settings.database_url
+    if workers is None:
+        workers = 1 if make_url(url).get_backend_name() == "sqlite" else os.cpu_count() or 1
     upgrade(url)
     engine = make_engine(url)
     console = Console(highlight=False, stderr=True)
@@ -122,8 +129,8 @@ def import_command(
     rate = result.stored / result.seconds if result.seconds else 0.0
     console.print(
         f"Stored {result.stored:,} women ({result.created:,} new) in {result.seconds:.1f} s "
-        f"({rate:,.0f}/s); {result.skipped:,} stored by an earlier run; "
-        f"{result.refused:,} refused."
+        f"({rate:,.0f}/s, {workers} {'process' if workers == 1 else 'processes'}); "
+        f"{result.skipped:,} stored by an earlier run; {result.refused:,} refused."
     )
     if result.not_about_a_woman:
         console.print(f"{result.not_about_a_woman:,} resources named no woman and were left out.")

@@ -7,6 +7,7 @@ counted with the reason while the others are stored."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import uuid
 from dataclasses import replace
@@ -35,6 +36,7 @@ from cervixwatch.knowledge.codes import DEFAULT_HOSPITAL_NUMBER_SYSTEM
 from cervixwatch.store.accounts import team_by_name
 from cervixwatch.store.models import (
     AssessmentRow,
+    CareTeamRow,
     NotificationRow,
     PatientRow,
     PregnancyRow,
@@ -358,3 +360,23 @@ def test_the_command_line(export: Path, tmp_path: Path) -> None:
     )
     assert done.exit_code == 0, done.output
     assert f"Stored {WOMEN} women ({WOMEN} new)" in done.output
+
+
+def test_the_command_line_imports_by_one_process_per_cpu_on_postgresql(
+    factory: sessionmaker[Session], export: Path, team: str
+) -> None:
+    """Without `--workers`: one process per CPU on PostgreSQL, one on SQLite (one writer);
+    every woman stored either way."""
+    url = factory.kw["bind"].url.render_as_string(hide_password=False)
+    with factory() as session:
+        found = session.get(CareTeamRow, team)
+        assert found is not None
+        team_name = found.name
+    done = CliRunner().invoke(
+        app, ["import", str(export), "--team", team_name, "--source", "reg", "--database-url", url]
+    )
+    assert done.exit_code == 0, done.output
+    assert f"Stored {WOMEN} women ({WOMEN} new)" in done.output
+    processes = 1 if url.startswith("sqlite") else os.cpu_count()
+    assert f"/s, {processes} process" in done.output
+    assert _count(factory, PatientRow) == WOMEN
