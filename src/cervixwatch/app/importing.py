@@ -434,18 +434,14 @@ def import_bundle(
     and its entry stand or fall together. `if_match`: {`Type/id`: an `If-Match` tag} of the
     updates in it, each refused (`PreconditionFailed`) unless the resource is at that
     version."""
-    entries = _entries(raw)
-    try:
-        frame = frame_bundle(entries)
-    except BundleError as error:
-        raise _refusal(error) from None
+    framed = framed_bundle(raw)
 
     def read(session: Session, frame: Frame, woman: _Woman) -> Intake:
-        return _read(session, frame, entries, woman)
+        return _read(session, frame, framed.entries, woman)
 
     return import_intake(
         sessions,
-        frame,
+        framed.frame,
         read,
         today=today,
         profiles=profiles,
@@ -499,9 +495,8 @@ def new_woman_records(
     assert frame.patient is not None, "may_be_new: her Patient is in the Bundle"
     woman = _Woman(_fields_of(frame.patient, sender, Found(None)), None, Found(None), False)
     intake = _read(None, frame, framed.entries, woman)
-    # Her birth date as sent (`birth_date_to_keep`: no stored date to keep).
-    sent = frame.patient.birth_date
-    records = replace(intake.records, birth_date=None if sent is None else sent.earliest())
+    birth_date = birth_date_to_keep(None, woman.found, frame.patient.birth_date)
+    records = replace(intake.records, birth_date=birth_date)
     _check(None, replace(intake, records=records), woman, today)
     return woman.fields, replace(records, patient_id="")
 

@@ -177,12 +177,19 @@ def check_contradictions(
             )
 
 
-def birth_date_to_keep(session: Session, found: Found, sent: PartialDate | None) -> dt.date | None:
+def birth_date_to_keep(
+    session: Session | None, found: Found, sent: PartialDate | None
+) -> dt.date | None:
     """Her birth date after the Patient: a full date sent; a year or month sent keeps the
-    stored date it agrees with (`check_contradictions` refused any other)."""
+    stored date it agrees with (`check_contradictions` refused any other). `session`: to
+    read the stored date of a woman found (None for one seen for the first time)."""
     if sent is None:
         return None
-    if found.patient_id is not None and (sent.month is None or sent.day is None):
+    if (
+        session is not None
+        and found.patient_id is not None
+        and (sent.month is None or sent.day is None)
+    ):
         woman = session.get(PatientRow, found.patient_id)
         if woman is not None and woman.birth_date is not None:
             return woman.birth_date

@@ -3,7 +3,7 @@ every other path uses, rendered as the assessment JSON and handed to the store t
 
 The assessment is recomputed from the records as stored (not as sent), so what the worklist
 shows is what `assess` says of what the database holds. The store only keeps what it is
-given (`store.assessments.store_assessment`); running `assess` and rendering its result
+given (`store.assessments.store_assessments`); running `assess` and rendering its result
 happen here, one layer out.
 """
 

@@ -109,7 +109,8 @@ def register_new_women(
         # unique keys and the database chose this one to give way): nothing of it was kept.
         refused = {woman for woman, _ in done.refused}
         done.one_by_one.extend(c.woman for c in candidates if c.woman not in refused)
-        done.one_by_one.sort(key=[woman for woman, _ in bundles].index)
+        place = {woman: i for i, (woman, _) in enumerate(bundles)}
+        done.one_by_one.sort(key=place.__getitem__)
         return done
     done.registered.extend(woman for woman, _, _ in new)
     return done

@@ -15,7 +15,6 @@ from cervixwatch.store.records import (
     PatientFields,
     load_records,
     save_records,
-    store_assessment,
 )
 from cervixwatch.store.worklist import WorklistEntry, WorklistFilter, worklist, worklist_count
 from cervixwatch.store.worklist_search import (
@@ -41,7 +40,6 @@ __all__ = [
     "save_records",
     "search_worklist",
     "session_factory",
-    "store_assessment",
     "transaction",
     "upgrade",
     "worklist",

@@ -136,24 +136,6 @@ def assessment_values(
     }
 
 
-def store_assessment(
-    session: Session,
-    pregnancy_id: str,
-    assessment: Assessment,
-    records: PregnancyRecords,
-    profiles: Profiles,
-    *,
-    result: Mapping[str, Any],
-    computed_at: dt.datetime | None = None,
-) -> None:
-    """Make `assessment` (of `records`, by `profiles`) the pregnancy's current assessment;
-    `result` is its JSON document, stored as it is."""
-    values = assessment_values(
-        pregnancy_id, assessment, records, profiles, result=result, computed_at=computed_at
-    )
-    store_assessments(session, [values])
-
-
 def store_assessments(
     session: Session, rows: Sequence[Mapping[str, Any]], *, new_pregnancies: bool = False
 ) -> None:

@@ -37,7 +37,6 @@ from sqlalchemy.orm import Session
 from cervixwatch.clinical.gestation import TERM_DAYS
 from cervixwatch.clinical.records import PregnancyRecords
 from cervixwatch.knowledge import codes as c
-from cervixwatch.store.assessments import store_assessment
 from cervixwatch.store.bulk_rows import insert_rows
 from cervixwatch.store.identity import (
     IdentifierKey,
@@ -80,7 +79,6 @@ __all__ = [
     "lock_patient",
     "save_first_records",
     "save_records",
-    "store_assessment",
 ]
 
 
