@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import Any
 
 from cervixwatch.clinical import course
 from cervixwatch.clinical.facts import (
@@ -52,8 +52,6 @@ __all__ = [
 @quick_init
 @dataclass(frozen=True, slots=True)
 class Assessment:
-    #: `Assessment(...)` without calling the class, for `assess` (frozen.quick_init).
-    make: ClassVar[type[Assessment]]
     patient_id: str
     as_of: dt.date
     gestational_age: GestationalAge | None
@@ -209,7 +207,7 @@ def _evaluate_profile(
         )
         rule_ids = rule.rule_ids
         recommendations.append(
-            Recommendation.make(
+            Recommendation(
                 code=rule.code,
                 guideline=profile.id,
                 strength=rule.strength,
@@ -356,7 +354,7 @@ def assess(
         withheld += held
         plans += planned
     ga_days = facts["ga_days"]
-    return Assessment.make(
+    return Assessment(
         patient_id=records.patient_id,
         as_of=as_of,
         gestational_age=gestational_age(ga_days) if isinstance(ga_days, int) else None,

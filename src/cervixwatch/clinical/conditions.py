@@ -106,12 +106,13 @@ class Condition:
 
 
 @dataclass(frozen=True, slots=True)
-class IsTrue(Condition):
-    fact: str
+class _OneFact(Condition):
+    """A condition on one fact: it names that fact, and is unknown when the fact is.
 
-    def value(self, facts: Mapping[str, FactValue], fired: Fired) -> bool | None:
-        v = facts[self.fact]
-        return None if v is None else bool(v)
+    (A base class rather than methods borrowed by assignment: mypyc, which compiles this module
+    for production, dispatches an assigned method to the base's `NotImplementedError`.)"""
+
+    fact: str
 
     def explain(self, facts: Mapping[str, FactValue], fired: Fired, out: dict[str, Any]) -> None:
         out[self.fact] = facts[self.fact]
@@ -122,6 +123,13 @@ class IsTrue(Condition):
 
     def fact_names(self) -> set[str]:
         return {self.fact}
+
+
+@dataclass(frozen=True, slots=True)
+class IsTrue(_OneFact):
+    def value(self, facts: Mapping[str, FactValue], fired: Fired) -> bool | None:
+        v = facts[self.fact]
+        return None if v is None else bool(v)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +156,7 @@ class Recorded(Condition):
 
 
 @dataclass(frozen=True, slots=True)
-class Compare(Condition):
-    fact: str
+class Compare(_OneFact):
     op: str
     operand: float
 
@@ -159,23 +166,12 @@ class Compare(Condition):
             return None
         return _COMPARATORS[self.op](v, self.operand)
 
-    def explain(self, facts: Mapping[str, FactValue], fired: Fired, out: dict[str, Any]) -> None:
-        out[self.fact] = facts[self.fact]
-
-    def unknowns(self, facts: Mapping[str, FactValue], fired: Fired, out: list[str]) -> None:
-        if facts[self.fact] is None and self.fact not in out:
-            out.append(self.fact)
-
-    def fact_names(self) -> set[str]:
-        return {self.fact}
-
     def __str__(self) -> str:
         return f"{self.fact} {_SYMBOLS[self.op]} {self.operand:g}"
 
 
 @dataclass(frozen=True, slots=True)
-class Between(Condition):
-    fact: str
+class Between(_OneFact):
     low: float
     high: float
 
@@ -184,10 +180,6 @@ class Between(Condition):
         if v is None:
             return None
         return bool(self.low <= v <= self.high)  # type: ignore[operator]
-
-    explain = Compare.explain
-    unknowns = Compare.unknowns
-    fact_names = Compare.fact_names
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,9 +205,25 @@ class Not(Condition):
 
 
 @dataclass(frozen=True, slots=True)
-class All(Condition):
+class _Parts(Condition):
+    """A condition made of parts (`all`, `any`): their facts, fired codes and assumptions.
+
+    (A base class, as `_OneFact` says why.)"""
+
     parts: tuple[Condition, ...]
 
+    def fact_names(self) -> set[str]:
+        return set().union(*(p.fact_names() for p in self.parts))
+
+    def uses_fired(self) -> bool:
+        return any(p.uses_fired() for p in self.parts)
+
+    def assumes(self) -> bool:
+        return any(p.assumes() for p in self.parts)
+
+
+@dataclass(frozen=True, slots=True)
+class All(_Parts):
     def value(self, facts: Mapping[str, FactValue], fired: Fired) -> bool | None:
         unknown = False
         for part in self.parts:
@@ -239,26 +247,15 @@ class All(Condition):
                 part.unknowns(facts, fired, out)
                 return
 
-    def fact_names(self) -> set[str]:
-        return set().union(*(p.fact_names() for p in self.parts))
-
-    def uses_fired(self) -> bool:
-        return any(p.uses_fired() for p in self.parts)
-
     def assumptions(
         self, facts: Mapping[str, FactValue], fired: Fired, words: list[str], needs: list[str]
     ) -> None:
         for part in self.parts:
             part.assumptions(facts, fired, words, needs)
 
-    def assumes(self) -> bool:
-        return any(p.assumes() for p in self.parts)
-
 
 @dataclass(frozen=True, slots=True)
-class Any_(Condition):
-    parts: tuple[Condition, ...]
-
+class Any_(_Parts):
     def value(self, facts: Mapping[str, FactValue], fired: Fired) -> bool | None:
         unknown = False
         for part in self.parts:
@@ -280,10 +277,6 @@ class Any_(Condition):
         for part in self.parts:
             if part.value(facts, fired) is None:
                 part.unknowns(facts, fired, out)
-
-    fact_names = All.fact_names
-    uses_fired = All.uses_fired
-    assumes = All.assumes
 
     def assumptions(
         self, facts: Mapping[str, FactValue], fired: Fired, words: list[str], needs: list[str]

@@ -8,21 +8,20 @@ its own descriptor (`Recommendation.code.__set__(self, value)`, which is what
 `object.__setattr__` does once it has looked the name up) costs 2.8 us for the 14.
 
 `quick_init` gives a class such an `__init__`, with the parameters, order and defaults of the
-one `dataclass` wrote, and `make`, a function with the same parameters that makes the object
-without calling the class: a call of a class packs its keyword arguments into a dict before
-`__init__` sees them (~0.8 us for a dozen), a call of a function does not. The class declares
-`make: ClassVar[type[Cls]]`, so that a type checker reads `Cls.make(...)` as `Cls(...)`.
-Nothing else changes: the objects are the same, still frozen (assignment raises
-`FrozenInstanceError`), `replace`, `repr`, `==` and pickling as before
+one `dataclass` wrote. Nothing else changes: the objects are the same, still frozen
+(assignment raises `FrozenInstanceError`), `replace`, `repr`, `==` and pickling as before
 (tests/unit/clinical/test_frozen.py). It takes only the plain case, and refuses any class it
 could not give the same `__init__` (a default factory, `__post_init__`, a field outside
 `__init__` or keyword-only).
+
+(A `make` function beside it, which built the object without calling the class, saved a
+further 1% of an assessment and was dropped in session 23: mypyc, which compiles `clinical/`
+for production, cannot compile the `ClassVar` it was declared with.)
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -35,11 +34,9 @@ def quick_init(cls: type[T]) -> type[T]:
         raise TypeError(f"{cls.__name__}: quick_init is for frozen dataclasses with slots")
     if hasattr(cls, "__post_init__"):
         raise TypeError(f"{cls.__name__}: quick_init does not call __post_init__")
-    if "make" not in inspect.get_annotations(cls):
-        raise TypeError(f"{cls.__name__}: declare `make: ClassVar[type[{cls.__name__}]]`")
     parameters: list[str] = []
     lines: list[str] = []
-    values: dict[str, Any] = {"cls": cls, "new": object.__new__}
+    values: dict[str, Any] = {}
     for i, field in enumerate(dataclasses.fields(cls)):  # type: ignore[arg-type]
         if not field.init or field.kw_only or field.default_factory is not dataclasses.MISSING:
             raise TypeError(f"{cls.__name__}.{field.name}: quick_init takes plain fields only")
@@ -56,18 +53,13 @@ def quick_init(cls: type[T]) -> type[T]:
         f"def __create__({', '.join(values)}):\n"
         f"    def __init__(self, {', '.join(parameters)}):\n"
         f"{body}        return None\n"
-        f"    def make({', '.join(parameters)}):\n"
-        "        self = new(cls)\n"
-        f"{body}        return self\n"
-        "    return __init__, make\n"
+        "    return __init__\n"
     )
     namespace: dict[str, Any] = {}
     exec(compile(source, f"<quick_init {cls.__qualname__}>", "exec"), namespace)
-    init, make = namespace["__create__"](**values)
-    for function, name in ((init, "__init__"), (make, "make")):
-        function.__qualname__ = f"{cls.__qualname__}.{name}"
-        function.__module__ = cls.__module__
+    init = namespace["__create__"](**values)
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__module__ = cls.__module__
     init.__annotations__ = dict(cls.__init__.__annotations__)
     cls.__init__ = init  # type: ignore[method-assign]
-    cls.make = staticmethod(make)  # type: ignore[attr-defined]
     return cls

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from cervixwatch.clinical.frozen import quick_init
 from cervixwatch.clinical.gestation import GestationalAge
@@ -21,8 +21,6 @@ STATES: tuple[RecommendationState, ...] = ("due", "in-place", "declined", "overd
 class Recommendation:
     """One guideline's recommendation, traceable to its rule, source and the facts behind it."""
 
-    #: `Recommendation(...)` without calling the class, for `assess` (frozen.quick_init).
-    make: ClassVar[type[Recommendation]]
     code: str
     guideline: str
     strength: str
@@ -49,8 +47,6 @@ class Recommendation:
 class CurrentTreatment:
     """A treatment under way on the assessment's day: a cerclage in situ, an active order."""
 
-    #: `CurrentTreatment(...)` without calling the class, for `assess` (frozen.quick_init).
-    make: ClassVar[type[CurrentTreatment]]
     treatment: str  # "cerclage", "vaginal-progesterone", "hydroxyprogesterone-caproate"
     since: dt.date | None
     since_ga: GestationalAge | None
@@ -62,8 +58,6 @@ class CurrentTreatment:
 class Withheld:
     """A recommendation a rule would give but a suppression withholds (shown for review)."""
 
-    #: `Withheld(...)` without calling the class, for `assess` (frozen.quick_init).
-    make: ClassVar[type[Withheld]]
     code: str
     guideline: str
     rule: str

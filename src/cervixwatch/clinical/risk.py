@@ -12,7 +12,6 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
 
 from cervixwatch.clinical import history as h
 from cervixwatch.clinical.facts import FactValue
@@ -79,8 +78,6 @@ class RiskEvidence:
 class EvidenceItem:
     """A published figure that applies to this woman, with its population and source."""
 
-    #: `EvidenceItem(...)` without calling the class, for `assess` (frozen.quick_init).
-    make: ClassVar[type[EvidenceItem]]
     id: str
     figure: str
     statement: str
@@ -98,8 +95,6 @@ class RiskSummary:
     """The Saving Babies' Lives history tier, shown beside the current findings that raise the
     risk whatever the tier (a short cervix, twins, dilation), and the published figures."""
 
-    #: `RiskSummary(...)` without calling the class, for `assess` (frozen.quick_init).
-    make: ClassVar[type[RiskSummary]]
     tier: str | None  # Saving Babies' Lives pathway: high, intermediate, low; None if unknown
     tier_rule: str
     evidence: tuple[EvidenceItem, ...]
@@ -293,7 +288,7 @@ def summarise_risk(
         evidence = _kazemier(records, facts, as_of, evidence_tables) + _length_evidence(
             records, bool(facts["singleton"]), as_of, evidence_tables
         )
-    return RiskSummary.make(
+    return RiskSummary(
         tier=_tier(facts),
         tier_rule="SBL-02, SBL-03",
         evidence=tuple(evidence),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Literal
 
 from cervixwatch.clinical.frozen import quick_init
 from cervixwatch.clinical.gestation import (
@@ -34,8 +34,6 @@ _TRANSVAGINAL = LengthMethod.TRANSVAGINAL
 class ScheduledScan:
     """The next scan: ideally on `due`, acceptable until `latest` (the same day for serial)."""
 
-    #: `ScheduledScan(...)` without calling the class, for `assess` (frozen.quick_init).
-    make: ClassVar[type[ScheduledScan]]
     due: dt.date
     latest: dt.date
     status: ScanStatus
@@ -44,8 +42,6 @@ class ScheduledScan:
 @quick_init
 @dataclass(frozen=True, slots=True)
 class ScanPlan:
-    #: `ScanPlan(...)` without calling the class, for `assess` (frozen.quick_init).
-    make: ClassVar[type[ScanPlan]]
     guideline: str
     rule: str
     kind: Literal["serial", "single"]
@@ -91,7 +87,7 @@ def plan_scans(
     ) -> ScanPlan:
         # One constructor call per plan (not `replace` on a base): assessed for every rule
         # with a schedule, it is on the hot path (docs/performance.md).
-        return ScanPlan.make(
+        return ScanPlan(
             guideline=guideline,
             rule=rule,
             kind=schedule.kind,

@@ -35,12 +35,18 @@ class Where:
 
     __slots__ = ("_base", "_index", "_label", "_resource")
 
-    def __init__(self, resource: Mapping[str, Any], index: int) -> None:
+    def __init__(
+        self,
+        resource: Mapping[str, Any] | None,
+        index: int,
+        label: str | None = None,
+        base: str | None = None,
+    ) -> None:
         # Named when an error or a note first asks: most resources are read without either.
-        self._resource: Mapping[str, Any] | None = resource
+        self._resource = resource
         self._index = index
-        self._label: str | None = None
-        self._base: str | None = None
+        self._label = label
+        self._base = base
 
     @property
     def label(self) -> str:
@@ -62,12 +68,7 @@ class Where:
     def named(cls, label: str, base: str | None = None) -> Where:
         """A resource named by `label` ("Parameters.parameter[0].resource"), not by an entry;
         `base`: its FHIRPath, when not the label itself."""
-        where = cls.__new__(cls)
-        where._resource = None
-        where._index = -1
-        where._label = label
-        where._base = base if base is not None else label
-        return where
+        return cls(None, -1, label, base if base is not None else label)
 
     def path(self, field: str) -> str:
         return f"{self.base}.{field}"

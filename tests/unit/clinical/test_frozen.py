@@ -9,8 +9,8 @@ import dataclasses
 import inspect
 import pickle
 import re
-from dataclasses import MISSING, FrozenInstanceError, dataclass, field
-from typing import Any, ClassVar
+from dataclasses import FrozenInstanceError, dataclass, field
+from typing import Any
 
 import pytest
 
@@ -76,26 +76,6 @@ def test_each_field_is_what_was_given_and_the_object_stays_frozen(cls: type) -> 
 
 
 @pytest.mark.parametrize("cls", QUICK, ids=lambda c: c.__name__)
-def test_make_makes_what_the_class_makes(cls: Any) -> None:
-    def parameters(function: Any) -> list[tuple[str, object, object]]:
-        return [
-            (p.name, p.default, p.kind) for p in inspect.signature(function).parameters.values()
-        ]
-
-    assert parameters(cls.make) == parameters(cls.__init__)[1:]
-    values = {f.name: _Value(i) for i, f in enumerate(_fields(cls))}
-    made = cls.make(**values)
-    assert type(made) is cls
-    assert made == cls(**values) == cls.make(*values.values())
-    for name, value in values.items():
-        assert getattr(made, name) is value
-    required = {k: v for k, v in values.items() if cls.__dataclass_fields__[k].default is MISSING}
-    assert cls.make(**required) == cls(**required)
-    with pytest.raises(FrozenInstanceError):
-        setattr(made, next(iter(values)), 0)
-
-
-@pytest.mark.parametrize("cls", QUICK, ids=lambda c: c.__name__)
 def test_a_field_left_out_takes_its_default(cls: type) -> None:
     required = {
         f.name: _Value(i) for i, f in enumerate(_fields(cls)) if f.default is dataclasses.MISSING
@@ -118,40 +98,30 @@ def test_an_object_pickles_as_before(cls: type) -> None:
 def test_what_it_cannot_copy_is_refused() -> None:
     @dataclass(frozen=True)
     class NoSlots:
-        make: ClassVar[type[NoSlots]]
         a: int
 
     @dataclass(slots=True)
     class NotFrozen:
-        make: ClassVar[type[NotFrozen]]
         a: int
 
     @dataclass(frozen=True, slots=True)
     class Factory:
-        make: ClassVar[type[Factory]]
         a: list[int] = field(default_factory=list)
 
     @dataclass(frozen=True, slots=True)
     class NotInInit:
-        make: ClassVar[type[NotInInit]]
         a: int = field(default=0, init=False)
 
     @dataclass(frozen=True, slots=True)
     class KeywordOnly:
-        make: ClassVar[type[KeywordOnly]]
         a: int = field(kw_only=True)
 
     @dataclass(frozen=True, slots=True)
     class PostInit:
-        make: ClassVar[type[PostInit]]
         a: int
 
         def __post_init__(self) -> None:
             pass
-
-    @dataclass(frozen=True, slots=True)
-    class NoMake:
-        a: int
 
     refused = {
         NoSlots: "frozen dataclasses with slots",
@@ -160,7 +130,6 @@ def test_what_it_cannot_copy_is_refused() -> None:
         NotInInit: "plain fields only",
         KeywordOnly: "plain fields only",
         PostInit: "__post_init__",
-        NoMake: "declare `make",
     }
     for cls, message in refused.items():
         with pytest.raises(TypeError, match=re.escape(message)):
@@ -171,31 +140,29 @@ def test_a_class_without_fields() -> None:
     @quick_init
     @dataclass(frozen=True, slots=True)
     class Empty:
-        make: ClassVar[type[Empty]]
+        pass
 
-    assert Empty() == Empty() == Empty.make()
+    assert Empty() == Empty()
 
 
 def test_quick_init_made_while_the_test_runs() -> None:
     """The class is made and given its `__init__` here, not at import (so a change to
-    quick_init is seen by this test): both ways of making it set every field, defaults
-    included, and the functions are named as the class's own."""
+    quick_init is seen by this test): by position and by name it sets every field, defaults
+    included, and `__init__` is named as the class's own."""
 
     @quick_init
     @dataclass(frozen=True, slots=True)
     class Local:
-        make: ClassVar[type[Local]]
         first: int
         second: str = "two"
         third: tuple[int, ...] = ()
 
-    for made in (Local(1, "b", (3,)), Local.make(1, "b", (3,))):
+    for made in (Local(1, "b", (3,)), Local(first=1, second="b", third=(3,))):
         assert (made.first, made.second, made.third) == (1, "b", (3,))
         with pytest.raises(FrozenInstanceError):
             made.first = 2  # type: ignore[misc]
-    assert Local(5) == Local.make(5) == Local(5, "two", ())
+    assert Local(5) == Local(5, "two", ())
     assert Local.__init__.__qualname__.endswith("Local.__init__")
-    assert Local.make.__qualname__.endswith("Local.make")
     assert Local.__init__.__module__ == __name__
     assert Local.__init__.__annotations__ == {
         "first": "int",
@@ -207,7 +174,7 @@ def test_quick_init_made_while_the_test_runs() -> None:
 
 def test_quick_init_refuses_what_is_no_frozen_slotted_dataclass() -> None:
     class Plain:
-        make: ClassVar[type[Plain]]
+        a: int
 
     with pytest.raises(
         TypeError, match=r"^Plain: quick_init is for frozen dataclasses with slots$"
