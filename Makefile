@@ -11,7 +11,7 @@ export UV_LINK_MODE ?= copy
 COMPILE_BYTECODE := UV_COMPILE_BYTECODE=1
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: help uv install browser-deps proxy-deps redis-deps dcmtk-deps spark-deps fhir-schema demo demo-text test check format bench bench-api load faults mutate clean
+.PHONY: help uv install browser-deps proxy-deps redis-deps dcmtk-deps spark-deps fhir-schema demo demo-text test check format bench compiled bench-compiled bench-api load faults mutate clean
 
 # The demo's own SQLite database (never the production default ./cervixwatch.db).
 DEMO_DB ?= cervixwatch-demo.db
@@ -30,6 +30,8 @@ help:
 	@echo "make test    install what the tests need, then run the whole suite"
 	@echo "make check   ruff format --check, ruff check, mypy"
 	@echo "make bench   run the assess and CLI start-up benchmarks (benchmarks/assess.py, startup.py)"
+	@echo "make compiled   build clinical/ and interop/ with mypyc into ./$(COMPILED_VENV) (production speed)"
+	@echo "make bench-compiled  the assess benchmark on the compiled build"
 	@echo "make bench-api  run the API benchmark against PostgreSQL (benchmarks/api.py)"
 	@echo "make load    10 minutes of clinicians, patients and an EHR on PostgreSQL (benchmarks/load.py)"
 	@echo "make faults  the fault suite in full: workers killed, database connections cut (tests/faults)"
@@ -111,7 +113,7 @@ demo-text: install
 # `make test TEST_WORKERS=0` runs everything in one process, as before.
 TEST_WORKERS ?= auto
 test: install browser-deps fhir-schema proxy-deps redis-deps dcmtk-deps spark-deps
-	$(UV) run pytest -n $(TEST_WORKERS) --dist loadfile
+	CERVIXWATCH_UV="$(UV)" $(UV) run pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The reverse proxy's configuration (deploy/nginx/cervixwatch.conf) is checked by nginx's own
 # test and run in front of the app (tests/test_deployment.py): Debian's nginx, installed as
@@ -226,6 +228,28 @@ bench: install
 	$(UV) run python benchmarks/assess.py
 	$(UV) run python benchmarks/startup.py
 
+# The compiled build (docs/performance.md, "Compiled with mypyc"): a wheel whose clinical/ and
+# interop/ are C extension modules (pyproject.toml, the mypyc build hook; about 2 minutes of
+# gcc), in $(COMPILED_DIST), installed with the locked dependencies into its own environment,
+# $(COMPILED_VENV). It is what production and the speed targets run; `make test` and
+# `make mutate` run the source (tests/compiled holds the two to the same answers).
+# `make bench-compiled` runs the assess benchmark on it; any other command:
+#   $(COMPILED_VENV)/bin/cervixwatch population run ...
+COMPILED_VENV ?= .venv-compiled
+COMPILED_DIST ?= dist/compiled
+
+compiled: install
+	rm -rf $(COMPILED_DIST)
+	HATCH_BUILD_HOOK_ENABLE_MYPYC=true $(UV) build --quiet --out-dir $(COMPILED_DIST)
+	UV_PROJECT_ENVIRONMENT=$(COMPILED_VENV) $(COMPILE_BYTECODE) $(UV) sync --quiet --frozen \
+		--no-install-project --no-default-groups --group test --group bench
+	$(UV) pip install --quiet --python $(COMPILED_VENV)/bin/python --no-deps --reinstall \
+		$(COMPILED_DIST)/*.whl
+	@$(COMPILED_VENV)/bin/cervixwatch --version
+
+bench-compiled: compiled
+	$(COMPILED_VENV)/bin/python benchmarks/assess.py
+
 bench-api: install
 	$(UV) run python benchmarks/api.py
 
@@ -275,6 +299,6 @@ mutate: install
 		          all ? 100 * status["killed"] / all : 0 }'
 
 clean:
-	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis mutants
+	rm -rf .venv $(COMPILED_VENV) dist .pytest_cache .mypy_cache .ruff_cache .hypothesis mutants
 	find src tests benchmarks -name __pycache__ -type d -prune -exec rm -rf {} +
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm

@@ -38,6 +38,7 @@ from pathlib import Path
 import orjson
 from fhir.resources.R4B.bundle import Bundle
 
+from cervixwatch.build_info import describe_build
 from cervixwatch.clinical.assessment import assess
 from cervixwatch.clinical.guidelines import GuidelineProfile
 from cervixwatch.clinical.records import LengthMethod
@@ -161,6 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"fhir.resources {version('fhir.resources')}, pydantic {version('pydantic')}, "
         f"orjson {version('orjson')}"
     )
+    print(f"  build: {describe_build()}")
 
     profiles: list[GuidelineProfile] = list(bundled_profiles().values())
     evidence = bundled_evidence()

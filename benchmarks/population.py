@@ -47,6 +47,7 @@ import orjson
 
 from cervixwatch.app.population import CHUNK, assess_chunk, start_worker
 from cervixwatch.app.population_rows import rows_of_woman
+from cervixwatch.build_info import describe_build
 from cervixwatch.interop.bulk_layout import bulk_files
 from cervixwatch.knowledge import bundled_evidence, bundled_profiles
 
@@ -272,6 +273,7 @@ def main() -> int:
         f"({platform.python_implementation()} {platform.python_version()}, "
         f"{os.cpu_count()} CPUs, duckdb {duckdb.__version__}):"
     )
+    print(f"  build: {describe_build()}")
     if made is not None:
         print(_line(made))
     print(_line(scan))

@@ -75,6 +75,29 @@ app = typer.Typer(
 )
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from cervixwatch.build_info import describe_build
+
+        print(describe_build())
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and whether the compiled build runs (`make compiled`).",
+        ),
+    ] = False,
+) -> None:
+    """CervixWatch: cervical insufficiency and preterm-birth prevention."""
+
+
 class OutputFormat(StrEnum):
     json = "json"
     text = "text"

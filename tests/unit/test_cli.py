@@ -63,6 +63,14 @@ def console_script() -> list[str]:
     return [found]
 
 
+def test_version_says_which_build_runs() -> None:
+    """The suite runs the source (tests/compiled runs the compiled build's own --version)."""
+    result = run("--version")
+    assert result.exit_code == 0, result.output
+    assert result.output == "cervixwatch 0.1.0, source (not compiled)\n"
+    assert "--version" in run("--help").output
+
+
 # --- a valid bundle -------------------------------------------------------------------------------
 
 
