@@ -48,7 +48,7 @@ class DraftOrder:
     kind: OrderedKind
 
 
-def _kind(resource: Mapping[str, Any], where: Where) -> OrderedKind | None:
+def _kind(resource: dict[str, Any], where: Where) -> OrderedKind | None:
     kind = resource.get("resourceType")
     if kind == "MedicationRequest":
         medication = _medication(resource, {}, where)

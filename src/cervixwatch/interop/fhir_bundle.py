@@ -128,7 +128,7 @@ def read_bundle(raw: bytes | str, as_of: dt.date) -> PregnancyRecords:
     return records_from_bundle(load_bundle_json(raw), as_of, modifiers=modifiers)
 
 
-def _entries(bundle: Mapping[str, Any]) -> list[tuple[int, str | None, dict[str, Any]]]:
+def _entries(bundle: dict[str, Any]) -> list[tuple[int, str | None, dict[str, Any]]]:
     """The entries whose resources are read: not those a transaction deletes (their resource,
     if sent, is what is taken away, not a record)."""
     out = [
@@ -186,7 +186,7 @@ def _patient_keys(
     return index, patient, keys
 
 
-def _refers_to(resource: Mapping[str, Any], keys: set[str]) -> bool:
+def _refers_to(resource: dict[str, Any], keys: set[str]) -> bool:
     for name in ("subject", "patient", "for"):
         ref = resource.get(name)
         if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
@@ -215,7 +215,7 @@ def _modifier_url(node: object) -> str | None:
     return None
 
 
-def _refused(resource: Mapping[str, Any], where: Where, got: Reading) -> bool:
+def _refused(resource: dict[str, Any], where: Where, got: Reading) -> bool:
     """Whether a resource is refused for a modifier it carries (noted when it is)."""
     url = _modifier_url(resource)
     if url is None:
@@ -243,7 +243,7 @@ def _chorionicity(got: Reading, fetuses: int | None) -> Chorionicity | None:
 
 
 def records_from_bundle(
-    bundle: Mapping[str, Any], as_of: dt.date, *, modifiers: bool = True
+    bundle: dict[str, Any], as_of: dt.date, *, modifiers: bool = True
 ) -> PregnancyRecords:
     """A parsed Bundle to one pregnancy's records as known on `as_of`. `modifiers=False` skips
     the search for modifier extensions, for a caller who knows the Bundle has none."""
@@ -288,7 +288,7 @@ def _records(
 ) -> PregnancyRecords:
     patient_index, patient, keys = _patient_keys(entries, modifiers)
     got = Reading(as_of, keys)
-    medications: dict[str, Mapping[str, Any]] = {}
+    medications: dict[str, dict[str, Any]] = {}
     report_keys: set[str] = set()
     for index, url, r in entries:
         if r["resourceType"] == "Medication":
@@ -393,7 +393,7 @@ def _reviewed_reports(got: Reading, in_bundle: set[str]) -> tuple[SymptomReport,
 # --- Observations ---------------------------------------------------------------------------
 
 
-def _observation(r: Mapping[str, Any], where: Where, _url: str | None, got: Reading) -> None:
+def _observation(r: dict[str, Any], where: Where, _url: str | None, got: Reading) -> None:
     status = r.get("status")
     if status in SKIPPED_OBSERVATION_STATUSES:
         return
@@ -465,7 +465,7 @@ def _required_date(when: dt.date | None, where: Where) -> dt.date:
     return when
 
 
-def _count(r: Mapping[str, Any], where: Where, what: str, least: int, most: int | None) -> int:
+def _count(r: dict[str, Any], where: Where, what: str, least: int, most: int | None) -> int:
     """A whole number from valueInteger, or valueQuantity with a value."""
     if "valueInteger" in r:
         value = r["valueInteger"]
@@ -484,7 +484,7 @@ def _count(r: Mapping[str, Any], where: Where, what: str, least: int, most: int 
 
 
 def _cervical_length(
-    r: Mapping[str, Any], where: Where, when: dt.date | None, status: object, got: Reading
+    r: dict[str, Any], where: Where, when: dt.date | None, status: object, got: Reading
 ) -> None:
     day = _required_date(when, where)
     length = fv.quantity(
@@ -536,7 +536,7 @@ def _current_lengths(
     return tuple(sorted(kept, key=lambda m: m.measured_on))
 
 
-def _prior_pregnancy(r: Mapping[str, Any], where: Where, got: Reading) -> None:
+def _prior_pregnancy(r: dict[str, Any], where: Where, got: Reading) -> None:
     ended: PartialDate | None = None
     if "effectiveDateTime" in r:
         ended = fv.parse_partial_date(r["effectiveDateTime"], where, "effectiveDateTime")

@@ -84,13 +84,13 @@ _DECLINABLE = {c.cw(d.value): d for d in DeclinableCode}
 _OUTCOMES = {c.cw(o.value): o for o in ReviewOutcome}
 _SYMPTOMS = {s.value: s for s in Symptom}
 
-Reader = Callable[[Mapping[str, Any], Where, str | None, Reading], None]
+Reader = Callable[[dict[str, Any], Where, str | None, Reading], None]
 
 
 # --- Conditions -----------------------------------------------------------------------------
 
 
-def condition(r: Mapping[str, Any], where: Where, _url: str | None, got: Reading) -> None:
+def condition(r: dict[str, Any], where: Where, _url: str | None, got: Reading) -> None:
     code = codes_of(r.get("code"))
     complications = [v for k, v in COMPLICATION_OF.items() if k in code]
     maternal = [v for k, v in MATERNAL_OF.items() if k in code]
@@ -120,14 +120,14 @@ def condition(r: Mapping[str, Any], where: Where, _url: str | None, got: Reading
         got.chorionicity.update(CHORIONICITY_OF[k] for k in code if k in CHORIONICITY_OF)
 
 
-def _date(r: Mapping[str, Any], where: Where, name: str) -> dt.date | None:
+def _date(r: dict[str, Any], where: Where, name: str) -> dt.date | None:
     if name not in r:
         return None
     return fv.parse_partial_date(r[name], where, name).earliest()
 
 
 def _complications(
-    r: Mapping[str, Any],
+    r: dict[str, Any],
     where: Where,
     clinical: set[str],
     complications: list[Complication],
@@ -162,9 +162,7 @@ def _complications(
     got.complications.extend(ComplicationRecord(x, noted, resolved, rid) for x in complications)
 
 
-def _known_and_current(
-    r: Mapping[str, Any], where: Where, clinical: set[str], as_of: dt.date
-) -> bool:
+def _known_and_current(r: dict[str, Any], where: Where, clinical: set[str], as_of: dt.date) -> bool:
     if clinical & INACTIVE_CONDITION:
         return False
     for name in ("onsetDateTime", "recordedDate"):
@@ -180,7 +178,7 @@ def _known_and_current(
 # --- Procedures -----------------------------------------------------------------------------
 
 
-def _performed(r: Mapping[str, Any], where: Where) -> PartialDate | None:
+def _performed(r: dict[str, Any], where: Where) -> PartialDate | None:
     if "performedDateTime" in r:
         return fv.parse_partial_date(r["performedDateTime"], where, "performedDateTime")
     if isinstance(r.get("performedPeriod"), dict) and "start" in r["performedPeriod"]:
@@ -188,7 +186,7 @@ def _performed(r: Mapping[str, Any], where: Where) -> PartialDate | None:
     return None
 
 
-def procedure(r: Mapping[str, Any], where: Where, _url: str | None, got: Reading) -> None:
+def procedure(r: dict[str, Any], where: Where, _url: str | None, got: Reading) -> None:
     status = r.get("status")
     if status == "not-done" and c.REFUSAL_BY_PATIENT in codes_of(r.get("statusReason")):
         _declined_procedure(r, where, got)
@@ -239,7 +237,7 @@ def procedure(r: Mapping[str, Any], where: Where, _url: str | None, got: Reading
         got.placements.append(CerclagePlacement(performed.earliest(), route, indication, rid))
 
 
-def _declined_procedure(r: Mapping[str, Any], where: Where, got: Reading) -> None:
+def _declined_procedure(r: dict[str, Any], where: Where, got: Reading) -> None:
     code = codes_of(r.get("code"))
     declined = {_DECLINABLE[k] for k in code if k in _DECLINABLE}
     if c.CERCLAGE_ABDOMINAL in code:
@@ -261,9 +259,7 @@ def _declined_procedure(r: Mapping[str, Any], where: Where, got: Reading) -> Non
     _decline(declined, performed.earliest(), r, got)
 
 
-def _decline(
-    declined: set[DeclinableCode], on: dt.date, r: Mapping[str, Any], got: Reading
-) -> None:
+def _decline(declined: set[DeclinableCode], on: dt.date, r: dict[str, Any], got: Reading) -> None:
     if on > got.as_of:
         return
     got.declined.extend(DeclinedDecision(d, on, r.get("id")) for d in sorted(declined))
@@ -273,7 +269,7 @@ def _decline(
 
 
 def _medication(
-    r: Mapping[str, Any], meds: Mapping[str, Mapping[str, Any]], where: Where
+    r: dict[str, Any], meds: Mapping[str, dict[str, Any]], where: Where
 ) -> Medication | None:
     """What a MedicationRequest or MedicationStatement is coded as (fhir-mapping.md)."""
     code = codes_of(r.get("medicationCodeableConcept"))
@@ -294,7 +290,7 @@ def _medication(
     return None
 
 
-def medication_request(r: Mapping[str, Any], where: Where, _url: str | None, got: Reading) -> None:
+def medication_request(r: dict[str, Any], where: Where, _url: str | None, got: Reading) -> None:
     if effect("MedicationRequest", r.get("status")) is not READ:
         return
     started = None
@@ -307,9 +303,7 @@ def medication_request(r: Mapping[str, Any], where: Where, _url: str | None, got
         got.medication_orders.append(MedicationOrder(medication, started, r.get("id")))
 
 
-def medication_statement(
-    r: Mapping[str, Any], where: Where, _url: str | None, got: Reading
-) -> None:
+def medication_statement(r: dict[str, Any], where: Where, _url: str | None, got: Reading) -> None:
     """Only a declined medication is read from a MedicationStatement (fhir-mapping.md)."""
     if effect(
         "MedicationStatement", r.get("status")
@@ -329,9 +323,7 @@ def medication_statement(
 # --- Symptom reports and their reviews ------------------------------------------------------
 
 
-def questionnaire_response(
-    r: Mapping[str, Any], where: Where, url: str | None, got: Reading
-) -> None:
+def questionnaire_response(r: dict[str, Any], where: Where, url: str | None, got: Reading) -> None:
     questionnaire = r.get("questionnaire")
     if (
         not isinstance(questionnaire, str)
@@ -363,7 +355,7 @@ def questionnaire_response(
     got.reports.append((frozenset(keys_of(r, url)), report))
 
 
-def task(r: Mapping[str, Any], where: Where, _url: str | None, got: Reading) -> None:
+def task(r: dict[str, Any], where: Where, _url: str | None, got: Reading) -> None:
     """A completed `CW#symptom-report-review` Task: a clinician's review of a report (CD-07)."""
     if effect("Task", r.get("status")) is not READ or c.SYMPTOM_REPORT_REVIEW not in codes_of(
         r.get("code")
@@ -386,7 +378,7 @@ def task(r: Mapping[str, Any], where: Where, _url: str | None, got: Reading) -> 
     got.reviews.append(PendingReview(target, review, name_of(r, where)))
 
 
-def _outcome(r: Mapping[str, Any], where: Where) -> ReviewOutcome:
+def _outcome(r: dict[str, Any], where: Where) -> ReviewOutcome:
     given = sorted({code for system, code in codes_of(r.get("businessStatus")) if system == c.CW})
     expected = f"expected one of {', '.join('CW#' + o.value for o in ReviewOutcome)}"
     if not given:

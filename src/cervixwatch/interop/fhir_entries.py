@@ -14,6 +14,7 @@ from typing import Any, Final
 
 import orjson
 
+from cervixwatch.clinical.frozen import quick_init
 from cervixwatch.interop.fhir_values import BundleError, Where
 from cervixwatch.interop.intake import IssueCode
 from cervixwatch.knowledge.record_kinds import RECORD_KINDS
@@ -36,6 +37,7 @@ def _unreadable(message: str, path: str | None, code: IssueCode = "structure") -
     return UnreadableBundle(message, path=path, code=code)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Request:
     """An entry's `request` (transaction and batch Bundles): what to do with its resource."""
@@ -46,6 +48,7 @@ class Request:
     if_match: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class BundleEntry:
     """One entry of a Bundle as sent: its place, its fullUrl, its resource (a DELETE entry
@@ -90,7 +93,7 @@ def load_bundle(raw: bytes | str) -> dict[str, Any]:
     return data
 
 
-def _request(entry: Mapping[str, Any], index: int) -> Request | None:
+def _request(entry: dict[str, Any], index: int) -> Request | None:
     request = entry.get("request")
     if request is None:
         return None
@@ -191,7 +194,7 @@ _SOURCES: Final[Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
 }
 
 
-def _element(resource: Mapping[str, Any], names: tuple[str, ...]) -> tuple[str, str] | None:
+def _element(resource: dict[str, Any], names: tuple[str, ...]) -> tuple[str, str] | None:
     for name in names:
         node: Any = resource
         for part in name.split("."):

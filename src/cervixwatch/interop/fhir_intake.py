@@ -417,7 +417,7 @@ def withdrawals(
     )
 
 
-def _read(bundle: Mapping[str, Any]) -> PregnancyRecords:
+def _read(bundle: dict[str, Any]) -> PregnancyRecords:
     return records_from_bundle(bundle, HORIZON)
 
 

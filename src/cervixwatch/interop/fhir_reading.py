@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from cervixwatch.clinical.records import (
@@ -42,47 +42,73 @@ class PendingReview:
     label: str
 
 
-@dataclass(slots=True)
 class Reading:
-    """The context of one bundle's reading and the records gathered, before they are frozen."""
+    """The context of one bundle's reading and the records gathered, before they are frozen.
 
-    as_of: dt.date
-    patient_keys: set[str]
-    #: Medication resources by every key a `medicationReference` may use.
-    medications: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    #: Each EDD: (when it was made, its order, the day, how it was worked out).
-    edd: list[tuple[dt.date, int, dt.date, DatingMethod | None]] = field(default_factory=list)
-    fetus_counts: list[tuple[dt.date, int, int]] = field(default_factory=list)
-    history_counts: dict[c.Code, list[tuple[dt.date, int, Count]]] = field(default_factory=dict)
-    multiple_condition: bool = False
-    #: Each chorionicity a current twin-pregnancy Condition stated.
-    chorionicity: set[Chorionicity] = field(default_factory=set)
-    priors: list[PriorPregnancy] = field(default_factory=list)
-    excisions: list[CervicalExcision] = field(default_factory=list)
-    maternal: set[MaternalCondition] = field(default_factory=set)
-    lengths: list[tuple[str, LengthMethod, bool, str, CervicalLengthMeasurement]] = field(
-        default_factory=list
+    (A plain class, not a dataclass: made once a bundle, its `__init__` is compiled by mypyc
+    in the compiled build, where a dataclass's generated one would run as Python.)"""
+
+    __slots__ = (
+        "as_of",
+        "chorionicity",
+        "complications",
+        "declined",
+        "edd",
+        "exams",
+        "excisions",
+        "fetus_counts",
+        "fibronectin",
+        "history_counts",
+        "lengths",
+        "maternal",
+        "medication_orders",
+        "medications",
+        "multiple_condition",
+        "notes",
+        "patient_keys",
+        "placements",
+        "priors",
+        "removals",
+        "reports",
+        "reviews",
     )
-    exams: list[CervicalExam] = field(default_factory=list)
-    fibronectin: list[FetalFibronectin] = field(default_factory=list)
-    complications: list[ComplicationRecord] = field(default_factory=list)
-    placements: list[CerclagePlacement] = field(default_factory=list)
-    removals: list[CerclageRemoval] = field(default_factory=list)
-    medication_orders: list[MedicationOrder] = field(default_factory=list)
-    declined: list[DeclinedDecision] = field(default_factory=list)
-    #: Each report read, with the keys (id, fullUrl) a Task's `focus` may name it by.
-    reports: list[tuple[frozenset[str], SymptomReport]] = field(default_factory=list)
-    reviews: list[PendingReview] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+
+    def __init__(self, as_of: dt.date, patient_keys: set[str]) -> None:
+        self.as_of = as_of
+        self.patient_keys = patient_keys
+        #: Medication resources by every key a `medicationReference` may use.
+        self.medications: Mapping[str, dict[str, Any]] = {}
+        #: Each EDD: (when it was made, its order, the day, how it was worked out).
+        self.edd: list[tuple[dt.date, int, dt.date, DatingMethod | None]] = []
+        self.fetus_counts: list[tuple[dt.date, int, int]] = []
+        self.history_counts: dict[c.Code, list[tuple[dt.date, int, Count]]] = {}
+        self.multiple_condition = False
+        #: Each chorionicity a current twin-pregnancy Condition stated.
+        self.chorionicity: set[Chorionicity] = set()
+        self.priors: list[PriorPregnancy] = []
+        self.excisions: list[CervicalExcision] = []
+        self.maternal: set[MaternalCondition] = set()
+        self.lengths: list[tuple[str, LengthMethod, bool, str, CervicalLengthMeasurement]] = []
+        self.exams: list[CervicalExam] = []
+        self.fibronectin: list[FetalFibronectin] = []
+        self.complications: list[ComplicationRecord] = []
+        self.placements: list[CerclagePlacement] = []
+        self.removals: list[CerclageRemoval] = []
+        self.medication_orders: list[MedicationOrder] = []
+        self.declined: list[DeclinedDecision] = []
+        #: Each report read, with the keys (id, fullUrl) a Task's `focus` may name it by.
+        self.reports: list[tuple[frozenset[str], SymptomReport]] = []
+        self.reviews: list[PendingReview] = []
+        self.notes: list[str] = []
 
 
-def name_of(resource: Mapping[str, Any], where: Where) -> str:
+def name_of(resource: dict[str, Any], where: Where) -> str:
     """A resource as a note names it: its id, else `Kind (entry n)`."""
     rid = resource.get("id")
     return rid if isinstance(rid, str) and rid else where.label
 
 
-def keys_of(resource: Mapping[str, Any], full_url: str | None) -> set[str]:
+def keys_of(resource: dict[str, Any], full_url: str | None) -> set[str]:
     """Every reference that names `resource` inside the bundle: `Kind/id` and its fullUrl."""
     keys = set()
     if isinstance(resource.get("id"), str):
@@ -114,12 +140,12 @@ def who(reference: object, patient_keys: AbstractSet[str]) -> str | None:
     return target if isinstance(target, str) and target else None
 
 
-def has_value(resource: Mapping[str, Any]) -> bool:
+def has_value(resource: dict[str, Any]) -> bool:
     """Whether an Observation (or component) carries a value[x]."""
     return any(key.startswith("value") for key in resource)
 
 
-def absent_reason(resource: Mapping[str, Any]) -> str | None:
+def absent_reason(resource: dict[str, Any]) -> str | None:
     """Why a value is absent (`dataAbsentReason`'s code, else its text) when there is no value;
     None when a value is given or no reason is."""
     reason = resource.get("dataAbsentReason")

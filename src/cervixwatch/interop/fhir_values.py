@@ -37,7 +37,7 @@ class Where:
 
     def __init__(
         self,
-        resource: Mapping[str, Any] | None,
+        resource: dict[str, Any] | None,
         index: int,
         label: str | None = None,
         base: str | None = None,
@@ -170,7 +170,7 @@ def parse_date(text: object, where: Where, field: str) -> dt.date:
 
 
 def effective_date(
-    resource: Mapping[str, Any], where: Where, *, precise: bool = True
+    resource: dict[str, Any], where: Where, *, precise: bool = True
 ) -> dt.date | None:
     """The clinically relevant date of an Observation: effective[x], else issued. A
     measurement must be dated to the day (`precise`); a year or month alone is an error."""
