@@ -30,7 +30,7 @@ help:
 	@echo "make test    install what the tests need, then run the whole suite"
 	@echo "make check   ruff format --check, ruff check, mypy"
 	@echo "make bench   run the assess and CLI start-up benchmarks (benchmarks/assess.py, startup.py)"
-	@echo "make compiled   build clinical/ and interop/ with mypyc into ./$(COMPILED_VENV) (production speed)"
+	@echo "make compiled   build the rules engine and FHIR reader with mypyc into ./$(COMPILED_VENV) (production speed)"
 	@echo "make bench-compiled  the assess benchmark on the compiled build"
 	@echo "make bench-api  run the API benchmark against PostgreSQL (benchmarks/api.py)"
 	@echo "make load    10 minutes of clinicians, patients and an EHR on PostgreSQL (benchmarks/load.py)"
@@ -228,10 +228,10 @@ bench: install
 	$(UV) run python benchmarks/assess.py
 	$(UV) run python benchmarks/startup.py
 
-# The compiled build (docs/performance.md, "Compiled with mypyc"): a wheel whose clinical/ and
-# interop/ are C extension modules (pyproject.toml, the mypyc build hook; about 2 minutes of
-# gcc), in $(COMPILED_DIST), installed with the locked dependencies into its own environment,
-# $(COMPILED_VENV). It is what production and the speed targets run; `make test` and
+# The compiled build (docs/performance.md, "Compiled with mypyc"): a wheel whose clinical/,
+# interop/ and app/population_rows.py are C extension modules (pyproject.toml, the mypyc build
+# hook; about 2 minutes of gcc), in $(COMPILED_DIST), installed with the locked dependencies
+# into its own environment, $(COMPILED_VENV). It is what production and the speed targets run; `make test` and
 # `make mutate` run the source (tests/compiled holds the two to the same answers).
 # `make bench-compiled` runs the assess benchmark on it; any other command:
 #   $(COMPILED_VENV)/bin/cervixwatch population run ...

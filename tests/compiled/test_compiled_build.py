@@ -25,6 +25,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DIGESTS = Path(__file__).with_name("digests.py")
 WOMEN = 1500
+COMPILED = "compiled with mypyc: clinical/, interop/, app/population_rows.py"
 
 
 def _uv() -> list[str]:
@@ -75,7 +76,7 @@ def test_the_wheel_holds_the_rules_engine_and_the_reader_compiled(compiled: Path
     version = ["-c", "from cervixwatch.cli import app; app(['--version'])"]
     said = _run(version, compiled)
     assert said.returncode == 0, said.stderr
-    assert said.stdout.strip().endswith("compiled with mypyc: clinical/ and interop/")
+    assert said.stdout.strip().endswith(COMPILED)
     source = _run(version, None)
     assert source.stdout.strip().endswith("source (not compiled)")
     for package in ("clinical", "interop"):
@@ -84,6 +85,8 @@ def test_the_wheel_holds_the_rules_engine_and_the_reader_compiled(compiled: Path
             p.name.split(".")[0] for p in (compiled / "cervixwatch" / package).glob("*.so")
         }
         assert extensions == modules - {"__pycache__"}, f"{package}/: not all compiled"
+    assert list((compiled / "cervixwatch" / "app").glob("population_rows.*.so"))
+    assert not list((compiled / "cervixwatch" / "app").glob("population.*.so"))
 
 
 def test_every_woman_assessed_alike_by_both_builds(compiled: Path) -> None:
@@ -95,7 +98,7 @@ def test_every_woman_assessed_alike_by_both_builds(compiled: Path) -> None:
         assert done.returncode == 0, done.stderr[-3000:]
         lines[build is None] = done.stdout.splitlines()
     by_source, by_compiled = lines[True], lines[False]
-    assert by_compiled[0].endswith("compiled with mypyc: clinical/ and interop/")
+    assert by_compiled[0].endswith(COMPILED)
     assert by_source[0].endswith("source (not compiled)")
     assert len(by_source) == 1 + 3 * WOMEN
     differ = [a for a, b in zip(by_source[1:], by_compiled[1:], strict=True) if a != b]
@@ -103,8 +106,9 @@ def test_every_woman_assessed_alike_by_both_builds(compiled: Path) -> None:
 
 
 def test_the_rules_engines_and_readers_own_tests_pass_compiled(compiled: Path) -> None:
-    """The unit tests of clinical/, interop/ and the knowledge files, and the clinical lead's
-    vignettes, run against the compiled build."""
+    """The unit tests of clinical/, interop/ and the knowledge files, the clinical lead's
+    vignettes, and the population run's own tests (its rows), run against the compiled
+    build."""
     done = _run(
         [
             "-m",
@@ -119,6 +123,7 @@ def test_the_rules_engines_and_readers_own_tests_pass_compiled(compiled: Path) -
             "tests/unit/interop",
             "tests/unit/knowledge",
             "tests/scenarios",
+            "tests/population/test_population_run.py",
         ],
         compiled,
     )
