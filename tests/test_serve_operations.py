@@ -146,5 +146,8 @@ def test_metrics_sum_every_worker_and_json_logs_carry_request_ids(tmp_path: Path
         ("GET", "/fhir/Patient", 200)
     }
     assert all({"time", "level", "message"} <= e.keys() for e in entries)
+    # The build that runs is said once as the server starts (the suite runs the source).
+    builds = [e["message"] for e in entries if e["message"].startswith("build: ")]
+    assert builds == ["build: cervixwatch 0.1.0, source (not compiled)"], builds
     for value in (*SECRETS, "family=", "identifier="):
         assert value not in log, f"{value!r} in the server's log:\n{log}"

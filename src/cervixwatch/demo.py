@@ -17,6 +17,7 @@ from rich.rule import Rule
 from sqlalchemy.engine import make_url
 
 from cervixwatch import serving
+from cervixwatch.build_info import describe_build
 from cervixwatch.clinical.assessment import assess
 from cervixwatch.cohort import iter_cohort, load_cohort, patient_count, write_bundle_files
 from cervixwatch.cohort import write_ndjson as write_cohort_ndjson
@@ -125,7 +126,9 @@ def serve(settings: Settings, *, log_level: str = "info") -> None:
     # schema; each worker's own migration on start then finds nothing to do.
     upgrade(settings.database_url)
     if settings.log_format == "text":  # as JSON, every line the server writes is an object
-        Console(highlight=False, stderr=True).print(where_to_go(settings.host, settings.port))
+        console = Console(highlight=False, stderr=True)
+        console.print(where_to_go(settings.host, settings.port))
+        console.print(describe_build())  # the source, or the compiled build (`make compiled`)
     listen = serving.Listen(
         APP_FACTORY,
         settings.host,

@@ -37,6 +37,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Final
 
+from cervixwatch.build_info import describe_build
+
 log = logging.getLogger("cervixwatch.serving")
 
 #: Seconds a stopping worker is given to finish its requests before it is killed.
@@ -107,6 +109,7 @@ def run(listen: Listen, workers: int) -> None:
     config = listen.log_config()
     if config is not None:  # this process's own lines (the supervisor's) as JSON too
         logging.config.dictConfig(config)
+        log.info("build: %s", describe_build())  # as text, `demo.serve` prints it
     if workers <= 1:
         _serve(listen, workers)
         return
