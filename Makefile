@@ -231,8 +231,9 @@ bench: install
 # The compiled build (docs/performance.md, "Compiled with mypyc"): a wheel whose clinical/,
 # interop/ and app/population_rows.py are C extension modules (pyproject.toml, the mypyc build
 # hook; about 2 minutes of gcc), in $(COMPILED_DIST), installed with the locked dependencies
-# into its own environment, $(COMPILED_VENV). It is what production and the speed targets run; `make test` and
-# `make mutate` run the source (tests/compiled holds the two to the same answers).
+# into its own environment, $(COMPILED_VENV). It is what production and the speed targets
+# run; `make test` and `make mutate` run the source (tests/compiled holds the two to the
+# same answers).
 # `make bench-compiled` runs the assess benchmark on it; any other command:
 #   $(COMPILED_VENV)/bin/cervixwatch population run ...
 COMPILED_VENV ?= .venv-compiled

@@ -48,31 +48,6 @@ class Reading:
     (A plain class, not a dataclass: made once a bundle, its `__init__` is compiled by mypyc
     in the compiled build, where a dataclass's generated one would run as Python.)"""
 
-    __slots__ = (
-        "as_of",
-        "chorionicity",
-        "complications",
-        "declined",
-        "edd",
-        "exams",
-        "excisions",
-        "fetus_counts",
-        "fibronectin",
-        "history_counts",
-        "lengths",
-        "maternal",
-        "medication_orders",
-        "medications",
-        "multiple_condition",
-        "notes",
-        "patient_keys",
-        "placements",
-        "priors",
-        "removals",
-        "reports",
-        "reviews",
-    )
-
     def __init__(self, as_of: dt.date, patient_keys: set[str]) -> None:
         self.as_of = as_of
         self.patient_keys = patient_keys
